@@ -1,0 +1,207 @@
+"""Settings: the only place that reads the environment.
+
+Every setting has a default, an environment variable (prefix ``HELPLINE_``) and a description; the
+profile file ``config/<env>.env`` supplies non-secret defaults per environment, a local ``.env``
+overrides it, and real environment variables override both.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the refused default
+DEFAULT_API_KEY_PEPPER = "dev-insecure-api-key-pepper-change-me"  # noqa: S105
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    staging = "staging"
+    production = "production"
+
+
+class UnsafeSettingsError(ValueError):
+    """Raised when a staging/production configuration would run with unsafe values."""
+
+
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Effective configuration of a Helpline process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HELPLINE_", extra="ignore", validate_default=True, frozen=True
+    )
+
+    env: Environment = Field(
+        Environment.development, description="Deployment profile: development|test|staging|production."
+    )
+    config_dir: Path = Field(Path("config"), description="Directory with the <env>.env profile files.")
+    var_dir: Path = Field(
+        Path("var"), description="Directory for local state: embedded database, attachments, archives."
+    )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql://user:pass@host:port/db). Unset in development: an "
+        "embedded PostgreSQL is started under var_dir.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis:// or rediss://). Unset in development: an in-process "
+        "Redis-compatible backend (single process only).",
+    )
+    redis_key_prefix: str = Field(
+        "helpline", description="Prefix of every Redis key (one per deployment or test run)."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET_KEY), description="Secret for signing cursors and sessions."
+    )
+    api_key_pepper: SecretStr = Field(
+        SecretStr(DEFAULT_API_KEY_PEPPER), description="Server pepper of the API key HMAC-SHA256."
+    )
+    debug: bool = Field(False, description="Debug mode (never in production).")
+    host: str = Field("127.0.0.1", description="Address `helpline serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `helpline serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server worker processes.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS ('*' refused in production)."
+    )
+    max_request_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest accepted request body for JSON endpoints (bytes)."
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="Connections kept in the pool per process.")
+    db_max_overflow: int = Field(10, ge=0, le=200, description="Extra connections beyond the pool.")
+    db_pool_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for a pooled connection.")
+    db_statement_timeout_ms: int = Field(
+        15_000, ge=0, description="Server-side statement timeout for API transactions (0 = none)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["json", "console", "auto"] = Field(
+        "auto", description="Log renderer: console in development, JSON elsewhere when 'auto'."
+    )
+    access_log: bool = Field(True, description="Write one structured log line per request.")
+    default_rate_limit_per_minute: int = Field(
+        600, ge=1, description="Requests per minute for a key without its own limit."
+    )
+    audit_retention_months: int = Field(13, ge=1, description="Months of audit log kept online.")
+    seed_admin_email: str = Field(
+        "admin@helpline.local", description="Admin account created by `helpline seed`."
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in {"postgresql", "postgres", "postgresql+asyncpg"}:
+            raise ValueError("database_url must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.env not in (Environment.staging, Environment.production):
+            return self
+        problems = []
+        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY or len(
+            self.secret_key.get_secret_value()
+        ) < 32:
+            problems.append("HELPLINE_SECRET_KEY is the default or shorter than 32 characters")
+        if self.api_key_pepper.get_secret_value() == DEFAULT_API_KEY_PEPPER or len(
+            self.api_key_pepper.get_secret_value()
+        ) < 32:
+            problems.append("HELPLINE_API_KEY_PEPPER is the default or shorter than 32 characters")
+        if self.debug:
+            problems.append("HELPLINE_DEBUG is on")
+        if "*" in self.cors_origins:
+            problems.append("HELPLINE_CORS_ORIGINS contains '*'")
+        if self.database_url is None:
+            problems.append("HELPLINE_DATABASE_URL is unset (embedded database)")
+        if self.redis_url is None:
+            problems.append("HELPLINE_REDIS_URL is unset (in-process Redis)")
+        if problems:
+            raise UnsafeSettingsError(
+                f"refusing to start in {self.env.value}: " + "; ".join(problems)
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is Environment.development
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def renders_json_logs(self) -> bool:
+        if self.log_format == "auto":
+            return self.env not in (Environment.development, Environment.test)
+        return self.log_format == "json"
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration with every secret (and URL password) hidden."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(getattr(self, name), SecretStr):
+                out[name] = "**********"
+            elif name.endswith("_url") and isinstance(value, str):
+                out[name] = redact_url(value)
+            elif isinstance(value, Path | StrEnum):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a URL."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings for the profile named by HELPLINE_ENV (or ``overrides['env']``)."""
+    env = overrides.get("env") or os.environ.get("HELPLINE_ENV", Environment.development.value)
+    config_dir = Path(overrides.get("config_dir") or os.environ.get("HELPLINE_CONFIG_DIR", "config"))
+    env_files = [config_dir / f"{Environment(env).value}.env", Path(".env")]
+    return Settings(_env_file=[p for p in env_files if p.is_file()], **overrides)  # type: ignore[call-arg]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (cached)."""
+    return load_settings()
