@@ -18,7 +18,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the refused default
-DEFAULT_API_KEY_PEPPER = "dev-insecure-api-key-pepper-change-me"  # noqa: S105
+DEFAULT_API_KEY_PEPPER = "dev-insecure-api-key-pepper-change-me"
 
 
 class Environment(StrEnum):
@@ -46,16 +46,20 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Field(
-        Environment.development, description="Deployment profile: development|test|staging|production."
+        Environment.development,
+        description="Deployment profile: development|test|staging|production.",
     )
-    config_dir: Path = Field(Path("config"), description="Directory with the <env>.env profile files.")
+    config_dir: Path = Field(
+        Path("config"), description="Directory with the <env>.env profile files."
+    )
     var_dir: Path = Field(
-        Path("var"), description="Directory for local state: embedded database, attachments, archives."
+        Path("var"),
+        description="Directory for local state: embedded database, attachments, archives.",
     )
     database_url: str | None = Field(
         None,
-        description="PostgreSQL URL (postgresql://user:pass@host:port/db). Unset in development: an "
-        "embedded PostgreSQL is started under var_dir.",
+        description="PostgreSQL URL (postgresql://user:pass@host:port/db). Unset in "
+        "development: an embedded PostgreSQL is started under var_dir.",
     )
     redis_url: str | None = Field(
         None,
@@ -76,18 +80,25 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `helpline serve` listens on.")
     workers: int = Field(1, ge=1, le=64, description="Server worker processes.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Comma-separated origins allowed by CORS ('*' refused in production)."
+        default_factory=list,
+        description="Comma-separated origins allowed by CORS ('*' refused in production).",
     )
     max_request_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest accepted request body for JSON endpoints (bytes)."
     )
-    db_pool_size: int = Field(10, ge=1, le=200, description="Connections kept in the pool per process.")
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="Connections kept in the pool per process."
+    )
     db_max_overflow: int = Field(10, ge=0, le=200, description="Extra connections beyond the pool.")
-    db_pool_timeout_s: float = Field(10.0, gt=0, description="Seconds to wait for a pooled connection.")
+    db_pool_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds to wait for a pooled connection."
+    )
     db_statement_timeout_ms: int = Field(
         15_000, ge=0, description="Server-side statement timeout for API transactions (0 = none)."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
     log_format: Literal["json", "console", "auto"] = Field(
         "auto", description="Log renderer: console in development, JSON elsewhere when 'auto'."
     )
@@ -129,13 +140,15 @@ class Settings(BaseSettings):
         if self.env not in (Environment.staging, Environment.production):
             return self
         problems = []
-        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY or len(
-            self.secret_key.get_secret_value()
-        ) < 32:
+        if (
+            self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
             problems.append("HELPLINE_SECRET_KEY is the default or shorter than 32 characters")
-        if self.api_key_pepper.get_secret_value() == DEFAULT_API_KEY_PEPPER or len(
-            self.api_key_pepper.get_secret_value()
-        ) < 32:
+        if (
+            self.api_key_pepper.get_secret_value() == DEFAULT_API_KEY_PEPPER
+            or len(self.api_key_pepper.get_secret_value()) < 32
+        ):
             problems.append("HELPLINE_API_KEY_PEPPER is the default or shorter than 32 characters")
         if self.debug:
             problems.append("HELPLINE_DEBUG is on")
@@ -196,7 +209,9 @@ def redact_url(url: str) -> str:
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings for the profile named by HELPLINE_ENV (or ``overrides['env']``)."""
     env = overrides.get("env") or os.environ.get("HELPLINE_ENV", Environment.development.value)
-    config_dir = Path(overrides.get("config_dir") or os.environ.get("HELPLINE_CONFIG_DIR", "config"))
+    config_dir = Path(
+        overrides.get("config_dir") or os.environ.get("HELPLINE_CONFIG_DIR", "config")
+    )
     env_files = [config_dir / f"{Environment(env).value}.env", Path(".env")]
     return Settings(_env_file=[p for p in env_files if p.is_file()], **overrides)  # type: ignore[call-arg]
 

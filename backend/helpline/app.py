@@ -1,0 +1,233 @@
+"""create_app(): lifespan, middleware, routers, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+
+from helpline import __version__
+from helpline.config import Settings, get_settings
+from helpline.conversation.endpoints import router as conversation_router
+from helpline.db import Database, make_engine
+from helpline.errors import (
+    PROBLEM_CONTENT_TYPE,
+    BadRequest,
+    Conflict,
+    DependencyUnavailable,
+    HelplineError,
+    MethodNotAllowed,
+    NotFound,
+    ValidationFailed,
+)
+from helpline.health.endpoints import router as health_router
+from helpline.http import NotModified, problem_json_bytes
+from helpline.kit.clock import Clock, utcnow
+from helpline.logs import configure_logging
+from helpline.metadata.endpoints import router as metadata_router
+from helpline.middleware import RequestContextMiddleware
+from helpline.runtime import make_redis, migrations_dir, resolve_database_url
+from helpline.ticket.endpoints import router as ticket_router
+
+log = structlog.get_logger("helpline.app")
+
+API_DESCRIPTION = """
+Helpline's ticket service. Authenticate with `Authorization: Bearer <api key>` (or `X-API-Key`).
+Errors are RFC 9457 `application/problem+json` documents with a stable `type`
+(`/problems/<slug>`). Lists are keyset-paginated: pass `meta.next_cursor` back as `cursor`.
+"""
+
+
+def migration_head() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def _problem(exc: HelplineError, request: Request) -> Response:
+    body = problem_json_bytes(
+        exc, instance=request.url.path, request_id=getattr(request.state, "request_id", None)
+    )
+    return Response(
+        body, status_code=exc.status, media_type=PROBLEM_CONTENT_TYPE, headers=exc.headers
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> HelplineError:
+    errors = [
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return BadRequest("The request body is not valid JSON.", errors=errors)
+    fields = ", ".join(".".join(e["loc"]) for e in errors[:5])
+    return ValidationFailed(f"Invalid input: {fields}.", errors=errors)
+
+
+def _database_error(exc: DBAPIError) -> HelplineError | None:
+    """Map database errors caused by client input to 4xx; None means a server fault."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
+        getattr(exc.orig, "__cause__", None), "sqlstate", None
+    )
+    if not isinstance(sqlstate, str):
+        return None
+    if sqlstate.startswith("22") or sqlstate == "23514":  # data exception / check violation
+        return ValidationFailed(
+            "A value is not acceptable to the database (bad characters or range)."
+        )
+    if sqlstate in ("23505", "40001", "40P01"):
+        return Conflict("The change conflicts with a concurrent change; retry.")
+    if sqlstate == "57014":
+        return DependencyUnavailable("The database took too long to answer.")
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HelplineError)
+    async def helpline_error(request: Request, exc: HelplineError) -> Response:
+        return _problem(exc, request)
+
+    @app.exception_handler(NotModified)
+    async def not_modified(request: Request, exc: NotModified) -> Response:
+        return Response(status_code=304, headers={"ETag": exc.etag})
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return _problem(_validation_errors(exc), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        mapped: HelplineError
+        if exc.status_code == 404:
+            mapped = NotFound("No such route.")
+        elif exc.status_code == 405:
+            mapped = MethodNotAllowed()
+        else:
+            mapped = BadRequest(str(exc.detail))
+            mapped.status = exc.status_code  # type: ignore[misc]
+        return _problem(mapped, request)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        mapped = _database_error(exc)
+        if mapped is None:
+            if isinstance(exc, OperationalError | InterfaceError):
+                log.warning("database unavailable", error=type(exc.orig).__name__)
+                return _problem(DependencyUnavailable(), request)
+            log.exception("database error", request_id=request.state.request_id)
+            return _problem(HelplineError(), request)
+        return _problem(mapped, request)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_timeout(request: Request, exc: PoolTimeout) -> Response:
+        return _problem(DependencyUnavailable("No database connection was free in time."), request)
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> Response:
+        log.warning("dependency unreachable", error=type(exc).__name__)
+        return _problem(DependencyUnavailable(), request)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", request_id=getattr(request.state, "request_id", None))
+        return _problem(HelplineError(), request)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    redis: Any = None,
+    clock: Clock = utcnow,
+) -> FastAPI:
+    """Build the ASGI application. Tests inject a database, a Redis client and a clock."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_db = database is None
+        app.state.db = database or Database(make_engine(resolve_database_url(settings), settings))
+        app.state.redis = redis if redis is not None else make_redis(settings)
+        app.state.migration_head = migration_head()
+        log.info(
+            "helpline started",
+            version=__version__,
+            env=settings.env.value,
+            database="embedded" if settings.uses_embedded_database else "external",
+            redis="in-process" if settings.uses_embedded_redis else "external",
+        )
+        try:
+            yield
+        finally:
+            if owns_db:
+                await app.state.db.dispose()
+            if redis is None:
+                await app.state.redis.aclose()
+            log.info("helpline stopped")
+
+    app = FastAPI(
+        title="Helpline",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        debug=settings.debug,
+        openapi_tags=[
+            {"name": "tickets", "description": "Support tickets."},
+            {"name": "metadata", "description": "Key/value metadata of a ticket."},
+            {"name": "conversations", "description": "Messages and internal notes of a ticket."},
+            {"name": "health", "description": "Probes for orchestrators."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    install_error_handlers(app)
+    for router in (health_router, ticket_router, metadata_router, conversation_router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+                "X-CSRF-Token",
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "X-Request-ID",
+                "RateLimit",
+                "RateLimit-Policy",
+                "Retry-After",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        access_log_enabled=settings.access_log,
+    )
+    return app

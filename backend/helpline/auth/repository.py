@@ -1,0 +1,72 @@
+"""SQL for API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.models import ApiKey
+
+# One round trip: look the key up by its hash and, in the same statement, record the actor
+# context of the transaction for the database triggers.
+LOOKUP_AND_SET_ACTOR = text(
+    """
+    SELECT k.id, k.user_id, k.key_hash, k.scopes, k.rate_limit_per_minute, k.expires_at,
+           k.revoked_at, u.role, u.is_active,
+           set_config('helpline.actor_type', 'api_key', true),
+           set_config('helpline.actor_id', k.user_id::text, true),
+           set_config('helpline.api_key_id', k.id::text, true),
+           set_config('helpline.request_id', :request_id, true),
+           set_config('helpline.ip', :ip, true)
+      FROM api_keys k JOIN users u ON u.id = k.user_id
+     WHERE k.key_hash = :key_hash
+    """
+)
+
+
+async def lookup_key_and_set_actor(
+    session: AsyncSession, key_hash: bytes, request_id: str, ip: str
+) -> Row[Any] | None:
+    result = await session.execute(
+        LOOKUP_AND_SET_ACTOR, {"key_hash": key_hash, "request_id": request_id, "ip": ip}
+    )
+    return result.first()
+
+
+async def insert_key(
+    session: AsyncSession,
+    *,
+    key_id: uuid.UUID,
+    user_id: uuid.UUID,
+    name: str,
+    prefix: str,
+    key_hash: bytes,
+    scopes: list[str],
+    rate_limit_per_minute: int | None,
+    expires_at: datetime | None,
+) -> ApiKey:
+    stmt = (
+        insert(ApiKey)
+        .values(
+            id=key_id,
+            user_id=user_id,
+            name=name,
+            prefix=prefix,
+            key_hash=key_hash,
+            scopes=scopes,
+            rate_limit_per_minute=rate_limit_per_minute,
+            expires_at=expires_at,
+            lineage_id=key_id,
+        )
+        .returning(ApiKey)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def list_keys(session: AsyncSession, user_id: uuid.UUID) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at, ApiKey.id)
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,87 @@
+"""Running CLI work: one engine, one transaction with a `system` actor, one-line failures."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.config import Settings, UnsafeSettingsError, get_settings
+from helpline.db import ActorContext, Database, make_engine
+from helpline.errors import HelplineError
+from helpline.runtime import ConfigurationError, resolve_database_url
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line reason to stderr and return the exit to raise."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except (UnsafeSettingsError, ValueError) as exc:
+        raise fail(str(exc).splitlines()[0] if "\n" not in str(exc) else _first_error(exc)) from exc
+
+
+def _first_error(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[2] if len(lines) > 2 else lines[-1]
+
+
+def one_line_errors(func: Callable[P, T]) -> Callable[P, T]:
+    """Turn expected failures into `error: <reason>` and exit status 1 (no traceback)."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except HelplineError as exc:
+            raise fail(exc.detail) from exc
+        except (ConfigurationError, UnsafeSettingsError, OSError) as exc:
+            raise fail(str(exc)) from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith(("sqlalchemy", "asyncpg")):
+                raise fail(f"database: {str(exc).splitlines()[0]}") from exc
+            raise
+
+    return wrapper
+
+
+async def _in_transaction(
+    settings: Settings, job: str, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    database = Database(make_engine(resolve_database_url(settings), settings, pool_size=2))
+    try:
+        async with database.transaction(ActorContext.system(job)) as session:
+            return await work(session)
+    finally:
+        await database.dispose()
+
+
+def run_in_transaction(
+    settings: Settings, job: str, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """Run ``work`` in one transaction whose actor is the system job ``job``."""
+    return asyncio.run(_in_transaction(settings, job, work))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def echo_secret_line(secret: str) -> None:
+    """A new key alone on its own line on stdout (scripts capture it)."""
+    sys.stdout.write(secret + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,67 @@
+"""REST endpoints for ticket conversations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, status
+
+from helpline.auth.dependencies import TicketsRead, TicketsWrite
+from helpline.conversation import service
+from helpline.conversation.schemas import MessageCreate, MessageRead
+from helpline.db import SessionDep
+from helpline.http import problem_responses
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+
+router = APIRouter(prefix="/api/v1/tickets/{ticket_id}/conversations", tags=["conversations"])
+
+TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
+
+
+@router.get(
+    "",
+    summary="List a ticket's messages",
+    description="Oldest first, keyset-paginated. Customers never see internal notes.",
+    operation_id="listTicketMessages",
+    responses=problem_responses(400, 403, 404),
+)
+async def list_ticket_messages(
+    request: Request,
+    ticket_id: TicketId,
+    session: SessionDep,
+    principal: TicketsRead,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
+    ] = None,
+) -> Page[MessageRead]:
+    page = await service.list_messages(
+        session,
+        principal,
+        ticket_id,
+        limit,
+        cursor,
+        request.app.state.settings.secret_key.get_secret_value().encode(),
+    )
+    return Page[MessageRead](
+        data=[MessageRead.model_validate(r) for r in page.rows],
+        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a message",
+    description="Add a public reply, or (staff only) an internal note. A closed ticket → 409.",
+    operation_id="addTicketMessage",
+    responses=problem_responses(403, 404, 409, 413, 415),
+)
+async def add_ticket_message(
+    ticket_id: TicketId, body: MessageCreate, session: SessionDep, principal: TicketsWrite
+) -> MessageRead:
+    row = await service.add_message(session, principal, ticket_id, body)
+    return MessageRead.model_validate(row)

@@ -1,0 +1,83 @@
+"""Conversations: customers see public replies only; a closed ticket takes no new messages."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.auth.principal import Principal
+from helpline.conversation import repository
+from helpline.conversation.schemas import MessageCreate
+from helpline.errors import InvalidCursorError, PermissionDenied
+from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.ids import new_id
+from helpline.models.enums import SenderType
+from helpline.ticket import service as ticket_service
+from helpline.ticket.access import visible_tickets
+
+CURSOR_SORT = "conversation"
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    rows: list[Row[Any]]
+    next_cursor: str | None
+
+
+async def add_message(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
+) -> Row[Any]:
+    """Add a reply or (staff only) an internal note to a visible, open ticket."""
+    if data.is_internal and principal.is_customer:
+        raise PermissionDenied("Customers cannot write internal notes.")
+    await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
+    row = await repository.insert_message(
+        session,
+        {
+            "id": new_id(),
+            "ticket_id": ticket_id,
+            "message": data.message,
+            "sender_id": principal.user_id,
+            "sender_type": (
+                SenderType.customer if principal.is_customer else SenderType.agent
+            ).value,
+            "is_internal": data.is_internal,
+        },
+    )
+    await ticket_service.touch_ticket(session, ticket_id)
+    return row
+
+
+async def list_messages(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+    cursor_secret: bytes,
+) -> MessagePage:
+    """One page of a visible ticket's conversation, oldest first."""
+    await ticket_service.get_ticket(session, principal, ticket_id)
+    after = None
+    if cursor:
+        try:
+            ts, ident = decode_cursor(cursor_secret, CURSOR_SORT, cursor)
+            after = (datetime.fromisoformat(ts), uuid.UUID(ident))
+        except (InvalidCursor, ValueError, TypeError) as exc:
+            raise InvalidCursorError(str(exc)) from exc
+    rows = await repository.list_messages(
+        session, ticket_id, visible_tickets(principal).sees_internal, limit, after
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            cursor_secret, CURSOR_SORT, [last.timestamp.isoformat(), str(last.id)]
+        )
+    return MessagePage(rows=rows, next_cursor=next_cursor)

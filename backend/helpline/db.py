@@ -1,0 +1,161 @@
+"""Database access: one engine per process, one transaction per request/job.
+
+The session dependency opens the transaction, the handler and services only ``flush()``, and the
+dependency commits exactly once after the handler returns (or rolls back on any exception). Side
+effects queued with :func:`after_commit` run only after a successful commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from helpline.config import Settings
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActorContext:
+    """Who is acting, for database triggers and audit rows (transaction-local settings)."""
+
+    actor_type: str = "anonymous"
+    actor_id: str | None = None
+    api_key_id: str | None = None
+    request_id: str | None = None
+    ip: str | None = None
+
+    @classmethod
+    def system(cls, job: str) -> ActorContext:
+        return cls(actor_type="system", request_id=f"job:{job}")
+
+    def as_settings(self) -> dict[str, str]:
+        return {
+            "helpline.actor_type": self.actor_type,
+            "helpline.actor_id": self.actor_id or "",
+            "helpline.api_key_id": self.api_key_id or "",
+            "helpline.request_id": self.request_id or "",
+            "helpline.ip": self.ip or "",
+        }
+
+
+SET_ACTOR_SQL = text(
+    "SELECT set_config('helpline.actor_type', :actor_type, true),"
+    " set_config('helpline.actor_id', :actor_id, true),"
+    " set_config('helpline.api_key_id', :api_key_id, true),"
+    " set_config('helpline.request_id', :request_id, true),"
+    " set_config('helpline.ip', :ip, true)"
+)
+
+
+async def set_actor_context(session: AsyncSession, actor: ActorContext) -> None:
+    """Record the actor for the current transaction (must be its first write-relevant statement)."""
+    settings = actor.as_settings()
+    await session.execute(
+        SET_ACTOR_SQL,
+        {
+            "actor_type": settings["helpline.actor_type"],
+            "actor_id": settings["helpline.actor_id"],
+            "api_key_id": settings["helpline.api_key_id"],
+            "request_id": settings["helpline.request_id"],
+            "ip": settings["helpline.ip"],
+        },
+    )
+
+
+def after_commit(session: AsyncSession, effect: AfterCommit) -> None:
+    """Queue a side effect to run after the transaction commits; dropped on rollback."""
+    session.info.setdefault("after_commit", []).append(effect)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    effects: list[AfterCommit] = session.info.pop("after_commit", [])
+    for effect in effects:
+        try:
+            await effect()
+        except Exception:  # a failed side effect must not turn a committed write into an error
+            log.exception("after-commit side effect failed")
+
+
+def async_url(url: str) -> URL:
+    """Turn an ordinary ``postgresql://`` URL (or a libpq socket URL) into the asyncpg form."""
+    parts = urlsplit(url)
+    sa_url = make_url(url).set(drivername="postgresql+asyncpg")
+    query = dict(parse_qsl(parts.query))
+    if "host" in query and not parts.hostname:  # unix socket directory (embedded server)
+        sa_url = sa_url.set(query={k: v for k, v in query.items() if k != "host"}, host=None)
+        sa_url = sa_url.update_query_dict({"host": query["host"]})
+    return sa_url
+
+
+def make_engine(url: str, settings: Settings, **overrides: Any) -> AsyncEngine:
+    server_settings = {"application_name": "helpline", "jit": "off"}
+    if settings.db_statement_timeout_ms:
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+        "pool_recycle": 1800,
+        "connect_args": {"server_settings": server_settings, "timeout": 10},
+    }
+    options.update(overrides)
+    return create_async_engine(async_url(url), **options)
+
+
+class Database:
+    """The process's engine and session factory."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def transaction(self, actor: ActorContext | None = None) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit once at the end, roll back on error, then run side effects."""
+        async with self.sessionmaker() as session:
+            try:
+                if actor is not None:
+                    await set_actor_context(session, actor)
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            await run_after_commit(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed once after the handler returns."""
+    database: Database = request.app.state.db
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    await run_after_commit(session)
+
+
+# scope="function": commit before the response is sent, so a failed commit is never a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

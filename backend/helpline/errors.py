@@ -1,0 +1,174 @@
+"""Typed errors rendered as RFC 9457 problem+json.
+
+Each problem is one class with a stable ``slug`` (its ``type`` is ``/problems/<slug>``), an HTTP
+status and a title. Handlers raise; one handler renders. Unexpected exceptions become a generic
+500 problem without details.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class HelplineError(Exception):
+    """Base of every error a client may see."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+    description: ClassVar[str] = (
+        "An unexpected error occurred; the request id identifies it in logs."
+    )
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+    @classmethod
+    def type_uri(cls) -> str:
+        return f"/problems/{cls.slug}"
+
+    def to_problem(self, *, instance: str, request_id: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type_uri(),
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+            "request_id": request_id,
+        }
+        if self.errors is not None:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+def problem_catalogue() -> list[type[HelplineError]]:
+    """Every concrete problem class, for docs and OpenAPI."""
+    seen: dict[str, type[HelplineError]] = {}
+    stack: list[type[HelplineError]] = [HelplineError]
+    while stack:
+        cls = stack.pop()
+        seen.setdefault(cls.slug, cls)
+        stack.extend(cls.__subclasses__())
+    return sorted(seen.values(), key=lambda c: (c.status, c.slug))
+
+
+# 400 / 415 / 413 -------------------------------------------------------------------------------
+class BadRequest(HelplineError):
+    status, slug, title = 400, "bad-request", "Bad request"
+    description = "The request is malformed (for example a body that is not valid JSON)."
+
+
+class InvalidCursorError(HelplineError):
+    status, slug, title = 400, "invalid-cursor", "Invalid cursor"
+    description = "The pagination cursor is malformed, forged or belongs to another sort order."
+
+
+class PayloadTooLarge(HelplineError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+    description = "The request body exceeds the configured limit."
+
+
+class UnsupportedMediaType(HelplineError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+    description = "The request body's content type is not accepted by this endpoint."
+
+
+# 401 / 403 -------------------------------------------------------------------------------------
+class Unauthenticated(HelplineError):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+    description = "No credentials, or credentials that are malformed, unknown or revoked."
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="helpline"'})
+        super().__init__(detail, **kw)
+
+
+class ApiKeyExpired(Unauthenticated):
+    slug, title = "api-key-expired", "API key expired"
+    description = "The API key has passed its expiry (or the end of its rotation grace period)."
+
+
+class PermissionDenied(HelplineError):
+    status, slug, title = 403, "permission-denied", "Permission denied"
+    description = "The caller is authenticated but lacks the role or scope for this action."
+
+
+# 404 -------------------------------------------------------------------------------------------
+class NotFound(HelplineError):
+    status, slug, title = 404, "not-found", "Not found"
+    description = "No such route or resource."
+
+
+class TicketNotFound(NotFound):
+    slug, title = "ticket-not-found", "Ticket not found"
+    description = "The ticket does not exist, is deleted, or is not visible to the caller."
+
+
+class MetadataKeyNotFound(NotFound):
+    slug, title = "metadata-key-not-found", "Metadata key not found"
+    description = "The ticket has no metadata entry with this key."
+
+
+class UserNotFound(NotFound):
+    slug, title = "user-not-found", "User not found"
+    description = "The user does not exist or is not visible to the caller."
+
+
+# 405 / 409 / 412 / 422 / 429 / 503 -------------------------------------------------------------
+class MethodNotAllowed(HelplineError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+    description = "The route exists but does not accept this HTTP method."
+
+
+class Conflict(HelplineError):
+    status, slug, title = 409, "conflict", "Conflict"
+    description = "The request conflicts with the current state of the resource."
+
+
+class TicketClosed(Conflict):
+    slug, title = "ticket-closed", "Ticket is closed"
+    description = "A closed ticket is terminal: it cannot be changed, and gets no new messages."
+
+
+class EmailTaken(Conflict):
+    slug, title = "email-taken", "Email already in use"
+    description = "Another user already has this email address (compared case-insensitively)."
+
+
+class MetadataLimitReached(Conflict):
+    slug, title = "metadata-limit-reached", "Metadata limit reached"
+    description = "The ticket already has the maximum number of metadata keys."
+
+
+class PreconditionFailed(HelplineError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+    description = "The If-Match version is stale; the body carries the current version."
+
+
+class ValidationFailed(HelplineError):
+    status, slug, title = 422, "validation-error", "Validation failed"
+    description = "One or more fields are invalid; `errors[]` names each field and the reason."
+
+
+class RateLimited(HelplineError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+    description = "The caller exceeded its rate limit; retry after `Retry-After` seconds."
+
+
+class DependencyUnavailable(HelplineError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+    description = "A dependency (database) is unavailable; retry later."

@@ -1,0 +1,48 @@
+"""Liveness and readiness probes (no authentication: they reveal nothing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from helpline.errors import DependencyUnavailable
+from helpline.health import service
+from helpline.http import problem_responses
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+class Liveness(BaseModel):
+    status: str = Field(description="Always `ok` while the process serves requests.")
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="`ok` when every check passes.")
+    checks: dict[str, Any] = Field(description="Result of each dependency check.")
+
+
+@router.get(
+    "/live",
+    summary="Liveness probe",
+    description="200 while the process is up; touches no dependency.",
+    operation_id="healthLive",
+)
+async def live() -> Liveness:
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/ready",
+    summary="Readiness probe",
+    description="200 when PostgreSQL answers and its schema is at the migration head, and Redis "
+    "answers; 503 otherwise (the body says which check failed).",
+    operation_id="healthReady",
+    responses={503: problem_responses(503)[503]},
+)
+async def ready(request: Request) -> Readiness:
+    checks = await service.readiness(request.app.state)
+    if not all(c["ok"] for c in checks.values()):
+        raise DependencyUnavailable("A dependency is not ready.", checks=checks)
+    return Readiness(status="ok", checks=checks)

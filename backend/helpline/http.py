@@ -1,0 +1,112 @@
+"""HTTP helpers shared by endpoints: OpenAPI problem responses, ETags, preconditions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from helpline.errors import PROBLEM_CONTENT_TYPE, BadRequest, HelplineError, problem_catalogue
+
+
+class ValidationErrorItem(BaseModel):
+    loc: list[str | int] = Field(
+        description="Where the problem is: body/query/path/header + field."
+    )
+    msg: str = Field(description="What is wrong.")
+    type: str = Field(description="Machine-readable error type.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(description="Stable problem type URI, `/problems/<slug>`.")
+    title: str = Field(description="Short summary of the problem type.")
+    status: int = Field(description="HTTP status code.")
+    detail: str = Field(description="Explanation of this occurrence.")
+    instance: str = Field(description="The request path.")
+    request_id: str | None = Field(description="Id of the request, for logs and audit.")
+    errors: list[ValidationErrorItem] | None = Field(
+        None, description="Per-field errors (validation problems only)."
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request.",
+    401: "Missing, malformed, unknown, expired or revoked API key.",
+    403: "The caller lacks the role or scope for this action.",
+    404: "No such resource, or it is not visible to the caller.",
+    409: "Conflicts with the resource's current state.",
+    412: "The If-Match version is stale.",
+    413: "The request body is too large.",
+    415: "The request body must be JSON.",
+    422: "Invalid input; `errors[]` names each field.",
+    429: "Rate limit exceeded.",
+    503: "A dependency is unavailable.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error statuses, each with an example."""
+    by_status: dict[int, list[type[HelplineError]]] = {}
+    for cls in problem_catalogue():
+        by_status.setdefault(cls.status, []).append(cls)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in (*statuses, 401, 422):
+        classes = by_status.get(status, [])
+        examples = {
+            cls.slug: {
+                "summary": cls.title,
+                "value": {
+                    "type": cls.type_uri(),
+                    "title": cls.title,
+                    "status": status,
+                    "detail": cls.description,
+                    "instance": "/api/v1/tickets/0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
+                    "request_id": "4f1c2d0e9a8b4c7d",
+                },
+            }
+            for cls in classes
+        }
+        out[status] = {
+            "model": Problem,
+            "description": _DESCRIPTIONS.get(status, "Error."),
+            "content": {PROBLEM_CONTENT_TYPE: {"examples": examples}} if examples else {},
+        }
+    return out
+
+
+def etag_for_version(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an If-Match header names (`"3"`, `W/"3"` or `3`); None when absent or `*`."""
+    if value is None or value.strip() == "*":
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or len(raw) > 10:
+        raise BadRequest('If-Match must be an ETag returned by this API, e.g. "3".')
+    return int(raw)
+
+
+def if_none_match_hits(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags
+
+
+class NotModified(Exception):
+    """Raised by a conditional GET whose ETag matches; rendered as 304 without a body."""
+
+    def __init__(self, etag: str) -> None:
+        super().__init__(etag)
+        self.etag = etag
+
+
+def problem_json_bytes(exc: HelplineError, *, instance: str, request_id: str | None) -> bytes:
+    return json.dumps(
+        exc.to_problem(instance=instance, request_id=request_id), separators=(",", ":"), default=str
+    ).encode()

@@ -1,0 +1,1 @@
+"""Domain-free helpers: ids, clock, pagination cursors, embedded services."""

@@ -1,0 +1,71 @@
+"""Ticket metadata: key format, size and count limits; changes count as ticket changes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.auth.principal import Principal
+from helpline.errors import (
+    MetadataKeyNotFound,
+    MetadataLimitReached,
+    PermissionDenied,
+    ValidationFailed,
+)
+from helpline.metadata import repository
+from helpline.models.ticket_metadata import METADATA_MAX_KEYS, METADATA_VALUE_MAX_BYTES
+from helpline.ticket import service as ticket_service
+
+
+def _check_value(value: Any) -> None:
+    if value is None:
+        raise ValidationFailed(
+            "value is required; use DELETE to remove a key.",
+            errors=[{"loc": ["body", "value"], "msg": "may not be null", "type": "null"}],
+        )
+    size = len(json.dumps(value, separators=(", ", ": "), ensure_ascii=False).encode())
+    if size > METADATA_VALUE_MAX_BYTES:
+        raise ValidationFailed(
+            f"value is {size} bytes serialized; the limit is {METADATA_VALUE_MAX_BYTES}.",
+            errors=[{"loc": ["body", "value"], "msg": "too large", "type": "too_large"}],
+        )
+
+
+def _staff_only(principal: Principal) -> None:
+    if principal.is_customer:
+        raise PermissionDenied("Customers cannot change ticket metadata.")
+
+
+async def get_metadata(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> dict[str, Any]:
+    """The key → value map of a visible ticket."""
+    ticket = await ticket_service.get_ticket(session, principal, ticket_id)
+    return dict(ticket.metadata)
+
+
+async def set_metadata(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, key: str, value: Any
+) -> None:
+    """Create or replace one key (staff only); at most 100 keys per ticket."""
+    _staff_only(principal)
+    _check_value(value)
+    await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
+    if await repository.count_other_keys(session, ticket_id, key) >= METADATA_MAX_KEYS:
+        raise MetadataLimitReached(f"A ticket has at most {METADATA_MAX_KEYS} metadata keys.")
+    if await repository.upsert(session, ticket_id, key, value):
+        await ticket_service.touch_ticket(session, ticket_id)
+
+
+async def remove_metadata(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, key: str
+) -> None:
+    """Remove one key (staff only); 404 when absent."""
+    _staff_only(principal)
+    await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
+    if not await repository.remove(session, ticket_id, key):
+        raise MetadataKeyNotFound()
+    await ticket_service.touch_ticket(session, ticket_id)

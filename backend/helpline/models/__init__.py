@@ -1,0 +1,25 @@
+"""SQLAlchemy models, one file per table. Importing this package registers them all."""
+
+from helpline.models.api_key import ApiKey
+from helpline.models.attachment import Attachment
+from helpline.models.audit_log import AuditLog
+from helpline.models.base import Base
+from helpline.models.conversation import Conversation
+from helpline.models.idempotency_key import IdempotencyKey
+from helpline.models.ticket import Ticket
+from helpline.models.ticket_history import TicketHistory
+from helpline.models.ticket_metadata import TicketMetadata
+from helpline.models.user import User
+
+__all__ = [
+    "ApiKey",
+    "Attachment",
+    "AuditLog",
+    "Base",
+    "Conversation",
+    "IdempotencyKey",
+    "Ticket",
+    "TicketHistory",
+    "TicketMetadata",
+    "User",
+]

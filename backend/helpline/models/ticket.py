@@ -1,0 +1,95 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from helpline.models.base import Base, created_at_column, in_check, uuid_pk
+from helpline.models.enums import TicketPriority, TicketStatus, values
+
+SEARCH_VECTOR_SQL = (
+    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, description), 'B')"
+)
+LIVE = text("deleted_at IS NULL")
+
+
+def _keyset_index(name: str, *leading: str) -> Index:
+    """A partial index over live tickets ordered for the default `-updated_at` keyset."""
+    return Index(name, *leading, text("updated_at DESC"), text("id DESC"), postgresql_where=LIVE)
+
+
+class Ticket(Base):
+    """A support request from a customer."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("char_length(title) BETWEEN 1 AND 200", name="title_length"),
+        CheckConstraint("char_length(description) <= 100000", name="description_length"),
+        CheckConstraint(in_check("status", values(TicketStatus)), name="status"),
+        CheckConstraint(in_check("priority", values(TicketPriority)), name="priority"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        _keyset_index("ix_tickets_live_updated"),
+        Index(
+            "ix_tickets_live_created",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=LIVE,
+        ),
+        _keyset_index("ix_tickets_customer_updated", "customer_id"),
+        _keyset_index("ix_tickets_assignee_updated", "assigned_to"),
+        _keyset_index("ix_tickets_status_updated", "status"),
+        _keyset_index("ix_tickets_priority_updated", "priority"),
+        Index("ix_tickets_search", "search_vector", postgresql_using="gin"),
+        {"comment": "Support tickets. Soft-deleted rows keep deleted_at."},
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    title: Mapped[str] = mapped_column(Text, comment="Short summary, 1-200 characters.")
+    description: Mapped[str] = mapped_column(
+        Text, server_default="", comment="Full description, up to 100,000 characters."
+    )
+    status: Mapped[str] = mapped_column(
+        Text,
+        server_default="new",
+        comment="new|open|pending|on_hold|solved|closed; closed is terminal.",
+    )
+    priority: Mapped[str] = mapped_column(
+        Text, server_default="normal", comment="low|normal|high|urgent."
+    )
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        server_default=func.now(),
+        comment="Time of the last change (maintained by trigger).",
+    )
+    assigned_to: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), comment="Agent or admin working the ticket."
+    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id"), comment="Customer the ticket belongs to."
+    )
+    version: Mapped[int] = mapped_column(
+        Integer,
+        server_default="1",
+        comment="+1 on every change (maintained by trigger); the ETag and If-Match value.",
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="Soft-delete time; deleted tickets are invisible."
+    )
+    search_vector: Mapped[str] = mapped_column(
+        TSVECTOR,
+        Computed(SEARCH_VECTOR_SQL, persisted=True),
+        comment="Full-text vector: title (weight A) and description (weight B).",
+    )

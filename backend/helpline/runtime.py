@@ -1,0 +1,63 @@
+"""Resolve the services a process uses: real PostgreSQL/Redis from settings, or the embedded
+development defaults. Used by the app's lifespan and by the CLI alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from helpline.config import Environment, Settings
+
+log = structlog.get_logger("helpline.runtime")
+
+
+class ConfigurationError(RuntimeError):
+    """A required service is not configured for this environment."""
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The PostgreSQL URL to use; starts the embedded server in development when none is set."""
+    if settings.database_url:
+        return settings.database_url
+    if settings.env is not Environment.development:
+        raise ConfigurationError(
+            f"HELPLINE_DATABASE_URL is required in {settings.env.value} "
+            "(the embedded database is for development only)"
+        )
+    from helpline.kit.embedded import start_embedded_postgres
+
+    url = start_embedded_postgres(settings.var_dir)
+    log.warning(
+        "using the embedded PostgreSQL (development and demos only)",
+        data_dir=str((settings.var_dir / "postgres").resolve()),
+    )
+    return url
+
+
+def make_redis(settings: Settings) -> Any:
+    """A redis-py asyncio client, or the in-process fake in development when no URL is set."""
+    if settings.redis_url:
+        import redis.asyncio as redis
+
+        return redis.from_url(
+            settings.redis_url,
+            socket_timeout=0.25,
+            socket_connect_timeout=0.25,
+            health_check_interval=30,
+        )
+    if settings.env is not Environment.development and settings.env is not Environment.test:
+        raise ConfigurationError(f"HELPLINE_REDIS_URL is required in {settings.env.value}")
+    from helpline.kit.embedded import make_fake_redis
+
+    log.warning("using the in-process Redis stand-in (single process; development only)")
+    return make_fake_redis()
+
+
+def migrations_dir() -> Path:
+    """Alembic's script directory: shipped in the wheel, or the repository's `migrations/`."""
+    packaged = Path(__file__).parent / "_migrations"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "migrations"

@@ -1,0 +1,246 @@
+"""REST endpoints for tickets: thin handlers over the ticket service."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from pydantic import AwareDatetime, ValidationError
+
+from helpline.auth.dependencies import TicketsRead, TicketsWrite
+from helpline.db import SessionDep
+from helpline.errors import ValidationFailed
+from helpline.http import (
+    NotModified,
+    etag_for_version,
+    if_none_match_hits,
+    parse_if_match,
+    problem_responses,
+)
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+from helpline.models.enums import TicketPriority, TicketStatus
+from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
+from helpline.ticket import service
+from helpline.ticket.schemas import (
+    TicketCreate,
+    TicketDetail,
+    TicketFilters,
+    TicketRead,
+    TicketSort,
+    TicketUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+
+TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
+IfMatch = Annotated[
+    str | None,
+    Header(description='Version the change is based on (the ETag, e.g. `"3"`); stale → 412.'),
+]
+METADATA_KEY_RE = re.compile(METADATA_KEY_PATTERN)
+MAX_METADATA_FILTERS = 5
+
+
+def _metadata_filters(request: Request) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for name, value in request.query_params.multi_items():
+        if not name.startswith("metadata."):
+            continue
+        key = name.removeprefix("metadata.")
+        if not METADATA_KEY_RE.match(key) or len(value) > 1024:
+            raise ValidationFailed(
+                f"Invalid metadata filter {name!r}.",
+                errors=[
+                    {
+                        "loc": ["query", name],
+                        "msg": "bad key or value too long",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        pairs.append((key, value))
+    if len(pairs) > MAX_METADATA_FILTERS:
+        raise ValidationFailed(
+            f"At most {MAX_METADATA_FILTERS} metadata filters.",
+            errors=[
+                {"loc": ["query", "metadata"], "msg": "too many filters", "type": "value_error"}
+            ],
+        )
+    return tuple(sorted(pairs))
+
+
+def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
+    if not raw:
+        return ()
+    try:
+        return tuple(sorted({TicketStatus(part.strip()) for part in raw.split(",")}))
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in TicketStatus)
+        raise ValidationFailed(
+            "Unknown status in filter.",
+            errors=[
+                {
+                    "loc": ["query", "status"],
+                    "msg": f"each status must be one of: {allowed}",
+                    "type": "enum",
+                }
+            ],
+        ) from exc
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a ticket",
+    description="Customers create tickets for themselves; agents and admins must give "
+    "`customer_id`. `status`, `priority` and `assigned_to` are for staff only.",
+    operation_id="createTicket",
+    responses=problem_responses(403, 409, 413, 415),
+)
+async def create_ticket(
+    body: TicketCreate, session: SessionDep, principal: TicketsWrite, response: Response
+) -> TicketRead:
+    row = await service.create_ticket(session, principal, body)
+    response.headers["Location"] = f"/api/v1/tickets/{row.id}"
+    response.headers["ETag"] = etag_for_version(row.version)
+    return TicketRead.model_validate(row)
+
+
+@router.get(
+    "",
+    summary="List tickets",
+    description="Keyset-paginated list of the tickets the caller may see, newest change first by "
+    "default. Filters combine with AND; `metadata.<key>=<value>` matches a metadata entry "
+    "(repeatable); `q` is a full-text search over title and description.",
+    operation_id="listTickets",
+    responses=problem_responses(400, 403),
+)
+async def list_tickets(
+    request: Request,
+    session: SessionDep,
+    principal: TicketsRead,
+    status_: Annotated[
+        str | None,
+        Query(
+            alias="status", max_length=200, description="Comma list of statuses, e.g. `new,open`."
+        ),
+    ] = None,
+    priority: Annotated[TicketPriority | None, Query(description="Priority.")] = None,
+    assigned_to: Annotated[uuid.UUID | None, Query(description="Assignee id.")] = None,
+    customer_id: Annotated[uuid.UUID | None, Query(description="Customer id.")] = None,
+    created_after: Annotated[
+        AwareDatetime | None, Query(description="Created at or after (RFC 3339).")
+    ] = None,
+    created_before: Annotated[
+        AwareDatetime | None, Query(description="Created before (RFC 3339).")
+    ] = None,
+    updated_since: Annotated[
+        AwareDatetime | None, Query(description="Updated at or after (RFC 3339).")
+    ] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Full-text search.")
+    ] = None,
+    sort: Annotated[
+        TicketSort,
+        Query(
+            description="Order: `-updated_at` (default), `updated_at`, `-created_at`, `created_at`."
+        ),
+    ] = TicketSort.updated_desc,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
+    ] = None,
+) -> Page[TicketRead]:
+    try:
+        filters = TicketFilters(
+            status=_status_filter(status_),
+            priority=priority,
+            assigned_to=assigned_to,
+            customer_id=customer_id,
+            created_after=created_after,
+            created_before=created_before,
+            updated_since=updated_since,
+            q=q.strip() if q else None,
+            metadata=_metadata_filters(request),
+        )
+    except ValidationError as exc:  # pragma: no cover - query params are validated above
+        raise ValidationFailed(str(exc)) from exc
+    page = await service.list_tickets(
+        session,
+        principal,
+        filters,
+        sort,
+        limit,
+        cursor,
+        request.app.state.settings.secret_key.get_secret_value().encode(),
+    )
+    return Page[TicketRead](
+        data=[TicketRead.model_validate(r) for r in page.rows],
+        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+    )
+
+
+@router.get(
+    "/{ticket_id}",
+    summary="Get a ticket",
+    description="The ticket with its metadata. Sends an `ETag`; `If-None-Match` with it → 304.",
+    operation_id="getTicket",
+    responses={
+        304: {"description": "Not modified (the ETag matches)."},
+        **problem_responses(403, 404),
+    },
+)
+async def get_ticket(
+    ticket_id: TicketId,
+    session: SessionDep,
+    principal: TicketsRead,
+    response: Response,
+    if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
+) -> TicketDetail:
+    row = await service.get_ticket(session, principal, ticket_id)
+    etag = etag_for_version(row.version)
+    if if_none_match_hits(if_none_match, etag):
+        raise NotModified(etag)
+    response.headers["ETag"] = etag
+    return TicketDetail.model_validate(row)
+
+
+@router.patch(
+    "/{ticket_id}",
+    summary="Update a ticket",
+    description="Partial update: only the fields in the body change. Customers may change title, "
+    "description and status; staff also priority and assignee. A closed ticket cannot change "
+    "(409). With `If-Match`, a stale version → 412 carrying `current_version`.",
+    operation_id="updateTicket",
+    responses=problem_responses(400, 403, 404, 409, 412, 413, 415),
+)
+async def update_ticket(
+    ticket_id: TicketId,
+    body: TicketUpdate,
+    session: SessionDep,
+    principal: TicketsWrite,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TicketRead:
+    row = await service.update_ticket(session, principal, ticket_id, body, parse_if_match(if_match))
+    response.headers["ETag"] = etag_for_version(row.version)
+    return TicketRead.model_validate(row)
+
+
+@router.delete(
+    "/{ticket_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a ticket",
+    description="Soft delete (staff only; a closed ticket only by an admin). Honours `If-Match`.",
+    operation_id="deleteTicket",
+    responses=problem_responses(400, 403, 404, 409, 412),
+)
+async def delete_ticket(
+    ticket_id: TicketId, session: SessionDep, principal: TicketsWrite, if_match: IfMatch = None
+) -> Response:
+    await service.delete_ticket(session, principal, ticket_id, parse_if_match(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

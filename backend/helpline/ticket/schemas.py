@@ -1,0 +1,118 @@
+"""Ticket representations (field names are part of the API contract)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from helpline.models.enums import TicketPriority, TicketStatus
+
+EXAMPLE_TICKET: dict[str, Any] = {
+    "id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
+    "title": "Cannot reset my password",
+    "description": "The reset link in the email says it has expired.",
+    "status": "open",
+    "priority": "high",
+    "created_at": "2026-11-20T09:15:02Z",
+    "updated_at": "2026-11-20T10:02:44Z",
+    "assigned_to": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b11",
+    "customer_id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b12",
+    "version": 3,
+}
+
+Title = Field(min_length=1, max_length=200, description="Short summary, 1-200 characters.")
+Description = Field(max_length=100_000, description="Full description, up to 100,000 characters.")
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Cannot reset my password",
+                    "description": "The reset link in the email says it has expired.",
+                    "priority": "high",
+                    "customer_id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b12",
+                }
+            ]
+        },
+    )
+
+    title: str = Title
+    description: str = Field("", max_length=100_000, description=Description.description)
+    status: TicketStatus = Field(TicketStatus.new, description="Initial status (staff only).")
+    priority: TicketPriority = Field(TicketPriority.normal, description="Priority (staff only).")
+    assigned_to: uuid.UUID | None = Field(
+        None, description="Assignee: an agent or admin (staff only)."
+    )
+    customer_id: uuid.UUID | None = Field(
+        None, description="Customer the ticket is for: required for staff; customers omit it."
+    )
+
+
+class TicketUpdate(BaseModel):
+    """Only the fields present are changed; `assigned_to: null` unassigns."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "pending", "priority": "urgent"}]},
+    )
+
+    title: str | None = Field(None, min_length=1, max_length=200, description=Title.description)
+    description: str | None = Field(None, max_length=100_000, description=Description.description)
+    status: TicketStatus | None = Field(None, description="New status; `closed` is terminal.")
+    priority: TicketPriority | None = Field(None, description="New priority (staff only).")
+    assigned_to: uuid.UUID | None = Field(None, description="New assignee, or null (staff only).")
+
+
+class TicketRead(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [EXAMPLE_TICKET]}
+    )
+
+    id: uuid.UUID = Field(description="Ticket id (UUIDv7).")
+    title: str = Field(description="Short summary.")
+    description: str = Field(description="Full description.")
+    status: TicketStatus = Field(description="Lifecycle status.")
+    priority: TicketPriority = Field(description="Priority.")
+    created_at: datetime = Field(description="Creation time (UTC).")
+    updated_at: datetime = Field(description="Time of the last change (UTC).")
+    assigned_to: uuid.UUID | None = Field(description="Assignee, if any.")
+    customer_id: uuid.UUID = Field(description="Customer the ticket belongs to.")
+    version: int = Field(description="+1 on every change; the ETag / If-Match value.")
+
+
+class TicketDetail(TicketRead):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**EXAMPLE_TICKET, "metadata": {"plan": "pro"}}]}
+    )
+
+    metadata: dict[str, Any] = Field(description="The ticket's metadata, key → JSON value.")
+
+
+class TicketSort(StrEnum):
+    updated_desc = "-updated_at"
+    updated_asc = "updated_at"
+    created_desc = "-created_at"
+    created_asc = "created_at"
+
+
+class TicketFilters(BaseModel):
+    """Normalized list filters (also the basis of cache keys)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: tuple[TicketStatus, ...] = ()
+    priority: TicketPriority | None = None
+    assigned_to: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
+    updated_since: AwareDatetime | None = None
+    q: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()

@@ -1,0 +1,203 @@
+"""Ticket rules: visibility, who may change what, closed-is-terminal, optimistic locking."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.auth.principal import Principal
+from helpline.errors import (
+    InvalidCursorError,
+    PermissionDenied,
+    PreconditionFailed,
+    TicketClosed,
+    TicketNotFound,
+    ValidationFailed,
+)
+from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.ids import new_id
+from helpline.models.enums import Role, TicketStatus
+from helpline.ticket import repository
+from helpline.ticket.access import visible_tickets
+from helpline.ticket.schemas import TicketCreate, TicketFilters, TicketSort, TicketUpdate
+from helpline.user import service as user_service
+
+STAFF = {Role.agent, Role.admin}
+STAFF_ONLY_FIELDS = ("status", "priority", "assigned_to", "customer_id")
+CUSTOMER_UPDATABLE = {"title", "description", "status"}
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    rows: list[Row[Any]]
+    next_cursor: str | None
+
+
+def _forbid(fields: list[str]) -> PermissionDenied:
+    return PermissionDenied(
+        "Customers cannot set " + ", ".join(fields) + ".",
+        errors=[
+            {"loc": ["body", f], "msg": "not allowed for customers", "type": "forbidden"}
+            for f in fields
+        ],
+    )
+
+
+async def create_ticket(
+    session: AsyncSession, principal: Principal, data: TicketCreate
+) -> Row[Any]:
+    """Create a ticket; customers create their own, staff name the customer."""
+    given = data.model_fields_set
+    if principal.is_customer:
+        forbidden = [f for f in STAFF_ONLY_FIELDS if f in given]
+        if data.customer_id == principal.user_id:
+            forbidden.remove("customer_id")
+        if forbidden:
+            raise _forbid(forbidden)
+        customer_id = principal.user_id
+    else:
+        if data.customer_id is None:
+            raise ValidationFailed(
+                "customer_id is required when staff create a ticket.",
+                errors=[
+                    {"loc": ["body", "customer_id"], "msg": "field required", "type": "missing"}
+                ],
+            )
+        await user_service.require_user_with_role(
+            session, data.customer_id, {Role.customer}, "customer_id"
+        )
+        customer_id = data.customer_id
+    if data.assigned_to is not None:
+        await user_service.require_user_with_role(session, data.assigned_to, STAFF, "assigned_to")
+    return await repository.insert_ticket(
+        session,
+        {
+            "id": new_id(),
+            "title": data.title,
+            "description": data.description,
+            "status": data.status.value,
+            "priority": data.priority.value,
+            "assigned_to": data.assigned_to,
+            "customer_id": customer_id,
+        },
+    )
+
+
+async def get_ticket(session: AsyncSession, principal: Principal, ticket_id: uuid.UUID) -> Row[Any]:
+    """A visible ticket with its metadata, or 404."""
+    row = await repository.get_ticket(session, ticket_id, visible_tickets(principal))
+    if row is None:
+        raise TicketNotFound()
+    return row
+
+
+async def lock_ticket_for_change(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    expected_version: int | None = None,
+) -> Row[Any]:
+    """Lock a visible, changeable ticket: 404 if unseen, 412 if stale, 409 if closed."""
+    row = await repository.lock_ticket(session, ticket_id, visible_tickets(principal))
+    if row is None:
+        raise TicketNotFound()
+    if expected_version is not None and row.version != expected_version:
+        raise PreconditionFailed(
+            f"The ticket is at version {row.version}, not {expected_version}.",
+            current_version=row.version,
+        )
+    if row.status == TicketStatus.closed.value:
+        raise TicketClosed()
+    return row
+
+
+async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
+    """Record that the ticket's metadata or conversation changed."""
+    await repository.touch_ticket(session, ticket_id)
+
+
+async def update_ticket(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    data: TicketUpdate,
+    expected_version: int | None,
+) -> Row[Any]:
+    """Apply a partial update (fields present in the body only)."""
+    changes = {f: getattr(data, f) for f in data.model_fields_set}
+    for field in ("title", "status", "priority"):
+        if field in changes and changes[field] is None:
+            raise ValidationFailed(
+                f"{field} cannot be null.",
+                errors=[{"loc": ["body", field], "msg": "may not be null", "type": "null"}],
+            )
+    if principal.is_customer:
+        forbidden = sorted(set(changes) - CUSTOMER_UPDATABLE)
+        if forbidden:
+            raise _forbid(forbidden)
+    current = await lock_ticket_for_change(session, principal, ticket_id, expected_version)
+    if changes.get("assigned_to") is not None:
+        await user_service.require_user_with_role(
+            session, changes["assigned_to"], STAFF, "assigned_to"
+        )
+    values = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
+    if not values:
+        return current
+    return await repository.update_ticket(session, ticket_id, values)
+
+
+async def delete_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, expected_version: int | None
+) -> None:
+    """Soft-delete: staff only; a closed ticket only by an admin."""
+    if principal.is_customer:
+        raise PermissionDenied("Customers cannot delete tickets.")
+    row = await repository.lock_ticket(session, ticket_id, visible_tickets(principal))
+    if row is None:
+        raise TicketNotFound()
+    if expected_version is not None and row.version != expected_version:
+        raise PreconditionFailed(
+            f"The ticket is at version {row.version}, not {expected_version}.",
+            current_version=row.version,
+        )
+    if row.status == TicketStatus.closed.value and not principal.is_admin:
+        raise TicketClosed("Only an admin can delete a closed ticket.")
+    await repository.soft_delete_ticket(session, ticket_id)
+
+
+async def list_tickets(
+    session: AsyncSession,
+    principal: Principal,
+    filters: TicketFilters,
+    sort: TicketSort,
+    limit: int,
+    cursor: str | None,
+    cursor_secret: bytes,
+) -> TicketPage:
+    """One keyset page of visible tickets."""
+    after: tuple[datetime, uuid.UUID] | None = None
+    if cursor:
+        try:
+            ts, ident = decode_cursor(cursor_secret, sort.value, cursor)
+            after = (datetime.fromisoformat(ts), uuid.UUID(ident))
+        except (InvalidCursor, ValueError, TypeError) as exc:
+            raise InvalidCursorError(str(exc)) from exc
+    rows = await repository.list_tickets(
+        session, visible_tickets(principal), filters, sort, limit, after
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        key = (
+            last.updated_at
+            if sort in (TicketSort.updated_desc, TicketSort.updated_asc)
+            else last.created_at
+        )
+        next_cursor = encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(last.id)])
+    return TicketPage(rows=rows, next_cursor=next_cursor)
