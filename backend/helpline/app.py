@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match
 
 from helpline import __version__
 from helpline.config import Settings, get_settings
@@ -87,7 +88,7 @@ def _database_error(exc: DBAPIError) -> HelplineError | None:
     )
     if not isinstance(sqlstate, str):
         return None
-    if sqlstate.startswith("22") or sqlstate == "23514":  # data exception / check violation
+    if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # data / not-null / check
         return ValidationFailed(
             "A value is not acceptable to the database (bad characters or range)."
         )
@@ -96,6 +97,16 @@ def _database_error(exc: DBAPIError) -> HelplineError | None:
     if sqlstate == "57014":
         return DependencyUnavailable("The database took too long to answer.")
     return None
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method any route serves at this path (Starlette reports only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -117,7 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             mapped = NotFound("No such route.")
         elif exc.status_code == 405:
-            mapped = MethodNotAllowed()
+            mapped = MethodNotAllowed(headers={"Allow": ", ".join(_allowed_methods(request))})
         else:
             mapped = BadRequest(str(exc.detail))
             mapped.status = exc.status_code  # type: ignore[misc]

@@ -53,7 +53,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     for cls in problem_catalogue():
         by_status.setdefault(cls.status, []).append(cls)
     out: dict[int | str, dict[str, Any]] = {}
-    for status in (*statuses, 401, 422):
+    for status in sorted({*statuses, 400, 401, 422}):
         classes = by_status.get(status, [])
         examples = {
             cls.slug: {
@@ -79,6 +79,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def etag_for_version(version: int) -> str:
     return f'"{version}"'
+
+
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]{1,10}"?)\s*$'
 
 
 def parse_if_match(value: str | None) -> int | None:

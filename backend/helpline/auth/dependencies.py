@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from helpline.auth import service
 from helpline.auth.permissions import Scope
@@ -13,6 +14,16 @@ from helpline.auth.principal import Principal
 from helpline.config import Settings
 from helpline.db import SessionDep
 from helpline.errors import PermissionDenied, Unauthenticated
+
+
+# Declared for OpenAPI (either header authenticates); parsing stays in presented_key so that a
+# malformed header is a 401 problem, never FastAPI's default error.
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="ApiKeyBearer", description="`Authorization: Bearer hl_…`"
+)
+header_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader", description="`X-API-Key: hl_…`"
+)
 
 
 def presented_key(request: Request) -> str | None:
@@ -26,7 +37,12 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal:
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    _bearer: Annotated[Any, Depends(bearer_scheme)] = None,
+    _header: Annotated[Any, Depends(header_scheme)] = None,
+) -> Principal:
     key = presented_key(request)
     if key is None:
         raise Unauthenticated("An API key is required.")

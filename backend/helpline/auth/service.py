@@ -59,6 +59,11 @@ async def authenticate_api_key(
     )
 
 
+async def list_api_keys(session: AsyncSession, user_id: uuid.UUID) -> list[ApiKey]:
+    """A user's keys, oldest first."""
+    return await repository.list_keys(session, user_id)
+
+
 async def issue_api_key(
     session: AsyncSession,
     *,

@@ -7,14 +7,15 @@ from typing import Annotated
 
 import typer
 
-from helpline.cli import db, seed, users
-from helpline.cli.jobs import one_line_errors, settings_or_exit
+from helpline.cli import db, keys, seed, users
+from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
 
 app = typer.Typer(
     help="Helpline ticket service.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(keys.app, name="keys")
 app.command("seed")(seed.seed)
 
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
@@ -75,6 +76,16 @@ def serve(
 def config_show() -> None:
     """Print the effective configuration as JSON, secrets redacted."""
     typer.echo(json.dumps(settings_or_exit().redacted(), indent=2, default=str))
+
+
+@config_app.command("get")
+@one_line_errors
+def config_get(name: Annotated[str, typer.Argument(help="Setting name, e.g. port.")]) -> None:
+    """Print one effective setting (secrets redacted)."""
+    values = settings_or_exit().redacted()
+    if name not in values:
+        raise fail(f"unknown setting {name!r}")
+    typer.echo(values[name])
 
 
 @openapi_app.command("export")

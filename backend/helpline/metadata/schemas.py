@@ -10,7 +10,10 @@ class MetadataPut(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"value": {"plan": "pro", "seats": 25}}]}
     )
 
-    value: Any = Field(description="Any JSON value, at most 4 KiB serialized.")
+    value: Any = Field(
+        description="Any JSON value except null, at most 4 KiB serialized.",
+        json_schema_extra={"not": {"type": "null"}},
+    )
 
 
 class MetadataEntry(BaseModel):

@@ -7,12 +7,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
-from pydantic import AwareDatetime, ValidationError
+from pydantic import ValidationError
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.db import SessionDep
 from helpline.errors import ValidationFailed
 from helpline.http import (
+    IF_MATCH_PATTERN,
     NotModified,
     etag_for_version,
     if_none_match_hits,
@@ -26,6 +27,7 @@ from helpline.ticket import service
 from helpline.ticket.schemas import (
     TicketCreate,
     TicketDetail,
+    Rfc3339,
     TicketFilters,
     TicketRead,
     TicketSort,
@@ -37,7 +39,10 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
 IfMatch = Annotated[
     str | None,
-    Header(description='Version the change is based on (the ETag, e.g. `"3"`); stale → 412.'),
+    Header(
+        pattern=IF_MATCH_PATTERN,
+        description='Version the change is based on (the ETag, e.g. `"3"`); stale → 412.',
+    ),
 ]
 METADATA_KEY_RE = re.compile(METADATA_KEY_PATTERN)
 MAX_METADATA_FILTERS = 5
@@ -131,13 +136,13 @@ async def list_tickets(
     assigned_to: Annotated[uuid.UUID | None, Query(description="Assignee id.")] = None,
     customer_id: Annotated[uuid.UUID | None, Query(description="Customer id.")] = None,
     created_after: Annotated[
-        AwareDatetime | None, Query(description="Created at or after (RFC 3339).")
+        Rfc3339 | None, Query(description="Created at or after (RFC 3339).")
     ] = None,
     created_before: Annotated[
-        AwareDatetime | None, Query(description="Created before (RFC 3339).")
+        Rfc3339 | None, Query(description="Created before (RFC 3339).")
     ] = None,
     updated_since: Annotated[
-        AwareDatetime | None, Query(description="Updated at or after (RFC 3339).")
+        Rfc3339 | None, Query(description="Updated at or after (RFC 3339).")
     ] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=200, description="Full-text search.")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     tuple_,
@@ -39,6 +40,8 @@ COLUMNS = (
     Ticket.customer_id,
     Ticket.version,
 )
+
+ENGLISH = literal_column("'english'::regconfig")
 
 METADATA_OBJECT = (
     select(
@@ -129,7 +132,7 @@ def _filters(filters: TicketFilters) -> list[ColumnElement[bool]]:
     if filters.updated_since is not None:
         conditions.append(Ticket.updated_at >= filters.updated_since)
     if filters.q:
-        query = func.websearch_to_tsquery(literal("english").cast(text("regconfig")), filters.q)  # type: ignore[arg-type]
+        query = func.websearch_to_tsquery(ENGLISH, filters.q)
         conditions.append(Ticket.search_vector.op("@@")(query))
     for key, raw in filters.metadata:
         values = [literal(json.dumps(v)).cast(JSONB) for v in _metadata_candidates(raw)]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from helpline.models.enums import TicketPriority, TicketStatus
 
@@ -23,6 +25,19 @@ EXAMPLE_TICKET: dict[str, Any] = {
     "customer_id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b12",
     "version": 3,
 }
+
+TitleText = Annotated[str, Field(min_length=1, max_length=200)]
+DescriptionText = Annotated[str, Field(max_length=100_000)]
+RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _require_rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not RFC3339_RE.match(value):
+        raise ValueError("expected an RFC 3339 date-time with offset, e.g. 2026-11-20T09:15:02Z")
+    return value
+
+
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_require_rfc3339)]
 
 Title = Field(min_length=1, max_length=200, description="Short summary, 1-200 characters.")
 Description = Field(max_length=100_000, description="Full description, up to 100,000 characters.")
@@ -63,10 +78,17 @@ class TicketUpdate(BaseModel):
         json_schema_extra={"examples": [{"status": "pending", "priority": "urgent"}]},
     )
 
-    title: str | None = Field(None, min_length=1, max_length=200, description=Title.description)
-    description: str | None = Field(None, max_length=100_000, description=Description.description)
-    status: TicketStatus | None = Field(None, description="New status; `closed` is terminal.")
-    priority: TicketPriority | None = Field(None, description="New priority (staff only).")
+    # `null` is not part of the schema for these fields (the service answers it with a 422).
+    title: TitleText | SkipJsonSchema[None] = Field(None, description=Title.description)
+    description: DescriptionText | SkipJsonSchema[None] = Field(
+        None, description=Description.description
+    )
+    status: TicketStatus | SkipJsonSchema[None] = Field(
+        None, description="New status; `closed` is terminal."
+    )
+    priority: TicketPriority | SkipJsonSchema[None] = Field(
+        None, description="New priority (staff only)."
+    )
     assigned_to: uuid.UUID | None = Field(None, description="New assignee, or null (staff only).")
 
 

@@ -130,7 +130,7 @@ async def update_ticket(
 ) -> Row[Any]:
     """Apply a partial update (fields present in the body only)."""
     changes = {f: getattr(data, f) for f in data.model_fields_set}
-    for field in ("title", "status", "priority"):
+    for field in ("title", "description", "status", "priority"):
         if field in changes and changes[field] is None:
             raise ValidationFailed(
                 f"{field} cannot be null.",

@@ -33,6 +33,11 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> Row[Any]:
     return row
 
 
+async def get_user_by_email(session: AsyncSession, email: str) -> Row[Any] | None:
+    """The user with this email (case-insensitive), if any."""
+    return await repository.get_user_by_email(session, email)
+
+
 async def require_user_with_role(
     session: AsyncSession, user_id: uuid.UUID, roles: set[Role], field: str
 ) -> Row[Any]:

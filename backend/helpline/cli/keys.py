@@ -1,0 +1,87 @@
+"""`helpline keys`: API keys from the command line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.auth import service as auth_service
+from helpline.cli.jobs import (
+    echo_secret_line,
+    one_line_errors,
+    run_in_transaction,
+    settings_or_exit,
+)
+from helpline.errors import UserNotFound
+from helpline.models.enums import Role
+from helpline.user import service as user_service
+
+app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+
+
+@app.command("create")
+@one_line_errors
+def create(
+    email: Annotated[str, typer.Option(help="Owner's email.")],
+    name: Annotated[str, typer.Option(help="Label of the key.")] = "cli",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="Scope to grant (repeatable; default: all the role allows)."),
+    ] = None,
+    rate_limit: Annotated[int | None, typer.Option(min=1, help="Requests per minute.")] = None,
+    expires_at: Annotated[datetime | None, typer.Option(help="Expiry (UTC, ISO 8601).")] = None,
+) -> None:
+    """Create a key for a user; the key is printed alone on stdout, once."""
+    settings = settings_or_exit()
+
+    async def work(session: AsyncSession) -> str:
+        user = await user_service.get_user_by_email(session, email)
+        if user is None:
+            raise UserNotFound(f"No user with email {email}.")
+        issued = await auth_service.issue_api_key(
+            session,
+            user_id=user.id,
+            role=Role(user.role),
+            name=name,
+            pepper=settings.api_key_pepper.get_secret_value().encode(),
+            scopes=scope or None,
+            rate_limit_per_minute=rate_limit,
+            expires_at=expires_at,
+        )
+        return issued.secret
+
+    echo_secret_line(run_in_transaction(settings, "keys.create", work))
+
+
+@app.command("list")
+@one_line_errors
+def list_keys(email: Annotated[str, typer.Option(help="Owner's email.")]) -> None:
+    """List a user's keys (prefixes only; secrets are never stored)."""
+    settings = settings_or_exit()
+
+    async def work(session: AsyncSession) -> list[list[str]]:
+        user = await user_service.get_user_by_email(session, email)
+        if user is None:
+            raise UserNotFound(f"No user with email {email}.")
+        rows = await auth_service.list_api_keys(session, user.id)
+        return [
+            [
+                str(k.id),
+                k.name,
+                k.prefix + "…",
+                " ".join(k.scopes),
+                str(k.expires_at or "-"),
+                str(k.revoked_at or "-"),
+            ]
+            for k in rows
+        ]
+
+    table = Table("id", "name", "prefix", "scopes", "expires", "revoked")
+    for row in run_in_transaction(settings, "keys.list", work):
+        table.add_row(*row)
+    Console().print(table)

@@ -1,0 +1,66 @@
+"""Schemathesis against the running service: positive and negative data, all checks, bounded.
+
+Finds 5xx responses and any response that breaks the published OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.live_server import live_server, server_env
+from tests.fixtures.services import create_database, drop_database, redis_url
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(scope="module")
+def server(pg_server, services, run_id, tmp_path_factory):
+    url = create_database(pg_server)
+    env = server_env(url, redis_url(services), f"helpline-test-{run_id}-contract")
+    log = tmp_path_factory.mktemp("contract") / "server.log"
+    try:
+        with live_server(env, log) as srv:
+            yield srv
+    finally:
+        drop_database(pg_server, url)
+
+
+def test_openapi_document_is_complete(server):
+    doc = httpx.get(f"{server.base_url}/openapi.json").json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            assert op.get("summary") and op.get("description"), (method, path)
+            assert op.get("operationId"), (method, path)
+            if path.startswith("/api/"):
+                assert {"401", "422"} <= set(op["responses"]), (method, path)
+                assert op.get("security"), (method, path)
+
+
+def test_schemathesis_finds_no_server_errors(server, tmp_path: Path):
+    admin_key = server.cli("users", "create", "--role", "admin", "--email", "st-admin@example.com").strip()
+    customer_key = server.cli("users", "create", "--role", "customer", "--email", "st-cust@example.com")
+    assert admin_key.startswith("hl_") and customer_key.strip().startswith("hl_")
+    report = tmp_path / "junit.xml"
+    cmd = [
+        str(Path(sys.executable).parent / "st"),
+        "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+        "run", f"{server.base_url}/openapi.json",
+        "--checks", "all",
+        "--mode", "all",
+        "--max-examples", "25",
+        "--header", f"Authorization: Bearer {admin_key}",
+        "--max-response-time", "5",
+        "--seed", "1",
+        "--report", "junit", "--report-junit-path", str(report),
+        "--no-color",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    server_log = server.log_path.read_text()
+    assert "Traceback" not in server_log, server_log[-4000:]

@@ -1,0 +1,261 @@
+"""Ticket REST API through the real app, PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from helpline.models import Ticket
+from tests.fixtures.actors import Cast
+
+pytestmark = pytest.mark.integration
+
+API = "/api/v1/tickets"
+
+
+async def create(client, actor, **body):
+    response = await client.post(API, json=body, headers=actor.headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+class TestCreateTicket:
+    async def test_staff_create_for_customer(self, client, cast: Cast, session):
+        body = await create(
+            client, cast.agent, title="Printer on fire", description="Smoke", priority="high",
+            customer_id=str(cast.alice.id), assigned_to=str(cast.agent.id),
+        )
+        assert body["title"] == "Printer on fire"
+        assert body["status"] == "new" and body["priority"] == "high" and body["version"] == 1
+        assert body["customer_id"] == str(cast.alice.id)
+        assert body["assigned_to"] == str(cast.agent.id)
+        assert uuid.UUID(body["id"]).version == 7
+        row = (await session.execute(select(Ticket).where(Ticket.id == uuid.UUID(body["id"])))).scalar_one()
+        assert row.description == "Smoke"
+
+    async def test_customer_ticket_is_their_own(self, client, cast: Cast):
+        body = await create(client, cast.alice, title="Help")
+        assert body["customer_id"] == str(cast.alice.id)
+
+    async def test_staff_must_name_customer(self, client, cast: Cast):
+        r = await client.post(API, json={"title": "x"}, headers=cast.agent.headers)
+        assert r.status_code == 422
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["loc"] == ["body", "customer_id"]
+
+    async def test_customer_id_must_be_a_customer(self, client, cast: Cast):
+        r = await client.post(API, json={"title": "x", "customer_id": str(cast.agent.id)}, headers=cast.admin.headers)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "customer_id"]
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"title": ""}, "title"),
+            ({"title": "x" * 201}, "title"),
+            ({"title": "ok", "description": "x" * 100_001}, "description"),
+            ({"title": "ok", "status": "bogus"}, "status"),
+            ({"title": "ok", "priority": 3}, "priority"),
+            ({"title": "ok", "unknown": 1}, "unknown"),
+            ({"title": 5}, "title"),
+        ],
+    )
+    async def test_bad_input_names_the_field_and_changes_nothing(self, client, cast: Cast, session, body, field):
+        before = (await session.execute(text("SELECT count(*) FROM tickets"))).scalar_one()
+        r = await client.post(API, json=body, headers=cast.alice.headers)
+        assert r.status_code == 422, r.text
+        problem = r.json()
+        assert problem["type"] == "/problems/validation-error"
+        assert any(field in e["loc"] for e in problem["errors"])
+        assert (await session.execute(text("SELECT count(*) FROM tickets"))).scalar_one() == before
+
+    async def test_customer_cannot_set_staff_fields(self, client, cast: Cast):
+        r = await client.post(API, json={"title": "x", "priority": "urgent"}, headers=cast.alice.headers)
+        assert r.status_code == 403
+        assert r.json()["type"] == "/problems/permission-denied"
+        assert r.json()["errors"][0]["loc"] == ["body", "priority"]
+
+    async def test_malformed_json_is_400(self, client, cast: Cast):
+        r = await client.post(API, content=b"{not json", headers={**cast.alice.headers, "content-type": "application/json"})
+        assert r.status_code == 400
+        assert r.json()["type"] == "/problems/bad-request"
+
+    async def test_wrong_content_type_is_415(self, client, cast: Cast):
+        r = await client.post(API, content=b"title=x", headers={**cast.alice.headers, "content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 415
+        assert r.json()["type"] == "/problems/unsupported-media-type"
+
+    async def test_oversized_body_is_413(self, client, cast: Cast):
+        r = await client.post(API, json={"title": "x", "description": "y" * 2_000_000}, headers=cast.alice.headers)
+        assert r.status_code == 413
+        assert r.json()["type"] == "/problems/payload-too-large"
+
+    async def test_nul_byte_is_a_client_error(self, client, cast: Cast):
+        r = await client.post(API, json={"title": "a\u0000b"}, headers=cast.alice.headers)
+        assert r.status_code == 422
+        assert r.json()["status"] == 422
+
+
+class TestGetTicket:
+    async def test_get_includes_metadata_and_etag(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Hello")
+        put = await client.put(f"{API}/{t['id']}/metadata/plan", json={"value": "pro"}, headers=cast.agent.headers)
+        assert put.status_code == 200
+        r = await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)
+        assert r.status_code == 200
+        body = r.json()
+        assert body["metadata"] == {"plan": "pro"}
+        assert body["version"] == 2
+        assert r.headers["etag"] == '"2"'
+
+    async def test_if_none_match_gives_304_without_body(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Hello")
+        r = await client.get(f"{API}/{t['id']}", headers={**cast.alice.headers, "If-None-Match": '"1"'})
+        assert r.status_code == 304
+        assert r.content == b""
+        stale = await client.get(f"{API}/{t['id']}", headers={**cast.alice.headers, "If-None-Match": '"0"'})
+        assert stale.status_code == 200 and stale.json()["id"] == t["id"]
+
+    async def test_unknown_ticket_is_404_problem(self, client, cast: Cast):
+        r = await client.get(f"{API}/{uuid.uuid4()}", headers=cast.agent.headers)
+        assert r.status_code == 404
+        assert r.json()["type"] == "/problems/ticket-not-found"
+        assert r.json()["request_id"] == r.headers["x-request-id"]
+
+    async def test_bad_uuid_is_422(self, client, cast: Cast):
+        r = await client.get(f"{API}/not-a-uuid", headers=cast.agent.headers)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["path", "ticket_id"]
+
+
+class TestUpdateTicket:
+    async def test_patch_changes_only_given_fields_and_bumps_version(self, client, cast: Cast):
+        t = await create(client, cast.agent, title="Old", description="Keep", customer_id=str(cast.alice.id))
+        r = await client.patch(f"{API}/{t['id']}", json={"title": "New", "status": "open"}, headers=cast.agent.headers)
+        assert r.status_code == 200
+        body = r.json()
+        assert (body["title"], body["description"], body["status"], body["version"]) == ("New", "Keep", "open", 2)
+        assert body["updated_at"] > t["updated_at"]
+        assert r.headers["etag"] == '"2"'
+
+    async def test_noop_patch_keeps_version(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Same")
+        r = await client.patch(f"{API}/{t['id']}", json={"title": "Same"}, headers=cast.alice.headers)
+        assert r.json()["version"] == 1
+
+    async def test_stale_if_match_is_412_with_current_version(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="A")
+        ok = await client.patch(f"{API}/{t['id']}", json={"title": "B"}, headers={**cast.alice.headers, "If-Match": '"1"'})
+        assert ok.status_code == 200 and ok.json()["version"] == 2
+        stale = await client.patch(f"{API}/{t['id']}", json={"title": "C"}, headers={**cast.alice.headers, "If-Match": '"1"'})
+        assert stale.status_code == 412
+        assert stale.json()["current_version"] == 2
+        again = await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)
+        assert again.json()["title"] == "B"
+
+    async def test_closed_is_terminal(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="A")
+        closed = await client.patch(f"{API}/{t['id']}", json={"status": "closed"}, headers=cast.agent.headers)
+        assert closed.json()["status"] == "closed"
+        for path, method, body in [
+            (f"{API}/{t['id']}", "PATCH", {"status": "open"}),
+            (f"{API}/{t['id']}/metadata/k", "PUT", {"value": 1}),
+            (f"{API}/{t['id']}/conversations", "POST", {"message": "hi"}),
+        ]:
+            r = await client.request(method, path, json=body, headers=cast.agent.headers)
+            assert r.status_code == 409, (method, path)
+            assert r.json()["type"] == "/problems/ticket-closed"
+        agent_delete = await client.delete(f"{API}/{t['id']}", headers=cast.agent.headers)
+        assert agent_delete.status_code == 409
+        admin_delete = await client.delete(f"{API}/{t['id']}", headers=cast.admin.headers)
+        assert admin_delete.status_code == 204
+
+    async def test_customer_cannot_reassign_or_reprioritise(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="A")
+        for body in ({"priority": "urgent"}, {"assigned_to": str(cast.agent.id)}):
+            r = await client.patch(f"{API}/{t['id']}", json=body, headers=cast.alice.headers)
+            assert r.status_code == 403
+        unchanged = await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)
+        assert unchanged.json()["priority"] == "normal" and unchanged.json()["version"] == 1
+
+    async def test_null_title_rejected(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="A")
+        r = await client.patch(f"{API}/{t['id']}", json={"title": None}, headers=cast.alice.headers)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "title"]
+
+    async def test_unassign_with_null(self, client, cast: Cast):
+        t = await create(client, cast.agent, title="A", customer_id=str(cast.alice.id), assigned_to=str(cast.agent.id))
+        r = await client.patch(f"{API}/{t['id']}", json={"assigned_to": None}, headers=cast.agent.headers)
+        assert r.json()["assigned_to"] is None
+
+
+class TestDeleteTicket:
+    async def test_soft_delete_hides_ticket(self, client, cast: Cast, session):
+        t = await create(client, cast.alice, title="A")
+        r = await client.delete(f"{API}/{t['id']}", headers=cast.agent.headers)
+        assert r.status_code == 204
+        assert (await client.get(f"{API}/{t['id']}", headers=cast.agent.headers)).status_code == 404
+        deleted_at = (await session.execute(select(Ticket.deleted_at).where(Ticket.id == uuid.UUID(t["id"])))).scalar_one()
+        assert deleted_at is not None
+
+    async def test_customer_cannot_delete(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="A")
+        r = await client.delete(f"{API}/{t['id']}", headers=cast.alice.headers)
+        assert r.status_code == 403
+        assert (await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)).status_code == 200
+
+
+class TestListTickets:
+    async def test_keyset_pages_cover_everything_once(self, client, cast: Cast):
+        made = {(await create(client, cast.alice, title=f"T{i}"))["id"] for i in range(7)}
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 3, "customer_id": str(cast.alice.id)}
+            if cursor:
+                params["cursor"] = cursor
+            r = await client.get(API, params=params, headers=cast.agent.headers)
+            assert r.status_code == 200
+            page = r.json()
+            seen += [t["id"] for t in page["data"]]
+            assert page["meta"]["has_more"] == (page["meta"]["next_cursor"] is not None)
+            cursor = page["meta"]["next_cursor"]
+            if not cursor:
+                break
+        assert len(seen) == len(set(seen)) == 7
+        assert set(seen) == made
+        assert seen == sorted(seen, reverse=True)  # -updated_at; ids are time-ordered too
+
+    async def test_filters(self, client, cast: Cast):
+        a = await create(client, cast.agent, title="Alpha router", customer_id=str(cast.alice.id), priority="high", status="open")
+        b = await create(client, cast.agent, title="Beta modem", customer_id=str(cast.alice.id), priority="low", status="pending")
+        await client.put(f"{API}/{b['id']}/metadata/plan", json={"value": "pro"}, headers=cast.agent.headers)
+        await client.put(f"{API}/{a['id']}/metadata/seats", json={"value": 25}, headers=cast.agent.headers)
+
+        async def ids(**params):
+            r = await client.get(API, params={"customer_id": str(cast.alice.id), **params}, headers=cast.agent.headers)
+            assert r.status_code == 200, r.text
+            return {t["id"] for t in r.json()["data"]}
+
+        assert await ids(status="open,pending") == {a["id"], b["id"]}
+        assert await ids(status="open") == {a["id"]}
+        assert await ids(priority="low") == {b["id"]}
+        assert await ids(q="router") == {a["id"]}
+        assert await ids(**{"metadata.plan": "pro"}) == {b["id"]}
+        assert await ids(**{"metadata.seats": "25"}) == {a["id"]}
+        assert await ids(**{"metadata.plan": "free"}) == set()
+        assert await ids(created_after="2000-01-01T00:00:00Z", created_before="2000-01-02T00:00:00Z") == set()
+
+    async def test_bad_filters_are_422(self, client, cast: Cast):
+        for params in ({"status": "open,nope"}, {"limit": 0}, {"limit": 101}, {"sort": "title"},
+                       {"created_after": "yesterday"}, {"metadata.BAD KEY": "x"}):
+            r = await client.get(API, params=params, headers=cast.agent.headers)
+            assert r.status_code == 422, params
+            assert r.json()["errors"], params
+
+    async def test_forged_cursor_is_400(self, client, cast: Cast):
+        r = await client.get(API, params={"cursor": "AAAAAAAAAAAAAAAAAAAAAAAA"}, headers=cast.agent.headers)
+        assert r.status_code == 400
+        assert r.json()["type"] == "/problems/invalid-cursor"
