@@ -15,8 +15,28 @@ def seed(
     seed_value: Annotated[
         int, typer.Option("--seed", help="Random seed (deterministic data).")
     ] = 1,
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Do nothing when the database already has tickets."),
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Create agents, customers, tickets, metadata and conversations."""
     from helpline.seed import run_seed
 
-    run_seed(settings_or_exit(), tickets=tickets, seed=seed_value)
+    summary = run_seed(
+        settings_or_exit(),
+        tickets=tickets,
+        seed=seed_value,
+        if_empty=if_empty,
+        show_progress=progress,
+    )
+    if summary.skipped:
+        typer.echo("the database already has tickets: nothing seeded (--if-empty)")
+        return
+    typer.echo(
+        f"seeded {summary.tickets:,} tickets, {summary.messages:,} messages, "
+        f"{summary.metadata:,} metadata entries; users: {summary.users_created:,} created, "
+        f"{summary.users_reused:,} reused (admin: {summary.admin_email}) "
+        f"in {summary.seconds:.1f} s"
+    )

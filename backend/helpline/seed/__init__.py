@@ -1,5 +1,5 @@
 """Development data generator (bulk COPY)."""
 
-from helpline.seed.loader import run_seed
+from helpline.seed.loader import SeedSummary, run_seed
 
-__all__ = ["run_seed"]
+__all__ = ["SeedSummary", "run_seed"]
