@@ -291,6 +291,7 @@ async def verify_backup(
     *,
     audit_check: AuditCheck | None = None,
     keep_scratch: bool = False,
+    no_owner: bool = False,
     maintenance_database: str = "postgres",
     step: Step = _no_step,
 ) -> VerifyReport:
@@ -302,7 +303,12 @@ async def verify_backup(
     report = VerifyReport(backup=backup.name, scratch_database=scratch)
     try:
         restored = await restore_backup(
-            backup, server, scratch, maintenance_database=maintenance_database, step=step
+            backup,
+            server,
+            scratch,
+            no_owner=no_owner,
+            maintenance_database=maintenance_database,
+            step=step,
         )
         step("comparing")
         async with _connection(restored) as conn:

@@ -199,6 +199,10 @@ def verify(
     keep_scratch: Annotated[
         bool, typer.Option("--keep-scratch", help="Keep the scratch database for inspection.")
     ] = False,
+    no_owner: Annotated[
+        bool,
+        typer.Option("--no-owner", help="Skip ownership and grants (scratch on another server)."),
+    ] = False,
     database_url: DatabaseUrlOpt = None,
     backup_dir: BackupDirOpt = None,
 ) -> None:
@@ -217,6 +221,7 @@ def verify(
                 url,
                 audit_check=audit_verify_via_cli if audit else None,
                 keep_scratch=keep_scratch,
+                no_owner=no_owner,
                 step=step,
             )
         )
