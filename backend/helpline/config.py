@@ -213,7 +213,7 @@ def load_settings(**overrides: Any) -> Settings:
         overrides.get("config_dir") or os.environ.get("HELPLINE_CONFIG_DIR", "config")
     )
     env_files = [config_dir / f"{Environment(env).value}.env", Path(".env")]
-    return Settings(_env_file=[p for p in env_files if p.is_file()], **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=[p for p in env_files if p.is_file()], **overrides)
 
 
 @lru_cache(maxsize=1)

