@@ -335,7 +335,8 @@ async def verify_backup(
         if report.audit is not None and report.audit.status == "failed":
             problems.append(f"audit verify failed: {report.audit.detail}")
         raise VerificationFailed(
-            f"backup {backup.name} failed verification: "
+            f"backup {backup.name} failed verification (scratch database {scratch}, dropped "
+            f"unless kept): "
             + "; ".join(problems[:5])
             + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
         )

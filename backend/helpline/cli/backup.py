@@ -230,8 +230,8 @@ def verify(
         f"verified {report.backup}: {report.tables_checked} tables, {report.rows_checked} rows "
         f"match the source{audit_note}"
     )
-    if keep_scratch:
-        typer.echo(f"scratch database kept: {report.scratch_database}")
+    state = "kept" if keep_scratch else "dropped"
+    typer.echo(f"scratch database {report.scratch_database} {state}")
 
 
 @app.command()
