@@ -38,7 +38,9 @@ async def audit_verify_via_cli(restored: DatabaseUrl) -> AuditCheckResult:
     if exe is None:
         return AuditCheckResult("skipped", "the helpline executable was not found")
     env = restored.client_env()
+    # Both URLs: an owner URL inherited from the environment would point at the live database.
     env["HELPLINE_DATABASE_URL"] = restored.url
+    env["HELPLINE_DATABASE_OWNER_URL"] = restored.url
     code, _ = await _run([exe, *AUDIT_VERIFY_ARGS, "--help"], env)
     if code != 0:
         return AuditCheckResult("skipped", "`helpline audit verify` is not available in this build")
