@@ -107,6 +107,18 @@ class Settings(BaseSettings):
         600, ge=1, description="Requests per minute for a key without its own limit."
     )
     audit_retention_months: int = Field(13, ge=1, description="Months of audit log kept online.")
+    backup_dir: Path | None = Field(
+        None, description="Where backups are written (default: <var_dir>/backups)."
+    )
+    backup_keep_daily: int = Field(
+        7, ge=0, description="Retention: keep the newest backup of each of the last N days."
+    )
+    backup_keep_weekly: int = Field(
+        4, ge=0, description="Retention: keep the newest backup of each of the last M ISO weeks."
+    )
+    backup_compression_level: int = Field(
+        6, ge=0, le=9, description="pg_dump compression level of backups (0-9)."
+    )
     seed_admin_email: str = Field(
         "admin@helpline.local", description="Admin account created by `helpline seed`."
     )

@@ -60,12 +60,6 @@ def _settings() -> Settings:
         _fail(str(exc).splitlines()[0])
 
 
-def _setting(name: str, default: T) -> T:
-    # backup_* settings are proposed for Settings; until they exist the local defaults apply.
-    value: T = getattr(_settings(), name, default)
-    return value
-
-
 def _database_url(option: str | None) -> DatabaseUrl:
     return service.require_url(option if option else _settings().database_url)
 
@@ -73,7 +67,7 @@ def _database_url(option: str | None) -> DatabaseUrl:
 def _backup_dir(option: Path | None) -> Path:
     if option is not None:
         return option
-    return _setting("backup_dir", _settings().var_dir / "backups")
+    return _settings().backup_dir or _settings().var_dir / "backups"
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -114,7 +108,7 @@ def create(
     level = (
         compression_level
         if compression_level is not None
-        else _setting("backup_compression_level", service.DEFAULT_COMPRESSION_LEVEL)
+        else _settings().backup_compression_level
     )
     with _progress("backup") as step:
         info = _run(service.create_backup(url, directory, compression_level=level, step=step))
@@ -253,12 +247,12 @@ def prune(
     daily = (
         keep_daily
         if keep_daily is not None
-        else _setting("backup_keep_daily", service.DEFAULT_KEEP_DAILY)
+        else _settings().backup_keep_daily
     )
     weekly = (
         keep_weekly
         if keep_weekly is not None
-        else _setting("backup_keep_weekly", service.DEFAULT_KEEP_WEEKLY)
+        else _settings().backup_keep_weekly
     )
     plan = service.prune_backups(_backup_dir(backup_dir), daily, weekly, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"

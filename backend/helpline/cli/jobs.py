@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.config import Settings, UnsafeSettingsError, get_settings
 from helpline.db import ActorContext, Database, make_engine
 from helpline.errors import HelplineError
+from helpline.logs import configure_logging
 from helpline.runtime import ConfigurationError, resolve_database_url
 
 P = ParamSpec("P")
@@ -27,15 +28,20 @@ def fail(message: str) -> typer.Exit:
 
 
 def settings_or_exit() -> Settings:
+    """The settings, with logging configured (stderr); invalid settings exit with one line."""
     try:
-        return get_settings()
+        settings = get_settings()
     except (UnsafeSettingsError, ValueError) as exc:
-        raise fail(str(exc).splitlines()[0] if "\n" not in str(exc) else _first_error(exc)) from exc
+        raise fail(_first_error(exc)) from exc
+    configure_logging(settings)
+    return settings
 
 
 def _first_error(exc: Exception) -> str:
+    """The reason line of a (pydantic) settings error, without the surrounding noise."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[2] if len(lines) > 2 else lines[-1]
+    reasons = [ln for ln in lines if ln.startswith("Value error,")]
+    return reasons[0].removeprefix("Value error, ").split(" [type=")[0] if reasons else lines[-1]
 
 
 def one_line_errors(func: Callable[P, T]) -> Callable[P, T]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from helpline.cli import db, keys, seed, users
+from helpline.cli import backup, db, keys, seed, users
 from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
 
 app = typer.Typer(
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
 app.add_typer(keys.app, name="keys")
+app.add_typer(backup.app, name="backup")
 app.command("seed")(seed.seed)
 
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
@@ -58,9 +59,7 @@ def serve(
             # The embedded database is a development convenience: keep it migrated.
             from alembic import command
 
-            url = resolve_database_url(settings)
-            command.upgrade(alembic_config(url), "head")
-            settings = settings.model_copy(update={"database_url": url})
+            command.upgrade(alembic_config(resolve_database_url(settings)), "head")
         if workers > 1:
             typer.secho("embedded services serve one process: using 1 worker", err=True)
         if reload:
