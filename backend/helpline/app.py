@@ -17,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from helpline import __version__
+from helpline.attachment.endpoints import router as attachment_router
 from helpline.config import Settings, get_settings
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
@@ -211,6 +212,7 @@ def create_app(
     install_error_handlers(app)
     for router in (health_router, ticket_router, metadata_router, conversation_router):
         app.include_router(router)
+    app.include_router(attachment_router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -239,6 +241,8 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_request_body_bytes,
+        raw_body_paths=("/api/v1/attachments",),
+        raw_max_body_bytes=settings.attachment_max_bytes + 1_048_576,
         access_log_enabled=settings.access_log,
     )
     return app

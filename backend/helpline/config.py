@@ -107,6 +107,41 @@ class Settings(BaseSettings):
         600, ge=1, description="Requests per minute for a key without its own limit."
     )
     audit_retention_months: int = Field(13, ge=1, description="Months of audit log kept online.")
+    attachment_storage: Literal["local", "s3"] = Field(
+        "local", description="Where attachment bytes live: a local directory or an S3 bucket."
+    )
+    attachments_dir: Path | None = Field(
+        None,
+        description="Local attachment directory (content-addressed by SHA-256); also the "
+        "spool for uploads in progress with S3. Default: var_dir/attachments.",
+    )
+    attachment_max_bytes: int = Field(
+        26_214_400, ge=1, description="Largest accepted attachment (bytes; default 25 MiB)."
+    )
+    attachment_allowed_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "application/zip",
+            "application/gzip",
+            "text/plain",
+        ],
+        description="Comma-separated content types accepted for attachments (detected from "
+        "the bytes, never taken from the client).",
+    )
+    s3_bucket: str | None = Field(None, description="S3 bucket for attachments (storage=s3).")
+    s3_prefix: str = Field("attachments/", description="Key prefix of attachments in the bucket.")
+    s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible service (unset: AWS)."
+    )
+    s3_region: str | None = Field(None, description="S3 region (unset: the SDK's default).")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key id (unset: the SDK's default credential chain)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
     backup_dir: Path | None = Field(
         None, description="Where backups are written (default: <var_dir>/backups)."
     )
@@ -127,6 +162,24 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         return _comma_list(value)
+
+    @field_validator("attachment_allowed_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator(
+        "attachments_dir",
+        "s3_bucket",
+        "s3_endpoint_url",
+        "s3_region",
+        "s3_access_key_id",
+        "s3_secret_access_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @field_validator("database_url")
     @classmethod
@@ -187,6 +240,10 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_redis(self) -> bool:
         return self.redis_url is None
+
+    @property
+    def attachment_root(self) -> Path:
+        return self.attachments_dir or self.var_dir / "attachments"
 
     @property
     def renders_json_logs(self) -> bool:

@@ -87,6 +87,21 @@ class UnsupportedMediaType(HelplineError):
     description = "The request body's content type is not accepted by this endpoint."
 
 
+class AttachmentTooLarge(PayloadTooLarge):
+    slug, title = "attachment-too-large", "Attachment too large"
+    description = "The uploaded file exceeds the attachment size limit; nothing was stored."
+
+
+class UnsupportedAttachmentType(UnsupportedMediaType):
+    slug, title = "unsupported-attachment-type", "Unsupported attachment type"
+    description = "The file's type, detected from its bytes, is not an allowed attachment type."
+
+
+class RangeNotSatisfiable(HelplineError):
+    status, slug, title = 416, "range-not-satisfiable", "Range not satisfiable"
+    description = "The requested byte range lies outside the attachment."
+
+
 # 401 / 403 -------------------------------------------------------------------------------------
 class Unauthenticated(HelplineError):
     status, slug, title = 401, "unauthenticated", "Authentication required"
@@ -128,6 +143,11 @@ class UserNotFound(NotFound):
     description = "The user does not exist or is not visible to the caller."
 
 
+class AttachmentNotFound(NotFound):
+    slug, title = "attachment-not-found", "Attachment not found"
+    description = "The attachment does not exist or is not visible to the caller."
+
+
 # 405 / 409 / 412 / 422 / 429 / 503 -------------------------------------------------------------
 class MethodNotAllowed(HelplineError):
     status, slug, title = 405, "method-not-allowed", "Method not allowed"
@@ -162,6 +182,14 @@ class PreconditionFailed(HelplineError):
 class ValidationFailed(HelplineError):
     status, slug, title = 422, "validation-error", "Validation failed"
     description = "One or more fields are invalid; `errors[]` names each field and the reason."
+
+
+class AttachmentNotBindable(ValidationFailed):
+    slug, title = "attachment-not-bindable", "Attachment cannot be attached"
+    description = (
+        "Each `attachment_ids` entry must be an upload of the caller's that is not yet bound to a "
+        "message (unknown, foreign, already bound and collected uploads all look alike)."
+    )
 
 
 class RateLimited(HelplineError):

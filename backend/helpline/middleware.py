@@ -28,12 +28,14 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         json_prefixes: tuple[str, ...] = ("/api/",),
         raw_body_paths: tuple[str, ...] = (),
+        raw_max_body_bytes: int | None = None,
         access_log_enabled: bool = True,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.json_prefixes = json_prefixes
         self.raw_body_paths = raw_body_paths
+        self.raw_max_body_bytes = raw_max_body_bytes
         self.access_log_enabled = access_log_enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,7 +62,12 @@ class RequestContextMiddleware:
             if rejection is not None:
                 await self._send_problem(rejection, scope, request_id, send_wrapper)
                 return
-            await self.app(scope, self._limited(receive), send_wrapper)
+            # Uploads stream and enforce their own (larger) limit; raw_max_body_bytes is only a
+            # backstop for anything in front of the handler that might buffer the body.
+            limit = self.raw_max_body_bytes if self._is_raw(scope["path"]) else self.max_body_bytes
+            await self.app(
+                scope, receive if limit is None else self._limited(receive, limit), send_wrapper
+            )
         finally:
             if self.access_log_enabled:
                 self._log(scope, status_holder[0], started, request_id)
@@ -85,8 +92,7 @@ class RequestContextMiddleware:
         """Paths that stream non-JSON bodies and enforce their own limits (uploads)."""
         return any(path.startswith(p) for p in self.raw_body_paths)
 
-    def _limited(self, receive: Receive) -> Receive:
-        limit = self.max_body_bytes
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def wrapped() -> Message:

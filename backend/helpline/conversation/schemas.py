@@ -23,6 +23,12 @@ class MessageCreate(BaseModel):
     is_internal: bool = Field(
         False, description="Internal note, hidden from customers (staff only)."
     )
+    attachment_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Up to 10 of the caller's own unbound uploads (`POST /attachments`) to "
+        "attach; they take the message's visibility.",
+    )
 
 
 class MessageRead(BaseModel):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.attachment import service as attachment_service
 from helpline.auth.principal import Principal
 from helpline.conversation import repository
 from helpline.conversation.schemas import MessageCreate
@@ -35,10 +36,12 @@ async def add_message(
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
     await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
+    attachments = await attachment_service.claim_uploads(session, principal, data.attachment_ids)
+    message_id = new_id()
     row = await repository.insert_message(
         session,
         {
-            "id": new_id(),
+            "id": message_id,
             "ticket_id": ticket_id,
             "message": data.message,
             "sender_id": principal.user_id,
@@ -46,8 +49,10 @@ async def add_message(
                 SenderType.customer if principal.is_customer else SenderType.agent
             ).value,
             "is_internal": data.is_internal,
+            "attachments": attachments,
         },
     )
+    await attachment_service.bind_uploads(session, data.attachment_ids, message_id)
     await ticket_service.touch_ticket(session, ticket_id)
     return row
 
