@@ -1,0 +1,105 @@
+"""Login sessions kept server-side in Redis, with sliding expiry.
+
+The cookie carries a random token; Redis stores only its SHA-256, so neither a Redis dump nor
+a log of keys reveals a usable session. Each user's sessions are indexed so that deactivation or
+a password change can end all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from helpline.errors import DependencyUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class SessionData:
+    session_id: str
+    user_id: uuid.UUID
+    csrf_token: str
+    password_mark: str
+
+
+def password_mark(secret: bytes, password_hash: str | None) -> str:
+    """A fingerprint of the user's password hash: a new password ends older sessions."""
+    return hmac.new(secret, (password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def session_id_for(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionStore:
+    def __init__(self, redis: Any, prefix: str, ttl_seconds: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.ttl = ttl_seconds
+
+    def _key(self, session_id: str) -> str:
+        return f"{self.prefix}:session:{session_id}"
+
+    def _index(self, user_id: uuid.UUID) -> str:
+        return f"{self.prefix}:user-sessions:{user_id}"
+
+    async def create(self, user_id: uuid.UUID, mark: str) -> tuple[str, SessionData]:
+        """A new session; returns the cookie token (shown once) and the stored data."""
+        token = secrets.token_urlsafe(32)
+        data = SessionData(
+            session_id=session_id_for(token),
+            user_id=user_id,
+            csrf_token=secrets.token_urlsafe(32),
+            password_mark=mark,
+        )
+        value = json.dumps({"u": str(user_id), "c": data.csrf_token, "p": mark})
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set(self._key(data.session_id), value, ex=self.ttl)
+                pipe.sadd(self._index(user_id), data.session_id)
+                pipe.expire(self._index(user_id), self.ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise DependencyUnavailable("The session store is unavailable.") from exc
+        return token, data
+
+    async def load(self, token: str) -> SessionData | None:
+        """The session for a cookie token, refreshing its expiry; None when it has ended."""
+        if not 20 <= len(token) <= 100:
+            return None
+        session_id = session_id_for(token)
+        try:
+            raw = await self.redis.getex(self._key(session_id), ex=self.ttl)
+        except RedisError as exc:
+            raise DependencyUnavailable("The session store is unavailable.") from exc
+        if raw is None:
+            return None
+        value = json.loads(raw)
+        return SessionData(
+            session_id=session_id,
+            user_id=uuid.UUID(value["u"]),
+            csrf_token=value["c"],
+            password_mark=value["p"],
+        )
+
+    async def delete(self, session_id: str, user_id: uuid.UUID) -> None:
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self._key(session_id))
+                pipe.srem(self._index(user_id), session_id)
+                await pipe.execute()
+        except RedisError as exc:
+            raise DependencyUnavailable("The session store is unavailable.") from exc
+
+    async def delete_all(self, user_id: uuid.UUID) -> None:
+        """End every session of a user (deactivation, password change)."""
+        index = self._index(user_id)
+        members = await self.redis.smembers(index)
+        keys = [self._key(m.decode() if isinstance(m, bytes) else m) for m in members]
+        await self.redis.delete(index, *keys)
