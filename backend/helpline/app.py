@@ -21,6 +21,7 @@ from helpline.attachment.endpoints import router as attachment_router
 from helpline.config import Settings, get_settings
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
+from helpline.graphql.router import graphql_router
 from helpline.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -212,6 +213,7 @@ def create_app(
     install_error_handlers(app)
     for router in (health_router, ticket_router, metadata_router, conversation_router):
         app.include_router(router)
+    app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
     if settings.cors_origins:
         app.add_middleware(

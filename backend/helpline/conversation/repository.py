@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal, select, tuple_
+from sqlalchemy import func, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import Conversation
+from helpline.models import Conversation, Ticket
 
 COLUMNS = (
     Conversation.id,
@@ -45,4 +45,46 @@ async def list_messages(
             > tuple_(literal(after[0]), literal(after[1]))
         )
     stmt = stmt.order_by(Conversation.timestamp, Conversation.id).limit(limit + 1)
+    return list((await session.execute(stmt)).all())
+
+
+async def list_messages_of_tickets(
+    session: AsyncSession,
+    ticket_ids: list[uuid.UUID],
+    *,
+    include_internal: bool,
+    customer_id: uuid.UUID | None,
+    per_ticket: int,
+    newest_first: bool,
+) -> list[AnyRow]:
+    """Up to ``per_ticket`` messages of each ticket in one statement (a window query).
+
+    Rows come grouped by ticket, in conversation order; ``customer_id`` restricts the tickets to
+    one customer's (visibility is enforced here too, not only by the caller).
+    """
+    order = (
+        (Conversation.timestamp.desc(), Conversation.id.desc())
+        if newest_first
+        else (Conversation.timestamp.asc(), Conversation.id.asc())
+    )
+    ranked = (
+        select(
+            *COLUMNS,
+            func.row_number()
+            .over(partition_by=Conversation.ticket_id, order_by=order)
+            .label("rank"),
+        )
+        .join(Ticket, Ticket.id == Conversation.ticket_id)
+        .where(Conversation.ticket_id.in_(ticket_ids), Ticket.deleted_at.is_(None))
+    )
+    if not include_internal:
+        ranked = ranked.where(Conversation.is_internal.is_(False))
+    if customer_id is not None:
+        ranked = ranked.where(Ticket.customer_id == customer_id)
+    sub = ranked.subquery()
+    stmt = (
+        select(*(sub.c[c.key] for c in COLUMNS))
+        .where(sub.c.rank <= per_ticket)
+        .order_by(sub.c.ticket_id, sub.c.timestamp, sub.c.id)
+    )
     return list((await session.execute(stmt)).all())

@@ -85,3 +85,33 @@ async def list_messages(
             cursor_secret, CURSOR_SORT, [last.timestamp.isoformat(), str(last.id)]
         )
     return MessagePage(rows=rows, next_cursor=next_cursor)
+
+
+async def messages_of_tickets(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_ids: list[uuid.UUID],
+    per_ticket: int,
+    *,
+    newest: bool,
+) -> dict[uuid.UUID, list[AnyRow]]:
+    """The first (or, with ``newest``, the last) ``per_ticket`` visible messages of each ticket,
+    in conversation order, for many tickets in one query (GraphQL DataLoaders)."""
+    visibility = visible_tickets(principal)
+    rows = await repository.list_messages_of_tickets(
+        session,
+        ticket_ids,
+        include_internal=visibility.sees_internal,
+        customer_id=visibility.customer_id,
+        per_ticket=per_ticket,
+        newest_first=newest,
+    )
+    out: dict[uuid.UUID, list[AnyRow]] = {ticket_id: [] for ticket_id in ticket_ids}
+    for row in rows:
+        out[row.ticket_id].append(row)
+    return out
+
+
+def message_cursor(cursor_secret: bytes, row: AnyRow) -> str:
+    """The cursor that continues a conversation after ``row`` (same codec as the REST list)."""
+    return encode_cursor(cursor_secret, CURSOR_SORT, [row.timestamp.isoformat(), str(row.id)])

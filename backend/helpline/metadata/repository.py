@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.models import TicketMetadata
+from helpline.models import Ticket, TicketMetadata
 
 
 async def get_map(session: AsyncSession, ticket_id: uuid.UUID) -> dict[str, Any]:
@@ -46,3 +46,22 @@ async def remove(session: AsyncSession, ticket_id: uuid.UUID, key: str) -> bool:
         .returning(TicketMetadata.id)
     )
     return (await session.execute(stmt)).first() is not None
+
+
+async def get_maps(
+    session: AsyncSession, ticket_ids: list[uuid.UUID], customer_id: uuid.UUID | None
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The metadata maps of many tickets in one statement (only tickets visible to a customer
+    when ``customer_id`` is given)."""
+    stmt = (
+        select(TicketMetadata.ticket_id, TicketMetadata.key, TicketMetadata.value)
+        .join(Ticket, Ticket.id == TicketMetadata.ticket_id)
+        .where(TicketMetadata.ticket_id.in_(ticket_ids), Ticket.deleted_at.is_(None))
+        .order_by(TicketMetadata.ticket_id, TicketMetadata.key)
+    )
+    if customer_id is not None:
+        stmt = stmt.where(Ticket.customer_id == customer_id)
+    out: dict[uuid.UUID, dict[str, Any]] = {ticket_id: {} for ticket_id in ticket_ids}
+    for row in await session.execute(stmt):
+        out[row.ticket_id][row.key] = row.value
+    return out

@@ -198,3 +198,10 @@ async def list_tickets(
         )
         next_cursor = encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(last.id)])
     return TicketPage(rows=rows, next_cursor=next_cursor)
+
+
+def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow) -> str:
+    """The cursor that continues a ticket list after ``row`` (what ``list_tickets`` returns)."""
+    updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
+    key = row.updated_at if updated else row.created_at
+    return encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(row.id)])

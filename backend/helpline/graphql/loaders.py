@@ -1,0 +1,87 @@
+"""Per-request DataLoaders: one query per relation per request, whatever the number of parents.
+
+Each batch function calls a service (never a repository) under the context's session lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from helpline.audit import service as audit_service
+from helpline.audit.service import HistoryPage
+from helpline.conversation import service as conversation_service
+from helpline.kit.rows import AnyRow
+from helpline.metadata import service as metadata_service
+from helpline.user import service as user_service
+
+if TYPE_CHECKING:
+    from helpline.graphql.context import GraphQLContext
+
+TicketAndCount = tuple[uuid.UUID, int]
+
+
+class Loaders:
+    """The DataLoaders of one request (their caches live as long as the request)."""
+
+    def __init__(self, ctx: GraphQLContext) -> None:
+        self.ctx = ctx
+        self.users: DataLoader[uuid.UUID, AnyRow | None] = DataLoader(self._users)
+        self.metadata: DataLoader[uuid.UUID, dict[str, Any]] = DataLoader(self._metadata)
+        self.first_messages: DataLoader[TicketAndCount, list[AnyRow]] = DataLoader(
+            self._messages(newest=False)
+        )
+        self.last_messages: DataLoader[TicketAndCount, list[AnyRow]] = DataLoader(
+            self._messages(newest=True)
+        )
+        self.history: DataLoader[TicketAndCount, HistoryPage] = DataLoader(self._history)
+
+    async def _users(self, ids: list[uuid.UUID]) -> list[AnyRow | None]:
+        async with self.ctx.db() as session:
+            found = await user_service.get_visible_users(
+                session, self.ctx.principal, list(set(ids))
+            )
+        return [found.get(i) for i in ids]
+
+    async def _metadata(self, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+        async with self.ctx.db() as session:
+            maps = await metadata_service.metadata_of_tickets(
+                session, self.ctx.principal, list(set(ids))
+            )
+        return [maps.get(i, {}) for i in ids]
+
+    def _messages(
+        self, *, newest: bool
+    ) -> Callable[[list[TicketAndCount]], Awaitable[list[list[AnyRow]]]]:
+        async def load(keys: list[TicketAndCount]) -> list[list[AnyRow]]:
+            # One window query per distinct page size (a query asks for one size per field).
+            by_count: dict[int, set[uuid.UUID]] = defaultdict(set)
+            for ticket_id, count in keys:
+                by_count[count].add(ticket_id)
+            found: dict[TicketAndCount, list[AnyRow]] = {}
+            async with self.ctx.db() as session:
+                for count, ids in by_count.items():
+                    rows = await conversation_service.messages_of_tickets(
+                        session, self.ctx.principal, sorted(ids), count, newest=newest
+                    )
+                    found.update({(i, count): r for i, r in rows.items()})
+            return [found.get(key, []) for key in keys]
+
+        return load
+
+    async def _history(self, keys: list[TicketAndCount]) -> list[HistoryPage]:
+        by_count: dict[int, set[uuid.UUID]] = defaultdict(set)
+        for ticket_id, count in keys:
+            by_count[count].add(ticket_id)
+        found: dict[TicketAndCount, HistoryPage] = {}
+        async with self.ctx.db() as session:
+            for count, ids in by_count.items():
+                pages = await audit_service.history_of_tickets(
+                    session, self.ctx.principal, sorted(ids), count, self.ctx.cursor_secret
+                )
+                found.update({(i, count): page for i, page in pages.items()})
+        return [found[key] for key in keys]

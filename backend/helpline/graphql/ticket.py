@@ -1,0 +1,314 @@
+"""Ticket, conversation and metadata queries and mutations: thin resolvers over the services."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, TypeVar
+
+import strawberry
+from pydantic import BaseModel, ValidationError
+from strawberry.scalars import JSON
+
+from helpline.auth.permissions import Scope
+from helpline.conversation import service as conversation_service
+from helpline.conversation.schemas import MessageCreate
+from helpline.errors import ValidationFailed
+from helpline.graphql.context import parse_id
+from helpline.graphql.types import (
+    Connection,
+    Edge,
+    Info,
+    Message,
+    MetadataEntry,
+    PageInfo,
+    Ticket,
+    check_page_size,
+)
+from helpline.kit.pagination import DEFAULT_LIMIT
+from helpline.metadata import service as metadata_service
+from helpline.models.enums import TicketPriority, TicketStatus
+from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
+from helpline.ticket import service as ticket_service
+from helpline.ticket.schemas import TicketCreate, TicketFilters, TicketSort, TicketUpdate
+
+M = TypeVar("M", bound=BaseModel)
+METADATA_KEY_RE = re.compile(METADATA_KEY_PATTERN)
+MAX_METADATA_FILTERS = 5  # as the REST list
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def build(model: type[M], values: dict[str, Any]) -> M:
+    """Validate input with the REST schema; errors become the same 422 with GraphQL names."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        errors = [
+            {
+                "loc": ["input", *(_camel(str(p)) for p in err["loc"])],
+                "msg": err["msg"],
+                "type": err["type"],
+            }
+            for err in exc.errors()
+        ]
+        fields = ", ".join(".".join(map(str, e["loc"][1:])) for e in errors[:5])
+        raise ValidationFailed(f"Invalid input: {fields}.", errors=errors) from None
+
+
+def given(obj: object) -> dict[str, Any]:
+    """The input fields the client actually sent (absent fields stay out of the update)."""
+    return {
+        k: v for k, v in vars(obj).items() if v is not strawberry.UNSET and not k.startswith("_")
+    }
+
+
+def _invalid(field: str, msg: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"Invalid {field}: {msg}.",
+        errors=[{"loc": ["args", "filter", field], "msg": msg, "type": "value_error"}],
+    )
+
+
+@strawberry.input(description="`metadata.<key>=<value>` of the REST list.")
+class MetadataFilterInput:
+    key: str
+    value: str = strawberry.field(
+        description='Matches the JSON string, or the JSON scalar it parses as (e.g. "25").'
+    )
+
+
+@strawberry.input(description="Ticket list filters (the REST query parameters); combined with AND.")
+class TicketFilterInput:
+    status: list[TicketStatus] | None = None
+    priority: TicketPriority | None = None
+    assigned_to: strawberry.ID | None = None
+    customer_id: strawberry.ID | None = None
+    created_after: datetime | None = strawberry.field(default=None, description="At or after.")
+    created_before: datetime | None = strawberry.field(default=None, description="Before.")
+    updated_since: datetime | None = strawberry.field(default=None, description="At or after.")
+    q: str | None = strawberry.field(default=None, description="Full-text search (1-200 chars).")
+    metadata: list[MetadataFilterInput] | None = strawberry.field(
+        default=None, description="At most 5 metadata matches."
+    )
+
+    def to_filters(self) -> TicketFilters:
+        q = self.q.strip() if self.q is not None else None
+        if self.q is not None and not 1 <= len(self.q) <= 200:
+            raise _invalid("q", "1-200 characters")
+        pairs = []
+        for item in self.metadata or []:
+            if not METADATA_KEY_RE.match(item.key) or len(item.value) > 1024:
+                raise _invalid("metadata", "bad key or value too long")
+            pairs.append((item.key, item.value))
+        if len(pairs) > MAX_METADATA_FILTERS:
+            raise _invalid("metadata", f"at most {MAX_METADATA_FILTERS} filters")
+        return build(
+            TicketFilters,
+            {
+                "status": tuple(sorted(set(self.status or ()))),
+                "priority": self.priority,
+                "assigned_to": self.assigned_to and parse_id(self.assigned_to, "filter.assignedTo"),
+                "customer_id": self.customer_id and parse_id(self.customer_id, "filter.customerId"),
+                "created_after": self.created_after,
+                "created_before": self.created_before,
+                "updated_since": self.updated_since,
+                "q": q or None,
+                "metadata": tuple(sorted(pairs)),
+            },
+        )
+
+
+async def ticket_connection(
+    info: Info, filters: TicketFilters, sort: TicketSort, first: int, after: str | None
+) -> Connection[Ticket]:
+    ctx = info.context
+    principal = ctx.require(Scope.tickets_read)
+    check_page_size(first, "first")
+    async with ctx.db() as session:
+        page = await ticket_service.list_tickets(
+            session, principal, filters, sort, first, after, ctx.cursor_secret
+        )
+    edges = [
+        Edge(
+            cursor=ticket_service.ticket_cursor(ctx.cursor_secret, sort, r), node=Ticket.from_row(r)
+        )
+        for r in page.rows
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+    )
+
+
+@strawberry.type
+class TicketQuery:
+    @strawberry.field(description="A ticket; null with a `ticket-not-found` error when unseen.")
+    async def ticket(self, info: Info, id: strawberry.ID) -> Ticket | None:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_read)
+        async with ctx.db() as session:
+            row = await ticket_service.get_ticket(session, principal, parse_id(id, "id"))
+        return Ticket.from_row(row)
+
+    @strawberry.field(description="The tickets the caller may see (as `GET /api/v1/tickets`).")
+    async def tickets(
+        self,
+        info: Info,
+        filter: TicketFilterInput | None = None,
+        first: int = DEFAULT_LIMIT,
+        after: str | None = None,
+        sort: TicketSort = TicketSort.updated_desc,
+    ) -> Connection[Ticket]:
+        filters = filter.to_filters() if filter is not None else TicketFilters()
+        return await ticket_connection(info, filters, sort, first, after)
+
+
+@strawberry.input(description="A new ticket; `status`, `priority`, `assignedTo` are staff-only.")
+class CreateTicketInput:
+    title: str
+    description: str | None = strawberry.UNSET
+    status: TicketStatus | None = strawberry.UNSET
+    priority: TicketPriority | None = strawberry.UNSET
+    assigned_to: strawberry.ID | None = strawberry.UNSET
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Required for staff; customers omit it."
+    )
+
+
+@strawberry.input(description="A partial update: only the fields given change.")
+class UpdateTicketInput:
+    id: strawberry.ID
+    expected_version: int | None = strawberry.field(
+        default=None, description="The version the change is based on (If-Match); stale → 412."
+    )
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    status: TicketStatus | None = strawberry.UNSET
+    priority: TicketPriority | None = strawberry.UNSET
+    assigned_to: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="New assignee, or null to unassign (staff only)."
+    )
+
+
+@strawberry.input(description="Soft-delete a ticket (staff only).")
+class DeleteTicketInput:
+    id: strawberry.ID
+    expected_version: int | None = None
+
+
+@strawberry.type
+class DeleteTicketPayload:
+    id: strawberry.ID
+
+
+@strawberry.input(description="A reply or (staff only) an internal note.")
+class AddMessageInput:
+    ticket_id: strawberry.ID
+    message: str
+    is_internal: bool = False
+
+
+@strawberry.input(description="Create or replace one metadata key (staff only).")
+class SetTicketMetadataInput:
+    ticket_id: strawberry.ID
+    key: str
+    value: JSON = strawberry.field(description="Any JSON except null, at most 4 KiB.")
+
+
+@strawberry.input(description="Remove one metadata key (staff only).")
+class RemoveTicketMetadataInput:
+    ticket_id: strawberry.ID
+    key: str
+
+
+@strawberry.type
+class RemoveTicketMetadataPayload:
+    ticket_id: strawberry.ID
+    key: str
+
+
+def _key(key: str) -> str:
+    if not METADATA_KEY_RE.match(key):
+        raise ValidationFailed(
+            "Invalid metadata key.",
+            errors=[{"loc": ["input", "key"], "msg": METADATA_KEY_PATTERN, "type": "pattern"}],
+        )
+    return key
+
+
+def _ids(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    for name in names:
+        if values.get(name) is not None:
+            values[name] = parse_id(values[name], _camel(name))
+    return values
+
+
+@strawberry.type
+class TicketMutation:
+    @strawberry.mutation(description="Create a ticket (as `POST /api/v1/tickets`).")
+    async def create_ticket(self, info: Info, input: CreateTicketInput) -> Ticket:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        data = build(TicketCreate, _ids(given(input), "assigned_to", "customer_id"))
+        async with ctx.db() as session:
+            row = await ticket_service.create_ticket(session, principal, data)
+        return Ticket.from_row(row)
+
+    @strawberry.mutation(description="Update a ticket (as `PATCH`; `expectedVersion` = If-Match).")
+    async def update_ticket(self, info: Info, input: UpdateTicketInput) -> Ticket:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        values = given(input)
+        ticket_id = parse_id(values.pop("id"), "id")
+        expected = values.pop("expected_version", None)
+        data = build(TicketUpdate, _ids(values, "assigned_to"))
+        async with ctx.db() as session:
+            row = await ticket_service.update_ticket(session, principal, ticket_id, data, expected)
+        return Ticket.from_row(row)
+
+    @strawberry.mutation(description="Soft-delete a ticket (as `DELETE`).")
+    async def delete_ticket(self, info: Info, input: DeleteTicketInput) -> DeleteTicketPayload:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        ticket_id = parse_id(input.id, "id")
+        async with ctx.db() as session:
+            await ticket_service.delete_ticket(
+                session, principal, ticket_id, input.expected_version
+            )
+        return DeleteTicketPayload(id=input.id)
+
+    @strawberry.mutation(description="Add a message (as `POST …/conversations`).")
+    async def add_message(self, info: Info, input: AddMessageInput) -> Message:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        ticket_id = parse_id(input.ticket_id, "ticketId")
+        data = build(MessageCreate, {"message": input.message, "is_internal": input.is_internal})
+        async with ctx.db() as session:
+            row = await conversation_service.add_message(session, principal, ticket_id, data)
+        return Message.from_row(row)
+
+    @strawberry.mutation(description="Set a metadata key (as `PUT …/metadata/{key}`).")
+    async def set_ticket_metadata(self, info: Info, input: SetTicketMetadataInput) -> MetadataEntry:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        ticket_id = parse_id(input.ticket_id, "ticketId")
+        key = _key(input.key)
+        async with ctx.db() as session:
+            await metadata_service.set_metadata(session, principal, ticket_id, key, input.value)
+        return MetadataEntry(key=key, value=input.value)
+
+    @strawberry.mutation(description="Remove a metadata key (as `DELETE …/metadata/{key}`).")
+    async def remove_ticket_metadata(
+        self, info: Info, input: RemoveTicketMetadataInput
+    ) -> RemoveTicketMetadataPayload:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        ticket_id = parse_id(input.ticket_id, "ticketId")
+        key = _key(input.key)
+        async with ctx.db() as session:
+            await metadata_service.remove_metadata(session, principal, ticket_id, key)
+        return RemoveTicketMetadataPayload(ticket_id=input.ticket_id, key=key)

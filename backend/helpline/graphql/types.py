@@ -1,0 +1,293 @@
+"""GraphQL object types: the REST representations in camelCase, plus nested relations.
+
+Every nested relation resolves through a DataLoader (one query per relation per request, whatever
+the number of parents) and through the same visibility rules as the top-level fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from helpline.auth.permissions import Scope
+from helpline.conversation import service as conversation_service
+from helpline.graphql.context import GraphQLContext
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from helpline.kit.rows import AnyRow
+from helpline.models.enums import ChangeType, Role, SenderType, TicketPriority, TicketStatus
+from helpline.ticket.schemas import TicketSort
+
+Info = strawberry.Info[GraphQLContext, None]
+N = TypeVar("N")
+
+strawberry.enum(TicketStatus, description="Lifecycle status; `closed` is terminal.")
+strawberry.enum(TicketPriority, description="Ticket priority.")
+strawberry.enum(Role, description="admin | agent | customer.")
+strawberry.enum(SenderType, description="Who wrote a message.")
+strawberry.enum(ChangeType, description="Kind of a ticket history entry.")
+strawberry.enum(TicketSort, description="Order of a ticket list (REST `sort`).")
+
+MAX_LAST_MESSAGES = 20
+
+
+def check_page_size(value: int, field: str, maximum: int = MAX_LIMIT) -> int:
+    from helpline.errors import ValidationFailed
+
+    if not 1 <= value <= maximum:
+        raise ValidationFailed(
+            f"{field} must be between 1 and {maximum}.",
+            errors=[{"loc": ["args", field], "msg": f"1-{maximum}", "type": "range"}],
+        )
+    return value
+
+
+def sees_user(info: Info, user_id: uuid.UUID) -> bool:
+    """Users are visible to holders of users:read (staff) and, for everyone, themselves."""
+    principal = info.context.principal
+    return principal.has(Scope.users_read) or principal.user_id == user_id
+
+
+async def load_user(info: Info, user_id: uuid.UUID | None) -> User | None:
+    if user_id is None or not sees_user(info, user_id):
+        return None
+    row = await info.context.loaders.users.load(user_id)
+    return None if row is None else User.from_row(row)
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether another page follows.")
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` to get the next page; null on the last page."
+    )
+
+
+@strawberry.type(description="One item of a connection with its cursor.")
+class Edge(Generic[N]):
+    cursor: str = strawberry.field(description="Opaque cursor of this item.")
+    node: N
+
+
+@strawberry.type(description="A keyset-paginated list (Relay cursor connection).")
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    page_info: PageInfo
+
+    @strawberry.field(description="The items of this page, without cursors.")
+    def nodes(self) -> list[N]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(description="A user of the helpdesk: admin, agent or customer.")
+class User:
+    id: strawberry.ID
+    email: str
+    name: str
+    role: Role
+    is_active: bool = strawberry.field(description="Inactive users cannot authenticate.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: AnyRow) -> User:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            email=row.email,
+            name=row.name,
+            role=Role(row.role),
+            is_active=row.is_active,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="Tickets this user is the customer of, that the caller sees.")
+    async def tickets(
+        self,
+        info: Info,
+        first: int = DEFAULT_LIMIT,
+        after: str | None = None,
+        sort: TicketSort = TicketSort.updated_desc,
+    ) -> Connection[Ticket]:
+        from helpline.graphql.ticket import ticket_connection
+        from helpline.ticket.schemas import TicketFilters
+
+        filters = TicketFilters(customer_id=uuid.UUID(self.id))
+        return await ticket_connection(info, filters, sort, first, after)
+
+
+@strawberry.type(description="A message of a ticket's conversation, or an internal note.")
+class Message:
+    id: strawberry.ID
+    ticket_id: strawberry.ID
+    message: str
+    sender_id: strawberry.ID | None = strawberry.field(description="Null for system messages.")
+    sender_type: SenderType
+    is_internal: bool = strawberry.field(description="Internal note (never shown to customers).")
+    timestamp: datetime
+    attachments: JSON = strawberry.field(
+        description="Attachment descriptors: id, filename, content_type, size, sha256."
+    )
+
+    @classmethod
+    def from_row(cls, row: AnyRow) -> Message:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            ticket_id=strawberry.ID(str(row.ticket_id)),
+            message=row.message,
+            sender_id=None if row.sender_id is None else strawberry.ID(str(row.sender_id)),
+            sender_type=SenderType(row.sender_type),
+            is_internal=row.is_internal,
+            timestamp=row.timestamp,
+            attachments=row.attachments,
+        )
+
+    @strawberry.field(description="The author (null for system messages or users you cannot see).")
+    async def sender(self, info: Info) -> User | None:
+        return await load_user(info, None if self.sender_id is None else uuid.UUID(self.sender_id))
+
+
+@strawberry.type(description="One metadata entry of a ticket.")
+class MetadataEntry:
+    key: str
+    value: JSON
+
+
+@strawberry.type(description="One field-level change of a ticket (written by database triggers).")
+class HistoryEntry:
+    id: strawberry.ID
+    ticket_id: strawberry.ID
+    change_type: ChangeType
+    changed_by: strawberry.ID | None = strawberry.field(description="Null for system changes.")
+    timestamp: datetime
+    old_value: JSON | None
+    new_value: JSON | None
+    change_set_id: strawberry.ID = strawberry.field(
+        description="Groups the entries of one transaction."
+    )
+    request_id: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> HistoryEntry:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            ticket_id=strawberry.ID(str(row.ticket_id)),
+            change_type=ChangeType(row.change_type),
+            changed_by=None if row.changed_by is None else strawberry.ID(str(row.changed_by)),
+            timestamp=row.timestamp,
+            old_value=row.old_value,
+            new_value=row.new_value,
+            change_set_id=strawberry.ID(str(row.change_set_id)),
+            request_id=row.request_id,
+        )
+
+
+@strawberry.type(description="A support ticket.")
+class Ticket:
+    id: strawberry.ID
+    title: str
+    description: str
+    status: TicketStatus
+    priority: TicketPriority
+    created_at: datetime
+    updated_at: datetime
+    assigned_to: strawberry.ID | None = strawberry.field(description="Assignee id, if any.")
+    customer_id: strawberry.ID
+    version: int = strawberry.field(description="+1 on every change; `expectedVersion` value.")
+    preloaded_metadata: strawberry.Private[dict[str, Any] | None] = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Ticket:
+        """From a ticket row or a ``TicketDetail`` (what the cached ``get_ticket`` returns)."""
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            title=row.title,
+            description=row.description,
+            status=TicketStatus(row.status),
+            priority=TicketPriority(row.priority),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            assigned_to=None if row.assigned_to is None else strawberry.ID(str(row.assigned_to)),
+            customer_id=strawberry.ID(str(row.customer_id)),
+            version=row.version,
+            preloaded_metadata=getattr(row, "metadata", None),
+        )
+
+    @property
+    def uuid(self) -> uuid.UUID:
+        return uuid.UUID(self.id)
+
+    @strawberry.field(description="The customer (visible to staff and to the customer).")
+    async def customer(self, info: Info) -> User | None:
+        return await load_user(info, uuid.UUID(self.customer_id))
+
+    @strawberry.field(
+        description="The assignee; null when unassigned or for callers without `users:read`."
+    )
+    async def assignee(self, info: Info) -> User | None:
+        return await load_user(
+            info, None if self.assigned_to is None else uuid.UUID(self.assigned_to)
+        )
+
+    @strawberry.field(description="The ticket's metadata, key → JSON value.")
+    async def metadata(self, info: Info) -> JSON:
+        if self.preloaded_metadata is not None:
+            return cast(JSON, self.preloaded_metadata)
+        return cast(JSON, await info.context.loaders.metadata.load(self.uuid))
+
+    @strawberry.field(
+        description="The conversation, oldest first (customers never see internal notes)."
+    )
+    async def messages(
+        self, info: Info, first: int = DEFAULT_LIMIT, after: str | None = None
+    ) -> Connection[Message]:
+        check_page_size(first, "first")
+        ctx = info.context
+        if after is None:
+            rows = await ctx.loaders.first_messages.load((self.uuid, first + 1))
+            next_cursor = (
+                conversation_service.message_cursor(ctx.cursor_secret, rows[first - 1])
+                if len(rows) > first
+                else None
+            )
+            rows = rows[:first]
+        else:
+            async with ctx.db() as session:
+                page = await conversation_service.list_messages(
+                    session, ctx.principal, self.uuid, first, after, ctx.cursor_secret
+                )
+            rows, next_cursor = page.rows, page.next_cursor
+        return message_connection(ctx, rows, next_cursor)
+
+    @strawberry.field(description="The newest messages, in conversation order (at most 20).")
+    async def last_messages(self, info: Info, count: int = 5) -> list[Message]:
+        check_page_size(count, "count", MAX_LAST_MESSAGES)
+        rows = await info.context.loaders.last_messages.load((self.uuid, count))
+        return [Message.from_row(r) for r in rows]
+
+    @strawberry.field(description="The ticket's change history, oldest first.")
+    async def history(
+        self, info: Info, first: int = DEFAULT_LIMIT, after: str | None = None
+    ) -> Connection[HistoryEntry]:
+        from helpline.graphql.audit import history_connection
+
+        return await history_connection(info, self.uuid, first, after)
+
+
+def message_connection(
+    ctx: GraphQLContext, rows: list[AnyRow], next_cursor: str | None
+) -> Connection[Message]:
+    edges = [
+        Edge(
+            cursor=conversation_service.message_cursor(ctx.cursor_secret, r),
+            node=Message.from_row(r),
+        )
+        for r in rows
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=next_cursor is not None, end_cursor=next_cursor),
+    )
