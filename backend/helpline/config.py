@@ -106,6 +106,24 @@ class Settings(BaseSettings):
     default_rate_limit_per_minute: int = Field(
         600, ge=1, description="Requests per minute for a key without its own limit."
     )
+    anonymous_rate_limit_per_minute: int = Field(
+        120, ge=1, description="Requests per minute per client IP without credentials."
+    )
+    login_rate_limit_per_ip_per_minute: int = Field(
+        10, ge=1, description="Login attempts per minute per client IP."
+    )
+    login_rate_limit_per_account_per_minute: int = Field(
+        5, ge=1, description="Login attempts per minute per account (email), any IP."
+    )
+    rate_limit_redis_timeout_s: float = Field(
+        1.0, gt=0, description="Redis timeout of the rate limiter before it falls back (seconds)."
+    )
+    session_ttl_seconds: int = Field(
+        28_800, ge=60, description="Idle lifetime of a login session (sliding expiry)."
+    )
+    session_cookie_name: str = Field(
+        "helpline_session", description="Name of the login session cookie."
+    )
     audit_retention_months: int = Field(13, ge=1, description="Months of audit log kept online.")
     attachment_storage: Literal["local", "s3"] = Field(
         "local", description="Where attachment bytes live: a local directory or an S3 bucket."
