@@ -18,6 +18,8 @@ from starlette.routing import Match
 
 from helpline import __version__
 from helpline.attachment.endpoints import router as attachment_router
+from helpline.auth.endpoints import auth_router, keys_router
+from helpline.auth.ratelimit import RateLimiter, RateLimitMiddleware
 from helpline.config import Settings, get_settings
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
@@ -40,6 +42,7 @@ from helpline.metadata.endpoints import router as metadata_router
 from helpline.middleware import RequestContextMiddleware
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket.endpoints import router as ticket_router
+from helpline.user.endpoints import router as user_router
 
 log = structlog.get_logger("helpline.app")
 
@@ -178,6 +181,7 @@ def create_app(
         owns_db = database is None
         app.state.db = database or Database(make_engine(resolve_database_url(settings), settings))
         app.state.redis = redis if redis is not None else make_redis(settings)
+        app.state.rate_limiter = RateLimiter.for_app(settings)
         app.state.migration_head = migration_head()
         log.info(
             "helpline started",
@@ -193,6 +197,7 @@ def create_app(
                 await app.state.db.dispose()
             if redis is None:
                 await app.state.redis.aclose()
+            await app.state.rate_limiter.aclose()
             log.info("helpline stopped")
 
     app = FastAPI(
@@ -206,6 +211,9 @@ def create_app(
             {"name": "metadata", "description": "Key/value metadata of a ticket."},
             {"name": "conversations", "description": "Messages and internal notes of a ticket."},
             {"name": "health", "description": "Probes for orchestrators."},
+            {"name": "auth", "description": "Login sessions and the caller's identity."},
+            {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
+            {"name": "users", "description": "Users: admins manage, agents read."},
         ],
     )
     app.state.settings = settings
@@ -215,6 +223,9 @@ def create_app(
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
+    for router in (auth_router, keys_router, user_router):
+        app.include_router(router)
+    app.add_middleware(RateLimitMiddleware, session_cookie_name=settings.session_cookie_name)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -117,9 +117,24 @@ class ApiKeyExpired(Unauthenticated):
     description = "The API key has passed its expiry (or the end of its rotation grace period)."
 
 
+class InvalidCredentials(Unauthenticated):
+    slug, title = "invalid-credentials", "Invalid credentials"
+    description = "The email and password do not match an active account (which one is not said)."
+
+
+class SessionExpired(Unauthenticated):
+    slug, title = "session-expired", "Session expired"
+    description = "The login session has ended (logout, timeout, deactivation or password change)."
+
+
 class PermissionDenied(HelplineError):
     status, slug, title = 403, "permission-denied", "Permission denied"
     description = "The caller is authenticated but lacks the role or scope for this action."
+
+
+class CsrfTokenInvalid(PermissionDenied):
+    slug, title = "csrf-token-invalid", "CSRF token missing or invalid"
+    description = "A cookie-authenticated unsafe request must echo the session's `X-CSRF-Token`."
 
 
 # 404 -------------------------------------------------------------------------------------------
@@ -141,6 +156,11 @@ class MetadataKeyNotFound(NotFound):
 class UserNotFound(NotFound):
     slug, title = "user-not-found", "User not found"
     description = "The user does not exist or is not visible to the caller."
+
+
+class ApiKeyNotFound(NotFound):
+    slug, title = "api-key-not-found", "API key not found"
+    description = "The API key does not exist or belongs to someone else."
 
 
 class AttachmentNotFound(NotFound):
@@ -167,6 +187,19 @@ class TicketClosed(Conflict):
 class EmailTaken(Conflict):
     slug, title = "email-taken", "Email already in use"
     description = "Another user already has this email address (compared case-insensitively)."
+
+
+class ApiKeyNotRotatable(Conflict):
+    slug, title = "api-key-not-rotatable", "API key cannot be rotated"
+    description = (
+        "The key is revoked or expired, or its lineage already has a second live key (a rotation "
+        "whose grace period has not ended)."
+    )
+
+
+class LastAdmin(Conflict):
+    slug, title = "last-admin", "Last active admin"
+    description = "The change would leave no active admin."
 
 
 class MetadataLimitReached(Conflict):

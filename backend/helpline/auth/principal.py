@@ -41,3 +41,7 @@ class Principal:
     def ident(self) -> str:
         """Stable string for logs, idempotency and cache keys (never a secret)."""
         return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
+
+
+# The command line acts with full rights (it already holds the database credentials).
+SYSTEM_PRINCIPAL = Principal(user_id=uuid.UUID(int=0), role=Role.admin, scopes=frozenset(Scope))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
@@ -48,6 +48,8 @@ async def insert_key(
     scopes: list[str],
     rate_limit_per_minute: int | None,
     expires_at: datetime | None,
+    lineage_id: uuid.UUID | None = None,
+    rotated_from_id: uuid.UUID | None = None,
 ) -> ApiKey:
     stmt = (
         insert(ApiKey)
@@ -60,7 +62,8 @@ async def insert_key(
             scopes=scopes,
             rate_limit_per_minute=rate_limit_per_minute,
             expires_at=expires_at,
-            lineage_id=key_id,
+            lineage_id=lineage_id or key_id,
+            rotated_from_id=rotated_from_id,
         )
         .returning(ApiKey)
     )
@@ -70,3 +73,73 @@ async def insert_key(
 async def list_keys(session: AsyncSession, user_id: uuid.UUID) -> list[ApiKey]:
     stmt = select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at, ApiKey.id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def get_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
+    return await session.get(ApiKey, key_id)
+
+
+async def lock_lineage(session: AsyncSession, lineage_id: uuid.UUID) -> list[ApiKey]:
+    """Every key of a rotation chain, locked so that concurrent rotations serialize."""
+    stmt = (
+        select(ApiKey)
+        .where(ApiKey.lineage_id == lineage_id)
+        .order_by(ApiKey.created_at, ApiKey.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def revoke_key(session: AsyncSession, key_id: uuid.UUID, at: datetime) -> None:
+    stmt = (
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+async def set_key_expiry(session: AsyncSession, key_id: uuid.UUID, expires_at: datetime) -> None:
+    stmt = (
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .values(expires_at=expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+async def touch_last_used(session: AsyncSession, key_id: uuid.UUID, at: datetime) -> None:
+    stmt = (
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .values(last_used_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+# Session authentication: the user's current role and state, and the actor context, in one trip.
+LOOKUP_USER_AND_SET_ACTOR = text(
+    """
+    SELECT u.id, u.role, u.is_active, u.password_hash,
+           set_config('helpline.actor_type', 'user', true),
+           set_config('helpline.actor_id', u.id::text, true),
+           set_config('helpline.api_key_id', '', true),
+           set_config('helpline.request_id', :request_id, true),
+           set_config('helpline.ip', :ip, true)
+      FROM users u
+     WHERE u.id = :user_id
+    """
+)
+
+
+async def lookup_user_and_set_actor(
+    session: AsyncSession, user_id: uuid.UUID, request_id: str, ip: str
+) -> AnyRow | None:
+    result = await session.execute(
+        LOOKUP_USER_AND_SET_ACTOR, {"user_id": user_id, "request_id": request_id, "ip": ip}
+    )
+    return result.first()

@@ -1,22 +1,45 @@
-"""Authentication: resolve credentials to a Principal; issue API keys."""
+"""Authentication: resolve credentials to a Principal; the API key lifecycle; login sessions."""
 
 from __future__ import annotations
 
 import hmac
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth import keys, repository
 from helpline.auth.permissions import ROLE_SCOPES, Scope, effective_scopes
 from helpline.auth.principal import Principal
-from helpline.errors import ApiKeyExpired, Unauthenticated, ValidationFailed
+from helpline.auth.ratelimit import RateLimiter, RateLimitResult
+from helpline.auth.schemas import ApiKeyCreate
+from helpline.auth.sessions import SessionData, SessionStore, password_mark
+from helpline.errors import (
+    ApiKeyExpired,
+    ApiKeyNotFound,
+    ApiKeyNotRotatable,
+    CsrfTokenInvalid,
+    InvalidCredentials,
+    PermissionDenied,
+    SessionExpired,
+    Unauthenticated,
+    ValidationFailed,
+)
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.ids import new_id
+from helpline.kit.passwords import verify_password
+from helpline.kit.rows import AnyRow
 from helpline.models import ApiKey
 from helpline.models.enums import Role
+from helpline.user import service as user_service
+
+log = structlog.get_logger("helpline.auth")
+LAST_USED_INTERVAL_SECONDS = 60
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +124,227 @@ async def issue_api_key(
         expires_at=expires_at,
     )
     return IssuedKey(row=row, secret=secret)
+
+
+# -- last use ------------------------------------------------------------------------------------
+_last_touch: dict[uuid.UUID, float] = {}  # per process: skips even the Redis guard most times
+
+
+async def note_key_use(
+    session: AsyncSession, redis: Any, prefix: str, key_id: uuid.UUID, clock: Clock
+) -> None:
+    """Keep ``last_used_at`` current, writing it at most about once a minute per key.
+
+    A per-process memo skips most requests; a Redis ``SET NX EX 60`` elects one writer across
+    all processes; the UPDATE then rides on the request's transaction.
+    """
+    now = time.monotonic()
+    if now - _last_touch.get(key_id, -1e9) < LAST_USED_INTERVAL_SECONDS:
+        return
+    _last_touch[key_id] = now
+    if len(_last_touch) > 100_000:  # bounded memory under many keys
+        _last_touch.clear()
+    try:
+        elected = await redis.set(
+            f"{prefix}:key-used:{key_id}", b"1", nx=True, ex=LAST_USED_INTERVAL_SECONDS
+        )
+    except Exception:  # Redis trouble must not fail the request; the write is best effort
+        return
+    if elected:
+        await repository.touch_last_used(session, key_id, clock())
+
+
+# -- key lifecycle -------------------------------------------------------------------------------
+def _may_manage(principal: Principal, owner_id: uuid.UUID) -> bool:
+    return owner_id == principal.user_id or principal.is_admin
+
+
+async def _visible_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    row = await repository.get_key(session, key_id)
+    if row is None or not _may_manage(principal, row.user_id):
+        raise ApiKeyNotFound()
+    return row
+
+
+async def list_keys_for(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID | None
+) -> list[ApiKey]:
+    """The caller's keys, or (admins) another user's."""
+    owner = user_id or principal.user_id
+    if not _may_manage(principal, owner):
+        raise PermissionDenied("Only admins may list another user's keys.")
+    return await repository.list_keys(session, owner)
+
+
+async def get_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """One key the caller may manage, or 404."""
+    return await _visible_key(session, principal, key_id)
+
+
+async def create_key(
+    session: AsyncSession, principal: Principal, data: ApiKeyCreate, *, pepper: bytes, clock: Clock
+) -> IssuedKey:
+    """Issue a key for the caller (or, for admins, another user) within the owner's role."""
+    owner_id = data.user_id or principal.user_id
+    if not _may_manage(principal, owner_id):
+        raise PermissionDenied("Only admins may create keys for another user.")
+    owner = await user_service.get_user(session, owner_id)
+    if data.expires_at is not None and data.expires_at <= clock():
+        raise ValidationFailed(
+            "expires_at must be in the future.",
+            errors=[{"loc": ["body", "expires_at"], "msg": "in the past", "type": "value_error"}],
+        )
+    return await issue_api_key(
+        session,
+        user_id=owner.id,
+        role=Role(owner.role),
+        name=data.name,
+        pepper=pepper,
+        scopes=None if data.scopes is None else [s.value for s in data.scopes],
+        rate_limit_per_minute=data.rate_limit_per_minute,
+        expires_at=data.expires_at,
+    )
+
+
+async def revoke_key(
+    session: AsyncSession, principal: Principal, key_id: uuid.UUID, *, clock: Clock
+) -> None:
+    """Revoke at once (idempotent): the next lookup on any worker sees revoked_at."""
+    row = await _visible_key(session, principal, key_id)
+    await repository.revoke_key(session, row.id, clock())
+
+
+def _is_live(row: ApiKey, now: datetime) -> bool:
+    return row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
+
+
+async def rotate_key(
+    session: AsyncSession,
+    principal: Principal,
+    key_id: uuid.UUID,
+    *,
+    grace_period_seconds: int,
+    pepper: bytes,
+    clock: Clock,
+) -> IssuedKey:
+    """Replace a key: same owner, name, scopes and limit; the old one expires after the grace."""
+    target = await _visible_key(session, principal, key_id)
+    now = clock()
+    lineage = await repository.lock_lineage(session, target.lineage_id)
+    old = next(k for k in lineage if k.id == key_id)
+    if not _is_live(old, now):
+        raise ApiKeyNotRotatable("A revoked or expired key cannot be rotated.")
+    if any(_is_live(k, now) for k in lineage if k.id != old.id):
+        raise ApiKeyNotRotatable(
+            "This key's lineage already has another live key; wait for its grace period to end "
+            "or revoke it."
+        )
+    secret = keys.generate_key()
+    row = await repository.insert_key(
+        session,
+        key_id=new_id(),
+        user_id=old.user_id,
+        name=old.name,
+        prefix=keys.display_prefix(secret),
+        key_hash=keys.hash_key(pepper, secret),
+        scopes=list(old.scopes),
+        rate_limit_per_minute=old.rate_limit_per_minute,
+        expires_at=old.expires_at,
+        lineage_id=old.lineage_id,
+        rotated_from_id=old.id,
+    )
+    grace_end = now + timedelta(seconds=grace_period_seconds)
+    if old.expires_at is None or grace_end < old.expires_at:
+        await repository.set_key_expiry(session, old.id, grace_end)
+    return IssuedKey(row=row, secret=secret)
+
+
+# -- sessions ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    token: str
+    data: SessionData
+    user: AnyRow
+
+
+async def check_login_limits(
+    limiter: RateLimiter | None,
+    *,
+    ip: str,
+    email: str,
+    per_ip: int,
+    per_account: int,
+) -> RateLimitResult | None:
+    """Count a login attempt per IP and per account; raise 429 when either is exhausted."""
+    if limiter is None:
+        return None
+    by_ip = await limiter.hit("login-ip", ip, per_ip)
+    if not by_ip.allowed:
+        raise by_ip.exceeded()
+    account = keys.hash_key(b"login-account", email.lower()).hex()[:32]  # no email in Redis
+    by_account = await limiter.hit("login-account", account, per_account)
+    if not by_account.allowed:
+        raise by_account.exceeded()
+    return by_ip if by_ip.remaining <= by_account.remaining else by_account
+
+
+async def login(
+    session: AsyncSession,
+    store: SessionStore,
+    *,
+    email: str,
+    password: str,
+    mark_secret: bytes,
+    clock: Clock,
+) -> LoginOutcome:
+    """Check a password and open a session. Unknown email and wrong password look the same."""
+    candidate = await user_service.get_login_candidate(session, email)
+    password_hash = candidate.password_hash if candidate is not None else None
+    ok = await verify_password(password_hash, password)
+    if candidate is None or not ok or not candidate.is_active:
+        raise InvalidCredentials("The email or password is incorrect.")
+    token, data = await store.create(candidate.id, password_mark(mark_secret, password_hash))
+    await user_service.record_login(session, candidate.id, clock())
+    user = await user_service.get_user(session, candidate.id)
+    return LoginOutcome(token=token, data=data, user=user)
+
+
+async def authenticate_session(
+    session: AsyncSession,
+    store: SessionStore,
+    token: str,
+    *,
+    method: str,
+    csrf_header: str | None,
+    mark_secret: bytes,
+    request_id: str,
+    ip: str,
+) -> Principal:
+    """Resolve a session cookie to a Principal with the user's *current* role, or raise 401."""
+    data = await store.load(token)
+    if data is None:
+        raise SessionExpired("The session has ended; log in again.")
+    row = await repository.lookup_user_and_set_actor(session, data.user_id, request_id, ip)
+    if (
+        row is None
+        or not row.is_active
+        or not hmac.compare_digest(
+            password_mark(mark_secret, row.password_hash), data.password_mark
+        )
+    ):
+        await store.delete(data.session_id, data.user_id)
+        raise SessionExpired("The session has ended; log in again.")
+    if method in UNSAFE_METHODS and not (
+        csrf_header and hmac.compare_digest(csrf_header.encode(), data.csrf_token.encode())
+    ):
+        raise CsrfTokenInvalid("Send the session's CSRF token in X-CSRF-Token.")
+    role = Role(row.role)
+    return Principal(
+        user_id=row.id, role=role, scopes=ROLE_SCOPES[role], session_id=data.session_id
+    )
+
+
+async def logout(store: SessionStore, principal: Principal) -> None:
+    """End the caller's session (a no-op for API keys)."""
+    if principal.session_id is not None:
+        await store.delete(principal.session_id, principal.user_id)

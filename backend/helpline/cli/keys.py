@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth import service as auth_service
+from helpline.auth.principal import SYSTEM_PRINCIPAL
+from helpline.auth.schemas import MAX_GRACE_SECONDS
 from helpline.cli.jobs import (
     echo_secret_line,
     one_line_errors,
@@ -18,6 +21,7 @@ from helpline.cli.jobs import (
     settings_or_exit,
 )
 from helpline.errors import UserNotFound
+from helpline.kit.clock import utcnow
 from helpline.models.enums import Role
 from helpline.user import service as user_service
 
@@ -85,3 +89,44 @@ def list_keys(email: Annotated[str, typer.Option(help="Owner's email.")]) -> Non
     for row in run_in_transaction(settings, "keys.list", work):
         table.add_row(*row)
     Console().print(table)
+
+
+@app.command("rotate")
+@one_line_errors
+def rotate(
+    key_id: Annotated[uuid.UUID, typer.Argument(help="Id of the key to replace.")],
+    grace: Annotated[
+        int,
+        typer.Option(
+            min=0, max=MAX_GRACE_SECONDS, help="Seconds the old key keeps working (0 = now)."
+        ),
+    ] = 86_400,
+) -> None:
+    """Replace a key (same owner, name, scopes, limit); the new key is printed alone, once."""
+    settings = settings_or_exit()
+
+    async def work(session: AsyncSession) -> str:
+        issued = await auth_service.rotate_key(
+            session,
+            SYSTEM_PRINCIPAL,
+            key_id,
+            grace_period_seconds=grace,
+            pepper=settings.api_key_pepper.get_secret_value().encode(),
+            clock=utcnow,
+        )
+        return issued.secret
+
+    echo_secret_line(run_in_transaction(settings, "keys.rotate", work))
+
+
+@app.command("revoke")
+@one_line_errors
+def revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="Id of the key to revoke.")]) -> None:
+    """Revoke a key: it stops working at once."""
+    settings = settings_or_exit()
+
+    async def work(session: AsyncSession) -> None:
+        await auth_service.revoke_key(session, SYSTEM_PRINCIPAL, key_id, clock=utcnow)
+
+    run_in_transaction(settings, "keys.revoke", work)
+    typer.echo(f"revoked {key_id}", err=True)

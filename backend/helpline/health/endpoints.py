@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from helpline.auth.dependencies import PUBLIC
 from helpline.errors import DependencyUnavailable
 from helpline.health import service
 from helpline.http import problem_responses
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], dependencies=[PUBLIC])
 
 
 class Liveness(BaseModel):

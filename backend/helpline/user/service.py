@@ -1,25 +1,74 @@
-"""Users: creation and the lookups other domains need."""
+"""Users: creation, administration and the lookups other domains need."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.errors import EmailTaken, UserNotFound, ValidationFailed
+from helpline.auth.permissions import Scope
+from helpline.auth.principal import Principal
+from helpline.db import after_commit
+from helpline.errors import (
+    EmailTaken,
+    InvalidCursorError,
+    LastAdmin,
+    UserNotFound,
+    ValidationFailed,
+)
+from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from helpline.kit.ids import new_id
+from helpline.kit.passwords import hash_password, password_problems
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role
 from helpline.user import repository
-from helpline.user.schemas import UserCreate
+from helpline.user.schemas import UserCreate, UserUpdate
+
+EndSessions = Callable[[uuid.UUID], Awaitable[None]]
+USER_SORT = "-created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilters:
+    role: Role | None = None
+    is_active: bool | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    rows: list[AnyRow]
+    next_cursor: str | None
+
+
+async def _checked_password_hash(password: str, *, email: str, name: str) -> str:
+    problems = password_problems(password, email=email, name=name)
+    if problems:
+        raise ValidationFailed(
+            "The password is too weak.",
+            errors=[{"loc": ["body", "password"], "msg": p, "type": "password"} for p in problems],
+        )
+    return await asyncio.to_thread(hash_password, password)  # slow by design: off the loop
 
 
 async def create_user(session: AsyncSession, data: UserCreate) -> AnyRow:
-    """Create a user; 409 when the email is taken."""
-    row = await repository.insert_user(
-        session,
-        {"id": new_id(), "email": str(data.email), "name": data.name, "role": data.role.value},
-    )
+    """Create a user; 409 when the email is taken, 422 when the password is weak."""
+    values: dict[str, Any] = {
+        "id": new_id(),
+        "email": str(data.email),
+        "name": data.name,
+        "role": data.role.value,
+    }
+    if data.password is not None:
+        values["password_hash"] = await _checked_password_hash(
+            data.password.get_secret_value(), email=str(data.email), name=data.name
+        )
+    row = await repository.insert_user(session, values)
     if row is None:
         raise EmailTaken(f"A user with email {data.email} already exists.")
     return row
@@ -32,9 +81,104 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> AnyRow:
     return row
 
 
+async def get_visible_user(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID
+) -> AnyRow:
+    """A user the caller may see: anyone for `users:read`, otherwise only themselves."""
+    if user_id != principal.user_id and not principal.has(Scope.users_read):
+        raise UserNotFound()
+    return await get_user(session, user_id)
+
+
+async def list_users(
+    session: AsyncSession,
+    filters: UserFilters,
+    *,
+    limit: int,
+    cursor: str | None,
+    cursor_secret: bytes,
+) -> UserPage:
+    """One keyset page of users, newest first."""
+    after: tuple[datetime, uuid.UUID] | None = None
+    if cursor:
+        try:
+            ts, ident = decode_cursor(cursor_secret, USER_SORT, cursor)
+            after = (datetime.fromisoformat(ts), uuid.UUID(ident))
+        except (InvalidCursor, ValueError, TypeError) as exc:
+            raise InvalidCursorError(str(exc)) from exc
+    rows = await repository.list_users(
+        session,
+        role=filters.role.value if filters.role else None,
+        is_active=filters.is_active,
+        email=filters.email,
+        limit=limit,
+        after=after,
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            cursor_secret, USER_SORT, [last.created_at.isoformat(), str(last.id)]
+        )
+    return UserPage(rows=rows, next_cursor=next_cursor)
+
+
+async def update_user(
+    session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, end_sessions: EndSessions
+) -> AnyRow:
+    """Apply an admin's change; deactivation or a new password ends the user's sessions."""
+    current = await repository.lock_user(session, user_id)
+    if current is None:
+        raise UserNotFound()
+    values: dict[str, Any] = {}
+    if data.name is not None:
+        values["name"] = data.name
+    if data.role is not None:
+        values["role"] = data.role.value
+    if data.is_active is not None:
+        values["is_active"] = data.is_active
+    if data.password is not None:
+        values["password_hash"] = await _checked_password_hash(
+            data.password.get_secret_value(),
+            email=current.email,
+            name=data.name or current.name,
+        )
+    if not values:
+        return current
+    loses_admin = current.role == Role.admin.value and current.is_active
+    loses_admin = loses_admin and (
+        values.get("role", Role.admin.value) != Role.admin.value or values.get("is_active") is False
+    )
+    if loses_admin and await repository.count_active_admins(session) <= 1:
+        raise LastAdmin("At least one active admin must remain.")
+    row = await repository.update_user(session, user_id, values)
+    if row is None:
+        raise UserNotFound()
+    if values.get("is_active") is False or "password_hash" in values:
+        after_commit(session, lambda: end_sessions(user_id))
+    return row
+
+
+async def deactivate_user(
+    session: AsyncSession, user_id: uuid.UUID, end_sessions: EndSessions
+) -> None:
+    """Deactivate (never delete) a user: keys and sessions stop working at once."""
+    await update_user(session, user_id, UserUpdate(is_active=False), end_sessions)
+
+
 async def get_user_by_email(session: AsyncSession, email: str) -> AnyRow | None:
     """The user with this email (case-insensitive), if any."""
     return await repository.get_user_by_email(session, email)
+
+
+async def get_login_candidate(session: AsyncSession, email: str) -> AnyRow | None:
+    """id, role, is_active and password_hash of the account with this email, if any."""
+    return await repository.get_login_candidate(session, email)
+
+
+async def record_login(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    await repository.set_last_login(session, user_id, at)
 
 
 async def require_user_with_role(
@@ -51,3 +195,14 @@ async def require_user_with_role(
             ],
         )
     return row
+
+
+async def get_visible_users(
+    session: AsyncSession, principal: Principal, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, AnyRow]:
+    """Many users in one query, with the rule of :func:`get_visible_user` (unseen ids absent)."""
+    if not principal.has(Scope.users_read):
+        user_ids = [u for u in user_ids if u == principal.user_id]
+    if not user_ids:
+        return {}
+    return {row.id: row for row in await repository.get_users(session, user_ids)}

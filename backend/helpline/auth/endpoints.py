@@ -1,0 +1,232 @@
+"""REST endpoints for API keys and login sessions: thin handlers over the auth service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Path as PathParam
+
+from helpline.auth import service
+from helpline.auth.dependencies import (
+    PUBLIC,
+    ApiKeysWrite,
+    Authenticated,
+    client_ip,
+    session_store,
+)
+from helpline.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    ApiKeyRotate,
+    LoginRequest,
+    LoginResult,
+    Me,
+)
+from helpline.config import Environment, Settings
+from helpline.db import SessionDep
+from helpline.http import problem_responses
+from helpline.user import service as user_service
+from helpline.user.schemas import UserRead
+
+keys_router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"])
+auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+KeyId = Annotated[uuid.UUID, PathParam(description="API key id.")]
+
+
+def _pepper(request: Request) -> bytes:
+    settings: Settings = request.app.state.settings
+    return settings.api_key_pepper.get_secret_value().encode()
+
+
+def _created(issued: service.IssuedKey) -> ApiKeyCreated:
+    return ApiKeyCreated.model_validate(
+        {**ApiKeyRead.model_validate(issued.row).model_dump(), "key": issued.secret}
+    )
+
+
+@keys_router.get(
+    "",
+    summary="List API keys",
+    description="The caller's keys (admins: any user's with `user_id`), oldest first, including "
+    "revoked and expired ones. Secrets are never returned; `prefix` identifies a key.",
+    operation_id="listApiKeys",
+    responses=problem_responses(403),
+)
+async def list_api_keys(
+    session: SessionDep,
+    principal: ApiKeysWrite,
+    user_id: Annotated[uuid.UUID | None, Query(description="Owner (admins only).")] = None,
+) -> list[ApiKeyRead]:
+    rows = await service.list_keys_for(session, principal, user_id)
+    return [ApiKeyRead.model_validate(r) for r in rows]
+
+
+@keys_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an API key",
+    description="Issues a key for the caller (admins: for `user_id`). Scopes must be within the "
+    "owner's role. The secret `key` appears only in this response.",
+    operation_id="createApiKey",
+    responses=problem_responses(403, 404),
+)
+async def create_api_key(
+    request: Request,
+    body: ApiKeyCreate,
+    session: SessionDep,
+    principal: ApiKeysWrite,
+    response: Response,
+) -> ApiKeyCreated:
+    issued = await service.create_key(
+        session, principal, body, pepper=_pepper(request), clock=request.app.state.clock
+    )
+    response.headers["Location"] = f"/api/v1/api-keys/{issued.row.id}"
+    response.headers["Cache-Control"] = "no-store"
+    return _created(issued)
+
+
+@keys_router.get(
+    "/{key_id}",
+    summary="Get an API key",
+    description="One of the caller's keys (admins: anyone's); others are 404.",
+    operation_id="getApiKey",
+    responses=problem_responses(403, 404),
+)
+async def get_api_key(key_id: KeyId, session: SessionDep, principal: ApiKeysWrite) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(await service.get_key(session, principal, key_id))
+
+
+@keys_router.delete(
+    "/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an API key",
+    description="The key stops working immediately on every server (idempotent).",
+    operation_id="revokeApiKey",
+    responses=problem_responses(403, 404),
+)
+async def revoke_api_key(
+    request: Request, key_id: KeyId, session: SessionDep, principal: ApiKeysWrite
+) -> Response:
+    await service.revoke_key(session, principal, key_id, clock=request.app.state.clock)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@keys_router.post(
+    "/{key_id}/rotate",
+    status_code=status.HTTP_201_CREATED,
+    summary="Rotate an API key",
+    description="Returns a new key with the same owner, name, scopes and limit; the old key keeps "
+    "working for `grace_period_seconds` (default 24 h, 0 = stops now, at most 30 days), then "
+    "gets 401 `api-key-expired`. A lineage has at most two live keys: rotating again while the "
+    "previous grace period runs is 409.",
+    operation_id="rotateApiKey",
+    responses=problem_responses(403, 404, 409),
+)
+async def rotate_api_key(
+    request: Request,
+    key_id: KeyId,
+    session: SessionDep,
+    principal: ApiKeysWrite,
+    response: Response,
+    body: ApiKeyRotate | None = None,
+) -> ApiKeyCreated:
+    issued = await service.rotate_key(
+        session,
+        principal,
+        key_id,
+        grace_period_seconds=(body or ApiKeyRotate()).grace_period_seconds,
+        pepper=_pepper(request),
+        clock=request.app.state.clock,
+    )
+    response.headers["Location"] = f"/api/v1/api-keys/{issued.row.id}"
+    response.headers["Cache-Control"] = "no-store"
+    return _created(issued)
+
+
+@auth_router.post(
+    "/login",
+    summary="Log in (web interface)",
+    description="Checks email and password and sets an HttpOnly, SameSite=Lax session cookie "
+    "(Secure outside development). The session slides: it ends after "
+    "`expires_in` idle seconds, at logout, deactivation or a password change. Send the returned "
+    "`csrf_token` as `X-CSRF-Token` on unsafe requests. Wrong email and wrong password give the "
+    "same 401; attempts are limited per IP and per account (429).",
+    operation_id="login",
+    dependencies=[PUBLIC],
+    responses=problem_responses(429, 503),
+)
+async def login(
+    request: Request, body: LoginRequest, session: SessionDep, response: Response
+) -> LoginResult:
+    settings: Settings = request.app.state.settings
+    result = await service.check_login_limits(
+        getattr(request.app.state, "rate_limiter", None),
+        ip=client_ip(request),
+        email=str(body.email),
+        per_ip=settings.login_rate_limit_per_ip_per_minute,
+        per_account=settings.login_rate_limit_per_account_per_minute,
+    )
+    if result is not None:
+        request.state.rate_limit = result
+    outcome = await service.login(
+        session,
+        session_store(request),
+        email=str(body.email),
+        password=body.password.get_secret_value(),
+        mark_secret=settings.secret_key.get_secret_value().encode(),
+        clock=request.app.state.clock,
+    )
+    response.set_cookie(
+        settings.session_cookie_name,
+        outcome.token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.env not in (Environment.development, Environment.test),
+        path="/",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return LoginResult(
+        user=UserRead.model_validate(outcome.user),
+        csrf_token=outcome.data.csrf_token,
+        expires_in=settings.session_ttl_seconds,
+    )
+
+
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Log out",
+    description="Ends the cookie session (needs `X-CSRF-Token`) and clears the cookie. With an "
+    "API key it does nothing (revoke keys with `DELETE /api/v1/api-keys/{id}`).",
+    operation_id="logout",
+    responses=problem_responses(403),
+)
+async def logout(request: Request, principal: Authenticated) -> Response:
+    await service.logout(session_store(request), principal)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
+    return response
+
+
+@auth_router.get(
+    "/me",
+    summary="Who am I",
+    description="The authenticated user and the effective permissions of these credentials "
+    "(key scopes ∩ the current role).",
+    operation_id="getMe",
+    responses=problem_responses(),
+)
+async def me(session: SessionDep, principal: Authenticated) -> Me:
+    user = await user_service.get_user(session, principal.user_id)
+    return Me.model_validate(
+        {
+            **UserRead.model_validate(user).model_dump(),
+            "scopes": sorted(s.value for s in principal.scopes),
+            "authenticated_by": "session" if principal.session_id else "api_key",
+            "api_key_id": principal.api_key_id,
+        }
+    )

@@ -1,0 +1,131 @@
+"""REST endpoints for users: admins manage, agents read, everyone reads themselves."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Path as PathParam
+
+from helpline.auth.dependencies import (
+    Authenticated,
+    UsersRead,
+    UsersWrite,
+    session_store,
+)
+from helpline.auth.sessions import SessionStore
+from helpline.db import SessionDep
+from helpline.http import problem_responses
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+from helpline.models.enums import Role
+from helpline.user import service
+from helpline.user.schemas import UserCreate, UserRead, UserUpdate
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+UserId = Annotated[uuid.UUID, PathParam(description="User id.")]
+Sessions = Annotated[SessionStore, Depends(session_store)]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a user",
+    description="Admins only (`users:write`). The email must be unique case-insensitively; an "
+    "optional password enables login for the web interface.",
+    operation_id="createUser",
+    responses=problem_responses(403, 409),
+)
+async def create_user(
+    body: UserCreate, session: SessionDep, _principal: UsersWrite, response: Response
+) -> UserRead:
+    row = await service.create_user(session, body)
+    response.headers["Location"] = f"/api/v1/users/{row.id}"
+    return UserRead.model_validate(row)
+
+
+@router.get(
+    "",
+    summary="List users",
+    description="Agents and admins (`users:read`). Newest first, keyset-paginated; filters "
+    "combine with AND. `email` matches case-insensitively and exactly.",
+    operation_id="listUsers",
+    responses=problem_responses(400, 403),
+)
+async def list_users(
+    request: Request,
+    session: SessionDep,
+    _principal: UsersRead,
+    role: Annotated[Role | None, Query(description="Only users with this role.")] = None,
+    is_active: Annotated[bool | None, Query(description="Only active (or inactive) users.")] = None,
+    email: Annotated[
+        str | None, Query(min_length=3, max_length=320, description="Exact email.")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
+    ] = None,
+) -> Page[UserRead]:
+    page = await service.list_users(
+        session,
+        service.UserFilters(role=role, is_active=is_active, email=email),
+        limit=limit,
+        cursor=cursor,
+        cursor_secret=request.app.state.settings.secret_key.get_secret_value().encode(),
+    )
+    return Page[UserRead](
+        data=[UserRead.model_validate(r) for r in page.rows],
+        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+    )
+
+
+@router.get(
+    "/{user_id}",
+    summary="Get a user",
+    description="Agents and admins read anyone; other callers only themselves (anyone else is "
+    "404, as if it did not exist).",
+    operation_id="getUser",
+    responses=problem_responses(403, 404),
+)
+async def get_user(user_id: UserId, session: SessionDep, principal: Authenticated) -> UserRead:
+    return UserRead.model_validate(await service.get_visible_user(session, principal, user_id))
+
+
+@router.patch(
+    "/{user_id}",
+    summary="Update a user",
+    description="Admins only. Changes name, role, active flag or password; a demotion or "
+    "deactivation applies to the user's keys and sessions on their next request, and "
+    "deactivation or a new password ends their sessions. `email`, `id` and other fields are "
+    "rejected (422). The last active admin cannot be demoted or deactivated (409).",
+    operation_id="updateUser",
+    responses=problem_responses(403, 404, 409),
+)
+async def update_user(
+    user_id: UserId,
+    body: UserUpdate,
+    session: SessionDep,
+    _principal: UsersWrite,
+    sessions: Sessions,
+) -> UserRead:
+    row = await service.update_user(session, user_id, body, sessions.delete_all)
+    return UserRead.model_validate(row)
+
+
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Deactivate a user",
+    description="Admins only. Users are never deleted (their tickets and history stay); they are "
+    "deactivated: keys and sessions stop working at once.",
+    operation_id="deactivateUser",
+    responses=problem_responses(403, 404, 409),
+)
+async def deactivate_user(
+    user_id: UserId, session: SessionDep, _principal: UsersWrite, sessions: Sessions
+) -> Response:
+    await service.deactivate_user(session, user_id, sessions.delete_all)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
