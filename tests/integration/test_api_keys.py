@@ -1,0 +1,199 @@
+"""The API key lifecycle through the REST API: create, list, get, revoke, rotate, last use."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from tests.fixtures.actors import Cast
+
+from helpline.models import ApiKey
+
+pytestmark = pytest.mark.integration
+
+API = "/api/v1/api-keys"
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+class TestCreate:
+    async def test_create_shows_secret_once_and_key_works(self, client, cast: Cast):
+        r = await client.post(
+            API,
+            json={"name": "ci", "scopes": ["tickets:read"], "rate_limit_per_minute": 50},
+            headers=cast.agent.headers,
+        )
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["key"].startswith("hl_")
+        assert body["key"].startswith(body["prefix"])
+        assert body["scopes"] == ["tickets:read"]
+        assert body["rate_limit_per_minute"] == 50
+        assert body["user_id"] == str(cast.agent.id)
+        assert body["lineage_id"] == body["id"]
+        assert r.headers["location"] == f"{API}/{body['id']}"
+        me = await client.get("/api/v1/auth/me", headers=bearer(body["key"]))
+        assert me.status_code == 200
+        assert me.json()["scopes"] == ["tickets:read"]
+        listed = await client.get(API, headers=cast.agent.headers)
+        assert body["key"] not in listed.text
+        assert {k["id"] for k in listed.json()} >= {body["id"]}
+        got = await client.get(f"{API}/{body['id']}", headers=cast.agent.headers)
+        assert "key" not in got.json()
+        assert got.json()["prefix"] == body["prefix"]
+
+    async def test_scopes_beyond_role_are_rejected(self, client, cast: Cast):
+        r = await client.post(
+            API, json={"name": "x", "scopes": ["users:write"]}, headers=cast.alice.headers
+        )
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "scopes"]
+
+    async def test_default_scopes_are_the_role(self, client, cast: Cast):
+        r = await client.post(API, json={"name": "x"}, headers=cast.alice.headers)
+        assert set(r.json()["scopes"]) == {"tickets:read", "tickets:write", "api_keys:write"}
+
+    async def test_expiry_must_be_in_the_future(self, client, cast: Cast):
+        past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        r = await client.post(
+            API, json={"name": "x", "expires_at": past}, headers=cast.alice.headers
+        )
+        assert r.status_code == 422
+
+    async def test_only_admins_create_for_others(self, client, cast: Cast):
+        body = {"name": "x", "user_id": str(cast.bob.id)}
+        assert (await client.post(API, json=body, headers=cast.alice.headers)).status_code == 403
+        r = await client.post(API, json=body, headers=cast.admin.headers)
+        assert r.status_code == 201
+        assert r.json()["user_id"] == str(cast.bob.id)
+        assert set(r.json()["scopes"]) <= {"tickets:read", "tickets:write", "api_keys:write"}
+
+    async def test_unknown_fields_rejected(self, client, cast: Cast):
+        for extra in ({"id": str(uuid.uuid4())}, {"key_hash": "00"}, {"revoked_at": None}):
+            r = await client.post(API, json={"name": "x", **extra}, headers=cast.alice.headers)
+            assert r.status_code == 422, extra
+
+
+class TestVisibility:
+    async def test_others_keys_are_404_and_list_needs_admin(self, client, cast: Cast):
+        created = await client.post(API, json={"name": "b"}, headers=cast.bob.headers)
+        key_id = created.json()["id"]
+        for method in ("GET", "DELETE"):
+            r = await client.request(method, f"{API}/{key_id}", headers=cast.alice.headers)
+            assert r.status_code == 404
+            assert r.json()["type"] == "/problems/api-key-not-found"
+        r = await client.post(f"{API}/{key_id}/rotate", json={}, headers=cast.alice.headers)
+        assert r.status_code == 404
+        r = await client.get(API, params={"user_id": str(cast.bob.id)}, headers=cast.alice.headers)
+        assert r.status_code == 403
+        r = await client.get(API, params={"user_id": str(cast.bob.id)}, headers=cast.admin.headers)
+        assert key_id in {k["id"] for k in r.json()}
+        assert (await client.get(f"{API}/{key_id}", headers=cast.admin.headers)).status_code == 200
+
+    async def test_key_without_api_keys_scope_cannot_manage_keys(self, client, cast: Cast):
+        r = await client.post(
+            API, json={"name": "t", "scopes": ["tickets:read"]}, headers=cast.alice.headers
+        )
+        limited = bearer(r.json()["key"])
+        assert (await client.get(API, headers=limited)).status_code == 403
+        assert (await client.post(API, json={"name": "y"}, headers=limited)).status_code == 403
+
+
+class TestRevoke:
+    async def test_revoked_key_stops_at_once(self, client, cast: Cast):
+        created = (await client.post(API, json={"name": "r"}, headers=cast.alice.headers)).json()
+        assert (
+            await client.get("/api/v1/auth/me", headers=bearer(created["key"]))
+        ).status_code == 200
+        r = await client.delete(f"{API}/{created['id']}", headers=cast.alice.headers)
+        assert r.status_code == 204
+        r = await client.get("/api/v1/auth/me", headers=bearer(created["key"]))
+        assert r.status_code == 401
+        assert r.json()["detail"] == "The API key has been revoked."
+        again = await client.delete(f"{API}/{created['id']}", headers=cast.alice.headers)
+        assert again.status_code == 204
+        got = await client.get(f"{API}/{created['id']}", headers=cast.alice.headers)
+        assert got.json()["revoked_at"] is not None
+
+
+class TestRotate:
+    async def test_rotation_keeps_attributes_and_links_lineage(self, client, cast: Cast, clock):
+        old = (
+            await client.post(
+                API,
+                json={"name": "svc", "scopes": ["tickets:read"], "rate_limit_per_minute": 77},
+                headers=cast.agent.headers,
+            )
+        ).json()
+        r = await client.post(f"{API}/{old['id']}/rotate", json={}, headers=cast.agent.headers)
+        assert r.status_code == 201, r.text
+        new = r.json()
+        assert new["key"] != old["key"]
+        assert new["id"] != old["id"]
+        for field in ("name", "scopes", "rate_limit_per_minute", "user_id", "lineage_id"):
+            assert new[field] == old[field], field
+        assert new["rotated_from_id"] == old["id"]
+        old_now = (await client.get(f"{API}/{old['id']}", headers=cast.agent.headers)).json()
+        expected = clock() + timedelta(seconds=86400)
+        assert abs(datetime.fromisoformat(old_now["expires_at"]) - expected) < timedelta(seconds=1)
+        for key in (old["key"], new["key"]):
+            assert (await client.get("/api/v1/auth/me", headers=bearer(key))).status_code == 200
+
+    async def test_second_live_key_in_lineage_is_409(self, client, cast: Cast):
+        old = (await client.post(API, json={"name": "svc"}, headers=cast.alice.headers)).json()
+        new = (await client.post(f"{API}/{old['id']}/rotate", headers=cast.alice.headers)).json()
+        for target in (old["id"], new["id"]):
+            r = await client.post(f"{API}/{target}/rotate", json={}, headers=cast.alice.headers)
+            assert r.status_code == 409
+            assert r.json()["type"] == "/problems/api-key-not-rotatable"
+
+    async def test_grace_zero_ends_old_key_now_and_allows_next_rotation(self, client, cast: Cast):
+        old = (await client.post(API, json={"name": "svc"}, headers=cast.alice.headers)).json()
+        r = await client.post(
+            f"{API}/{old['id']}/rotate",
+            json={"grace_period_seconds": 0},
+            headers=cast.alice.headers,
+        )
+        new = r.json()
+        r = await client.get("/api/v1/auth/me", headers=bearer(old["key"]))
+        assert r.status_code == 401
+        assert r.json()["type"] == "/problems/api-key-expired"
+        again = await client.post(f"{API}/{new['id']}/rotate", json={}, headers=cast.alice.headers)
+        assert again.status_code == 201
+
+    async def test_grace_is_bounded(self, client, cast: Cast):
+        old = (await client.post(API, json={"name": "svc"}, headers=cast.alice.headers)).json()
+        for grace in (-1, 30 * 24 * 3600 + 1):
+            r = await client.post(
+                f"{API}/{old['id']}/rotate",
+                json={"grace_period_seconds": grace},
+                headers=cast.alice.headers,
+            )
+            assert r.status_code == 422, grace
+
+    async def test_revoked_key_cannot_be_rotated(self, client, cast: Cast):
+        old = (await client.post(API, json={"name": "svc"}, headers=cast.alice.headers)).json()
+        await client.delete(f"{API}/{old['id']}", headers=cast.alice.headers)
+        r = await client.post(f"{API}/{old['id']}/rotate", json={}, headers=cast.alice.headers)
+        assert r.status_code == 409
+
+
+class TestLastUsed:
+    async def test_last_used_written_once_per_minute(
+        self, client, session, cast: Cast, redis, settings
+    ):
+        created = (await client.post(API, json={"name": "u"}, headers=cast.alice.headers)).json()
+        key_id = uuid.UUID(created["id"])
+        for _ in range(3):
+            assert (
+                await client.get("/api/v1/auth/me", headers=bearer(created["key"]))
+            ).status_code == 200
+        first = (
+            await session.execute(select(ApiKey.last_used_at).where(ApiKey.id == key_id))
+        ).scalar_one()
+        assert first is not None
+        assert await redis.ttl(f"{settings.redis_key_prefix}:key-used:{key_id}") > 0

@@ -1,0 +1,102 @@
+"""Rate limiting: headers on every response, 429s, isolation between keys, Redis fallback."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_api_key
+
+from helpline.auth.ratelimit import RateLimiter
+from helpline.models.enums import Role
+
+pytestmark = pytest.mark.integration
+
+POLICY_RE = re.compile(r'^"[a-z-]+";q=\d+;w=60$')
+STATE_RE = re.compile(r'^"[a-z-]+";r=\d+;t=\d+$')
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def assert_headers(response) -> None:
+    assert POLICY_RE.match(response.headers["ratelimit-policy"]), response.headers
+    assert STATE_RE.match(response.headers["ratelimit"]), response.headers
+
+
+class TestHeaders:
+    async def test_every_kind_of_response_carries_the_headers(self, client, cast: Cast):
+        responses = [
+            await client.get("/api/v1/tickets", headers=cast.alice.headers),
+            await client.get("/health/live"),
+            await client.get("/api/v1/tickets"),
+            await client.get("/api/v1/tickets", headers={"Authorization": "Bearer nope"}),
+            await client.get("/no/such/route", headers=cast.alice.headers),
+            await client.get("/openapi.json"),
+        ]
+        for r in responses:
+            assert_headers(r)
+
+    async def test_key_policy_counts_down(self, client, session, cast: Cast):
+        key = await make_api_key(session, cast.agent.id, Role.agent, rate_limit_per_minute=5)
+        await session.commit()
+        first = await client.get("/api/v1/auth/me", headers=bearer(key))
+        second = await client.get("/api/v1/auth/me", headers=bearer(key))
+        assert first.headers["ratelimit-policy"] == '"api-key";q=5;w=60'
+        assert first.headers["ratelimit"].startswith('"api-key";r=4;')
+        assert second.headers["ratelimit"].startswith('"api-key";r=3;')
+
+
+class TestLimits:
+    async def test_exhausted_key_gets_429_and_other_keys_are_untouched(
+        self, client, session, cast: Cast
+    ):
+        a = await make_api_key(session, cast.agent.id, Role.agent, rate_limit_per_minute=3)
+        b = await make_api_key(session, cast.agent.id, Role.agent, rate_limit_per_minute=3)
+        await session.commit()
+        statuses = [
+            (await client.get("/api/v1/auth/me", headers=bearer(a))).status_code for _ in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        r = await client.get("/api/v1/auth/me", headers=bearer(a))
+        assert r.status_code == 429
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "/problems/rate-limited"
+        assert int(r.headers["retry-after"]) >= 1
+        assert r.headers["ratelimit"].startswith('"api-key";r=0;')
+        assert (await client.get("/api/v1/auth/me", headers=bearer(b))).status_code == 200
+
+    async def test_anonymous_callers_are_limited_per_ip(self, app, client, settings):
+        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
+        statuses = [(await client.get("/health/live")).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+
+    async def test_default_limit_applies_without_a_key_limit(self, client, cast: Cast, settings):
+        r = await client.get("/api/v1/auth/me", headers=cast.alice.headers)
+        assert f"q={settings.default_rate_limit_per_minute};" in r.headers["ratelimit-policy"]
+
+
+class _BrokenPool:
+    """A connection pool whose every connection attempt fails, like an unreachable Redis."""
+
+    def __init__(self) -> None:
+        import redis.asyncio as aioredis
+
+        self.pool = aioredis.ConnectionPool.from_url(
+            "redis://127.0.0.1:1/0", socket_connect_timeout=0.05, socket_timeout=0.05
+        )
+
+
+class TestFallback:
+    async def test_redis_down_falls_back_without_5xx(self, app, client, settings, cast: Cast):
+        limiter = RateLimiter.for_app(settings, _BrokenPool().pool)
+        app.state.rate_limiter = limiter
+        r = await client.get("/api/v1/tickets", headers=cast.alice.headers)
+        assert r.status_code == 200
+        assert_headers(r)
+        assert limiter.fallback_count >= 1
+        r = await client.get("/health/live")
+        assert r.status_code == 200
+        assert limiter.fallback_count >= 2

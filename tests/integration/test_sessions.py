@@ -1,0 +1,163 @@
+"""Login sessions: cookie, CSRF, logout, and the ways a session ends."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from tests.fixtures.actors import Cast
+
+from helpline.models.enums import Role
+from helpline.user import service as user_service
+from helpline.user.schemas import UserCreate
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "tangerine-Kettle-47-orbit"
+LOGIN = "/api/v1/auth/login"
+
+
+async def make_login_user(session, role: Role = Role.agent):
+    email = f"web-{uuid.uuid4().hex[:8]}@example.com"
+    row = await user_service.create_user(
+        session, UserCreate(email=email, name="Web User", role=role, password=PASSWORD)
+    )
+    await session.commit()
+    return row
+
+
+async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return await client.post(LOGIN, json={"email": email, "password": password})
+
+
+class TestLogin:
+    async def test_login_sets_hardened_cookie_and_session_works(self, client, session):
+        user = await make_login_user(session)
+        r = await log_in(client, user.email.upper())
+        assert r.status_code == 200, r.text
+        cookie = r.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie
+        assert "Path=/" in cookie
+        assert "Secure" not in cookie  # test profile; Secure outside development/test
+        body = r.json()
+        assert body["user"]["id"] == str(user.id)
+        assert body["csrf_token"]
+        me = await client.get("/api/v1/auth/me")
+        assert me.status_code == 200
+        assert me.json()["authenticated_by"] == "session"
+        assert "ratelimit" in me.headers
+
+    async def test_unknown_email_and_wrong_password_look_the_same(self, client, session):
+        user = await make_login_user(session)
+        wrong = await log_in(client, user.email, "not-the-password-123")
+        unknown = await log_in(client, "nobody-" + user.email)
+        assert wrong.status_code == unknown.status_code == 401
+        assert wrong.json()["type"] == unknown.json()["type"] == "/problems/invalid-credentials"
+        assert wrong.json()["detail"] == unknown.json()["detail"]
+        assert "set-cookie" not in wrong.headers
+
+    async def test_user_without_password_or_inactive_cannot_log_in(
+        self, client, session, cast: Cast
+    ):
+        assert (await log_in(client, cast.agent.email)).status_code == 401
+        user = await make_login_user(session)
+        await user_service.deactivate_user(session, user.id, _noop)
+        await session.commit()
+        assert (await log_in(client, user.email)).status_code == 401
+
+    async def test_login_is_rate_limited_per_account(self, client, session, settings):
+        user = await make_login_user(session)
+        statuses = [
+            (await log_in(client, user.email, "wrong-password-xyz")).status_code
+            for _ in range(settings.login_rate_limit_per_account_per_minute + 1)
+        ]
+        assert statuses[:-1] == [401] * settings.login_rate_limit_per_account_per_minute
+        assert statuses[-1] == 429
+        r = await log_in(client, user.email)
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+
+
+async def _noop(_user_id: uuid.UUID) -> None:
+    return None
+
+
+class TestCsrf:
+    async def test_unsafe_methods_need_the_csrf_token(self, client, session, cast: Cast):
+        user = await make_login_user(session)
+        csrf = (await log_in(client, user.email)).json()["csrf_token"]
+        ticket = {"title": "From the web", "customer_id": str(cast.alice.id)}
+        r = await client.post("/api/v1/tickets", json=ticket)
+        assert r.status_code == 403
+        assert r.json()["type"] == "/problems/csrf-token-invalid"
+        r = await client.post("/api/v1/tickets", json=ticket, headers={"X-CSRF-Token": "nope"})
+        assert r.status_code == 403
+        r = await client.post("/api/v1/tickets", json=ticket, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 201, r.text
+        assert (await client.get("/api/v1/tickets")).status_code == 200  # safe: no token needed
+
+
+class TestSessionEnd:
+    async def test_logout_ends_the_session(self, client, session):
+        user = await make_login_user(session)
+        csrf = (await log_in(client, user.email)).json()["csrf_token"]
+        cookie = client.cookies.get("helpline_session")
+        r = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 204
+        client.cookies.set("helpline_session", cookie)  # a stolen copy is useless too
+        r = await client.get("/api/v1/auth/me")
+        assert r.status_code == 401
+        assert r.json()["type"] == "/problems/session-expired"
+
+    async def test_deactivation_ends_sessions(self, client, session, cast: Cast):
+        user = await make_login_user(session)
+        await log_in(client, user.email)
+        cookie = client.cookies.get("helpline_session")
+        client.cookies.clear()
+        r = await client.delete(f"/api/v1/users/{user.id}", headers=cast.admin.headers)
+        assert r.status_code == 204
+        client.cookies.set("helpline_session", cookie)
+        assert (await client.get("/api/v1/auth/me")).status_code == 401
+        client.cookies.clear()
+        await client.patch(
+            f"/api/v1/users/{user.id}", json={"is_active": True}, headers=cast.admin.headers
+        )
+        client.cookies.set("helpline_session", cookie)
+        assert (
+            await client.get("/api/v1/auth/me")
+        ).status_code == 401  # reactivation revives nothing
+
+    async def test_password_change_ends_sessions(self, client, session, cast: Cast):
+        user = await make_login_user(session)
+        await log_in(client, user.email)
+        cookie = client.cookies.get("helpline_session")
+        client.cookies.clear()
+        r = await client.patch(
+            f"/api/v1/users/{user.id}",
+            json={"password": "another-Strong-pass-99"},
+            headers=cast.admin.headers,
+        )
+        assert r.status_code == 200
+        client.cookies.set("helpline_session", cookie)
+        assert (await client.get("/api/v1/auth/me")).status_code == 401
+        client.cookies.clear()
+        assert (await log_in(client, user.email, "another-Strong-pass-99")).status_code == 200
+
+    async def test_demotion_applies_to_the_session_at_once(self, client, session, cast: Cast):
+        user = await make_login_user(session, Role.admin)
+        await log_in(client, user.email)
+        assert (await client.get("/api/v1/users")).status_code == 200
+        cookie = client.cookies.get("helpline_session")
+        client.cookies.clear()
+        await client.patch(
+            f"/api/v1/users/{user.id}", json={"role": "customer"}, headers=cast.admin.headers
+        )
+        client.cookies.set("helpline_session", cookie)
+        assert (await client.get("/api/v1/users")).status_code == 403
+
+    async def test_garbage_cookie_is_401(self, client):
+        client.cookies.set("helpline_session", "x" * 43)
+        r = await client.get("/api/v1/auth/me")
+        assert r.status_code == 401

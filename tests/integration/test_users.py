@@ -1,0 +1,178 @@
+"""User management through the REST API."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+from tests.fixtures.actors import Cast
+
+from helpline.models import User
+
+pytestmark = pytest.mark.integration
+
+API = "/api/v1/users"
+STRONG = "tangerine-Kettle-47-orbit"
+
+
+class TestCreate:
+    async def test_admin_creates_user_with_hashed_password(self, client, session, cast: Cast):
+        body = {"email": "Dana@Example.com", "name": "Dana", "role": "agent", "password": STRONG}
+        r = await client.post(API, json=body, headers=cast.admin.headers)
+        assert r.status_code == 201, r.text
+        user = r.json()
+        assert set(user) == {"id", "email", "name", "role", "is_active", "created_at", "updated_at"}
+        assert r.headers["location"] == f"{API}/{user['id']}"
+        stored = (
+            await session.execute(
+                select(User.password_hash).where(User.id == uuid.UUID(user["id"]))
+            )
+        ).scalar_one()
+        assert stored.startswith("$argon2id$")
+        assert STRONG not in stored
+
+    async def test_email_is_unique_case_insensitively(self, client, cast: Cast):
+        body = {"email": "sam@example.com", "name": "Sam", "role": "customer"}
+        assert (await client.post(API, json=body, headers=cast.admin.headers)).status_code == 201
+        r = await client.post(
+            API, json={**body, "email": "SAM@example.COM"}, headers=cast.admin.headers
+        )
+        assert r.status_code == 409
+        assert r.json()["type"] == "/problems/email-taken"
+
+    @pytest.mark.parametrize(
+        "password", ["short", "aaaaaaaaaaaaaaaa", "password1234", "lee-the-great-lee"]
+    )
+    async def test_weak_passwords_rejected(self, client, cast: Cast, password):
+        body = {
+            "email": "lee@example.com",
+            "name": "Lee Great",
+            "role": "customer",
+            "password": password,
+        }
+        r = await client.post(API, json=body, headers=cast.admin.headers)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "password"]
+        assert password not in r.text
+
+    async def test_only_admins_create(self, client, cast: Cast):
+        body = {"email": "x@example.com", "name": "X", "role": "admin"}
+        for actor in (cast.agent, cast.alice):
+            r = await client.post(API, json=body, headers=actor.headers)
+            assert r.status_code == 403
+
+
+class TestRead:
+    async def test_agents_list_and_filter(self, client, cast: Cast):
+        r = await client.get(
+            API, params={"role": "customer", "limit": 100}, headers=cast.agent.headers
+        )
+        ids = {u["id"] for u in r.json()["data"]}
+        assert {str(cast.alice.id), str(cast.bob.id)} <= ids
+        assert str(cast.agent.id) not in ids
+        r = await client.get(
+            API, params={"email": cast.alice.email.upper()}, headers=cast.agent.headers
+        )
+        assert [u["id"] for u in r.json()["data"]] == [str(cast.alice.id)]
+        r = await client.get(API, params={"is_active": "false"}, headers=cast.agent.headers)
+        assert all(not u["is_active"] for u in r.json()["data"])
+
+    async def test_keyset_pagination_walks_everything_once(self, client, cast: Cast):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get(API, params=params, headers=cast.admin.headers)).json()
+            seen += [u["id"] for u in page["data"]]
+            cursor = page["meta"]["next_cursor"]
+            assert page["meta"]["has_more"] is (cursor is not None)
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen))
+        assert {str(a.id) for a in (cast.admin, cast.agent, cast.alice, cast.bob)} <= set(seen)
+
+    async def test_forged_cursor_is_400(self, client, cast: Cast):
+        r = await client.get(API, params={"cursor": "bm9wZQ"}, headers=cast.admin.headers)
+        assert r.status_code == 400
+        assert r.json()["type"] == "/problems/invalid-cursor"
+
+    async def test_customers_see_only_themselves(self, client, cast: Cast):
+        assert (await client.get(API, headers=cast.alice.headers)).status_code == 403
+        own = await client.get(f"{API}/{cast.alice.id}", headers=cast.alice.headers)
+        assert own.status_code == 200
+        assert own.json()["email"] == cast.alice.email
+        other = await client.get(f"{API}/{cast.bob.id}", headers=cast.alice.headers)
+        assert other.status_code == 404
+        assert cast.bob.email not in other.text
+        assert (
+            await client.get(f"{API}/{cast.bob.id}", headers=cast.agent.headers)
+        ).status_code == 200
+
+    async def test_me_for_everyone(self, client, cast: Cast):
+        for actor in (cast.admin, cast.agent, cast.alice):
+            r = await client.get("/api/v1/auth/me", headers=actor.headers)
+            assert r.status_code == 200
+            assert r.json()["id"] == str(actor.id)
+            assert r.json()["authenticated_by"] == "api_key"
+
+
+class TestUpdate:
+    async def test_admin_updates_and_unknown_fields_rejected(self, client, cast: Cast):
+        r = await client.patch(
+            f"{API}/{cast.alice.id}", json={"name": "Alice B"}, headers=cast.admin.headers
+        )
+        assert r.status_code == 200
+        assert r.json()["name"] == "Alice B"
+        for body in (
+            {"email": "new@example.com"},
+            {"id": str(uuid.uuid4())},
+            {"password_hash": "x"},
+            {"created_at": "2020-01-01T00:00:00Z"},
+        ):
+            r = await client.patch(f"{API}/{cast.alice.id}", json=body, headers=cast.admin.headers)
+            assert r.status_code == 422, body
+
+    async def test_non_admins_cannot_update_even_themselves(self, client, cast: Cast):
+        for actor in (cast.agent, cast.alice):
+            r = await client.patch(
+                f"{API}/{actor.id}", json={"role": "admin"}, headers=actor.headers
+            )
+            assert r.status_code == 403
+
+    async def test_deactivation_stops_keys_at_once(self, client, cast: Cast):
+        assert (await client.get("/api/v1/tickets", headers=cast.bob.headers)).status_code == 200
+        r = await client.delete(f"{API}/{cast.bob.id}", headers=cast.admin.headers)
+        assert r.status_code == 204
+        r = await client.get("/api/v1/tickets", headers=cast.bob.headers)
+        assert r.status_code == 401
+        r = await client.patch(
+            f"{API}/{cast.bob.id}", json={"is_active": True}, headers=cast.admin.headers
+        )
+        assert r.json()["is_active"] is True
+        assert (await client.get("/api/v1/tickets", headers=cast.bob.headers)).status_code == 200
+
+    async def test_last_admin_cannot_be_demoted(self, client, session, cast: Cast):
+        admins = (
+            (await session.execute(select(User.id).where(User.role == "admin", User.is_active)))
+            .scalars()
+            .all()
+        )
+        for other in admins:
+            if other != cast.admin.id:
+                r = await client.delete(f"{API}/{other}", headers=cast.admin.headers)
+                assert r.status_code == 204
+        r = await client.patch(
+            f"{API}/{cast.admin.id}", json={"role": "agent"}, headers=cast.admin.headers
+        )
+        assert r.status_code == 409
+        assert r.json()["type"] == "/problems/last-admin"
+        assert (
+            await client.delete(f"{API}/{cast.admin.id}", headers=cast.admin.headers)
+        ).status_code == 409
+
+    async def test_unknown_user_is_404(self, client, cast: Cast):
+        r = await client.patch(
+            f"{API}/{uuid.uuid4()}", json={"name": "x"}, headers=cast.admin.headers
+        )
+        assert r.status_code == 404
