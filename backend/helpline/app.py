@@ -36,9 +36,11 @@ from helpline.errors import (
 )
 from helpline.health.endpoints import router as health_router
 from helpline.http import NotModified, problem_json_bytes
+from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
 from helpline.logs import configure_logging
 from helpline.metadata.endpoints import router as metadata_router
+from helpline.metrics import router as metrics_router
 from helpline.middleware import RequestContextMiddleware
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket.endpoints import router as ticket_router
@@ -181,6 +183,7 @@ def create_app(
         owns_db = database is None
         app.state.db = database or Database(make_engine(resolve_database_url(settings), settings))
         app.state.redis = redis if redis is not None else make_redis(settings)
+        app.state.cache = kit_cache.open_backend(app.state.redis, settings)
         app.state.rate_limiter = RateLimiter.for_app(settings)
         app.state.migration_head = migration_head()
         log.info(
@@ -193,6 +196,7 @@ def create_app(
         try:
             yield
         finally:
+            kit_cache.close_backend(app.state.cache)
             if owns_db:
                 await app.state.db.dispose()
             if redis is None:
@@ -225,6 +229,8 @@ def create_app(
     app.include_router(attachment_router)
     for router in (auth_router, keys_router, user_router):
         app.include_router(router)
+    app.include_router(metrics_router)
+    app.add_middleware(kit_cache.CacheContextMiddleware)
     app.add_middleware(RateLimitMiddleware, session_cookie_name=settings.session_cookie_name)
     if settings.cors_origins:
         app.add_middleware(

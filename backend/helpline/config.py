@@ -175,6 +175,39 @@ class Settings(BaseSettings):
     seed_admin_email: str = Field(
         "admin@helpline.local", description="Admin account created by `helpline seed`."
     )
+    cache_enabled: bool = Field(
+        True, description="Cache tickets and list responses in Redis (off: always PostgreSQL)."
+    )
+    cache_ticket_ttl_s: int = Field(
+        300, ge=1, description="Lifetime of a cached ticket (seconds; bounds any staleness)."
+    )
+    cache_ttl_jitter: float = Field(
+        0.1, ge=0, le=0.5, description="Random extra fraction of a TTL, against mass expiry."
+    )
+    cache_list_ttl_s: int = Field(
+        5, ge=1, description="Lifetime of a cached list response (seconds)."
+    )
+    cache_lease_ms: int = Field(
+        2_000, ge=10, description="Fill lease of a missed ticket key (stampede and stale-set guard)."
+    )
+    cache_lease_wait_ms: int = Field(
+        150, ge=0, description="How long a reader waits for another's fill before reading itself."
+    )
+    cache_op_timeout_ms: int = Field(
+        300, ge=10, description="Deadline of one cache call to Redis (then PostgreSQL serves)."
+    )
+    cache_breaker_failures: int = Field(
+        3, ge=1, description="Consecutive Redis failures that open the cache circuit breaker."
+    )
+    cache_breaker_reset_s: float = Field(
+        2.0, ge=0, description="Seconds the cache breaker stays open before one probe."
+    )
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, description="How long an Idempotency-Key and its response are kept."
+    )
+    idempotency_inflight_timeout_s: int = Field(
+        60, ge=1, description="A claim still in flight after this long is presumed crashed."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

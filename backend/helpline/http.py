@@ -98,7 +98,7 @@ def if_none_match_hits(header: str | None, etag: str) -> bool:
     if header is None:
         return False
     tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or etag in tags
+    return "*" in tags or etag.removeprefix("W/") in tags  # weak comparison (RFC 9110 13.1.2)
 
 
 class NotModified(Exception):

@@ -20,14 +20,14 @@ from helpline.http import (
     parse_if_match,
     problem_responses,
 )
-from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
 from helpline.ticket import service
 from helpline.ticket.schemas import (
+    Rfc3339,
     TicketCreate,
     TicketDetail,
-    Rfc3339,
     TicketFilters,
     TicketRead,
     TicketSort,
@@ -115,12 +115,17 @@ async def create_ticket(
 
 @router.get(
     "",
+    response_model=Page[TicketRead],
     summary="List tickets",
     description="Keyset-paginated list of the tickets the caller may see, newest change first by "
     "default. Filters combine with AND; `metadata.<key>=<value>` matches a metadata entry "
-    "(repeatable); `q` is a full-text search over title and description.",
+    "(repeatable); `q` is a full-text search over title and description. Sends an `ETag`; "
+    "`If-None-Match` with it → 304.",
     operation_id="listTickets",
-    responses=problem_responses(400, 403),
+    responses={
+        304: {"description": "Not modified (the ETag matches)."},
+        **problem_responses(400, 403),
+    },
 )
 async def list_tickets(
     request: Request,
@@ -159,7 +164,8 @@ async def list_tickets(
     cursor: Annotated[
         str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
     ] = None,
-) -> Page[TicketRead]:
+    if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
+) -> Response:
     try:
         filters = TicketFilters(
             status=_status_filter(status_),
@@ -174,7 +180,7 @@ async def list_tickets(
         )
     except ValidationError as exc:  # pragma: no cover - query params are validated above
         raise ValidationFailed(str(exc)) from exc
-    page = await service.list_tickets(
+    document = await service.list_tickets_document(
         session,
         principal,
         filters,
@@ -183,14 +189,14 @@ async def list_tickets(
         cursor,
         request.app.state.settings.secret_key.get_secret_value().encode(),
     )
-    return Page[TicketRead](
-        data=[TicketRead.model_validate(r) for r in page.rows],
-        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
-    )
+    if if_none_match_hits(if_none_match, document.etag):
+        raise NotModified(document.etag)
+    return Response(document.body, media_type="application/json", headers={"ETag": document.etag})
 
 
 @router.get(
     "/{ticket_id}",
+    response_model=TicketDetail,
     summary="Get a ticket",
     description="The ticket with its metadata. Sends an `ETag`; `If-None-Match` with it → 304.",
     operation_id="getTicket",
@@ -203,15 +209,14 @@ async def get_ticket(
     ticket_id: TicketId,
     session: SessionDep,
     principal: TicketsRead,
-    response: Response,
     if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
-) -> TicketDetail:
-    row = await service.get_ticket(session, principal, ticket_id)
-    etag = etag_for_version(row.version)
+) -> Response:
+    entry = await service.get_ticket_entry(session, principal, ticket_id)
+    etag = etag_for_version(entry.version)
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
-    response.headers["ETag"] = etag
-    return TicketDetail.model_validate(row)
+    # The cached body is exactly TicketDetail's JSON: sent as is, without re-validation.
+    return Response(entry.body, media_type="application/json", headers={"ETag": etag})
 
 
 @router.patch(

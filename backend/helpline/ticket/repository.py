@@ -90,11 +90,18 @@ async def update_ticket(
     return (await session.execute(stmt)).one()
 
 
-async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
-    """Mark a change of the ticket's metadata or conversation (bumps version and updated_at)."""
-    await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id).values(updated_at=func.clock_timestamp())
+async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> uuid.UUID | None:
+    """Mark a change of the ticket's metadata or conversation (bumps version and updated_at).
+
+    Returns the ticket's customer (None if there is no such ticket)."""
+    stmt = (
+        update(Ticket)
+        .where(Ticket.id == ticket_id)
+        .values(updated_at=func.clock_timestamp())
+        .returning(Ticket.customer_id)
     )
+    customer_id: uuid.UUID | None = (await session.execute(stmt)).scalar_one_or_none()
+    return customer_id
 
 
 async def soft_delete_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:

@@ -19,11 +19,21 @@ from helpline.errors import (
 )
 from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from helpline.kit.ids import new_id
+from helpline.kit.pagination import Page, PageMeta
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
+from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
 from helpline.ticket.access import visible_tickets
-from helpline.ticket.schemas import TicketCreate, TicketFilters, TicketSort, TicketUpdate
+from helpline.ticket.cache import ListDocument, TicketEntry
+from helpline.ticket.schemas import (
+    TicketCreate,
+    TicketDetail,
+    TicketFilters,
+    TicketRead,
+    TicketSort,
+    TicketUpdate,
+)
 from helpline.user import service as user_service
 
 STAFF = {Role.agent, Role.admin}
@@ -71,7 +81,7 @@ async def create_ticket(session: AsyncSession, principal: Principal, data: Ticke
         customer_id = data.customer_id
     if data.assigned_to is not None:
         await user_service.require_user_with_role(session, data.assigned_to, STAFF, "assigned_to")
-    return await repository.insert_ticket(
+    row = await repository.insert_ticket(
         session,
         {
             "id": new_id(),
@@ -83,14 +93,31 @@ async def create_ticket(session: AsyncSession, principal: Principal, data: Ticke
             "customer_id": customer_id,
         },
     )
-
-
-async def get_ticket(session: AsyncSession, principal: Principal, ticket_id: uuid.UUID) -> AnyRow:
-    """A visible ticket with its metadata, or 404."""
-    row = await repository.get_ticket(session, ticket_id, visible_tickets(principal))
-    if row is None:
-        raise TicketNotFound()
+    ticket_cache.invalidate_after_commit(session, row.id, row.customer_id)
     return row
+
+
+async def get_ticket_entry(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> TicketEntry:
+    """A visible ticket as GET renders it (read through the cache), or 404."""
+    cache = ticket_cache.current()
+    visibility = visible_tickets(principal)
+    if cache is not None:
+        entry = await cache.get_ticket(session, ticket_id, visibility)
+    else:
+        row = await repository.get_ticket(session, ticket_id, visibility)
+        entry = None if row is None else TicketEntry.from_row(row)
+    if entry is None:
+        raise TicketNotFound()
+    return entry
+
+
+async def get_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> TicketDetail:
+    """A visible ticket with its metadata, or 404."""
+    return (await get_ticket_entry(session, principal, ticket_id)).detail()
 
 
 async def lock_ticket_for_change(
@@ -115,7 +142,8 @@ async def lock_ticket_for_change(
 
 async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
     """Record that the ticket's metadata or conversation changed."""
-    await repository.touch_ticket(session, ticket_id)
+    customer_id = await repository.touch_ticket(session, ticket_id)
+    ticket_cache.invalidate_after_commit(session, ticket_id, customer_id)
 
 
 async def update_ticket(
@@ -145,7 +173,9 @@ async def update_ticket(
     values = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
     if not values:
         return current
-    return await repository.update_ticket(session, ticket_id, values)
+    row = await repository.update_ticket(session, ticket_id, values)
+    ticket_cache.invalidate_after_commit(session, ticket_id, row.customer_id)
+    return row
 
 
 async def delete_ticket(
@@ -165,6 +195,7 @@ async def delete_ticket(
     if row.status == TicketStatus.closed.value and not principal.is_admin:
         raise TicketClosed("Only an admin can delete a closed ticket.")
     await repository.soft_delete_ticket(session, ticket_id)
+    ticket_cache.invalidate_after_commit(session, ticket_id, row.customer_id)
 
 
 async def list_tickets(
@@ -205,3 +236,34 @@ def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow) -> str:
     updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
     key = row.updated_at if updated else row.created_at
     return encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(row.id)])
+
+
+async def list_tickets_document(
+    session: AsyncSession,
+    principal: Principal,
+    filters: TicketFilters,
+    sort: TicketSort,
+    limit: int,
+    cursor: str | None,
+    cursor_secret: bytes,
+) -> ListDocument:
+    """One rendered list page with its ETag, cached per visibility and normalized query."""
+    # Decode the cursor first: a bad cursor is a 400 whether or not the page is cached.
+    if cursor:
+        try:
+            decode_cursor(cursor_secret, sort.value, cursor)
+        except (InvalidCursor, ValueError, TypeError) as exc:
+            raise InvalidCursorError(str(exc)) from exc
+
+    async def render() -> bytes:
+        page = await list_tickets(session, principal, filters, sort, limit, cursor, cursor_secret)
+        return Page[TicketRead](
+            data=[TicketRead.model_validate(r) for r in page.rows],
+            meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+        ).model_dump_json().encode()
+
+    cache = ticket_cache.current()
+    if cache is None:
+        return ListDocument.of(await render())
+    query = "|".join((filters.model_dump_json(), sort.value, str(limit), cursor or ""))
+    return await cache.get_list(session, visible_tickets(principal), query, render)

@@ -1,0 +1,354 @@
+"""Ticket cache-aside and the list response cache (ADR 0006).
+
+Tickets: one entry per id holding exactly what ``GET /tickets/{id}`` returns, stamped with the
+namespace epoch and the ticket ``version``. A reader that misses takes a short *fill lease* (a
+random token, ``SET NX PX``) before it reads PostgreSQL; it may store its row only while the lease
+is still its own. Invalidation after commit deletes the entry **and the lease**, so a reader that
+read the old row before a writer committed can never put it back (the stale-set race); the fill is
+also refused if a newer version is already cached. Readers that find someone else's lease wait
+briefly for that fill instead of reading PostgreSQL (stampede guard across processes); within a
+process one coroutine per key does the work (single-flight).
+
+Visibility is never cached: the entry is the staff view of the row, and every read — hit or miss —
+checks ``visible_tickets(principal)`` against the ticket's customer.
+
+Lists: the whole response body under ``visibility.cache_key()`` + the normalized query, stamped
+with the epoch and the generation counter of that visibility; writes replace the generation of
+``staff`` and of the ticket's customer after commit. Nothing is cached from a transaction that has
+queued writes (its rows may still roll back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.db import after_commit
+from helpline.kit import cache as kit_cache
+from helpline.kit.cache import (
+    CACHE_INVALIDATIONS,
+    CACHE_REQUESTS,
+    CACHE_SETS,
+    CacheBackend,
+    CacheUnavailable,
+    SingleFlight,
+)
+from helpline.ticket import repository
+from helpline.ticket.access import TicketVisibility
+from helpline.ticket.schemas import TicketDetail
+
+log = logging.getLogger(__name__)
+
+STAFF_VIEW = TicketVisibility(customer_id=None, sees_internal=True)
+DIRTY = "helpline.cache.dirty"  # session.info flag: this transaction has queued writes
+PENDING = "helpline.cache.pending"  # session.info: ticket id -> customer id, to invalidate
+
+# Entry: b"<epoch>|<version>|<customer_id>|<json body>".
+TICKET_GET = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then epoch = ARGV[3]; redis.call('SET', KEYS[1], epoch) end
+local raw = redis.call('GET', KEYS[2])
+if raw then
+  local sep = string.find(raw, '|', 1, true)
+  if sep and string.sub(raw, 1, sep - 1) == epoch then return {1, raw, epoch} end
+end
+if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, '', epoch} end
+return {3, '', epoch}
+"""
+
+# ARGV: lease token, epoch seen at the miss, version, entry, ttl ms.
+TICKET_SET = """
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[3])
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+local raw = redis.call('GET', KEYS[2])
+if raw then
+  local a = string.find(raw, '|', 1, true)
+  local b = a and string.find(raw, '|', a + 1, true)
+  if b and string.sub(raw, 1, a - 1) == ARGV[2]
+     and tonumber(string.sub(raw, a + 1, b - 1)) > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+return 1
+"""
+
+# Entry: b"<epoch>:<generation>|<etag>|<json body>".
+LIST_GET = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then epoch = ARGV[1]; redis.call('SET', KEYS[1], epoch) end
+local gen = redis.call('GET', KEYS[2])
+if not gen then gen = ARGV[1]; redis.call('SET', KEYS[2], gen) end
+local stamp = epoch .. ':' .. gen
+local raw = redis.call('GET', KEYS[3])
+if raw then
+  local sep = string.find(raw, '|', 1, true)
+  if sep and string.sub(raw, 1, sep - 1) == stamp then return {1, raw} end
+end
+return {0, stamp}
+"""
+
+LIST_SET = """
+local epoch = redis.call('GET', KEYS[1])
+local gen = redis.call('GET', KEYS[2])
+if not epoch or not gen or (epoch .. ':' .. gen) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEntry:
+    """A ticket as GET returns it: the JSON body plus what access checks and ETags need."""
+
+    version: int
+    customer_id: uuid.UUID
+    body: bytes
+
+    def detail(self) -> TicketDetail:
+        return TicketDetail.model_validate_json(self.body)
+
+    def visible_to(self, visibility: TicketVisibility) -> bool:
+        return visibility.customer_id is None or visibility.customer_id == self.customer_id
+
+    @classmethod
+    def from_row(cls, row: Any) -> TicketEntry:
+        body = TicketDetail.model_validate(row).model_dump_json().encode()
+        return cls(version=row.version, customer_id=row.customer_id, body=body)
+
+    @classmethod
+    def parse(cls, raw: bytes) -> TicketEntry:
+        _epoch, version, customer, body = raw.split(b"|", 3)
+        return cls(version=int(version), customer_id=uuid.UUID(customer.decode()), body=body)
+
+    def pack(self, epoch: bytes) -> bytes:
+        return b"|".join(
+            (epoch, str(self.version).encode(), str(self.customer_id).encode(), self.body)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ListDocument:
+    """A rendered list response and its (weak) ETag."""
+
+    etag: str
+    body: bytes
+
+    @classmethod
+    def of(cls, body: bytes) -> ListDocument:
+        return cls(etag=f'W/"{hashlib.sha256(body).hexdigest()[:32]}"', body=body)
+
+
+def is_dirty(session: AsyncSession) -> bool:
+    return bool(session.info.get(DIRTY))
+
+
+def _b(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+class TicketCache:
+    """Ticket and list caching for one backend (one per app; single-flight is per process)."""
+
+    def __init__(
+        self,
+        backend: CacheBackend,
+        *,
+        ttl_s: int = 300,
+        jitter: float = 0.1,
+        list_ttl_s: int = 5,
+        lease_ms: int = 2000,
+        lease_wait_ms: int = 150,
+    ) -> None:
+        self.backend = backend
+        self.ttl_s = ttl_s
+        self.jitter = jitter
+        self.list_ttl_s = list_ttl_s
+        self.lease_ms = lease_ms
+        self.lease_wait_s = lease_wait_ms / 1000
+        self.flights = SingleFlight()
+        self._get = backend.script(TICKET_GET)
+        self._set = backend.script(TICKET_SET)
+        self._list_get = backend.script(LIST_GET)
+        self._list_set = backend.script(LIST_SET)
+
+    # keys ---------------------------------------------------------------------------------
+    def _ticket_keys(self, ticket_id: uuid.UUID) -> list[str]:
+        b = self.backend
+        return [b.epoch_key, b.key("ticket", ticket_id), b.key("ticket", ticket_id, "lease")]
+
+    def _generation_key(self, scope: str) -> str:
+        return self.backend.key("listgen", scope)
+
+    def _ttl_ms(self, seconds: int) -> int:
+        return int(seconds * 1000 * (1 + random.uniform(0, self.jitter)))  # noqa: S311  # nosec B311
+
+    # tickets ------------------------------------------------------------------------------
+    async def get_ticket(
+        self, session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
+    ) -> TicketEntry | None:
+        """The ticket if it exists and ``visibility`` may see it, else None."""
+        if is_dirty(session):
+            CACHE_REQUESTS.inc(cache="ticket", result="bypass")
+            entry = await self._load(session, ticket_id)
+        else:
+            entry = await self.flights.do(
+                str(ticket_id), lambda: self._read_through(session, ticket_id)
+            )
+        if entry is None or not entry.visible_to(visibility):
+            return None
+        return entry
+
+    async def _load(self, session: AsyncSession, ticket_id: uuid.UUID) -> TicketEntry | None:
+        row = await repository.get_ticket(session, ticket_id, STAFF_VIEW)
+        return None if row is None else TicketEntry.from_row(row)
+
+    async def _read_through(
+        self, session: AsyncSession, ticket_id: uuid.UUID
+    ) -> TicketEntry | None:
+        keys = self._ticket_keys(ticket_id)
+        token = self.backend.token()
+        deadline = time.monotonic() + self.lease_wait_s
+        try:
+            while True:
+                status, raw, epoch = await self.backend.run(
+                    "ticket",
+                    lambda: self._get(keys=keys, args=[token, self.lease_ms, self.backend.token()]),
+                )
+                if status == 1:
+                    CACHE_REQUESTS.inc(cache="ticket", result="hit")
+                    return TicketEntry.parse(raw)
+                if status == 2 or time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(0.005)  # another process is filling this key
+        except CacheUnavailable:
+            CACHE_REQUESTS.inc(cache="ticket", result="error")
+            return await self._load(session, ticket_id)
+        CACHE_REQUESTS.inc(cache="ticket", result="miss")
+        entry = await self._load(session, ticket_id)
+        if status == 2 and entry is not None:
+            await self._fill(keys, token, _b(epoch), entry)
+        return entry
+
+    async def _fill(self, keys: list[str], token: str, epoch: bytes, entry: TicketEntry) -> None:
+        args = [token, epoch, entry.version, entry.pack(epoch), self._ttl_ms(self.ttl_s)]
+        try:
+            stored = await self.backend.run("ticket", lambda: self._set(keys=keys, args=args))
+        except CacheUnavailable:
+            return
+        CACHE_SETS.inc(cache="ticket", outcome="stored" if stored else "rejected")
+
+    # lists --------------------------------------------------------------------------------
+    async def get_list(
+        self,
+        session: AsyncSession,
+        visibility: TicketVisibility,
+        query: str,
+        render: Callable[[], Awaitable[bytes]],
+    ) -> ListDocument:
+        """The rendered list for this visibility and normalized query, cached briefly."""
+        if is_dirty(session):
+            CACHE_REQUESTS.inc(cache="list", result="bypass")
+            return ListDocument.of(await render())
+        scope = visibility.cache_key()
+        digest = hashlib.sha256(query.encode()).hexdigest()[:32]
+        keys = [
+            self.backend.epoch_key,
+            self._generation_key(scope),
+            self.backend.key("list", scope, digest),
+        ]
+        return await self.flights.do(f"list:{scope}:{digest}", lambda: self._list(keys, render))
+
+    async def _list(self, keys: list[str], render: Callable[[], Awaitable[bytes]]) -> ListDocument:
+        try:
+            hit, value = await self.backend.run(
+                "list", lambda: self._list_get(keys=keys, args=[self.backend.token()])
+            )
+        except CacheUnavailable:
+            CACHE_REQUESTS.inc(cache="list", result="error")
+            return ListDocument.of(await render())
+        if hit == 1:
+            CACHE_REQUESTS.inc(cache="list", result="hit")
+            _stamp, etag, body = _b(value).split(b"|", 2)
+            return ListDocument(etag=etag.decode(), body=body)
+        CACHE_REQUESTS.inc(cache="list", result="miss")
+        document = ListDocument.of(await render())
+        stamp = _b(value)
+        packed = b"|".join((stamp, document.etag.encode(), document.body))
+        args = [stamp, packed, self._ttl_ms(self.list_ttl_s)]
+        try:
+            stored = await self.backend.run("list", lambda: self._list_set(keys=keys, args=args))
+            CACHE_SETS.inc(cache="list", outcome="stored" if stored else "rejected")
+        except CacheUnavailable:
+            pass
+        return document
+
+    # invalidation -------------------------------------------------------------------------
+    async def invalidate(self, tickets: dict[uuid.UUID, uuid.UUID | None]) -> None:
+        """Drop the entries and fill leases of ``tickets`` and renew the affected generations."""
+        keys = [k for tid in tickets for k in self._ticket_keys(tid)[1:]]
+        scopes = {"staff"} | {f"c:{c}" for c in tickets.values() if c is not None}
+
+        async def op() -> None:
+            async with self.backend.redis.pipeline(transaction=True) as pipe:
+                if keys:
+                    pipe.delete(*keys)
+                for scope in sorted(scopes):
+                    pipe.set(self._generation_key(scope), self.backend.token())
+                await pipe.execute()
+
+        try:
+            await self.backend.run("invalidate", op, invalidation=True)
+        except CacheUnavailable:
+            CACHE_INVALIDATIONS.inc(outcome="lost")
+            log.warning("cache invalidation not delivered; epoch will be renewed on recovery")
+            return
+        CACHE_INVALIDATIONS.inc(outcome="delivered")
+
+
+def for_backend(backend: CacheBackend) -> TicketCache:
+    settings = backend.settings
+    if settings is None:
+        return TicketCache(backend)
+    return TicketCache(
+        backend,
+        ttl_s=settings.cache_ticket_ttl_s,
+        jitter=settings.cache_ttl_jitter,
+        list_ttl_s=settings.cache_list_ttl_s,
+        lease_ms=settings.cache_lease_ms,
+        lease_wait_ms=settings.cache_lease_wait_ms,
+    )
+
+
+def current() -> TicketCache | None:
+    """The ticket cache of the current app (None: caching off, read PostgreSQL)."""
+    backend = kit_cache.current()
+    return None if backend is None else backend.extension("ticket", for_backend)
+
+
+def invalidate_after_commit(
+    session: AsyncSession, ticket_id: uuid.UUID, customer_id: uuid.UUID | None
+) -> None:
+    """Queue invalidation of a changed ticket; marks the transaction as not cacheable."""
+    session.info[DIRTY] = True
+    queued = session.info.get(PENDING)
+    if queued is not None and queued[1] in session.info.get("after_commit", []):
+        queued[0][ticket_id] = customer_id or queued[0].get(ticket_id)
+        return
+    pending: dict[uuid.UUID, uuid.UUID | None] = {ticket_id: customer_id}
+    cache = current()
+
+    async def effect() -> None:
+        if cache is not None:
+            await cache.invalidate(pending)
+
+    session.info[PENDING] = (pending, effect)
+    after_commit(session, effect)
