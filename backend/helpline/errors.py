@@ -207,6 +207,14 @@ class MetadataLimitReached(Conflict):
     description = "The ticket already has the maximum number of metadata keys."
 
 
+class IdempotencyKeyInFlight(Conflict):
+    slug, title = "idempotency-key-in-flight", "Request with this Idempotency-Key in progress"
+    description = (
+        "A request with the same Idempotency-Key is still being processed; retry once it is done "
+        "to get its response replayed."
+    )
+
+
 class PreconditionFailed(HelplineError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
     description = "The If-Match version is stale; the body carries the current version."
@@ -222,6 +230,19 @@ class AttachmentNotBindable(ValidationFailed):
     description = (
         "Each `attachment_ids` entry must be an upload of the caller's that is not yet bound to a "
         "message (unknown, foreign, already bound and collected uploads all look alike)."
+    )
+
+
+class IdempotencyKeyInvalid(ValidationFailed):
+    slug, title = "idempotency-key-invalid", "Invalid Idempotency-Key"
+    description = "An Idempotency-Key is 1-255 visible ASCII characters (no spaces)."
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    slug, title = "idempotency-key-reused", "Idempotency-Key reused with another request"
+    description = (
+        "This Idempotency-Key was already used (within 24 hours) for a request with a different "
+        "method, path or body; use a new key for a new request."
     )
 
 
