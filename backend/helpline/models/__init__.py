@@ -2,7 +2,9 @@
 
 from helpline.models.api_key import ApiKey
 from helpline.models.attachment import Attachment
+from helpline.models.audit_archive import AuditArchive
 from helpline.models.audit_log import AuditLog
+from helpline.models.audit_seal import AuditSeal
 from helpline.models.base import Base
 from helpline.models.conversation import Conversation
 from helpline.models.idempotency_key import IdempotencyKey
@@ -14,7 +16,9 @@ from helpline.models.user import User
 __all__ = [
     "ApiKey",
     "Attachment",
+    "AuditArchive",
     "AuditLog",
+    "AuditSeal",
     "Base",
     "Conversation",
     "IdempotencyKey",
