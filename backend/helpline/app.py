@@ -18,12 +18,13 @@ from starlette.routing import Match
 
 from helpline import __version__
 from helpline.attachment.endpoints import router as attachment_router
+from helpline.audit.endpoints import router as audit_router
+from helpline.audit.service import AuditService, access_failure_event
 from helpline.auth.endpoints import auth_router, keys_router
 from helpline.auth.ratelimit import RateLimiter, RateLimitMiddleware
 from helpline.config import Settings, get_settings
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
-from helpline.graphql.router import graphql_router
 from helpline.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -34,6 +35,7 @@ from helpline.errors import (
     NotFound,
     ValidationFailed,
 )
+from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
 from helpline.http import NotModified, problem_json_bytes
 from helpline.idempotency.middleware import IdempotencyMiddleware
@@ -117,9 +119,31 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _audit_access_failure(request: Request, exc: HelplineError) -> None:
+    """Queue auth.failed / permission.denied (buffered and aggregated; never the credentials)."""
+    audit: AuditService | None = getattr(request.app.state, "audit", None)
+    if audit is None:
+        return
+    audit.emit(
+        access_failure_event(
+            status=exc.status,
+            slug=exc.slug,
+            detail=exc.detail,
+            method=request.method,
+            path=request.url.path,
+            principal=getattr(request.state, "principal", None),
+            request_id=getattr(request.state, "request_id", None),
+            ip=request.client.host if request.client else None,
+            now=request.app.state.clock(),
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HelplineError)
     async def helpline_error(request: Request, exc: HelplineError) -> Response:
+        if exc.status in (401, 403):
+            _audit_access_failure(request, exc)
         return _problem(exc, request)
 
     @app.exception_handler(NotModified)
@@ -187,6 +211,15 @@ def create_app(
         app.state.cache = kit_cache.open_backend(app.state.redis, settings)
         app.state.rate_limiter = RateLimiter.for_app(settings)
         app.state.migration_head = migration_head()
+        app.state.audit = AuditService(
+            app.state.db,
+            clock=clock,
+            capacity=settings.audit_buffer_size,
+            batch_size=settings.audit_batch_size,
+        )
+        if owns_db:  # tests inject a database and flush the buffer explicitly
+            app.state.audit.start()
+        app.state.audit.system_event("system.started", version=__version__, env=settings.env.value)
         log.info(
             "helpline started",
             version=__version__,
@@ -197,6 +230,8 @@ def create_app(
         try:
             yield
         finally:
+            app.state.audit.system_event("system.stopped", version=__version__)
+            await app.state.audit.stop()
             kit_cache.close_backend(app.state.cache)
             if owns_db:
                 await app.state.db.dispose()
@@ -216,6 +251,7 @@ def create_app(
             {"name": "metadata", "description": "Key/value metadata of a ticket."},
             {"name": "conversations", "description": "Messages and internal notes of a ticket."},
             {"name": "health", "description": "Probes for orchestrators."},
+            {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
             {"name": "auth", "description": "Login sessions and the caller's identity."},
             {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
             {"name": "users", "description": "Users: admins manage, agents read."},
@@ -224,7 +260,13 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     install_error_handlers(app)
-    for router in (health_router, ticket_router, metadata_router, conversation_router):
+    for router in (
+        health_router,
+        ticket_router,
+        metadata_router,
+        conversation_router,
+        audit_router,
+    ):
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)

@@ -125,6 +125,21 @@ class Settings(BaseSettings):
         "helpline_session", description="Name of the login session cookie."
     )
     audit_retention_months: int = Field(13, ge=1, description="Months of audit log kept online.")
+    audit_buffer_size: int = Field(
+        10_000, ge=10, description="Application audit events buffered before new ones are dropped."
+    )
+    audit_batch_size: int = Field(
+        500, ge=1, description="Application audit events written per batch."
+    )
+    audit_seal_settle_minutes: int = Field(
+        10, ge=0, description="`audit verify` seals only hours that ended this long ago."
+    )
+    database_owner_url: str | None = Field(
+        None,
+        description="PostgreSQL URL of the schema owner role, for `db upgrade` and `audit rotate` "
+        "(defaults to database_url). The service itself connects as a member of "
+        "helpline_runtime, which may only INSERT and SELECT the audit tables.",
+    )
     attachment_storage: Literal["local", "s3"] = Field(
         "local", description="Where attachment bytes live: a local directory or an S3 bucket."
     )

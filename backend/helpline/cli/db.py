@@ -18,7 +18,11 @@ def alembic_config(database_url: str | None = None) -> Config:
     """An Alembic config pointing at the shipped migrations and the settings' database."""
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.attributes["database_url"] = database_url or resolve_database_url(settings_or_exit())
+    if database_url is None:
+        settings = settings_or_exit()
+        # Migrations run as the schema owner; the service's runtime role may not alter tables.
+        database_url = settings.database_owner_url or resolve_database_url(settings)
+    config.attributes["database_url"] = database_url
     return config
 
 
@@ -26,7 +30,10 @@ def alembic_config(database_url: str | None = None) -> Config:
 @one_line_errors
 def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Upgrade the schema (default: to the latest revision)."""
+    from helpline.cli.audit import record_system_event
+
     command.upgrade(alembic_config(), revision)
+    record_system_event("system.migrated", revision=revision)
     typer.echo(f"database upgraded to {revision}")
 
 

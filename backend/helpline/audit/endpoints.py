@@ -1,0 +1,121 @@
+"""REST endpoints: a ticket's history and the audit-event log. Thin handlers over the service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from helpline.audit import service
+from helpline.audit.schemas import AuditEventFilters, AuditEventRead, HistoryEntryRead
+from helpline.auth.dependencies import TicketsRead, require
+from helpline.auth.permissions import Scope
+from helpline.auth.principal import Principal
+from helpline.db import SessionDep
+from helpline.http import problem_responses
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+from helpline.models.enums import ActorType, AuditOutcome
+from helpline.ticket.schemas import Rfc3339
+
+router = APIRouter(prefix="/api/v1")
+
+AuditRead = Annotated[Principal, require(Scope.audit_read)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")]
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
+]
+
+
+def _secret(request: Request) -> bytes:
+    return bytes(request.app.state.settings.secret_key.get_secret_value().encode())
+
+
+@router.get(
+    "/tickets/{ticket_id}/history",
+    tags=["tickets"],
+    summary="Ticket history",
+    description="Field-level changes of a ticket, oldest first, one entry per changed field; "
+    "the entries of one request share a `change_set_id` (filter with `change_set_id`). Written "
+    "by database triggers. Customers see only the public part of their own tickets' history: "
+    "no assignment or priority changes and no internal notes.",
+    operation_id="getTicketHistory",
+    responses=problem_responses(400, 403, 404),
+)
+async def list_ticket_history(
+    request: Request,
+    session: SessionDep,
+    principal: TicketsRead,
+    ticket_id: Annotated[uuid.UUID, Path(description="Ticket id.")],
+    change_set_id: Annotated[
+        uuid.UUID | None, Query(description="Only the entries of this change set.")
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[HistoryEntryRead]:
+    page = await service.list_history(
+        session,
+        principal,
+        ticket_id,
+        change_set_id=change_set_id,
+        limit=limit,
+        cursor=cursor,
+        cursor_secret=_secret(request),
+    )
+    return Page[HistoryEntryRead](
+        data=page.rows,
+        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+    )
+
+
+@router.get(
+    "/audit-events",
+    tags=["audit"],
+    summary="List audit events",
+    description="Audit events, newest first: data changes recorded by database triggers and "
+    "auth, permission and system events recorded by the service. Needs `audit:read` (admins). "
+    "Filters combine with AND; `action` takes a comma list.",
+    operation_id="listAuditEvents",
+    responses=problem_responses(400, 403),
+)
+async def list_audit_events(
+    request: Request,
+    session: SessionDep,
+    _principal: AuditRead,
+    actor_id: Annotated[uuid.UUID | None, Query(description="Acting user.")] = None,
+    actor_type: Annotated[ActorType | None, Query(description="Kind of actor.")] = None,
+    action: Annotated[
+        str | None,
+        Query(max_length=500, description="Comma list of actions, e.g. `ticket.updated`."),
+    ] = None,
+    entity_type: Annotated[
+        str | None, Query(max_length=100, description="e.g. `ticket`, `user`, `api_key`.")
+    ] = None,
+    entity_id: Annotated[str | None, Query(max_length=200, description="Entity id.")] = None,
+    request_id: Annotated[
+        str | None, Query(max_length=128, description="Request that caused the events.")
+    ] = None,
+    outcome: Annotated[AuditOutcome | None, Query(description="success|failure|denied.")] = None,
+    occurred_after: Annotated[Rfc3339 | None, Query(description="At or after (RFC 3339).")] = None,
+    occurred_before: Annotated[Rfc3339 | None, Query(description="Before (RFC 3339).")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[AuditEventRead]:
+    filters = AuditEventFilters(
+        actor_id=actor_id,
+        actor_type=actor_type.value if actor_type else None,
+        actions=tuple(sorted({a.strip() for a in (action or "").split(",") if a.strip()})),
+        entity_type=entity_type,
+        entity_id=entity_id,
+        request_id=request_id,
+        outcome=outcome.value if outcome else None,
+        occurred_after=occurred_after,
+        occurred_before=occurred_before,
+    )
+    page = await service.list_audit_events(
+        session, filters, limit=limit, cursor=cursor, cursor_secret=_secret(request)
+    )
+    return Page[AuditEventRead](
+        data=[AuditEventRead.model_validate(r, from_attributes=True) for r in page.rows],
+        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+    )

@@ -1,0 +1,348 @@
+"""Audit domain: ticket history and audit-event queries, and the buffered application events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.audit import repository
+from helpline.audit.schemas import AuditEvent, AuditEventFilters, HistoryEntryRead
+from helpline.auth.principal import Principal
+from helpline.db import ActorContext, Database
+from helpline.errors import InvalidCursorError
+from helpline.kit.clock import Clock, utcnow
+from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.rows import AnyRow
+from helpline.ticket import service as ticket_service
+from helpline.ticket.access import visible_tickets
+
+log = logging.getLogger(__name__)
+
+HISTORY_CURSOR = "history"
+EVENTS_CURSOR = "audit-events"
+# Keys of a ticket's `created` entry that customers do not see (assignment and priority).
+STAFF_ONLY_CREATED_KEYS = ("assigned_to", "priority")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    rows: list[HistoryEntryRead]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    rows: list[AnyRow]
+    next_cursor: str | None
+
+
+def _public_entry(entry: HistoryEntryRead) -> HistoryEntryRead:
+    if entry.change_type == "created" and isinstance(entry.new_value, dict):
+        shown = {k: v for k, v in entry.new_value.items() if k not in STAFF_ONLY_CREATED_KEYS}
+        return entry.model_copy(update={"new_value": shown})
+    return entry
+
+
+async def list_history(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    *,
+    change_set_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+    cursor_secret: bytes,
+) -> HistoryPage:
+    """One page of a visible ticket's history; customers see only its public part."""
+    await ticket_service.get_ticket(session, principal, ticket_id)  # 404 unless visible
+    after_id = None
+    if cursor:
+        try:
+            (after_id,) = decode_cursor(cursor_secret, HISTORY_CURSOR, cursor)
+            after_id = int(after_id)
+        except (InvalidCursor, ValueError, TypeError) as exc:
+            raise InvalidCursorError(str(exc)) from exc
+    public_only = not visible_tickets(principal).sees_internal
+    rows = await repository.list_history(
+        session,
+        ticket_id,
+        public_only=public_only,
+        change_set_id=change_set_id,
+        after_id=after_id,
+        limit=limit,
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(cursor_secret, HISTORY_CURSOR, [rows[-1].id])
+    entries = [HistoryEntryRead.model_validate(r) for r in rows]
+    if public_only:
+        entries = [_public_entry(e) for e in entries]
+    return HistoryPage(rows=entries, next_cursor=next_cursor)
+
+
+async def list_audit_events(
+    session: AsyncSession,
+    filters: AuditEventFilters,
+    *,
+    limit: int,
+    cursor: str | None,
+    cursor_secret: bytes,
+) -> EventPage:
+    """One page of audit events, newest first (the caller holds `audit:read`)."""
+    after = None
+    if cursor:
+        try:
+            ts, ident = decode_cursor(cursor_secret, EVENTS_CURSOR, cursor)
+            after = (datetime.fromisoformat(ts), int(ident))
+        except (InvalidCursor, ValueError, TypeError) as exc:
+            raise InvalidCursorError(str(exc)) from exc
+    rows = await repository.list_audit_events(session, filters, after, limit)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            cursor_secret, EVENTS_CURSOR, [last.occurred_at.isoformat(), last.id]
+        )
+    return EventPage(rows=rows, next_cursor=next_cursor)
+
+
+async def record_events(session: AsyncSession, events: list[AuditEvent]) -> None:
+    """Write application events in the caller's transaction (CLI jobs: migrations, rotation)."""
+    await repository.insert_events(session, [e.row() for e in events])
+
+
+def access_failure_event(
+    *,
+    status: int,
+    slug: str,
+    detail: str,
+    method: str,
+    path: str,
+    principal: Principal | None,
+    request_id: str | None,
+    ip: str | None,
+    now: datetime,
+) -> AuditEvent:
+    """The audit event of a 401 (auth.failed) or 403 (permission.denied) response."""
+    changes = {"reason": detail, "problem": slug, "method": method, "path": path}
+    if principal is None:
+        return AuditEvent(
+            action="auth.failed",
+            outcome="failure",
+            actor_type="anonymous",
+            request_id=request_id,
+            ip=ip,
+            changes=changes,
+            occurred_at=now,
+        )
+    return AuditEvent(
+        action="permission.denied" if status == 403 else "auth.failed",
+        outcome="denied" if status == 403 else "failure",
+        actor_type=principal.actor_type,
+        actor_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+        request_id=request_id,
+        ip=ip,
+        changes=changes,
+        occurred_at=now,
+    )
+
+
+@dataclass(slots=True)
+class BufferStats:
+    emitted: int = 0
+    dropped: int = 0
+    aggregated: int = 0
+    written: int = 0
+    failed_flushes: int = 0
+    dropped_unreported: int = field(default=0, repr=False)
+
+
+class AuditService:
+    """A bounded buffer of application audit events, written in batches.
+
+    Failure events (401/403) that repeat within one batch — same action, actor, IP and reason —
+    are written as one row with `occurrences`, so an attack costs at most one row per distinct
+    failure per flush. When the buffer is full new events are dropped and counted; the count is
+    itself written as an `audit.events_dropped` event. Events are not tied to the request's
+    transaction: a denied request rolls back, its denial must still be recorded.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Clock = utcnow,
+        capacity: int = 10_000,
+        batch_size: int = 500,
+        flush_interval_s: float = 1.0,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.capacity = capacity
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.stats = BufferStats()
+        self._queue: deque[AuditEvent] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def emit(self, event: AuditEvent) -> bool:
+        """Queue an event without waiting; False (and counted) when the buffer is full."""
+        if len(self._queue) >= self.capacity:
+            self.stats.dropped += 1
+            self.stats.dropped_unreported += 1
+            return False
+        self._queue.append(event)
+        self.stats.emitted += 1
+        if len(self._queue) >= self.batch_size:
+            self._wakeup.set()
+        return True
+
+    def system_event(self, action: str, **changes: Any) -> bool:
+        return self.emit(
+            AuditEvent(
+                action=action,
+                actor_type="system",
+                occurred_at=self.clock(),
+                changes=changes or None,
+            )
+        )
+
+    def _take_batch(self) -> list[AuditEvent]:
+        batch: list[AuditEvent] = []
+        while self._queue and len(batch) < self.batch_size:
+            batch.append(self._queue.popleft())
+        if self.stats.dropped_unreported:
+            batch.append(
+                AuditEvent(
+                    action="audit.events_dropped",
+                    outcome="failure",
+                    occurred_at=self.clock(),
+                    changes={"count": self.stats.dropped_unreported, "capacity": self.capacity},
+                )
+            )
+            self.stats.dropped_unreported = 0
+        return batch
+
+    @staticmethod
+    def _aggregate(batch: list[AuditEvent]) -> list[AuditEvent]:
+        out: list[AuditEvent] = []
+        groups: dict[tuple[Any, ...], AuditEvent] = {}
+        for event in batch:
+            if event.outcome == "success" or event.action == "audit.events_dropped":
+                out.append(event)
+                continue
+            key = (
+                event.action,
+                event.outcome,
+                event.actor_type,
+                event.actor_id,
+                event.api_key_id,
+                event.ip,
+                json.dumps(event.changes, sort_keys=True, default=str),
+            )
+            first = groups.get(key)
+            if first is None:
+                first = replace(event, changes=dict(event.changes or {}))
+                assert first.changes is not None
+                first.changes["occurrences"] = 1
+                groups[key] = first
+                out.append(first)
+            else:
+                assert first.changes is not None
+                first.changes["occurrences"] += 1
+                first.changes["last_at"] = event.occurred_at.isoformat()
+                first.changes["last_request_id"] = event.request_id
+        return out
+
+    async def flush(self) -> int:
+        """Write everything buffered now; returns the rows written. Never raises."""
+        written = 0
+        async with self._lock:
+            while self._queue or self.stats.dropped_unreported:
+                batch = self._take_batch()
+                rows = self._aggregate(batch)
+                try:
+                    async with self.database.transaction(ActorContext.system("audit")) as session:
+                        await record_events(session, rows)
+                except Exception:
+                    self.stats.failed_flushes += 1
+                    log.exception("audit flush failed; %d events kept", len(batch))
+                    room = self.capacity - len(self._queue)
+                    kept = batch[: max(room, 0)]
+                    self.stats.dropped += len(batch) - len(kept)
+                    self._queue.extendleft(reversed(kept))
+                    break
+                self.stats.aggregated += len(batch) - len(rows)
+                self.stats.written += len(rows)
+                written += len(rows)
+        return written
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.flush_interval_s)
+            self._wakeup.clear()
+            await self.flush()
+
+    def start(self) -> None:
+        """Flush in the background (the service's own engine; tests flush explicitly)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="audit-flusher")
+
+    async def stop(self) -> None:
+        """Stop the background flusher and write what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+
+async def history_of_tickets(
+    session: AsyncSession,
+    principal: Principal,
+    ticket_ids: list[uuid.UUID],
+    per_ticket: int,
+    cursor_secret: bytes,
+) -> dict[uuid.UUID, HistoryPage]:
+    """The first history page of many tickets the caller has already been shown (GraphQL
+    DataLoaders), in one query; customers see only the public part, as in ``list_history``."""
+    visibility = visible_tickets(principal)
+    public_only = not visibility.sees_internal
+    # Visibility is applied in the query too: a ticket the caller may not see gets an empty page.
+    rows = await repository.first_history_pages(session, ticket_ids, visibility, per_ticket + 1)
+    grouped: dict[uuid.UUID, list[HistoryEntryRead]] = {t: [] for t in ticket_ids}
+    for row in rows:
+        entry = HistoryEntryRead.model_validate(row)
+        grouped[row.ticket_id].append(_public_entry(entry) if public_only else entry)
+    pages = {}
+    for ticket_id, entries in grouped.items():
+        next_cursor = None
+        if len(entries) > per_ticket:
+            entries = entries[:per_ticket]
+            next_cursor = encode_cursor(cursor_secret, HISTORY_CURSOR, [entries[-1].id])
+        pages[ticket_id] = HistoryPage(rows=entries, next_cursor=next_cursor)
+    return pages
+
+
+def history_cursor(cursor_secret: bytes, entry: HistoryEntryRead) -> str:
+    """The cursor that continues a ticket's history after ``entry``."""
+    return encode_cursor(cursor_secret, HISTORY_CURSOR, [entry.id])
