@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from limits import RateLimitItemPerMinute
@@ -97,7 +97,7 @@ class RateLimiter:
         """Count one request of ``identity`` against ``limit`` per minute."""
         if self._primary is not None and time.monotonic() >= self._down_until:
             try:
-                return await self._hit(self._primary, policy, identity, limit)
+                return await self._hit_redis(self._primary, policy, identity, limit)
             except Exception as exc:  # any storage failure: degrade, never fail the request
                 self._down_until = time.monotonic() + BREAKER_SECONDS
                 log.warning(
@@ -107,6 +107,34 @@ class RateLimiter:
         if self._primary is not None:
             self.fallback_count += 1
         return await self._hit(self._fallback, policy, identity, limit)
+
+    @staticmethod
+    async def _hit_redis(
+        limiter: MovingWindowRateLimiter, policy: str, identity: str, limit: int
+    ) -> RateLimitResult:
+        """Acquire and read the window in one round trip: limits' own two Lua scripts, pipelined.
+
+        The acquire script is what makes the limit exact under concurrency; the read that follows
+        on the same connection only feeds the headers.
+        """
+        item = RateLimitItemPerMinute(limit)
+        bridge: Any = cast(RedisStorage, limiter.storage).bridge  # limits' redis-py bridge
+        key = bridge.prefixed_key(item.key_for(policy, identity))
+        now = time.time()
+        expiry = item.get_expiry()
+        async with bridge.storage.pipeline(transaction=False) as pipe:
+            await bridge.lua_acquire_moving_window([key], [now, limit, expiry, 1], client=pipe)
+            await bridge.lua_moving_window([key], [now - expiry, limit], client=pipe)
+            acquired, window = await pipe.execute()
+        oldest, count = (float(window[0]), int(window[1])) if window else (now, 0)
+        reset_after = max(0, math.ceil(oldest + expiry - time.time()))
+        return RateLimitResult(
+            policy=policy,
+            limit=limit,
+            remaining=max(0, limit - count),
+            reset_after=min(reset_after, WINDOW_SECONDS),
+            allowed=bool(acquired),
+        )
 
     @staticmethod
     async def _hit(
