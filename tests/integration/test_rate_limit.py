@@ -70,8 +70,11 @@ class TestLimits:
 
     async def test_anonymous_callers_are_limited_per_ip(self, app, client, settings):
         app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
-        statuses = [(await client.get("/health/live")).status_code for _ in range(3)]
+        statuses = [(await client.get("/openapi.json")).status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
+        r = await client.get("/health/live")
+        assert r.status_code == 200  # probes are never refused
+        assert r.headers["ratelimit"].startswith('"anonymous";r=0;')
 
     async def test_default_limit_applies_without_a_key_limit(self, client, cast: Cast, settings):
         r = await client.get("/api/v1/auth/me", headers=cast.alice.headers)

@@ -193,7 +193,9 @@ class RateLimitMiddleware:
         if not self._has_credentials(scope):
             result = await limiter.hit("anonymous", ip, anonymous_limit)
             state["rate_limit"] = result
-            if not result.allowed:
+            # Probes are counted (and get the headers) but never refused: a busy load balancer
+            # must not take a healthy instance out of rotation.
+            if not result.allowed and not scope["path"].startswith("/health/"):
                 await self._send_429(result, scope, state, send)
                 return
 
