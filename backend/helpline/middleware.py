@@ -57,6 +57,8 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), rid_header]
             await send(message)
 
+        # Every log line written while serving this request carries its id.
+        structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             rejection = self._reject(scope, headers)
             if rejection is not None:
@@ -70,7 +72,8 @@ class RequestContextMiddleware:
             )
         finally:
             if self.access_log_enabled:
-                self._log(scope, status_holder[0], started, request_id)
+                self._log(scope, status_holder[0], started)
+            structlog.contextvars.unbind_contextvars("request_id")
 
     def _reject(self, scope: Scope, headers: dict[bytes, bytes]) -> HelplineError | None:
         length = headers.get(b"content-length")
@@ -117,7 +120,7 @@ class RequestContextMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
-    def _log(scope: Scope, status: int, started: float, request_id: str) -> None:
+    def _log(scope: Scope, status: int, started: float) -> None:
         route = scope.get("route")
         principal: Any = scope.get("state", {}).get("principal")
         access_log.info(
@@ -127,6 +130,5 @@ class RequestContextMiddleware:
             path=scope["path"],
             status=status,
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            request_id=request_id,
             principal=principal.ident() if principal is not None else None,
         )
