@@ -53,7 +53,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     for cls in problem_catalogue():
         by_status.setdefault(cls.status, []).append(cls)
     out: dict[int | str, dict[str, Any]] = {}
-    for status in sorted({*statuses, 400, 401, 422}):
+    for status in sorted({*statuses, 400, 401, 422, 429}):  # every route is rate limited
         classes = by_status.get(status, [])
         examples = {
             cls.slug: {
