@@ -38,17 +38,6 @@ BLOB_GRACE = timedelta(hours=1)
 MAX_PER_MESSAGE = 10
 
 
-def _audit(session: AsyncSession, action: str, attachment_id: Any, **changes: Any) -> None:
-    """AUDIT HOOK: application audit events for attachments.
-
-    There is no application audit service yet (the audit package has schemas only), so events
-    are logged; when ``helpline.audit.service`` provides one, record ``action`` (e.g.
-    ``attachment.uploaded`` / ``attachment.bound`` / ``attachment.deleted``) here, in the same
-    transaction or after commit as that service prescribes.
-    """
-    log.info(action, attachment_id=str(attachment_id), **changes)
-
-
 async def upload_attachment(
     session: AsyncSession,
     principal: Principal,
@@ -84,14 +73,6 @@ async def _record(
             "storage_key": received.sha256,
             "uploaded_by": principal.user_id,
         },
-    )
-    _audit(
-        session,
-        "attachment.uploaded",
-        row.id,
-        sha256=row.sha256,
-        size=row.size,
-        content_type=row.content_type,
     )
     return row
 
@@ -148,9 +129,8 @@ async def bind_uploads(session: AsyncSession, ids: list[uuid.UUID], message_id: 
     """Bind uploads claimed with :func:`claim_uploads` to the (inserted) message."""
     if not ids:
         return
+    # Upload, bind and delete events are recorded by the attachments_audit trigger (0004).
     await repository.bind_to_message(session, ids, message_id)
-    for ident in ids:
-        _audit(session, "attachment.bound", ident, message_id=str(message_id))
 
 
 async def delete_stale_uploads(
@@ -158,8 +138,6 @@ async def delete_stale_uploads(
 ) -> int:
     """Delete up to ``limit`` uploads unbound for longer than ``ttl``; how many were deleted."""
     rows = await repository.delete_unbound_before(session, now - ttl, limit)
-    for row in rows:
-        _audit(session, "attachment.deleted", row.id, reason="unbound", sha256=row.storage_key)
     return len(rows)
 
 
