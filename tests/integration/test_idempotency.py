@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, text, update
-from tests.fixtures.actors import Cast
 
 from helpline.models import IdempotencyKey, Ticket
+from tests.fixtures.actors import Cast
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +125,18 @@ class TestIdempotencyKey:
         assert again.headers["idempotent-replayed"] == "true"
         listed = (await client.get(url, headers=cast.alice.headers)).json()["data"]
         assert len(listed) == 1
+
+    async def test_oversized_streamed_body_is_413_not_500(self, client, cast: Cast, session):
+        before = await ticket_count(session)
+
+        async def chunks():  # no Content-Length: the limit trips while the body is read
+            yield b'{"title": "big", "description": "'
+            for _ in range(20):
+                yield b"x" * 100_000
+            yield b'"}'
+
+        headers = {**keyed(cast.alice, "k-big"), "Content-Type": "application/json"}
+        r = await client.post(API, content=chunks(), headers=headers)
+        assert r.status_code == 413
+        assert r.json()["type"] == "/problems/payload-too-large"
+        assert await ticket_count(session) == before

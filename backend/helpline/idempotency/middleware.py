@@ -37,12 +37,21 @@ def _credential(headers: dict[bytes, bytes], cookie_name: str) -> str | None:
     return None
 
 
+STREAMED_PATHS = ("/api/v1/attachments",)
+
+
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        # Uploads stream to content-addressed storage and must not be buffered here; a retried
+        # upload stores no second blob and an unbound duplicate is collected by gc.
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"].startswith(STREAMED_PATHS)
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -63,7 +72,11 @@ class IdempotencyMiddleware:
             return
         secret = settings.secret_key.get_secret_value().encode()
         principal = "cred:" + hmac.new(secret, credential.encode(), hashlib.sha256).hexdigest()
-        body = await _read_body(receive)
+        try:
+            body = await _read_body(receive)
+        except HelplineError as exc:  # e.g. the body limit, raised by the outer middleware
+            await _send_problem(exc, scope, send)
+            return
         fingerprint = service.fingerprint(
             scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1"), body
         )
