@@ -127,7 +127,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def app(settings: Settings, db: Database, redis: Any, clock: FakeClock) -> AsyncIterator[FastAPI]:
+async def app(
+    settings: Settings, db: Database, redis: Any, clock: FakeClock
+) -> AsyncIterator[FastAPI]:
     application = create_app(settings, database=db, redis=redis, clock=clock)
     async with application.router.lifespan_context(application):
         yield application

@@ -203,7 +203,9 @@ class Settings(BaseSettings):
         5, ge=1, description="Lifetime of a cached list response (seconds)."
     )
     cache_lease_ms: int = Field(
-        2_000, ge=10, description="Fill lease of a missed ticket key (stampede and stale-set guard)."
+        2_000,
+        ge=10,
+        description="Fill lease of a missed ticket key (stampede and stale-set guard).",
     )
     cache_lease_wait_ms: int = Field(
         150, ge=0, description="How long a reader waits for another's fill before reading itself."

@@ -1,8 +1,7 @@
 """Schemathesis hooks for the GraphQL run (loaded through SCHEMATHESIS_HOOKS)."""
 
-from hypothesis import strategies as st
-
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
 # Helpline's custom scalars: JSON (any JSON value) and DateTime (ISO 8601).

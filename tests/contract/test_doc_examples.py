@@ -24,13 +24,24 @@ def example_env(pg_server, services, run_id, tmp_path_factory):
     log = tmp_path_factory.mktemp("examples") / "server.log"
     try:
         with live_server(env, log) as srv:
-            admin_key = srv.cli("users", "create", "--role", "admin", "--email", "ex-admin@example.com").strip()
-            customer_key = srv.cli("users", "create", "--role", "customer", "--email", "ex-cust@example.com").strip()
-            me = httpx.post(f"{srv.base_url}/api/v1/tickets", json={"title": "first"},
-                            headers={"Authorization": f"Bearer {customer_key}"})
+            admin_key = srv.cli(
+                "users", "create", "--role", "admin", "--email", "ex-admin@example.com"
+            ).strip()
+            customer_key = srv.cli(
+                "users", "create", "--role", "customer", "--email", "ex-cust@example.com"
+            ).strip()
+            me = httpx.post(
+                f"{srv.base_url}/api/v1/tickets",
+                json={"title": "first"},
+                headers={"Authorization": f"Bearer {customer_key}"},
+            )
             assert me.status_code == 201, me.text
-            yield {**os.environ, "HELPLINE_URL": srv.base_url, "HELPLINE_API_KEY": admin_key,
-                   "CUSTOMER_ID": me.json()["customer_id"]}
+            yield {
+                **os.environ,
+                "HELPLINE_URL": srv.base_url,
+                "HELPLINE_API_KEY": admin_key,
+                "CUSTOMER_ID": me.json()["customer_id"],
+            }
     finally:
         drop_database(pg_server, url)
 
@@ -53,7 +64,7 @@ def test_tickets_curl_example(example_env):
 
 def test_tickets_python_example(example_env):
     out = run([sys.executable, str(EXAMPLES / "tickets.py")], example_env)
-    assert "version 1 etag \"1\"" in out
+    assert 'version 1 etag "1"' in out
     assert "conditional get 304" in out
     assert "stale patch 412 /problems/precondition-failed current 2" in out
     assert "bad input 422 ['body', 'title']" in out

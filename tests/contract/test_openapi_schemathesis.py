@@ -43,7 +43,8 @@ def test_openapi_document_is_complete(server):
     doc = httpx.get(f"{server.base_url}/openapi.json").json()
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
-            assert op.get("summary") and op.get("description"), (method, path)
+            assert op.get("summary"), (method, path)
+            assert op.get("description"), (method, path)
             assert op.get("operationId"), (method, path)
             if path.startswith("/api/"):
                 assert {"401", "422"} <= set(op["responses"]), (method, path)
@@ -51,21 +52,37 @@ def test_openapi_document_is_complete(server):
 
 
 def test_schemathesis_finds_no_server_errors(server, tmp_path: Path):
-    admin_key = server.cli("users", "create", "--role", "admin", "--email", "st-admin@example.com").strip()
-    customer_key = server.cli("users", "create", "--role", "customer", "--email", "st-cust@example.com")
-    assert admin_key.startswith("hl_") and customer_key.strip().startswith("hl_")
+    admin_key = server.cli(
+        "users", "create", "--role", "admin", "--email", "st-admin@example.com"
+    ).strip()
+    customer_key = server.cli(
+        "users", "create", "--role", "customer", "--email", "st-cust@example.com"
+    )
+    assert admin_key.startswith("hl_")
+    assert customer_key.strip().startswith("hl_")
     report = tmp_path / "junit.xml"
     cmd = [
         str(Path(sys.executable).parent / "st"),
-        "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
-        "run", f"{server.base_url}/openapi.json",
-        "--checks", "all",
-        "--mode", "all",
-        "--max-examples", "25",
-        "--header", f"Authorization: Bearer {admin_key}",
-        "--max-response-time", "5",
-        "--seed", "1",
-        "--report", "junit", "--report-junit-path", str(report),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
+        "run",
+        f"{server.base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--mode",
+        "all",
+        "--max-examples",
+        "25",
+        "--header",
+        f"Authorization: Bearer {admin_key}",
+        "--max-response-time",
+        "5",
+        "--seed",
+        "1",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report),
         "--no-color",
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)

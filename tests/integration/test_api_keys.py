@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from tests.fixtures.actors import Cast
 
 from helpline.models import ApiKey
+from tests.fixtures.actors import Cast
 
 pytestmark = pytest.mark.integration
 

@@ -39,7 +39,9 @@ async def test_upload_bind_delete_are_recorded_with_actor(session, cast: Cast):
 
     rows = await events(session, attachment_id)
     assert [r.action for r in rows] == [
-        "attachment.uploaded", "attachment.bound", "attachment.deleted",
+        "attachment.uploaded",
+        "attachment.bound",
+        "attachment.deleted",
     ]
     assert {(r.actor_type, r.actor_id, r.request_id) for r in rows} == {
         ("user", cast.alice.id, "req-att-1")

@@ -11,6 +11,11 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
+
+from helpline.attachment.content import detect_content_type, sanitize_filename
+from helpline.attachment.storage import LocalStorage, S3Storage
+from helpline.cli.attachments import collect_garbage
+from helpline.models import Attachment
 from tests.fixtures import attachments as fixtures
 from tests.fixtures.actors import Cast
 from tests.fixtures.attachments import (
@@ -24,11 +29,6 @@ from tests.fixtures.attachments import (
     spool_files,
     upload,
 )
-
-from helpline.attachment.content import detect_content_type, sanitize_filename
-from helpline.attachment.storage import LocalStorage, S3Storage
-from helpline.cli.attachments import collect_garbage
-from helpline.models import Attachment
 
 app = fixtures.app
 attachment_settings = fixtures.attachment_settings

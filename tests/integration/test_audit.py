@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text, update
-from tests.fixtures.actors import Cast
-from tests.fixtures.factories import make_audit_event
 
 from helpline.audit.schemas import AuditEvent
 from helpline.audit.service import AuditService
 from helpline.models import ApiKey, AuditLog, User
+from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_audit_event
 
 pytestmark = pytest.mark.integration
 
@@ -33,17 +33,17 @@ async def key_id(session, user_id) -> uuid.UUID:
 
 
 class TestTriggerEvents:
-    async def test_ticket_changes_carry_actor_key_request_and_ip(
-        self, client, cast: Cast, session
-    ):
+    async def test_ticket_changes_carry_actor_key_request_and_ip(self, client, cast: Cast, session):
         create_rid, patch_rid, delete_rid = rid(), rid(), rid()
         r = await client.post(
-            f"{API}/tickets", json={"title": "T", "customer_id": str(cast.alice.id)},
+            f"{API}/tickets",
+            json={"title": "T", "customer_id": str(cast.alice.id)},
             headers={**cast.agent.headers, "X-Request-ID": create_rid},
         )
         tid = r.json()["id"]
         r = await client.patch(
-            f"{API}/tickets/{tid}", json={"status": "open", "title": "T2"},
+            f"{API}/tickets/{tid}",
+            json={"status": "open", "title": "T2"},
             headers={**cast.agent.headers, "X-Request-ID": patch_rid},
         )
         assert r.status_code == 200
@@ -60,7 +60,9 @@ class TestTriggerEvents:
         agent_key = await key_id(session, cast.agent.id)
         for row in rows[:2]:
             assert (row.actor_type, row.actor_id, row.api_key_id) == (
-                "api_key", cast.agent.id, agent_key,
+                "api_key",
+                cast.agent.id,
+                agent_key,
             )
             assert str(row.ip) == "127.0.0.1"
             assert row.outcome == "success"
@@ -71,17 +73,26 @@ class TestTriggerEvents:
         assert set(rows[2].changes) == {"deleted_at", "version"}
 
     async def test_metadata_and_message_events(self, client, cast: Cast, session):
-        r = await client.post(f"{API}/tickets", json={"title": "T",
-                              "customer_id": str(cast.alice.id)}, headers=cast.agent.headers)
+        r = await client.post(
+            f"{API}/tickets",
+            json={"title": "T", "customer_id": str(cast.alice.id)},
+            headers=cast.agent.headers,
+        )
         tid = r.json()["id"]
-        await client.put(f"{API}/tickets/{tid}/metadata/env", json={"value": "prod"},
-                         headers=cast.agent.headers)
+        await client.put(
+            f"{API}/tickets/{tid}/metadata/env", json={"value": "prod"}, headers=cast.agent.headers
+        )
         await client.delete(f"{API}/tickets/{tid}/metadata/env", headers=cast.agent.headers)
-        await client.post(f"{API}/tickets/{tid}/conversations", json={"message": "Hi there"},
-                          headers=cast.alice.headers)
+        await client.post(
+            f"{API}/tickets/{tid}/conversations",
+            json={"message": "Hi there"},
+            headers=cast.alice.headers,
+        )
         rows = await audit_rows(session, entity_type="ticket", entity_id=tid)
         assert [r.action for r in rows] == [
-            "ticket.created", "ticket.metadata_set", "ticket.metadata_removed",
+            "ticket.created",
+            "ticket.metadata_set",
+            "ticket.metadata_removed",
             "ticket.message_added",
         ]
         assert rows[1].changes == {"key": "env", "value": "prod", "old_value": None}
@@ -95,14 +106,19 @@ class TestTriggerEvents:
             update(User).where(User.id == user.id).values(password_hash="$argon2id$secret")
         )
         await session.execute(
-            update(ApiKey).where(ApiKey.user_id == user.id)
-            .values(last_used_at=datetime.now(UTC))
+            update(ApiKey).where(ApiKey.user_id == user.id).values(last_used_at=datetime.now(UTC))
         )
         await session.execute(
             update(ApiKey).where(ApiKey.user_id == user.id).values(revoked_at=datetime.now(UTC))
         )
-        dump = (await session.execute(text("SELECT string_agg(changes::text, ' ') FROM audit_log"
-                                           " WHERE entity_type IN ('user', 'api_key')"))).scalar()
+        dump = (
+            await session.execute(
+                text(
+                    "SELECT string_agg(changes::text, ' ') FROM audit_log"
+                    " WHERE entity_type IN ('user', 'api_key')"
+                )
+            )
+        ).scalar()
         assert "argon2" not in dump
         assert "\\x" not in dump
         user_rows = await audit_rows(session, entity_type="user", entity_id=str(user.id))
@@ -113,8 +129,11 @@ class TestTriggerEvents:
         assert user_rows[1].changes == {"password_hash": "[changed]", "db_user": db_user}
         assert user_rows[1].actor_type == "system"
         key_rows = await audit_rows(session, entity_type="api_key")
-        mine = [r for r in key_rows if r.changes.get("user_id") == str(user.id)
-                or r.action == "api_key.revoked"]
+        mine = [
+            r
+            for r in key_rows
+            if r.changes.get("user_id") == str(user.id) or r.action == "api_key.revoked"
+        ]
         # created, then revoked; the last_used_at update alone wrote nothing
         assert [r.action for r in mine][-2:] == ["api_key.created", "api_key.revoked"]
         assert all("key_hash" not in r.changes for r in key_rows)
@@ -125,27 +144,36 @@ class TestTriggerEvents:
             f"{API}/tickets/{uuid.uuid4()}", json={"status": "open"}, headers=cast.agent.headers
         )
         assert r.status_code == 404
-        r = await client.post(f"{API}/tickets", json={"title": "T",
-                              "customer_id": str(cast.alice.id)}, headers=cast.agent.headers)
+        r = await client.post(
+            f"{API}/tickets",
+            json={"title": "T", "customer_id": str(cast.alice.id)},
+            headers=cast.agent.headers,
+        )
         tid = r.json()["id"]
         after_create = len(await audit_rows(session))
-        r = await client.patch(f"{API}/tickets/{tid}",
-                               json={"status": "open", "assigned_to": str(cast.bob.id)},
-                               headers=cast.agent.headers)
+        r = await client.patch(
+            f"{API}/tickets/{tid}",
+            json={"status": "open", "assigned_to": str(cast.bob.id)},
+            headers=cast.agent.headers,
+        )
         assert r.status_code == 422
         assert after_create == before + 1
         assert len(await audit_rows(session)) == after_create
 
 
 class TestApplicationEvents:
-    async def test_bad_key_and_denial_are_recorded_after_flush(self, app, client, cast: Cast,
-                                                                session):
-        r = await client.get(f"{API}/tickets", headers={"Authorization": "Bearer hl_nope",
-                                                        "X-Request-ID": "bad-key-1"})
+    async def test_bad_key_and_denial_are_recorded_after_flush(
+        self, app, client, cast: Cast, session
+    ):
+        r = await client.get(
+            f"{API}/tickets",
+            headers={"Authorization": "Bearer hl_nope", "X-Request-ID": "bad-key-1"},
+        )
         assert r.status_code == 401
         denied_rid = rid()
-        r = await client.get(f"{API}/audit-events",
-                             headers={**cast.agent.headers, "X-Request-ID": denied_rid})
+        r = await client.get(
+            f"{API}/audit-events", headers={**cast.agent.headers, "X-Request-ID": denied_rid}
+        )
         assert r.status_code == 403
         await app.state.audit.flush()
         failed = await audit_rows(session, action="auth.failed", request_id="bad-key-1")
@@ -157,12 +185,15 @@ class TestApplicationEvents:
         denied = await audit_rows(session, action="permission.denied", request_id=denied_rid)
         assert len(denied) == 1
         assert (denied[0].actor_id, denied[0].api_key_id, denied[0].outcome) == (
-            cast.agent.id, await key_id(session, cast.agent.id), "denied",
+            cast.agent.id,
+            await key_id(session, cast.agent.id),
+            "denied",
         )
 
     async def test_revoked_key_reason(self, app, client, cast: Cast, session):
-        await session.execute(update(ApiKey).where(ApiKey.user_id == cast.bob.id)
-                              .values(revoked_at=datetime.now(UTC)))
+        await session.execute(
+            update(ApiKey).where(ApiKey.user_id == cast.bob.id).values(revoked_at=datetime.now(UTC))
+        )
         await session.commit()
         r = await client.get(f"{API}/tickets", headers={**cast.bob.headers, "X-Request-ID": "rv1"})
         assert r.status_code == 401
@@ -174,17 +205,29 @@ class TestApplicationEvents:
         for i in range(30):
             await client.get(f"{API}/tickets", headers={"X-Request-ID": f"flood-{i}"})
         await app.state.audit.flush()
-        rows = [r for r in await audit_rows(session, action="auth.failed")
-                if r.request_id and r.request_id.startswith("flood-")]
+        rows = [
+            r
+            for r in await audit_rows(session, action="auth.failed")
+            if r.request_id and r.request_id.startswith("flood-")
+        ]
         assert len(rows) == 1
         assert rows[0].changes["occurrences"] == 30
         assert rows[0].changes["last_request_id"] == "flood-29"
 
     async def test_full_buffer_drops_and_counts(self, db, session, clock):
         audit = AuditService(db, clock=clock, capacity=10, batch_size=100)
-        accepted = [audit.emit(AuditEvent(action="auth.failed", outcome="failure",
-                                          actor_type="anonymous", occurred_at=clock(),
-                                          changes={"n": i})) for i in range(15)]
+        accepted = [
+            audit.emit(
+                AuditEvent(
+                    action="auth.failed",
+                    outcome="failure",
+                    actor_type="anonymous",
+                    occurred_at=clock(),
+                    changes={"n": i},
+                )
+            )
+            for i in range(15)
+        ]
         assert accepted == [True] * 10 + [False] * 5
         assert audit.stats.dropped == 5
         await audit.flush()
@@ -209,17 +252,28 @@ class TestAuditEventsEndpoint:
         entity = str(uuid.uuid4())
         for i in range(5):
             await make_audit_event(
-                session, action="test.event", entity_type="widget", entity_id=entity,
-                occurred_at=base + timedelta(minutes=i), request_id=f"evt-{i}",
-                actor_type="user", actor_id=cast.agent.id,
+                session,
+                action="test.event",
+                entity_type="widget",
+                entity_id=entity,
+                occurred_at=base + timedelta(minutes=i),
+                request_id=f"evt-{i}",
+                actor_type="user",
+                actor_id=cast.agent.id,
             )
-        await make_audit_event(session, action="test.other", entity_type="widget",
-                               entity_id=entity, occurred_at=base)
+        await make_audit_event(
+            session, action="test.other", entity_type="widget", entity_id=entity, occurred_at=base
+        )
         await session.commit()
         seen, cursor = [], None
         while True:
-            params = {"entity_type": "widget", "entity_id": entity, "action": "test.event",
-                      "limit": 2, **({"cursor": cursor} if cursor else {})}
+            params = {
+                "entity_type": "widget",
+                "entity_id": entity,
+                "action": "test.event",
+                "limit": 2,
+                **({"cursor": cursor} if cursor else {}),
+            }
             r = await client.get(f"{API}/audit-events", params=params, headers=cast.admin.headers)
             assert r.status_code == 200, r.text
             seen += r.json()["data"]
@@ -227,25 +281,34 @@ class TestAuditEventsEndpoint:
             if not cursor:
                 break
         assert [e["request_id"] for e in seen] == [f"evt-{i}" for i in (4, 3, 2, 1, 0)]
-        r = await client.get(f"{API}/audit-events", headers=cast.admin.headers, params={
-            "actor_id": str(cast.agent.id), "entity_id": entity,
-            "occurred_after": (base + timedelta(minutes=1)).isoformat(),
-            "occurred_before": (base + timedelta(minutes=3)).isoformat(),
-        })
+        r = await client.get(
+            f"{API}/audit-events",
+            headers=cast.admin.headers,
+            params={
+                "actor_id": str(cast.agent.id),
+                "entity_id": entity,
+                "occurred_after": (base + timedelta(minutes=1)).isoformat(),
+                "occurred_before": (base + timedelta(minutes=3)).isoformat(),
+            },
+        )
         assert [e["request_id"] for e in r.json()["data"]] == ["evt-2", "evt-1"]
-        r = await client.get(f"{API}/audit-events", headers=cast.admin.headers,
-                             params={"request_id": "evt-3"})
+        r = await client.get(
+            f"{API}/audit-events", headers=cast.admin.headers, params={"request_id": "evt-3"}
+        )
         (event,) = r.json()["data"]
         assert event["action"] == "test.event"
         assert event["actor_type"] == "user"
 
     async def test_request_id_links_api_change_to_events(self, client, cast: Cast):
         request_id = rid()
-        r = await client.post(f"{API}/tickets", json={"title": "T",
-                              "customer_id": str(cast.alice.id)},
-                              headers={**cast.agent.headers, "X-Request-ID": request_id})
-        r = await client.get(f"{API}/audit-events", params={"request_id": request_id},
-                             headers=cast.admin.headers)
+        r = await client.post(
+            f"{API}/tickets",
+            json={"title": "T", "customer_id": str(cast.alice.id)},
+            headers={**cast.agent.headers, "X-Request-ID": request_id},
+        )
+        r = await client.get(
+            f"{API}/audit-events", params={"request_id": request_id}, headers=cast.admin.headers
+        )
         (event,) = r.json()["data"]
         assert event["action"] == "ticket.created"
         assert event["ip"] == "127.0.0.1"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from tests.fixtures.factories import make_audit_event
 
 from helpline.audit import integrity, rotation
 from helpline.models import AuditArchive, AuditLog
+from tests.fixtures.factories import make_audit_event
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +32,16 @@ def size(path: Path) -> int:
 
 
 async def partitions(session) -> list[str]:
-    return list((await session.execute(text(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'audit_log' ORDER BY 1"
-    ))).scalars())
+    return list(
+        (
+            await session.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'audit_log' ORDER BY 1"
+                )
+            )
+        ).scalars()
+    )
 
 
 @pytest.fixture
@@ -43,17 +49,20 @@ async def old_log(session):
     """Partitions for Jan-Mar 2024 with 3 rows in January and 2 in February."""
     await session.execute(text("SELECT helpline_ensure_audit_partitions('2024-01-01', 3)"))
     for day in (3, 4, 5):
-        await make_audit_event(session, action="old.jan", occurred_at=datetime(2024, 1, day,
-                                                                               tzinfo=UTC))
+        await make_audit_event(
+            session, action="old.jan", occurred_at=datetime(2024, 1, day, tzinfo=UTC)
+        )
     for day in (1, 2):
-        await make_audit_event(session, action="old.feb", occurred_at=datetime(2024, 2, day,
-                                                                               tzinfo=UTC))
+        await make_audit_event(
+            session, action="old.feb", occurred_at=datetime(2024, 2, day, tzinfo=UTC)
+        )
     return session
 
 
 async def run(session, tmp_path: Path, dry_run: bool = False, now: datetime = NOW):
-    return await rotation.rotate(session, now=now, retention_months=13,
-                                 archive_dir=tmp_path, dry_run=dry_run)
+    return await rotation.rotate(
+        session, now=now, retention_months=13, archive_dir=tmp_path, dry_run=dry_run
+    )
 
 
 class TestRotate:
@@ -62,7 +71,10 @@ class TestRotate:
         report = await run(old_log, tmp_path, dry_run=True)
         assert report.expired == ["audit_log_p202401"]
         assert report.partitions_missing == [
-            "audit_log_p202503", "audit_log_p202504", "audit_log_p202505", "audit_log_p202506",
+            "audit_log_p202503",
+            "audit_log_p202504",
+            "audit_log_p202505",
+            "audit_log_p202506",
         ]
         assert "would archive and drop audit_log_p202401" in report.lines()
         assert await partitions(old_log) == before
@@ -82,16 +94,23 @@ class TestRotate:
         assert archive.size_bytes == size(path)
         assert archive.row_count == 3
         assert (archive.range_start, archive.range_end) == (
-            datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC),
+            datetime(2024, 1, 1, tzinfo=UTC),
+            datetime(2024, 2, 1, tzinfo=UTC),
         )
         lines = [json.loads(line) for line in gzip.decompress(read(path)).splitlines()]
         assert [r["action"] for r in lines] == ["old.jan"] * 3
         assert lines[0]["occurred_at"].startswith("2024-01-03")
-        remaining = (await old_log.execute(select(AuditLog.action).where(
-            AuditLog.occurred_at < datetime(2024, 3, 1, tzinfo=UTC)))).scalars()
+        remaining = (
+            await old_log.execute(
+                select(AuditLog.action).where(
+                    AuditLog.occurred_at < datetime(2024, 3, 1, tzinfo=UTC)
+                )
+            )
+        ).scalars()
         assert sorted(remaining) == ["old.feb", "old.feb"]
-        (event,) = (await old_log.execute(select(AuditLog).where(
-            AuditLog.action == "audit.rotated"))).scalars()
+        (event,) = (
+            await old_log.execute(select(AuditLog).where(AuditLog.action == "audit.rotated"))
+        ).scalars()
         assert event.actor_type == "system"
         assert event.changes["archived"] == [
             {"partition": "audit_log_p202401", "rows": 3, "sha256": archive.sha256}
@@ -115,8 +134,9 @@ class TestRotate:
         assert not list(tmp_path.glob("*.partial"))
 
     async def test_verify_checks_archives(self, old_log, tmp_path):
-        sealed = await integrity.seal(old_log, now=datetime(2024, 2, 20, tzinfo=UTC),
-                                      settle_minutes=10)
+        sealed = await integrity.seal(
+            old_log, now=datetime(2024, 2, 20, tzinfo=UTC), settle_minutes=10
+        )
         assert sealed is not None
         assert sealed.rows == 5
         await run(old_log, tmp_path)
@@ -135,9 +155,11 @@ class TestPartitionsAhead:
         next_month = rotation.add_months(date(today.year, today.month, 1), 1)
         moment = datetime(next_month.year, next_month.month, 1, tzinfo=UTC) + timedelta(hours=1)
         await make_audit_event(session, action="future.event", occurred_at=moment)
-        where = (await session.execute(text(
-            "SELECT tableoid::regclass::text FROM audit_log WHERE action = 'future.event'"
-        ))).scalar_one()
+        where = (
+            await session.execute(
+                text("SELECT tableoid::regclass::text FROM audit_log WHERE action = 'future.event'")
+            )
+        ).scalar_one()
         assert where == f"audit_log_p{next_month:%Y%m}"
 
     async def test_rotate_keeps_three_months_ahead(self, session, tmp_path):
@@ -153,13 +175,13 @@ class TestCommandLine:
     def test_rotate_and_verify_commands(self, make_database, tmp_path):
         url = make_database()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")}
-        env.update(HELPLINE_ENV="test", HELPLINE_DATABASE_URL=url,
-                   HELPLINE_VAR_DIR=str(tmp_path))
+        env.update(HELPLINE_ENV="test", HELPLINE_DATABASE_URL=url, HELPLINE_VAR_DIR=str(tmp_path))
         helpline = str(Path(sys.executable).parent / "helpline")
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([helpline, "audit", *args], env=env, capture_output=True,
-                                  text=True, check=False)
+            return subprocess.run(
+                [helpline, "audit", *args], env=env, capture_output=True, text=True, check=False
+            )
 
         dry = cli("rotate", "--dry-run", "--now", "2030-01-15T00:00:00Z")
         assert dry.returncode == 0, dry.stderr

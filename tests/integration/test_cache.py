@@ -10,8 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fixtures.actors import Cast
-from tests.fixtures.redis_server import redis_server
 
 from helpline.app import create_app
 from helpline.auth.principal import Principal
@@ -23,6 +21,8 @@ from helpline.runtime import make_redis
 from helpline.ticket import service as ticket_service
 from helpline.ticket.cache import STAFF_VIEW, TicketCache
 from helpline.ticket.schemas import TicketUpdate
+from tests.fixtures.actors import Cast
+from tests.fixtures.redis_server import redis_server
 
 pytestmark = pytest.mark.integration
 

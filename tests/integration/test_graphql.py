@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
-from tests.fixtures.actors import Cast
-from tests.fixtures.factories import make_message, make_metadata, make_ticket
 
 from helpline.models import Ticket
+from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_message, make_metadata, make_ticket
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +110,8 @@ class TestTicketParity:
                 break
             after = conn["pageInfo"]["endCursor"]
             assert after == conn["edges"][-1]["cursor"]
-        assert gql_ids == rest_ids and len(gql_ids) == 3
+        assert gql_ids == rest_ids
+        assert len(gql_ids) == 3
 
     async def test_create_update_delete_like_rest(self, client, cast: Cast, session):
         body = await gql(
@@ -127,7 +128,9 @@ class TestTicketParity:
             },
         )
         ticket = body["data"]["createTicket"]
-        assert ticket["status"] == "new" and ticket["priority"] == "high" and ticket["version"] == 1
+        assert ticket["status"] == "new"
+        assert ticket["priority"] == "high"
+        assert ticket["version"] == 1
         assert uuid.UUID(ticket["id"]).version == 7
         body = await gql(
             client,
@@ -143,10 +146,12 @@ class TestTicketParity:
             },
         )
         updated = body["data"]["updateTicket"]
-        assert updated["status"] == "open" and updated["assignedTo"] is None
+        assert updated["status"] == "open"
+        assert updated["assignedTo"] is None
         assert updated["version"] == 2
         rest = (await client.get(f"{API}/{ticket['id']}", headers=cast.agent.headers)).json()
-        assert rest["status"] == "open" and rest["version"] == 2
+        assert rest["status"] == "open"
+        assert rest["version"] == 2
         body = await gql(
             client,
             cast.agent,
@@ -234,7 +239,8 @@ class TestErrors:
 
     async def test_bad_id_is_validation_error(self, client, cast: Cast):
         body = await gql(client, cast.agent, '{ ticket(id: "nope") { id } }')
-        assert codes(body) == ["validation-error"] and body["data"] == {"ticket": None}
+        assert codes(body) == ["validation-error"]
+        assert body["data"] == {"ticket": None}
 
     async def test_document_errors_are_bad_request(self, client, cast: Cast):
         body = await gql(client, cast.agent, "{ ticket(id: 1) { nope } }")
@@ -284,7 +290,8 @@ class TestTransactions:
             }""",
             {"t": str(ticket_id)},
         )
-        assert body["data"] is None and codes(body) == ["precondition-failed"]
+        assert body["data"] is None
+        assert codes(body) == ["precondition-failed"]
         title = (
             await session.execute(select(Ticket.title).where(Ticket.id == ticket_id))
         ).scalar_one()

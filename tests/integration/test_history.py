@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select, update
-from tests.fixtures.actors import Cast
 
 from helpline.models import ApiKey, Ticket, TicketHistory
+from tests.fixtures.actors import Cast
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,11 @@ async def key_id(session, user_id) -> uuid.UUID:
 
 async def staff_ticket(client, cast: Cast, **extra) -> dict:
     return await create_ticket(
-        client, cast.agent, title="Printer", description="Smoke", customer_id=str(cast.alice.id),
+        client,
+        cast.agent,
+        title="Printer",
+        description="Smoke",
+        customer_id=str(cast.alice.id),
         **extra,
     )
 
@@ -46,8 +50,13 @@ class TestHistoryRows:
     async def test_create_writes_one_created_entry(self, client, cast: Cast, session):
         request_id = rid()
         ticket = await create_ticket(
-            client, cast.agent, request_id, title="Printer", priority="high",
-            customer_id=str(cast.alice.id), assigned_to=str(cast.agent.id),
+            client,
+            cast.agent,
+            request_id,
+            title="Printer",
+            priority="high",
+            customer_id=str(cast.alice.id),
+            assigned_to=str(cast.agent.id),
         )
         rows = await history_rows(session, ticket["id"])
         assert [r.change_type for r in rows] == ["created"]
@@ -56,8 +65,11 @@ class TestHistoryRows:
         assert created.request_id == request_id
         assert created.old_value is None
         assert created.new_value == {
-            "title": "Printer", "status": "new", "priority": "high",
-            "assigned_to": str(cast.agent.id), "customer_id": str(cast.alice.id),
+            "title": "Printer",
+            "status": "new",
+            "priority": "high",
+            "assigned_to": str(cast.agent.id),
+            "customer_id": str(cast.alice.id),
         }
 
     async def test_patch_of_three_fields_is_three_rows_in_one_change_set(
@@ -67,8 +79,12 @@ class TestHistoryRows:
         request_id = rid()
         r = await client.patch(
             f"{API}/{ticket['id']}",
-            json={"status": "open", "priority": "urgent", "title": "Printer on fire",
-                  "description": "Smoke"},  # description unchanged: no row
+            json={
+                "status": "open",
+                "priority": "urgent",
+                "title": "Printer on fire",
+                "description": "Smoke",
+            },  # description unchanged: no row
             headers={**cast.admin.headers, "X-Request-ID": request_id},
         )
         assert r.status_code == 200, r.text
@@ -88,7 +104,8 @@ class TestHistoryRows:
     async def test_unchanged_patch_writes_nothing(self, client, cast: Cast, session):
         ticket = await staff_ticket(client, cast)
         r = await client.patch(
-            f"{API}/{ticket['id']}", json={"title": "Printer", "status": "new"},
+            f"{API}/{ticket['id']}",
+            json={"title": "Printer", "status": "new"},
             headers=cast.agent.headers,
         )
         assert r.status_code == 200
@@ -99,17 +116,24 @@ class TestHistoryRows:
         ticket = await staff_ticket(client, cast)
         tid = ticket["id"]
         h = cast.agent.headers
-        assert (await client.patch(f"{API}/{tid}", json={"assigned_to": str(cast.agent.id)},
-                                   headers=h)).status_code == 200
-        assert (await client.put(f"{API}/{tid}/metadata/order", json={"value": 42},
-                                 headers=h)).status_code in (200, 204)
-        assert (await client.put(f"{API}/{tid}/metadata/order", json={"value": 43},
-                                 headers=h)).status_code in (200, 204)
-        assert (await client.put(f"{API}/{tid}/metadata/order", json={"value": 43},
-                                 headers=h)).status_code in (200, 204)  # same value: no row
+        assert (
+            await client.patch(f"{API}/{tid}", json={"assigned_to": str(cast.agent.id)}, headers=h)
+        ).status_code == 200
+        assert (
+            await client.put(f"{API}/{tid}/metadata/order", json={"value": 42}, headers=h)
+        ).status_code in (200, 204)
+        assert (
+            await client.put(f"{API}/{tid}/metadata/order", json={"value": 43}, headers=h)
+        ).status_code in (200, 204)
+        assert (
+            await client.put(f"{API}/{tid}/metadata/order", json={"value": 43}, headers=h)
+        ).status_code in (200, 204)  # same value: no row
         assert (await client.delete(f"{API}/{tid}/metadata/order", headers=h)).status_code == 204
-        r = await client.post(f"{API}/{tid}/conversations",
-                              json={"message": "Internal remark", "is_internal": True}, headers=h)
+        r = await client.post(
+            f"{API}/{tid}/conversations",
+            json={"message": "Internal remark", "is_internal": True},
+            headers=h,
+        )
         assert r.status_code == 201, r.text
         message_id = r.json()["id"]
         assert (await client.delete(f"{API}/{tid}", headers=h)).status_code == 204
@@ -119,10 +143,17 @@ class TestHistoryRows:
             ("metadata_set", None, {"key": "order", "value": 42}),
             ("metadata_set", {"key": "order", "value": 42}, {"key": "order", "value": 43}),
             ("metadata_removed", {"key": "order", "value": 43}, None),
-            ("message_added", None, {
-                "message_id": message_id, "sender_id": str(cast.agent.id),
-                "sender_type": "agent", "is_internal": True, "excerpt": "Internal remark",
-            }),
+            (
+                "message_added",
+                None,
+                {
+                    "message_id": message_id,
+                    "sender_id": str(cast.agent.id),
+                    "sender_type": "agent",
+                    "is_internal": True,
+                    "excerpt": "Internal remark",
+                },
+            ),
             ("deleted", None, rows[-1].new_value),
         ]
         assert len({r.change_set_id for r in rows}) == len(rows)  # one request each
@@ -139,7 +170,8 @@ class TestHistoryRows:
     async def test_failed_request_leaves_no_history(self, client, cast: Cast, session):
         ticket = await staff_ticket(client, cast)
         r = await client.patch(
-            f"{API}/{ticket['id']}", json={"status": "open", "assigned_to": str(cast.bob.id)},
+            f"{API}/{ticket['id']}",
+            json={"status": "open", "assigned_to": str(cast.bob.id)},
             headers=cast.agent.headers,
         )
         assert r.status_code == 422  # bob is no agent: the whole request rolls back
@@ -159,14 +191,14 @@ class TestHistoryEndpoint:
         ticket = await staff_ticket(client, cast)
         tid = ticket["id"]
         for status in ("open", "pending", "on_hold", "open"):
-            r = await client.patch(f"{API}/{tid}", json={"status": status},
-                                   headers=cast.agent.headers)
+            r = await client.patch(
+                f"{API}/{tid}", json={"status": status}, headers=cast.agent.headers
+            )
             assert r.status_code == 200
         seen, cursor = [], None
         while True:
             params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-            r = await client.get(f"{API}/{tid}/history", params=params,
-                                 headers=cast.agent.headers)
+            r = await client.get(f"{API}/{tid}/history", params=params, headers=cast.agent.headers)
             assert r.status_code == 200, r.text
             body = r.json()
             seen += body["data"]
@@ -177,8 +209,15 @@ class TestHistoryEndpoint:
         assert [e["change_type"] for e in seen] == ["created"] + ["status_changed"] * 4
         assert [e["new_value"] for e in seen[1:]] == ["open", "pending", "on_hold", "open"]
         assert set(seen[0]) == {
-            "id", "ticket_id", "change_type", "changed_by", "timestamp", "old_value",
-            "new_value", "change_set_id", "request_id",
+            "id",
+            "ticket_id",
+            "change_type",
+            "changed_by",
+            "timestamp",
+            "old_value",
+            "new_value",
+            "change_set_id",
+            "request_id",
         }
         ids = [e["id"] for e in seen]
         assert ids == sorted(ids)
@@ -186,16 +225,20 @@ class TestHistoryEndpoint:
     async def test_filter_by_change_set(self, client, cast: Cast):
         ticket = await staff_ticket(client, cast)
         tid = ticket["id"]
-        await client.patch(f"{API}/{tid}", json={"status": "open", "priority": "low"},
-                           headers=cast.agent.headers)
+        await client.patch(
+            f"{API}/{tid}", json={"status": "open", "priority": "low"}, headers=cast.agent.headers
+        )
         await client.patch(f"{API}/{tid}", json={"title": "Renamed"}, headers=cast.agent.headers)
-        all_entries = (await client.get(f"{API}/{tid}/history",
-                                        headers=cast.agent.headers)).json()["data"]
+        all_entries = (await client.get(f"{API}/{tid}/history", headers=cast.agent.headers)).json()[
+            "data"
+        ]
         change_set = all_entries[1]["change_set_id"]
-        r = await client.get(f"{API}/{tid}/history", params={"change_set_id": change_set},
-                             headers=cast.agent.headers)
+        r = await client.get(
+            f"{API}/{tid}/history", params={"change_set_id": change_set}, headers=cast.agent.headers
+        )
         assert sorted(e["change_type"] for e in r.json()["data"]) == [
-            "priority_changed", "status_changed",
+            "priority_changed",
+            "status_changed",
         ]
 
     async def test_customer_sees_only_public_history(self, client, cast: Cast):
@@ -203,14 +246,19 @@ class TestHistoryEndpoint:
         tid = ticket["id"]
         h = cast.agent.headers
         await client.patch(f"{API}/{tid}", json={"priority": "urgent", "status": "open"}, headers=h)
-        await client.post(f"{API}/{tid}/conversations",
-                          json={"message": "secret note", "is_internal": True}, headers=h)
+        await client.post(
+            f"{API}/{tid}/conversations",
+            json={"message": "secret note", "is_internal": True},
+            headers=h,
+        )
         await client.post(f"{API}/{tid}/conversations", json={"message": "Hello!"}, headers=h)
         r = await client.get(f"{API}/{tid}/history", headers=cast.alice.headers)
         assert r.status_code == 200, r.text
         entries = r.json()["data"]
         assert [e["change_type"] for e in entries] == [
-            "created", "status_changed", "message_added",
+            "created",
+            "status_changed",
+            "message_added",
         ]
         assert "priority" not in entries[0]["new_value"]
         assert "assigned_to" not in entries[0]["new_value"]
@@ -227,17 +275,22 @@ class TestHistoryEndpoint:
 
     async def test_bad_cursor_is_400(self, client, cast: Cast):
         ticket = await staff_ticket(client, cast)
-        r = await client.get(f"{API}/{ticket['id']}/history", params={"cursor": "bogus"},
-                             headers=cast.agent.headers)
+        r = await client.get(
+            f"{API}/{ticket['id']}/history", params={"cursor": "bogus"}, headers=cast.agent.headers
+        )
         assert r.status_code == 400
         assert r.json()["type"] == "/problems/invalid-cursor"
 
     async def test_history_counts_match_rows(self, client, cast: Cast, session):
         ticket = await staff_ticket(client, cast)
-        total = (await session.execute(
-            select(func.count()).select_from(TicketHistory)
-            .where(TicketHistory.ticket_id == uuid.UUID(ticket["id"]))
-        )).scalar_one()
-        body = (await client.get(f"{API}/{ticket['id']}/history",
-                                 headers=cast.agent.headers)).json()
+        total = (
+            await session.execute(
+                select(func.count())
+                .select_from(TicketHistory)
+                .where(TicketHistory.ticket_id == uuid.UUID(ticket["id"]))
+            )
+        ).scalar_one()
+        body = (
+            await client.get(f"{API}/{ticket['id']}/history", headers=cast.agent.headers)
+        ).json()
         assert len(body["data"]) == total == 1

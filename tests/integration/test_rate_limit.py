@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.fixtures.actors import Cast
-from tests.fixtures.factories import make_api_key
 
 from helpline.auth.ratelimit import RateLimiter
 from helpline.models.enums import Role
+from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_api_key
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,11 @@ import uuid
 
 import httpx
 import pytest
-from tests.fixtures.actors import Cast
 
 from helpline.models.enums import Role
 from helpline.user import service as user_service
 from helpline.user.schemas import UserCreate
+from tests.fixtures.actors import Cast
 
 pytestmark = pytest.mark.integration
 

@@ -24,15 +24,24 @@ async def create(client, actor, **body):
 class TestCreateTicket:
     async def test_staff_create_for_customer(self, client, cast: Cast, session):
         body = await create(
-            client, cast.agent, title="Printer on fire", description="Smoke", priority="high",
-            customer_id=str(cast.alice.id), assigned_to=str(cast.agent.id),
+            client,
+            cast.agent,
+            title="Printer on fire",
+            description="Smoke",
+            priority="high",
+            customer_id=str(cast.alice.id),
+            assigned_to=str(cast.agent.id),
         )
         assert body["title"] == "Printer on fire"
-        assert body["status"] == "new" and body["priority"] == "high" and body["version"] == 1
+        assert body["status"] == "new"
+        assert body["priority"] == "high"
+        assert body["version"] == 1
         assert body["customer_id"] == str(cast.alice.id)
         assert body["assigned_to"] == str(cast.agent.id)
         assert uuid.UUID(body["id"]).version == 7
-        row = (await session.execute(select(Ticket).where(Ticket.id == uuid.UUID(body["id"])))).scalar_one()
+        row = (
+            await session.execute(select(Ticket).where(Ticket.id == uuid.UUID(body["id"])))
+        ).scalar_one()
         assert row.description == "Smoke"
 
     async def test_customer_ticket_is_their_own(self, client, cast: Cast):
@@ -46,7 +55,9 @@ class TestCreateTicket:
         assert r.json()["errors"][0]["loc"] == ["body", "customer_id"]
 
     async def test_customer_id_must_be_a_customer(self, client, cast: Cast):
-        r = await client.post(API, json={"title": "x", "customer_id": str(cast.agent.id)}, headers=cast.admin.headers)
+        r = await client.post(
+            API, json={"title": "x", "customer_id": str(cast.agent.id)}, headers=cast.admin.headers
+        )
         assert r.status_code == 422
         assert r.json()["errors"][0]["loc"] == ["body", "customer_id"]
 
@@ -62,7 +73,9 @@ class TestCreateTicket:
             ({"title": 5}, "title"),
         ],
     )
-    async def test_bad_input_names_the_field_and_changes_nothing(self, client, cast: Cast, session, body, field):
+    async def test_bad_input_names_the_field_and_changes_nothing(
+        self, client, cast: Cast, session, body, field
+    ):
         before = (await session.execute(text("SELECT count(*) FROM tickets"))).scalar_one()
         r = await client.post(API, json=body, headers=cast.alice.headers)
         assert r.status_code == 422, r.text
@@ -72,23 +85,35 @@ class TestCreateTicket:
         assert (await session.execute(text("SELECT count(*) FROM tickets"))).scalar_one() == before
 
     async def test_customer_cannot_set_staff_fields(self, client, cast: Cast):
-        r = await client.post(API, json={"title": "x", "priority": "urgent"}, headers=cast.alice.headers)
+        r = await client.post(
+            API, json={"title": "x", "priority": "urgent"}, headers=cast.alice.headers
+        )
         assert r.status_code == 403
         assert r.json()["type"] == "/problems/permission-denied"
         assert r.json()["errors"][0]["loc"] == ["body", "priority"]
 
     async def test_malformed_json_is_400(self, client, cast: Cast):
-        r = await client.post(API, content=b"{not json", headers={**cast.alice.headers, "content-type": "application/json"})
+        r = await client.post(
+            API,
+            content=b"{not json",
+            headers={**cast.alice.headers, "content-type": "application/json"},
+        )
         assert r.status_code == 400
         assert r.json()["type"] == "/problems/bad-request"
 
     async def test_wrong_content_type_is_415(self, client, cast: Cast):
-        r = await client.post(API, content=b"title=x", headers={**cast.alice.headers, "content-type": "application/x-www-form-urlencoded"})
+        r = await client.post(
+            API,
+            content=b"title=x",
+            headers={**cast.alice.headers, "content-type": "application/x-www-form-urlencoded"},
+        )
         assert r.status_code == 415
         assert r.json()["type"] == "/problems/unsupported-media-type"
 
     async def test_oversized_body_is_413(self, client, cast: Cast):
-        r = await client.post(API, json={"title": "x", "description": "y" * 2_000_000}, headers=cast.alice.headers)
+        r = await client.post(
+            API, json={"title": "x", "description": "y" * 2_000_000}, headers=cast.alice.headers
+        )
         assert r.status_code == 413
         assert r.json()["type"] == "/problems/payload-too-large"
 
@@ -101,7 +126,9 @@ class TestCreateTicket:
 class TestGetTicket:
     async def test_get_includes_metadata_and_etag(self, client, cast: Cast):
         t = await create(client, cast.alice, title="Hello")
-        put = await client.put(f"{API}/{t['id']}/metadata/plan", json={"value": "pro"}, headers=cast.agent.headers)
+        put = await client.put(
+            f"{API}/{t['id']}/metadata/plan", json={"value": "pro"}, headers=cast.agent.headers
+        )
         assert put.status_code == 200
         r = await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)
         assert r.status_code == 200
@@ -112,11 +139,16 @@ class TestGetTicket:
 
     async def test_if_none_match_gives_304_without_body(self, client, cast: Cast):
         t = await create(client, cast.alice, title="Hello")
-        r = await client.get(f"{API}/{t['id']}", headers={**cast.alice.headers, "If-None-Match": '"1"'})
+        r = await client.get(
+            f"{API}/{t['id']}", headers={**cast.alice.headers, "If-None-Match": '"1"'}
+        )
         assert r.status_code == 304
         assert r.content == b""
-        stale = await client.get(f"{API}/{t['id']}", headers={**cast.alice.headers, "If-None-Match": '"0"'})
-        assert stale.status_code == 200 and stale.json()["id"] == t["id"]
+        stale = await client.get(
+            f"{API}/{t['id']}", headers={**cast.alice.headers, "If-None-Match": '"0"'}
+        )
+        assert stale.status_code == 200
+        assert stale.json()["id"] == t["id"]
 
     async def test_unknown_ticket_is_404_problem(self, client, cast: Cast):
         r = await client.get(f"{API}/{uuid.uuid4()}", headers=cast.agent.headers)
@@ -132,24 +164,44 @@ class TestGetTicket:
 
 class TestUpdateTicket:
     async def test_patch_changes_only_given_fields_and_bumps_version(self, client, cast: Cast):
-        t = await create(client, cast.agent, title="Old", description="Keep", customer_id=str(cast.alice.id))
-        r = await client.patch(f"{API}/{t['id']}", json={"title": "New", "status": "open"}, headers=cast.agent.headers)
+        t = await create(
+            client, cast.agent, title="Old", description="Keep", customer_id=str(cast.alice.id)
+        )
+        r = await client.patch(
+            f"{API}/{t['id']}", json={"title": "New", "status": "open"}, headers=cast.agent.headers
+        )
         assert r.status_code == 200
         body = r.json()
-        assert (body["title"], body["description"], body["status"], body["version"]) == ("New", "Keep", "open", 2)
+        assert (body["title"], body["description"], body["status"], body["version"]) == (
+            "New",
+            "Keep",
+            "open",
+            2,
+        )
         assert body["updated_at"] > t["updated_at"]
         assert r.headers["etag"] == '"2"'
 
     async def test_noop_patch_keeps_version(self, client, cast: Cast):
         t = await create(client, cast.alice, title="Same")
-        r = await client.patch(f"{API}/{t['id']}", json={"title": "Same"}, headers=cast.alice.headers)
+        r = await client.patch(
+            f"{API}/{t['id']}", json={"title": "Same"}, headers=cast.alice.headers
+        )
         assert r.json()["version"] == 1
 
     async def test_stale_if_match_is_412_with_current_version(self, client, cast: Cast):
         t = await create(client, cast.alice, title="A")
-        ok = await client.patch(f"{API}/{t['id']}", json={"title": "B"}, headers={**cast.alice.headers, "If-Match": '"1"'})
-        assert ok.status_code == 200 and ok.json()["version"] == 2
-        stale = await client.patch(f"{API}/{t['id']}", json={"title": "C"}, headers={**cast.alice.headers, "If-Match": '"1"'})
+        ok = await client.patch(
+            f"{API}/{t['id']}",
+            json={"title": "B"},
+            headers={**cast.alice.headers, "If-Match": '"1"'},
+        )
+        assert ok.status_code == 200
+        assert ok.json()["version"] == 2
+        stale = await client.patch(
+            f"{API}/{t['id']}",
+            json={"title": "C"},
+            headers={**cast.alice.headers, "If-Match": '"1"'},
+        )
         assert stale.status_code == 412
         assert stale.json()["current_version"] == 2
         again = await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)
@@ -157,7 +209,9 @@ class TestUpdateTicket:
 
     async def test_closed_is_terminal(self, client, cast: Cast):
         t = await create(client, cast.alice, title="A")
-        closed = await client.patch(f"{API}/{t['id']}", json={"status": "closed"}, headers=cast.agent.headers)
+        closed = await client.patch(
+            f"{API}/{t['id']}", json={"status": "closed"}, headers=cast.agent.headers
+        )
         assert closed.json()["status"] == "closed"
         for path, method, body in [
             (f"{API}/{t['id']}", "PATCH", {"status": "open"}),
@@ -178,7 +232,8 @@ class TestUpdateTicket:
             r = await client.patch(f"{API}/{t['id']}", json=body, headers=cast.alice.headers)
             assert r.status_code == 403
         unchanged = await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)
-        assert unchanged.json()["priority"] == "normal" and unchanged.json()["version"] == 1
+        assert unchanged.json()["priority"] == "normal"
+        assert unchanged.json()["version"] == 1
 
     async def test_null_title_rejected(self, client, cast: Cast):
         t = await create(client, cast.alice, title="A")
@@ -187,8 +242,16 @@ class TestUpdateTicket:
         assert r.json()["errors"][0]["loc"] == ["body", "title"]
 
     async def test_unassign_with_null(self, client, cast: Cast):
-        t = await create(client, cast.agent, title="A", customer_id=str(cast.alice.id), assigned_to=str(cast.agent.id))
-        r = await client.patch(f"{API}/{t['id']}", json={"assigned_to": None}, headers=cast.agent.headers)
+        t = await create(
+            client,
+            cast.agent,
+            title="A",
+            customer_id=str(cast.alice.id),
+            assigned_to=str(cast.agent.id),
+        )
+        r = await client.patch(
+            f"{API}/{t['id']}", json={"assigned_to": None}, headers=cast.agent.headers
+        )
         assert r.json()["assigned_to"] is None
 
 
@@ -198,7 +261,9 @@ class TestDeleteTicket:
         r = await client.delete(f"{API}/{t['id']}", headers=cast.agent.headers)
         assert r.status_code == 204
         assert (await client.get(f"{API}/{t['id']}", headers=cast.agent.headers)).status_code == 404
-        deleted_at = (await session.execute(select(Ticket.deleted_at).where(Ticket.id == uuid.UUID(t["id"])))).scalar_one()
+        deleted_at = (
+            await session.execute(select(Ticket.deleted_at).where(Ticket.id == uuid.UUID(t["id"])))
+        ).scalar_one()
         assert deleted_at is not None
 
     async def test_customer_cannot_delete(self, client, cast: Cast):
@@ -229,13 +294,35 @@ class TestListTickets:
         assert seen == sorted(seen, reverse=True)  # -updated_at; ids are time-ordered too
 
     async def test_filters(self, client, cast: Cast):
-        a = await create(client, cast.agent, title="Alpha router", customer_id=str(cast.alice.id), priority="high", status="open")
-        b = await create(client, cast.agent, title="Beta modem", customer_id=str(cast.alice.id), priority="low", status="pending")
-        await client.put(f"{API}/{b['id']}/metadata/plan", json={"value": "pro"}, headers=cast.agent.headers)
-        await client.put(f"{API}/{a['id']}/metadata/seats", json={"value": 25}, headers=cast.agent.headers)
+        a = await create(
+            client,
+            cast.agent,
+            title="Alpha router",
+            customer_id=str(cast.alice.id),
+            priority="high",
+            status="open",
+        )
+        b = await create(
+            client,
+            cast.agent,
+            title="Beta modem",
+            customer_id=str(cast.alice.id),
+            priority="low",
+            status="pending",
+        )
+        await client.put(
+            f"{API}/{b['id']}/metadata/plan", json={"value": "pro"}, headers=cast.agent.headers
+        )
+        await client.put(
+            f"{API}/{a['id']}/metadata/seats", json={"value": 25}, headers=cast.agent.headers
+        )
 
         async def ids(**params):
-            r = await client.get(API, params={"customer_id": str(cast.alice.id), **params}, headers=cast.agent.headers)
+            r = await client.get(
+                API,
+                params={"customer_id": str(cast.alice.id), **params},
+                headers=cast.agent.headers,
+            )
             assert r.status_code == 200, r.text
             return {t["id"] for t in r.json()["data"]}
 
@@ -246,16 +333,27 @@ class TestListTickets:
         assert await ids(**{"metadata.plan": "pro"}) == {b["id"]}
         assert await ids(**{"metadata.seats": "25"}) == {a["id"]}
         assert await ids(**{"metadata.plan": "free"}) == set()
-        assert await ids(created_after="2000-01-01T00:00:00Z", created_before="2000-01-02T00:00:00Z") == set()
+        assert (
+            await ids(created_after="2000-01-01T00:00:00Z", created_before="2000-01-02T00:00:00Z")
+            == set()
+        )
 
     async def test_bad_filters_are_422(self, client, cast: Cast):
-        for params in ({"status": "open,nope"}, {"limit": 0}, {"limit": 101}, {"sort": "title"},
-                       {"created_after": "yesterday"}, {"metadata.BAD KEY": "x"}):
+        for params in (
+            {"status": "open,nope"},
+            {"limit": 0},
+            {"limit": 101},
+            {"sort": "title"},
+            {"created_after": "yesterday"},
+            {"metadata.BAD KEY": "x"},
+        ):
             r = await client.get(API, params=params, headers=cast.agent.headers)
             assert r.status_code == 422, params
             assert r.json()["errors"], params
 
     async def test_forged_cursor_is_400(self, client, cast: Cast):
-        r = await client.get(API, params={"cursor": "AAAAAAAAAAAAAAAAAAAAAAAA"}, headers=cast.agent.headers)
+        r = await client.get(
+            API, params={"cursor": "AAAAAAAAAAAAAAAAAAAAAAAA"}, headers=cast.agent.headers
+        )
         assert r.status_code == 400
         assert r.json()["type"] == "/problems/invalid-cursor"

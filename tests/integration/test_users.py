@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 from sqlalchemy import select
-from tests.fixtures.actors import Cast
 
 from helpline.models import User
+from tests.fixtures.actors import Cast
 
 pytestmark = pytest.mark.integration
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.routing import iter_route_contexts
-from tests.fixtures.actors import Cast
-from tests.fixtures.factories import make_message, make_metadata, make_raw_api_key, make_ticket
 
 from helpline.auth import repository as auth_repository
 from helpline.auth.keys import generate_key
 from helpline.models.enums import Role
+from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_message, make_metadata, make_raw_api_key, make_ticket
 
 pytestmark = pytest.mark.security
 

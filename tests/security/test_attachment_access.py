@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+
+from helpline.models import Attachment
 from tests.fixtures import attachments as fixtures
 from tests.fixtures.actors import Cast
 from tests.fixtures.attachments import (
@@ -14,8 +16,6 @@ from tests.fixtures.attachments import (
     post_message,
     upload,
 )
-
-from helpline.models import Attachment
 
 app = fixtures.app
 attachment_settings = fixtures.attachment_settings

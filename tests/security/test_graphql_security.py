@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fixtures.actors import Cast
-from tests.fixtures.factories import make_history, make_message, make_ticket
 
 from helpline.app import create_app
 from helpline.config import Environment
 from helpline.graphql import limits
+from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_history, make_message, make_ticket
 
 pytestmark = pytest.mark.security
 
@@ -72,7 +72,7 @@ class TestCustomerIsolation:
     async def test_tickets_list_and_filters_never_show_another_customer(
         self, client, cast: Cast, tickets
     ):
-        mine, theirs = tickets
+        mine, _theirs = tickets
         body = await gql(
             client,
             cast.alice,
@@ -85,7 +85,8 @@ class TestCustomerIsolation:
         )
         data = body["data"]
         assert [e["node"]["id"] for e in data["all"]["edges"]] == [str(mine)]
-        assert data["theirs"]["edges"] == [] and data["search"]["edges"] == []
+        assert data["theirs"]["edges"] == []
+        assert data["search"]["edges"] == []
 
     async def test_nested_user_paths_do_not_lead_to_other_customers(
         self, client, cast: Cast, tickets
@@ -102,7 +103,8 @@ class TestCustomerIsolation:
         }""",
             {"bob": str(cast.bob.id), "me": str(cast.alice.id)},
         )
-        assert body["data"]["bob"] is None and "user-not-found" in codes(body)
+        assert body["data"]["bob"] is None
+        assert "user-not-found" in codes(body)
         nodes = body["data"]["self"]["tickets"]["edges"]
         assert [n["node"]["id"] for n in nodes] == [str(mine)]
         assert [e["node"]["id"] for e in nodes[0]["node"]["customer"]["tickets"]["edges"]] == [
@@ -141,11 +143,13 @@ class TestCustomerIsolation:
         body = await gql(client, cast.alice, query, {"id": str(mine)})
         assert "errors" not in body, body
         text = str(body["data"])
-        assert "INTERNAL NOTE" not in text and "assignee_changed" not in text
+        assert "INTERNAL NOTE" not in text
+        assert "assignee_changed" not in text
         assert "public reply" in text
         assert body["data"]["ticket"]["assignee"] is None  # agents' records need users:read
         staff = await gql(client, cast.agent, query, {"id": str(mine)})
-        assert "INTERNAL NOTE" in str(staff["data"]) and "assignee_changed" in str(staff["data"])
+        assert "INTERNAL NOTE" in str(staff["data"])
+        assert "assignee_changed" in str(staff["data"])
 
     async def test_customers_cannot_list_users_or_audit(self, client, cast: Cast):
         body = await gql(client, cast.alice, "{ users { nodes { id } } }")
@@ -180,10 +184,10 @@ class TestLimits:
             "{ tickets { edges { node { id } } } } } } } } } } } }"
         )
         body = await gql(client, cast.agent, deep)
-        assert (
-            codes(body) == ["bad-request"] and body["errors"][0]["extensions"]["limit"] == "depth"
-        )
-        assert body.get("data") is None and not no_resolvers
+        assert codes(body) == ["bad-request"]
+        assert body["errors"][0]["extensions"]["limit"] == "depth"
+        assert body.get("data") is None
+        assert not no_resolvers
 
     async def test_depth_through_fragments(self, client, cast: Cast, no_resolvers):
         query = """{ tickets { ...A } }
@@ -191,10 +195,11 @@ class TestLimits:
         fragment B on TicketConnection { edges { node { customer { tickets { ...C } } } } }
         fragment C on TicketConnection { edges { node { id } } }"""
         body = await gql(client, cast.agent, query)
-        assert body["errors"][0]["extensions"]["limit"] == "depth" and not no_resolvers
+        assert body["errors"][0]["extensions"]["limit"] == "depth"
+        assert not no_resolvers
 
     async def test_aliases(self, client, cast: Cast, no_resolvers):
-        body = await gql(client, cast.agent, "{ %s }" % _aliases(limits.MAX_ALIASES + 1))
+        body = await gql(client, cast.agent, f"{{ {_aliases(limits.MAX_ALIASES + 1)} }}")
         assert body["errors"][0]["extensions"]["limit"] == "aliases"
 
     async def test_aliases_hidden_in_fragment_spreads_are_counted(
@@ -203,10 +208,11 @@ class TestLimits:
         # 5 aliases in a fragment spread 5 times: 25 > 20 although the operation itself has none
         query = (
             "{ ...F ...F ...F ...F ...F tickets { edges { cursor } } }\n"
-            "fragment F on Query { %s }" % _aliases(5)
+            f"fragment F on Query {{ {_aliases(5)} }}"
         )
         body = await gql(client, cast.agent, query)
-        assert body["errors"][0]["extensions"]["limit"] == "aliases" and not no_resolvers
+        assert body["errors"][0]["extensions"]["limit"] == "aliases"
+        assert not no_resolvers
 
     async def test_fragment_bomb_is_measured_quickly_and_rejected(self, client, cast: Cast):
         fragments = ["fragment F0 on Query { a: __typename }"]
@@ -218,7 +224,8 @@ class TestLimits:
     async def test_tokens(self, client, cast: Cast, no_resolvers):
         query = "{ tickets { edges { cursor " + "cursor " * limits.MAX_TOKENS + "} } }"
         body = await gql(client, cast.agent, query)
-        assert codes(body) == ["bad-request"] and "tokens" in body["errors"][0]["message"]
+        assert codes(body) == ["bad-request"]
+        assert "tokens" in body["errors"][0]["message"]
         assert not no_resolvers
 
     async def test_batch_size(self, client, cast: Cast, no_resolvers):

@@ -12,6 +12,7 @@ from collections import Counter
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+
 from tests.fixtures.live_server import LiveServer, live_server, server_env
 from tests.fixtures.services import redis_url
 

@@ -38,33 +38,42 @@ class TestAuthentication:
 
     async def test_well_formed_unknown_key_is_401(self, client):
         r = await client.get(API, headers={"Authorization": f"Bearer {generate_key()}"})
-        assert r.status_code == 401 and r.json()["detail"] == "The API key is not recognised."
+        assert r.status_code == 401
+        assert r.json()["detail"] == "The API key is not recognised."
 
     async def test_x_api_key_header_works(self, client, cast: Cast):
         r = await client.get(API, headers={"X-API-Key": cast.alice.key})
-        assert r.status_code == 200 and r.json()["data"] == []
+        assert r.status_code == 200
+        assert r.json()["data"] == []
 
     async def test_expired_key_is_401_api_key_expired(self, client, session):
         user = await make_user(session, Role.agent)
-        key = await make_raw_api_key(session, user.id, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        key = await make_raw_api_key(
+            session, user.id, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+        )
         await session.commit()
         r = await client.get(API, headers={"Authorization": f"Bearer {key}"})
-        assert r.status_code == 401 and r.json()["type"] == "/problems/api-key-expired"
+        assert r.status_code == 401
+        assert r.json()["type"] == "/problems/api-key-expired"
 
     async def test_revoked_key_is_401(self, client, session):
         user = await make_user(session, Role.agent)
         key = await make_raw_api_key(session, user.id, revoked_at=datetime.now(UTC))
         await session.commit()
         r = await client.get(API, headers={"Authorization": f"Bearer {key}"})
-        assert r.status_code == 401 and r.json()["detail"] == "The API key has been revoked."
+        assert r.status_code == 401
+        assert r.json()["detail"] == "The API key has been revoked."
 
     async def test_read_only_key_cannot_write(self, client, session, cast: Cast):
         key = await make_raw_api_key(session, cast.agent.id, scopes=["tickets:read"])
         await session.commit()
         headers = {"Authorization": f"Bearer {key}"}
         assert (await client.get(API, headers=headers)).status_code == 200
-        r = await client.post(API, json={"title": "x", "customer_id": str(cast.alice.id)}, headers=headers)
-        assert r.status_code == 403 and r.json()["type"] == "/problems/permission-denied"
+        r = await client.post(
+            API, json={"title": "x", "customer_id": str(cast.alice.id)}, headers=headers
+        )
+        assert r.status_code == 403
+        assert r.json()["type"] == "/problems/permission-denied"
 
     async def test_secret_never_echoed(self, client, cast: Cast):
         r = await client.get(f"{API}/{uuid.uuid4()}", headers=cast.alice.headers)
@@ -72,7 +81,9 @@ class TestAuthentication:
 
 
 class TestCustomerIsolation:
-    async def test_customer_b_cannot_reach_customer_a_ticket_anywhere(self, client, session, cast: Cast):
+    async def test_customer_b_cannot_reach_customer_a_ticket_anywhere(
+        self, client, session, cast: Cast
+    ):
         tid = await make_ticket(session, cast.alice.id, title="Alice's secret")
         await make_message(session, tid, cast.alice.id, message="private")
         await session.commit()
@@ -93,11 +104,15 @@ class TestCustomerIsolation:
         searched = await client.get(API, params={"q": "secret"}, headers=bob)
         assert searched.json()["data"] == []
         still = await client.get(f"{API}/{tid}", headers=cast.alice.headers)
-        assert still.json()["title"] == "Alice's secret" and still.json()["version"] == 1
+        assert still.json()["title"] == "Alice's secret"
+        assert still.json()["version"] == 1
 
     async def test_mass_assignment_rejected(self, client, cast: Cast):
-        for body in ({"title": "x", "id": str(uuid.uuid4())}, {"title": "x", "version": 9},
-                     {"title": "x", "customer_id": str(cast.bob.id)}):
+        for body in (
+            {"title": "x", "id": str(uuid.uuid4())},
+            {"title": "x", "version": 9},
+            {"title": "x", "customer_id": str(cast.bob.id)},
+        ):
             r = await client.post(API, json=body, headers=cast.alice.headers)
             assert r.status_code in (403, 422), body
         listed = await client.get(API, headers=cast.alice.headers)

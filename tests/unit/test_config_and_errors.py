@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pydantic import ValidationError
 
 from helpline.config import Environment, Settings, redact_url
@@ -30,7 +29,10 @@ class TestProductionRefusesUnsafeSettings:
         [
             ({"secret_key": "dev-insecure-secret-key-change-me"}, "HELPLINE_SECRET_KEY"),
             ({"secret_key": "short"}, "HELPLINE_SECRET_KEY"),
-            ({"api_key_pepper": "dev-insecure-api-key-pepper-change-me"}, "HELPLINE_API_KEY_PEPPER"),
+            (
+                {"api_key_pepper": "dev-insecure-api-key-pepper-change-me"},
+                "HELPLINE_API_KEY_PEPPER",
+            ),
             ({"debug": True}, "HELPLINE_DEBUG"),
             ({"cors_origins": "*"}, "HELPLINE_CORS_ORIGINS"),
             ({"database_url": None}, "HELPLINE_DATABASE_URL"),
@@ -44,7 +46,8 @@ class TestProductionRefusesUnsafeSettings:
 
     def test_development_allows_defaults(self):
         s = Settings(env=Environment.development)
-        assert s.uses_embedded_database and s.uses_embedded_redis
+        assert s.uses_embedded_database
+        assert s.uses_embedded_redis
 
     def test_bad_database_scheme(self):
         with pytest.raises(ValueError, match="postgresql"):
@@ -55,8 +58,10 @@ class TestRedaction:
     def test_secrets_and_passwords_hidden(self):
         s = Settings(env=Environment.production, **SAFE)
         shown = s.redacted()
-        assert shown["secret_key"] == "**********" and shown["api_key_pepper"] == "**********"
-        assert "pw" not in shown["database_url"] and shown["database_url"].startswith("postgresql://app:****@")
+        assert shown["secret_key"] == "**********"
+        assert shown["api_key_pepper"] == "**********"
+        assert "pw" not in shown["database_url"]
+        assert shown["database_url"].startswith("postgresql://app:****@")
         assert "s" * 40 not in str(shown)
 
     def test_url_without_password_unchanged(self):
@@ -73,12 +78,20 @@ class TestProblemCatalogue:
 
     def test_problem_body_shape(self):
         body = HelplineError("boom").to_problem(instance="/x", request_id="r1")
-        assert body == {"type": "/problems/internal-error", "title": "Internal server error",
-                        "status": 500, "detail": "boom", "instance": "/x", "request_id": "r1"}
+        assert body == {
+            "type": "/problems/internal-error",
+            "title": "Internal server error",
+            "status": 500,
+            "detail": "boom",
+            "instance": "/x",
+            "request_id": "r1",
+        }
 
 
 class TestIfMatch:
-    @pytest.mark.parametrize(("header", "version"), [('"3"', 3), ('W/"3"', 3), ("3", 3), ("*", None), (None, None)])
+    @pytest.mark.parametrize(
+        ("header", "version"), [('"3"', 3), ('W/"3"', 3), ("3", 3), ("*", None), (None, None)]
+    )
     def test_parses(self, header, version):
         assert parse_if_match(header) == version
 

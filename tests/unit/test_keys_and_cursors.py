@@ -15,16 +15,24 @@ pytestmark = pytest.mark.unit
 class TestApiKeyFormat:
     def test_generated_key_shape(self):
         key = keys.generate_key()
-        assert key.startswith("hl_") and len(key) == 3 + 40 + 6
+        assert key.startswith("hl_")
+        assert len(key) == 3 + 40 + 6
         assert keys.is_well_formed(key)
 
     def test_keys_are_unique(self):
         assert len({keys.generate_key() for _ in range(200)}) == 200
 
-    @pytest.mark.parametrize("mutate", [lambda k: k[:-1] + ("A" if k[-1] != "A" else "B"),
-                                        lambda k: k[:10] + ("x" if k[10] != "x" else "y") + k[11:],
-                                        lambda k: k.replace("hl_", "hk_"),
-                                        lambda k: k + "0", lambda k: k[:-1], lambda k: k[:20] + "-" + k[21:]])
+    @pytest.mark.parametrize(
+        "mutate",
+        [
+            lambda k: k[:-1] + ("A" if k[-1] != "A" else "B"),
+            lambda k: k[:10] + ("x" if k[10] != "x" else "y") + k[11:],
+            lambda k: k.replace("hl_", "hk_"),
+            lambda k: k + "0",
+            lambda k: k[:-1],
+            lambda k: k[:20] + "-" + k[21:],
+        ],
+    )
     def test_tampered_keys_fail_the_checksum(self, mutate):
         assert not keys.is_well_formed(mutate(keys.generate_key()))
 

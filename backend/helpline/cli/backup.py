@@ -106,9 +106,7 @@ def create(
     url = _database_url(database_url)
     directory = _backup_dir(backup_dir)
     level = (
-        compression_level
-        if compression_level is not None
-        else _settings().backup_compression_level
+        compression_level if compression_level is not None else _settings().backup_compression_level
     )
     with _progress("backup") as step:
         info = _run(service.create_backup(url, directory, compression_level=level, step=step))
@@ -244,16 +242,8 @@ def prune(
     backup_dir: BackupDirOpt = None,
 ) -> None:
     """Delete backups outside the retention policy (the newest is always kept)."""
-    daily = (
-        keep_daily
-        if keep_daily is not None
-        else _settings().backup_keep_daily
-    )
-    weekly = (
-        keep_weekly
-        if keep_weekly is not None
-        else _settings().backup_keep_weekly
-    )
+    daily = keep_daily if keep_daily is not None else _settings().backup_keep_daily
+    weekly = keep_weekly if keep_weekly is not None else _settings().backup_keep_weekly
     plan = service.prune_backups(_backup_dir(backup_dir), daily, weekly, dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     for b in plan.delete:

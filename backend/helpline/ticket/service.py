@@ -257,10 +257,14 @@ async def list_tickets_document(
 
     async def render() -> bytes:
         page = await list_tickets(session, principal, filters, sort, limit, cursor, cursor_secret)
-        return Page[TicketRead](
-            data=[TicketRead.model_validate(r) for r in page.rows],
-            meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
-        ).model_dump_json().encode()
+        return (
+            Page[TicketRead](
+                data=[TicketRead.model_validate(r) for r in page.rows],
+                meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+            )
+            .model_dump_json()
+            .encode()
+        )
 
     cache = ticket_cache.current()
     if cache is None:
