@@ -48,6 +48,15 @@ class TestHeaders:
         assert first.headers["ratelimit"].startswith('"api-key";r=4;')
         assert second.headers["ratelimit"].startswith('"api-key";r=3;')
 
+    async def test_scripts_reload_after_a_script_flush(self, client, session, redis, cast: Cast):
+        key = await make_api_key(session, cast.agent.id, Role.agent, rate_limit_per_minute=5)
+        await session.commit()
+        first = await client.get("/api/v1/auth/me", headers=bearer(key))
+        await redis.script_flush()  # as after a Redis restart: the SHAs are unknown again
+        second = await client.get("/api/v1/auth/me", headers=bearer(key))
+        assert first.status_code == second.status_code == 200
+        assert second.headers["ratelimit"].startswith('"api-key";r=3;')
+
 
 class TestLimits:
     async def test_exhausted_key_gets_429_and_other_keys_are_untouched(

@@ -17,6 +17,7 @@ import structlog
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import NoScriptError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.config import Settings
@@ -115,17 +116,28 @@ class RateLimiter:
         """Acquire and read the window in one round trip: limits' own two Lua scripts, pipelined.
 
         The acquire script is what makes the limit exact under concurrency; the read that follows
-        on the same connection only feeds the headers.
+        on the same connection only feeds the headers. The scripts are sent by SHA: a pipeline of
+        redis-py Script objects would first ask SCRIPT EXISTS, an extra round trip per request.
         """
         item = RateLimitItemPerMinute(limit)
         bridge: Any = cast(RedisStorage, limiter.storage).bridge  # limits' redis-py bridge
         key = bridge.prefixed_key(item.key_for(policy, identity))
         now = time.time()
         expiry = item.get_expiry()
-        async with bridge.storage.pipeline(transaction=False) as pipe:
-            await bridge.lua_acquire_moving_window([key], [now, limit, expiry, 1], client=pipe)
-            await bridge.lua_moving_window([key], [now - expiry, limit], client=pipe)
-            acquired, window = await pipe.execute()
+        acquire, read = bridge.lua_acquire_moving_window, bridge.lua_moving_window
+
+        async def run() -> list[Any]:
+            async with bridge.storage.pipeline(transaction=False) as pipe:
+                pipe.evalsha(acquire.sha, 1, key, now, limit, expiry, 1)
+                pipe.evalsha(read.sha, 1, key, now - expiry, limit)
+                return cast(list[Any], await pipe.execute())
+
+        try:
+            acquired, window = await run()
+        except NoScriptError:  # first use on this server, or after SCRIPT FLUSH / a restart
+            for script in (acquire, read):
+                await bridge.storage.script_load(script.script)
+            acquired, window = await run()
         oldest, count = (float(window[0]), int(window[1])) if window else (now, 0)
         reset_after = max(0, math.ceil(oldest + expiry - time.time()))
         return RateLimitResult(
