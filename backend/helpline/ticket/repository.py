@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     exists,
     func,
@@ -170,6 +171,18 @@ async def list_tickets(
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[AnyRow]:
     """One keyset page (limit + 1 rows, so the caller knows whether more follow)."""
+    stmt = list_statement(visibility, filters, sort, limit, after)
+    return list((await session.execute(stmt)).all())
+
+
+def list_statement(
+    visibility: TicketVisibility,
+    filters: TicketFilters,
+    sort: TicketSort,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> Select[*tuple[Any, ...]]:
+    """The keyset page query (separate so its plan can be inspected)."""
     column, descending = SORT_COLUMNS[sort]
     stmt = select(*COLUMNS).where(_visible(visibility), *_filters(filters))
     if after is not None:
@@ -180,4 +193,4 @@ async def list_tickets(
         stmt = stmt.order_by(column.desc(), Ticket.id.desc())
     else:
         stmt = stmt.order_by(column.asc(), Ticket.id.asc())
-    return list((await session.execute(stmt.limit(limit + 1))).all())
+    return stmt.limit(limit + 1)
