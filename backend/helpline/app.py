@@ -255,6 +255,10 @@ def create_app(
             {"name": "auth", "description": "Login sessions and the caller's identity."},
             {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
             {"name": "users", "description": "Users: admins manage, agents read."},
+            {
+                "name": "attachments",
+                "description": "Files on conversation messages: upload, descriptor, content.",
+            },
         ],
     )
     app.state.settings = settings

@@ -16,10 +16,10 @@ class HistoryEntryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int = Field(description="Entry id (increasing; the keyset order).")
-    ticket_id: uuid.UUID
+    ticket_id: uuid.UUID = Field(description="Ticket the change belongs to.")
     change_type: str = Field(description="created, status_changed, … (see DESIGN §4).")
     changed_by: uuid.UUID | None = Field(description="Acting user; null for system changes.")
-    timestamp: datetime
+    timestamp: datetime = Field(description="When the change was committed (UTC).")
     old_value: Any | None = Field(description="Value before the change.")
     new_value: Any | None = Field(description="Value after the change.")
     change_set_id: uuid.UUID = Field(description="Groups the entries of one request.")
@@ -31,16 +31,16 @@ class AuditEventRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    occurred_at: datetime
+    id: int = Field(description="Event id (increasing within a partition).")
+    occurred_at: datetime = Field(description="When it happened (UTC).")
     actor_type: str = Field(description="user | api_key | system | anonymous.")
-    actor_id: uuid.UUID | None
-    api_key_id: uuid.UUID | None
+    actor_id: uuid.UUID | None = Field(description="Acting user, if any.")
+    api_key_id: uuid.UUID | None = Field(description="API key used, if any.")
     action: str = Field(description="Dotted action, e.g. `ticket.updated`, `auth.failed`.")
-    entity_type: str | None
-    entity_id: str | None
-    request_id: str | None
-    ip: str | None
+    entity_type: str | None = Field(description="Kind of object affected, e.g. `ticket`.")
+    entity_id: str | None = Field(description="Id of the object affected.")
+    request_id: str | None = Field(description="Request that caused the event.")
+    ip: str | None = Field(description="Client address of that request.")
     changes: Any | None = Field(description="What changed; never secrets.")
     outcome: str = Field(description="success | failure | denied.")
 

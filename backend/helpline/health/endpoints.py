@@ -27,8 +27,10 @@ class Readiness(BaseModel):
 @router.get(
     "/live",
     summary="Liveness probe",
-    description="200 while the process is up; touches no dependency.",
+    description="200 while the process is up; touches no dependency. Counted but never refused "
+    "by the per-IP rate limit.",
     operation_id="healthLive",
+    responses={405: problem_responses(405)[405]},
 )
 async def live() -> Liveness:
     return Liveness(status="ok")
