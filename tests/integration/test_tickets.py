@@ -346,6 +346,8 @@ class TestListTickets:
             {"sort": "title"},
             {"created_after": "yesterday"},
             {"metadata.BAD KEY": "x"},
+            {f"metadata.k{i}": "v" for i in range(6)},
+            {"metadata.plan": "x" * 1025},
         ):
             r = await client.get(API, params=params, headers=cast.agent.headers)
             assert r.status_code == 422, params

@@ -8,10 +8,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from helpline.models.enums import TicketPriority, TicketStatus
+from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
 
 EXAMPLE_TICKET: dict[str, Any] = {
     "id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
@@ -38,6 +46,10 @@ def _require_rfc3339(value: Any) -> Any:
 
 
 Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_require_rfc3339)]
+
+MAX_METADATA_FILTERS = 5
+MetadataFilterKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
+MetadataFilterValue = Annotated[str, StringConstraints(max_length=1024)]
 
 Title = Field(min_length=1, max_length=200, description="Short summary, 1-200 characters.")
 Description = Field(max_length=100_000, description="Full description, up to 100,000 characters.")
@@ -137,4 +149,7 @@ class TicketFilters(BaseModel):
     created_before: AwareDatetime | None = None
     updated_since: AwareDatetime | None = None
     q: str | None = None
-    metadata: tuple[tuple[str, str], ...] = ()
+    # `metadata.<key>=<value>` matches; one rule for REST and GraphQL alike.
+    metadata: tuple[tuple[MetadataFilterKey, MetadataFilterValue], ...] = Field(
+        (), max_length=MAX_METADATA_FILTERS
+    )
