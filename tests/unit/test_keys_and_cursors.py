@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from helpline.auth import keys
-from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.cursor import InvalidCursor, decode_cursor, decode_keyset, encode_cursor
 
 pytestmark = pytest.mark.unit
 
@@ -70,3 +72,19 @@ class TestCursor:
     def test_garbage_raises_invalid_cursor_only(self, garbage):
         with pytest.raises(InvalidCursor):
             decode_cursor(b"s", "x", garbage)
+
+
+class TestKeysetCursor:
+    def test_round_trip(self):
+        c = encode_cursor(b"s", "-updated_at", ["2026-11-20T09:15:02+00:00", str(uuid.UUID(int=7))])
+        ts, ident = decode_keyset(b"s", "-updated_at", c, uuid.UUID)
+        assert ts.isoformat() == "2026-11-20T09:15:02+00:00"
+        assert ident == uuid.UUID(int=7)
+
+    @pytest.mark.parametrize(
+        "values", [["not a time", "x"], ["2026-11-20T09:15:02+00:00"], [1, 2, 3]]
+    )
+    def test_signed_but_malformed_content_is_invalid(self, values):
+        c = encode_cursor(b"s", "x", values)
+        with pytest.raises(InvalidCursor):
+            decode_keyset(b"s", "x", c, uuid.UUID)

@@ -20,7 +20,7 @@ from helpline.auth.principal import Principal
 from helpline.db import ActorContext, Database
 from helpline.errors import InvalidCursorError
 from helpline.kit.clock import Clock, utcnow
-from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.cursor import InvalidCursor, decode_cursor, decode_keyset, encode_cursor
 from helpline.kit.rows import AnyRow
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
@@ -102,9 +102,8 @@ async def list_audit_events(
     after = None
     if cursor:
         try:
-            ts, ident = decode_cursor(cursor_secret, EVENTS_CURSOR, cursor)
-            after = (datetime.fromisoformat(ts), int(ident))
-        except (InvalidCursor, ValueError, TypeError) as exc:
+            after = decode_keyset(cursor_secret, EVENTS_CURSOR, cursor, int)
+        except InvalidCursor as exc:
             raise InvalidCursorError(str(exc)) from exc
     rows = await repository.list_audit_events(session, filters, after, limit)
     next_cursor = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +12,7 @@ from helpline.auth.principal import Principal
 from helpline.conversation import repository
 from helpline.conversation.schemas import MessageCreate
 from helpline.errors import InvalidCursorError, PermissionDenied
-from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import SenderType
@@ -70,9 +69,8 @@ async def list_messages(
     after = None
     if cursor:
         try:
-            ts, ident = decode_cursor(cursor_secret, CURSOR_SORT, cursor)
-            after = (datetime.fromisoformat(ts), uuid.UUID(ident))
-        except (InvalidCursor, ValueError, TypeError) as exc:
+            after = decode_keyset(cursor_secret, CURSOR_SORT, cursor, uuid.UUID)
+        except InvalidCursor as exc:
             raise InvalidCursorError(str(exc)) from exc
     rows = await repository.list_messages(
         session, ticket_id, visible_tickets(principal).sees_internal, limit, after

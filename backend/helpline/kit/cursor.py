@@ -10,7 +10,11 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class InvalidCursor(ValueError):
@@ -44,3 +48,16 @@ def decode_cursor(secret: bytes, sort: str, cursor: str) -> list[Any]:
     if not isinstance(decoded, list) or not decoded or decoded[0] != sort:
         raise InvalidCursor("cursor belongs to another sort order")
     return decoded[1:]
+
+
+def decode_keyset(
+    secret: bytes, sort: str, cursor: str, id_type: Callable[[Any], T]
+) -> tuple[datetime, T]:
+    """Decode a `[timestamp, id]` keyset cursor; anything malformed is an InvalidCursor."""
+    try:
+        ts, ident = decode_cursor(secret, sort, cursor)
+        return datetime.fromisoformat(ts), id_type(ident)
+    except InvalidCursor:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("cursor does not hold a timestamp and an id") from exc

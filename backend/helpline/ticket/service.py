@@ -17,7 +17,7 @@ from helpline.errors import (
     TicketNotFound,
     ValidationFailed,
 )
-from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
 from helpline.kit.pagination import Page, PageMeta
 from helpline.kit.rows import AnyRow
@@ -125,8 +125,11 @@ async def lock_ticket_for_change(
     principal: Principal,
     ticket_id: uuid.UUID,
     expected_version: int | None = None,
+    *,
+    closed_ok: bool = False,
 ) -> AnyRow:
-    """Lock a visible, changeable ticket: 404 if unseen, 412 if stale, 409 if closed."""
+    """Lock a visible, changeable ticket: 404 if unseen, 412 if stale, 409 if closed (unless
+    ``closed_ok``: an admin's delete is the one change a closed ticket takes)."""
     row = await repository.lock_ticket(session, ticket_id, visible_tickets(principal))
     if row is None:
         raise TicketNotFound()
@@ -135,7 +138,7 @@ async def lock_ticket_for_change(
             f"The ticket is at version {row.version}, not {expected_version}.",
             current_version=row.version,
         )
-    if row.status == TicketStatus.closed.value:
+    if row.status == TicketStatus.closed.value and not closed_ok:
         raise TicketClosed()
     return row
 
@@ -184,16 +187,9 @@ async def delete_ticket(
     """Soft-delete: staff only; a closed ticket only by an admin."""
     if principal.is_customer:
         raise PermissionDenied("Customers cannot delete tickets.")
-    row = await repository.lock_ticket(session, ticket_id, visible_tickets(principal))
-    if row is None:
-        raise TicketNotFound()
-    if expected_version is not None and row.version != expected_version:
-        raise PreconditionFailed(
-            f"The ticket is at version {row.version}, not {expected_version}.",
-            current_version=row.version,
-        )
-    if row.status == TicketStatus.closed.value and not principal.is_admin:
-        raise TicketClosed("Only an admin can delete a closed ticket.")
+    row = await lock_ticket_for_change(
+        session, principal, ticket_id, expected_version, closed_ok=principal.is_admin
+    )
     await repository.soft_delete_ticket(session, ticket_id)
     ticket_cache.invalidate_after_commit(session, ticket_id, row.customer_id)
 
@@ -211,9 +207,8 @@ async def list_tickets(
     after: tuple[datetime, uuid.UUID] | None = None
     if cursor:
         try:
-            ts, ident = decode_cursor(cursor_secret, sort.value, cursor)
-            after = (datetime.fromisoformat(ts), uuid.UUID(ident))
-        except (InvalidCursor, ValueError, TypeError) as exc:
+            after = decode_keyset(cursor_secret, sort.value, cursor, uuid.UUID)
+        except InvalidCursor as exc:
             raise InvalidCursorError(str(exc)) from exc
     rows = await repository.list_tickets(
         session, visible_tickets(principal), filters, sort, limit, after
@@ -251,8 +246,8 @@ async def list_tickets_document(
     # Decode the cursor first: a bad cursor is a 400 whether or not the page is cached.
     if cursor:
         try:
-            decode_cursor(cursor_secret, sort.value, cursor)
-        except (InvalidCursor, ValueError, TypeError) as exc:
+            decode_keyset(cursor_secret, sort.value, cursor, uuid.UUID)
+        except InvalidCursor as exc:
             raise InvalidCursorError(str(exc)) from exc
 
     async def render() -> bytes:

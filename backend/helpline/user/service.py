@@ -21,7 +21,7 @@ from helpline.errors import (
     UserNotFound,
     ValidationFailed,
 )
-from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
+from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
 from helpline.kit.passwords import hash_password, password_problems
 from helpline.kit.rows import AnyRow
@@ -102,9 +102,8 @@ async def list_users(
     after: tuple[datetime, uuid.UUID] | None = None
     if cursor:
         try:
-            ts, ident = decode_cursor(cursor_secret, USER_SORT, cursor)
-            after = (datetime.fromisoformat(ts), uuid.UUID(ident))
-        except (InvalidCursor, ValueError, TypeError) as exc:
+            after = decode_keyset(cursor_secret, USER_SORT, cursor, uuid.UUID)
+        except InvalidCursor as exc:
             raise InvalidCursorError(str(exc)) from exc
     rows = await repository.list_users(
         session,
