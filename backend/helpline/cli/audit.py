@@ -7,7 +7,6 @@ runtime role may not create, detach or drop partitions, nor write seals.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -18,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.audit import integrity, rotation
 from helpline.audit.schemas import AuditEvent
 from helpline.audit.service import record_events
-from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
+from helpline.cli.jobs import fail, in_transaction, one_line_errors, settings_or_exit
 from helpline.config import Settings
-from helpline.db import ActorContext, Database, make_engine
 from helpline.runtime import resolve_database_url
 
 T = TypeVar("T")
@@ -47,17 +45,6 @@ def parse_now(value: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def _as_owner(
-    settings: Settings, job: str, work: Callable[[AsyncSession], Awaitable[T]]
-) -> T:
-    database = Database(make_engine(owner_url(settings), settings, pool_size=1))
-    try:
-        async with database.transaction(ActorContext.system(job)) as session:
-            return await work(session)
-    finally:
-        await database.dispose()
-
-
 def record_system_event(action: str, **changes: str) -> None:
     """Write one system event now (e.g. `system.migrated`); a failure is reported, not fatal."""
     settings = settings_or_exit()
@@ -67,7 +54,7 @@ def record_system_event(action: str, **changes: str) -> None:
         await record_events(session, [event])
 
     try:
-        asyncio.run(_as_owner(settings, action, work))
+        asyncio.run(in_transaction(settings, action, work, database_url=owner_url(settings)))
     except Exception as exc:  # the schema may predate audit_log (downgraded databases)
         typer.secho(f"warning: could not record {action}: {exc}", err=True)
 
@@ -97,7 +84,9 @@ def rotate(
             dry_run=dry_run,
         )
 
-    report = asyncio.run(_as_owner(settings, "audit rotate", work))
+    report = asyncio.run(
+        in_transaction(settings, "audit rotate", work, database_url=owner_url(settings))
+    )
     for line in report.lines():
         typer.echo(line)
 
@@ -140,7 +129,9 @@ def verify(
         )
         return report, sealed
 
-    report, sealed = asyncio.run(_as_owner(settings, "audit verify", work))
+    report, sealed = asyncio.run(
+        in_transaction(settings, "audit verify", work, database_url=owner_url(settings))
+    )
     for note in report.notes:
         typer.echo(f"note: {note}")
     if sealed:

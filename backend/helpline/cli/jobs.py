@@ -65,10 +65,17 @@ def one_line_errors(func: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
-async def _in_transaction(
-    settings: Settings, job: str, work: Callable[[AsyncSession], Awaitable[T]]
+async def in_transaction(
+    settings: Settings,
+    job: str,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    database_url: str | None = None,
 ) -> T:
-    database = Database(make_engine(resolve_database_url(settings), settings, pool_size=2))
+    """``work`` in one transaction whose actor is the system job ``job`` (default database:
+    the service's; the audit jobs pass the owner role's URL)."""
+    url = database_url or resolve_database_url(settings)
+    database = Database(make_engine(url, settings, pool_size=2))
     try:
         async with database.transaction(ActorContext.system(job)) as session:
             return await work(session)
@@ -80,7 +87,7 @@ def run_in_transaction(
     settings: Settings, job: str, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> T:
     """Run ``work`` in one transaction whose actor is the system job ``job``."""
-    return asyncio.run(_in_transaction(settings, job, work))
+    return asyncio.run(in_transaction(settings, job, work))
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

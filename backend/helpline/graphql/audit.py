@@ -27,6 +27,20 @@ strawberry.enum(ActorType, description="Kind of actor of an audit event.")
 strawberry.enum(AuditOutcome, description="success | failure | denied.")
 
 
+def _history_page(
+    cursor_secret: bytes, page: audit_service.HistoryPage
+) -> Connection[HistoryEntry]:
+    """A history page as a connection; every edge carries its own cursor."""
+    edges = [
+        Edge(cursor=audit_service.history_cursor(cursor_secret, e), node=HistoryEntry.from_row(e))
+        for e in page.rows
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+    )
+
+
 async def history_connection(
     info: Info, ticket_id: uuid.UUID, first: int, after: str | None
 ) -> Connection[HistoryEntry]:
@@ -47,17 +61,7 @@ async def history_connection(
                 cursor=after,
                 cursor_secret=ctx.cursor_secret,
             )
-    edges = [
-        Edge(
-            cursor=audit_service.history_cursor(ctx.cursor_secret, e),
-            node=HistoryEntry.from_row(e),
-        )
-        for e in page.rows
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-    )
+    return _history_page(ctx.cursor_secret, page)
 
 
 @strawberry.type(description="An audit event: a data change or an auth/permission/system event.")
@@ -142,19 +146,7 @@ class AuditQuery:
                 cursor=after,
                 cursor_secret=ctx.cursor_secret,
             )
-        edges = [
-            Edge(
-                cursor=audit_service.history_cursor(ctx.cursor_secret, e),
-                node=HistoryEntry.from_row(e),
-            )
-            for e in page.rows
-        ]
-        return Connection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
-            ),
-        )
+        return _history_page(ctx.cursor_secret, page)
 
     @strawberry.field(description="Audit events, newest first (`audit:read`; admins).")
     async def audit_events(
