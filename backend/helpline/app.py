@@ -20,8 +20,11 @@ from helpline import __version__
 from helpline.attachment.endpoints import router as attachment_router
 from helpline.audit.endpoints import router as audit_router
 from helpline.audit.service import AuditService, access_failure_event
+from helpline.auth import principal_cache
 from helpline.auth.endpoints import auth_router, keys_router
-from helpline.auth.ratelimit import RateLimiter, RateLimitMiddleware
+from helpline.auth.principal_cache import PrincipalCache
+from helpline.auth.ratelimit import RateLimiter
+from helpline.auth.usage import KeyUseRecorder
 from helpline.config import Settings, get_settings
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
@@ -44,7 +47,7 @@ from helpline.kit.clock import Clock, utcnow
 from helpline.logs import configure_logging
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
-from helpline.middleware import RequestContextMiddleware
+from helpline.middleware import HelplineMiddleware, parse_networks
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -210,6 +213,18 @@ def create_app(
         app.state.redis = redis if redis is not None else make_redis(settings)
         app.state.cache = kit_cache.open_backend(app.state.redis, settings)
         app.state.rate_limiter = RateLimiter.for_app(settings)
+        app.state.principals = PrincipalCache(
+            key=principal_cache.generation_key(settings.redis_key_prefix),
+            ttl_s=settings.principal_cache_ttl_s,
+            check_interval_s=settings.principal_check_interval_s,
+        )
+        publisher = principal_cache.redis_publisher(
+            app.state.redis, app.state.principals.generation_key, app.state.principals
+        )
+        principal_cache.register_publisher(publisher)
+        app.state.key_use = KeyUseRecorder(
+            app.state.db, interval_s=settings.key_use_flush_interval_s
+        )
         app.state.migration_head = migration_head()
         app.state.audit = AuditService(
             app.state.db,
@@ -217,8 +232,9 @@ def create_app(
             capacity=settings.audit_buffer_size,
             batch_size=settings.audit_batch_size,
         )
-        if owns_db:  # tests inject a database and flush the buffer explicitly
+        if owns_db:  # tests inject a database and flush the buffers explicitly
             app.state.audit.start()
+            app.state.key_use.start()
         app.state.audit.system_event("system.started", version=__version__, env=settings.env.value)
         log.info(
             "helpline started",
@@ -232,6 +248,8 @@ def create_app(
         finally:
             app.state.audit.system_event("system.stopped", version=__version__)
             await app.state.audit.stop()
+            await app.state.key_use.stop()
+            principal_cache.unregister_publisher(publisher)
             kit_cache.close_backend(app.state.cache)
             if owns_db:
                 await app.state.db.dispose()
@@ -278,8 +296,6 @@ def create_app(
         app.include_router(router)
     app.include_router(metrics_router)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(kit_cache.CacheContextMiddleware)
-    app.add_middleware(RateLimitMiddleware, session_cookie_name=settings.session_cookie_name)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -306,8 +322,10 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(
-        RequestContextMiddleware,
+        HelplineMiddleware,
         max_body_bytes=settings.max_request_body_bytes,
+        session_cookie_name=settings.session_cookie_name,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
         raw_body_paths=("/api/v1/attachments",),
         raw_max_body_bytes=settings.attachment_max_bytes + 1_048_576,
         access_log_enabled=settings.access_log,

@@ -78,7 +78,19 @@ class Settings(BaseSettings):
     debug: bool = Field(False, description="Debug mode (never in production).")
     host: str = Field("127.0.0.1", description="Address `helpline serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `helpline serve` listens on.")
-    workers: int = Field(1, ge=1, le=64, description="Server worker processes.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Server worker processes (default: the CPU count in staging and production, "
+        "1 in development and test).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses or CIDR ranges of reverse proxies whose "
+        "`X-Forwarded-For` / `Forwarded` header names the client (default: none — the socket's "
+        "peer is the client). E.g. the load balancer's subnet in compose or Kubernetes.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated origins allowed by CORS ('*' refused in production).",
@@ -117,6 +129,23 @@ class Settings(BaseSettings):
     )
     rate_limit_redis_timeout_s: float = Field(
         1.0, gt=0, description="Redis timeout of the rate limiter before it falls back (seconds)."
+    )
+    principal_cache_ttl_s: float = Field(
+        30.0,
+        gt=0,
+        le=60,
+        description="How long a process trusts a resolved API key without looking it up again "
+        "(revocations and role changes reach every process sooner, via Redis).",
+    )
+    principal_check_interval_s: float = Field(
+        0.5,
+        gt=0,
+        le=1.0,
+        description="How often a process reads the shared generation of credentials (seconds): "
+        "a revocation anywhere takes effect everywhere within this interval.",
+    )
+    key_use_flush_interval_s: float = Field(
+        30.0, gt=0, description="How often `api_keys.last_used_at` is written (seconds)."
     )
     session_ttl_seconds: int = Field(
         28_800, ge=60, description="Idle lifetime of a login session (sliding expiry)."
@@ -231,6 +260,25 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: Any) -> Any:
         return _comma_list(value)
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        return _comma_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"trusted_proxies: {item!r} is not an address or CIDR range"
+                ) from exc
+        return value
+
     @field_validator("attachment_allowed_types", mode="before")
     @classmethod
     def _split_types(cls, value: Any) -> Any:
@@ -304,6 +352,15 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def server_workers(self) -> int:
+        """Worker processes for `helpline serve`: the setting, else by environment."""
+        if self.workers is not None:
+            return self.workers
+        if self.env in (Environment.staging, Environment.production):
+            return os.cpu_count() or 1
+        return 1
 
     @property
     def uses_embedded_redis(self) -> bool:

@@ -15,16 +15,18 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Depends, Request
-from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from helpline.config import Settings
+from helpline.kit import roundtrip
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,15 @@ class ActorContext:
     def system(cls, job: str) -> ActorContext:
         return cls(actor_type="system", request_id=f"job:{job}")
 
+    def params(self) -> dict[str, str]:
+        return {
+            "actor_type": self.actor_type,
+            "actor_id": self.actor_id or "",
+            "api_key_id": self.api_key_id or "",
+            "request_id": self.request_id or "",
+            "ip": self.ip or "",
+        }
+
     def as_settings(self) -> dict[str, str]:
         return {
             "helpline.actor_type": self.actor_type,
@@ -64,19 +75,40 @@ SET_ACTOR_SQL = text(
 )
 
 
+ACTOR = "helpline.actor"
+
+
 async def set_actor_context(session: AsyncSession, actor: ActorContext) -> None:
     """Record the actor for the current transaction (must be its first write-relevant statement)."""
-    settings = actor.as_settings()
-    await session.execute(
-        SET_ACTOR_SQL,
-        {
-            "actor_type": settings["helpline.actor_type"],
-            "actor_id": settings["helpline.actor_id"],
-            "api_key_id": settings["helpline.api_key_id"],
-            "request_id": settings["helpline.request_id"],
-            "ip": settings["helpline.ip"],
-        },
-    )
+    await session.execute(SET_ACTOR_SQL, actor.params())
+
+
+async def act_as(session: AsyncSession, actor: ActorContext) -> None:
+    """Every transaction of ``session`` records ``actor`` for the triggers as it begins.
+
+    Reads never pay for it: only write requests (and jobs) call this. If the session's
+    transaction has already begun (e.g. a credential lookup), the actor is set in it now.
+    """
+    session.info[ACTOR] = actor
+    if session.in_transaction():
+        await set_actor_context(session, actor)
+
+
+@event.listens_for(Session, "after_begin")
+def _begin_as_actor(session: Session, _transaction: Any, connection: Connection) -> None:
+    actor: ActorContext | None = session.info.get(ACTOR)
+    if actor is not None:
+        connection.execute(SET_ACTOR_SQL, actor.params())
+
+
+async def end_read(session: AsyncSession) -> None:
+    """Give a read's connection back to the pool before its response is built.
+
+    Only for a transaction that changed nothing (no queued side effects): it is committed, which
+    for a read only ends the snapshot; the session may be used again (a new transaction begins).
+    """
+    if session.in_transaction() and not session.info.get("after_commit"):
+        await session.commit()
 
 
 def after_commit(session: AsyncSession, effect: AfterCommit) -> None:
@@ -130,31 +162,38 @@ class Database:
     async def transaction(self, actor: ActorContext | None = None) -> AsyncIterator[AsyncSession]:
         """One unit of work: commit once at the end, roll back on error, then run side effects."""
         async with self.sessionmaker() as session:
-            try:
-                if actor is not None:
-                    await set_actor_context(session, actor)
+            if actor is not None:
+                session.info[ACTOR] = actor
+            async with _unit_of_work(session):
                 yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            await run_after_commit(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed once after the handler returns."""
-    database: Database = request.app.state.db
-    async with database.sessionmaker() as session:
-        try:
-            yield session
+@asynccontextmanager
+async def _unit_of_work(session: AsyncSession) -> AsyncIterator[None]:
+    """Commit once at the end, roll back on error, then run the queued side effects."""
+    try:
+        yield
+        if session.in_transaction():  # a cache-hit read never began one: nothing to end
             await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    except BaseException:
+        await session.rollback()
+        raise
     await run_after_commit(session)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed once after the handler returns.
+
+    Redis work the request deferred (its rate-limit hit) and that nothing sent along yet is sent
+    before the commit, so a refused request still changes nothing.
+    """
+    database: Database = request.app.state.db
+    async with database.sessionmaker() as session, _unit_of_work(session):
+        yield session
+        await roundtrip.flush()
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 2xx.

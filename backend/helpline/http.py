@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, Field
+from starlette.responses import Response
 
 from helpline.errors import PROBLEM_CONTENT_TYPE, BadRequest, HelplineError, problem_catalogue
 
@@ -113,3 +114,16 @@ def problem_json_bytes(exc: HelplineError, *, instance: str, request_id: str | N
     return json.dumps(
         exc.to_problem(instance=instance, request_id=request_id), separators=(",", ":"), default=str
     ).encode()
+
+
+def json_response(
+    model: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A model serialized once, straight to bytes (the route declares ``response_model`` for the
+    OpenAPI document; FastAPI then passes the response through without validating it again)."""
+    return Response(
+        model.model_dump_json().encode(),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )

@@ -1,31 +1,95 @@
-"""Pure-ASGI middleware: request id, access log, body size limit, JSON content type."""
+"""The one pure-ASGI middleware: request id, client address, body limits, anonymous rate limit,
+rate-limit headers, cache context and the access log — one pass over the headers per request.
+
+Every other concern lives in the route's dependencies. Kept as one layer on purpose: each ASGI
+layer costs a coroutine frame and a ``send`` wrapper per message on every request.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpline.auth import keys
+from helpline.auth.ratelimit import RateLimiter, RateLimitResult
 from helpline.errors import HelplineError, PayloadTooLarge, UnsupportedMediaType
 from helpline.http import problem_json_bytes
+from helpline.kit import cache as kit_cache
+from helpline.kit import roundtrip
 
 access_log = structlog.get_logger("helpline.access")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-UNSAFE_METHODS = {"POST", "PUT", "PATCH"}
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # methods whose JSON body we type-check
+PROBE_PREFIX = "/health/"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class RequestContextMiddleware:
-    """Assigns the request id, enforces body limits and content type, writes the access log."""
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """Trusted proxy addresses or CIDR ranges (``*`` is refused: it would trust everyone)."""
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
+
+
+def forwarded_client(
+    peer: str, forwarded_for: bytes | None, forwarded: bytes | None, trusted: tuple[Network, ...]
+) -> str:
+    """The client address: the peer, unless the peer is a trusted proxy — then the right-most
+    address in ``X-Forwarded-For`` (or ``Forwarded: for=``) that is not itself a trusted proxy."""
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops: list[str] = []
+    if forwarded_for:
+        hops = [h.strip() for h in forwarded_for.decode("latin-1").split(",")]
+    elif forwarded:
+        for element in forwarded.decode("latin-1").split(","):
+            for pair in element.split(";"):
+                name, _, value = pair.strip().partition("=")
+                if name.lower() == "for":
+                    hops.append(value.strip('"').removeprefix("[").split("]")[0])
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            return peer  # garbage in the header: trust the socket, not the header
+        if not _is_trusted(address, trusted):
+            return address
+    return peer
+
+
+def _address(text: str) -> str | None:
+    text = text.strip()
+    if text.count(":") == 1:  # IPv4 with a port
+        text = text.split(":")[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+class HelplineMiddleware:
+    """Request context, limits and logging for every HTTP request (see the module docstring)."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         max_body_bytes: int,
+        session_cookie_name: str,
+        trusted_proxies: tuple[Network, ...] = (),
         json_prefixes: tuple[str, ...] = ("/api/",),
         raw_body_paths: tuple[str, ...] = (),
         raw_max_body_bytes: int | None = None,
@@ -33,6 +97,8 @@ class RequestContextMiddleware:
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.cookie_marker = session_cookie_name.encode() + b"="
+        self.trusted_proxies = trusted_proxies
         self.json_prefixes = json_prefixes
         self.raw_body_paths = raw_body_paths
         self.raw_max_body_bytes = raw_max_body_bytes
@@ -43,59 +109,142 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = dict(scope["headers"])
-        supplied = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = supplied if REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
+        request_id = credentials = length = ctype = chunked = xff = fwd = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+            elif name in (b"authorization", b"x-api-key"):
+                credentials = value
+            elif name == b"cookie":
+                if credentials is None and self.cookie_marker in value:
+                    credentials = b""
+            elif name == b"content-length":
+                length = value
+            elif name == b"content-type":
+                ctype = value
+            elif name == b"transfer-encoding":
+                chunked = value
+            elif name == b"x-forwarded-for":
+                xff = value
+            elif name == b"forwarded":
+                fwd = value
+        if request_id is None or not REQUEST_ID_RE.match(request_id):
+            request_id = uuid.uuid4().hex
+        client = scope.get("client")
+        peer = str(client[0]) if client else "unknown"
+        ip = forwarded_client(peer, xff, fwd, self.trusted_proxies)
+        if ip != peer:
+            scope["client"] = (ip, 0)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        status_holder = [500]
+        app_state = scope["app"].state
+        limiter: RateLimiter | None = getattr(app_state, "rate_limiter", None)
+        path: str = scope["path"]
+        probe = path.startswith(PROBE_PREFIX)
+        status = 500
+        replaced = False
         rid_header = (b"x-request-id", request_id.encode())
 
         async def send_wrapper(message: Message) -> None:
+            nonlocal status, replaced
             if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), rid_header]
+                status = message["status"]
+                headers = [*message.get("headers", ()), rid_header]
+                if limiter is not None and not probe:
+                    result = state.get("rate_limit")
+                    if result is None and credentials is not None:
+                        # Credentials that were never resolved (bad key, no such route, a body
+                        # that failed before authentication): a known key pays, else the IP.
+                        result = await self._late_hit(app_state, limiter, credentials, ip)
+                        if not result.allowed and result.policy == "anonymous":
+                            replaced = True
+                            await self._send_problem(
+                                result.exceeded(), path, request_id, send, result
+                            )
+                            return
+                    if result is not None and not any(k == b"ratelimit-policy" for k, _ in headers):
+                        headers.extend(result.header_pairs())
+                message["headers"] = headers
+            elif replaced:
+                return
             await send(message)
 
         # Every log line written while serving this request carries its id.
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        cache_token = kit_cache.bind(getattr(app_state, "cache", None))
+        deferred_token = roundtrip.reset()
         try:
-            rejection = self._reject(scope, headers)
+            rejection = self._reject(scope, length, ctype, chunked)
             if rejection is not None:
-                await self._send_problem(rejection, scope, request_id, send_wrapper)
+                await self._send_problem(rejection, path, request_id, send_wrapper)
                 return
+            if limiter is not None and credentials is None and not probe:
+                anonymous = app_state.settings.anonymous_rate_limit_per_minute
+                result = await limiter.hit("anonymous", ip, anonymous)
+                state["rate_limit"] = result
+                if not result.allowed:
+                    await self._send_problem(result.exceeded(), path, request_id, send_wrapper)
+                    return
             # Uploads stream and enforce their own (larger) limit; raw_max_body_bytes is only a
             # backstop for anything in front of the handler that might buffer the body.
-            limit = self.raw_max_body_bytes if self._is_raw(scope["path"]) else self.max_body_bytes
+            limit = self.raw_max_body_bytes if self._is_raw(path) else self.max_body_bytes
             await self.app(
                 scope, receive if limit is None else self._limited(receive, limit), send_wrapper
             )
         finally:
+            roundtrip.restore(deferred_token)
+            kit_cache.unbind(cache_token)
             if self.access_log_enabled:
-                self._log(scope, status_holder[0], started)
+                self._log(scope, status, started)
             structlog.contextvars.unbind_contextvars("request_id")
 
-    def _reject(self, scope: Scope, headers: dict[bytes, bytes]) -> HelplineError | None:
-        length = headers.get(b"content-length")
+    async def _late_hit(
+        self, app_state: Any, limiter: RateLimiter, credentials: bytes, ip: str
+    ) -> RateLimitResult:
+        principals = getattr(app_state, "principals", None)
+        if principals is not None and credentials:
+            presented = credentials.decode("latin-1")
+            scheme, _, rest = presented.partition(" ")
+            if scheme.lower() == "bearer":
+                presented = rest
+            presented = presented.strip()
+            if keys.is_well_formed(presented):
+                pepper = app_state.settings.api_key_pepper.get_secret_value().encode()
+                principal = principals.get(keys.hash_key(pepper, presented), app_state.clock())
+                if principal is not None:
+                    limit = (
+                        principal.rate_limit_per_minute
+                        or app_state.settings.default_rate_limit_per_minute
+                    )
+                    return await limiter.hit("api-key", str(principal.api_key_id), limit)
+        return await limiter.hit(
+            "anonymous", ip, app_state.settings.anonymous_rate_limit_per_minute
+        )
+
+    def _reject(
+        self, scope: Scope, length: bytes | None, ctype: bytes | None, chunked: bytes | None
+    ) -> HelplineError | None:
+        path = scope["path"]
         too_large = length is not None and (
             not length.isdigit() or int(length) > self.max_body_bytes
         )
-        if too_large and not self._is_raw(scope["path"]):
+        if too_large and not self._is_raw(path):
             return PayloadTooLarge(f"The body limit is {self.max_body_bytes} bytes.")
-        if scope["method"] in UNSAFE_METHODS and scope["path"].startswith(self.json_prefixes):
-            if self._is_raw(scope["path"]):
+        if scope["method"] in BODY_METHODS and path.startswith(self.json_prefixes):
+            if self._is_raw(path):
                 return None
-            has_body = (length is not None and length != b"0") or b"transfer-encoding" in headers
-            ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-            if has_body and not (ctype == b"application/json" or ctype.endswith(b"+json")):
+            has_body = (length is not None and length != b"0") or chunked is not None
+            kind = (ctype or b"").split(b";")[0].strip().lower()
+            if has_body and not (kind == b"application/json" or kind.endswith(b"+json")):
                 return UnsupportedMediaType("Send the body as application/json.")
         return None
 
     def _is_raw(self, path: str) -> bool:
         """Paths that stream non-JSON bodies and enforce their own limits (uploads)."""
-        return any(path.startswith(p) for p in self.raw_body_paths)
+        return path.startswith(self.raw_body_paths)
 
-    def _limited(self, receive: Receive, limit: int) -> Receive:
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def wrapped() -> Message:
@@ -110,12 +259,21 @@ class RequestContextMiddleware:
         return wrapped
 
     @staticmethod
-    async def _send_problem(exc: HelplineError, scope: Scope, request_id: str, send: Send) -> None:
-        body = problem_json_bytes(exc, instance=scope["path"], request_id=request_id)
+    async def _send_problem(
+        exc: HelplineError,
+        path: str,
+        request_id: str,
+        send: Send,
+        limit: RateLimitResult | None = None,
+    ) -> None:
+        body = problem_json_bytes(exc, instance=path, request_id=request_id)
         headers = [
             (b"content-type", b"application/problem+json"),
             (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
         ]
+        if limit is not None and not exc.headers:
+            headers.extend(limit.header_pairs())
         await send({"type": "http.response.start", "status": exc.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -86,7 +86,7 @@ class TestCredentials:
         async def forbidden(*_args, **_kwargs):
             raise AssertionError("a malformed key reached the key lookup")
 
-        monkeypatch.setattr(auth_repository, "lookup_key_and_set_actor", forbidden)
+        monkeypatch.setattr(auth_repository, "lookup_key", forbidden)
         for key in ("hl_short", bad_checksum_key(), "x" * 49, "hl_" + "!" * 46):
             r = await client.get("/api/v1/auth/me", headers=bearer(key))
             assert r.status_code == 401

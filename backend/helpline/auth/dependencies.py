@@ -7,31 +7,55 @@ Every route declares its permission through one of these dependencies (a test wa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
-from helpline.auth import service
+from helpline.auth import keys, service
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.auth.ratelimit import RateLimiter
+from helpline.auth.principal_cache import PrincipalCache
+from helpline.auth.ratelimit import RateLimiter, RateLimitResult
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
-from helpline.db import SessionDep
+from helpline.db import ActorContext, SessionDep, act_as
 from helpline.errors import PermissionDenied, Unauthenticated
+from helpline.kit import roundtrip
+from helpline.kit.clock import Clock
 
-# Declared for OpenAPI (either header authenticates); parsing stays in presented_key so that a
-# malformed header is a 401 problem, never FastAPI's default error.
-bearer_scheme = HTTPBearer(
+F = TypeVar("F", bound=Callable[..., Any])
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+# Declared for OpenAPI (either header authenticates, or the session cookie). They do no work at
+# run time: parsing stays in presented_key, so that a malformed header is a 401 problem, never
+# FastAPI's default error, and the header is read once.
+class _DocumentedBearer(HTTPBearer):
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+class _DocumentedHeader(APIKeyHeader):
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+class _DocumentedCookie(APIKeyCookie):
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+bearer_scheme = _DocumentedBearer(
     auto_error=False, scheme_name="ApiKeyBearer", description="`Authorization: Bearer hl_…`"
 )
-header_scheme = APIKeyHeader(
+header_scheme = _DocumentedHeader(
     name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader", description="`X-API-Key: hl_…`"
 )
-cookie_scheme = APIKeyCookie(
+cookie_scheme = _DocumentedCookie(
     name="helpline_session",
     auto_error=False,
     scheme_name="SessionCookie",
@@ -62,21 +86,87 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-async def limit_principal(request: Request, principal: Principal) -> None:
-    """Count the request against the key's (or session user's) limit; 429 when exhausted."""
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None:
-        return
+def cached_read(endpoint: F) -> F:
+    """Mark a GET route whose service starts with a cache lookup: the caller's rate-limit hit
+    rides along with that lookup (one Redis round trip on a hit; see ``kit.roundtrip``)."""
+    endpoint.helpline_cached_read = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _limit_of(request: Request, principal: Principal) -> tuple[str, str, int]:
     settings: Settings = request.app.state.settings
-    if principal.api_key_id is not None:
-        policy, identity = "api-key", str(principal.api_key_id)
-    else:
-        policy, identity = "user", str(principal.user_id)
     limit = principal.rate_limit_per_minute or settings.default_rate_limit_per_minute
-    result = await limiter.hit(policy, identity, limit)
+    if principal.api_key_id is not None:
+        return "api-key", str(principal.api_key_id), limit
+    return "user", str(principal.user_id), limit
+
+
+def _record_limit(request: Request, result: RateLimitResult) -> None:
     request.state.rate_limit = result
     if not result.allowed:
         raise result.exceeded()
+
+
+async def limit_principal(request: Request, principal: Principal) -> None:
+    """Count the request against the key's (or session user's) limit; 429 when exhausted."""
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        _record_limit(request, await limiter.hit(*_limit_of(request, principal)))
+
+
+async def _api_key_principal(request: Request, session: AsyncSession, key: str) -> Principal:
+    """The key's principal — from this process's cache when it may be trusted — and its
+    rate-limit hit, in one Redis round trip (deferred to the route's cache lookup if it has one)."""
+    if not keys.is_well_formed(key):
+        raise Unauthenticated("The API key is malformed.")
+    state = request.app.state
+    settings: Settings = state.settings
+    credential = keys.hash_key(settings.api_key_pepper.get_secret_value().encode(), key)
+    cache: PrincipalCache = state.principals
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is not None and limiter.redis_configured and not limiter.uses_redis:
+        cache.unobserved()  # Redis is down: no change can reach us, so trust nothing cached
+    now = state.clock()
+    principal = cache.get(credential, now)
+    cached = principal is not None
+    if principal is None:
+        principal = await _resolve_key(session, cache, credential, state.clock)
+    if limiter is None:
+        pass
+    elif (
+        limiter.uses_redis
+        and not cache.check_due
+        and getattr(request.scope.get("endpoint"), "helpline_cached_read", False)
+    ):
+        roundtrip.defer(
+            limiter.deferred(
+                *_limit_of(request, principal), lambda r: setattr(request.state, "rate_limit", r)
+            )
+        )
+    elif not limiter.uses_redis or not cache.check_due:
+        _record_limit(request, await limiter.hit(*_limit_of(request, principal)))
+    else:  # read the principals' generation in the same round trip as the limit
+        generation_call = roundtrip.command("GET", cache.generation_key)
+        result, answers = await limiter.hit_with(*_limit_of(request, principal), [generation_call])
+        if answers is None:
+            cache.unobserved()
+            if cached:
+                principal = await _resolve_key(session, cache, credential, state.clock)
+        elif not cache.observe(answers[0]) and cached:
+            # Something changed somewhere since we last looked: resolve again from PostgreSQL.
+            principal = await _resolve_key(session, cache, credential, state.clock)
+        _record_limit(request, result)
+    state.key_use.note(principal.api_key_id, now)
+    return principal
+
+
+async def _resolve_key(
+    session: AsyncSession, cache: PrincipalCache, credential: bytes, clock: Clock
+) -> Principal:
+    generation = cache.generation  # read before the lookup: a change during it discards it
+    resolved = await service.resolve_api_key(session, credential, clock=clock)
+    cache.put(credential, resolved.principal, expires_at=resolved.expires_at, generation=generation)
+    return resolved.principal
 
 
 async def get_principal(
@@ -89,14 +179,7 @@ async def get_principal(
     settings: Settings = request.app.state.settings
     key = presented_key(request)
     if key is not None:
-        principal = await service.authenticate_api_key(
-            session,
-            key,
-            pepper=settings.api_key_pepper.get_secret_value().encode(),
-            request_id=request.state.request_id,
-            ip=client_ip(request),
-            clock=request.app.state.clock,
-        )
+        principal = await _api_key_principal(request, session, key)
     elif (token := request.cookies.get(settings.session_cookie_name)) is not None:
         principal = await service.authenticate_session(
             session,
@@ -108,17 +191,20 @@ async def get_principal(
             request_id=request.state.request_id,
             ip=client_ip(request),
         )
+        await limit_principal(request, principal)
     else:
         raise Unauthenticated("An API key is required.")
     request.state.principal = principal
-    await limit_principal(request, principal)
-    if principal.api_key_id is not None:
-        await service.note_key_use(
+    if request.method in WRITE_METHODS:  # triggers need the actor; reads don't pay for it
+        await act_as(
             session,
-            request.app.state.redis,
-            settings.redis_key_prefix,
-            principal.api_key_id,
-            request.app.state.clock,
+            ActorContext(
+                actor_type=principal.actor_type,
+                actor_id=str(principal.user_id),
+                api_key_id=str(principal.api_key_id) if principal.api_key_id else None,
+                request_id=request.state.request_id,
+                ip=client_ip(request),
+            ),
         )
     return principal
 

@@ -8,21 +8,21 @@ Every response carries the IETF draft headers ``RateLimit-Policy`` and ``RateLim
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
-from redis.exceptions import NoScriptError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.config import Settings
 from helpline.errors import RateLimited
-from helpline.http import problem_json_bytes
+from helpline.kit import roundtrip
 
 log = structlog.get_logger("helpline.ratelimit")
 
@@ -46,15 +46,23 @@ class RateLimitResult:
         ]
 
     def exceeded(self) -> RateLimited:
+        """The 429, carrying the headers of the policy that refused it."""
         retry = str(max(1, self.reset_after))
+        headers = {"Retry-After": retry}
+        headers.update((k.decode(), v.decode()) for k, v in self.header_pairs())
         return RateLimited(
             f"Rate limit of {self.limit} requests per minute exceeded; retry in {retry} s.",
-            headers={"Retry-After": retry},
+            headers=headers,
         )
 
 
 class RateLimiter:
-    """Moving-window limiter with a per-process fallback."""
+    """Moving-window limiter with a per-process fallback.
+
+    On Redis, one hit is ``limits``' own two Lua scripts (acquire, then read the window for the
+    headers) sent by SHA in one pipeline — and other calls of the same request may ride along in
+    that pipeline (:meth:`deferred`), so that a cache-hit read costs one round trip in all.
+    """
 
     def __init__(self, primary: RedisStorage | None, client: Any = None) -> None:
         self._primary = MovingWindowRateLimiter(primary) if primary is not None else None
@@ -62,6 +70,12 @@ class RateLimiter:
         self._client = client
         self._down_until = 0.0
         self.fallback_count = 0
+        self.timeout_s = 1.0
+        bridge: Any = primary.bridge if primary is not None else None  # limits' redis-py bridge
+        self._bridge = bridge
+        if bridge is not None:
+            self._acquire = roundtrip.Script(bridge.lua_acquire_moving_window.script)
+            self._read = roundtrip.Script(bridge.lua_moving_window.script)
 
     @classmethod
     def for_app(cls, settings: Settings, connection_pool: Any = None) -> RateLimiter:
@@ -88,58 +102,43 @@ class RateLimiter:
             key_prefix=f"{settings.redis_key_prefix}:limits",
             connection_pool=connection_pool,
         )
-        return cls(storage, client)
+        limiter = cls(storage, client)
+        limiter.timeout_s = settings.rate_limit_redis_timeout_s
+        return limiter
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
 
-    async def hit(self, policy: str, identity: str, limit: int) -> RateLimitResult:
-        """Count one request of ``identity`` against ``limit`` per minute."""
-        if self._primary is not None and time.monotonic() >= self._down_until:
-            try:
-                return await self._hit_redis(self._primary, policy, identity, limit)
-            except Exception as exc:  # any storage failure: degrade, never fail the request
-                self._down_until = time.monotonic() + BREAKER_SECONDS
-                log.warning(
-                    "rate limiter storage unavailable; using the per-process fallback",
-                    error=type(exc).__name__,
-                )
-        if self._primary is not None:
-            self.fallback_count += 1
-        return await self._hit(self._fallback, policy, identity, limit)
+    @property
+    def redis_configured(self) -> bool:
+        return self._primary is not None
 
-    @staticmethod
-    async def _hit_redis(
-        limiter: MovingWindowRateLimiter, policy: str, identity: str, limit: int
-    ) -> RateLimitResult:
-        """Acquire and read the window in one round trip: limits' own two Lua scripts, pipelined.
+    @property
+    def uses_redis(self) -> bool:
+        """True while hits go to Redis (configured, and not in a fallback period)."""
+        return self._primary is not None and time.monotonic() >= self._down_until
 
-        The acquire script is what makes the limit exact under concurrency; the read that follows
-        on the same connection only feeds the headers. The scripts are sent by SHA: a pipeline of
-        redis-py Script objects would first ask SCRIPT EXISTS, an extra round trip per request.
-        """
+    @property
+    def redis(self) -> Any:
+        return self._bridge.storage if self._bridge is not None else None
+
+    def calls(self, policy: str, identity: str, limit: int) -> list[roundtrip.Call]:
+        """The Redis calls of one hit: acquire (exact under concurrency), then read the window."""
         item = RateLimitItemPerMinute(limit)
-        bridge: Any = cast(RedisStorage, limiter.storage).bridge  # limits' redis-py bridge
-        key = bridge.prefixed_key(item.key_for(policy, identity))
+        key = self._bridge.prefixed_key(item.key_for(policy, identity))
         now = time.time()
         expiry = item.get_expiry()
-        acquire, read = bridge.lua_acquire_moving_window, bridge.lua_moving_window
+        return [
+            self._acquire.call([key], [now, limit, expiry, 1]),
+            self._read.call([key], [now - expiry, limit]),
+        ]
 
-        async def run() -> list[Any]:
-            async with bridge.storage.pipeline(transaction=False) as pipe:
-                pipe.evalsha(acquire.sha, 1, key, now, limit, expiry, 1)
-                pipe.evalsha(read.sha, 1, key, now - expiry, limit)
-                return cast(list[Any], await pipe.execute())
-
-        try:
-            acquired, window = await run()
-        except NoScriptError:  # first use on this server, or after SCRIPT FLUSH / a restart
-            for script in (acquire, read):
-                await bridge.storage.script_load(script.script)
-            acquired, window = await run()
+    @staticmethod
+    def result(policy: str, limit: int, acquired: Any, window: Any) -> RateLimitResult:
+        now = time.time()
         oldest, count = (float(window[0]), int(window[1])) if window else (now, 0)
-        reset_after = max(0, math.ceil(oldest + expiry - time.time()))
+        reset_after = max(0, math.ceil(oldest + WINDOW_SECONDS - now))
         return RateLimitResult(
             policy=policy,
             limit=limit,
@@ -148,13 +147,39 @@ class RateLimiter:
             allowed=bool(acquired),
         )
 
-    @staticmethod
-    async def _hit(
-        limiter: MovingWindowRateLimiter, policy: str, identity: str, limit: int
-    ) -> RateLimitResult:
+    def storage_failed(self, exc: BaseException) -> None:
+        self._down_until = time.monotonic() + BREAKER_SECONDS
+        log.warning(
+            "rate limiter storage unavailable; using the per-process fallback",
+            error=type(exc).__name__,
+        )
+
+    async def hit(self, policy: str, identity: str, limit: int) -> RateLimitResult:
+        """Count one request of ``identity`` against ``limit`` per minute."""
+        return (await self.hit_with(policy, identity, limit, []))[0]
+
+    async def hit_with(
+        self, policy: str, identity: str, limit: int, extra: list[roundtrip.Call]
+    ) -> tuple[RateLimitResult, list[Any] | None]:
+        """A hit with ``extra`` calls in the same round trip: their answers, or None when Redis
+        could not be used (the hit then went to the per-process fallback)."""
+        if self.uses_redis:
+            calls = self.calls(policy, identity, limit) + extra
+            try:
+                async with asyncio.timeout(self.timeout_s):
+                    answers = await roundtrip.execute(self.redis, calls)
+            except Exception as exc:  # any storage failure: degrade, never fail the request
+                self.storage_failed(exc)
+            else:
+                return self.result(policy, limit, answers[0], answers[1]), answers[2:]
+        return await self.hit_fallback(policy, identity, limit), None
+
+    async def hit_fallback(self, policy: str, identity: str, limit: int) -> RateLimitResult:
+        if self._primary is not None:
+            self.fallback_count += 1
         item = RateLimitItemPerMinute(limit)
-        allowed = await limiter.hit(item, policy, identity)
-        stats = await limiter.get_window_stats(item, policy, identity)
+        allowed = await self._fallback.hit(item, policy, identity)
+        stats = await self._fallback.get_window_stats(item, policy, identity)
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
         return RateLimitResult(
             policy=policy,
@@ -164,83 +189,32 @@ class RateLimiter:
             allowed=allowed,
         )
 
+    def deferred(
+        self, policy: str, identity: str, limit: int, done: Callable[[RateLimitResult], None]
+    ) -> roundtrip.Deferred:
+        """A hit that waits for the request's next Redis round trip (see :mod:`kit.roundtrip`).
 
-def client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
+        ``done`` receives the result (for the headers); a refused hit raises 429 where the round
+        trip happens, before its other answers are used.
+        """
 
+        async def resolve(answers: list[Any]) -> None:
+            outcome = self.result(policy, limit, answers[0], answers[1])
+            done(outcome)
+            if not outcome.allowed:
+                raise outcome.exceeded()
 
-class RateLimitMiddleware:
-    """Limits requests without credentials per IP up front; adds the headers to every response.
+        async def fallback(exc: BaseException) -> None:
+            self.storage_failed(exc)
+            outcome = await self.hit_fallback(policy, identity, limit)
+            done(outcome)
+            if not outcome.allowed:
+                raise outcome.exceeded()
 
-    Requests with credentials are limited per key or user by the authentication dependency,
-    which stores its result in ``request.state.rate_limit``. A credentialed request that fails
-    before that (bad key, unknown route) is counted against its IP once its response is decided
-    (so the 401 itself needs no I/O), and a flood of them turns into 429s.
-    """
-
-    def __init__(self, app: ASGIApp, *, session_cookie_name: str) -> None:
-        self.app = app
-        self.cookie_marker = session_cookie_name.encode() + b"="
-
-    def _has_credentials(self, scope: Scope) -> bool:
-        for name, value in scope["headers"]:
-            if name in (b"authorization", b"x-api-key"):
-                return True
-            if name == b"cookie" and self.cookie_marker in value:
-                return True
-        return False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter: RateLimiter | None = None
-        if scope["type"] == "http":
-            limiter = getattr(scope["app"].state, "rate_limiter", None)
-        if limiter is None:
-            await self.app(scope, receive, send)
-            return
-        settings: Settings = scope["app"].state.settings
-        state = scope.setdefault("state", {})
-        ip = client_ip(scope)
-        anonymous_limit = settings.anonymous_rate_limit_per_minute
-        if not self._has_credentials(scope):
-            result = await limiter.hit("anonymous", ip, anonymous_limit)
-            state["rate_limit"] = result
-            # Probes are counted (and get the headers) but never refused: a busy load balancer
-            # must not take a healthy instance out of rotation.
-            if not result.allowed and not scope["path"].startswith("/health/"):
-                await self._send_429(result, scope, state, send)
-                return
-
-        replaced = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal replaced
-            if message["type"] == "http.response.start":
-                result = state.get("rate_limit")
-                if result is None:  # credentials that failed (or no route): the IP pays
-                    result = await limiter.hit("anonymous", ip, anonymous_limit)
-                    if not result.allowed:
-                        replaced = True
-                        await self._send_429(result, scope, state, send)
-                        return
-                message["headers"] = [*message.get("headers", []), *result.header_pairs()]
-            elif replaced:
-                return
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-    @staticmethod
-    async def _send_429(
-        result: RateLimitResult, scope: Scope, state: dict[str, Any], send: Send
-    ) -> None:
-        exc = result.exceeded()
-        body = problem_json_bytes(exc, instance=scope["path"], request_id=state.get("request_id"))
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"retry-after", exc.headers["Retry-After"].encode()),
-            *result.header_pairs(),
-        ]
-        await send({"type": "http.response.start", "status": 429, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        return roundtrip.Deferred(
+            calls=self.calls(policy, identity, limit),
+            resolve=resolve,
+            fallback=fallback,
+            redis=self.redis,
+            timeout_s=self.timeout_s,
+        )

@@ -11,30 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.kit.rows import AnyRow
 from helpline.models import ApiKey
 
-# One round trip: look the key up by its hash and, in the same statement, record the actor
-# context of the transaction for the database triggers.
-LOOKUP_AND_SET_ACTOR = text(
+# The key and its owner's current role and state, by the key's hash (no actor context: reads
+# set none; a write transaction sets it when it begins).
+LOOKUP_KEY = text(
     """
     SELECT k.id, k.user_id, k.key_hash, k.scopes, k.rate_limit_per_minute, k.expires_at,
-           k.revoked_at, u.role, u.is_active,
-           set_config('helpline.actor_type', 'api_key', true),
-           set_config('helpline.actor_id', k.user_id::text, true),
-           set_config('helpline.api_key_id', k.id::text, true),
-           set_config('helpline.request_id', :request_id, true),
-           set_config('helpline.ip', :ip, true)
+           k.revoked_at, u.role, u.is_active
       FROM api_keys k JOIN users u ON u.id = k.user_id
      WHERE k.key_hash = :key_hash
     """
 )
 
 
-async def lookup_key_and_set_actor(
-    session: AsyncSession, key_hash: bytes, request_id: str, ip: str
-) -> AnyRow | None:
-    result = await session.execute(
-        LOOKUP_AND_SET_ACTOR, {"key_hash": key_hash, "request_id": request_id, "ip": ip}
-    )
-    return result.first()
+async def lookup_key(session: AsyncSession, key_hash: bytes) -> AnyRow | None:
+    return (await session.execute(LOOKUP_KEY, {"key_hash": key_hash})).first()
 
 
 async def insert_key(
@@ -111,14 +101,18 @@ async def set_key_expiry(session: AsyncSession, key_id: uuid.UUID, expires_at: d
     await session.execute(stmt)
 
 
-async def touch_last_used(session: AsyncSession, key_id: uuid.UUID, at: datetime) -> None:
-    stmt = (
-        update(ApiKey)
-        .where(ApiKey.id == key_id)
-        .values(last_used_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(stmt)
+TOUCH_LAST_USED = text(
+    """
+    UPDATE api_keys k SET last_used_at = u.at
+      FROM unnest(CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[])) AS u(id, at)
+     WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)
+    """
+)
+
+
+async def touch_last_used(session: AsyncSession, uses: dict[uuid.UUID, datetime]) -> None:
+    """Record the last use of several keys in one statement (never moves a time backwards)."""
+    await session.execute(TOUCH_LAST_USED, {"ids": list(uses), "ats": [uses[k] for k in uses]})
 
 
 # Session authentication: the user's current role and state, and the actor context, in one trip.

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import hmac
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.auth import keys, repository
+from helpline.auth import keys, principal_cache, repository
 from helpline.auth.permissions import ROLE_SCOPES, Scope, effective_scopes
 from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
@@ -38,7 +36,6 @@ from helpline.models.enums import Role
 from helpline.user import service as user_service
 
 log = structlog.get_logger("helpline.auth")
-LAST_USED_INTERVAL_SECONDS = 60
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -50,20 +47,19 @@ class IssuedKey:
     secret: str
 
 
-async def authenticate_api_key(
-    session: AsyncSession,
-    presented: str,
-    *,
-    pepper: bytes,
-    request_id: str,
-    ip: str,
-    clock: Clock = utcnow,
-) -> Principal:
-    """Resolve a presented key to a Principal, or raise 401. Malformed keys never reach the DB."""
-    if not keys.is_well_formed(presented):
-        raise Unauthenticated("The API key is malformed.")
-    key_hash = keys.hash_key(pepper, presented)
-    row = await repository.lookup_key_and_set_actor(session, key_hash, request_id, ip)
+@dataclass(frozen=True, slots=True)
+class ResolvedKey:
+    """A key resolved to its principal, and until when that holds without another look."""
+
+    principal: Principal
+    expires_at: datetime | None
+
+
+async def resolve_api_key(
+    session: AsyncSession, key_hash: bytes, *, clock: Clock = utcnow
+) -> ResolvedKey:
+    """Resolve a key (by its peppered hash) to a Principal, or raise 401."""
+    row = await repository.lookup_key(session, key_hash)
     if row is None or not hmac.compare_digest(row.key_hash, key_hash):
         raise Unauthenticated("The API key is not recognised.")
     if row.revoked_at is not None:
@@ -73,13 +69,14 @@ async def authenticate_api_key(
     if not row.is_active:
         raise Unauthenticated("The API key's owner is deactivated.")
     role = Role(row.role)
-    return Principal(
+    principal = Principal(
         user_id=row.user_id,
         role=role,
         scopes=effective_scopes(role, frozenset(row.scopes)),
         api_key_id=row.id,
         rate_limit_per_minute=row.rate_limit_per_minute,
     )
+    return ResolvedKey(principal, row.expires_at)
 
 
 async def list_api_keys(session: AsyncSession, user_id: uuid.UUID) -> list[ApiKey]:
@@ -124,34 +121,6 @@ async def issue_api_key(
         expires_at=expires_at,
     )
     return IssuedKey(row=row, secret=secret)
-
-
-# -- last use ------------------------------------------------------------------------------------
-_last_touch: dict[uuid.UUID, float] = {}  # per process: skips even the Redis guard most times
-
-
-async def note_key_use(
-    session: AsyncSession, redis: Any, prefix: str, key_id: uuid.UUID, clock: Clock
-) -> None:
-    """Keep ``last_used_at`` current, writing it at most about once a minute per key.
-
-    A per-process memo skips most requests; a Redis ``SET NX EX 60`` elects one writer across
-    all processes; the UPDATE then rides on the request's transaction.
-    """
-    now = time.monotonic()
-    if now - _last_touch.get(key_id, -1e9) < LAST_USED_INTERVAL_SECONDS:
-        return
-    _last_touch[key_id] = now
-    if len(_last_touch) > 100_000:  # bounded memory under many keys
-        _last_touch.clear()
-    try:
-        elected = await redis.set(
-            f"{prefix}:key-used:{key_id}", b"1", nx=True, ex=LAST_USED_INTERVAL_SECONDS
-        )
-    except Exception:  # Redis trouble must not fail the request; the write is best effort
-        return
-    if elected:
-        await repository.touch_last_used(session, key_id, clock())
 
 
 # -- key lifecycle -------------------------------------------------------------------------------
@@ -212,6 +181,7 @@ async def revoke_key(
     """Revoke at once (idempotent): the next lookup on any worker sees revoked_at."""
     row = await _visible_key(session, principal, key_id)
     await repository.revoke_key(session, row.id, clock())
+    principal_cache.changed_after_commit(session)
 
 
 def _is_live(row: ApiKey, now: datetime) -> bool:
@@ -256,6 +226,7 @@ async def rotate_key(
     grace_end = now + timedelta(seconds=grace_period_seconds)
     if old.expires_at is None or grace_end < old.expires_at:
         await repository.set_key_expiry(session, old.id, grace_end)
+        principal_cache.changed_after_commit(session)
     return IssuedKey(row=row, secret=secret)
 
 

@@ -74,12 +74,23 @@ async def in_transaction(
 ) -> T:
     """``work`` in one transaction whose actor is the system job ``job`` (default database:
     the service's; the audit jobs pass the owner role's URL)."""
+    from helpline.auth import principal_cache
+    from helpline.runtime import make_redis
+
     url = database_url or resolve_database_url(settings)
     database = Database(make_engine(url, settings, pool_size=2))
+    redis = make_redis(settings)
+    # A key revoked or a user changed from the command line reaches every server within a second.
+    publisher = principal_cache.redis_publisher(
+        redis, principal_cache.generation_key(settings.redis_key_prefix)
+    )
+    principal_cache.register_publisher(publisher)
     try:
         async with database.transaction(ActorContext.system(job)) as session:
             return await work(session)
     finally:
+        principal_cache.unregister_publisher(publisher)
+        await redis.aclose()
         await database.dispose()
 
 

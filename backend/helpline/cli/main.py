@@ -46,7 +46,7 @@ def serve(
 
     settings = settings_or_exit()
     host, port = host or settings.host, port or settings.port
-    workers = workers or settings.workers
+    workers = workers or settings.server_workers
     options = {
         "host": host,
         "port": port,
@@ -54,7 +54,8 @@ def serve(
         "http": "httptools",
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
+        # The app resolves the client address itself, trusting only HELPLINE_TRUSTED_PROXIES.
+        "proxy_headers": False,
     }
     if settings.uses_embedded_database or settings.uses_embedded_redis or reload:
         if settings.uses_embedded_database:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.conversation import service
 from helpline.conversation.schemas import MessageCreate, MessageRead
 from helpline.db import SessionDep
-from helpline.http import problem_responses
+from helpline.http import json_response, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
 
 router = APIRouter(prefix="/api/v1/tickets/{ticket_id}/conversations", tags=["conversations"])
@@ -55,6 +55,7 @@ async def list_ticket_messages(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=MessageRead,
     summary="Add a message",
     description="Add a public reply, or (staff only) an internal note. A closed ticket → 409.",
     operation_id="addTicketMessage",
@@ -62,6 +63,6 @@ async def list_ticket_messages(
 )
 async def add_ticket_message(
     ticket_id: TicketId, body: MessageCreate, session: SessionDep, principal: TicketsWrite
-) -> MessageRead:
+) -> Response:
     row = await service.add_message(session, principal, ticket_id, body)
-    return MessageRead.model_validate(row)
+    return json_response(MessageRead.model_validate(row), status_code=status.HTTP_201_CREATED)

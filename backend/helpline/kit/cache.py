@@ -15,12 +15,11 @@ import asyncio
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from enum import IntEnum
 from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from helpline.kit.metrics import REGISTRY, Labels
 
@@ -48,6 +47,10 @@ EPOCH_BUMPS = REGISTRY.counter(
 
 class CacheUnavailable(Exception):
     """Redis could not be used for this call (timeout, error, or breaker open)."""
+
+    def __init__(self, reason: str, *, tried: bool = True) -> None:
+        super().__init__(reason)
+        self.tried = tried  # False: the breaker was open and Redis was not even asked
 
 
 class BreakerState(IntEnum):
@@ -154,16 +157,21 @@ class CacheBackend:
         return value
 
     async def run(
-        self, cache: str, op: Callable[[], Awaitable[T]], *, invalidation: bool = False
+        self,
+        cache: str,
+        op: Callable[[], Awaitable[T]],
+        *,
+        invalidation: bool = False,
+        timeout_s: float | None = None,
     ) -> T:
         """Run one Redis operation within the timeout and the breaker, or raise CacheUnavailable."""
         if not self.breaker.allow():
             CACHE_SKIPPED.inc(cache=cache)
             if invalidation:
                 self._lost_invalidations = True
-            raise CacheUnavailable("circuit open")
+            raise CacheUnavailable("circuit open", tried=False)
         try:
-            async with asyncio.timeout(self.op_timeout_s):
+            async with asyncio.timeout(timeout_s or self.op_timeout_s):
                 if self._lost_invalidations:
                     await self.redis.set(self.epoch_key, self.token())
                     self._lost_invalidations = False
@@ -205,19 +213,13 @@ def current() -> CacheBackend | None:
     return _current.get() or (_default[-1] if _default else None)
 
 
-class CacheContextMiddleware:
-    """Binds ``app.state.cache`` as the current backend for the request."""
+def bind(backend: CacheBackend | None) -> Token[CacheBackend | None]:
+    """Make ``backend`` the current request's (undo with :func:`unbind`)."""
+    return _current.set(backend)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        backend = getattr(scope["app"].state, "cache", None) if "app" in scope else None
-        token = _current.set(backend)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _current.reset(token)
+def unbind(token: Token[CacheBackend | None]) -> None:
+    _current.reset(token)
 
 
 class SingleFlight:
@@ -240,7 +242,9 @@ class SingleFlight:
         try:
             result = await fn()
         except BaseException as exc:
-            future.set_exception(exc if isinstance(exc, Exception) else CacheUnavailable())
+            future.set_exception(
+                exc if isinstance(exc, Exception) else CacheUnavailable("cancelled")
+            )
             raise
         else:
             future.set_result(result)

@@ -32,8 +32,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.db import after_commit
+from helpline.db import after_commit, end_read
 from helpline.kit import cache as kit_cache
+from helpline.kit import roundtrip
 from helpline.kit.cache import (
     CACHE_INVALIDATIONS,
     CACHE_REQUESTS,
@@ -53,7 +54,7 @@ DIRTY = "helpline.cache.dirty"  # session.info flag: this transaction has queued
 PENDING = "helpline.cache.pending"  # session.info: ticket id -> customer id, to invalidate
 
 # Entry: b"<epoch>|<version>|<customer_id>|<json body>".
-TICKET_GET = """
+TICKET_GET = roundtrip.Script("""
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then epoch = ARGV[3]; redis.call('SET', KEYS[1], epoch) end
 local raw = redis.call('GET', KEYS[2])
@@ -63,10 +64,10 @@ if raw then
 end
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, '', epoch} end
 return {3, '', epoch}
-"""
+""")
 
 # ARGV: lease token, epoch seen at the miss, version, entry, ttl ms.
-TICKET_SET = """
+TICKET_SET = roundtrip.Script("""
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[3])
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
@@ -79,10 +80,10 @@ if raw then
 end
 redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 return 1
-"""
+""")
 
 # Entry: b"<epoch>:<generation>|<etag>|<json body>".
-LIST_GET = """
+LIST_GET = roundtrip.Script("""
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then epoch = ARGV[1]; redis.call('SET', KEYS[1], epoch) end
 local gen = redis.call('GET', KEYS[2])
@@ -94,15 +95,15 @@ if raw then
   if sep and string.sub(raw, 1, sep - 1) == stamp then return {1, raw} end
 end
 return {0, stamp}
-"""
+""")
 
-LIST_SET = """
+LIST_SET = roundtrip.Script("""
 local epoch = redis.call('GET', KEYS[1])
 local gen = redis.call('GET', KEYS[2])
 if not epoch or not gen or (epoch .. ':' .. gen) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
 return 1
-"""
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +176,6 @@ class TicketCache:
         self.lease_ms = lease_ms
         self.lease_wait_s = lease_wait_ms / 1000
         self.flights = SingleFlight()
-        self._get = backend.script(TICKET_GET)
-        self._set = backend.script(TICKET_SET)
-        self._list_get = backend.script(LIST_GET)
-        self._list_set = backend.script(LIST_SET)
 
     # keys ---------------------------------------------------------------------------------
     def _ticket_keys(self, ticket_id: uuid.UUID) -> list[str]:
@@ -209,6 +206,7 @@ class TicketCache:
 
     async def _load(self, session: AsyncSession, ticket_id: uuid.UUID) -> TicketEntry | None:
         row = await repository.get_ticket(session, ticket_id, STAFF_VIEW)
+        await end_read(session)  # the connection goes back before the body is built
         return None if row is None else TicketEntry.from_row(row)
 
     async def _read_through(
@@ -219,10 +217,8 @@ class TicketCache:
         deadline = time.monotonic() + self.lease_wait_s
         try:
             while True:
-                status, raw, epoch = await self.backend.run(
-                    "ticket",
-                    lambda: self._get(keys=keys, args=[token, self.lease_ms, self.backend.token()]),
-                )
+                call = TICKET_GET.call(keys, [token, self.lease_ms, self.backend.token()])
+                status, raw, epoch = await self._first_trip("ticket", call)
                 if status == 1:
                     CACHE_REQUESTS.inc(cache="ticket", result="hit")
                     return TicketEntry.parse(raw)
@@ -238,10 +234,38 @@ class TicketCache:
             await self._fill(keys, token, _b(epoch), entry)
         return entry
 
+    async def _first_trip(self, cache: str, call: roundtrip.Call) -> Any:
+        """Run ``call``; the request's deferred Redis work (its rate-limit hit) rides along.
+
+        A refused hit raises 429 here, before the answer is used. If Redis cannot be used, the
+        deferred work is settled on its own (its owner's fallback) and CacheUnavailable raised.
+        """
+        deferred = roundtrip.take()
+        if deferred is None:
+            return (await self._execute(cache, [call]))[0]
+        try:
+            answers = await self._execute(cache, [*deferred.calls, call], deferred.timeout_s)
+        except CacheUnavailable as exc:
+            if exc.tried:
+                await deferred.fallback(exc)
+            else:
+                await deferred.flush()
+            raise
+        await deferred.resolve(answers[:-1])
+        return answers[-1]
+
+    async def _execute(
+        self, cache: str, calls: list[roundtrip.Call], timeout_s: float | None = None
+    ) -> list[Any]:
+        redis = self.backend.redis
+        return await self.backend.run(
+            cache, lambda: roundtrip.execute(redis, calls), timeout_s=timeout_s
+        )
+
     async def _fill(self, keys: list[str], token: str, epoch: bytes, entry: TicketEntry) -> None:
         args = [token, epoch, entry.version, entry.pack(epoch), self._ttl_ms(self.ttl_s)]
         try:
-            stored = await self.backend.run("ticket", lambda: self._set(keys=keys, args=args))
+            (stored,) = await self._execute("ticket", [TICKET_SET.call(keys, args)])
         except CacheUnavailable:
             return
         CACHE_SETS.inc(cache="ticket", outcome="stored" if stored else "rejected")
@@ -269,9 +293,7 @@ class TicketCache:
 
     async def _list(self, keys: list[str], render: Callable[[], Awaitable[bytes]]) -> ListDocument:
         try:
-            hit, value = await self.backend.run(
-                "list", lambda: self._list_get(keys=keys, args=[self.backend.token()])
-            )
+            hit, value = await self._first_trip("list", LIST_GET.call(keys, [self.backend.token()]))
         except CacheUnavailable:
             CACHE_REQUESTS.inc(cache="list", result="error")
             return ListDocument.of(await render())
@@ -285,7 +307,7 @@ class TicketCache:
         packed = b"|".join((stamp, document.etag.encode(), document.body))
         args = [stamp, packed, self._ttl_ms(self.list_ttl_s)]
         try:
-            stored = await self.backend.run("list", lambda: self._list_set(keys=keys, args=args))
+            (stored,) = await self._execute("list", [LIST_SET.call(keys, args)])
             CACHE_SETS.inc(cache="list", outcome="stored" if stored else "rejected")
         except CacheUnavailable:
             pass

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import ValidationError
 
-from helpline.auth.dependencies import TicketsRead, TicketsWrite
+from helpline.auth.dependencies import TicketsRead, TicketsWrite, cached_read
 from helpline.db import SessionDep
 from helpline.errors import ValidationFailed
 from helpline.http import (
@@ -16,6 +16,7 @@ from helpline.http import (
     NotModified,
     etag_for_version,
     if_none_match_hits,
+    json_response,
     parse_if_match,
     problem_responses,
 )
@@ -77,6 +78,7 @@ def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
+    response_model=TicketRead,
     summary="Create a ticket",
     description="Customers create tickets for themselves; agents and admins must give "
     "`customer_id`. `status`, `priority` and `assigned_to` are for staff only.",
@@ -84,12 +86,14 @@ def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
     responses=problem_responses(403, 409, 413, 415),
 )
 async def create_ticket(
-    body: TicketCreate, session: SessionDep, principal: TicketsWrite, response: Response
-) -> TicketRead:
+    body: TicketCreate, session: SessionDep, principal: TicketsWrite
+) -> Response:
     row = await service.create_ticket(session, principal, body)
-    response.headers["Location"] = f"/api/v1/tickets/{row.id}"
-    response.headers["ETag"] = etag_for_version(row.version)
-    return TicketRead.model_validate(row)
+    return json_response(
+        TicketRead.model_validate(row),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"/api/v1/tickets/{row.id}", "ETag": etag_for_version(row.version)},
+    )
 
 
 @router.get(
@@ -106,6 +110,7 @@ async def create_ticket(
         **problem_responses(400, 403),
     },
 )
+@cached_read
 async def list_tickets(
     request: Request,
     session: SessionDep,
@@ -190,6 +195,7 @@ async def list_tickets(
         **problem_responses(403, 404),
     },
 )
+@cached_read
 async def get_ticket(
     ticket_id: TicketId,
     session: SessionDep,
@@ -206,6 +212,7 @@ async def get_ticket(
 
 @router.patch(
     "/{ticket_id}",
+    response_model=TicketRead,
     summary="Update a ticket",
     description="Partial update: only the fields in the body change. Customers may change title, "
     "description and status; staff also priority and assignee. A closed ticket cannot change "
@@ -218,12 +225,12 @@ async def update_ticket(
     body: TicketUpdate,
     session: SessionDep,
     principal: TicketsWrite,
-    response: Response,
     if_match: IfMatch = None,
-) -> TicketRead:
+) -> Response:
     row = await service.update_ticket(session, principal, ticket_id, body, parse_if_match(if_match))
-    response.headers["ETag"] = etag_for_version(row.version)
-    return TicketRead.model_validate(row)
+    return json_response(
+        TicketRead.model_validate(row), headers={"ETag": etag_for_version(row.version)}
+    )
 
 
 @router.delete(

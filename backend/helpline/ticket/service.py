@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
+from helpline.db import end_read
 from helpline.errors import (
     InvalidCursorError,
     PermissionDenied,
@@ -252,6 +253,7 @@ async def list_tickets_document(
 
     async def render() -> bytes:
         page = await list_tickets(session, principal, filters, sort, limit, cursor, cursor_secret)
+        await end_read(session)  # the connection goes back before the body is built
         return (
             Page[TicketRead](
                 data=[TicketRead.model_validate(r) for r in page.rows],

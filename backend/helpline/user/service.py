@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.auth import principal_cache
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import after_commit
@@ -156,6 +157,8 @@ async def update_user(
         raise UserNotFound()
     if values.get("is_active") is False or "password_hash" in values:
         after_commit(session, lambda: end_sessions(user_id))
+    if "role" in values or "is_active" in values:
+        principal_cache.changed_after_commit(session)  # cached keys of this user re-resolve
     return row
 
 

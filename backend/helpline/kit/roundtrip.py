@@ -1,0 +1,127 @@
+"""One Redis round trip per request: calls that ride along with the request's next trip.
+
+A request's own Redis work (e.g. its rate-limit check) may be *deferred* instead of sent at once:
+the next Redis operation of the same request (e.g. the ticket cache lookup) sends it in the same
+pipeline, so a cache-hit read costs one round trip in all. Whatever is still deferred when the
+handler is done — or before any PostgreSQL work, by the caller's choice — is flushed on its own.
+
+Calls are plain command tuples; Lua scripts go by SHA (``EVALSHA``) and are loaded only when Redis
+answers ``NOSCRIPT`` (first use, or after a restart), re-running just the calls that failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.exceptions import NoScriptError, ResponseError
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A Lua script sent by SHA."""
+
+    source: str | bytes
+    sha: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        raw = self.source.encode() if isinstance(self.source, str) else self.source
+        object.__setattr__(self, "sha", hashlib.sha1(raw).hexdigest())  # noqa: S324  # nosec B324: Redis names scripts by SHA-1
+
+    def call(self, keys: Sequence[Any], args: Sequence[Any]) -> Call:
+        return Call(("EVALSHA", self.sha, len(keys), *keys, *args), self)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    args: tuple[Any, ...]
+    script: Script | None = None
+
+
+def command(*args: Any) -> Call:
+    return Call(tuple(args))
+
+
+async def execute(redis: Any, calls: Sequence[Call]) -> list[Any]:
+    """Send ``calls`` in one pipeline (no MULTI); raise the first error any call returned."""
+    results = await _send(redis, calls)
+    missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+    if missing:  # NOSCRIPT: the call did not run; load its script and run just those again
+        for script in {calls[i].script for i in missing if calls[i].script is not None}:
+            assert script is not None
+            await redis.script_load(script.source)
+        again = await _send(redis, [calls[i] for i in missing])
+        for i, value in zip(missing, again, strict=True):
+            results[i] = value
+    for value in results:
+        if isinstance(value, ResponseError):
+            raise value
+    return results
+
+
+async def _send(redis: Any, calls: Sequence[Call]) -> list[Any]:
+    async with redis.pipeline(transaction=False) as pipe:
+        for call in calls:
+            pipe.execute_command(*call.args)
+        return list(await pipe.execute(raise_on_error=False))
+
+
+@dataclass(slots=True)
+class Deferred:
+    """Calls waiting for the request's next round trip, and what to do with their answers.
+
+    ``resolve`` gets the answers (it may raise, e.g. a 429); ``fallback`` runs instead when the
+    round trip failed (it may raise too). Both run exactly once.
+    """
+
+    calls: list[Call]
+    resolve: Callable[[list[Any]], Awaitable[None]]
+    fallback: Callable[[BaseException], Awaitable[None]]
+    redis: Any
+    timeout_s: float
+
+    async def flush(self) -> None:
+        """Send the calls on their own (nothing else rode along)."""
+        import asyncio
+
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                results = await execute(self.redis, self.calls)
+        except Exception as exc:  # any Redis trouble: the owner decides (never a 5xx)
+            await self.fallback(exc)
+            return
+        await self.resolve(results)
+
+
+_deferred: ContextVar[Deferred | None] = ContextVar("helpline_deferred_redis", default=None)
+
+
+def defer(deferred: Deferred) -> None:
+    _deferred.set(deferred)
+
+
+def take() -> Deferred | None:
+    """Remove and return the request's deferred calls (None if there are none)."""
+    deferred = _deferred.get()
+    if deferred is not None:
+        _deferred.set(None)
+    return deferred
+
+
+async def flush() -> None:
+    """Send whatever is still deferred (before PostgreSQL work, or when the handler is done)."""
+    deferred = take()
+    if deferred is not None:
+        await deferred.flush()
+
+
+def reset() -> Token[Deferred | None]:
+    """Start a request with nothing deferred (undo with :func:`restore`)."""
+    return _deferred.set(None)
+
+
+def restore(token: Token[Deferred | None]) -> None:
+    _deferred.reset(token)

@@ -1,0 +1,183 @@
+"""Per-request budgets of the hot path: SQL statements and Redis round trips, counted (DESIGN §12).
+
+A regression here is a failing test, not a slower benchmark. Counts are taken with the caller's
+principal already resolved (a warm process), as in steady-state traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from redis.asyncio.connection import AbstractConnection
+from sqlalchemy import event
+
+from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_ticket
+
+pytestmark = pytest.mark.performance
+
+TICKETS = "/api/v1/tickets"
+
+
+@dataclass
+class Tally:
+    sql: list[str] = field(default_factory=list)
+    redis_trips: int = 0
+
+
+HANDSHAKE = (b"HELLO", b"CLIENT", b"PING")  # a new pooled connection's set-up, not the request's
+
+
+def _handshake(command: Any) -> bool:
+    packed = b"".join(command) if isinstance(command, list) else bytes(command)
+    first = packed.split(b"\r\n")[2] if packed.startswith(b"*") else b""
+    return first.upper() in HANDSHAKE
+
+
+@pytest.fixture
+def count(engine, monkeypatch) -> Iterator[Any]:
+    """A context manager that counts the SQL statements and Redis round trips inside it."""
+    current: list[Tally] = []
+
+    def on_execute(_conn, _cursor, statement, *_args):
+        head = statement.lstrip().split(None, 1)[0].upper()
+        if current and head not in ("SAVEPOINT", "RELEASE", "ROLLBACK"):  # the test's wrapping
+            current[-1].sql.append(statement)
+
+    original = AbstractConnection.send_packed_command
+
+    async def send_packed_command(self, command, check_health=True):
+        if current and not _handshake(command):
+            current[-1].redis_trips += 1
+        return await original(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", send_packed_command)
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+
+    @contextmanager
+    def counting() -> Iterator[Tally]:
+        tally = Tally()
+        current.append(tally)
+        try:
+            yield tally
+        finally:
+            current.pop()
+
+    yield counting
+    event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+
+
+@pytest.fixture
+def warm(app):
+    """Freeze the principal cache's clock so its generation check is not due mid-test."""
+    now = [0.0]
+    app.state.principals.monotonic = lambda: now[0]
+    return now
+
+
+async def _warm_up(client, headers) -> None:
+    r = await client.get("/api/v1/auth/me", headers=headers)
+    assert r.status_code == 200
+
+
+class TestReadBudgets:
+    async def test_cached_get_is_one_redis_trip_and_no_sql(
+        self, client, session, cast: Cast, count, warm
+    ):
+        tid = await make_ticket(session, cast.alice.id, title="Budget")
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        assert (await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)).status_code == 200
+        with count() as hit:
+            r = await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)
+        assert r.status_code == 200
+        assert r.json()["title"] == "Budget"
+        assert r.headers["ratelimit-policy"].startswith('"api-key"')
+        assert hit.sql == []
+        assert hit.redis_trips == 1
+
+    async def test_uncached_get_is_one_statement_and_two_trips(
+        self, client, session, cast: Cast, count, warm
+    ):
+        tid = await make_ticket(session, cast.alice.id, title="Cold")
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        with count() as miss:
+            r = await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)
+        assert r.status_code == 200
+        assert r.json()["title"] == "Cold"
+        assert len(miss.sql) == 1, miss.sql  # the ticket with its metadata
+        assert miss.redis_trips == 2  # limit + lookup (+lease) together, then the fill
+
+    async def test_cached_list_is_one_redis_trip_and_no_sql(
+        self, client, session, cast: Cast, count, warm
+    ):
+        await make_ticket(session, cast.alice.id)
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        with count() as miss:
+            first = await client.get(TICKETS, headers=cast.agent.headers)
+        with count() as hit:
+            second = await client.get(TICKETS, headers=cast.agent.headers)
+        assert first.status_code == second.status_code == 200
+        assert first.json() == second.json()
+        assert len(first.json()["data"]) >= 1
+        assert len(miss.sql) == 1, miss.sql
+        assert miss.redis_trips == 2
+        assert hit.sql == []
+        assert hit.redis_trips == 1
+
+    async def test_a_new_principal_costs_one_lookup(self, client, session, cast: Cast, count):
+        tid = await make_ticket(session, cast.alice.id)
+        await session.commit()
+        await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)  # fills the ticket cache
+        with count() as cold:
+            r = await client.get(f"{TICKETS}/{tid}", headers=cast.alice.headers)
+        assert r.status_code == 200
+        assert len(cold.sql) == 1, cold.sql  # the key lookup; the ticket came from the cache
+        assert cold.redis_trips <= 2
+
+
+class TestWriteBudgets:
+    async def test_create_ticket(self, client, cast: Cast, count, warm):
+        await _warm_up(client, cast.agent.headers)
+        body = {"title": "Budgeted", "customer_id": str(cast.alice.id)}
+        with count() as tally:
+            r = await client.post(TICKETS, json=body, headers=cast.agent.headers)
+        assert r.status_code == 201
+        assert r.json()["title"] == "Budgeted"
+        # actor context, the customer check, the insert (history and audit are triggers)
+        assert len(tally.sql) == 3, tally.sql
+        assert tally.redis_trips == 2  # the rate limit, then the invalidation after commit
+
+    async def test_patch_ticket(self, client, session, cast: Cast, count, warm):
+        tid = await make_ticket(session, cast.alice.id)
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        with count() as tally:
+            r = await client.patch(
+                f"{TICKETS}/{tid}", json={"status": "open"}, headers=cast.agent.headers
+            )
+        assert r.status_code == 200
+        assert r.json()["status"] == "open"
+        assert len(tally.sql) == 3, tally.sql  # actor context, lock, update
+        assert tally.redis_trips == 2
+
+    async def test_add_message(self, client, session, cast: Cast, count, warm):
+        tid = await make_ticket(session, cast.alice.id)
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        with count() as tally:
+            r = await client.post(
+                f"{TICKETS}/{tid}/conversations",
+                json={"message": "On it."},
+                headers=cast.agent.headers,
+            )
+        assert r.status_code == 201
+        assert r.json()["message"] == "On it."
+        assert len(tally.sql) <= 4, tally.sql
+        assert tally.redis_trips == 2

@@ -1,0 +1,115 @@
+"""Pure pieces of the hot path: the principal cache's trust rules and client-address resolution."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from helpline.auth.permissions import ROLE_SCOPES
+from helpline.auth.principal import Principal
+from helpline.auth.principal_cache import PrincipalCache
+from helpline.middleware import forwarded_client, parse_networks
+from helpline.models.enums import Role
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def principal() -> Principal:
+    return Principal(
+        user_id=uuid.uuid4(), role=Role.agent, scopes=ROLE_SCOPES[Role.agent], api_key_id=uuid.uuid4()
+    )
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def tick() -> FakeMonotonic:
+    return FakeMonotonic()
+
+
+@pytest.fixture
+def cache(tick: FakeMonotonic) -> PrincipalCache:
+    c = PrincipalCache(key="p:auth:generation", ttl_s=30, max_entries=2, monotonic=tick)
+    assert c.observe(b"g1") is False  # the first read is a change from "never seen"
+    return c
+
+
+class TestPrincipalCache:
+    def test_hit_until_the_generation_moves(self, cache: PrincipalCache):
+        p = principal()
+        cache.put(b"k", p, expires_at=None, generation=cache.generation)
+        assert cache.get(b"k", NOW) is p
+        assert cache.observe(b"g1") is True
+        assert cache.get(b"k", NOW) is p
+        assert cache.observe(b"g2") is False
+        assert cache.get(b"k", NOW) is None
+        assert len(cache) == 0
+
+    def test_a_fill_that_raced_a_change_is_not_kept(self, cache: PrincipalCache):
+        before = cache.generation
+        cache.observe(b"g2")  # a change was seen while the lookup ran
+        cache.put(b"k", principal(), expires_at=None, generation=before)
+        assert cache.get(b"k", NOW) is None
+
+    def test_the_credentials_expiry_is_checked_per_request(self, cache: PrincipalCache):
+        cache.put(b"k", principal(), expires_at=NOW + timedelta(seconds=1), generation=b"g1")
+        assert cache.get(b"k", NOW) is not None
+        assert cache.get(b"k", NOW + timedelta(seconds=1)) is None
+
+    def test_entries_die_after_the_ttl(self, cache: PrincipalCache, tick: FakeMonotonic):
+        cache.put(b"k", principal(), expires_at=None, generation=b"g1")
+        tick.now += 30.5
+        cache.observe(b"g1")
+        assert cache.get(b"k", NOW) is None
+
+    def test_unreadable_generation_trusts_nothing(self, cache: PrincipalCache):
+        cache.put(b"k", principal(), expires_at=None, generation=b"g1")
+        cache.unobserved()
+        assert cache.check_due is True
+        assert cache.get(b"k", NOW) is None
+
+    def test_check_falls_due_after_the_interval(self, cache: PrincipalCache, tick: FakeMonotonic):
+        assert cache.check_due is False
+        tick.now += cache.check_interval_s
+        assert cache.check_due is True
+
+    def test_bounded_lru(self, cache: PrincipalCache):
+        for name in (b"a", b"b", b"c"):
+            cache.put(name, principal(), expires_at=None, generation=b"g1")
+        assert len(cache) == 2
+        assert cache.get(b"a", NOW) is None
+        assert cache.get(b"c", NOW) is not None
+
+
+TRUSTED = parse_networks(["10.0.0.0/8", "192.0.2.7"])
+
+
+class TestForwardedClient:
+    @pytest.mark.parametrize(
+        ("peer", "xff", "fwd", "expected"),
+        [
+            ("203.0.113.9", b"198.51.100.1", None, "203.0.113.9"),  # untrusted peer: ignored
+            ("192.0.2.7", b"198.51.100.1", None, "198.51.100.1"),
+            ("192.0.2.7", b"198.51.100.1, 10.1.2.3", None, "198.51.100.1"),  # skip our proxies
+            ("192.0.2.7", b"6.6.6.6, 198.51.100.1", None, "198.51.100.1"),  # spoofed left part
+            ("192.0.2.7", b"not-an-ip", None, "192.0.2.7"),
+            ("192.0.2.7", None, b'for="[2001:db8::1]:4711";proto=https', "2001:db8::1"),
+            ("192.0.2.7", None, b"for=198.51.100.2:1234", "198.51.100.2"),
+            ("192.0.2.7", None, None, "192.0.2.7"),
+        ],
+    )
+    def test_resolution(self, peer, xff, fwd, expected):
+        assert forwarded_client(peer, xff, fwd, TRUSTED) == expected
+
+    def test_nothing_trusted_by_default(self):
+        assert forwarded_client("127.0.0.1", b"198.51.100.1", None, ()) == "127.0.0.1"
