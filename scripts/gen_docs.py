@@ -118,6 +118,17 @@ def problems_page() -> str:
             f"| `{cls.type_uri()}` | {cls.status} | {_cell(cls.title)} | "
             f"{_cell(cls.description)} |\n"
         )
+    out.append(
+        "\n## What the HTTP server answers itself\n\n"
+        "A few requests are refused by the HTTP server (uvicorn with httptools) before they reach "
+        "Helpline, so their answer is a plain-text `400 Bad Request` and no problem document: a "
+        "request line or header that is not valid HTTP/1.1 (for example a NUL byte in a header), "
+        "and a request line or header block over the parser's size limits (a query string of "
+        "about 100 KB). An unknown method *does* reach Helpline and is a `405` problem; a body "
+        "over `HELPLINE_MAX_REQUEST_BODY_BYTES` is a `413` problem whether its length is declared "
+        "or it arrives chunked; JSON nested deeper than 64 levels is a `400` "
+        "`/problems/json-too-deep` before any parser sees it, on REST and GraphQL alike.\n"
+    )
     return "".join(out)
 
 

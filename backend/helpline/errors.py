@@ -72,6 +72,11 @@ class BadRequest(HelplineError):
     description = "The request is malformed (for example a body that is not valid JSON)."
 
 
+class JsonTooDeep(BadRequest):
+    slug, title = "json-too-deep", "JSON nested too deeply"
+    description = "The JSON body nests arrays and objects deeper than the server accepts."
+
+
 class InvalidCursorError(HelplineError):
     status, slug, title = 400, "invalid-cursor", "Invalid cursor"
     description = "The pagination cursor is malformed, forged or belongs to another sort order."

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.auth import keys
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
-from helpline.errors import HelplineError, PayloadTooLarge, UnsupportedMediaType
+from helpline.errors import HelplineError, JsonTooDeep, PayloadTooLarge, UnsupportedMediaType
 from helpline.http import problem_json_bytes
 from helpline.kit import cache as kit_cache
 from helpline.kit import roundtrip
@@ -28,6 +28,26 @@ access_log = structlog.get_logger("helpline.access")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # methods whose JSON body we type-check
 PROBE_PREFIX = "/health/"
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True if arrays/objects in ``body`` nest deeper than ``limit`` (checked before parsing, so
+    no parser ever recurses that far). Fast path: fewer brackets than the limit cannot nest."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", body)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -178,6 +198,14 @@ class HelplineMiddleware:
             if rejection is not None:
                 await self._send_problem(rejection, path, request_id, send_wrapper)
                 return
+            if self._buffers(scope, length, chunked):
+                # Read the whole (bounded) JSON body first: a chunked body over the limit is a 413
+                # like a declared one, and nesting is bounded before any parser sees it.
+                body, problem = await self._read_json(receive)
+                if problem is not None:
+                    await self._send_problem(problem, path, request_id, send_wrapper)
+                    return
+                receive = _replay(body, receive)
             if limiter is not None and credentials is None and not probe:
                 anonymous = app_state.settings.anonymous_rate_limit_per_minute
                 result = await limiter.hit("anonymous", ip, anonymous)
@@ -239,6 +267,34 @@ class HelplineMiddleware:
                 return UnsupportedMediaType("Send the body as application/json.")
         return None
 
+    def _buffers(self, scope: Scope, length: bytes | None, chunked: bytes | None) -> bool:
+        path = scope["path"]
+        return (
+            scope["method"] in BODY_METHODS
+            and (path.startswith(self.json_prefixes) or path == "/graphql")
+            and not self._is_raw(path)
+            and (chunked is not None or (length is not None and length != b"0"))
+        )
+
+    async def _read_json(self, receive: Receive) -> tuple[bytes, HelplineError | None]:
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_body_bytes:
+                return b"", PayloadTooLarge(f"The body limit is {self.max_body_bytes} bytes.")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if json_too_deep(body):
+            return b"", JsonTooDeep(f"Arrays and objects may nest at most {MAX_JSON_DEPTH} deep.")
+        return body, None
+
     def _is_raw(self, path: str) -> bool:
         """Paths that stream non-JSON bodies and enforce their own limits (uploads)."""
         return path.startswith(self.raw_body_paths)
@@ -290,3 +346,17 @@ class HelplineMiddleware:
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             principal=principal.ident() if principal is not None else None,
         )
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the buffered body once, then defers to the server's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

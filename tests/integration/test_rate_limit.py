@@ -158,9 +158,7 @@ class TestFallback:
 
 
 class TestClientAddress:
-    async def test_forwarded_for_is_ignored_unless_the_peer_is_trusted(
-        self, app, client, settings
-    ):
+    async def test_forwarded_for_is_ignored_unless_the_peer_is_trusted(self, app, client, settings):
         app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
         statuses = [
             (

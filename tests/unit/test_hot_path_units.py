@@ -20,7 +20,10 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 def principal() -> Principal:
     return Principal(
-        user_id=uuid.uuid4(), role=Role.agent, scopes=ROLE_SCOPES[Role.agent], api_key_id=uuid.uuid4()
+        user_id=uuid.uuid4(),
+        role=Role.agent,
+        scopes=ROLE_SCOPES[Role.agent],
+        api_key_id=uuid.uuid4(),
     )
 
 
