@@ -71,6 +71,7 @@ class Principal:
 
 
 principals: dict[bytes, Principal] = {}  # the cached route's in-process principal cache
+body_cache = {"hit": 0, "miss": 0}  # per process, served by /floor/stats
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -134,7 +135,10 @@ async def serve_ticket(request: Request, principal: Principal) -> Response:
     count, _, body = await pipe.execute()
     if count > principal.limit:
         return TOO_MANY
-    if body is None:
+    if body is not None:
+        body_cache["hit"] += 1
+    else:
+        body_cache["miss"] += 1
         async with state.pool.acquire() as conn:
             row = await conn.fetchrow(TICKET_SQL, ticket_id)
         if row is None:
@@ -169,6 +173,10 @@ async def ping(request: Request) -> Response:
     return Response(b'{"status":"ok","service":"floor"}', media_type="application/json")
 
 
+async def stats(request: Request) -> Response:
+    return Response(json.dumps(body_cache).encode(), media_type="application/json")
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
@@ -195,6 +203,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 routes: list[Any] = [
     Route("/ping", ping),
+    Route("/floor/stats", stats),
     Route("/floor/tickets/{ticket_id}", uncached),
     Route("/floor/cached/tickets/{ticket_id}", cached),
 ]
