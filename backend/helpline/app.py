@@ -49,6 +49,7 @@ from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
 from helpline.middleware import HelplineMiddleware, parse_networks
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
+from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
 
@@ -212,6 +213,14 @@ def create_app(
         app.state.db = database or Database(make_engine(resolve_database_url(settings), settings))
         app.state.redis = redis if redis is not None else make_redis(settings)
         app.state.cache = kit_cache.open_backend(app.state.redis, settings)
+        outbox = None
+        if app.state.cache is not None and not settings.uses_embedded_redis:
+            outbox = ticket_cache.InvalidationOutbox(
+                app.state.db, ticket_cache.for_app(app.state.cache)
+            )
+            if owns_db:  # tests deliver explicitly
+                outbox.start()
+        app.state.invalidation_outbox = outbox
         app.state.rate_limiter = RateLimiter.for_app(settings)
         app.state.principals = PrincipalCache(
             key=principal_cache.generation_key(settings.redis_key_prefix),
@@ -249,6 +258,8 @@ def create_app(
             app.state.audit.system_event("system.stopped", version=__version__)
             await app.state.audit.stop()
             await app.state.key_use.stop()
+            if outbox is not None:
+                await outbox.stop()
             principal_cache.unregister_publisher(publisher)
             kit_cache.close_backend(app.state.cache)
             if owns_db:

@@ -328,6 +328,40 @@ class TestRedisDown:
                 assert seen.version == 2
                 assert not app.state.cache.has_lost_invalidations
 
+    async def test_an_instance_without_redis_cannot_leave_others_serving_stale_tickets(
+        self, settings, db, clock, cast: Cast
+    ):
+        """B cannot reach Redis; A can. B's changes reach A's cache through the outbox."""
+        assert settings.redis_url is not None
+        async with (
+            app_with_redis(settings, db, clock, settings.redis_url) as (a, client_a),
+            app_with_redis(
+                settings, db, clock, "redis://127.0.0.1:1/0", cache_op_timeout_ms=50
+            ) as (_b, client_b),
+        ):
+            h = cast.agent.headers
+            ticket = await create(client_a, cast.agent, for_customer=cast.alice.id)
+            url = f"{API}/{ticket['id']}"
+            for _ in range(2):  # cached in Redis by A
+                assert (await client_a.get(url, headers=h)).json()["version"] == 1
+            r = await client_b.patch(url, json={"title": "changed on B"}, headers=h)
+            assert r.status_code == 200, r.text
+            assert (await client_b.get(url, headers=h)).json()["title"] == "changed on B"
+            stale = await client_a.get(url, headers=h)
+            assert stale.json()["version"] == 1  # not yet delivered: what the outbox is for
+            assert await a.state.invalidation_outbox.deliver() == 1
+            fresh = await client_a.get(url, headers=h)
+            assert fresh.json()["title"] == "changed on B"
+            assert fresh.json()["version"] == 2
+            assert await a.state.invalidation_outbox.deliver() == 0  # delivered once, gone
+
+            r = await client_b.delete(url, headers=h)
+            assert r.status_code == 204
+            assert await a.state.invalidation_outbox.deliver() == 1
+            gone = await client_a.get(url, headers=h)
+            assert gone.status_code == 404
+            assert gone.json()["type"] == "/problems/ticket-not-found"
+
 
 class TestMetrics:
     async def test_metrics_are_for_admins(self, client, cast: Cast):

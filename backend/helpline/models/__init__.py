@@ -6,6 +6,7 @@ from helpline.models.audit_archive import AuditArchive
 from helpline.models.audit_log import AuditLog
 from helpline.models.audit_seal import AuditSeal
 from helpline.models.base import Base
+from helpline.models.cache_invalidation import CacheInvalidation
 from helpline.models.conversation import Conversation
 from helpline.models.idempotency_key import IdempotencyKey
 from helpline.models.ticket import Ticket
@@ -20,6 +21,7 @@ __all__ = [
     "AuditLog",
     "AuditSeal",
     "Base",
+    "CacheInvalidation",
     "Conversation",
     "IdempotencyKey",
     "Ticket",

@@ -21,6 +21,7 @@ queued writes (its rows may still roll back).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -32,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.db import after_commit, end_read
+from helpline.db import Database, after_commit, end_read
 from helpline.kit import cache as kit_cache
 from helpline.kit import roundtrip
 from helpline.kit.cache import (
@@ -176,6 +177,7 @@ class TicketCache:
         self.lease_ms = lease_ms
         self.lease_wait_s = lease_wait_ms / 1000
         self.flights = SingleFlight()
+        self.outbox: InvalidationOutbox | None = None
 
     # keys ---------------------------------------------------------------------------------
     def _ticket_keys(self, ticket_id: uuid.UUID) -> list[str]:
@@ -315,7 +317,21 @@ class TicketCache:
 
     # invalidation -------------------------------------------------------------------------
     async def invalidate(self, tickets: dict[uuid.UUID, uuid.UUID | None]) -> None:
-        """Drop the entries and fill leases of ``tickets`` and renew the affected generations."""
+        """Drop the entries and fill leases of ``tickets`` and renew the affected generations;
+        if Redis cannot be reached, record them in the outbox for another process."""
+        try:
+            await self.deliver(tickets)
+        except CacheUnavailable:
+            CACHE_INVALIDATIONS.inc(outcome="lost")
+            if self.outbox is not None:
+                await self.outbox.record(tickets)
+            else:
+                log.warning("cache invalidation not delivered; epoch will be renewed on recovery")
+            return
+        CACHE_INVALIDATIONS.inc(outcome="delivered")
+
+    async def deliver(self, tickets: dict[uuid.UUID, uuid.UUID | None]) -> None:
+        """One MULTI: delete the entries and leases, replace the list generations (or raise)."""
         keys = [k for tid in tickets for k in self._ticket_keys(tid)[1:]]
         scopes = {"staff"} | {f"c:{c}" for c in tickets.values() if c is not None}
 
@@ -327,13 +343,68 @@ class TicketCache:
                     pipe.set(self._generation_key(scope), self.backend.token())
                 await pipe.execute()
 
+        await self.backend.run("invalidate", op, invalidation=True)
+
+
+class InvalidationOutbox:
+    """Invalidations this process could not deliver, kept in PostgreSQL until some process can.
+
+    Without it, a process that lost Redis (and only that process) would leave every other
+    process serving the changed ticket from Redis until the entry's TTL ran out. Each process
+    that can reach Redis delivers the rows every ``interval_s`` and deletes them in the same
+    transaction (``SKIP LOCKED``: processes share the work); a failed delivery rolls back and
+    the rows stay. In normal operation the table is empty and the poll is one cheap statement.
+    """
+
+    def __init__(
+        self, database: Database, cache: TicketCache, *, interval_s: float = 1.0, batch: int = 500
+    ) -> None:
+        self.database = database
+        self.cache = cache
+        self.interval_s = interval_s
+        self.batch = batch
+        self._task: asyncio.Task[None] | None = None
+        cache.outbox = self
+
+    async def record(self, tickets: dict[uuid.UUID, uuid.UUID | None]) -> None:
         try:
-            await self.backend.run("invalidate", op, invalidation=True)
-        except CacheUnavailable:
-            CACHE_INVALIDATIONS.inc(outcome="lost")
-            log.warning("cache invalidation not delivered; epoch will be renewed on recovery")
+            async with self.database.transaction() as session:
+                await repository.record_lost_invalidations(session, tickets)
+        except Exception:  # PostgreSQL gone too: the epoch renewal on recovery is what is left
+            log.exception("cache invalidation lost and could not be recorded")
             return
-        CACHE_INVALIDATIONS.inc(outcome="delivered")
+        log.warning("cache invalidation not delivered; recorded for delivery (%d)", len(tickets))
+
+    async def deliver(self) -> int:
+        """Deliver recorded invalidations; how many tickets were invalidated."""
+        delivered = 0
+        try:
+            async with self.database.transaction() as session:
+                claimed = await repository.claim_lost_invalidations(session, self.batch)
+                if claimed:
+                    await self.cache.deliver(claimed)  # raises: rollback keeps the rows
+                    delivered = len(claimed)
+        except CacheUnavailable:
+            return 0
+        return delivered
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="helpline-invalidation-outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.deliver()
+            except Exception:  # the database is unreachable: try again next interval
+                log.warning("could not read the invalidation outbox", exc_info=True)
 
 
 def for_backend(backend: CacheBackend) -> TicketCache:
@@ -350,10 +421,15 @@ def for_backend(backend: CacheBackend) -> TicketCache:
     )
 
 
+def for_app(backend: CacheBackend) -> TicketCache:
+    """The ticket cache that lives on ``backend`` (one per app)."""
+    return backend.extension("ticket", for_backend)
+
+
 def current() -> TicketCache | None:
     """The ticket cache of the current app (None: caching off, read PostgreSQL)."""
     backend = kit_cache.current()
-    return None if backend is None else backend.extension("ticket", for_backend)
+    return None if backend is None else for_app(backend)
 
 
 def invalidate_after_commit(

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import Ticket, TicketMetadata
+from helpline.models import CacheInvalidation, Ticket, TicketMetadata
 from helpline.ticket.access import TicketVisibility
 from helpline.ticket.schemas import TicketFilters, TicketSort
 
@@ -194,3 +194,34 @@ def list_statement(
     else:
         stmt = stmt.order_by(column.asc(), Ticket.id.asc())
     return stmt.limit(limit + 1)
+
+
+# -- cache invalidation outbox ---------------------------------------------------------------
+async def record_lost_invalidations(
+    session: AsyncSession, tickets: dict[uuid.UUID, uuid.UUID | None]
+) -> None:
+    await session.execute(
+        insert(CacheInvalidation),
+        [{"ticket_id": t, "customer_id": c} for t, c in tickets.items()],
+    )
+
+
+CLAIM_LOST_INVALIDATIONS = text(
+    """
+    DELETE FROM cache_invalidations
+     WHERE id IN (SELECT id FROM cache_invalidations ORDER BY id
+                  FOR UPDATE SKIP LOCKED LIMIT :limit)
+    RETURNING ticket_id, customer_id
+    """
+)
+
+
+async def claim_lost_invalidations(
+    session: AsyncSession, limit: int
+) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Take up to ``limit`` undelivered invalidations (gone once the transaction commits)."""
+    rows = (await session.execute(CLAIM_LOST_INVALIDATIONS, {"limit": limit})).all()
+    claimed: dict[uuid.UUID, uuid.UUID | None] = {}
+    for ticket_id, customer_id in rows:
+        claimed[ticket_id] = customer_id or claimed.get(ticket_id)
+    return claimed
