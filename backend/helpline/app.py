@@ -19,7 +19,7 @@ from starlette.routing import Match
 from helpline import __version__
 from helpline.attachment.endpoints import router as attachment_router
 from helpline.audit.endpoints import router as audit_router
-from helpline.audit.service import AuditService, access_failure_event
+from helpline.audit.service import AuditService, access_failure_event, record_rate_limited
 from helpline.auth import principal_cache
 from helpline.auth.endpoints import auth_router, keys_router
 from helpline.auth.principal_cache import PrincipalCache
@@ -36,6 +36,7 @@ from helpline.errors import (
     HelplineError,
     MethodNotAllowed,
     NotFound,
+    RateLimited,
     ValidationFailed,
 )
 from helpline.graphql.router import graphql_router
@@ -148,6 +149,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def helpline_error(request: Request, exc: HelplineError) -> Response:
         if exc.status in (401, 403):
             _audit_access_failure(request, exc)
+        elif isinstance(exc, RateLimited):
+            record_rate_limited(
+                getattr(request.app.state, "audit", None),
+                exc,
+                principal=getattr(request.state, "principal", None),
+                ip=request.client.host if request.client else None,
+                now=request.app.state.clock(),
+            )
         return _problem(exc, request)
 
     @app.exception_handler(NotModified)

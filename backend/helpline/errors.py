@@ -254,6 +254,7 @@ class IdempotencyKeyReused(ValidationFailed):
 class RateLimited(HelplineError):
     status, slug, title = 429, "rate-limited", "Too many requests"
     description = "The caller exceeded its rate limit; retry after `Retry-After` seconds."
+    result: Any = None  # the limiter's verdict (policy, limit), for the audit event
 
 
 class DependencyUnavailable(HelplineError):

@@ -17,9 +17,16 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from helpline.audit.service import record_rate_limited
 from helpline.auth import keys
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
-from helpline.errors import HelplineError, JsonTooDeep, PayloadTooLarge, UnsupportedMediaType
+from helpline.errors import (
+    HelplineError,
+    JsonTooDeep,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+)
 from helpline.http import problem_json_bytes
 from helpline.kit import cache as kit_cache
 from helpline.kit import roundtrip
@@ -178,9 +185,9 @@ class HelplineMiddleware:
                         result = await self._late_hit(app_state, limiter, credentials, ip)
                         if not result.allowed and result.policy == "anonymous":
                             replaced = True
-                            await self._send_problem(
-                                result.exceeded(), path, request_id, send, result
-                            )
+                            refused = result.exceeded()
+                            self._audit(app_state, refused, ip)
+                            await self._send_problem(refused, path, request_id, send, result)
                             return
                     if result is not None and not any(k == b"ratelimit-policy" for k, _ in headers):
                         headers.extend(result.header_pairs())
@@ -211,7 +218,9 @@ class HelplineMiddleware:
                 result = await limiter.hit("anonymous", ip, anonymous)
                 state["rate_limit"] = result
                 if not result.allowed:
-                    await self._send_problem(result.exceeded(), path, request_id, send_wrapper)
+                    refused = result.exceeded()
+                    self._audit(app_state, refused, ip)
+                    await self._send_problem(refused, path, request_id, send_wrapper)
                     return
             # Uploads stream and enforce their own (larger) limit; raw_max_body_bytes is only a
             # backstop for anything in front of the handler that might buffer the body.
@@ -225,6 +234,11 @@ class HelplineMiddleware:
             if self.access_log_enabled:
                 self._log(scope, status, started)
             structlog.contextvars.unbind_contextvars("request_id")
+
+    @staticmethod
+    def _audit(app_state: Any, refused: RateLimited, ip: str) -> None:
+        audit = getattr(app_state, "audit", None)
+        record_rate_limited(audit, refused, principal=None, ip=ip, now=app_state.clock())
 
     async def _late_hit(
         self, app_state: Any, limiter: RateLimiter, credentials: bytes, ip: str

@@ -11,8 +11,9 @@ from sqlalchemy import select, text, update
 from helpline.audit.schemas import AuditEvent
 from helpline.audit.service import AuditService
 from helpline.models import ApiKey, AuditLog, User
+from helpline.models.enums import Role
 from tests.fixtures.actors import Cast
-from tests.fixtures.factories import make_audit_event
+from tests.fixtures.factories import make_api_key, make_audit_event
 
 pytestmark = pytest.mark.integration
 
@@ -213,6 +214,29 @@ class TestApplicationEvents:
         assert len(rows) == 1
         assert rows[0].changes["occurrences"] == 30
         assert rows[0].changes["last_request_id"] == "flood-29"
+
+    async def test_rate_limit_refusals_are_recorded_aggregated(
+        self, app, client, session, cast: Cast, settings
+    ):
+        key = await make_api_key(session, cast.agent.id, Role.agent, rate_limit_per_minute=2)
+        await session.commit()
+        statuses = [
+            (await client.get(f"{API}/tickets", headers={"Authorization": f"Bearer {key}"}))
+            for _ in range(12)
+        ]
+        assert [r.status_code for r in statuses].count(429) == 10
+        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 1})
+        anonymous = [(await client.get("/openapi.json")).status_code for _ in range(4)]
+        assert anonymous == [200, 429, 429, 429]
+        await app.state.audit.flush()
+        rows = await audit_rows(session, action="rate_limit.exceeded")
+        by_policy = {r.changes["policy"]: r for r in rows}
+        assert by_policy["api-key"].changes["occurrences"] == 10
+        assert by_policy["api-key"].changes["limit"] == 2
+        assert by_policy["api-key"].actor_id == cast.agent.id
+        assert by_policy["anonymous"].changes["occurrences"] == 3
+        assert by_policy["anonymous"].actor_type == "anonymous"
+        assert len(rows) == 2  # 13 refusals, two rows
 
     async def test_full_buffer_drops_and_counts(self, db, session, clock):
         audit = AuditService(db, clock=clock, capacity=10, batch_size=100)

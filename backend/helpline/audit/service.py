@@ -18,7 +18,7 @@ from helpline.audit import repository
 from helpline.audit.schemas import AuditEvent, AuditEventFilters, HistoryEntryRead
 from helpline.auth.principal import Principal
 from helpline.db import ActorContext, Database
-from helpline.errors import InvalidCursorError
+from helpline.errors import InvalidCursorError, RateLimited
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.cursor import InvalidCursor, decode_cursor, decode_keyset, encode_cursor
 from helpline.kit.rows import AnyRow
@@ -156,6 +156,44 @@ def access_failure_event(
         changes=changes,
         occurred_at=now,
     )
+
+
+def rate_limited_event(
+    *, policy: str, limit: int, principal: Principal | None, ip: str | None, now: datetime
+) -> AuditEvent:
+    """The audit event of a 429. Repeats aggregate (same actor, IP and policy → one row with
+    `occurrences` per flush), so a flood of refusals costs a row per flush, not per request."""
+    return AuditEvent(
+        action="rate_limit.exceeded",
+        outcome="denied",
+        actor_type=principal.actor_type if principal is not None else "anonymous",
+        actor_id=principal.user_id if principal is not None else None,
+        api_key_id=principal.api_key_id if principal is not None else None,
+        ip=ip,
+        changes={"policy": policy, "limit": limit},
+        occurred_at=now,
+    )
+
+
+def record_rate_limited(
+    audit: AuditService | None,
+    refused: RateLimited,
+    *,
+    principal: Principal | None,
+    ip: str | None,
+    now: datetime,
+) -> None:
+    """Queue the audit event of a 429 (no I/O; aggregated when written)."""
+    if audit is not None and refused.result is not None:
+        audit.emit(
+            rate_limited_event(
+                policy=refused.result.policy,
+                limit=refused.result.limit,
+                principal=principal,
+                ip=ip,
+                now=now,
+            )
+        )
 
 
 @dataclass(slots=True)

@@ -50,10 +50,12 @@ class RateLimitResult:
         retry = str(max(1, self.reset_after))
         headers = {"Retry-After": retry}
         headers.update((k.decode(), v.decode()) for k, v in self.header_pairs())
-        return RateLimited(
+        refused = RateLimited(
             f"Rate limit of {self.limit} requests per minute exceeded; retry in {retry} s.",
             headers=headers,
         )
+        refused.result = self
+        return refused
 
 
 class RateLimiter:
