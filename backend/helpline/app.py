@@ -38,7 +38,7 @@ from helpline.errors import (
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
 from helpline.http import NotModified, problem_json_bytes
-from helpline.idempotency.middleware import IdempotencyMiddleware
+from helpline.idempotency import middleware as idempotency
 from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
 from helpline.logs import configure_logging
@@ -277,7 +277,7 @@ def create_app(
     for router in (auth_router, keys_router, user_router):
         app.include_router(router)
     app.include_router(metrics_router)
-    app.add_middleware(IdempotencyMiddleware)
+    idempotency.install(app)
     app.add_middleware(kit_cache.CacheContextMiddleware)
     app.add_middleware(RateLimitMiddleware, session_cookie_name=settings.session_cookie_name)
     if settings.cors_origins:
