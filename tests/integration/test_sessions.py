@@ -161,3 +161,32 @@ class TestSessionEnd:
         client.cookies.set("helpline_session", "x" * 43)
         r = await client.get("/api/v1/auth/me")
         assert r.status_code == 401
+
+
+class TestLoginCommitsFirst:
+    async def test_a_failed_commit_leaves_no_session(self, client, session, redis, settings):
+        from sqlalchemy import event
+        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.orm import Session
+
+        user = await make_login_user(session)
+        failing: list[bool] = []
+
+        def fail_commit(sync_session) -> None:
+            if failing:  # as if the connection broke at COMMIT
+                raise OperationalError("COMMIT", {}, ConnectionResetError("connection lost"))
+
+        event.listen(Session, "before_commit", fail_commit)
+        failing.append(True)
+        try:
+            r = await log_in(client, user.email)
+        finally:
+            event.remove(Session, "before_commit", fail_commit)
+        assert r.status_code == 503
+        assert "set-cookie" not in r.headers
+        prefix = settings.redis_key_prefix
+        assert [k async for k in redis.scan_iter(match=f"{prefix}:session:*")] == []
+        assert not await redis.exists(f"{prefix}:user-sessions:{user.id}")
+        ok = await log_in(client, user.email)  # and a login that commits opens one
+        assert ok.status_code == 200
+        assert len([k async for k in redis.scan_iter(match=f"{prefix}:session:*")]) == 1

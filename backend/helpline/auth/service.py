@@ -18,6 +18,7 @@ from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
 from helpline.auth.schemas import ApiKeyCreate
 from helpline.auth.sessions import SessionData, SessionStore, password_mark
+from helpline.db import after_commit
 from helpline.errors import (
     ApiKeyExpired,
     ApiKeyNotFound,
@@ -303,9 +304,14 @@ async def login(
     ok = await verify_password(password_hash, password)
     if candidate is None or not ok or not candidate.is_active:
         raise InvalidCredentials("The email or password is incorrect.")
-    token, data = await store.create(candidate.id, password_mark(mark_secret, password_hash))
+    token, data = store.prepare(candidate.id, password_mark(mark_secret, password_hash))
     await user_service.record_login(session, candidate.id, clock())
     user = await user_service.get_user(session, candidate.id)
+
+    async def open_session() -> None:  # only once the login is committed (DESIGN §3)
+        await store.save(data)
+
+    after_commit(session, open_session)
     return LoginOutcome(token=token, data=data, user=user)
 
 
