@@ -190,3 +190,35 @@ class TestLoginCommitsFirst:
         ok = await log_in(client, user.email)  # and a login that commits opens one
         assert ok.status_code == 200
         assert len([k async for k in redis.scan_iter(match=f"{prefix}:session:*")]) == 1
+
+
+class TestLoginDuringRedisOutage:
+    async def test_right_and_wrong_password_get_the_same_503(
+        self, settings, db, clock, session, tmp_path
+    ):
+        from helpline.app import create_app
+        from helpline.runtime import make_redis
+        from tests.fixtures.redis_server import redis_server
+
+        user = await make_login_user(session)
+        with redis_server(tmp_path) as server:
+            custom = settings.model_copy(update={"redis_url": server.url})
+            redis_client = make_redis(custom)
+            application = create_app(custom, database=db, redis=redis_client, clock=clock)
+            try:
+                async with application.router.lifespan_context(application):
+                    transport = httpx.ASGITransport(app=application)
+                    async with httpx.AsyncClient(
+                        transport=transport, base_url="http://helpline.test"
+                    ) as c:
+                        server.kill()
+                        right = await log_in(c, user.email)
+                        wrong = await log_in(c, user.email, "not-the-password-123")
+                        unknown = await log_in(c, "nobody-" + user.email)
+            finally:
+                await redis_client.aclose()
+        for r in (right, wrong, unknown):
+            assert r.status_code == 503, r.text
+            assert "set-cookie" not in r.headers
+        assert right.json()["type"] == wrong.json()["type"] == "/problems/service-unavailable"
+        assert right.json()["detail"] == wrong.json()["detail"] == unknown.json()["detail"]

@@ -298,7 +298,12 @@ async def login(
     mark_secret: bytes,
     clock: Clock,
 ) -> LoginOutcome:
-    """Check a password and open a session. Unknown email and wrong password look the same."""
+    """Check a password and open a session. Unknown email and wrong password look the same.
+
+    While sessions cannot be stored every attempt is 503, before any password is checked: an
+    outage must not tell a right password (which could not log in) from a wrong one.
+    """
+    await store.ensure_available()
     candidate = await user_service.get_login_candidate(session, email)
     password_hash = candidate.password_hash if candidate is not None else None
     ok = await verify_password(password_hash, password)

@@ -49,6 +49,13 @@ class SessionStore:
     def _index(self, user_id: uuid.UUID) -> str:
         return f"{self.prefix}:user-sessions:{user_id}"
 
+    async def ensure_available(self) -> None:
+        """503 unless the store answers: checked before a password, so an outage confirms none."""
+        try:
+            await self.redis.ping()
+        except RedisError as exc:
+            raise DependencyUnavailable("The session store is unavailable.") from exc
+
     def prepare(self, user_id: uuid.UUID, mark: str) -> tuple[str, SessionData]:
         """A new session's cookie token (shown once) and data; nothing is stored yet."""
         token = secrets.token_urlsafe(32)
