@@ -63,7 +63,7 @@ class TestLogin:
     ):
         assert (await log_in(client, cast.agent.email)).status_code == 401
         user = await make_login_user(session)
-        await user_service.deactivate_user(session, user.id, _noop)
+        await user_service.deactivate_user(session, user.id, _noop, _revoke_nothing)
         await session.commit()
         assert (await log_in(client, user.email)).status_code == 401
 
@@ -78,6 +78,10 @@ class TestLogin:
         r = await log_in(client, user.email)
         assert r.status_code == 429
         assert int(r.headers["retry-after"]) >= 1
+
+
+async def _revoke_nothing(session, user_id) -> None:
+    return None
 
 
 async def _noop(_user_id: uuid.UUID) -> None:

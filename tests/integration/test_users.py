@@ -150,7 +150,22 @@ class TestUpdate:
             f"{API}/{cast.bob.id}", json={"is_active": True}, headers=cast.admin.headers
         )
         assert r.json()["is_active"] is True
-        assert (await client.get("/api/v1/tickets", headers=cast.bob.headers)).status_code == 200
+        # Reactivation does not revive the keys: deactivation revoked them.
+        assert (await client.get("/api/v1/tickets", headers=cast.bob.headers)).status_code == 401
+        keys = await client.get(
+            f"/api/v1/api-keys?user_id={cast.bob.id}", headers=cast.admin.headers
+        )
+        assert keys.json()
+        assert all(k["revoked_at"] is not None for k in keys.json())
+        fresh = await client.post(
+            "/api/v1/api-keys", json={"name": "new", "user_id": str(cast.bob.id)},
+            headers=cast.admin.headers,
+        )  # fmt: skip
+        assert fresh.status_code == 201
+        me = await client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh.json()['key']}"}
+        )
+        assert me.status_code == 200
 
     async def test_last_admin_cannot_be_demoted(self, client, session, cast: Cast):
         admins = (

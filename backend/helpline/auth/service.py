@@ -98,8 +98,14 @@ async def issue_api_key(
     scopes: list[str] | None = None,
     rate_limit_per_minute: int | None = None,
     expires_at: datetime | None = None,
+    clock: Clock = utcnow,
 ) -> IssuedKey:
-    """Create a key for a user; scopes default to everything the role allows."""
+    """Create a key for a user; scopes default to everything the role allows (API and CLI)."""
+    if expires_at is not None and expires_at <= clock():
+        raise ValidationFailed(
+            "expires_at must be in the future.",
+            errors=[{"loc": ["body", "expires_at"], "msg": "in the past", "type": "value_error"}],
+        )
     allowed = {s.value for s in ROLE_SCOPES[role]}
     requested = sorted(allowed if scopes is None else set(scopes))
     unknown = [s for s in requested if s not in {sc.value for sc in Scope}]
@@ -189,12 +195,8 @@ async def create_key(
     owner_id = data.user_id or principal.user_id
     if not _may_manage(principal, owner_id):
         raise PermissionDenied("Only admins may create keys for another user.")
+    await _refuse_rotated_out_key(session, principal)
     owner = await user_service.get_user(session, owner_id)
-    if data.expires_at is not None and data.expires_at <= clock():
-        raise ValidationFailed(
-            "expires_at must be in the future.",
-            errors=[{"loc": ["body", "expires_at"], "msg": "in the past", "type": "value_error"}],
-        )
     return await issue_api_key(
         session,
         user_id=owner.id,
@@ -204,6 +206,7 @@ async def create_key(
         scopes=None if data.scopes is None else [s.value for s in data.scopes],
         rate_limit_per_minute=data.rate_limit_per_minute,
         expires_at=data.expires_at,
+        clock=clock,
     )
 
 
@@ -213,6 +216,22 @@ async def revoke_key(
     """Revoke at once (idempotent): the next lookup on any worker sees revoked_at."""
     row = await _visible_key(session, principal, key_id)
     await repository.revoke_key(session, row.id, clock())
+
+
+async def revoke_keys_of_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Revoke every live key of a user (deactivation); a reactivation does not revive them."""
+    await repository.revoke_user_keys(session, user_id, utcnow())
+
+
+async def _refuse_rotated_out_key(session: AsyncSession, principal: Principal) -> None:
+    """A key replaced by rotation still works during its grace period, but mints no keys."""
+    if principal.api_key_id is not None and await repository.has_successor(
+        session, principal.api_key_id
+    ):
+        raise PermissionDenied(
+            "This key was replaced by rotation: during its grace period it cannot create or "
+            "rotate keys; use the new key."
+        )
 
 
 def _is_live(row: ApiKey, now: datetime) -> bool:
@@ -230,6 +249,7 @@ async def rotate_key(
 ) -> IssuedKey:
     """Replace a key: same owner, name, scopes and limit; the old one expires after the grace."""
     target = await _visible_key(session, principal, key_id)
+    await _refuse_rotated_out_key(session, principal)
     now = clock()
     lineage = await repository.lock_lineage(session, target.lineage_id)
     old = next(k for k in lineage if k.id == key_id)

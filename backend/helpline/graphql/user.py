@@ -209,7 +209,9 @@ class UserMutation:
         data = build(UserUpdate, values)
         sessions = session_store(ctx.http_request)
         async with ctx.db() as session:
-            row = await user_service.update_user(session, user_id, data, sessions.delete_all)
+            row = await user_service.update_user(
+                session, user_id, data, sessions.delete_all, auth_service.revoke_keys_of_user
+            )
         return User.from_row(row)
 
     @strawberry.mutation(description="Create an API key (as `POST /api/v1/api-keys`).")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi import Path as PathParam
 
+from helpline.auth import service as auth_service
 from helpline.auth.dependencies import (
     Authenticated,
     UsersRead,
@@ -99,7 +100,8 @@ async def get_user(user_id: UserId, session: SessionDep, principal: Authenticate
     summary="Update a user",
     description="Admins only. Changes name, role, active flag or password; a demotion or "
     "deactivation applies to the user's keys and sessions on their next request, and "
-    "deactivation or a new password ends their sessions. `email`, `id` and other fields are "
+    "deactivation or a new password ends their sessions. Deactivation revokes their keys: "
+    "reactivating the user does not revive them. `email`, `id` and other fields are "
     "rejected (422). The last active admin cannot be demoted or deactivated (409).",
     operation_id="updateUser",
     responses=problem_responses(403, 404, 409),
@@ -111,7 +113,9 @@ async def update_user(
     _principal: UsersWrite,
     sessions: Sessions,
 ) -> UserRead:
-    row = await service.update_user(session, user_id, body, sessions.delete_all)
+    row = await service.update_user(
+        session, user_id, body, sessions.delete_all, auth_service.revoke_keys_of_user
+    )
     return UserRead.model_validate(row)
 
 
@@ -120,12 +124,15 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Deactivate a user",
     description="Admins only. Users are never deleted (their tickets and history stay); they are "
-    "deactivated: keys and sessions stop working at once.",
+    "deactivated: their keys are revoked and their sessions end at once (reactivating the user "
+    "does not revive the keys; issue new ones).",
     operation_id="deactivateUser",
     responses=problem_responses(403, 404, 409),
 )
 async def deactivate_user(
     user_id: UserId, session: SessionDep, _principal: UsersWrite, sessions: Sessions
 ) -> Response:
-    await service.deactivate_user(session, user_id, sessions.delete_all)
+    await service.deactivate_user(
+        session, user_id, sessions.delete_all, auth_service.revoke_keys_of_user
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

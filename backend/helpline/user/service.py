@@ -30,6 +30,8 @@ from helpline.user import repository
 from helpline.user.schemas import UserCreate, UserUpdate
 
 EndSessions = Callable[[uuid.UUID], Awaitable[None]]
+# Revokes a user's live API keys in the caller's transaction (the auth domain owns keys).
+RevokeKeys = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
 USER_SORT = "-created_at"
 
 
@@ -124,9 +126,17 @@ async def list_users(
 
 
 async def update_user(
-    session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, end_sessions: EndSessions
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    end_sessions: EndSessions,
+    revoke_keys: RevokeKeys,
 ) -> AnyRow:
-    """Apply an admin's change; deactivation or a new password ends the user's sessions."""
+    """Apply an admin's change; deactivation or a new password ends the user's sessions.
+
+    Deactivation also revokes the user's keys, so that a later reactivation does not bring them
+    back to life: the admin issues new keys deliberately.
+    """
     current = await repository.lock_user(session, user_id)
     if current is None:
         raise UserNotFound()
@@ -154,16 +164,18 @@ async def update_user(
     row = await repository.update_user(session, user_id, values)
     if row is None:
         raise UserNotFound()
+    if values.get("is_active") is False and current.is_active:
+        await revoke_keys(session, user_id)
     if values.get("is_active") is False or "password_hash" in values:
         after_commit(session, lambda: end_sessions(user_id))
     return row
 
 
 async def deactivate_user(
-    session: AsyncSession, user_id: uuid.UUID, end_sessions: EndSessions
+    session: AsyncSession, user_id: uuid.UUID, end_sessions: EndSessions, revoke_keys: RevokeKeys
 ) -> None:
-    """Deactivate (never delete) a user: keys and sessions stop working at once."""
-    await update_user(session, user_id, UserUpdate(is_active=False), end_sessions)
+    """Deactivate (never delete) a user: keys are revoked and sessions end at once."""
+    await update_user(session, user_id, UserUpdate(is_active=False), end_sessions, revoke_keys)
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> AnyRow | None:
