@@ -197,7 +197,9 @@ class UserMutation:
         ctx.require(Scope.users_write)
         data = build(UserCreate, given(input))
         async with ctx.db() as session:
-            row = await user_service.create_user(session, data)
+            row = await user_service.create_user(
+                session, data, public_domains_only=ctx.settings.email_public_domains_only
+            )
         return User.from_row(row)
 
     @strawberry.mutation(description="Update a user (as `PATCH /api/v1/users/{id}`).")

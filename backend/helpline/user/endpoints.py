@@ -16,6 +16,7 @@ from helpline.auth.dependencies import (
     session_store,
 )
 from helpline.auth.sessions import SessionStore
+from helpline.config import Settings
 from helpline.db import SessionDep
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
@@ -33,15 +34,24 @@ Sessions = Annotated[SessionStore, Depends(session_store)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a user",
-    description="Admins only (`users:write`). The email must be unique case-insensitively; an "
-    "optional password enables login for the web interface.",
+    description="Admins only (`users:write`). The email must be unique case-insensitively and "
+    "syntactically valid; intranet domains such as `.local`, `.test` or `.internal` are accepted "
+    "unless `HELPLINE_EMAIL_PUBLIC_DOMAINS_ONLY` is on. An optional password enables login for "
+    "the web interface.",
     operation_id="createUser",
     responses=problem_responses(403, 409),
 )
 async def create_user(
-    body: UserCreate, session: SessionDep, _principal: UsersWrite, response: Response
+    request: Request,
+    body: UserCreate,
+    session: SessionDep,
+    _principal: UsersWrite,
+    response: Response,
 ) -> UserRead:
-    row = await service.create_user(session, body)
+    settings: Settings = request.app.state.settings
+    row = await service.create_user(
+        session, body, public_domains_only=settings.email_public_domains_only
+    )
     response.headers["Location"] = f"/api/v1/users/{row.id}"
     return UserRead.model_validate(row)
 

@@ -22,6 +22,7 @@ from helpline.errors import (
     ValidationFailed,
 )
 from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
+from helpline.kit.emails import normalize_email
 from helpline.kit.ids import new_id
 from helpline.kit.passwords import hash_password, password_problems
 from helpline.kit.rows import AnyRow
@@ -58,8 +59,22 @@ async def _checked_password_hash(password: str, *, email: str, name: str) -> str
     return await asyncio.to_thread(hash_password, password)  # slow by design: off the loop
 
 
-async def create_user(session: AsyncSession, data: UserCreate) -> AnyRow:
-    """Create a user; 409 when the email is taken, 422 when the password is weak."""
+async def create_user(
+    session: AsyncSession, data: UserCreate, *, public_domains_only: bool = False
+) -> AnyRow:
+    """Create a user; 409 when the email is taken, 422 when the password is weak.
+
+    ``public_domains_only`` (setting ``email_public_domains_only``) refuses addresses under
+    special-use domains such as ``.local``; the schema accepts any syntactically valid address.
+    """
+    if public_domains_only:
+        try:
+            normalize_email(str(data.email), public_only=True)
+        except ValueError as exc:
+            raise ValidationFailed(
+                str(exc),
+                errors=[{"loc": ["body", "email"], "msg": str(exc), "type": "value_error"}],
+            ) from None
     values: dict[str, Any] = {
         "id": new_id(),
         "email": str(data.email),
