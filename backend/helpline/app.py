@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -42,7 +42,7 @@ from helpline.errors import (
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
 from helpline.http import NotModified, problem_json_bytes
-from helpline.idempotency.middleware import IdempotencyMiddleware
+from helpline.idempotency import middleware as idempotency
 from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
 from helpline.logs import configure_logging
@@ -52,6 +52,7 @@ from helpline.middleware import HelplineMiddleware, parse_networks
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
+from helpline.unicode_input import require_unicode_json
 from helpline.user.endpoints import router as user_router
 
 log = structlog.get_logger("helpline.app")
@@ -284,6 +285,7 @@ def create_app(
         description=API_DESCRIPTION,
         lifespan=lifespan,
         debug=settings.debug,
+        dependencies=[Depends(require_unicode_json)],
         openapi_tags=[
             {"name": "tickets", "description": "Support tickets."},
             {"name": "metadata", "description": "Key/value metadata of a ticket."},
@@ -315,7 +317,7 @@ def create_app(
     for router in (auth_router, keys_router, user_router):
         app.include_router(router)
     app.include_router(metrics_router)
-    app.add_middleware(IdempotencyMiddleware)
+    idempotency.install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -254,6 +254,12 @@ class Settings(BaseSettings):
     idempotency_inflight_timeout_s: int = Field(
         60, ge=1, description="A claim still in flight after this long is presumed crashed."
     )
+    email_public_domains_only: bool = Field(
+        False,
+        description="Refuse new users' e-mail addresses under special-use or reserved domains "
+        "(.local, .test, .internal, …). Off: any syntactically valid address is accepted "
+        "(deliverability is never checked), as intranet helpdesks need.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

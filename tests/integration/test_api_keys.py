@@ -143,6 +143,24 @@ class TestRotate:
         for key in (old["key"], new["key"]):
             assert (await client.get("/api/v1/auth/me", headers=bearer(key))).status_code == 200
 
+    async def test_a_key_in_its_grace_period_cannot_mint_keys(self, client, cast: Cast, session):
+        old = (await client.post(API, json={"name": "svc"}, headers=cast.agent.headers)).json()
+        other = (await client.post(API, json={"name": "other"}, headers=cast.agent.headers)).json()
+        new = (await client.post(f"{API}/{old['id']}/rotate", headers=cast.agent.headers)).json()
+        before = len((await session.execute(select(ApiKey.id))).all())
+        for minted in (
+            await client.post(API, json={"name": "minted"}, headers=bearer(old["key"])),
+            await client.post(f"{API}/{other['id']}/rotate", json={}, headers=bearer(old["key"])),
+        ):
+            assert minted.status_code == 403, minted.text
+            assert minted.json()["type"] == "/problems/permission-denied"
+            assert "rotat" in minted.json()["detail"]
+        assert len((await session.execute(select(ApiKey.id))).all()) == before
+        # it still reads, and the new key mints
+        assert (await client.get(API, headers=bearer(old["key"]))).status_code == 200
+        r = await client.post(API, json={"name": "minted"}, headers=bearer(new["key"]))
+        assert r.status_code == 201
+
     async def test_second_live_key_in_lineage_is_409(self, client, cast: Cast):
         old = (await client.post(API, json={"name": "svc"}, headers=cast.alice.headers)).json()
         new = (await client.post(f"{API}/{old['id']}/rotate", headers=cast.alice.headers)).json()
@@ -207,3 +225,30 @@ class TestLastUsed:
         assert await app.state.key_use.flush() >= 1
         assert await last_used() == clock()
         assert await app.state.key_use.flush() == 0  # nothing new: no statement at all
+
+
+class TestCommandLine:
+    def test_keys_create_refuses_a_past_expiry_like_the_api(self, make_database, tmp_path):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        url = make_database()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")}
+        env.update(HELPLINE_ENV="test", HELPLINE_DATABASE_URL=url, HELPLINE_VAR_DIR=str(tmp_path))
+        helpline = str(Path(sys.executable).parent / "helpline")
+
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([helpline, *args], env=env, capture_output=True, text=True)
+
+        made = cli("users", "create", "--role", "agent", "--email", "cli@example.com")
+        assert made.returncode == 0, made.stderr
+        past = cli("keys", "create", "--email", "cli@example.com", "--expires-at", "2020-01-01")
+        assert past.returncode == 1
+        assert "expires_at must be in the future" in past.stderr
+        listed = cli("keys", "list", "--email", "cli@example.com")
+        assert listed.stdout.count("hl_") == 1  # only the key `users create` printed
+        future = cli("keys", "create", "--email", "cli@example.com", "--expires-at", "2999-01-01")
+        assert future.returncode == 0, future.stderr
+        assert future.stdout.strip().startswith("hl_")

@@ -203,6 +203,23 @@ class TestTicketParity:
 
 
 class TestErrors:
+    async def test_metadata_key_with_a_trailing_newline_is_refused_by_the_app(
+        self, client, cast: Cast, session
+    ):
+        ticket_id = await make_ticket(session, cast.alice.id)
+        await session.commit()
+        body = await gql(
+            client,
+            cast.agent,
+            "mutation($t: ID!, $k: String!) {"
+            " setTicketMetadata(input: {ticketId: $t, key: $k, value: 1}) { key } }",
+            {"t": str(ticket_id), "k": "vip\n"},
+        )
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "validation-error"
+        assert error["extensions"]["errors"][0]["type"] == "pattern"  # not the database's check
+        assert error["message"] == "Invalid metadata key."
+
     async def test_domain_errors_carry_the_rest_slug(self, client, cast: Cast, session):
         ticket_id = await make_ticket(session, cast.alice.id, status="closed")
         await session.commit()

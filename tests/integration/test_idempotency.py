@@ -140,3 +140,83 @@ class TestIdempotencyKey:
         assert r.status_code == 413
         assert r.json()["type"] == "/problems/payload-too-large"
         assert await ticket_count(session) == before
+
+
+class TestCompletionCommitsWithTheChange:
+    """The stored response is written by the change's own commit, not by a later transaction."""
+
+    @pytest.fixture
+    def later_stores(self, monkeypatch) -> list[int]:
+        from helpline.idempotency import service
+
+        calls: list[int] = []
+        original = service.finish
+
+        async def spy(db, claim, status, headers, body):
+            calls.append(status)
+            await original(db, claim, status, headers, body)
+
+        monkeypatch.setattr(service, "finish", spy)
+        return calls
+
+    async def test_every_kind_of_post_completes_in_its_transaction(
+        self, client, cast: Cast, later_stores: list[int]
+    ):
+        t = (await client.post(API, json={"title": "x"}, headers=cast.alice.headers)).json()
+        posts = [
+            (API, {"title": "atomic"}, cast.alice),
+            (f"{API}/{t['id']}/conversations", {"message": "atomic"}, cast.alice),
+            ("/api/v1/users", {"email": "atomic@example.com", "name": "A", "role": "agent"}, cast.admin),
+            ("/api/v1/api-keys", {"name": "atomic"}, cast.admin),
+            ("/graphql", {"query": 'mutation { createTicket(input: {title: "atomic"}) { id } }'},
+             cast.alice),
+        ]  # fmt: skip
+        for i, (url, body, actor) in enumerate(posts):
+            first = await client.post(url, json=body, headers=keyed(actor, f"atomic-{i}"))
+            assert first.status_code in (200, 201), (url, first.text)
+            again = await client.post(url, json=body, headers=keyed(actor, f"atomic-{i}"))
+            assert again.headers["idempotent-replayed"] == "true", url
+            assert again.content == first.content
+        assert later_stores == []
+
+    async def test_a_request_that_commits_nothing_is_stored_afterwards(
+        self, client, cast: Cast, later_stores: list[int]
+    ):
+        r = await client.post(API, json={"title": ""}, headers=keyed(cast.alice, "atomic-422"))
+        assert r.status_code == 422
+        again = await client.post(API, json={"title": ""}, headers=keyed(cast.alice, "atomic-422"))
+        assert again.headers["idempotent-replayed"] == "true"
+        assert later_stores == [422]
+
+    async def test_a_claim_taken_over_meanwhile_rolls_the_change_back(
+        self, client, cast: Cast, session
+    ):
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        from helpline.idempotency import service
+
+        stolen: list[bool] = []
+
+        def steal(sync_session) -> None:  # another process takes the claim over just then
+            current = service._PENDING.get()
+            if current is not None and current.response is not None and not stolen:
+                stolen.append(True)
+                sync_session.execute(
+                    update(IdempotencyKey)
+                    .where(IdempotencyKey.key == "atomic-stolen")
+                    .values(created_at=func.clock_timestamp())
+                )
+
+        before = await ticket_count(session)
+        event.listen(Session, "before_commit", steal, insert=True)
+        try:
+            r = await client.post(
+                API, json={"title": "stolen"}, headers=keyed(cast.alice, "atomic-stolen")
+            )
+        finally:
+            event.remove(Session, "before_commit", steal)
+        assert stolen == [True]
+        assert r.status_code == 409
+        assert r.json()["type"] == "/problems/idempotency-key-in-flight"
+        assert await ticket_count(session) == before

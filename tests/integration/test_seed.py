@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -303,3 +304,80 @@ class TestBulkPath:
         seed(bulk, 25)
 
         assert checksum(plain) == checksum(bulk)
+
+
+def trigger_states(url: str) -> list[tuple[str, str, str]]:
+    rows = fetch(
+        url,
+        "SELECT c.relname, t.tgname, t.tgenabled::text FROM pg_trigger t"
+        " JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+        " AND c.relname IN ('users', 'tickets', 'conversations', 'ticket_metadata')"
+        " ORDER BY 1, 2",
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def writes_history_and_audit(url: str) -> bool:
+    """A direct change after the seed still fires the history and audit triggers."""
+    fetch(
+        url,
+        "UPDATE tickets SET title = 'after the seed' WHERE id = (SELECT id FROM tickets ORDER BY id LIMIT 1)",
+    )
+    history = scalar(url, "SELECT count(*) FROM ticket_history WHERE change_type = 'title_changed'")
+    audit = scalar(url, "SELECT count(*) FROM audit_log WHERE action = 'ticket.updated'")
+    return bool(history == 1 and audit == 1)
+
+
+class TestSeedTriggers:
+    @pytest.mark.parametrize("bulk", [False, True], ids=["row-path", "bulk-path"])
+    def test_load_writes_one_audit_event_instead_of_per_row_rows(
+        self, fresh_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch, bulk: bool
+    ) -> None:
+        url = fresh_database()
+        fetch(url, "ALTER TABLE users DISABLE TRIGGER users_audit")  # off on purpose: stays off
+        before = trigger_states(url)
+        assert ("users", "users_audit", "D") in before
+        assert sum(state == "O" for _, _, state in before) >= 6
+        if bulk:
+            monkeypatch.setattr(loader, "BULK_THRESHOLD", 10)
+
+        summary = seed(url, 30)
+
+        assert summary.bulk is bulk
+        assert scalar(url, "SELECT count(*) FROM ticket_history") == 0
+        rows = fetch(url, "SELECT action, actor_type, entity_type, changes FROM audit_log")
+        assert len(rows) == 1
+        action, actor_type, entity_type, changes = rows[0]
+        assert (action, actor_type, entity_type) == ("system.seeded", "system", "seed")
+        assert json.loads(changes) == {
+            "seed": 7,
+            "tickets": 30,
+            "messages": summary.messages,
+            "metadata": summary.metadata,
+            "users_created": summary.users_created,
+            "users_reused": 0,
+            "bulk": bulk,
+        }
+        assert summary.messages > 0
+        assert trigger_states(url) == before
+        assert writes_history_and_audit(url)
+
+    def test_a_failed_load_leaves_every_trigger_on(
+        self, fresh_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        url = fresh_database()
+        before = trigger_states(url)
+
+        async def fail(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("disk full")  # after every row was copied
+
+        monkeypatch.setattr(loader, "_record_load", fail)
+        with pytest.raises(RuntimeError, match="disk full"):
+            seed(url, 30)
+
+        assert trigger_states(url) == before
+        assert scalar(url, "SELECT count(*) FROM tickets") == 0
+        assert scalar(url, "SELECT count(*) FROM audit_log") == 0
+        monkeypatch.undo()
+        seed(url, 5)
+        assert writes_history_and_audit(url)

@@ -63,7 +63,7 @@ class TestLogin:
     ):
         assert (await log_in(client, cast.agent.email)).status_code == 401
         user = await make_login_user(session)
-        await user_service.deactivate_user(session, user.id, _noop)
+        await user_service.deactivate_user(session, user.id, _noop, _revoke_nothing)
         await session.commit()
         assert (await log_in(client, user.email)).status_code == 401
 
@@ -78,6 +78,10 @@ class TestLogin:
         r = await log_in(client, user.email)
         assert r.status_code == 429
         assert int(r.headers["retry-after"]) >= 1
+
+
+async def _revoke_nothing(session, user_id) -> None:
+    return None
 
 
 async def _noop(_user_id: uuid.UUID) -> None:
@@ -161,3 +165,64 @@ class TestSessionEnd:
         client.cookies.set("helpline_session", "x" * 43)
         r = await client.get("/api/v1/auth/me")
         assert r.status_code == 401
+
+
+class TestLoginCommitsFirst:
+    async def test_a_failed_commit_leaves_no_session(self, client, session, redis, settings):
+        from sqlalchemy import event
+        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.orm import Session
+
+        user = await make_login_user(session)
+        failing: list[bool] = []
+
+        def fail_commit(sync_session) -> None:
+            if failing:  # as if the connection broke at COMMIT
+                raise OperationalError("COMMIT", {}, ConnectionResetError("connection lost"))
+
+        event.listen(Session, "before_commit", fail_commit)
+        failing.append(True)
+        try:
+            r = await log_in(client, user.email)
+        finally:
+            event.remove(Session, "before_commit", fail_commit)
+        assert r.status_code == 503
+        assert "set-cookie" not in r.headers
+        prefix = settings.redis_key_prefix
+        assert [k async for k in redis.scan_iter(match=f"{prefix}:session:*")] == []
+        assert not await redis.exists(f"{prefix}:user-sessions:{user.id}")
+        ok = await log_in(client, user.email)  # and a login that commits opens one
+        assert ok.status_code == 200
+        assert len([k async for k in redis.scan_iter(match=f"{prefix}:session:*")]) == 1
+
+
+class TestLoginDuringRedisOutage:
+    async def test_right_and_wrong_password_get_the_same_503(
+        self, settings, db, clock, session, tmp_path
+    ):
+        from helpline.app import create_app
+        from helpline.runtime import make_redis
+        from tests.fixtures.redis_server import redis_server
+
+        user = await make_login_user(session)
+        with redis_server(tmp_path) as server:
+            custom = settings.model_copy(update={"redis_url": server.url})
+            redis_client = make_redis(custom)
+            application = create_app(custom, database=db, redis=redis_client, clock=clock)
+            try:
+                async with application.router.lifespan_context(application):
+                    transport = httpx.ASGITransport(app=application)
+                    async with httpx.AsyncClient(
+                        transport=transport, base_url="http://helpline.test"
+                    ) as c:
+                        server.kill()
+                        right = await log_in(c, user.email)
+                        wrong = await log_in(c, user.email, "not-the-password-123")
+                        unknown = await log_in(c, "nobody-" + user.email)
+            finally:
+                await redis_client.aclose()
+        for r in (right, wrong, unknown):
+            assert r.status_code == 503, r.text
+            assert "set-cookie" not in r.headers
+        assert right.json()["type"] == wrong.json()["type"] == "/problems/service-unavailable"
+        assert right.json()["detail"] == wrong.json()["detail"] == unknown.json()["detail"]

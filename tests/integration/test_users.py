@@ -150,7 +150,22 @@ class TestUpdate:
             f"{API}/{cast.bob.id}", json={"is_active": True}, headers=cast.admin.headers
         )
         assert r.json()["is_active"] is True
-        assert (await client.get("/api/v1/tickets", headers=cast.bob.headers)).status_code == 200
+        # Reactivation does not revive the keys: deactivation revoked them.
+        assert (await client.get("/api/v1/tickets", headers=cast.bob.headers)).status_code == 401
+        keys = await client.get(
+            f"/api/v1/api-keys?user_id={cast.bob.id}", headers=cast.admin.headers
+        )
+        assert keys.json()
+        assert all(k["revoked_at"] is not None for k in keys.json())
+        fresh = await client.post(
+            "/api/v1/api-keys", json={"name": "new", "user_id": str(cast.bob.id)},
+            headers=cast.admin.headers,
+        )  # fmt: skip
+        assert fresh.status_code == 201
+        me = await client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh.json()['key']}"}
+        )
+        assert me.status_code == 200
 
     async def test_last_admin_cannot_be_demoted(self, client, session, cast: Cast):
         admins = (
@@ -176,3 +191,62 @@ class TestUpdate:
             f"{API}/{uuid.uuid4()}", json={"name": "x"}, headers=cast.admin.headers
         )
         assert r.status_code == 404
+
+
+class TestInternalEmailDomains:
+    @pytest.mark.parametrize("domain", ["helpdesk.local", "support.test", "corp.internal"])
+    async def test_internal_domains_are_accepted(self, client, cast: Cast, session, domain):
+        email = f"Admin@{domain.upper()}"
+        r = await client.post(
+            API, json={"email": email, "name": "Intra", "role": "agent"}, headers=cast.admin.headers
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["email"] == f"Admin@{domain}"
+        stored = await session.execute(select(User.email).where(User.id == r.json()["id"]))
+        assert stored.scalar_one() == f"Admin@{domain}"
+
+    async def test_syntax_is_still_checked(self, client, cast: Cast):
+        for email in ("no-at-sign", "two..dots@helpdesk.local", "a b@helpdesk.local"):
+            r = await client.post(
+                API, json={"email": email, "name": "X", "role": "agent"}, headers=cast.admin.headers
+            )
+            assert r.status_code == 422, email
+            assert r.json()["errors"][0]["loc"] == ["body", "email"]
+
+    async def test_a_setting_tightens_it(self, settings, db, redis, clock, cast: Cast, session):
+        import httpx
+
+        from helpline.app import create_app
+
+        strict = settings.model_copy(update={"email_public_domains_only": True})
+        application = create_app(strict, database=db, redis=redis, clock=clock)
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:
+                body = {"email": "admin@helpdesk.local", "name": "X", "role": "agent"}
+                refused = await c.post(API, json=body, headers=cast.admin.headers)
+                body["email"] = "admin@helpdesk.example.com"
+                accepted = await c.post(API, json=body, headers=cast.admin.headers)
+        assert refused.status_code == 422
+        assert "special-use" in refused.json()["detail"]
+        assert accepted.status_code == 201
+        count = await session.execute(select(User.id).where(User.email == "admin@helpdesk.local"))
+        assert count.first() is None
+
+    def test_cli_creates_the_seed_admin_address(self, make_database, tmp_path):
+        import os
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HELPLINE_")}
+        env.update(
+            HELPLINE_ENV="test",
+            HELPLINE_DATABASE_URL=make_database(),
+            HELPLINE_VAR_DIR=str(tmp_path),
+        )
+        helpline = str(Path(sys.executable).parent / "helpline")
+        args = [helpline, "users", "create", "--role", "admin", "--email", "admin@helpdesk.local"]
+        done = subprocess.run(args, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1].startswith("hl_")

@@ -154,7 +154,8 @@ async def rotate_api_key(
     "(Secure outside development). The session slides: it ends after "
     "`expires_in` idle seconds, at logout, deactivation or a password change. Send the returned "
     "`csrf_token` as `X-CSRF-Token` on unsafe requests. Wrong email and wrong password give the "
-    "same 401; attempts are limited per IP and per account (429).",
+    "same 401; attempts are limited per IP and per account (429). While the session store "
+    "(Redis) is unavailable every attempt is 503, whatever the password.",
     operation_id="login",
     dependencies=[PUBLIC],
     responses=problem_responses(429, 503),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
@@ -89,6 +89,22 @@ async def revoke_key(session: AsyncSession, key_id: uuid.UUID, at: datetime) -> 
         .execution_options(synchronize_session=False)
     )
     await session.execute(stmt)
+
+
+async def revoke_user_keys(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
+    stmt = (
+        update(ApiKey)
+        .where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(stmt)
+
+
+async def has_successor(session: AsyncSession, key_id: uuid.UUID) -> bool:
+    """Whether a rotation replaced this key (it lives on only for its grace period)."""
+    stmt = select(exists().where(ApiKey.rotated_from_id == key_id))
+    return bool((await session.execute(stmt)).scalar_one())
 
 
 async def set_key_expiry(session: AsyncSession, key_id: uuid.UUID, expires_at: datetime) -> None:

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 
 from helpline.auth.permissions import Scope
+from helpline.kit.emails import EmailAddress
 from helpline.user.schemas import UserRead
 
 MAX_GRACE_SECONDS = 30 * 24 * 3600
@@ -108,7 +109,7 @@ class LoginRequest(BaseModel):
         },
     )
 
-    email: EmailStr = Field(description="Account email (case-insensitive).")
+    email: EmailAddress = Field(description="Account email (case-insensitive).")
     password: SecretStr = Field(min_length=1, max_length=1024, description="Password.")
 
 

@@ -16,6 +16,7 @@ from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
 from helpline.auth.schemas import ApiKeyCreate
 from helpline.auth.sessions import SessionData, SessionStore, password_mark
+from helpline.db import after_commit
 from helpline.errors import (
     ApiKeyExpired,
     ApiKeyNotFound,
@@ -94,8 +95,14 @@ async def issue_api_key(
     scopes: list[str] | None = None,
     rate_limit_per_minute: int | None = None,
     expires_at: datetime | None = None,
+    clock: Clock = utcnow,
 ) -> IssuedKey:
-    """Create a key for a user; scopes default to everything the role allows."""
+    """Create a key for a user; scopes default to everything the role allows (API and CLI)."""
+    if expires_at is not None and expires_at <= clock():
+        raise ValidationFailed(
+            "expires_at must be in the future.",
+            errors=[{"loc": ["body", "expires_at"], "msg": "in the past", "type": "value_error"}],
+        )
     allowed = {s.value for s in ROLE_SCOPES[role]}
     requested = sorted(allowed if scopes is None else set(scopes))
     unknown = [s for s in requested if s not in {sc.value for sc in Scope}]
@@ -157,12 +164,8 @@ async def create_key(
     owner_id = data.user_id or principal.user_id
     if not _may_manage(principal, owner_id):
         raise PermissionDenied("Only admins may create keys for another user.")
+    await _refuse_rotated_out_key(session, principal)
     owner = await user_service.get_user(session, owner_id)
-    if data.expires_at is not None and data.expires_at <= clock():
-        raise ValidationFailed(
-            "expires_at must be in the future.",
-            errors=[{"loc": ["body", "expires_at"], "msg": "in the past", "type": "value_error"}],
-        )
     return await issue_api_key(
         session,
         user_id=owner.id,
@@ -172,6 +175,7 @@ async def create_key(
         scopes=None if data.scopes is None else [s.value for s in data.scopes],
         rate_limit_per_minute=data.rate_limit_per_minute,
         expires_at=data.expires_at,
+        clock=clock,
     )
 
 
@@ -182,6 +186,22 @@ async def revoke_key(
     row = await _visible_key(session, principal, key_id)
     await repository.revoke_key(session, row.id, clock())
     principal_cache.changed_after_commit(session)
+
+
+async def revoke_keys_of_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Revoke every live key of a user (deactivation); a reactivation does not revive them."""
+    await repository.revoke_user_keys(session, user_id, utcnow())
+
+
+async def _refuse_rotated_out_key(session: AsyncSession, principal: Principal) -> None:
+    """A key replaced by rotation still works during its grace period, but mints no keys."""
+    if principal.api_key_id is not None and await repository.has_successor(
+        session, principal.api_key_id
+    ):
+        raise PermissionDenied(
+            "This key was replaced by rotation: during its grace period it cannot create or "
+            "rotate keys; use the new key."
+        )
 
 
 def _is_live(row: ApiKey, now: datetime) -> bool:
@@ -199,6 +219,7 @@ async def rotate_key(
 ) -> IssuedKey:
     """Replace a key: same owner, name, scopes and limit; the old one expires after the grace."""
     target = await _visible_key(session, principal, key_id)
+    await _refuse_rotated_out_key(session, principal)
     now = clock()
     lineage = await repository.lock_lineage(session, target.lineage_id)
     old = next(k for k in lineage if k.id == key_id)
@@ -268,15 +289,25 @@ async def login(
     mark_secret: bytes,
     clock: Clock,
 ) -> LoginOutcome:
-    """Check a password and open a session. Unknown email and wrong password look the same."""
+    """Check a password and open a session. Unknown email and wrong password look the same.
+
+    While sessions cannot be stored every attempt is 503, before any password is checked: an
+    outage must not tell a right password (which could not log in) from a wrong one.
+    """
+    await store.ensure_available()
     candidate = await user_service.get_login_candidate(session, email)
     password_hash = candidate.password_hash if candidate is not None else None
     ok = await verify_password(password_hash, password)
     if candidate is None or not ok or not candidate.is_active:
         raise InvalidCredentials("The email or password is incorrect.")
-    token, data = await store.create(candidate.id, password_mark(mark_secret, password_hash))
+    token, data = store.prepare(candidate.id, password_mark(mark_secret, password_hash))
     await user_service.record_login(session, candidate.id, clock())
     user = await user_service.get_user(session, candidate.id)
+
+    async def open_session() -> None:  # only once the login is committed (DESIGN §3)
+        await store.save(data)
+
+    after_commit(session, open_session)
     return LoginOutcome(token=token, data=data, user=user)
 
 

@@ -49,8 +49,15 @@ class SessionStore:
     def _index(self, user_id: uuid.UUID) -> str:
         return f"{self.prefix}:user-sessions:{user_id}"
 
-    async def create(self, user_id: uuid.UUID, mark: str) -> tuple[str, SessionData]:
-        """A new session; returns the cookie token (shown once) and the stored data."""
+    async def ensure_available(self) -> None:
+        """503 unless the store answers: checked before a password, so an outage confirms none."""
+        try:
+            await self.redis.ping()
+        except RedisError as exc:
+            raise DependencyUnavailable("The session store is unavailable.") from exc
+
+    def prepare(self, user_id: uuid.UUID, mark: str) -> tuple[str, SessionData]:
+        """A new session's cookie token (shown once) and data; nothing is stored yet."""
         token = secrets.token_urlsafe(32)
         data = SessionData(
             session_id=session_id_for(token),
@@ -58,15 +65,24 @@ class SessionStore:
             csrf_token=secrets.token_urlsafe(32),
             password_mark=mark,
         )
-        value = json.dumps({"u": str(user_id), "c": data.csrf_token, "p": mark})
+        return token, data
+
+    async def save(self, data: SessionData) -> None:
+        """Store a prepared session (after the login's transaction committed)."""
+        value = json.dumps({"u": str(data.user_id), "c": data.csrf_token, "p": data.password_mark})
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.set(self._key(data.session_id), value, ex=self.ttl)
-                pipe.sadd(self._index(user_id), data.session_id)
-                pipe.expire(self._index(user_id), self.ttl)
+                pipe.sadd(self._index(data.user_id), data.session_id)
+                pipe.expire(self._index(data.user_id), self.ttl)
                 await pipe.execute()
         except RedisError as exc:
             raise DependencyUnavailable("The session store is unavailable.") from exc
+
+    async def create(self, user_id: uuid.UUID, mark: str) -> tuple[str, SessionData]:
+        """A new session, stored at once; returns the cookie token (shown once) and the data."""
+        token, data = self.prepare(user_id, mark)
+        await self.save(data)
         return token, data
 
     async def load(self, token: str) -> SessionData | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -38,10 +38,14 @@ def create(
         typer.Option(help="Scope to grant (repeatable; default: all the role allows)."),
     ] = None,
     rate_limit: Annotated[int | None, typer.Option(min=1, help="Requests per minute.")] = None,
-    expires_at: Annotated[datetime | None, typer.Option(help="Expiry (UTC, ISO 8601).")] = None,
+    expires_at: Annotated[
+        datetime | None, typer.Option(help="Expiry (UTC, ISO 8601; must be in the future).")
+    ] = None,
 ) -> None:
     """Create a key for a user; the key is printed alone on stdout, once."""
     settings = settings_or_exit()
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
 
     async def work(session: AsyncSession) -> str:
         user = await user_service.get_user_by_email(session, email)

@@ -41,7 +41,9 @@ def create(
         raise fail(f"invalid {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from exc
 
     async def work(session: AsyncSession) -> str:
-        user = await user_service.create_user(session, data)
+        user = await user_service.create_user(
+            session, data, public_domains_only=settings.email_public_domains_only
+        )
         issued = await auth_service.issue_api_key(
             session,
             user_id=user.id,

@@ -4,8 +4,8 @@
   whose ``extensions`` carry the REST problem's ``code`` (the slug), ``status`` and ``type``, plus
   ``errors[]`` and any extra members (e.g. ``current_version`` of a stale ``expectedVersion``).
 * Errors in the request itself (syntax, unknown fields, bad variables, limits) get ``bad-request``.
-* Anything else is a server fault: logged with its traceback and, outside development, masked as
-  ``internal-error`` without details.
+* Anything else is a server fault: logged with its traceback and, unless ``HELPLINE_DEBUG`` is
+  on, masked as ``internal-error`` without details.
 * An operation with any error is rolled back (and its after-commit effects dropped); a failed
   mutation returns ``data: null`` since nothing of it was kept. A batch runs each operation in a
   savepoint so that one failing operation does not undo the others.

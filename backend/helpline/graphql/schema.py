@@ -47,7 +47,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
         partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         partial(AddValidationRules, [cost_rule()]),
-        partial(OperationBoundary, expose_details=settings.is_development),
+        partial(OperationBoundary, expose_details=settings.debug),
         RateLimitOperations,
     ]
     if locked_down(settings):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -28,12 +27,10 @@ from helpline.graphql.types import (
 from helpline.kit.pagination import DEFAULT_LIMIT
 from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
-from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
 from helpline.ticket import service as ticket_service
 from helpline.ticket.schemas import TicketCreate, TicketFilters, TicketSort, TicketUpdate
 
 M = TypeVar("M", bound=BaseModel)
-METADATA_KEY_RE = re.compile(METADATA_KEY_PATTERN)
 
 
 def _camel(name: str) -> str:
@@ -224,15 +221,6 @@ class RemoveTicketMetadataPayload:
     key: str
 
 
-def _key(key: str) -> str:
-    if not METADATA_KEY_RE.match(key):
-        raise ValidationFailed(
-            "Invalid metadata key.",
-            errors=[{"loc": ["input", "key"], "msg": METADATA_KEY_PATTERN, "type": "pattern"}],
-        )
-    return key
-
-
 def _ids(values: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
         if values.get(name) is not None:
@@ -289,7 +277,7 @@ class TicketMutation:
         ctx = info.context
         principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.ticket_id, "ticketId")
-        key = _key(input.key)
+        key = input.key  # the metadata service checks the key rule
         async with ctx.db() as session:
             await metadata_service.set_metadata(session, principal, ticket_id, key, input.value)
         return MetadataEntry(key=key, value=input.value)
@@ -301,7 +289,7 @@ class TicketMutation:
         ctx = info.context
         principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.ticket_id, "ticketId")
-        key = _key(input.key)
+        key = input.key  # the metadata service checks the key rule
         async with ctx.db() as session:
             await metadata_service.remove_metadata(session, principal, ticket_id, key)
         return RemoveTicketMetadataPayload(ticket_id=input.ticket_id, key=key)

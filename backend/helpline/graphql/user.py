@@ -197,7 +197,9 @@ class UserMutation:
         ctx.require(Scope.users_write)
         data = build(UserCreate, given(input))
         async with ctx.db() as session:
-            row = await user_service.create_user(session, data)
+            row = await user_service.create_user(
+                session, data, public_domains_only=ctx.settings.email_public_domains_only
+            )
         return User.from_row(row)
 
     @strawberry.mutation(description="Update a user (as `PATCH /api/v1/users/{id}`).")
@@ -209,7 +211,9 @@ class UserMutation:
         data = build(UserUpdate, values)
         sessions = session_store(ctx.http_request)
         async with ctx.db() as session:
-            row = await user_service.update_user(session, user_id, data, sessions.delete_all)
+            row = await user_service.update_user(
+                session, user_id, data, sessions.delete_all, auth_service.revoke_keys_of_user
+            )
         return User.from_row(row)
 
     @strawberry.mutation(description="Create an API key (as `POST /api/v1/api-keys`).")

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any
 
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute, request_response
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.auth.keys import is_well_formed
@@ -119,21 +123,76 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             buffered.append(message)
 
-        try:
-            await self.app(scope, replay_receive, capture)
-        except BaseException:
-            await service.release(state.db, claim)
-            raise
+        with service.pending(claim) as pending:
+            try:
+                await self.app(scope, replay_receive, capture)
+            except BaseException:
+                if not pending.committed:
+                    await service.release(state.db, claim)
+                raise
         if start is None:
-            await service.release(state.db, claim)
+            if not pending.committed:
+                await service.release(state.db, claim)
             return
-        response_headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in start.get("headers", [])
-        }
-        # Stored before the client sees the response, so an immediate retry gets the replay.
-        await service.finish(state.db, claim, start["status"], response_headers, b"".join(chunks))
+        if not pending.committed:  # nothing committed with the response: store it now
+            response_headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in start.get("headers", [])
+            }
+            # Stored before the client sees the response, so an immediate retry gets the replay.
+            await service.finish(
+                state.db, claim, start["status"], response_headers, b"".join(chunks)
+            )
         for message in buffered:
             await send(message)
+
+
+def install(app: FastAPI) -> None:
+    """Idempotency-Key handling: the middleware, and POST routes that hand it their response.
+
+    Call after every router is included. Each POST route passes the response it built to
+    :func:`service.capture_response` before its dependencies exit, i.e. before the request's
+    transaction commits, so the response is stored in that same transaction. The hook is
+    APIRoute's documented extension point, ``get_route_handler``, which FastAPI also calls when
+    it builds the routes of an included router.
+    """
+    for route in _post_routes(app.router.routes):
+        if getattr(route, CAPTURING, False):  # module-level routers are shared by every app
+            continue
+        build = route.get_route_handler
+
+        def get_route_handler(build: Any = build) -> Callable[[Request], Coroutine[Any, Any, Any]]:
+            return _capturing(build())
+
+        route.get_route_handler = get_route_handler  # type: ignore[method-assign]
+        route.app = request_response(route.get_route_handler())
+        setattr(route, CAPTURING, True)
+    app.add_middleware(IdempotencyMiddleware)
+
+
+CAPTURING = "_helpline_captures_response"
+
+
+def _post_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute) and "POST" in (route.methods or ()):
+            yield route
+        included = getattr(route, "original_router", None)  # an included router
+        if included is not None:
+            yield from _post_routes(included.routes)
+
+
+def _capturing(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    async def handle(request: Request) -> Response:
+        response = await handler(request)
+        body = getattr(response, "body", None)
+        if isinstance(body, bytes):  # not a streamed response
+            service.capture_response(response.status_code, dict(response.headers), body)
+        return response
+
+    return handle
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Update, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,6 +75,27 @@ async def take_over_stale_claim(
     return created
 
 
+def complete_claim_statement(
+    principal: str,
+    key: str,
+    claimed_at: datetime,
+    status: int,
+    body: Any,
+    headers: dict[str, str],
+) -> Update:
+    """Store the response on the claim, if the claim is still ours and still in flight."""
+    return (
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.principal == principal,
+            IdempotencyKey.key == key,
+            IdempotencyKey.created_at == claimed_at,
+            IdempotencyKey.response_status.is_(None),
+        )
+        .values(response_status=status, response_body=body, response_headers=headers)
+    )
+
+
 async def complete_claim(
     session: AsyncSession,
     principal: str,
@@ -85,14 +106,7 @@ async def complete_claim(
     headers: dict[str, str],
 ) -> None:
     await session.execute(
-        update(IdempotencyKey)
-        .where(
-            IdempotencyKey.principal == principal,
-            IdempotencyKey.key == key,
-            IdempotencyKey.created_at == claimed_at,
-            IdempotencyKey.response_status.is_(None),
-        )
-        .values(response_status=status, response_body=body, response_headers=headers)
+        complete_claim_statement(principal, key, claimed_at, status, body, headers)
     )
 
 

@@ -1,8 +1,13 @@
-"""Ticket metadata: key format, size and count limits; changes count as ticket changes."""
+"""Ticket metadata: key format, size and count limits; changes count as ticket changes.
+
+The key rule lives here, once, for REST and GraphQL alike (the REST path pattern only documents
+it in OpenAPI). ``fullmatch``: with ``re.match`` a ``$`` would also accept a trailing newline.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -16,9 +21,25 @@ from helpline.errors import (
     ValidationFailed,
 )
 from helpline.metadata import repository
-from helpline.models.ticket_metadata import METADATA_MAX_KEYS, METADATA_VALUE_MAX_BYTES
+from helpline.models.ticket_metadata import (
+    METADATA_KEY_PATTERN,
+    METADATA_MAX_KEYS,
+    METADATA_VALUE_MAX_BYTES,
+)
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
+
+METADATA_KEY_RE = re.compile(METADATA_KEY_PATTERN)
+
+
+def check_key(key: str) -> str:
+    """The key, or 422 unless it matches ``METADATA_KEY_PATTERN`` exactly."""
+    if not METADATA_KEY_RE.fullmatch(key):
+        raise ValidationFailed(
+            "Invalid metadata key.",
+            errors=[{"loc": ["key"], "msg": METADATA_KEY_PATTERN, "type": "pattern"}],
+        )
+    return key
 
 
 def _check_value(value: Any) -> None:
@@ -53,6 +74,7 @@ async def set_metadata(
 ) -> None:
     """Create or replace one key (staff only); at most 100 keys per ticket."""
     _staff_only(principal)
+    check_key(key)
     _check_value(value)
     await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
     if await repository.count_other_keys(session, ticket_id, key) >= METADATA_MAX_KEYS:
@@ -66,6 +88,7 @@ async def remove_metadata(
 ) -> None:
     """Remove one key (staff only); 404 when absent."""
     _staff_only(principal)
+    check_key(key)
     await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
     if not await repository.remove(session, ticket_id, key):
         raise MetadataKeyNotFound()

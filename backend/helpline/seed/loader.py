@@ -12,6 +12,14 @@ Why it is shaped like this (1,000,000 tickets with ~3 messages each in a few min
   foreign key are far cheaper than millions of per-row index insertions and key checks.
 - Everything happens in one transaction: a failure or Ctrl-C leaves the database exactly as it
   was (DDL is transactional in PostgreSQL). The tables are locked for the duration.
+- The per-row triggers of the loaded tables (history, audit, and any added later, e.g. events)
+  are switched off for the load — every non-internal trigger that is enabled, by name, so a
+  trigger someone disabled on purpose stays disabled — and switched back on before the commit.
+  Foreign keys are internal triggers and stay on (``session_replication_role = replica`` would
+  switch them off too, needs a superuser, and applies to every table the session touches).
+  ``ALTER TABLE … DISABLE TRIGGER`` is transactional: a failed load rolls it back with the rows.
+  Instead of a history row per ticket and an audit row per row, the load records one
+  ``system.seeded`` audit event with its row counts, in the same transaction.
 - ``search_vector`` is a stored generated column: it is never copied, the server computes it.
   COPY fires no UPDATE trigger, so ``version`` and ``updated_at`` are written as generated.
 """
@@ -19,6 +27,7 @@ Why it is shaped like this (1,000,000 tickets with ~3 messages each in a few min
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -65,6 +74,9 @@ BULK_TABLES: tuple[Table, ...] = tuple(
     model.metadata.tables[model.__tablename__] for model in (Ticket, Conversation, TicketMetadata)
 )
 LOCK_KEY = "helpline.seed"
+# Tables the seed writes (users included: their audit rows would be per-row too).
+TRIGGER_TABLES = ("users", *(table.name for table in BULK_TABLES))
+ENABLE_MODES = {"O": "ENABLE", "A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +182,7 @@ async def _seed(
                 existing: int = await conn.fetchval("SELECT count(*) FROM tickets")
                 if if_empty and existing:
                     return SeedSummary(0, 0, 0, 0, 0, admin_email, False, 0.0, skipped=True)
+                enabled = await _disable_row_triggers(conn)
                 anchor = anchor_for(seed)
                 plan = plan_users(seed, tickets, admin_email, anchor)
                 plan, created, reused = await _upsert_users(conn, plan, progress)
@@ -184,6 +197,11 @@ async def _seed(
                     messages, metadata = await _load(conn, generator, progress)
                     if bulk:
                         await _finish_bulk(conn, progress)
+                await _record_load(
+                    conn, seed=seed, tickets=tickets, messages=messages, metadata=metadata,
+                    users_created=created, users_reused=reused, bulk=bulk,
+                )  # fmt: skip
+                await _restore_row_triggers(conn, enabled)
             await _analyze(conn, bulk, progress)
     finally:
         await conn.close()
@@ -196,6 +214,36 @@ async def _seed(
 async def _set_actor(conn: asyncpg.Connection) -> None:
     for name, value in ActorContext.system("seed").as_settings().items():
         await conn.execute("SELECT set_config($1, $2, true)", name, value)
+
+
+async def _disable_row_triggers(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+    """Switch off every enabled non-internal trigger of the seeded tables; return them."""
+    rows = await conn.fetch(
+        "SELECT c.relname, t.tgname, t.tgenabled::text FROM pg_trigger t"
+        " JOIN pg_class c ON c.oid = t.tgrelid"
+        " WHERE c.oid = ANY($1::regclass[]) AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
+        " ORDER BY c.relname, t.tgname",
+        list(TRIGGER_TABLES),
+    )
+    enabled = [(r["relname"], r["tgname"], r["tgenabled"]) for r in rows]
+    for table, trigger, _mode in enabled:
+        await conn.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"')
+    return enabled
+
+
+async def _restore_row_triggers(
+    conn: asyncpg.Connection, enabled: list[tuple[str, str, str]]
+) -> None:
+    for table, trigger, mode in enabled:
+        await conn.execute(f'ALTER TABLE "{table}" {ENABLE_MODES[mode]} TRIGGER "{trigger}"')
+
+
+async def _record_load(conn: asyncpg.Connection, *, seed: int, **counts: int | bool) -> None:
+    """One audit event for the whole load (the per-row audit triggers were off)."""
+    changes = {"seed": seed, **counts}
+    await conn.execute(
+        "SELECT helpline_audit('system.seeded', 'seed', NULL, $1::jsonb)", json.dumps(changes)
+    )
 
 
 async def _upsert_users(

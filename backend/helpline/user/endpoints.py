@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi import Path as PathParam
 
+from helpline.auth import service as auth_service
 from helpline.auth.dependencies import (
     Authenticated,
     UsersRead,
@@ -15,6 +16,7 @@ from helpline.auth.dependencies import (
     session_store,
 )
 from helpline.auth.sessions import SessionStore
+from helpline.config import Settings
 from helpline.db import SessionDep
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
@@ -32,15 +34,24 @@ Sessions = Annotated[SessionStore, Depends(session_store)]
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create a user",
-    description="Admins only (`users:write`). The email must be unique case-insensitively; an "
-    "optional password enables login for the web interface.",
+    description="Admins only (`users:write`). The email must be unique case-insensitively and "
+    "syntactically valid; intranet domains such as `.local`, `.test` or `.internal` are accepted "
+    "unless `HELPLINE_EMAIL_PUBLIC_DOMAINS_ONLY` is on. An optional password enables login for "
+    "the web interface.",
     operation_id="createUser",
     responses=problem_responses(403, 409),
 )
 async def create_user(
-    body: UserCreate, session: SessionDep, _principal: UsersWrite, response: Response
+    request: Request,
+    body: UserCreate,
+    session: SessionDep,
+    _principal: UsersWrite,
+    response: Response,
 ) -> UserRead:
-    row = await service.create_user(session, body)
+    settings: Settings = request.app.state.settings
+    row = await service.create_user(
+        session, body, public_domains_only=settings.email_public_domains_only
+    )
     response.headers["Location"] = f"/api/v1/users/{row.id}"
     return UserRead.model_validate(row)
 
@@ -99,7 +110,8 @@ async def get_user(user_id: UserId, session: SessionDep, principal: Authenticate
     summary="Update a user",
     description="Admins only. Changes name, role, active flag or password; a demotion or "
     "deactivation applies to the user's keys and sessions on their next request, and "
-    "deactivation or a new password ends their sessions. `email`, `id` and other fields are "
+    "deactivation or a new password ends their sessions. Deactivation revokes their keys: "
+    "reactivating the user does not revive them. `email`, `id` and other fields are "
     "rejected (422). The last active admin cannot be demoted or deactivated (409).",
     operation_id="updateUser",
     responses=problem_responses(403, 404, 409),
@@ -111,7 +123,9 @@ async def update_user(
     _principal: UsersWrite,
     sessions: Sessions,
 ) -> UserRead:
-    row = await service.update_user(session, user_id, body, sessions.delete_all)
+    row = await service.update_user(
+        session, user_id, body, sessions.delete_all, auth_service.revoke_keys_of_user
+    )
     return UserRead.model_validate(row)
 
 
@@ -120,12 +134,15 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Deactivate a user",
     description="Admins only. Users are never deleted (their tickets and history stay); they are "
-    "deactivated: keys and sessions stop working at once.",
+    "deactivated: their keys are revoked and their sessions end at once (reactivating the user "
+    "does not revive the keys; issue new ones).",
     operation_id="deactivateUser",
     responses=problem_responses(403, 404, 409),
 )
 async def deactivate_user(
     user_id: UserId, session: SessionDep, _principal: UsersWrite, sessions: Sessions
 ) -> Response:
-    await service.deactivate_user(session, user_id, sessions.delete_all)
+    await service.deactivate_user(
+        session, user_id, sessions.delete_all, auth_service.revoke_keys_of_user
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from helpline.kit.emails import EmailAddress
 from helpline.models.enums import Role
 
 
@@ -25,7 +26,7 @@ class UserCreate(BaseModel):
         },
     )
 
-    email: EmailStr = Field(description="Email address, unique case-insensitively.")
+    email: EmailAddress = Field(description="Email address, unique case-insensitively.")
     name: str = Field(min_length=1, max_length=200, description="Display name.")
     role: Role = Field(description="admin | agent | customer.")
     password: SecretStr | None = Field(

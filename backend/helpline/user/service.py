@@ -23,6 +23,7 @@ from helpline.errors import (
     ValidationFailed,
 )
 from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
+from helpline.kit.emails import normalize_email
 from helpline.kit.ids import new_id
 from helpline.kit.passwords import hash_password, password_problems
 from helpline.kit.rows import AnyRow
@@ -31,6 +32,8 @@ from helpline.user import repository
 from helpline.user.schemas import UserCreate, UserUpdate
 
 EndSessions = Callable[[uuid.UUID], Awaitable[None]]
+# Revokes a user's live API keys in the caller's transaction (the auth domain owns keys).
+RevokeKeys = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
 USER_SORT = "-created_at"
 
 
@@ -57,8 +60,22 @@ async def _checked_password_hash(password: str, *, email: str, name: str) -> str
     return await asyncio.to_thread(hash_password, password)  # slow by design: off the loop
 
 
-async def create_user(session: AsyncSession, data: UserCreate) -> AnyRow:
-    """Create a user; 409 when the email is taken, 422 when the password is weak."""
+async def create_user(
+    session: AsyncSession, data: UserCreate, *, public_domains_only: bool = False
+) -> AnyRow:
+    """Create a user; 409 when the email is taken, 422 when the password is weak.
+
+    ``public_domains_only`` (setting ``email_public_domains_only``) refuses addresses under
+    special-use domains such as ``.local``; the schema accepts any syntactically valid address.
+    """
+    if public_domains_only:
+        try:
+            normalize_email(str(data.email), public_only=True)
+        except ValueError as exc:
+            raise ValidationFailed(
+                str(exc),
+                errors=[{"loc": ["body", "email"], "msg": str(exc), "type": "value_error"}],
+            ) from None
     values: dict[str, Any] = {
         "id": new_id(),
         "email": str(data.email),
@@ -125,9 +142,17 @@ async def list_users(
 
 
 async def update_user(
-    session: AsyncSession, user_id: uuid.UUID, data: UserUpdate, end_sessions: EndSessions
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    end_sessions: EndSessions,
+    revoke_keys: RevokeKeys,
 ) -> AnyRow:
-    """Apply an admin's change; deactivation or a new password ends the user's sessions."""
+    """Apply an admin's change; deactivation or a new password ends the user's sessions.
+
+    Deactivation also revokes the user's keys, so that a later reactivation does not bring them
+    back to life: the admin issues new keys deliberately.
+    """
     current = await repository.lock_user(session, user_id)
     if current is None:
         raise UserNotFound()
@@ -155,6 +180,8 @@ async def update_user(
     row = await repository.update_user(session, user_id, values)
     if row is None:
         raise UserNotFound()
+    if values.get("is_active") is False and current.is_active:
+        await revoke_keys(session, user_id)
     if values.get("is_active") is False or "password_hash" in values:
         after_commit(session, lambda: end_sessions(user_id))
     if "role" in values or "is_active" in values:
@@ -163,10 +190,10 @@ async def update_user(
 
 
 async def deactivate_user(
-    session: AsyncSession, user_id: uuid.UUID, end_sessions: EndSessions
+    session: AsyncSession, user_id: uuid.UUID, end_sessions: EndSessions, revoke_keys: RevokeKeys
 ) -> None:
-    """Deactivate (never delete) a user: keys and sessions stop working at once."""
-    await update_user(session, user_id, UserUpdate(is_active=False), end_sessions)
+    """Deactivate (never delete) a user: keys are revoked and sessions end at once."""
+    await update_user(session, user_id, UserUpdate(is_active=False), end_sessions, revoke_keys)
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> AnyRow | None:
