@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -52,7 +52,6 @@ from helpline.middleware import HelplineMiddleware, parse_networks
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
-from helpline.unicode_input import require_unicode_json
 from helpline.user.endpoints import router as user_router
 
 log = structlog.get_logger("helpline.app")
@@ -285,7 +284,6 @@ def create_app(
         description=API_DESCRIPTION,
         lifespan=lifespan,
         debug=settings.debug,
-        dependencies=[Depends(require_unicode_json)],
         openapi_tags=[
             {"name": "tickets", "description": "Support tickets."},
             {"name": "metadata", "description": "Key/value metadata of a ticket."},

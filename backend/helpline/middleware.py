@@ -8,6 +8,7 @@ layer costs a coroutine frame and a ``send`` wrapper per message on every reques
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import time
 import uuid
@@ -30,6 +31,8 @@ from helpline.errors import (
 from helpline.http import problem_json_bytes
 from helpline.kit import cache as kit_cache
 from helpline.kit import roundtrip
+from helpline.kit.unicode import lone_surrogate_at, may_hold_surrogates
+from helpline.unicode_input import not_unicode
 
 access_log = structlog.get_logger("helpline.access")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -207,7 +210,8 @@ class HelplineMiddleware:
                 return
             if self._buffers(scope, length, chunked):
                 # Read the whole (bounded) JSON body first: a chunked body over the limit is a 413
-                # like a declared one, and nesting is bounded before any parser sees it.
+                # like a declared one, nesting is bounded before any parser sees it, and text
+                # that is not valid Unicode (lone surrogates) is a 422 on REST and GraphQL alike.
                 body, problem = await self._read_json(receive)
                 if problem is not None:
                     await self._send_problem(problem, path, request_id, send_wrapper)
@@ -307,6 +311,14 @@ class HelplineMiddleware:
         body = b"".join(chunks)
         if json_too_deep(body):
             return b"", JsonTooDeep(f"Arrays and objects may nest at most {MAX_JSON_DEPTH} deep.")
+        if may_hold_surrogates(body):  # rare: only bodies with \u escapes are decoded here
+            try:
+                value = json.loads(body)
+            except ValueError:
+                return body, None  # malformed JSON: the route answers 400 itself
+            path = lone_surrogate_at(value)
+            if path is not None:
+                return b"", not_unicode("body", *path)
         return body, None
 
     def _is_raw(self, path: str) -> bool:
