@@ -35,6 +35,7 @@ from helpline.errors import (
     NotFound,
     ValidationFailed,
 )
+from helpline.events.endpoints import router as events_router
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
 from helpline.http import NotModified, problem_json_bytes
@@ -252,6 +253,8 @@ def create_app(
             {"name": "conversations", "description": "Messages and internal notes of a ticket."},
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
+            {"name": "events", "description": "The change feed of tickets (resumable)."},
+            {"name": "webhooks", "description": "Signed event deliveries (admins)."},
             {"name": "auth", "description": "Login sessions and the caller's identity."},
             {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
             {"name": "users", "description": "Users: admins manage, agents read."},
@@ -270,6 +273,7 @@ def create_app(
         metadata_router,
         conversation_router,
         audit_router,
+        events_router,
     ):
         app.include_router(router)
     app.include_router(graphql_router(settings))

@@ -7,11 +7,14 @@ from helpline.models.audit_log import AuditLog
 from helpline.models.audit_seal import AuditSeal
 from helpline.models.base import Base
 from helpline.models.conversation import Conversation
+from helpline.models.event import Event
 from helpline.models.idempotency_key import IdempotencyKey
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
 from helpline.models.user import User
+from helpline.models.webhook_delivery import WebhookDelivery
+from helpline.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -21,9 +24,12 @@ __all__ = [
     "AuditSeal",
     "Base",
     "Conversation",
+    "Event",
     "IdempotencyKey",
     "Ticket",
     "TicketHistory",
     "TicketMetadata",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
