@@ -49,6 +49,7 @@ from helpline.middleware import RequestContextMiddleware
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
+from helpline.webhook.endpoints import router as webhook_router
 
 log = structlog.get_logger("helpline.app")
 
@@ -278,7 +279,7 @@ def create_app(
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
-    for router in (auth_router, keys_router, user_router):
+    for router in (auth_router, keys_router, user_router, webhook_router):
         app.include_router(router)
     app.include_router(metrics_router)
     app.add_middleware(IdempotencyMiddleware)

@@ -67,7 +67,7 @@ BEGIN
         RETURNING endpoint_id
     )
     SELECT procrastinate_defer_jobs_v1(array_agg(ROW(
-               'webhooks', 'deliver_webhooks', 0,
+               'webhooks', 'helpline:deliver_webhooks', 0,
                'webhook:' || endpoint_id || ':' || p_ticket, NULL,
                jsonb_build_object('endpoint_id', endpoint_id, 'ticket_id', p_ticket), NULL
            )::procrastinate_job_to_defer_v1))
