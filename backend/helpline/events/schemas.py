@@ -38,6 +38,8 @@ class EventPage(BaseModel):
 
 
 class EventPageMeta(BaseModel):
+    """Resume state of a feed page."""
+
     next_cursor: str | None = Field(
         description="Cursor after the last event of this page (`after`); the given `after` "
         "again when the page is empty, null only when there were no events at all."
