@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
+
+T = TypeVar("T")
+
+
+def _queue(work: Coroutine[Any, Any, T]) -> T:
+    """Run queue work; connection failures of the queue's driver (psycopg) are one line."""
+    import psycopg
+    import psycopg_pool
+
+    try:
+        return asyncio.run(work)
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+        raise fail(f"database: {str(exc).splitlines()[0]}") from exc
+
 
 jobs_app = typer.Typer(help="Background jobs (procrastinate queue).", no_args_is_help=True)
 
@@ -18,7 +33,7 @@ def worker() -> None:
     """Run the job worker: webhook deliveries and periodic tasks (SIGTERM stops it gracefully)."""
     from helpline.jobs.worker import run_worker
 
-    asyncio.run(run_worker(settings_or_exit()))
+    _queue(run_worker(settings_or_exit()))
 
 
 @jobs_app.command("list")
@@ -37,7 +52,7 @@ def list_jobs(
             rows = await app.job_manager.list_jobs_async(status="failed" if failed else None)
             return list(rows)
 
-    jobs = sorted(asyncio.run(work()), key=lambda j: j.id or 0, reverse=True)[:limit]  # type: ignore[attr-defined]
+    jobs = sorted(_queue(work()), key=lambda j: j.id or 0, reverse=True)[:limit]  # type: ignore[attr-defined]
     for job in jobs:
         typer.echo(
             f"{job.id}\t{job.status}\t{job.task_name}\tattempts={job.attempts}\t"  # type: ignore[attr-defined]
@@ -62,5 +77,5 @@ def retry(job_id: Annotated[int, typer.Argument(help="Id of a failed job.")]) ->
                 raise fail(f"job {job_id} is {status}, not failed")
             await app.job_manager.retry_job_by_id_async(job_id, retry_at=datetime.now(UTC))
 
-    asyncio.run(work())
+    _queue(work())
     typer.echo(f"job {job_id} queued again")
