@@ -23,8 +23,11 @@ target_metadata = Base.metadata
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    # Monthly audit partitions are created at run time, not described by the models.
-    return not (type_ == "table" and name and name.startswith(AUDIT_PARTITION_PREFIX))
+    # Monthly audit partitions are created at run time, not described by the models;
+    # procrastinate's tables come from its own schema script (migration 0005).
+    return not (
+        type_ == "table" and name and name.startswith((AUDIT_PARTITION_PREFIX, "procrastinate_"))
+    )
 
 
 def database_url() -> str:

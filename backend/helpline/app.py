@@ -39,6 +39,7 @@ from helpline.errors import (
     RateLimited,
     ValidationFailed,
 )
+from helpline.events.endpoints import router as events_router
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
 from helpline.http import NotModified, problem_json_bytes
@@ -53,6 +54,7 @@ from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
+from helpline.webhook.endpoints import router as webhook_router
 
 log = structlog.get_logger("helpline.app")
 
@@ -290,6 +292,8 @@ def create_app(
             {"name": "conversations", "description": "Messages and internal notes of a ticket."},
             {"name": "health", "description": "Probes for orchestrators."},
             {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
+            {"name": "events", "description": "The change feed of tickets (resumable)."},
+            {"name": "webhooks", "description": "Signed event deliveries (admins)."},
             {"name": "auth", "description": "Login sessions and the caller's identity."},
             {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
             {"name": "users", "description": "Users: admins manage, agents read."},
@@ -308,11 +312,12 @@ def create_app(
         metadata_router,
         conversation_router,
         audit_router,
+        events_router,
     ):
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
-    for router in (auth_router, keys_router, user_router):
+    for router in (auth_router, keys_router, user_router, webhook_router):
         app.include_router(router)
     app.include_router(metrics_router)
     idempotency.install(app)

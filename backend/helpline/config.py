@@ -260,6 +260,38 @@ class Settings(BaseSettings):
         "(.local, .test, .internal, …). Off: any syntactically valid address is accepted "
         "(deliverability is never checked), as intranet helpdesks need.",
     )
+    events_retention_days: int = Field(
+        90, ge=1, description="Change-feed events older than this are purged by the worker."
+    )
+    worker_concurrency: int = Field(
+        8, ge=1, le=100, description="Jobs one `helpline worker` process runs at the same time."
+    )
+    worker_shutdown_timeout_s: float = Field(
+        30, ge=0, description="On SIGTERM, how long running jobs may finish before abort."
+    )
+    worker_backups: bool = Field(
+        False, description="Whether the worker takes the nightly backup (needs pg_dump)."
+    )
+    webhook_timeout_s: float = Field(
+        10, gt=0, le=60, description="Timeout of one webhook delivery attempt (seconds)."
+    )
+    webhook_concurrency: int = Field(
+        4, ge=1, le=64, description="Deliveries in flight per endpoint and worker process."
+    )
+    webhook_retry_hours: int = Field(
+        24, ge=1, le=72, description="How long a failing delivery is retried (backoff)."
+    )
+    webhook_disable_after_hours: int = Field(
+        24, ge=1, description="An endpoint failing without a success this long is disabled."
+    )
+    webhook_secret_overlap_hours: int = Field(
+        24, ge=0, le=168, description="After a rotation the old secret also signs this long."
+    )
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma list of hosts or IPs webhook targets may resolve to although they "
+        "are loopback, private or link-local (default: none; tests allow 127.0.0.1).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -285,7 +317,7 @@ class Settings(BaseSettings):
                 ) from exc
         return value
 
-    @field_validator("attachment_allowed_types", mode="before")
+    @field_validator("attachment_allowed_types", "webhook_allowed_hosts", mode="before")
     @classmethod
     def _split_types(cls, value: Any) -> Any:
         return _comma_list(value)

@@ -1,7 +1,7 @@
 """Outbox of ticket cache invalidations a process could not deliver to Redis.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 11:30:00+00:00
 
 A process that commits a ticket change while it cannot reach Redis records the invalidation here
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -19,12 +19,8 @@ except ImportError:  # tests/unit became a package
 pytestmark = pytest.mark.unit
 
 IMAGE = "ghcr.io/example/helpline:test"
-APP_SERVICES = ("migrate", "api", "audit-rotate", "attachments-gc", "backup")
-JOBS = {
-    "audit-rotate": ["helpline", "audit", "rotate"],
-    "attachments-gc": ["helpline", "attachments", "gc"],
-    "backup": ["scripts/backup", "run"],
-}
+APP_SERVICES = ("migrate", "api", "worker")
+JOBS = {"worker": ["helpline", "worker"]}
 
 
 def render(env_name: str, tmp_path: Path, *profiles: str) -> Any:
@@ -66,14 +62,16 @@ class TestDevelopmentCompose:
         assert "test" not in render("development", tmp_path)["services"]  # only on request
         assert set(config["volumes"]) >= {"pgdata", "redisdata", "helpline-var", "backups"}
 
-    def test_scheduled_jobs_run_through_the_scheduler(self, tmp_path: Path):
+    def test_one_worker_service_runs_the_jobs(self, tmp_path: Path):
         services = render("development", tmp_path)["services"]
         for name, command in JOBS.items():
             job = services[name]
-            assert job["command"][:3] == ["scripts/schedule", "--every", "86400"], name
-            assert job["command"][4:] == command, name
+            assert job["command"] == command, name
             assert job["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-        assert "backups:/var/lib/helpline/backups" in services["backup"]["volumes"]
+        worker = services["worker"]
+        assert "backups:/var/lib/helpline/backups" in worker["volumes"]
+        assert worker["environment"]["HELPLINE_WORKER_BACKUPS"] == "true"
+        assert not {"audit-rotate", "attachments-gc", "backup"} & set(services)
 
 
 @pytest.mark.parametrize("env_name", ["staging", "production"])

@@ -166,7 +166,7 @@ class TestDeploy:
             "stop c001 c002",
             "rm c001 c002",
             "smoke https://staging.example app:v2",
-            "up proxy audit-rotate attachments-gc backup",
+            "up proxy worker",
         ]
 
     def test_failed_smoke_rolls_back_to_the_previous_image(self, fakes: dict[str, str]):

@@ -8,11 +8,14 @@ from helpline.models.audit_seal import AuditSeal
 from helpline.models.base import Base
 from helpline.models.cache_invalidation import CacheInvalidation
 from helpline.models.conversation import Conversation
+from helpline.models.event import Event
 from helpline.models.idempotency_key import IdempotencyKey
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
 from helpline.models.user import User
+from helpline.models.webhook_delivery import WebhookDelivery
+from helpline.models.webhook_endpoint import WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -23,9 +26,12 @@ __all__ = [
     "Base",
     "CacheInvalidation",
     "Conversation",
+    "Event",
     "IdempotencyKey",
     "Ticket",
     "TicketHistory",
     "TicketMetadata",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -1,0 +1,1 @@
+"""Background jobs on procrastinate: webhook deliveries and the periodic maintenance tasks."""

@@ -1,0 +1,32 @@
+"""What tasks need from the worker process (set once by `run_worker`, or by tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from helpline.config import Settings
+from helpline.db import Database
+from helpline.kit.clock import Clock
+from helpline.webhook.delivery import Deliverer
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    database: Database
+    owner_database: Database
+    clock: Clock
+    deliverer: Deliverer
+
+
+_current: list[WorkerContext] = []
+
+
+def use(context: WorkerContext | None) -> None:
+    _current[:] = [context] if context else []
+
+
+def current() -> WorkerContext:
+    if not _current:
+        raise RuntimeError("no worker context: start the worker with helpline.jobs.worker")
+    return _current[0]

@@ -1,0 +1,132 @@
+"""The tasks: one job each, idempotent, using the same services as the API.
+
+Periodic tasks get procrastinate's scheduled `timestamp` and use it as "now", so a run is
+reproducible and tests inject time by choosing the timestamp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from datetime import UTC, datetime
+
+import structlog
+from procrastinate import App, Blueprint, RetryStrategy
+
+from helpline.audit import integrity, rotation
+from helpline.events import service as events_service
+from helpline.idempotency import service as idempotency_service
+from helpline.jobs.context import current
+
+log = structlog.get_logger("helpline.jobs")
+blueprint = Blueprint()
+RETRY = RetryStrategy(max_attempts=5, exponential_wait=10)
+
+# name -> cron (UTC). Kept in one table so docs and tests read the same schedule.
+SCHEDULE = {
+    "audit_rotate": "10 2 * * *",
+    "audit_seal": "5 * * * *",
+    "attachments_gc": "20 * * * *",
+    "idempotency_purge": "*/15 * * * *",
+    "events_purge": "30 3 * * *",
+    "backup": "0 1 * * *",
+    "retry_stalled_jobs": "* * * * *",
+}
+
+
+def _at(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+@blueprint.task(name="deliver_webhooks", queue="webhooks", retry=RETRY)
+async def deliver_webhooks(endpoint_id: str, ticket_id: str) -> int:
+    """Send one ticket's pending deliveries to one endpoint, in order."""
+    return await current().deliverer.run(uuid.UUID(endpoint_id), uuid.UUID(ticket_id))
+
+
+@blueprint.periodic(cron=SCHEDULE["events_purge"])
+@blueprint.task(name="events_purge", queue="maintenance", retry=RETRY)
+async def events_purge(timestamp: int) -> int:
+    ctx = current()
+    async with ctx.database.transaction() as session:
+        purged = await events_service.purge_expired(
+            session, _at(timestamp), ctx.settings.events_retention_days
+        )
+    log.info("events purged", purged=purged)
+    return purged
+
+
+@blueprint.periodic(cron=SCHEDULE["idempotency_purge"])
+@blueprint.task(name="idempotency_purge", queue="maintenance", retry=RETRY)
+async def idempotency_purge(timestamp: int) -> int:
+    ctx = current()
+    return await idempotency_service.purge_expired(
+        ctx.database, ctx.settings.idempotency_ttl_hours * 3600
+    )
+
+
+@blueprint.periodic(cron=SCHEDULE["audit_rotate"])
+@blueprint.task(name="audit_rotate", queue="maintenance", retry=RETRY)
+async def audit_rotate(timestamp: int) -> list[str]:
+    ctx = current()
+    async with ctx.owner_database.transaction() as session:
+        report = await rotation.rotate(
+            session,
+            now=_at(timestamp),
+            retention_months=ctx.settings.audit_retention_months,
+            archive_dir=ctx.settings.var_dir / "audit-archive",
+            dry_run=False,
+        )
+    return report.lines()
+
+
+@blueprint.periodic(cron=SCHEDULE["audit_seal"])
+@blueprint.task(name="audit_seal", queue="maintenance", retry=RETRY)
+async def audit_seal(timestamp: int) -> bool:
+    ctx = current()
+    async with ctx.owner_database.transaction() as session:
+        report = await integrity.verify(session)
+        if report.ok:
+            await integrity.seal(
+                session, now=_at(timestamp), settle_minutes=ctx.settings.audit_seal_settle_minutes
+            )
+        else:
+            log.error("audit verification failed", problems=report.problems[:20])
+    return report.ok
+
+
+@blueprint.periodic(cron=SCHEDULE["attachments_gc"])
+@blueprint.task(name="attachments_gc", queue="maintenance", retry=RETRY)
+async def attachments_gc(timestamp: int) -> int:
+    from helpline.attachment.storage import make_storage
+    from helpline.cli.attachments import collect_garbage
+
+    ctx = current()
+    report = await collect_garbage(ctx.database, make_storage(ctx.settings), _at(timestamp))
+    return report.uploads_deleted + report.blobs_deleted
+
+
+@blueprint.periodic(cron=SCHEDULE["backup"])
+@blueprint.task(name="backup", queue="maintenance", retry=RETRY)
+async def backup(timestamp: int) -> bool:
+    """Nightly `helpline backup create` + `prune`, only where HELPLINE_WORKER_BACKUPS is on."""
+    if not current().settings.worker_backups:
+        return False
+    cli = shutil.which("helpline") or "helpline"
+    for step in ("create", "prune"):
+        process = await asyncio.create_subprocess_exec(cli, "backup", step)
+        if await process.wait() != 0:
+            raise RuntimeError(f"helpline backup {step} failed")
+    return True
+
+
+@blueprint.periodic(cron=SCHEDULE["retry_stalled_jobs"])
+@blueprint.task(name="retry_stalled_jobs", queue="maintenance", pass_context=True)
+async def retry_stalled_jobs(context: object, timestamp: int) -> int:
+    """Jobs of a worker that died (no heartbeat) go back to the queue: nothing is lost."""
+    app: App = context.app  # type: ignore[attr-defined]
+    stalled = await app.job_manager.get_stalled_jobs()
+    for job in stalled:
+        await app.job_manager.retry_job(job)
+    return len(list(stalled))

@@ -1,0 +1,92 @@
+"""Building the procrastinate app and running a worker with Helpline's context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from procrastinate import App, PsycopgConnector
+
+from helpline.config import Settings
+from helpline.db import Database, make_engine
+from helpline.jobs import context
+from helpline.jobs.tasks import blueprint
+from helpline.kit.clock import Clock, utcnow
+from helpline.runtime import resolve_database_url
+from helpline.webhook.delivery import Deliverer
+
+QUEUES = ("webhooks", "maintenance")
+
+
+def conninfo(url: str) -> str:
+    """libpq takes the ordinary postgresql:// URL (also the ?host= socket form) as it is."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+# One procrastinate app per process: tasks link back to the app that registered them, so the
+# blueprint is registered once and each make_app() points that app at the wanted database.
+_APP: list[App] = []
+
+
+def make_app(settings: Settings, database_url: str | None = None) -> App:
+    url = database_url or resolve_database_url(settings)
+    connector = PsycopgConnector(conninfo=conninfo(url), min_size=1, max_size=4)
+    if not _APP:
+        app = App(connector=connector)
+        app.add_tasks_from(blueprint, namespace="helpline")
+        _APP.append(app)
+    app = _APP[0]
+    app.connector = connector
+    app.job_manager.connector = connector
+    return app
+
+
+@asynccontextmanager
+async def worker_context(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    clock: Clock = utcnow,
+    client: httpx.AsyncClient | None = None,
+) -> AsyncIterator[context.WorkerContext]:
+    """Engines and the HTTP client the tasks use, installed for this process."""
+    url = database_url or resolve_database_url(settings)
+    database = Database(make_engine(url, settings))
+    owner = (
+        Database(make_engine(settings.database_owner_url, settings, pool_size=1))
+        if settings.database_owner_url and not database_url
+        else database
+    )
+    http = client or httpx.AsyncClient(follow_redirects=False)
+    ctx = context.WorkerContext(
+        settings=settings,
+        database=database,
+        owner_database=owner,
+        clock=clock,
+        deliverer=Deliverer(database=database, settings=settings, clock=clock, client=http),
+    )
+    context.use(ctx)
+    try:
+        yield ctx
+    finally:
+        context.use(None)
+        if client is None:
+            await http.aclose()
+        if owner is not database:
+            await owner.dispose()
+        await database.dispose()
+
+
+async def run_worker(settings: Settings, *, wait: bool = True, **options: object) -> None:
+    """Run a worker until SIGTERM/SIGINT (graceful: running jobs get the shutdown timeout)."""
+    app = make_app(settings)
+    async with worker_context(settings), app.open_async():
+        await app.run_worker_async(
+            queues=list(QUEUES),
+            concurrency=settings.worker_concurrency,
+            shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
+            wait=wait,
+            name="helpline-worker",
+            **options,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,1 @@
+"""Webhook endpoints and Standard Webhooks deliveries of change-feed events."""

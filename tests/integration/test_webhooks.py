@@ -1,0 +1,437 @@
+"""Webhooks: admin REST API, Standard Webhooks deliveries by the procrastinate worker to real
+receivers on 127.0.0.1, retries with an injected clock, SSRF refusal, periodic tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from procrastinate.periodic import PeriodicDeferrer
+from sqlalchemy import func, select, text
+
+from helpline.app import create_app
+from helpline.auth.principal import SYSTEM_PRINCIPAL
+from helpline.config import Settings
+from helpline.db import Database
+from helpline.jobs.tasks import SCHEDULE
+from helpline.jobs.worker import make_app, worker_context
+from helpline.models import Event, WebhookDelivery, WebhookEndpoint
+from helpline.webhook import service as webhook_service
+from helpline.webhook.schemas import WebhookCreate
+from tests.fixtures.actors import Cast
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.factories import make_user
+from tests.fixtures.receiver import Receiver
+
+pytestmark = pytest.mark.integration
+
+HOOKS = "/api/v1/webhooks"
+
+
+@pytest.fixture
+def committed_url(make_database) -> str:
+    """A database of its own where the test commits for real (the worker must see it)."""
+    return make_database()
+
+
+@pytest.fixture
+def hook_settings(settings: Settings, committed_url: str) -> Settings:
+    return settings.model_copy(
+        update={"database_url": committed_url, "webhook_allowed_hosts": ["127.0.0.1"]}
+    )
+
+
+@pytest.fixture
+async def receiver():
+    r = await Receiver().start()
+    yield r
+    if r.hang is not None:
+        r.hang.set()
+    await r.stop()
+
+
+async def add_endpoint(database: Database, receiver: Receiver, **extra) -> uuid.UUID:
+    async with database.transaction() as s:
+        row, secret = await webhook_service.create_endpoint(
+            s,
+            SYSTEM_PRINCIPAL,
+            WebhookCreate(url=receiver.url, **extra),
+            allowed_hosts=["127.0.0.1"],
+        )
+    receiver.secrets.append(secret)
+    return row.id
+
+
+async def make_changes(database: Database, tickets: int = 2, updates: int = 3) -> list[uuid.UUID]:
+    async with database.transaction() as s:
+        customer = await make_user(s)
+    ids = []
+    for t in range(tickets):
+        tid = uuid.uuid4()
+        ids.append(tid)
+        async with database.transaction() as s:
+            await s.execute(
+                text(
+                    "INSERT INTO tickets (id, title, description, customer_id)"
+                    " VALUES (:id, :t, '', :c)"
+                ),
+                {"id": tid, "t": f"T{t}", "c": customer.id},
+            )
+    for u in range(updates):
+        for tid in ids:
+            async with database.transaction() as s:
+                await s.execute(
+                    text("UPDATE tickets SET title = :t WHERE id = :id"), {"t": f"v{u}", "id": tid}
+                )
+    return ids
+
+
+async def events_by_ticket(database: Database) -> dict[str, list[str]]:
+    async with database.transaction() as s:
+        rows = (await s.execute(text("SELECT id, ticket_id FROM events ORDER BY xid, id"))).all()
+    out: dict[str, list[str]] = defaultdict(list)
+    for event_id, ticket_id in rows:
+        out[str(ticket_id)].append(f"evt_{event_id}")
+    return out
+
+
+def received_by_ticket(receiver: Receiver) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in receiver.accepted:
+        if r.msg_id not in out[r.payload["data"]["ticket_id"]]:
+            out[r.payload["data"]["ticket_id"]].append(r.msg_id)
+    return out
+
+
+async def drain(settings: Settings, url: str, until, rounds: int = 100) -> None:
+    """Run the real worker until the queue is empty, again until ``until()`` holds (deliveries
+    may wait for other transactions of the shared server to end)."""
+    app = make_app(settings, database_url=url)
+    async with worker_context(settings, database_url=url), app.open_async():
+        for _ in range(rounds):
+            await app.run_worker_async(
+                queues=["webhooks"],
+                wait=False,
+                concurrency=4,
+                install_signal_handlers=False,
+                listen_notify=False,
+            )
+            if until():
+                return
+            await asyncio.sleep(0.2)
+    raise AssertionError("deliveries did not complete")
+
+
+class TestDeliveries:
+    async def test_signed_deliveries_arrive_once_each_in_per_ticket_order(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver
+    ):
+        async with worker_context(hook_settings, database_url=committed_url) as ctx:
+            await add_endpoint(ctx.database, receiver)
+            await make_changes(ctx.database, tickets=3, updates=3)
+            expected = await events_by_ticket(ctx.database)
+        total = sum(len(v) for v in expected.values())
+        assert total == 12
+        await drain(hook_settings, committed_url, lambda: len(receiver.accepted_ids()) >= total)
+        assert receiver.bad_signatures == 0
+        assert received_by_ticket(receiver) == expected
+        first = receiver.accepted[0]
+        assert first.headers["webhook-signature"].startswith("v1,")
+        assert first.payload["type"] == "ticket.created"
+        async with (
+            worker_context(hook_settings, database_url=committed_url) as ctx,
+            ctx.database.transaction() as s,
+        ):
+            statuses = set((await s.execute(select(WebhookDelivery.status))).scalars())
+            latency = await s.scalar(select(func.max(WebhookDelivery.last_latency_ms)))
+        assert statuses == {"succeeded"}
+        assert latency is not None
+
+    async def test_failing_receiver_gets_everything_after_retries(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver
+    ):
+        receiver.fail_first = 3
+        clock = FakeClock()
+        async with worker_context(hook_settings, database_url=committed_url, clock=clock) as ctx:
+            endpoint_id = await add_endpoint(ctx.database, receiver)
+            [ticket] = await make_changes(ctx.database, tickets=1, updates=4)
+            expected = await events_by_ticket(ctx.database)
+            for _ in range(50):
+                await ctx.deliverer.run(endpoint_id, ticket)
+                if len(receiver.accepted_ids()) == 5:
+                    break
+                clock.advance(minutes=61)  # past any backoff (at most 1 h)
+                await asyncio.sleep(0.05)
+            async with ctx.database.transaction() as s:
+                rows = list((await s.execute(select(WebhookDelivery))).scalars())
+                endpoint = await s.get(WebhookEndpoint, endpoint_id)
+        assert received_by_ticket(receiver) == expected
+        assert len(receiver.requests) == 5 + 3  # three refusals, then each once
+        assert [r.msg_id for r in receiver.requests[:4]] == [expected[str(ticket)][0]] * 4
+        assert {r.status for r in rows} == {"succeeded"}
+        assert max(r.attempts for r in rows) == 4
+        assert endpoint is not None
+        assert endpoint.consecutive_failures == 0
+
+    async def test_endpoint_failing_for_a_day_is_disabled_with_the_reason(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver
+    ):
+        receiver.always_fail = True
+        clock = FakeClock()
+        async with worker_context(hook_settings, database_url=committed_url, clock=clock) as ctx:
+            endpoint_id = await add_endpoint(ctx.database, receiver)
+            [ticket] = await make_changes(ctx.database, tickets=1, updates=0)
+            for _ in range(40):
+                await ctx.deliverer.run(endpoint_id, ticket)
+                clock.advance(minutes=61)
+                async with ctx.database.transaction() as s:
+                    endpoint = await s.get(WebhookEndpoint, endpoint_id)
+                assert endpoint is not None
+                if not endpoint.enabled:
+                    break
+        assert not endpoint.enabled
+        assert "disabled automatically" in (endpoint.disabled_reason or "")
+        assert "HTTP 500" in (endpoint.disabled_reason or "")
+
+    async def test_rolled_back_change_produces_no_event_delivery_or_job(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver
+    ):
+        async with worker_context(hook_settings, database_url=committed_url) as ctx:
+            await add_endpoint(ctx.database, receiver)
+            async with ctx.database.transaction() as s:
+                customer = await make_user(s)
+
+            async def doomed() -> None:
+                async with ctx.database.transaction() as s:
+                    await s.execute(
+                        text(
+                            "INSERT INTO tickets (id, title, description, customer_id)"
+                            " VALUES (gen_random_uuid(), 'Doomed', '', :c)"
+                        ),
+                        {"c": customer.id},
+                    )
+                    pending = await s.scalar(select(func.count()).select_from(WebhookDelivery))
+                    assert pending == 1  # written in the transaction ...
+                    raise RuntimeError("abort")
+
+            with pytest.raises(RuntimeError):
+                await doomed()
+            async with ctx.database.transaction() as s:  # ... and gone with it
+                assert await s.scalar(select(func.count()).select_from(Event)) == 0
+                assert await s.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
+                jobs = await s.scalar(text("SELECT count(*) FROM procrastinate_jobs"))
+        assert jobs == 0
+
+    async def test_killed_worker_loses_nothing(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver
+    ):
+        """The receiver holds the first request; the worker is cancelled mid-delivery (its
+        job stays `doing`, like a killed process); the stalled-job task requeues it and the
+        next worker delivers everything (the first event twice: same webhook-id)."""
+        receiver.hang = asyncio.Event()
+        app = make_app(hook_settings, database_url=committed_url)
+        async with worker_context(hook_settings, database_url=committed_url) as ctx:
+            await add_endpoint(ctx.database, receiver)
+            await make_changes(ctx.database, tickets=1, updates=2)
+            expected = await events_by_ticket(ctx.database)
+            async with app.open_async():
+                worker = asyncio.create_task(
+                    app.run_worker_async(
+                        queues=["webhooks"],
+                        wait=True,
+                        install_signal_handlers=False,
+                        listen_notify=False,
+                        update_heartbeat_interval=0.2,
+                        shutdown_graceful_timeout=0,
+                    )
+                )
+                await asyncio.wait_for(receiver.got_request.wait(), timeout=60)
+                worker.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await worker
+                # A killed worker leaves its job `doing` and stops beating; make it so.
+                async with ctx.database.transaction() as s:
+                    await s.execute(
+                        text(
+                            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL"
+                            " WHERE task_name = 'helpline:deliver_webhooks'"
+                            " AND status IN ('doing', 'aborted', 'failed', 'cancelled')"
+                        )
+                    )
+                    await s.execute(
+                        text(
+                            "UPDATE procrastinate_workers SET last_heartbeat = now() - '1h'::interval"
+                        )
+                    )
+                receiver.hang.set()
+                stalled = await app.job_manager.get_stalled_jobs(nb_seconds=0)
+                for job in stalled:
+                    await app.job_manager.retry_job(job)
+        await drain(
+            hook_settings,
+            committed_url,
+            lambda: len(receiver.accepted_ids()) >= sum(len(v) for v in expected.values()),
+        )
+        assert received_by_ticket(receiver) == expected
+
+
+class TestPeriodic:
+    def test_schedule_due_at_injected_times(self, hook_settings: Settings):
+        app = make_app(hook_settings)
+        deferrer = PeriodicDeferrer(registry=app.periodic_registry, max_delay=600)
+        at = datetime(2030, 1, 1, 3, 30, 5, tzinfo=UTC).timestamp()
+        due = {task.task.name for task, _ in deferrer.get_previous_tasks(at=at)}
+        assert due == {
+            "helpline:events_purge",
+            "helpline:idempotency_purge",
+            "helpline:retry_stalled_jobs",
+        }
+        later = at + 50 * 60  # 04:20:05: no purge, but the hourly gc and per-minute ones
+        due = {task.task.name for task, _ in deferrer.get_previous_tasks(at=later)}
+        assert "helpline:events_purge" not in due
+        assert {"helpline:attachments_gc", "helpline:retry_stalled_jobs"} <= due
+        periodic = {t.task.name for t in app.periodic_registry.periodic_tasks.values()}
+        assert periodic == {f"helpline:{name}" for name in SCHEDULE}
+
+    async def test_periodic_purge_runs_with_its_scheduled_time(
+        self, hook_settings: Settings, committed_url: str
+    ):
+        async with worker_context(hook_settings, database_url=committed_url) as ctx:
+            await make_changes(ctx.database, tickets=2, updates=0)
+        app = make_app(hook_settings, database_url=committed_url)
+        deferrer = PeriodicDeferrer(registry=app.periodic_registry, max_delay=600)
+        future = datetime.now(UTC) + timedelta(days=hook_settings.events_retention_days + 1)
+        at = future.replace(hour=3, minute=30, second=1).timestamp()
+        async with (
+            worker_context(hook_settings, database_url=committed_url) as ctx,
+            app.open_async(),
+        ):
+            due = [
+                (t, ts)
+                for t, ts in deferrer.get_previous_tasks(at=at)
+                if t.task.name == "helpline:events_purge"
+            ]
+            await deferrer.defer_jobs(due)
+            await app.run_worker_async(
+                queues=["maintenance"],
+                wait=False,
+                install_signal_handlers=False,
+                listen_notify=False,
+            )
+            async with ctx.database.transaction() as s:
+                left = await s.scalar(select(func.count()).select_from(Event))
+                status = await s.scalar(
+                    text(
+                        "SELECT status::text FROM procrastinate_jobs"
+                        " WHERE task_name = 'helpline:events_purge'"
+                    )
+                )
+        assert status == "succeeded"
+        assert left == 0
+
+
+@pytest.fixture
+async def hook_client(settings: Settings, db, redis, clock):
+    allowed = settings.model_copy(update={"webhook_allowed_hosts": ["127.0.0.1"]})
+    application = create_app(allowed, database=db, redis=redis, clock=clock)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://helpline.test") as c:
+            yield c
+
+
+class TestWebhookApi:
+    async def test_crud_secret_shown_once(self, hook_client, cast: Cast, session):
+        r = await hook_client.post(
+            HOOKS,
+            json={"url": "http://127.0.0.1:9/hook", "event_types": ["ticket.created"]},
+            headers=cast.admin.headers,
+        )
+        assert r.status_code == 201, r.text
+        created = r.json()
+        assert created["secret"].startswith("whsec_")
+        assert created["event_types"] == ["ticket.created"]
+        got = await hook_client.get(f"{HOOKS}/{created['id']}", headers=cast.admin.headers)
+        assert got.status_code == 200
+        assert "secret" not in got.json()
+        listed = await hook_client.get(HOOKS, headers=cast.admin.headers)
+        assert [w["id"] for w in listed.json()] == [created["id"]]
+        off = await hook_client.patch(
+            f"{HOOKS}/{created['id']}", json={"enabled": False}, headers=cast.admin.headers
+        )
+        assert off.json()["enabled"] is False
+        assert off.json()["disabled_reason"] == "disabled by an admin"
+        row = await session.get(WebhookEndpoint, uuid.UUID(created["id"]))
+        assert row is not None
+        assert row.enabled is False
+        gone = await hook_client.delete(f"{HOOKS}/{created['id']}", headers=cast.admin.headers)
+        assert gone.status_code == 204
+        assert (
+            await session.get(WebhookEndpoint, uuid.UUID(created["id"]), populate_existing=True)
+            is None
+        )
+
+    async def test_agents_and_customers_are_refused(self, hook_client, cast: Cast):
+        for actor in (cast.agent, cast.alice):
+            r = await hook_client.get(HOOKS, headers=actor.headers)
+            assert r.status_code == 403
+            assert r.json()["type"] == "/problems/permission-denied"
+            r = await hook_client.post(
+                HOOKS, json={"url": "http://127.0.0.1:9/"}, headers=actor.headers
+            )
+            assert r.status_code == 403
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://10.0.0.5/hook",
+            "http://192.168.1.1/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:8080/hook",
+            "http://0.0.0.0:8080/hook",
+        ],
+    )
+    async def test_private_targets_are_refused(self, hook_client, cast: Cast, session, url):
+        before = await session.scalar(select(func.count()).select_from(WebhookEndpoint))
+        r = await hook_client.post(HOOKS, json={"url": url}, headers=cast.admin.headers)
+        assert r.status_code == 422, r.text
+        assert r.json()["type"] == "/problems/webhook-target-refused"
+        assert await session.scalar(select(func.count()).select_from(WebhookEndpoint)) == before
+
+    async def test_loopback_refused_without_the_setting(self, client, cast: Cast):
+        r = await client.post(
+            HOOKS, json={"url": "http://127.0.0.1:9/hook"}, headers=cast.admin.headers
+        )
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problems/webhook-target-refused"
+
+    async def test_rotation_signs_with_both_secrets_during_the_overlap(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver
+    ):
+        async with worker_context(hook_settings, database_url=committed_url) as ctx:
+            endpoint_id = await add_endpoint(ctx.database, receiver)
+            old = receiver.secrets[0]
+            async with ctx.database.transaction() as s:
+                _, new = await webhook_service.rotate_secret(
+                    s,
+                    SYSTEM_PRINCIPAL,
+                    endpoint_id,
+                    now=datetime.now(UTC),
+                    overlap=timedelta(hours=1),
+                )
+            await make_changes(ctx.database, tickets=1, updates=0)
+        receiver.secrets[:] = [old]  # a receiver that still has only the old secret ...
+        await drain(hook_settings, committed_url, lambda: len(receiver.accepted) >= 1)
+        signature = receiver.accepted[0].headers["webhook-signature"]
+        assert len(signature.split(" ")) == 2
+        receiver.secrets[:] = [new]  # ... and one that has switched both verify
+        import json as _json
+
+        from standardwebhooks.webhooks import Webhook
+
+        body = _json.dumps(receiver.accepted[0].payload, separators=(",", ":")).encode()
+        Webhook(new).verify(body, receiver.accepted[0].headers)
