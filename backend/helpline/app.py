@@ -286,6 +286,9 @@ def create_app(
         description=API_DESCRIPTION,
         lifespan=lifespan,
         debug=settings.debug,
+        # FastAPI's built-in OpenTelemetry hooks asked OpenTelemetry for its providers (reading
+        # the environment) on every request; Helpline has its own metrics and structured logs.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         openapi_tags=[
             {"name": "tickets", "description": "Support tickets."},
             {"name": "metadata", "description": "Key/value metadata of a ticket."},

@@ -9,6 +9,7 @@ Every response carries the IETF draft headers ``RateLimit-Policy`` and ``RateLim
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -127,14 +128,18 @@ class RateLimiter:
 
     def calls(self, policy: str, identity: str, limit: int) -> list[roundtrip.Call]:
         """The Redis calls of one hit: acquire (exact under concurrency), then read the window."""
-        item = RateLimitItemPerMinute(limit)
-        key = self._bridge.prefixed_key(item.key_for(policy, identity))
+        key, expiry = self._key(policy, identity, limit)
         now = time.time()
-        expiry = item.get_expiry()
         return [
             self._acquire.call([key], [now, limit, expiry, 1]),
             self._read.call([key], [now - expiry, limit]),
         ]
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 — one limiter per app, bounded
+    def _key(self, policy: str, identity: str, limit: int) -> tuple[str, int]:
+        """The window's Redis key as `limits` names it, and its length (built once per caller)."""
+        item = RateLimitItemPerMinute(limit)
+        return self._bridge.prefixed_key(item.key_for(policy, identity)), item.get_expiry()
 
     @staticmethod
     def result(policy: str, limit: int, acquired: Any, window: Any) -> RateLimitResult:
@@ -168,8 +173,11 @@ class RateLimiter:
         if self.uses_redis:
             calls = self.calls(policy, identity, limit) + extra
             try:
-                async with asyncio.timeout(self.timeout_s):
+                if self._client is not None:  # our own client: its sockets time out
                     answers = await roundtrip.execute(self.redis, calls)
+                else:
+                    async with asyncio.timeout(self.timeout_s):
+                        answers = await roundtrip.execute(self.redis, calls)
             except Exception as exc:  # any storage failure: degrade, never fail the request
                 self.storage_failed(exc)
             else:
@@ -219,4 +227,5 @@ class RateLimiter:
             fallback=fallback,
             redis=self.redis,
             timeout_s=self.timeout_s,
+            socket_bounded=self._client is not None,
         )

@@ -138,6 +138,11 @@ class CacheBackend:
         self.epoch_key = self.key("epoch")
         self.extensions: dict[str, Any] = {}
         self._lost_invalidations = False
+        # A client whose sockets time out within the op timeout needs no asyncio timer per call
+        # (one per request was measurable); the in-process stand-in has no sockets.
+        kwargs = getattr(getattr(redis, "connection_pool", None), "connection_kwargs", None) or {}
+        socket_timeout: float | None = kwargs.get("socket_timeout")
+        self._socket_bounded = socket_timeout is not None and 0 < socket_timeout <= op_timeout_s
 
     def key(self, *parts: object) -> str:
         return ":".join([self.prefix, *(str(p) for p in parts)])
@@ -163,6 +168,7 @@ class CacheBackend:
         *,
         invalidation: bool = False,
         timeout_s: float | None = None,
+        bounded: bool = False,
     ) -> T:
         """Run one Redis operation within the timeout and the breaker, or raise CacheUnavailable."""
         if not self.breaker.allow():
@@ -171,12 +177,11 @@ class CacheBackend:
                 self._lost_invalidations = True
             raise CacheUnavailable("circuit open", tried=False)
         try:
-            async with asyncio.timeout(timeout_s or self.op_timeout_s):
-                if self._lost_invalidations:
-                    await self.redis.set(self.epoch_key, self.token())
-                    self._lost_invalidations = False
-                    EPOCH_BUMPS.inc()
-                result = await op()
+            if bounded or (self._socket_bounded and timeout_s is None):
+                result = await self._run(op)  # the client's socket timeouts bound every read
+            else:
+                async with asyncio.timeout(timeout_s or self.op_timeout_s):
+                    result = await self._run(op)
         except (RedisError, OSError, TimeoutError) as exc:
             self.breaker.failure()
             CACHE_ERRORS.inc(cache=cache)
@@ -185,6 +190,13 @@ class CacheBackend:
             raise CacheUnavailable(type(exc).__name__) from exc
         self.breaker.success()
         return result
+
+    async def _run(self, op: Callable[[], Awaitable[T]]) -> T:
+        if self._lost_invalidations:
+            await self.redis.set(self.epoch_key, self.token())
+            self._lost_invalidations = False
+            EPOCH_BUMPS.inc()
+        return await op()
 
     @property
     def has_lost_invalidations(self) -> bool:

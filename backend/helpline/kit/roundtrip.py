@@ -82,14 +82,18 @@ class Deferred:
     fallback: Callable[[BaseException], Awaitable[None]]
     redis: Any
     timeout_s: float
+    socket_bounded: bool = False  # the client's socket timeouts already bound each read
 
     async def flush(self) -> None:
         """Send the calls on their own (nothing else rode along)."""
         import asyncio
 
         try:
-            async with asyncio.timeout(self.timeout_s):
+            if self.socket_bounded:
                 results = await execute(self.redis, self.calls)
+            else:
+                async with asyncio.timeout(self.timeout_s):
+                    results = await execute(self.redis, self.calls)
         except Exception as exc:  # any Redis trouble: the owner decides (never a 5xx)
             await self.fallback(exc)
             return

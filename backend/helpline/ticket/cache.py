@@ -245,8 +245,14 @@ class TicketCache:
         deferred = roundtrip.take()
         if deferred is None:
             return (await self._execute(cache, [call]))[0]
-        try:
-            answers = await self._execute(cache, [*deferred.calls, call], deferred.timeout_s)
+        calls = [*deferred.calls, call]
+        try:  # on the deferred work's own client, whose timeout suits the rate limit
+            answers = await self.backend.run(
+                cache,
+                lambda: roundtrip.execute(deferred.redis, calls),
+                timeout_s=deferred.timeout_s,
+                bounded=deferred.socket_bounded,
+            )
         except CacheUnavailable as exc:
             if exc.tried:
                 await deferred.fallback(exc)
@@ -256,13 +262,9 @@ class TicketCache:
         await deferred.resolve(answers[:-1])
         return answers[-1]
 
-    async def _execute(
-        self, cache: str, calls: list[roundtrip.Call], timeout_s: float | None = None
-    ) -> list[Any]:
+    async def _execute(self, cache: str, calls: list[roundtrip.Call]) -> list[Any]:
         redis = self.backend.redis
-        return await self.backend.run(
-            cache, lambda: roundtrip.execute(redis, calls), timeout_s=timeout_s
-        )
+        return await self.backend.run(cache, lambda: roundtrip.execute(redis, calls))
 
     async def _fill(self, keys: list[str], token: str, epoch: bytes, entry: TicketEntry) -> None:
         args = [token, epoch, entry.version, entry.pack(epoch), self._ttl_ms(self.ttl_s)]
