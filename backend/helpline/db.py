@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from helpline.config import Settings
+from helpline.kit.pg import engine_options
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def make_engine(url: str, settings: Settings, **overrides: Any) -> AsyncEngine:
         "connect_args": {"server_settings": server_settings, "timeout": 10},
     }
     options.update(overrides)
+    options = engine_options(options, pgbouncer=settings.database_pgbouncer)
     return create_async_engine(async_url(url), **options)
 
 
