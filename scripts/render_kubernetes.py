@@ -23,12 +23,33 @@ from typing import Any
 
 import yaml
 
-SUPPORTED = {"apiVersion", "kind", "resources", "namespace", "labels", "images", "replicas",
-             "patches"}  # fmt: skip
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
-                  "StorageClass", "CustomResourceDefinition", "PriorityClass"}  # fmt: skip
-MERGE_KEYS = {"containers": "name", "initContainers": "name", "volumes": "name", "env": "name",
-              "ports": "containerPort", "volumeMounts": "mountPath"}  # fmt: skip
+SUPPORTED = {
+    "apiVersion",
+    "kind",
+    "resources",
+    "namespace",
+    "labels",
+    "images",
+    "replicas",
+    "patches",
+}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "PriorityClass",
+}
+MERGE_KEYS = {
+    "containers": "name",
+    "initContainers": "name",
+    "volumes": "name",
+    "env": "name",
+    "ports": "containerPort",
+    "volumeMounts": "mountPath",
+}
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet"}
 
 Doc = dict[str, Any]
@@ -149,8 +170,13 @@ def namespace_of(overlay: Path) -> str:
     return str(namespaces.pop())
 
 
-def render(overlay: Path, *, only_kind: str | None = None, exclude_kind: str | None = None,
-           image_tag: str | None = None) -> str:  # fmt: skip
+def render(
+    overlay: Path,
+    *,
+    only_kind: str | None = None,
+    exclude_kind: str | None = None,
+    image_tag: str | None = None,
+) -> str:
     docs = build(overlay)
     if image_tag:
         for doc in docs:

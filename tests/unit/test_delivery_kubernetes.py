@@ -55,9 +55,15 @@ class TestOverlays:
         for doc in docs.values():
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
         assert {kind for kind, _ in docs} >= {
-            "ServiceAccount", "ConfigMap", "Job", "Deployment", "Service",
-            "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy",
-        }  # fmt: skip
+            "ServiceAccount",
+            "ConfigMap",
+            "Job",
+            "Deployment",
+            "Service",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "NetworkPolicy",
+        }
         namespaces = {d["metadata"]["namespace"] for d in docs.values()}
         assert namespaces == {f"helpline-{'dev' if name == 'development' else name}"}
 
@@ -88,8 +94,11 @@ class TestOverlays:
         known = {f"HELPLINE_{field.upper()}" for field in Settings.model_fields}
         assert set(config) <= known, set(config) - known
         secret_names = set()
-        for key in [("Deployment", "helpline-api"), ("Deployment", "helpline-worker"),
-                    ("Job", "helpline-migrate")]:  # fmt: skip
+        for key in [
+            ("Deployment", "helpline-api"),
+            ("Deployment", "helpline-worker"),
+            ("Job", "helpline-migrate"),
+        ]:
             (container,) = pod_spec(docs[key])["containers"]
             refs = container["envFrom"]
             assert {"configMapRef": {"name": "helpline-config"}} in refs
@@ -106,8 +115,10 @@ class TestOverlays:
         assert service["spec"]["ports"][0]["targetPort"] == "http"
         hpa = docs[("HorizontalPodAutoscaler", "helpline-api")]
         assert hpa["spec"]["scaleTargetRef"] == {
-            "apiVersion": "apps/v1", "kind": "Deployment", "name": "helpline-api",
-        }  # fmt: skip
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": "helpline-api",
+        }
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
         pdb = docs[("PodDisruptionBudget", "helpline-api")]
         assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
@@ -167,8 +178,12 @@ class TestEnvironments:
         config = docs[("ConfigMap", "helpline-config")]["data"]
         assert config["HELPLINE_ENV"] == env_name
         assert config["HELPLINE_ATTACHMENT_STORAGE"] == "s3"  # pods share no disk
-        secret_fields = {"HELPLINE_SECRET_KEY", "HELPLINE_API_KEY_PEPPER",
-                         "HELPLINE_DATABASE_URL", "HELPLINE_REDIS_URL"}  # fmt: skip
+        secret_fields = {
+            "HELPLINE_SECRET_KEY",
+            "HELPLINE_API_KEY_PEPPER",
+            "HELPLINE_DATABASE_URL",
+            "HELPLINE_REDIS_URL",
+        }
         assert not secret_fields & set(config)
 
     def test_production_keeps_two_pods_through_disruptions(self):
@@ -278,8 +293,9 @@ class TestDeployScript:
         assert "Deployment" in verbs[4][1]
         assert "Job" not in verbs[4][1]
         assert [c["args"][4] for c in calls[5:]] == [
-            "deployment/helpline-api", "deployment/helpline-worker",
-        ]  # fmt: skip
+            "deployment/helpline-api",
+            "deployment/helpline-worker",
+        ]
 
     def test_failed_migration_applies_nothing_else(self, fake_kubectl: dict[str, str]):
         env = {**fake_kubectl, "HELPLINE_IMAGE_TAG": "sha-1", "FAKE_MIGRATE_FAILS": "1"}
