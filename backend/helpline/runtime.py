@@ -37,11 +37,12 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def make_redis(settings: Settings) -> Any:
-    """A redis-py asyncio client, or the in-process fake in development when no URL is set."""
+    """A redis-py asyncio client (one server, Cluster or Sentinel, by the URL's scheme), or the
+    in-process fake in development when no URL is set."""
     if settings.redis_url:
-        import redis.asyncio as redis
+        from helpline.kit.redis_client import redis_from_url
 
-        return redis.from_url(
+        return redis_from_url(
             settings.redis_url,
             socket_timeout=0.25,
             socket_connect_timeout=0.25,

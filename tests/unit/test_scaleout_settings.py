@@ -9,6 +9,7 @@ from sqlalchemy import event
 from helpline.config import Environment, Settings
 from helpline.db import make_engine
 from helpline.kit.pg import engine_options, transaction_pooling_connect_args
+from helpline.kit.redis_client import parse_redis_url
 
 pytestmark = pytest.mark.unit
 
@@ -100,3 +101,28 @@ class TestScaleOutSettings:
     def test_cluster_url_password_is_redacted(self):
         settings = Settings(redis_url="redis+cluster://:hunter2@h1:7000,h2:7001")
         assert "hunter2" not in str(settings.redacted())
+
+
+class TestRedisUrls:
+    def test_cluster_url_lists_seed_nodes_and_credentials(self):
+        topology = parse_redis_url("rediss+cluster://app:s%40cret@h1:7000,h2:7001,[::1]:7002")
+        assert topology.kind == "cluster"
+        assert topology.hosts == [("h1", 7000), ("h2", 7001), ("::1", 7002)]
+        assert (topology.username, topology.password, topology.ssl) == ("app", "s@cret", True)
+
+    def test_sentinel_url_names_the_master_and_database(self):
+        topology = parse_redis_url(
+            "redis+sentinel://:pw@s1:26379,s2/helpline/2?sentinel_password=sp"
+        )
+        assert topology.kind == "sentinel"
+        assert topology.hosts == [("s1", 26379), ("s2", 6379)]
+        assert (topology.master_name, topology.db) == ("helpline", 2)
+        assert (topology.password, topology.sentinel_password) == ("pw", "sp")
+
+    def test_sentinel_url_without_master_is_refused(self):
+        with pytest.raises(ValueError, match="master"):
+            parse_redis_url("redis+sentinel://s1:26379")
+
+    def test_plain_urls_are_single_servers(self):
+        assert parse_redis_url("redis://h:6379/0").kind == "single"
+        assert parse_redis_url("unix:///run/redis.sock").kind == "single"
