@@ -5,12 +5,10 @@ a private PostgreSQL primary with a streaming replica, PgBouncer in front of the
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from tests.fixtures.scaleout import (
@@ -19,6 +17,7 @@ from tests.fixtures.scaleout import (
     RedisCluster,
     RedisSentinel,
     cleanup_dir,
+    replayed,
     scratch_dir,
 )
 from tests.fixtures.services import create_database, drop_database
@@ -74,22 +73,6 @@ def redis_sentinel(scaleout_dir: Path) -> Iterator[RedisSentinel]:
     sentinel.start()
     yield sentinel
     sentinel.stop()
-
-
-async def replayed(replica_url: str, primary_url: str, within: float = 20.0) -> None:
-    """Wait until the replica has replayed everything the primary has flushed."""
-    primary = await asyncpg.connect(primary_url)
-    replica = await asyncpg.connect(replica_url)
-    try:
-        target = await primary.fetchval("SELECT pg_current_wal_flush_lsn()")
-        deadline = time.monotonic() + within
-        while await replica.fetchval("SELECT pg_last_wal_replay_lsn() < $1::pg_lsn", target):
-            if time.monotonic() > deadline:
-                raise TimeoutError("replica did not catch up")
-            await asyncio.sleep(0.02)  # polling replication progress, not waiting for time
-    finally:
-        await primary.close()
-        await replica.close()
 
 
 @pytest.fixture(scope="session")
