@@ -29,8 +29,8 @@ from helpline.kit.cache import CacheBackend
 from helpline.kit.redis_client import is_cluster, parse_redis_url
 from helpline.runtime import make_redis
 from helpline.ticket.cache import TicketCache
+from tests.fixtures import services as test_services
 from tests.fixtures.scaleout import RedisCluster, RedisSentinel
-from tests.fixtures.services import TestServices, redis_url
 
 TOPOLOGIES = ("single", "sentinel", "cluster")
 LEAD_CLUSTER_REASON = "needs the hot-path rewrite's cluster-safe Redis usage (module docstring)"
@@ -41,7 +41,7 @@ def topology_url(
     request: pytest.FixtureRequest, redis_cluster: RedisCluster, redis_sentinel: RedisSentinel
 ) -> str:
     if request.param == "single":
-        url = redis_url(TestServices())
+        url = test_services.redis_url(test_services.TestServices())
         assert url, "the scale-out tests need the machine's Redis at 127.0.0.1:6379"
         return url
     return redis_sentinel.url if request.param == "sentinel" else redis_cluster.url

@@ -16,8 +16,8 @@ from helpline.config import Environment, Settings
 from helpline.db import make_engine
 from helpline.kit.replicas import ReadRouter
 from helpline.runtime import make_read_router, make_redis
+from tests.fixtures import services as test_services
 from tests.fixtures.scaleout import PostgresCluster, RedisCluster, replayed
-from tests.fixtures.services import TestServices, redis_url
 
 
 class Clock:
@@ -58,7 +58,7 @@ def notes_db(pg_primary: PostgresCluster, pg_replica: PostgresCluster) -> Iterat
 def settings_for(
     pg_primary: PostgresCluster, pg_replica: PostgresCluster, db: str, prefix: str, **extra: Any
 ) -> Settings:
-    redis = extra.pop("redis_url", None) or redis_url(TestServices())
+    redis = extra.pop("redis_url", None) or test_services.redis_url(test_services.TestServices())
     return Settings(
         env=Environment.test,
         database_url=pg_primary.url_for(db),
