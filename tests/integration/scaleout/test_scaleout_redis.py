@@ -179,3 +179,47 @@ class TestCacheGenerations:
         fresh = await cache.get_list(session, STAFF_VIEW, "limit=20", render)
         assert fresh.body == b'{"data":[],"n":2}'
         assert cache.backend.breaker.allow()  # no Redis error was hidden by the fallback
+
+
+class TestSentinelFailover:
+    async def test_sessions_survive_a_master_failover(self, scaleout_dir, redis_prefix: str):
+        """Kill the master: after Sentinel promotes the replica, the same client (same URL)
+        reads the sessions written before and writes new ones. During the failover window the
+        store raises DependencyUnavailable (a 503), never anything else."""
+        import asyncio
+
+        from helpline.errors import DependencyUnavailable
+        from tests.fixtures.scaleout import cleanup_dir
+
+        with cleanup_dir(scaleout_dir / f"failover-{uuid.uuid4().hex[:6]}") as workdir:
+            sentinel = RedisSentinel(workdir, with_replica=True)
+            sentinel.start()
+            try:
+                redis = make_redis(Settings(env=Environment.test, redis_url=sentinel.url))
+                store = SessionStore(redis, redis_prefix, ttl_seconds=300)
+                user = uuid.uuid4()
+                token, _ = await store.create(user, "mark")
+                assert await redis.execute_command("WAIT", 1, 2000) == 1  # on the replica too
+                old_master = sentinel.master_port()
+                sentinel.master.stop()
+
+                unavailable = 0
+                loaded = None
+                for _ in range(600):  # polls Sentinel's failover, bounded
+                    try:
+                        loaded = await store.load(token)
+                        break
+                    except DependencyUnavailable:
+                        unavailable += 1
+                        await asyncio.sleep(0.05)
+                assert loaded is not None
+                assert loaded.user_id == user
+                assert sentinel.master_port() != old_master
+                assert sentinel.replica is not None
+                assert sentinel.master_port() == sentinel.replica.port
+                token2, _ = await store.create(user, "mark")
+                assert await store.load(token2) is not None
+                assert unavailable >= 1  # the window was real, and only 503s were seen in it
+                await redis.aclose()
+            finally:
+                sentinel.stop()
