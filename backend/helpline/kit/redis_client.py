@@ -99,7 +99,8 @@ def redis_from_url(url: str, **options: Any) -> Any:
         from redis.asyncio.sentinel import Sentinel
 
         timeouts = {k: v for k, v in options.items() if k.startswith("socket_")}
-        assert topology.master_name is not None  # parse_redis_url refuses a URL without one
+        if topology.master_name is None:  # parse_redis_url refuses such a URL already
+            raise ValueError("a redis+sentinel:// URL names the master")
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             topology.hosts,
             sentinel_kwargs={**timeouts, "password": topology.sentinel_password},
