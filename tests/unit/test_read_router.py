@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from helpline.kit.replicas import ReadRouter, Replica
 
@@ -92,3 +93,56 @@ class TestChoose:
             ("a", True, 0.5),
             ("b", False, 9.0),
         ]
+
+
+class ServerError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+class TestRunRead:
+    @staticmethod
+    def failing_on_replica(r: ReadRouter, error: BaseException) -> list[object]:
+        engines: list[object] = []
+
+        async def run(engine: Any, fn: Any) -> str:
+            engines.append(engine)
+            if engine is not PRIMARY:
+                raise error
+            return "from primary"
+
+        r._run = run  # type: ignore[method-assign]
+        return engines
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            OSError("connection refused"),
+            DBAPIError("SELECT 1", None, ServerError("08006")),
+            DBAPIError("SELECT 1", None, ServerError("57P01")),  # admin shutdown
+        ],
+    )
+    async def test_a_lost_replica_rests_and_the_read_reruns_on_the_primary(
+        self, error: BaseException
+    ):
+        r = router(replica("a", 10))
+        engines = self.failing_on_replica(r, error)
+        assert await r.run_read(None, lambda s: s) == "from primary"
+        assert engines[-1] is PRIMARY
+        assert r.replicas[0].down_until == 100.0 + r.retry_s
+        assert r.status()[0]["usable"] is False
+
+    async def test_a_recovery_conflict_reruns_on_the_primary_without_resting(self):
+        r = router(replica("a", 10))
+        self.failing_on_replica(r, DBAPIError("SELECT 1", None, ServerError("40001")))
+        assert await r.run_read(None, lambda s: s) == "from primary"
+        assert r.status()[0]["usable"] is True
+
+    async def test_an_error_in_the_query_is_the_callers(self):
+        r = router(replica("a", 10))
+        engines = self.failing_on_replica(r, DBAPIError("SELECT x", None, ServerError("42703")))
+        with pytest.raises(DBAPIError):
+            await r.run_read(None, lambda s: s)
+        assert len(engines) == 1
+        assert r.status()[0]["usable"] is True

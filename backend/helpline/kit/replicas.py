@@ -233,16 +233,21 @@ class ReadRouter:
     async def run_read(
         self, principal: str | None, fn: Callable[[AsyncSession], Awaitable[T]]
     ) -> T:
-        """Run ``fn`` in a read-only transaction on the chosen engine; on a replica that fails
-        at the connection level, mark it down and run ``fn`` again on the primary."""
+        """Run ``fn`` in a read-only transaction on the chosen engine. A replica that fails at
+        the connection level is marked down and ``fn`` runs again on the primary; a read the
+        replica cancelled for a recovery conflict (SQLSTATE 40001) runs again on the primary
+        too. Reads are repeatable, so running one twice is safe."""
         route = await self.choose(principal)
         try:
             return await self._run(route.engine, fn)
-        except (OperationalError, InterfaceError, DBAPIError, OSError) as exc:
-            if route.replica is None or not _is_connection_failure(exc):
+        except (DBAPIError, OSError) as exc:
+            if route.replica is None:
                 raise
-            replica = next(r for r in self.replicas if r.name == route.replica)
-            self._mark_down(replica, exc)
+            if _is_connection_failure(exc):
+                replica = next(r for r in self.replicas if r.name == route.replica)
+                self._mark_down(replica, exc)
+            elif _sqlstate(exc) != "40001":
+                raise
             return await self._run(self.primary, fn)
 
     @staticmethod
@@ -252,20 +257,24 @@ class ReadRouter:
             return await fn(session)
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    original = getattr(exc, "orig", None)
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return str(code) if code else None
+
+
 def _is_connection_failure(exc: BaseException) -> bool:
     """A lost or refused connection (the replica is gone), not an error in the query."""
     if isinstance(exc, OSError | InterfaceError):
         return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        original = getattr(exc, "orig", None)
-        name = type(original).__name__ if original is not None else ""
-        cause = getattr(original, "__cause__", None)
-        return (
-            isinstance(cause, OSError)
-            or "Connection" in name
-            or "CannotConnectNow" in name
-            or (isinstance(exc, OperationalError) and "connect" in str(exc).lower())
-        )
-    return False
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = _sqlstate(exc)
+    if state is not None:  # the server answered: class 08 is a connection exception, 57P0x shutdown
+        return state.startswith("08") or state in {"57P01", "57P02", "57P03"}
+    original = getattr(exc, "orig", None)
+    return isinstance(getattr(original, "__cause__", None), OSError) or isinstance(
+        exc, OperationalError
+    )
