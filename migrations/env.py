@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from helpline.config import get_settings
 from helpline.db import async_url
+from helpline.kit.pg import engine_options
 from helpline.models import Base
 from helpline.models.audit_log import AUDIT_PARTITION_PREFIX
 from helpline.runtime import resolve_database_url
@@ -47,7 +48,11 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = create_async_engine(async_url(database_url()), poolclass=pool.NullPool)
+    # Through PgBouncer too (HELPLINE_DATABASE_OWNER_URL unset): no named statement may clash.
+    options = engine_options(
+        {"poolclass": pool.NullPool}, pgbouncer=get_settings().database_pgbouncer
+    )
+    engine = create_async_engine(async_url(database_url()), **options)
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
     await engine.dispose()

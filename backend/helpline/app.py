@@ -65,13 +65,23 @@ Errors are RFC 9457 `application/problem+json` documents with a stable `type`
 """
 
 
-def migration_head() -> str | None:
+def _scripts() -> Any:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def migration_head() -> str | None:
+    head: str | None = _scripts().get_current_head()
+    return head
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision this release ships: a database at any other revision is ahead of it."""
+    return frozenset(script.revision for script in _scripts().walk_revisions())
 
 
 def _problem(exc: HelplineError, request: Request) -> Response:
@@ -246,6 +256,7 @@ def create_app(
             app.state.db, interval_s=settings.key_use_flush_interval_s
         )
         app.state.migration_head = migration_head()
+        app.state.known_revisions = known_revisions()
         app.state.audit = AuditService(
             app.state.db,
             clock=clock,

@@ -21,6 +21,12 @@ DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the ref
 DEFAULT_API_KEY_PEPPER = "dev-insecure-api-key-pepper-change-me"
 
 
+# Single server, TLS, socket; Redis Cluster (seed nodes) and Sentinel (runtime.make_redis).
+REDIS_SCHEMES = frozenset(
+    {"redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel"}
+)
+
+
 class Environment(StrEnum):
     development = "development"
     test = "test"
@@ -63,8 +69,10 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None,
-        description="Redis URL (redis:// or rediss://). Unset in development: an in-process "
-        "Redis-compatible backend (single process only).",
+        description="Redis URL: redis:// or rediss:// (one server), "
+        "redis+cluster://host:port,host:port (Redis Cluster seed nodes), "
+        "redis+sentinel://host:port,host:port/master-name (Sentinel). Unset in development: an "
+        "in-process Redis-compatible backend (single process only).",
     )
     redis_key_prefix: str = Field(
         "helpline", description="Prefix of every Redis key (one per deployment or test run)."
@@ -292,6 +300,33 @@ class Settings(BaseSettings):
         description="Comma list of hosts or IPs webhook targets may resolve to although they "
         "are loopback, private or link-local (default: none; tests allow 127.0.0.1).",
     )
+    # Scale-out (docs/scaling.md).
+    database_pgbouncer: bool = Field(
+        False,
+        description="HELPLINE_DATABASE_URL points at PgBouncer in transaction pooling: no "
+        "prepared-statement cache, unique statement names, no start-up parameters beyond "
+        "application_name (set statement_timeout and jit on the database role instead).",
+    )
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated postgresql:// URLs of streaming read replicas; read-only "
+        "work goes to a replica that is up, not lagging and has the caller's own writes.",
+    )
+    database_replica_max_lag_s: float = Field(
+        5.0, gt=0, description="A replica further behind the primary than this serves no reads."
+    )
+    database_replica_check_interval_s: float = Field(
+        1.0, gt=0, description="How often each replica's replay position and lag are polled."
+    )
+    database_replica_retry_s: float = Field(
+        5.0, gt=0, description="A replica that failed is not tried again for this long."
+    )
+    read_your_writes_ttl_s: int = Field(
+        60,
+        ge=1,
+        description="How long a caller's last write position (primary WAL LSN, kept in Redis) "
+        "steers its reads to replicas that have replayed it; must exceed the maximum lag.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -316,6 +351,11 @@ class Settings(BaseSettings):
                     f"trusted_proxies: {item!r} is not an address or CIDR range"
                 ) from exc
         return value
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_replicas(cls, value: Any) -> Any:
+        return _comma_list(value)
 
     @field_validator("attachment_allowed_types", "webhook_allowed_hosts", mode="before")
     @classmethod
@@ -350,8 +390,19 @@ class Settings(BaseSettings):
     def _check_redis_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError("redis_url must be a redis://, rediss:// or unix:// URL")
+        if urlsplit(value).scheme not in REDIS_SCHEMES:
+            raise ValueError(
+                "redis_url must be a redis://, rediss://, unix://, redis+cluster:// or "
+                "redis+sentinel:// URL"
+            )
+        return value
+
+    @field_validator("database_replica_urls")
+    @classmethod
+    def _check_replica_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if urlsplit(url).scheme not in {"postgresql", "postgres", "postgresql+asyncpg"}:
+                raise ValueError("database_replica_urls must be postgresql:// URLs")
         return value
 
     @model_validator(mode="after")
@@ -422,6 +473,8 @@ class Settings(BaseSettings):
                 out[name] = "**********"
             elif name.endswith("_url") and isinstance(value, str):
                 out[name] = redact_url(value)
+            elif name.endswith("_urls") and isinstance(value, list):
+                out[name] = [redact_url(url) for url in value]
             elif isinstance(value, Path | StrEnum):
                 out[name] = str(value)
             else:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from helpline.config import Settings
 from helpline.kit import roundtrip
+from helpline.kit.pg import engine_options
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ def make_engine(url: str, settings: Settings, **overrides: Any) -> AsyncEngine:
         "connect_args": {"server_settings": server_settings, "timeout": 10},
     }
     options.update(overrides)
+    options = engine_options(options, pgbouncer=settings.database_pgbouncer)
     return create_async_engine(async_url(url), **options)
 
 

@@ -37,11 +37,12 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def make_redis(settings: Settings) -> Any:
-    """A redis-py asyncio client, or the in-process fake in development when no URL is set."""
+    """A redis-py asyncio client (one server, Cluster or Sentinel, by the URL's scheme), or the
+    in-process fake in development when no URL is set."""
     if settings.redis_url:
-        import redis.asyncio as redis
+        from helpline.kit.redis_client import redis_from_url
 
-        return redis.from_url(
+        return redis_from_url(
             settings.redis_url,
             socket_timeout=0.25,
             socket_connect_timeout=0.25,
@@ -61,3 +62,26 @@ def migrations_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "migrations"
+
+
+def make_read_router(settings: Settings, primary: Any, redis: Any) -> Any:
+    """The read router over HELPLINE_DATABASE_REPLICA_URLS (no replicas: every read on
+    ``primary``). Call ``await router.start()`` in the lifespan and ``stop()`` at shutdown."""
+    from helpline.config import redact_url
+    from helpline.db import make_engine
+    from helpline.kit.replicas import ReadRouter, Replica
+
+    replicas = [
+        Replica(name=redact_url(url), engine=make_engine(url, settings, pool_pre_ping=True))
+        for url in settings.database_replica_urls
+    ]
+    return ReadRouter(
+        primary=primary,
+        replicas=replicas,
+        redis=redis,
+        key_prefix=settings.redis_key_prefix,
+        max_lag_s=settings.database_replica_max_lag_s,
+        check_interval_s=settings.database_replica_check_interval_s,
+        retry_s=settings.database_replica_retry_s,
+        marker_ttl_s=settings.read_your_writes_ttl_s,
+    )

@@ -39,8 +39,9 @@ async def live() -> Liveness:
 @router.get(
     "/ready",
     summary="Readiness probe",
-    description="200 when PostgreSQL answers and its schema is at the migration head, and Redis "
-    "answers; 503 otherwise (the body says which check failed).",
+    description="200 when PostgreSQL answers and its schema is at this release's migration head "
+    "or ahead of it (a newer release migrated first, `checks.database.ahead`), and Redis answers; "
+    "503 otherwise (the body says which check failed).",
     operation_id="healthReady",
     responses={503: problem_responses(503)[503]},
 )

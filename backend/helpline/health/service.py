@@ -9,16 +9,25 @@ from helpline.health import repository
 
 
 async def readiness(state: Any) -> dict[str, dict[str, Any]]:
-    """Check the database (reachable, at the migration head) and Redis."""
+    """Check the database (reachable, at or past this release's migration head) and Redis.
+
+    A database *ahead* of the head (a revision this release does not ship) is ready: during a
+    rolling deploy the next release's expand-only migration runs first, and the old pods must
+    keep serving. A database *behind* it (a known older revision, or none) is not.
+    """
     checks: dict[str, dict[str, Any]] = {}
     try:
         async with asyncio.timeout(2):
             revision = await repository.current_revision(state.db.engine)
+        known: frozenset[str] = getattr(state, "known_revisions", frozenset())
+        ahead = revision is not None and revision != state.migration_head and revision not in known
         checks["database"] = {
-            "ok": revision == state.migration_head,
+            "ok": revision == state.migration_head or ahead,
             "revision": revision,
             "head": state.migration_head,
         }
+        if ahead:
+            checks["database"]["ahead"] = True
     except Exception as exc:  # any failure means "not ready"; the type is enough detail
         checks["database"] = {"ok": False, "error": type(exc).__name__}
     try:
