@@ -115,7 +115,9 @@ async def redis(settings: Settings) -> AsyncIterator[Any]:
 
     client = make_redis(settings)
     yield client
-    keys = [k async for k in client.scan_iter(match=f"{settings.redis_key_prefix}:*")]
+    prefix = settings.redis_key_prefix
+    keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+    keys += [k async for k in client.scan_iter(match=f"{{{prefix}:*")]  # hash-tagged namespaces
     if keys:
         await client.delete(*keys)
     await client.aclose()

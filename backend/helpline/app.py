@@ -50,7 +50,7 @@ from helpline.logs import configure_logging
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
 from helpline.middleware import HelplineMiddleware, parse_networks
-from helpline.runtime import make_redis, migrations_dir, resolve_database_url
+from helpline.runtime import make_read_router, make_redis, migrations_dir, resolve_database_url
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -243,6 +243,10 @@ def create_app(
                 outbox.start()
         app.state.invalidation_outbox = outbox
         app.state.rate_limiter = RateLimiter.for_app(settings)
+        app.state.read_router = None
+        if settings.database_replica_urls:
+            app.state.read_router = make_read_router(settings, app.state.db.engine, app.state.redis)
+            await app.state.read_router.start()
         app.state.principals = PrincipalCache(
             key=principal_cache.generation_key(settings.redis_key_prefix),
             ttl_s=settings.principal_cache_ttl_s,
@@ -280,6 +284,8 @@ def create_app(
             app.state.audit.system_event("system.stopped", version=__version__)
             await app.state.audit.stop()
             await app.state.key_use.stop()
+            if app.state.read_router is not None:
+                await app.state.read_router.stop()
             if outbox is not None:
                 await outbox.stop()
             principal_cache.unregister_publisher(publisher)

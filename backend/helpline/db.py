@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from fastapi import Depends, Request
@@ -100,6 +100,30 @@ def _begin_as_actor(session: Session, _transaction: Any, connection: Connection)
     actor: ActorContext | None = session.info.get(ACTOR)
     if actor is not None:
         connection.execute(SET_ACTOR_SQL, actor.params())
+
+
+READ_ROUTE = "helpline.read_route"
+T = TypeVar("T")
+
+
+def route_reads(session: AsyncSession, router: Any, principal: str) -> None:
+    """Let this request's reads go to a replica through ``router`` (kit.replicas.ReadRouter),
+    with read-your-writes for ``principal``."""
+    session.info[READ_ROUTE] = (router, principal)
+
+
+async def run_read(session: AsyncSession, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run a read-only ``read`` on a replica when the request allows it, else on ``session``.
+
+    A request that has begun a transaction (it wrote, or holds locks) or queued side effects
+    reads on its own session: it must see its own uncommitted changes.
+    """
+    route = session.info.get(READ_ROUTE)
+    if route is None or session.in_transaction() or session.info.get("after_commit"):
+        return await read(session)
+    router, principal = route
+    result: T = await router.run_read(principal, read)
+    return result
 
 
 async def end_read(session: AsyncSession) -> None:

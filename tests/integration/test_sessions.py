@@ -189,11 +189,13 @@ class TestLoginCommitsFirst:
         assert r.status_code == 503
         assert "set-cookie" not in r.headers
         prefix = settings.redis_key_prefix
-        assert [k async for k in redis.scan_iter(match=f"{prefix}:session:*")] == []
-        assert not await redis.exists(f"{prefix}:user-sessions:{user.id}")
+        assert [k async for k in redis.scan_iter(match=f"{{{prefix}:sessions}}:session:*")] == []
+        assert not await redis.exists(f"{{{prefix}:sessions}}:user:{user.id}")
         ok = await log_in(client, user.email)  # and a login that commits opens one
         assert ok.status_code == 200
-        assert len([k async for k in redis.scan_iter(match=f"{prefix}:session:*")]) == 1
+        assert (
+            len([k async for k in redis.scan_iter(match=f"{{{prefix}:sessions}}:session:*")]) == 1
+        )
 
 
 class TestLoginDuringRedisOutage:

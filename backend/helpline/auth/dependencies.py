@@ -22,7 +22,14 @@ from helpline.auth.principal_cache import PrincipalCache
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
-from helpline.db import ActorContext, SessionDep, act_as
+from helpline.db import (
+    ActorContext,
+    SessionDep,
+    act_as,
+    after_commit,
+    end_read,
+    route_reads,
+)
 from helpline.errors import PermissionDenied, Unauthenticated
 from helpline.kit import roundtrip
 from helpline.kit.clock import Clock
@@ -165,6 +172,7 @@ async def _resolve_key(
 ) -> Principal:
     generation = cache.generation  # read before the lookup: a change during it discards it
     resolved = await service.resolve_api_key(session, credential, clock=clock)
+    await end_read(session)  # no connection held across the Redis work that follows
     cache.put(credential, resolved.principal, expires_at=resolved.expires_at, generation=generation)
     return resolved.principal
 
@@ -195,6 +203,13 @@ async def get_principal(
     else:
         raise Unauthenticated("An API key is required.")
     request.state.principal = principal
+    router = getattr(request.app.state, "read_router", None)
+    if router is not None:
+        if request.method in WRITE_METHODS:  # the caller's next reads must see this write
+            after_commit(session, lambda: router.record_write(principal.ident()))
+        else:
+            await end_read(session)  # a session lookup's snapshot must not pin reads to it
+            route_reads(session, router, principal.ident())
     if request.method in WRITE_METHODS:  # triggers need the actor; reads don't pay for it
         await act_as(
             session,

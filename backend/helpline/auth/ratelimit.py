@@ -18,12 +18,18 @@ from typing import Any
 
 import structlog
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import (
+    MemoryStorage,
+    RedisClusterStorage,
+    RedisSentinelStorage,
+    RedisStorage,
+)
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from helpline.config import Settings
 from helpline.errors import RateLimited
 from helpline.kit import roundtrip
+from helpline.kit.redis_client import parse_redis_url
 
 log = structlog.get_logger("helpline.ratelimit")
 
@@ -90,11 +96,27 @@ class RateLimiter:
         """
         if settings.redis_url is None:
             return cls(None)
+        timeout = settings.rate_limit_redis_timeout_s
+        key_prefix = f"{settings.redis_key_prefix}:limits"
+        kind = parse_redis_url(settings.redis_url).kind
+        if kind != "single":  # limits' own storage for the topology, with our timeouts
+            topology: type[RedisStorage] = (
+                RedisClusterStorage if kind == "cluster" else RedisSentinelStorage
+            )
+            topology_storage = topology(
+                settings.redis_url,
+                implementation="redispy",
+                key_prefix=key_prefix,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            )
+            limiter = cls(topology_storage)
+            limiter.timeout_s = timeout
+            return limiter
         client = None
         if connection_pool is None:
             import redis.asyncio as aioredis
 
-            timeout = settings.rate_limit_redis_timeout_s
             client = aioredis.from_url(
                 settings.redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
             )
@@ -102,11 +124,11 @@ class RateLimiter:
         storage = RedisStorage(
             settings.redis_url,
             implementation="redispy",
-            key_prefix=f"{settings.redis_key_prefix}:limits",
+            key_prefix=key_prefix,
             connection_pool=connection_pool,
         )
         limiter = cls(storage, client)
-        limiter.timeout_s = settings.rate_limit_redis_timeout_s
+        limiter.timeout_s = timeout
         return limiter
 
     async def aclose(self) -> None:

@@ -43,11 +43,13 @@ class SessionStore:
         self.prefix = prefix
         self.ttl = ttl_seconds
 
+    # One hash tag for every session key: a session and its user's index are written in one
+    # MULTI, which a Redis Cluster allows only within one slot.
     def _key(self, session_id: str) -> str:
-        return f"{self.prefix}:session:{session_id}"
+        return f"{{{self.prefix}:sessions}}:session:{session_id}"
 
     def _index(self, user_id: uuid.UUID) -> str:
-        return f"{self.prefix}:user-sessions:{user_id}"
+        return f"{{{self.prefix}:sessions}}:user:{user_id}"
 
     async def ensure_available(self) -> None:
         """503 unless the store answers: checked before a password, so an outage confirms none."""

@@ -132,7 +132,9 @@ class CacheBackend:
     ) -> None:
         self.redis = redis
         self.settings = settings  # opaque to the kit: domain caches read their options here
-        self.prefix = f"{prefix}:cache"
+        # One hash tag for the whole namespace: the scripts read the epoch with a ticket's or a
+        # list's keys, and invalidation is one MULTI; a Redis Cluster allows both in one slot.
+        self.prefix = f"{{{prefix}:cache}}"
         self.op_timeout_s = op_timeout_s
         self.breaker = breaker or CircuitBreaker()
         self.epoch_key = self.key("epoch")

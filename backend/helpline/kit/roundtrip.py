@@ -19,6 +19,8 @@ from typing import Any
 
 from redis.exceptions import NoScriptError, ResponseError
 
+from helpline.kit.redis_client import is_cluster
+
 
 @dataclass(frozen=True, slots=True)
 class Script:
@@ -46,7 +48,13 @@ def command(*args: Any) -> Call:
 
 
 async def execute(redis: Any, calls: Sequence[Call]) -> list[Any]:
-    """Send ``calls`` in one pipeline (no MULTI); raise the first error any call returned."""
+    """Send ``calls`` in one pipeline (no MULTI); raise the first error any call returned.
+
+    On a Redis Cluster the calls may live in different slots (a rate-limit window, a cache
+    entry): they are sent one by one there, each to its own node.
+    """
+    if is_cluster(redis):
+        return [await _one(redis, call) for call in calls]
     results = await _send(redis, calls)
     missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
     if missing:  # NOSCRIPT: the call did not run; load its script and run just those again
@@ -60,6 +68,15 @@ async def execute(redis: Any, calls: Sequence[Call]) -> list[Any]:
         if isinstance(value, ResponseError):
             raise value
     return results
+
+
+async def _one(redis: Any, call: Call) -> Any:
+    try:
+        return await redis.execute_command(*call.args)
+    except NoScriptError:
+        assert call.script is not None
+        await redis.script_load(call.script.source)
+        return await redis.execute_command(*call.args)
 
 
 async def _send(redis: Any, calls: Sequence[Call]) -> list[Any]:

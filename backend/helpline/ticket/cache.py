@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.db import Database, after_commit, end_read
+from helpline.db import Database, after_commit, end_read, run_read
 from helpline.kit import cache as kit_cache
 from helpline.kit import roundtrip
 from helpline.kit.cache import (
@@ -207,7 +207,7 @@ class TicketCache:
         return entry
 
     async def _load(self, session: AsyncSession, ticket_id: uuid.UUID) -> TicketEntry | None:
-        row = await repository.get_ticket(session, ticket_id, STAFF_VIEW)
+        row = await run_read(session, lambda s: repository.get_ticket(s, ticket_id, STAFF_VIEW))
         await end_read(session)  # the connection goes back before the body is built
         return None if row is None else TicketEntry.from_row(row)
 

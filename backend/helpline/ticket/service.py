@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
-from helpline.db import end_read
+from helpline.db import end_read, run_read
 from helpline.errors import (
     InvalidCursorError,
     PermissionDenied,
@@ -107,7 +107,7 @@ async def get_ticket_entry(
     if cache is not None:
         entry = await cache.get_ticket(session, ticket_id, visibility)
     else:
-        row = await repository.get_ticket(session, ticket_id, visibility)
+        row = await run_read(session, lambda s: repository.get_ticket(s, ticket_id, visibility))
         entry = None if row is None else TicketEntry.from_row(row)
     if entry is None:
         raise TicketNotFound()
@@ -252,7 +252,10 @@ async def list_tickets_document(
             raise InvalidCursorError(str(exc)) from exc
 
     async def render() -> bytes:
-        page = await list_tickets(session, principal, filters, sort, limit, cursor, cursor_secret)
+        page = await run_read(
+            session,
+            lambda s: list_tickets(s, principal, filters, sort, limit, cursor, cursor_secret),
+        )
         await end_read(session)  # the connection goes back before the body is built
         return (
             Page[TicketRead](

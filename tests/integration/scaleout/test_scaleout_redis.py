@@ -1,12 +1,9 @@
 """HELPLINE_REDIS_URL on one server, a Sentinel-managed master and a 3-master Redis Cluster:
 the same client code (runtime.make_redis), rate limits, sessions and cache generation counters.
 
-Tests marked ``needs_lead_cluster`` fail on the cluster today for reasons in files the hot-path
-rewrite owns (they are strict xfails, so they turn red — remove the mark — once it lands):
-- auth/ratelimit.py pipelines EVALSHA, which redis-py refuses on a cluster pipeline, and builds
-  its own client with ``redis.asyncio.from_url`` (no cluster/sentinel schemes);
-- auth/sessions.py writes session + index in one MULTI across two hash slots;
-- ticket/cache.py scripts take the global epoch key with per-ticket/per-scope keys (cross-slot).
+On a cluster the rate limiter sends its scripts one call per node (kit/roundtrip), and the
+session and cache namespaces each live under one hash tag, so their scripts and MULTIs stay
+within a slot.
 """
 
 from __future__ import annotations
@@ -33,7 +30,6 @@ from tests.fixtures import services as test_services
 from tests.fixtures.scaleout import RedisCluster, RedisSentinel
 
 TOPOLOGIES = ("single", "sentinel", "cluster")
-LEAD_CLUSTER_REASON = "needs the hot-path rewrite's cluster-safe Redis usage (module docstring)"
 
 
 @pytest.fixture(params=TOPOLOGIES)
@@ -45,11 +41,6 @@ def topology_url(
         assert url, "the scale-out tests need the machine's Redis at 127.0.0.1:6379"
         return url
     return redis_sentinel.url if request.param == "sentinel" else redis_cluster.url
-
-
-def needs_lead_on_cluster(request: pytest.FixtureRequest, url: str) -> None:
-    if parse_redis_url(url).kind == "cluster":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=LEAD_CLUSTER_REASON))
 
 
 @pytest.fixture
@@ -116,7 +107,6 @@ class TestRateLimits:
     async def test_project_rate_limiter_is_exact_without_fallback(
         self, request: pytest.FixtureRequest, topology_url: str, redis_prefix: str, client: Any
     ):
-        needs_lead_on_cluster(request, topology_url)
         storage = limits_storage(topology_url, redis_prefix)
         warm = MovingWindowRateLimiter(storage)  # both of limits' scripts known to the server
         await warm.get_window_stats(RateLimitItemPerMinute(1), "warm", "up")
@@ -127,7 +117,6 @@ class TestRateLimits:
         assert [r.remaining for r in results[:4]] == [3, 2, 1, 0]
         assert limiter.fallback_count == 0
 
-    @pytest.mark.xfail(strict=True, reason="LEAD: ratelimit._hit_redis retries both scripts")
     async def test_a_missing_read_script_does_not_count_the_hit_twice(
         self, redis_sentinel: RedisSentinel, redis_prefix: str
     ):
@@ -147,7 +136,6 @@ class TestSessions:
     async def test_create_load_and_end_every_session(
         self, request: pytest.FixtureRequest, topology_url: str, client: Any, redis_prefix: str
     ):
-        needs_lead_on_cluster(request, topology_url)
         store = SessionStore(client, redis_prefix, ttl_seconds=300)
         user = uuid.uuid4()
         tokens = [(await store.create(user, "mark"))[0] for _ in range(3)]
@@ -161,7 +149,6 @@ class TestCacheGenerations:
     async def test_list_cache_hits_until_a_write_renews_the_generation(
         self, request: pytest.FixtureRequest, topology_url: str, client: Any, redis_prefix: str
     ):
-        needs_lead_on_cluster(request, topology_url)
         cache = TicketCache(CacheBackend(client, prefix=redis_prefix, op_timeout_s=1.0))
         session: Any = types.SimpleNamespace(info={})
         renders: list[int] = []

@@ -2,11 +2,8 @@
 proxy, PostgreSQL through PgBouncer (transaction pooling) with a streaming replica configured,
 Redis as one server or as a 3-master cluster.
 
-The `cluster` parameter needs the hot-path rewrite (rate limiter client and scripts, session and
-cache keys in one hash slot — see test_scaleout_redis.py); it is a strict xfail until then: the
-servers do not start on a cluster URL today. Reads are not routed to the replica until the lead
-wires kit/replicas.ReadRouter into the read path; HELPLINE_DATABASE_REPLICA_URLS is set here so
-that these same tests cover it once wired.
+Both Redis topologies run every scenario. HELPLINE_DATABASE_REPLICA_URLS is set, so ticket reads
+that miss the cache go through the read router (read-your-writes for the writer).
 """
 
 from __future__ import annotations
@@ -32,9 +29,6 @@ from tests.fixtures.scaleout import (
 
 API = "/api/v1/tickets"
 KEY_LIMIT = 10
-NEEDS_LEAD = pytest.mark.xfail(
-    strict=True, reason="needs the hot-path rewrite's Redis Cluster support (module docstring)"
-)
 
 
 @dataclass
@@ -67,7 +61,7 @@ def bearer(server: LiveServer, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {out.strip().splitlines()[-1]}"}
 
 
-@pytest.fixture(scope="module", params=["single", pytest.param("cluster", marks=NEEDS_LEAD)])
+@pytest.fixture(scope="module", params=["single", "cluster"])
 def stack(
     request: pytest.FixtureRequest,
     pgbouncer: PgBouncer,
