@@ -48,6 +48,7 @@ from helpline.middleware import RequestContextMiddleware
 from helpline.runtime import make_redis, migrations_dir, resolve_database_url
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
+from helpline.web import mount_frontend
 
 log = structlog.get_logger("helpline.app")
 
@@ -312,4 +313,5 @@ def create_app(
         raw_max_body_bytes=settings.attachment_max_bytes + 1_048_576,
         access_log_enabled=settings.access_log,
     )
+    mount_frontend(app, settings)  # the web interface answers only what no API route does
     return app

@@ -225,6 +225,11 @@ class Settings(BaseSettings):
     idempotency_inflight_timeout_s: int = Field(
         60, ge=1, description="A claim still in flight after this long is presumed crashed."
     )
+    frontend_dir: Path = Field(
+        Path("frontend/dist"),
+        description="Built web interface (`npm run build` output) served at `/`; when it is "
+        "missing, `/` says the interface is not built and the API works as usual.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
