@@ -117,7 +117,8 @@ class TestSetPassword:
             stdin="password\n",
         )
         assert done.returncode == 1
-        assert done.stderr.startswith("error: ")
+        assert done.stderr.startswith("error: The password is too weak. The password ")
+        assert "must be at least 12 characters" in done.stderr
         assert "Traceback" not in done.stderr
         assert asyncio.run(_password_hash(cli_env["HELPLINE_DATABASE_URL"], agent_email)) is None
 

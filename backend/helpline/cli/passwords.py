@@ -19,6 +19,7 @@ from helpline.cli.jobs import (
     run,
     settings_or_exit,
 )
+from helpline.errors import ValidationFailed
 from helpline.runtime import make_redis
 from helpline.user import service as user_service
 from helpline.user.schemas import UserUpdate
@@ -53,9 +54,13 @@ def set_password(
             user = await user_service.get_user_by_email(session, email)
             if user is None:
                 raise fail(f"no user with email {email}")
-            await user_service.update_user(
-                session, user.id, UserUpdate(password=SecretStr(password)), store.delete_all
-            )
+            try:
+                await user_service.update_user(
+                    session, user.id, UserUpdate(password=SecretStr(password)), store.delete_all
+                )
+            except ValidationFailed as exc:  # say why, not only "too weak"
+                reasons = "; ".join(str(e.get("msg", "")) for e in exc.errors or [])
+                raise fail(f"{exc.detail} The password {reasons}.") from exc
             typer.echo(f"password set for {user.role} {user.email}", err=True)
 
         try:
