@@ -18,6 +18,8 @@ export function RequireAuth() {
   useEffect(
     () =>
       onUnauthorized(() => {
+        // Only a session we had can expire; without one, the redirect below applies.
+        if (!client.getQueryData(meKey)) return;
         // The session expired (or was ended elsewhere): sign in again, then come back.
         setCsrfToken(null);
         client.clear();
