@@ -50,6 +50,16 @@ ensure_chromium() {
   }
 }
 
+# Run a command quietly; show its output only when it fails.
+quiet() {
+  local out
+  if ! out="$("$@" 2>&1)"; then
+    echo "error: $* failed:" >&2
+    echo "$out" >&2
+    return 1
+  fi
+}
+
 free_port() {
   python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -97,17 +107,17 @@ PY
     HELPLINE_ANONYMOUS_RATE_LIMIT_PER_MINUTE=100000 \
     HELPLINE_DEFAULT_RATE_LIMIT_PER_MINUTE=100000 \
     HELPLINE_LOG_LEVEL=WARNING
-  helpline db upgrade >&2
+  quiet helpline db upgrade || return 1
   E2E_PASSWORD="Kx7-$(python -c 'import secrets; print(secrets.token_urlsafe(15))')"
   export E2E_PASSWORD
   local who role email
   for who in admin:admin agent1:agent agent2:agent customer:customer other:customer; do
     role="${who#*:}"
     email="e2e-${who%%:*}@example.com"
-    if ! helpline users set-password --email "$email" --password-stdin <<<"$E2E_PASSWORD" >/dev/null 2>&1; then
-      helpline users create --email "$email" --role "$role" --name "E2E ${who%%:*}" >/dev/null
-      helpline users set-password --email "$email" --password-stdin <<<"$E2E_PASSWORD" >/dev/null
-    fi
+    quiet helpline users create --email "$email" --role "$role" --name "E2E ${who%%:*}" ||
+      [ "${E2E_DB_OWNED}" = 0 ] || return 1  # a kept database may have them already
+    quiet helpline users set-password --email "$email" --password-stdin <<<"$E2E_PASSWORD" ||
+      return 1
   done
   port="$(free_port)"
   log="$E2E_TMP/server.log"
