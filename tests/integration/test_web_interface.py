@@ -156,3 +156,31 @@ class TestNotBuilt:
     async def test_the_api_still_works(self, unbuilt):
         r = await unbuilt.get("/health/live")
         assert r.status_code == 200
+
+
+class TestDemoAdminSignsIn:
+    async def test_special_use_domain_email_can_log_in(self, client, session):
+        """The seeded admin is admin@helpline.local (seed_admin_email): scripts/dev prints it."""
+        from helpline.kit.ids import new_id
+        from helpline.kit.passwords import hash_password
+        from helpline.models import User
+
+        password = "Quill-Harbor-Violet-58"
+        session.add(
+            User(
+                id=new_id(),
+                email="admin@helpline.local",
+                name="Demo Admin",
+                role="admin",
+                password_hash=hash_password(password),
+            )
+        )
+        await session.commit()
+        r = await client.post(
+            "/api/v1/auth/login", json={"email": "Admin@Helpline.local", "password": password}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["user"]["email"] == "admin@helpline.local"
+        bad = await client.post("/api/v1/auth/login", json={"email": "x", "password": password})
+        assert bad.status_code == 422
+        assert bad.json()["type"] == "/problems/validation-error"
