@@ -4,6 +4,23 @@ import { api, type components, unwrap } from "../../lib/api/client";
 export type User = components["schemas"]["UserRead"];
 export type Role = components["schemas"]["Role"];
 
+/** Every active user of a role, page by page (bounded: staff lists are small). */
+async function allOfRole(role: "agent" | "admin"): Promise<User[]> {
+  const users: User[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 20; page++) {
+    const result: { data: User[]; meta: { next_cursor?: string | null; has_more: boolean } } = await unwrap(
+      api.GET("/api/v1/users", {
+        params: { query: { role, is_active: true, limit: 100, ...(cursor ? { cursor } : {}) } },
+      }),
+    );
+    users.push(...result.data);
+    if (!result.meta.has_more || !result.meta.next_cursor) break;
+    cursor = result.meta.next_cursor;
+  }
+  return users;
+}
+
 /** Agents and admins (assignee choices and names); agents and admins may read users. */
 export function useStaff(enabled: boolean) {
   return useQuery({
@@ -11,14 +28,8 @@ export function useStaff(enabled: boolean) {
     enabled,
     staleTime: 5 * 60_000,
     queryFn: async () => {
-      const [agents, admins] = await Promise.all(
-        (["agent", "admin"] as const).map((role) =>
-          unwrap(api.GET("/api/v1/users", { params: { query: { role, is_active: true, limit: 100 } } })),
-        ),
-      );
-      return [...(agents?.data ?? []), ...(admins?.data ?? [])].sort((a, b) =>
-        a.name.localeCompare(b.name),
-      );
+      const [agents, admins] = await Promise.all([allOfRole("agent"), allOfRole("admin")]);
+      return [...agents, ...admins].sort((a, b) => a.name.localeCompare(b.name));
     },
   });
 }
