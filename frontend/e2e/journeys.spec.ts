@@ -47,6 +47,17 @@ test.describe("working a ticket", () => {
     await page.getByLabel("Note (only agents see it)").fill("Customer was rude about the printer; keep an eye.");
     await page.getByRole("button", { name: "Add internal note" }).click();
     await expect(thread.getByRole("article", { name: "Internal note from E2E agent1 (you)" })).toContainText("keep an eye");
+    // Metadata: a typed value, then removed; both land in the history.
+    const metadata = page.getByRole("region", { name: "Metadata" });
+    await metadata.getByLabel("Key").fill("Bad Key");
+    await metadata.getByLabel("Value (text or JSON)").fill("1");
+    await metadata.getByRole("button", { name: "Set" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "Keys are lower-case" })).toBeVisible();
+    await metadata.getByLabel("Key").fill("crm.tier");
+    await metadata.getByLabel("Value (text or JSON)").fill('{"level": 2}');
+    await metadata.getByRole("button", { name: "Set" }).click();
+    await expect(metadata.getByRole("definition")).toContainText('{"level":2}');
+    await expect(page.getByRole("region", { name: "History" })).toContainText('Metadata crm.tier: set to {"level":2}');
     await expectAccessible(page);
     await docsScreenshot(page, "ticket");
 
@@ -90,6 +101,23 @@ test.describe("working a ticket", () => {
     await expect(first.getByLabel("Priority")).toHaveValue("urgent");
     await first.context().close();
     await second.context().close();
+  });
+
+  test("losing the connection shows a banner with retry; the page recovers", async ({ page, context }) => {
+    await createTicket("Offline banner ticket");
+    await signIn(page, "agent1");
+    await expect(page.getByRole("table", { name: "Tickets" })).toBeVisible();
+    await context.setOffline(true);
+    await page.getByLabel("Priority").selectOption("urgent"); // a new query while offline
+    const banner = page.getByRole("alert").filter({ hasText: /offline|could not be reached/ });
+    await expect(banner).toBeVisible();
+    await expectAccessible(page);
+    await banner.getByRole("button", { name: "Retry" }).click();
+    await expect(banner).toContainText("Still offline");
+    await context.setOffline(false); // the browser says it is online again: the banner goes
+    await expect(banner).toHaveCount(0);
+    await page.getByLabel("Priority").selectOption("");
+    await expect(page.getByRole("link", { name: "Offline banner ticket" }).first()).toBeVisible();
   });
 
   test("an agent opens a ticket for a customer", async ({ page }) => {

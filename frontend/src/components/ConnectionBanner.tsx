@@ -13,6 +13,11 @@ export function ConnectionBanner() {
       <button
         type="button"
         onClick={() => {
+          if (!navigator.onLine) {
+            // Queries pause while the browser is offline: say so rather than pretend to retry.
+            reportConnection({ state: "offline", detail: "Still offline. Check your connection." });
+            return;
+          }
           reportConnection({ state: "ok" });
           void client.refetchQueries({ type: "active" });
         }}

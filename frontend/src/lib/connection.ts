@@ -12,6 +12,13 @@ export function reportConnection(next: Connection): void {
   for (const listener of listeners) listener();
 }
 
+/** A good answer clears a server-error banner, but not "offline" while the browser is offline
+ * (answers from the HTTP cache still arrive then). */
+export function reportHealthy(): void {
+  if (current.state === "ok") return;
+  if (current.state === "server-error" || navigator.onLine) reportConnection({ state: "ok" });
+}
+
 function subscribe(listener: () => void): () => void {
   listeners.add(listener);
   const online = () => reportConnection({ state: "ok" });

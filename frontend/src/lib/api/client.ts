@@ -1,5 +1,5 @@
 import createClient, { type Middleware } from "openapi-fetch";
-import { reportConnection } from "../connection";
+import { reportConnection, reportHealthy } from "../connection";
 import { getCsrfToken, isUnsafe } from "../csrf";
 import { ApiError } from "./problem";
 import type { paths } from "./schema";
@@ -26,7 +26,7 @@ const session: Middleware = {
         detail: `The server answered ${response.status}. Your last action may not have been saved.`,
       });
     } else {
-      reportConnection({ state: "ok" });
+      reportHealthy();
     }
     if (response.status === 401 && !new URL(request.url).pathname.endsWith("/auth/login")) {
       for (const listener of unauthorizedListeners) listener();
