@@ -8,6 +8,16 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG PG_MAJOR=16
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS frontend
+# The web interface: locked npm dependencies first (reused until the lock changes), then the
+# build. Only frontend/dist reaches the runtime image; Node.js does not.
+WORKDIR /src/frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
 
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -60,6 +70,8 @@ RUN echo "deb [signed-by=/usr/share/keyrings/pgdg.gpg] https://apt.postgresql.or
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=root:root config/ config/
+# Served at / by `helpline serve` (HELPLINE_FRONTEND_DIR defaults to frontend/dist under /app).
+COPY --from=frontend --chown=root:root /src/frontend/dist frontend/dist
 COPY --chown=root:root scripts/schedule scripts/backup scripts/healthcheck scripts/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

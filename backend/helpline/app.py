@@ -54,6 +54,7 @@ from helpline.runtime import make_read_router, make_redis, migrations_dir, resol
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
+from helpline.web import mount_frontend
 from helpline.webhook.endpoints import router as webhook_router
 
 log = structlog.get_logger("helpline.app")
@@ -375,4 +376,5 @@ def create_app(
         raw_max_body_bytes=settings.attachment_max_bytes + 1_048_576,
         access_log_enabled=settings.access_log,
     )
+    mount_frontend(app, settings)  # the web interface answers only what no API route does
     return app

@@ -327,6 +327,11 @@ class Settings(BaseSettings):
         description="How long a caller's last write position (primary WAL LSN, kept in Redis) "
         "steers its reads to replicas that have replayed it; must exceed the maximum lag.",
     )
+    frontend_dir: Path = Field(
+        Path("frontend/dist"),
+        description="Built web interface (`npm run build` output) served at `/`; when it is "
+        "missing, `/` says the interface is not built and the API works as usual.",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

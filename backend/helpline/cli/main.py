@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from helpline.cli import attachments, audit, backup, db, keys, seed, users, worker
+from helpline.cli import attachments, audit, backup, db, keys, passwords, seed, users, worker
 from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(users.app, name="users")
+users.app.command("set-password")(passwords.set_password)
 app.add_typer(keys.app, name="keys")
 app.add_typer(attachments.app, name="attachments")
 app.add_typer(audit.app, name="audit")

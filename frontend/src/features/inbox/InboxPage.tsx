@@ -1,0 +1,220 @@
+import { type FormEvent, useEffect, useRef, useState } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
+import { EmptyState, Loading } from "../../components/Loading";
+import { ProblemMessage } from "../../components/ProblemMessage";
+import { cappedCount, formatDateTime, humanize } from "../../lib/format";
+import { useShortcuts } from "../../lib/shortcuts";
+import { isStaff, useMe } from "../auth/api";
+import { nameOf, useStaff } from "../users/api";
+import { useStatusCounts, useTicketList } from "./api";
+import {
+  type InboxFilters,
+  PRIORITIES,
+  SORTS,
+  STATUSES,
+  filtersToParams,
+  moveSelection,
+  parseFilters,
+  toApiQuery,
+} from "./filters";
+import styles from "./Inbox.module.css";
+
+const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
+  "-updated_at": "Recently updated",
+  updated_at: "Least recently updated",
+  "-created_at": "Newest",
+  created_at: "Oldest",
+};
+
+export function InboxPage() {
+  const me = useMe().data ?? null;
+  const staff = isStaff(me);
+  const [params, setParams] = useSearchParams();
+  const filters = parseFilters(params);
+  const query = toApiQuery(filters, me?.id ?? null);
+  const list = useTicketList(query);
+  const counts = useStatusCounts(query);
+  const people = useStaff(staff);
+  const navigate = useNavigate();
+  const searchRef = useRef<HTMLInputElement>(null);
+  const [selected, setSelected] = useState(-1);
+  const tickets = list.data?.pages.flatMap((p) => p.data) ?? [];
+
+  useEffect(() => setSelected(-1), [params]);
+
+  function update(change: Partial<InboxFilters>) {
+    setParams(filtersToParams({ ...filters, ...change }));
+  }
+
+  function toggleStatus(status: (typeof STATUSES)[number]) {
+    const next = filters.status.includes(status)
+      ? filters.status.filter((s) => s !== status)
+      : [...filters.status, status];
+    update({ status: next });
+  }
+
+  useShortcuts({
+    j: () => setSelected((i) => moveSelection(i, 1, tickets.length)),
+    k: () => setSelected((i) => moveSelection(i, -1, tickets.length)),
+    o: () => tickets[selected] && navigate(`/tickets/${tickets[selected].id}`),
+    Enter: () => tickets[selected] && navigate(`/tickets/${tickets[selected].id}`),
+    "/": () => searchRef.current?.focus(),
+    c: () => navigate("/tickets/new"),
+  });
+
+  useEffect(() => {
+    if (selected >= 0) {
+      document.getElementById(`ticket-row-${selected}`)?.focus();
+    }
+  }, [selected]);
+
+  function search(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    update({ q: String(new FormData(event.currentTarget).get("q") ?? "") });
+  }
+
+  return (
+    <section aria-labelledby="inbox-title">
+      <div className={styles.titleRow}>
+        <h1 id="inbox-title">{staff ? "Inbox" : "My tickets"}</h1>
+        <Link to="/tickets/new" className={styles.newLink}>
+          New ticket
+        </Link>
+      </div>
+      <form role="search" className={styles.search} onSubmit={search} key={filters.q}>
+        <label htmlFor="inbox-q" className="visually-hidden">
+          Search tickets
+        </label>
+        <input
+          id="inbox-q"
+          ref={searchRef}
+          name="q"
+          type="search"
+          placeholder="Search title and description (press /)"
+          defaultValue={filters.q}
+          maxLength={200}
+        />
+        <button type="submit">Search</button>
+      </form>
+      <fieldset className={styles.statuses}>
+        <legend>Status</legend>
+        {STATUSES.map((status, i) => {
+          const count = counts[i]?.data;
+          return (
+            <label key={status} className={styles.chip}>
+              <input
+                type="checkbox"
+                checked={filters.status.includes(status)}
+                onChange={() => toggleStatus(status)}
+              />
+              {humanize(status)}{" "}
+              <span className={styles.count} aria-label={count ? `${cappedCount(count.length, count.hasMore)} tickets` : undefined}>
+                {count ? cappedCount(count.length, count.hasMore) : "…"}
+              </span>
+            </label>
+          );
+        })}
+      </fieldset>
+      <div className={styles.filters}>
+        <label>
+          Priority{" "}
+          <select
+            value={filters.priority ?? ""}
+            onChange={(e) => update({ priority: (e.target.value || null) as InboxFilters["priority"] })}
+          >
+            <option value="">Any</option>
+            {PRIORITIES.map((p) => (
+              <option key={p} value={p}>
+                {humanize(p)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {staff && (
+          <label>
+            Assignee{" "}
+            <select value={filters.assignee ?? ""} onChange={(e) => update({ assignee: e.target.value || null })}>
+              <option value="">Anyone</option>
+              <option value="me">Assigned to me</option>
+              {people.data?.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label>
+          Sort{" "}
+          <select value={filters.sort} onChange={(e) => update({ sort: e.target.value as InboxFilters["sort"] })}>
+            {SORTS.map((s) => (
+              <option key={s} value={s}>
+                {SORT_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </label>
+        {params.toString() !== "" && (
+          <button type="button" data-variant="secondary" onClick={() => setParams(new URLSearchParams())}>
+            Clear filters
+          </button>
+        )}
+      </div>
+      {list.isPending ? (
+        <Loading label="Loading tickets" />
+      ) : list.isError ? (
+        <ProblemMessage error={list.error} retry={() => void list.refetch()} />
+      ) : tickets.length === 0 ? (
+        <EmptyState title="No tickets match">
+          {params.toString() ? <p>Try other filters or clear them.</p> : <p>Nothing here yet.</p>}
+        </EmptyState>
+      ) : (
+        <table className={styles.table} aria-label="Tickets">
+          <thead>
+            <tr>
+              <th scope="col">Title</th>
+              <th scope="col">Status</th>
+              <th scope="col">Priority</th>
+              {staff && <th scope="col">Assignee</th>}
+              <th scope="col">Updated</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tickets.map((t, i) => (
+              <tr key={t.id} aria-selected={i === selected} className={i === selected ? styles.selected : undefined}>
+                <td>
+                  <Link id={`ticket-row-${i}`} to={`/tickets/${t.id}`}>
+                    {t.title}
+                  </Link>
+                </td>
+                <td>
+                  <span className={styles.badge} data-status={t.status}>
+                    {humanize(t.status)}
+                  </span>
+                </td>
+                <td>{humanize(t.priority)}</td>
+                {staff && <td>{nameOf(people.data, t.assigned_to)}</td>}
+                <td>{formatDateTime(t.updated_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {list.hasNextPage && (
+        <button
+          type="button"
+          className={styles.more}
+          data-variant="secondary"
+          disabled={list.isFetchingNextPage}
+          onClick={() => void list.fetchNextPage()}
+        >
+          {list.isFetchingNextPage ? "Loading…" : "Load more"}
+        </button>
+      )}
+      {list.isFetchNextPageError && <ProblemMessage error={list.error} />}
+      <p className={styles.hint}>
+        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>Enter</kbd> open, <kbd>/</kbd> search, <kbd>c</kbd> new ticket.
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_FILTERS, filtersToParams, moveSelection, parseFilters, toApiQuery } from "./filters";
+
+const ME = "0195f2a4-0000-7c3a-9d41-2f7c1e9a5b10";
+
+describe("inbox filters in the URL", () => {
+  it("round-trips through the URL", () => {
+    const filters = {
+      status: ["new" as const, "open" as const],
+      priority: "high" as const,
+      assignee: "me",
+      q: "password reset",
+      sort: "created_at" as const,
+    };
+    const params = filtersToParams(filters);
+    expect(params.toString()).toBe("status=new%2Copen&priority=high&assignee=me&q=password+reset&sort=created_at");
+    expect(parseFilters(params)).toEqual(filters);
+  });
+
+  it("drops defaults and unknown values", () => {
+    expect(filtersToParams(DEFAULT_FILTERS).toString()).toBe("");
+    const parsed = parseFilters(new URLSearchParams("status=open,bogus,new&priority=huge&sort=x&assignee=drop table"));
+    expect(parsed.status).toEqual(["new", "open"]);
+    expect(parsed.priority).toBeNull();
+    expect(parsed.sort).toBe("-updated_at");
+    expect(parsed.assignee).toBeNull();
+  });
+
+  it("builds the API query, resolving 'me'", () => {
+    const filters = parseFilters(new URLSearchParams("assignee=me&status=pending&q=%20vpn%20"));
+    expect(toApiQuery(filters, ME, 25)).toEqual({
+      sort: "-updated_at",
+      limit: 25,
+      status: "pending",
+      assigned_to: ME,
+      q: "vpn",
+    });
+    expect(toApiQuery(DEFAULT_FILTERS, null)).toEqual({ sort: "-updated_at", limit: 50 });
+  });
+
+  it("moves the selection within bounds", () => {
+    expect(moveSelection(-1, 1, 3)).toBe(0);
+    expect(moveSelection(-1, -1, 3)).toBe(2);
+    expect(moveSelection(2, 1, 3)).toBe(2);
+    expect(moveSelection(0, -1, 3)).toBe(0);
+    expect(moveSelection(1, 1, 0)).toBe(-1);
+  });
+});

@@ -1,0 +1,85 @@
+// Inbox state lives in the URL (bookmarkable, shareable): parse and serialize it here.
+
+export const STATUSES = ["new", "open", "pending", "on_hold", "solved", "closed"] as const;
+export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+export const SORTS = ["-updated_at", "updated_at", "-created_at", "created_at"] as const;
+
+export type Status = (typeof STATUSES)[number];
+export type Priority = (typeof PRIORITIES)[number];
+export type Sort = (typeof SORTS)[number];
+
+export interface InboxFilters {
+  status: Status[];
+  priority: Priority | null;
+  /** "me", "none" is not supported by the API; a user id, or null for everyone. */
+  assignee: string | null;
+  q: string;
+  sort: Sort;
+}
+
+export const DEFAULT_FILTERS: InboxFilters = {
+  status: [],
+  priority: null,
+  assignee: null,
+  q: "",
+  sort: "-updated_at",
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function oneOf<T extends string>(values: readonly T[], value: string | null): T | null {
+  return value !== null && (values as readonly string[]).includes(value) ? (value as T) : null;
+}
+
+export function parseFilters(params: URLSearchParams): InboxFilters {
+  const status = (params.get("status") ?? "")
+    .split(",")
+    .map((s) => oneOf(STATUSES, s.trim()))
+    .filter((s): s is Status => s !== null);
+  const assignee = params.get("assignee");
+  return {
+    status: STATUSES.filter((s) => status.includes(s)),
+    priority: oneOf(PRIORITIES, params.get("priority")),
+    assignee: assignee === "me" || (assignee && UUID.test(assignee)) ? assignee : null,
+    q: (params.get("q") ?? "").slice(0, 200),
+    sort: oneOf(SORTS, params.get("sort")) ?? DEFAULT_FILTERS.sort,
+  };
+}
+
+/** URL parameters for filters; defaults are left out so plain URLs stay plain. */
+export function filtersToParams(filters: InboxFilters): URLSearchParams {
+  const params = new URLSearchParams();
+  if (filters.status.length) params.set("status", filters.status.join(","));
+  if (filters.priority) params.set("priority", filters.priority);
+  if (filters.assignee) params.set("assignee", filters.assignee);
+  if (filters.q.trim()) params.set("q", filters.q.trim());
+  if (filters.sort !== DEFAULT_FILTERS.sort) params.set("sort", filters.sort);
+  return params;
+}
+
+export interface TicketListQuery {
+  status?: string;
+  priority?: Priority;
+  assigned_to?: string;
+  q?: string;
+  sort: Sort;
+  limit: number;
+}
+
+/** The API query for the filters ("me" becomes the signed-in user's id). */
+export function toApiQuery(filters: InboxFilters, meId: string | null, limit = 50): TicketListQuery {
+  const query: TicketListQuery = { sort: filters.sort, limit };
+  if (filters.status.length) query.status = filters.status.join(",");
+  if (filters.priority) query.priority = filters.priority;
+  const assignee = filters.assignee === "me" ? meId : filters.assignee;
+  if (assignee) query.assigned_to = assignee;
+  if (filters.q.trim()) query.q = filters.q.trim();
+  return query;
+}
+
+/** Move a row selection by `step`, staying within the list. */
+export function moveSelection(current: number, step: number, length: number): number {
+  if (length === 0) return -1;
+  if (current < 0) return step > 0 ? 0 : length - 1;
+  return Math.min(length - 1, Math.max(0, current + step));
+}

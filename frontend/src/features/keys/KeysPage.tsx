@@ -1,0 +1,159 @@
+import { type FormEvent, useState } from "react";
+import { EmptyState, Loading } from "../../components/Loading";
+import { ProblemMessage } from "../../components/ProblemMessage";
+import { formatDateTime, humanize } from "../../lib/format";
+import { useMe } from "../auth/api";
+import { type ApiKeyCreated, keyState, type Scope, useCreateKey, useKeys, useRevokeKey, useRotateKey } from "./api";
+import styles from "../users/Admin.module.css";
+
+/** The once-shown secret of a new or rotated key, with a copy button. */
+function SecretOnce({ created, onDone }: { created: ApiKeyCreated; onDone: () => void }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <div role="alert" className={styles.secret}>
+      <p>
+        <strong>Copy the key for “{created.name}” now: it is shown only once.</strong>
+      </p>
+      <label htmlFor="new-key-secret">New API key</label>
+      <div className={styles.row}>
+        <input id="new-key-secret" readOnly value={created.key} onFocus={(e) => e.target.select()} className={styles.mono} />
+        <button
+          type="button"
+          onClick={async () => {
+            try {
+              await navigator.clipboard.writeText(created.key);
+              setCopied(true);
+            } catch {
+              setCopied(false);
+            }
+          }}
+        >
+          Copy key
+        </button>
+        <button type="button" data-variant="secondary" onClick={onDone}>
+          Done
+        </button>
+      </div>
+      {copied && <p role="status">Copied to the clipboard.</p>}
+    </div>
+  );
+}
+
+export function KeysPage() {
+  const me = useMe().data;
+  const keys = useKeys();
+  const create = useCreateKey();
+  const rotate = useRotateKey();
+  const revoke = useRevokeKey();
+  const [created, setCreated] = useState<ApiKeyCreated | null>(null);
+  const scopes = (me?.scopes ?? []) as Scope[];
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    const limit = String(data.get("limit") ?? "").trim();
+    const expires = String(data.get("expires") ?? "").trim();
+    const result = await create.mutateAsync({
+      name: String(data.get("name") ?? ""),
+      scopes: data.getAll("scopes").map(String) as Scope[],
+      rate_limit_per_minute: limit ? Number(limit) : null,
+      expires_at: expires ? new Date(`${expires}T23:59:59Z`).toISOString() : null,
+    });
+    setCreated(result);
+    form.reset();
+  }
+
+  async function rotateKey(id: string, name: string) {
+    const hours = window.prompt(`Rotate “${name}”: how many hours should the old key keep working? (0 = stop now)`, "24");
+    if (hours === null) return;
+    const grace = Math.max(0, Math.round(Number(hours) * 3600));
+    if (Number.isNaN(grace)) return;
+    setCreated(await rotate.mutateAsync({ id, grace }));
+  }
+
+  return (
+    <section aria-labelledby="keys-title">
+      <h1 id="keys-title">API keys</h1>
+      {created && <SecretOnce created={created} onDone={() => setCreated(null)} />}
+      <form className={styles.card} onSubmit={(e) => void submit(e).catch(() => undefined)} aria-labelledby="create-key-title">
+        <h2 id="create-key-title">Create a key</h2>
+        <label htmlFor="key-name">Name</label>
+        <input id="key-name" name="name" required maxLength={100} />
+        <fieldset className={styles.scopes}>
+          <legend>Scopes</legend>
+          {scopes.map((scope) => (
+            <label key={scope}>
+              <input type="checkbox" name="scopes" value={scope} defaultChecked={scope.startsWith("tickets")} /> {scope}
+            </label>
+          ))}
+        </fieldset>
+        <label htmlFor="key-limit">Requests per minute (empty: server default)</label>
+        <input id="key-limit" name="limit" type="number" min={1} max={100000} />
+        <label htmlFor="key-expires">Expires on (empty: never)</label>
+        <input id="key-expires" name="expires" type="date" />
+        {create.isError && <ProblemMessage error={create.error} />}
+        <div>
+          <button type="submit" disabled={create.isPending}>Create key</button>
+        </div>
+      </form>
+      {rotate.isError && <ProblemMessage error={rotate.error} />}
+      {revoke.isError && <ProblemMessage error={revoke.error} />}
+      {keys.isPending ? (
+        <Loading label="Loading keys" />
+      ) : keys.isError ? (
+        <ProblemMessage error={keys.error} retry={() => void keys.refetch()} />
+      ) : keys.data.length === 0 ? (
+        <EmptyState title="No API keys yet" />
+      ) : (
+        <table aria-label="Your API keys">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Prefix</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">State</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Expires</th>
+              <th scope="col"><span className="visually-hidden">Actions</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data.map((k) => {
+              const state = keyState(k);
+              return (
+                <tr key={k.id}>
+                  <td>{k.name}</td>
+                  <td className={styles.mono}>{k.prefix}…</td>
+                  <td>{k.scopes.join(", ")}</td>
+                  <td>{humanize(state)}</td>
+                  <td>{formatDateTime(k.last_used_at)}</td>
+                  <td>{k.expires_at ? formatDateTime(k.expires_at) : "Never"}</td>
+                  <td className={styles.row}>
+                    {state === "active" && (
+                      <>
+                        <button type="button" data-variant="secondary" aria-label={`Rotate ${k.name}`} onClick={() => void rotateKey(k.id, k.name).catch(() => undefined)}>
+                          Rotate
+                        </button>
+                        <button
+                          type="button"
+                          data-variant="danger"
+                          aria-label={`Revoke ${k.name}`}
+                          onClick={() => {
+                            if (window.confirm(`Revoke “${k.name}”? It stops working at once.`)) revoke.mutate(k.id);
+                          }}
+                        >
+                          Revoke
+                        </button>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,110 @@
+import { type ChangeEvent, type FormEvent, forwardRef, useState } from "react";
+import { ProblemMessage } from "../../components/ProblemMessage";
+import { ApiError } from "../../lib/api/problem";
+import { formatBytes } from "../../lib/format";
+import { useAddMessage } from "./api";
+import { type Attachment, uploadAttachment } from "./upload";
+import styles from "./Ticket.module.css";
+
+interface Upload {
+  key: string;
+  file: File;
+  progress: number;
+  done?: Attachment;
+  error?: ApiError;
+}
+
+/** Reply (or, for staff, internal note) with attachments uploaded first, with progress. */
+export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staff: boolean; disabled: boolean }>(
+  function Composer({ ticketId, staff, disabled }, ref) {
+    const add = useAddMessage(ticketId);
+    const [text, setText] = useState("");
+    const [internal, setInternal] = useState(false);
+    const [uploads, setUploads] = useState<Upload[]>([]);
+    const [sent, setSent] = useState<string | null>(null);
+    const uploading = uploads.some((u) => !u.done && !u.error);
+
+    function patch(key: string, change: Partial<Upload>) {
+      setUploads((list) => list.map((u) => (u.key === key ? { ...u, ...change } : u)));
+    }
+
+    function pick(event: ChangeEvent<HTMLInputElement>) {
+      const files = Array.from(event.target.files ?? []);
+      event.target.value = "";
+      for (const file of files) {
+        const key = `${file.name}-${file.size}-${Math.random().toString(36).slice(2)}`;
+        setUploads((list) => [...list, { key, file, progress: 0 }]);
+        uploadAttachment(file, (progress) => patch(key, { progress }))
+          .then((done) => patch(key, { done }))
+          .catch((error: unknown) =>
+            patch(key, { error: error instanceof ApiError ? error : new ApiError(0, null) }),
+          );
+      }
+    }
+
+    async function submit(event: FormEvent<HTMLFormElement>) {
+      event.preventDefault();
+      setSent(null);
+      const ids = uploads.flatMap((u) => (u.done ? [u.done.id] : []));
+      await add.mutateAsync({ message: text, is_internal: staff && internal, attachment_ids: ids });
+      setSent(staff && internal ? "Internal note added." : "Reply sent.");
+      setText("");
+      setUploads([]);
+      setInternal(false);
+    }
+
+    return (
+      <form className={`${styles.composer} ${internal ? styles.composerNote : ""}`} onSubmit={(e) => void submit(e).catch(() => undefined)} aria-labelledby="composer-title">
+        <h2 id="composer-title">{internal ? "Internal note" : "Reply"}</h2>
+        <label htmlFor="composer-text">{internal ? "Note (only agents see it)" : "Message"}</label>
+        <textarea
+          id="composer-text"
+          ref={ref}
+          rows={5}
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          maxLength={100000}
+          required
+          disabled={disabled}
+        />
+        {staff && (
+          <label className={styles.check}>
+            <input type="checkbox" checked={internal} onChange={(e) => setInternal(e.target.checked)} disabled={disabled} />
+            Internal note (hidden from the customer)
+          </label>
+        )}
+        <label htmlFor="composer-files">Attach files</label>
+        <input id="composer-files" type="file" multiple onChange={pick} disabled={disabled} />
+        {uploads.length > 0 && (
+          <ul className={styles.files} aria-label="Files to send">
+            {uploads.map((u) => (
+              <li key={u.key}>
+                {u.file.name} <span className={styles.muted}>({formatBytes(u.file.size)})</span>{" "}
+                {u.error ? (
+                  <span role="alert" className={styles.error}>
+                    Not attached: {u.error.detail}
+                    {u.error.requestId ? ` (request id ${u.error.requestId})` : ""}
+                  </span>
+                ) : u.done ? (
+                  <span>uploaded</span>
+                ) : (
+                  <progress max={100} value={u.progress} aria-label={`Uploading ${u.file.name}`} />
+                )}{" "}
+                <button type="button" data-variant="secondary" onClick={() => setUploads((l) => l.filter((x) => x.key !== u.key))}>
+                  Remove {u.file.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {add.isError && <ProblemMessage error={add.error} />}
+        {sent && <p role="status">{sent}</p>}
+        <div className={styles.actions}>
+          <button type="submit" disabled={disabled || uploading || add.isPending || !text.trim()}>
+            {add.isPending ? "Sending…" : internal ? "Add internal note" : "Send reply"}
+          </button>
+        </div>
+      </form>
+    );
+  },
+);

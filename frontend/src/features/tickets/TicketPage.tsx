@@ -1,0 +1,98 @@
+import { useRef } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { Loading } from "../../components/Loading";
+import { ProblemMessage } from "../../components/ProblemMessage";
+import { formatDateTime } from "../../lib/format";
+import { useShortcuts } from "../../lib/shortcuts";
+import { isStaff, useMe } from "../auth/api";
+import { nameOf, useStaff, useUser } from "../users/api";
+import { type Message, useTicket } from "./api";
+import { Composer } from "./Composer";
+import { HistoryTimeline } from "./HistoryTimeline";
+import { MetadataEditor } from "./MetadataEditor";
+import { Thread } from "./Thread";
+import { TicketFields } from "./TicketFields";
+import styles from "./Ticket.module.css";
+
+export function TicketPage() {
+  const { ticketId = "" } = useParams();
+  const me = useMe().data ?? null;
+  const staff = isStaff(me);
+  const ticket = useTicket(ticketId);
+  const people = useStaff(staff);
+  const customer = useUser(ticket.data?.customer_id, staff);
+  const reply = useRef<HTMLTextAreaElement>(null);
+  const navigate = useNavigate();
+
+  useShortcuts({
+    r: () => reply.current?.focus(),
+    u: () => navigate("/tickets"),
+  });
+
+  if (ticket.isPending) return <Loading label="Loading ticket" />;
+  if (ticket.isError) {
+    return (
+      <>
+        <Link to="/tickets">Back to tickets</Link>
+        <ProblemMessage error={ticket.error} retry={() => void ticket.refetch()} />
+      </>
+    );
+  }
+  const t = ticket.data;
+  const name = (id: string | null): string => {
+    if (!id) return "System";
+    if (id === me?.id) return staff ? `${me.name} (you)` : "You";
+    if (id === t.customer_id) return customer.data?.name ?? "Customer";
+    return staff ? nameOf(people.data, id) : "Support";
+  };
+  const author = (m: Message) => (m.sender_type === "system" ? "System" : name(m.sender_id ?? null));
+  const closed = t.status === "closed";
+
+  return (
+    <article aria-labelledby="ticket-title" className={styles.page}>
+      <p>
+        <Link to="/tickets">← Back to tickets</Link>
+      </p>
+      <div className={styles.columns}>
+        <div className={styles.mainColumn}>
+          <TicketFields ticket={t} staff={staff} people={people.data} />
+          <section aria-labelledby="thread-title">
+            <h2 id="thread-title">Conversation</h2>
+            <Thread ticketId={t.id} author={author} />
+          </section>
+          {closed ? (
+            <p className={styles.muted}>Closed tickets take no new messages.</p>
+          ) : (
+            <Composer ref={reply} ticketId={t.id} staff={staff} disabled={closed} />
+          )}
+          <p className={styles.hint}>
+            Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list.
+          </p>
+        </div>
+        <aside className={styles.side} aria-label="Ticket details">
+          <section className={styles.panel} aria-labelledby="details-title">
+            <h2 id="details-title">Details</h2>
+            <dl className={styles.metadata}>
+              {staff && (
+                <div>
+                  <dt>Customer</dt>
+                  <dd>{customer.data ? `${customer.data.name} <${customer.data.email}>` : "…"}</dd>
+                </div>
+              )}
+              <div>
+                <dt>Created</dt>
+                <dd>{formatDateTime(t.created_at)}</dd>
+              </div>
+              <div>
+                <dt>Updated</dt>
+                <dd>{formatDateTime(t.updated_at)}</dd>
+              </div>
+            </dl>
+          </section>
+          {staff && <MetadataEditor ticket={t} disabled={closed} />}
+          <HistoryTimeline ticketId={t.id} name={name} />
+        </aside>
+      </div>
+    </article>
+  );
+}
