@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +22,7 @@ from helpline.attachment.endpoints import router as attachment_router
 from helpline.audit.endpoints import router as audit_router
 from helpline.audit.service import AuditService, access_failure_event, record_rate_limited
 from helpline.auth import principal_cache
+from helpline.auth.dependencies import declared_permissions, security_schemes
 from helpline.auth.endpoints import auth_router, keys_router
 from helpline.auth.principal_cache import PrincipalCache
 from helpline.auth.ratelimit import RateLimiter
@@ -218,6 +220,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return _problem(HelplineError(), request)
 
 
+def document_security(app: FastAPI, settings: Settings) -> None:
+    """Name the credential schemes on every operation that needs credentials (those whose
+    dependencies declare a permission other than `public`), as FastAPI would for security
+    dependencies — without running any per request."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schemes = security_schemes(settings.session_cookie_name)
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        requirement: list[dict[str, list[str]]] = [{name: []} for name in schemes]
+        for context in iter_route_contexts(app.routes):
+            if not declared_permissions(context._effective_route) - {"public"}:
+                continue
+            for method in context.methods or ():
+                operation = schema["paths"].get(context.path, {}).get(method.lower())
+                if operation is not None:
+                    operation["security"] = requirement
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -376,5 +403,6 @@ def create_app(
         raw_max_body_bytes=settings.attachment_max_bytes + 1_048_576,
         access_log_enabled=settings.access_log,
     )
+    document_security(app, settings)
     mount_frontend(app, settings)  # the web interface answers only what no API route does
     return app

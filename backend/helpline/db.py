@@ -187,11 +187,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self, actor: ActorContext | None = None) -> AsyncIterator[AsyncSession]:
         """One unit of work: commit once at the end, roll back on error, then run side effects."""
-        async with self.sessionmaker() as session:
-            if actor is not None:
-                session.info[ACTOR] = actor
-            async with _unit_of_work(session):
-                yield session
+        session = self.sessionmaker()
+        if actor is not None:
+            session.info[ACTOR] = actor
+        async with _unit_of_work(session):
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -199,14 +199,22 @@ class Database:
 
 @asynccontextmanager
 async def _unit_of_work(session: AsyncSession) -> AsyncIterator[None]:
-    """Commit once at the end, roll back on error, then run the queued side effects."""
+    """Commit once at the end, roll back on error, then run the queued side effects.
+
+    A session that never began a transaction (a cache-hit read) has nothing to commit, roll
+    back or close: it skips SQLAlchemy's async round trips through its greenlet altogether.
+    """
     try:
         yield
-        if session.in_transaction():  # a cache-hit read never began one: nothing to end
+        if session.in_transaction():
             await session.commit()
     except BaseException:
-        await session.rollback()
+        if session.in_transaction():
+            await session.rollback()
         raise
+    finally:
+        if session.in_transaction() or session.identity_map:
+            await session.close()
     await run_after_commit(session)
 
 
@@ -217,7 +225,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     before the commit, so a refused request still changes nothing.
     """
     database: Database = request.app.state.db
-    async with database.sessionmaker() as session, _unit_of_work(session):
+    session = database.sessionmaker()
+    async with _unit_of_work(session):
         yield session
         await roundtrip.flush()
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
@@ -38,37 +37,31 @@ F = TypeVar("F", bound=Callable[..., Any])
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-# Declared for OpenAPI (either header authenticates, or the session cookie). They do no work at
-# run time: parsing stays in presented_key, so that a malformed header is a 401 problem, never
-# FastAPI's default error, and the header is read once.
-class _DocumentedBearer(HTTPBearer):
-    async def __call__(self, request: Request) -> None:  # type: ignore[override]
-        return None
-
-
-class _DocumentedHeader(APIKeyHeader):
-    async def __call__(self, request: Request) -> None:  # type: ignore[override]
-        return None
-
-
-class _DocumentedCookie(APIKeyCookie):
-    async def __call__(self, request: Request) -> None:  # type: ignore[override]
-        return None
-
-
-bearer_scheme = _DocumentedBearer(
-    auto_error=False, scheme_name="ApiKeyBearer", description="`Authorization: Bearer hl_…`"
-)
-header_scheme = _DocumentedHeader(
-    name="X-API-Key", auto_error=False, scheme_name="ApiKeyHeader", description="`X-API-Key: hl_…`"
-)
-cookie_scheme = _DocumentedCookie(
-    name="helpline_session",
-    auto_error=False,
-    scheme_name="SessionCookie",
-    description="Session cookie from `POST /api/v1/auth/login`; unsafe methods also need "
-    "`X-CSRF-Token`.",
-)
+def security_schemes(cookie_name: str) -> dict[str, dict[str, str]]:
+    """The OpenAPI security schemes: either API key header, or the session cookie. They are
+    documented on every operation that needs credentials by the app's OpenAPI builder, not
+    declared as dependencies: parsing stays in presented_key (a malformed header is a 401
+    problem, never FastAPI's default error), and a request pays for no extra dependencies."""
+    return {
+        "ApiKeyBearer": {
+            "type": "http",
+            "description": "`Authorization: Bearer hl_…`",
+            "scheme": "bearer",
+        },
+        "ApiKeyHeader": {
+            "type": "apiKey",
+            "description": "`X-API-Key: hl_…`",
+            "in": "header",
+            "name": "X-API-Key",
+        },
+        "SessionCookie": {
+            "type": "apiKey",
+            "description": "Session cookie from `POST /api/v1/auth/login`; unsafe methods also "
+            "need `X-CSRF-Token`.",
+            "in": "cookie",
+            "name": cookie_name,
+        },
+    }
 
 
 def presented_key(request: Request) -> str | None:
@@ -177,13 +170,7 @@ async def _resolve_key(
     return resolved.principal
 
 
-async def get_principal(
-    request: Request,
-    session: SessionDep,
-    _bearer: Annotated[Any, Depends(bearer_scheme)] = None,
-    _header: Annotated[Any, Depends(header_scheme)] = None,
-    _cookie: Annotated[Any, Depends(cookie_scheme)] = None,
-) -> Principal:
+async def get_principal(request: Request, session: SessionDep) -> Principal:
     settings: Settings = request.app.state.settings
     key = presented_key(request)
     if key is not None:
@@ -274,7 +261,7 @@ def _declared(dependant: Dependant) -> set[str]:
     return found
 
 
-def declared_permissions(route: BaseRoute) -> set[str]:
+def declared_permissions(route: BaseRoute | Any) -> set[str]:
     """What a route declares it needs (empty: nothing declared — a bug the route test catches)."""
     dependant = getattr(route, "dependant", None)
     return _declared(dependant) if dependant is not None else set()
