@@ -17,9 +17,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from helpline import __version__
+from helpline.access_audit import record_access_failure
 from helpline.attachment.endpoints import router as attachment_router
 from helpline.audit.endpoints import router as audit_router
-from helpline.audit.service import AuditService, access_failure_event
+from helpline.audit.service import AuditService
 from helpline.auth.endpoints import auth_router, keys_router
 from helpline.auth.ratelimit import RateLimiter, RateLimitMiddleware
 from helpline.config import Settings, get_settings
@@ -120,31 +121,10 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def _audit_access_failure(request: Request, exc: HelplineError) -> None:
-    """Queue auth.failed / permission.denied (buffered and aggregated; never the credentials)."""
-    audit: AuditService | None = getattr(request.app.state, "audit", None)
-    if audit is None:
-        return
-    audit.emit(
-        access_failure_event(
-            status=exc.status,
-            slug=exc.slug,
-            detail=exc.detail,
-            method=request.method,
-            path=request.url.path,
-            principal=getattr(request.state, "principal", None),
-            request_id=getattr(request.state, "request_id", None),
-            ip=request.client.host if request.client else None,
-            now=request.app.state.clock(),
-        )
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HelplineError)
     async def helpline_error(request: Request, exc: HelplineError) -> Response:
-        if exc.status in (401, 403):
-            _audit_access_failure(request, exc)
+        record_access_failure(request, exc)
         return _problem(exc, request)
 
     @app.exception_handler(NotModified)

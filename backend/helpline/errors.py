@@ -141,6 +141,13 @@ class CsrfTokenInvalid(PermissionDenied):
 class NotFound(HelplineError):
     status, slug, title = 404, "not-found", "Not found"
     description = "No such route or resource."
+    # (entity type, id) when the resource exists but the caller may not see it: audited as an
+    # access attempt, never shown (the response is the same as for a resource that is absent).
+    concealed: tuple[str, str] | None = None
+
+    def concealing(self, entity_type: str, entity_id: object) -> NotFound:
+        self.concealed = (entity_type, str(entity_id))
+        return self
 
 
 class TicketNotFound(NotFound):

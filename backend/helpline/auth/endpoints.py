@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi import Path as PathParam
 
+from helpline.access_audit import record_session_event
 from helpline.auth import service
 from helpline.auth.dependencies import (
     PUBLIC,
@@ -26,7 +27,7 @@ from helpline.auth.schemas import (
     Me,
 )
 from helpline.config import Environment, Settings
-from helpline.db import SessionDep
+from helpline.db import SessionDep, after_commit
 from helpline.http import problem_responses
 from helpline.user import service as user_service
 from helpline.user.schemas import UserRead
@@ -181,6 +182,12 @@ async def login(
         mark_secret=settings.secret_key.get_secret_value().encode(),
         clock=request.app.state.clock,
     )
+    user_id = outcome.user.id
+
+    async def audit_login() -> None:  # after the commit (and the session write queued before)
+        record_session_event(request, "auth.login", user_id)
+
+    after_commit(session, audit_login)
     response.set_cookie(
         settings.session_cookie_name,
         outcome.token,
@@ -208,6 +215,8 @@ async def login(
 )
 async def logout(request: Request, principal: Authenticated) -> Response:
     await service.logout(session_store(request), principal)
+    if principal.session_id is not None:
+        record_session_event(request, "auth.logout", principal.user_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
     return response

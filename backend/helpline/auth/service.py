@@ -168,8 +168,10 @@ def _may_manage(principal: Principal, owner_id: uuid.UUID) -> bool:
 
 async def _visible_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
     row = await repository.get_key(session, key_id)
-    if row is None or not _may_manage(principal, row.user_id):
+    if row is None:
         raise ApiKeyNotFound()
+    if not _may_manage(principal, row.user_id):
+        raise ApiKeyNotFound().concealing("api_key", key_id)  # someone else's key: audited
     return row
 
 
