@@ -231,6 +231,12 @@ class Settings(BaseSettings):
         "(.local, .test, .internal, …). Off: any syntactically valid address is accepted "
         "(deliverability is never checked), as intranet helpdesks need.",
     )
+    password_reset_ttl_seconds: int = Field(
+        86400,
+        ge=60,
+        le=30 * 86400,
+        description="Lifetime of an admin-issued password reset token (seconds).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -117,6 +117,11 @@ class ApiKeyExpired(Unauthenticated):
     description = "The API key has passed its expiry (or the end of its rotation grace period)."
 
 
+class PasswordResetTokenInvalid(HelplineError):
+    status, slug, title = 400, "password-reset-token-invalid", "Password reset token invalid"
+    description = "The password reset token is unknown, already used, replaced or expired."
+
+
 class InvalidCredentials(Unauthenticated):
     slug, title = "invalid-credentials", "Invalid credentials"
     description = "The email and password do not match an active account (which one is not said)."

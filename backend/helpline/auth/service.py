@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth import keys, repository
+from helpline.auth.password_reset import PasswordResetStore
 from helpline.auth.permissions import ROLE_SCOPES, Scope, effective_scopes
 from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
@@ -25,6 +26,7 @@ from helpline.errors import (
     ApiKeyNotRotatable,
     CsrfTokenInvalid,
     InvalidCredentials,
+    PasswordResetTokenInvalid,
     PermissionDenied,
     SessionExpired,
     Unauthenticated,
@@ -32,7 +34,7 @@ from helpline.errors import (
 )
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.ids import new_id
-from helpline.kit.passwords import verify_password
+from helpline.kit.passwords import needs_rehash, verify_password
 from helpline.kit.rows import AnyRow
 from helpline.models import ApiKey
 from helpline.models.enums import Role
@@ -331,6 +333,10 @@ async def login(
     ok = await verify_password(password_hash, password)
     if candidate is None or not ok or not candidate.is_active:
         raise InvalidCredentials("The email or password is incorrect.")
+    if password_hash is not None and needs_rehash(password_hash):
+        # Hashed with older argon2 parameters: the plain password is at hand only now. (The new
+        # hash changes the session mark, so the user's older sessions end; rare by nature.)
+        password_hash = await user_service.rehash_password(session, candidate.id, password)
     token, data = store.prepare(candidate.id, password_mark(mark_secret, password_hash))
     await user_service.record_login(session, candidate.id, clock())
     user = await user_service.get_user(session, candidate.id)
@@ -340,6 +346,63 @@ async def login(
 
     after_commit(session, open_session)
     return LoginOutcome(token=token, data=data, user=user)
+
+
+async def change_password(
+    session: AsyncSession,
+    store: SessionStore,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    mark_secret: bytes,
+) -> None:
+    """Self-service: the current password is required; every other session of the user ends
+    (the caller's own session, if it is one, stays valid)."""
+    user = await user_service.get_credentials(session, principal.user_id)
+    if not await verify_password(user.password_hash, current_password):
+        raise ValidationFailed(
+            "The current password is incorrect.",
+            errors=[{"loc": ["body", "current_password"], "msg": "incorrect", "type": "password"}],
+        )
+    password_hash = await user_service.set_password(session, principal.user_id, new_password)
+    mark = password_mark(mark_secret, password_hash)
+
+    async def end_other_sessions() -> None:
+        await store.end_other_sessions(principal.user_id, principal.session_id, mark)
+
+    after_commit(session, end_other_sessions)
+
+
+async def issue_password_reset(
+    session: AsyncSession, resets: PasswordResetStore, user_id: uuid.UUID
+) -> str:
+    """A single-use reset token for a user (admins; shown once, replaces an earlier one)."""
+    await user_service.get_credentials(session, user_id)  # 404 for an unknown user
+    return await resets.issue(user_id)
+
+
+async def redeem_password_reset(
+    session: AsyncSession,
+    resets: PasswordResetStore,
+    store: SessionStore,
+    *,
+    token: str,
+    new_password: str,
+) -> None:
+    """Set a new password with a reset token; all of the user's sessions end."""
+    user_id = await resets.peek(token)
+    if user_id is None:
+        raise PasswordResetTokenInvalid()
+    # Strength first: a weak password must not use the token up.
+    await user_service.set_password(session, user_id, new_password)
+    if await resets.redeem(token) != user_id:  # used concurrently: this change rolls back
+        raise PasswordResetTokenInvalid()
+
+    async def end_sessions() -> None:
+        await store.delete_all(user_id)
+
+    after_commit(session, end_sessions)
 
 
 async def authenticate_session(
