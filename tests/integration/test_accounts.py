@@ -140,3 +140,39 @@ class TestPasswordReset:
             f"/api/v1/users/{uuid.uuid4()}/password-reset", headers=cast.admin.headers
         )
         assert r.status_code == 404
+
+
+class TestGraphQL:
+    async def test_change_password_and_issue_a_reset(self, app, client, cast: Cast, session):
+        user = await make_login_user(session)
+        csrf = {"X-CSRF-Token": (await log_in(client, user.email)).json()["csrf_token"]}
+        change = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { ok } }"
+        r = await client.post(
+            "/graphql",
+            json={
+                "query": change,
+                "variables": {"i": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}},
+            },
+            headers=csrf,
+        )
+        assert r.json() == {"data": {"changePassword": {"ok": True}}}, r.text
+        async with other_client(app) as other:
+            assert (await log_in(other, user.email, NEW_PASSWORD)).status_code == 200
+        issue = (
+            "mutation($i: IssuePasswordResetInput!) {"
+            " issuePasswordReset(input: $i) { userId token expiresIn } }"
+        )
+        variables = {"i": {"userId": str(user.id)}}
+        denied = await client.post(
+            "/graphql", json={"query": issue, "variables": variables}, headers=cast.agent.headers
+        )
+        assert denied.json()["errors"][0]["extensions"]["code"] == "permission-denied"
+        issued = await client.post(
+            "/graphql", json={"query": issue, "variables": variables}, headers=cast.admin.headers
+        )
+        token = issued.json()["data"]["issuePasswordReset"]["token"]
+        redeemed = await client.post(
+            "/api/v1/auth/password-reset",
+            json={"token": token, "new_password": "saffron-Lantern-58-delta"},
+        )
+        assert redeemed.status_code == 204
