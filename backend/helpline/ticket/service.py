@@ -243,7 +243,7 @@ async def list_tickets(
     return TicketPage(rows=rows, next_cursor=next_cursor)
 
 
-def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow) -> str:
+def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow | TicketRead) -> str:
     """The cursor that continues a ticket list after ``row`` (what ``list_tickets`` returns)."""
     updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
     key = row.updated_at if updated else row.created_at
