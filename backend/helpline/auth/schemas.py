@@ -133,8 +133,8 @@ class PasswordChange(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "current_password": "correct horse battery staple",
-                    "new_password": "tangerine-Kettle-47-orbit",
+                    "current_password": "correct horse battery staple",  # nosec B105 - an OpenAPI example
+                    "new_password": "tangerine-Kettle-47-orbit",  # nosec B105 - an OpenAPI example
                 }
             ]
         },
@@ -156,7 +156,7 @@ class PasswordResetIssued(BaseModel):
             "examples": [
                 {
                     "user_id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
-                    "token": "hlr_Q2hhbmdlIG1lIGluIHRoZSBuZXh0IDI0IGhvdXJz",
+                    "token": "hlr_Q2hhbmdlIG1lIGluIHRoZSBuZXh0IDI0IGhvdXJz",  # nosec B105 - an OpenAPI example
                     "expires_in": 86400,
                 }
             ]
@@ -177,8 +177,8 @@ class PasswordResetRedeem(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "token": "hlr_Q2hhbmdlIG1lIGluIHRoZSBuZXh0IDI0IGhvdXJz",
-                    "new_password": "tangerine-Kettle-47-orbit",
+                    "token": "hlr_Q2hhbmdlIG1lIGluIHRoZSBuZXh0IDI0IGhvdXJz",  # nosec B105 - an OpenAPI example
+                    "new_password": "tangerine-Kettle-47-orbit",  # nosec B105 - an OpenAPI example
                 }
             ]
         },
