@@ -283,9 +283,7 @@ class TestDownload:
         )
         assert again.status_code == 304
 
-    async def test_head_gives_the_headers_of_get_without_the_body(
-        self, client, cast: Cast, stored
-    ):
+    async def test_head_gives_the_headers_of_get_without_the_body(self, client, cast: Cast, stored):
         attachment_id, content = stored
         url = f"{API}/{attachment_id}/content"
         got = await client.get(url, headers=cast.alice.headers)
