@@ -29,13 +29,13 @@ from helpline.db import Database, make_engine
 from helpline.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
-    Conflict,
     DependencyUnavailable,
     HelplineError,
     MethodNotAllowed,
     NotFound,
     ValidationFailed,
 )
+from helpline.errors import database_error as _database_error
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
 from helpline.http import NotModified, problem_json_bytes
@@ -91,24 +91,6 @@ def _validation_errors(exc: RequestValidationError) -> HelplineError:
         return BadRequest("The request body is not valid JSON.", errors=errors)
     fields = ", ".join(".".join(e["loc"]) for e in errors[:5])
     return ValidationFailed(f"Invalid input: {fields}.", errors=errors)
-
-
-def _database_error(exc: DBAPIError) -> HelplineError | None:
-    """Map database errors caused by client input to 4xx; None means a server fault."""
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-        getattr(exc.orig, "__cause__", None), "sqlstate", None
-    )
-    if not isinstance(sqlstate, str):
-        return None
-    if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # data / not-null / check
-        return ValidationFailed(
-            "A value is not acceptable to the database (bad characters or range)."
-        )
-    if sqlstate in ("23505", "40001", "40P01"):
-        return Conflict("The change conflicts with a concurrent change; retry.")
-    if sqlstate == "57014":
-        return DependencyUnavailable("The database took too long to answer.")
-    return None
 
 
 def _allowed_methods(request: Request) -> list[str]:

@@ -266,3 +266,23 @@ class RateLimited(HelplineError):
 class DependencyUnavailable(HelplineError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
     description = "A dependency (database) is unavailable; retry later."
+
+
+def database_error(exc: Exception) -> HelplineError | None:
+    """Map a database error caused by client input to its 4xx (REST and GraphQL alike); None
+    means a server fault. ``exc`` is a SQLAlchemy ``DBAPIError`` (its driver error in ``orig``)."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+    if not isinstance(sqlstate, str):
+        return None
+    if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # data / not-null / check
+        return ValidationFailed(
+            "A value is not acceptable to the database (bad characters or range)."
+        )
+    if sqlstate in ("23505", "40001", "40P01"):
+        return Conflict("The change conflicts with a concurrent change; retry.")
+    if sqlstate == "57014":
+        return DependencyUnavailable("The database took too long to answer.")
+    return None

@@ -26,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from helpline.access_audit import record_access_failure
-from helpline.errors import DependencyUnavailable, HelplineError
+from helpline.errors import DependencyUnavailable, HelplineError, database_error
 
 if TYPE_CHECKING:
     from helpline.graphql.context import GraphQLContext
@@ -40,9 +40,7 @@ def _domain_error(exc: BaseException | None) -> HelplineError | None:
     if isinstance(exc, HelplineError):
         return exc
     if isinstance(exc, DBAPIError):
-        from helpline.app import _database_error  # the REST mapping (imported late: app mounts us)
-
-        mapped = _database_error(exc)
+        mapped = database_error(exc)
         if mapped is None and isinstance(exc, OperationalError | InterfaceError):
             return DependencyUnavailable()
         return mapped
