@@ -42,7 +42,9 @@ from helpline.user import service as user_service
 
 log = structlog.get_logger("helpline.auth")
 LAST_USED_INTERVAL_SECONDS = 60
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# RFC 9110 §9.2.1: every other method may change state and needs the session's CSRF token.
+# (Not the request middleware's set of methods whose bodies must be JSON.)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +432,7 @@ async def authenticate_session(
     ):
         await store.delete(data.session_id, data.user_id)
         raise SessionExpired("The session has ended; log in again.")
-    if method in UNSAFE_METHODS and not (
+    if method not in SAFE_METHODS and not (
         csrf_header and hmac.compare_digest(csrf_header.encode(), data.csrf_token.encode())
     ):
         raise CsrfTokenInvalid("Send the session's CSRF token in X-CSRF-Token.")
