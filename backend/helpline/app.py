@@ -19,6 +19,7 @@ from starlette.routing import Match
 from helpline import __version__
 from helpline.access_audit import record_access_failure
 from helpline.attachment.endpoints import router as attachment_router
+from helpline.attachment.storage import make_storage
 from helpline.audit.endpoints import router as audit_router
 from helpline.audit.service import AuditService
 from helpline.auth.endpoints import auth_router, keys_router
@@ -173,6 +174,7 @@ def create_app(
         app.state.redis = redis if redis is not None else make_redis(settings)
         app.state.cache = kit_cache.open_backend(app.state.redis, settings)
         app.state.rate_limiter = RateLimiter.for_app(settings)
+        app.state.attachment_storage = make_storage(settings)
         app.state.migration_head = migration_head()
         app.state.audit = AuditService(
             app.state.db,

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from helpline.attachment import service
 from helpline.attachment.content import content_disposition
 from helpline.attachment.schemas import AttachmentRead
-from helpline.attachment.storage import StorageBackend, make_storage
+from helpline.attachment.storage import StorageBackend
 from helpline.attachment.upload import FILE_FIELD, UploadLimits
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.config import Settings
@@ -34,11 +34,8 @@ DOWNLOAD_HEADERS = {
 
 
 def get_storage(request: Request) -> StorageBackend:
-    """The process's storage backend, built from the settings on first use."""
-    storage: StorageBackend | None = getattr(request.app.state, "attachment_storage", None)
-    if storage is None:
-        storage = make_storage(request.app.state.settings)
-        request.app.state.attachment_storage = storage
+    """The process's storage backend (built from the settings in the app's lifespan)."""
+    storage: StorageBackend = request.app.state.attachment_storage
     return storage
 
 
