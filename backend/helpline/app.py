@@ -18,9 +18,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from helpline import __version__
+from helpline.access_audit import record_access_failure
 from helpline.attachment.endpoints import router as attachment_router
+from helpline.attachment.storage import make_storage
 from helpline.audit.endpoints import router as audit_router
-from helpline.audit.service import AuditService, access_failure_event, record_rate_limited
+from helpline.audit.service import AuditService
 from helpline.auth import principal_cache
 from helpline.auth.dependencies import declared_permissions, security_schemes
 from helpline.auth.endpoints import auth_router, keys_router
@@ -33,14 +35,13 @@ from helpline.db import Database, make_engine
 from helpline.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
-    Conflict,
     DependencyUnavailable,
     HelplineError,
     MethodNotAllowed,
     NotFound,
-    RateLimited,
     ValidationFailed,
 )
+from helpline.errors import database_error as _database_error
 from helpline.events.endpoints import router as events_router
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
@@ -111,24 +112,6 @@ def _validation_errors(exc: RequestValidationError) -> HelplineError:
     return ValidationFailed(f"Invalid input: {fields}.", errors=errors)
 
 
-def _database_error(exc: DBAPIError) -> HelplineError | None:
-    """Map database errors caused by client input to 4xx; None means a server fault."""
-    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
-        getattr(exc.orig, "__cause__", None), "sqlstate", None
-    )
-    if not isinstance(sqlstate, str):
-        return None
-    if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # data / not-null / check
-        return ValidationFailed(
-            "A value is not acceptable to the database (bad characters or range)."
-        )
-    if sqlstate in ("23505", "40001", "40P01"):
-        return Conflict("The change conflicts with a concurrent change; retry.")
-    if sqlstate == "57014":
-        return DependencyUnavailable("The database took too long to answer.")
-    return None
-
-
 def _allowed_methods(request: Request) -> list[str]:
     """Every method any route serves at this path (Starlette reports only the first route's)."""
     methods: set[str] = set()
@@ -139,39 +122,10 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def _audit_access_failure(request: Request, exc: HelplineError) -> None:
-    """Queue auth.failed / permission.denied (buffered and aggregated; never the credentials)."""
-    audit: AuditService | None = getattr(request.app.state, "audit", None)
-    if audit is None:
-        return
-    audit.emit(
-        access_failure_event(
-            status=exc.status,
-            slug=exc.slug,
-            detail=exc.detail,
-            method=request.method,
-            path=request.url.path,
-            principal=getattr(request.state, "principal", None),
-            request_id=getattr(request.state, "request_id", None),
-            ip=request.client.host if request.client else None,
-            now=request.app.state.clock(),
-        )
-    )
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HelplineError)
     async def helpline_error(request: Request, exc: HelplineError) -> Response:
-        if exc.status in (401, 403):
-            _audit_access_failure(request, exc)
-        elif isinstance(exc, RateLimited):
-            record_rate_limited(
-                getattr(request.app.state, "audit", None),
-                exc,
-                principal=getattr(request.state, "principal", None),
-                ip=request.client.host if request.client else None,
-                now=request.app.state.clock(),
-            )
+        record_access_failure(request, exc)
         return _problem(exc, request)
 
     @app.exception_handler(NotModified)
@@ -287,6 +241,7 @@ def create_app(
         app.state.key_use = KeyUseRecorder(
             app.state.db, interval_s=settings.key_use_flush_interval_s
         )
+        app.state.attachment_storage = make_storage(settings)
         app.state.migration_head = migration_head()
         app.state.known_revisions = known_revisions()
         app.state.audit = AuditService(

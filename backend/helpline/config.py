@@ -332,6 +332,12 @@ class Settings(BaseSettings):
         description="Built web interface (`npm run build` output) served at `/`; when it is "
         "missing, `/` says the interface is not built and the API works as usual.",
     )
+    password_reset_ttl_seconds: int = Field(
+        86400,
+        ge=60,
+        le=30 * 86400,
+        description="Lifetime of an admin-issued password reset token (seconds).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

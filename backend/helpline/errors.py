@@ -122,6 +122,11 @@ class ApiKeyExpired(Unauthenticated):
     description = "The API key has passed its expiry (or the end of its rotation grace period)."
 
 
+class PasswordResetTokenInvalid(HelplineError):
+    status, slug, title = 400, "password-reset-token-invalid", "Password reset token invalid"
+    description = "The password reset token is unknown, already used, replaced or expired."
+
+
 class InvalidCredentials(Unauthenticated):
     slug, title = "invalid-credentials", "Invalid credentials"
     description = "The email and password do not match an active account (which one is not said)."
@@ -146,6 +151,13 @@ class CsrfTokenInvalid(PermissionDenied):
 class NotFound(HelplineError):
     status, slug, title = 404, "not-found", "Not found"
     description = "No such route or resource."
+    # (entity type, id) when the resource exists but the caller may not see it: audited as an
+    # access attempt, never shown (the response is the same as for a resource that is absent).
+    concealed: tuple[str, str] | None = None
+
+    def concealing(self, entity_type: str, entity_id: object) -> NotFound:
+        self.concealed = (entity_type, str(entity_id))
+        return self
 
 
 class TicketNotFound(NotFound):
@@ -260,3 +272,23 @@ class RateLimited(HelplineError):
 class DependencyUnavailable(HelplineError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
     description = "A dependency (database) is unavailable; retry later."
+
+
+def database_error(exc: Exception) -> HelplineError | None:
+    """Map a database error caused by client input to its 4xx (REST and GraphQL alike); None
+    means a server fault. ``exc`` is a SQLAlchemy ``DBAPIError`` (its driver error in ``orig``)."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+    if not isinstance(sqlstate, str):
+        return None
+    if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # data / not-null / check
+        return ValidationFailed(
+            "A value is not acceptable to the database (bad characters or range)."
+        )
+    if sqlstate in ("23505", "40001", "40P01"):
+        return Conflict("The change conflicts with a concurrent change; retry.")
+    if sqlstate == "57014":
+        return DependencyUnavailable("The database took too long to answer.")
+    return None

@@ -162,6 +162,38 @@ def test_graphql_examples(example_env):
     ]
 
 
+def test_attachments_example(example_env):
+    out = run(example("attachments.sh"), example_env).splitlines()
+    assert out == [
+        "uploaded export.log text/plain 46",
+        "attached ['export.log']",
+        "head 46 text/plain; charset=utf-8",
+        "download identical",
+        "Export log (206)",
+    ]
+
+
+def test_sessions_example(example_env):
+    out = run(example("sessions.py"), example_env).splitlines()
+    assert out == [
+        "login 200 expires_in 28800",
+        "me via session",
+        "without csrf /problems/csrf-token-invalid",
+        "password changed 204 this session still works: 200",
+        "logout 204",
+        "after logout /problems/unauthenticated",
+    ]
+
+
+def test_audit_events_example(example_env):
+    out = run(example("audit_events.sh"), example_env).splitlines()
+    assert out == [
+        "[('ticket.created', 'api_key', 'success')]",
+        "user.created: user more: True",
+        "refused: auth.failed failure",
+    ]
+
+
 def test_rate_limit_examples_honour_retry_after(rate_limited_env):
     """Both scripts run at once (one key each): each waits out one 60 s window, not two."""
     procs = [
@@ -193,6 +225,9 @@ def test_every_example_is_tested_and_published():
         "graphql.py",
         "rate_limit.sh",
         "rate_limit.py",
+        "attachments.sh",
+        "sessions.py",
+        "audit_events.sh",
     }
     assert {p.name for p in EXAMPLES.iterdir() if p.suffix in {".sh", ".py"}} == tested
     page = (EXAMPLES.parent / "examples.md").read_text()

@@ -283,6 +283,30 @@ class TestDownload:
         )
         assert again.status_code == 304
 
+    async def test_head_gives_the_headers_of_get_without_the_body(self, client, cast: Cast, stored):
+        attachment_id, content = stored
+        url = f"{API}/{attachment_id}/content"
+        got = await client.get(url, headers=cast.alice.headers)
+        head = await client.head(url, headers=cast.alice.headers)
+        assert head.status_code == 200, head.text
+        assert head.content == b""
+        for name in (
+            "content-type",
+            "content-length",
+            "etag",
+            "content-disposition",
+            "x-content-type-options",
+            "content-security-policy",
+        ):
+            assert head.headers[name] == got.headers[name], name
+        assert head.headers["content-length"] == str(len(content))
+        cached = await client.head(
+            url, headers={**cast.alice.headers, "If-None-Match": got.headers["etag"]}
+        )
+        assert cached.status_code == 304
+        hidden = await client.head(url, headers=cast.bob.headers)  # another customer's upload
+        assert hidden.status_code == 404
+
     async def test_unknown_attachment_is_404(self, client, cast: Cast):
         r = await client.get(
             f"{API}/0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10", headers=cast.agent.headers

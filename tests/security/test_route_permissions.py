@@ -19,7 +19,12 @@ FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # GraphQL authenticates and checks scopes per operation (DESIGN §9); it is not a REST route.
 GRAPHQL = "/graphql"
 VALID = {s.value for s in Scope} | {"authenticated", "public", "admin"}
-PUBLIC_ALLOWED = {"/health/live", "/health/ready", "/api/v1/auth/login"}
+PUBLIC_ALLOWED = {
+    "/health/live",
+    "/health/ready",
+    "/api/v1/auth/login",
+    "/api/v1/auth/password-reset",
+}
 
 
 @pytest.fixture(scope="module")

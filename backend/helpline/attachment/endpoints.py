@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from helpline.attachment import service
 from helpline.attachment.content import content_disposition
 from helpline.attachment.schemas import AttachmentRead
-from helpline.attachment.storage import StorageBackend, make_storage
+from helpline.attachment.storage import StorageBackend
 from helpline.attachment.upload import FILE_FIELD, UploadLimits
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.config import Settings
@@ -34,11 +34,8 @@ DOWNLOAD_HEADERS = {
 
 
 def get_storage(request: Request) -> StorageBackend:
-    """The process's storage backend, built from the settings on first use."""
-    storage: StorageBackend | None = getattr(request.app.state, "attachment_storage", None)
-    if storage is None:
-        storage = make_storage(request.app.state.settings)
-        request.app.state.attachment_storage = storage
+    """The process's storage backend (built from the settings in the app's lifespan)."""
+    storage: StorageBackend = request.app.state.attachment_storage
     return storage
 
 
@@ -186,6 +183,14 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
+def _download_headers(row: Any, etag: str) -> dict[str, str]:
+    return {
+        **DOWNLOAD_HEADERS,
+        "ETag": etag,
+        "Content-Disposition": content_disposition(row.filename),
+    }
+
+
 @router.get(
     "/{attachment_id}/content",
     summary="Download an attachment",
@@ -232,11 +237,7 @@ async def download_attachment(
     etag = f'"{row.sha256}"'
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
-    headers = {
-        **DOWNLOAD_HEADERS,
-        "ETag": etag,
-        "Content-Disposition": content_disposition(row.filename),
-    }
+    headers = _download_headers(row, etag)
     wanted = None if if_range is not None and if_range.strip() != etag else range_
     span = byte_range(wanted, row.size)
     if span is None:
@@ -253,3 +254,33 @@ async def download_attachment(
         media_type=row.content_type,
         headers=headers,
     )
+
+
+@router.head(
+    "/{attachment_id}/content",
+    summary="Check an attachment's content",
+    description="The headers `GET …/content` would send for the whole file — `Content-Length`, "
+    "`Content-Type`, `ETag`, `Content-Disposition` and the safety headers — without the body "
+    "and without reading storage. `If-None-Match` with the current ETag → 304.",
+    operation_id="headAttachmentContent",
+    response_class=Response,
+    responses={
+        200: {"description": "The file exists and is visible; headers only."},
+        304: {"description": "The cached copy named by `If-None-Match` is current."},
+        **_responses(404, s404="No such attachment, or it is not visible to the caller."),
+    },
+)
+async def head_attachment_content(
+    attachment_id: AttachmentId,
+    session: SessionDep,
+    principal: TicketsRead,
+    if_none_match: Annotated[
+        str | None, Header(max_length=1024, description="ETag of a cached copy → 304.")
+    ] = None,
+) -> Response:
+    row = await service.get_attachment(session, principal, attachment_id)
+    etag = f'"{row.sha256}"'
+    if if_none_match_hits(if_none_match, etag):
+        raise NotModified(etag)
+    headers = {**_download_headers(row, etag), "Content-Length": str(row.size)}
+    return Response(status_code=status.HTTP_200_OK, media_type=row.content_type, headers=headers)

@@ -1,4 +1,4 @@
-"""Tamper evidence for audit_log: hash-chained seals of per-hour digests (ADR 0001).
+"""Tamper evidence for audit_log: hash-chained seals of per-hour digests (ADR 0008).
 
 `seal` digests every settled, not yet sealed hour — per hour the row count and a SHA-256 over the
 SHA-256 of each row's canonical text in (occurred_at, id) order — and appends one seal whose

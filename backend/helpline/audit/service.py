@@ -132,9 +132,25 @@ def access_failure_event(
     request_id: str | None,
     ip: str | None,
     now: datetime,
+    concealed: tuple[str, str] | None = None,
 ) -> AuditEvent:
-    """The audit event of a 401 (auth.failed) or 403 (permission.denied) response."""
+    """The audit event of a 401 (auth.failed) or 403 (permission.denied) response, or of a 404
+    that hid an existing resource from the caller (access.not_visible: an IDOR attempt)."""
     changes = {"reason": detail, "problem": slug, "method": method, "path": path}
+    if concealed is not None and principal is not None:
+        return AuditEvent(
+            action="access.not_visible",
+            outcome="denied",
+            actor_type=principal.actor_type,
+            actor_id=principal.user_id,
+            api_key_id=principal.api_key_id,
+            entity_type=concealed[0],
+            entity_id=concealed[1],
+            request_id=request_id,
+            ip=ip,
+            changes=changes,
+            occurred_at=now,
+        )
     if principal is None:
         return AuditEvent(
             action="auth.failed",
@@ -154,6 +170,27 @@ def access_failure_event(
         request_id=request_id,
         ip=ip,
         changes=changes,
+        occurred_at=now,
+    )
+
+
+def session_event(
+    action: str,
+    *,
+    user_id: uuid.UUID,
+    request_id: str | None,
+    ip: str | None,
+    now: datetime,
+) -> AuditEvent:
+    """auth.login / auth.logout of a web session (never the password, token or CSRF token)."""
+    return AuditEvent(
+        action=action,
+        actor_type="user",
+        actor_id=user_id,
+        entity_type="user",
+        entity_id=str(user_id),
+        request_id=request_id,
+        ip=ip,
         occurred_at=now,
     )
 

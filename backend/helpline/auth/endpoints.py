@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi import Path as PathParam
 
+from helpline.access_audit import record_session_event
 from helpline.auth import service
 from helpline.auth.dependencies import (
     PUBLIC,
@@ -16,6 +17,7 @@ from helpline.auth.dependencies import (
     client_ip,
     session_store,
 )
+from helpline.auth.password_reset import PasswordResetStore
 from helpline.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -24,9 +26,11 @@ from helpline.auth.schemas import (
     LoginRequest,
     LoginResult,
     Me,
+    PasswordChange,
+    PasswordResetRedeem,
 )
 from helpline.config import Environment, Settings
-from helpline.db import SessionDep
+from helpline.db import SessionDep, after_commit
 from helpline.http import problem_responses
 from helpline.user import service as user_service
 from helpline.user.schemas import UserRead
@@ -181,6 +185,12 @@ async def login(
         mark_secret=settings.secret_key.get_secret_value().encode(),
         clock=request.app.state.clock,
     )
+    user_id = outcome.user.id
+
+    async def audit_login() -> None:  # after the commit (and the session write queued before)
+        record_session_event(request, "auth.login", user_id)
+
+    after_commit(session, audit_login)
     response.set_cookie(
         settings.session_cookie_name,
         outcome.token,
@@ -208,9 +218,68 @@ async def login(
 )
 async def logout(request: Request, principal: Authenticated) -> Response:
     await service.logout(session_store(request), principal)
+    if principal.session_id is not None:
+        record_session_event(request, "auth.logout", principal.user_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
     return response
+
+
+@auth_router.post(
+    "/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Change my password",
+    description="Self-service: the current password is required (422 when wrong or when the new "
+    "one is weak). Every other session of the user ends; a cookie session making the change "
+    "stays valid. With an API key the change works the same and ends all sessions.",
+    operation_id="changePassword",
+    responses=problem_responses(403),
+)
+async def change_password(
+    request: Request, body: PasswordChange, session: SessionDep, principal: Authenticated
+) -> Response:
+    settings: Settings = request.app.state.settings
+    await service.change_password(
+        session,
+        session_store(request),
+        principal,
+        current_password=body.current_password.get_secret_value(),
+        new_password=body.new_password.get_secret_value(),
+        mark_secret=settings.secret_key.get_secret_value().encode(),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.post(
+    "/password-reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Reset a password with a token",
+    description="Sets a new password with a single-use token an admin issued "
+    "(`POST /api/v1/users/{user_id}/password-reset`). An unknown, used, replaced or expired "
+    "token is 400 `password-reset-token-invalid`; a weak password is 422 and leaves the token "
+    "usable. All of the user's sessions end. No credentials needed (per-IP rate limit).",
+    operation_id="redeemPasswordReset",
+    dependencies=[PUBLIC],
+    responses=problem_responses(400, 429, 503),
+)
+async def redeem_password_reset(
+    request: Request, body: PasswordResetRedeem, session: SessionDep
+) -> Response:
+    await service.redeem_password_reset(
+        session,
+        password_resets(request),
+        session_store(request),
+        token=body.token.get_secret_value(),
+        new_password=body.new_password.get_secret_value(),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def password_resets(request: Request) -> PasswordResetStore:
+    settings: Settings = request.app.state.settings
+    return PasswordResetStore(
+        request.app.state.redis, settings.redis_key_prefix, settings.password_reset_ttl_seconds
+    )
 
 
 @auth_router.get(

@@ -125,3 +125,68 @@ class Me(UserRead):
     scopes: list[str] = Field(description="Effective permissions of this request's credentials.")
     authenticated_by: str = Field(description="`api_key` or `session`.")
     api_key_id: uuid.UUID | None = Field(description="The key used, if any.")
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "correct horse battery staple",  # nosec B105 - an OpenAPI example
+                    "new_password": "tangerine-Kettle-47-orbit",  # nosec B105 - an OpenAPI example
+                }
+            ]
+        },
+    )
+
+    current_password: SecretStr = Field(
+        min_length=1, max_length=1024, description="The password in use now."
+    )
+    new_password: SecretStr = Field(
+        min_length=1,
+        max_length=1024,
+        description="The new password (≥ 12 characters, not common, not the email or name).",
+    )
+
+
+class PasswordResetIssued(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
+                    "token": "hlr_Q2hhbmdlIG1lIGluIHRoZSBuZXh0IDI0IGhvdXJz",  # nosec B105 - an OpenAPI example
+                    "expires_in": 86400,
+                }
+            ]
+        }
+    )
+
+    user_id: uuid.UUID = Field(description="The user the token is for.")
+    token: str = Field(
+        description="Single-use reset token, shown only in this response; hand it to the user. "
+        "Issuing another token replaces it."
+    )
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class PasswordResetRedeem(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "hlr_Q2hhbmdlIG1lIGluIHRoZSBuZXh0IDI0IGhvdXJz",  # nosec B105 - an OpenAPI example
+                    "new_password": "tangerine-Kettle-47-orbit",  # nosec B105 - an OpenAPI example
+                }
+            ]
+        },
+    )
+
+    token: SecretStr = Field(min_length=1, max_length=100, description="The token an admin issued.")
+    new_password: SecretStr = Field(
+        min_length=1,
+        max_length=1024,
+        description="The new password (≥ 12 characters, not common, not the email or name).",
+    )

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth import keys, principal_cache, repository
+from helpline.auth.password_reset import PasswordResetStore
 from helpline.auth.permissions import ROLE_SCOPES, Scope, effective_scopes
 from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
@@ -23,6 +24,7 @@ from helpline.errors import (
     ApiKeyNotRotatable,
     CsrfTokenInvalid,
     InvalidCredentials,
+    PasswordResetTokenInvalid,
     PermissionDenied,
     SessionExpired,
     Unauthenticated,
@@ -30,14 +32,16 @@ from helpline.errors import (
 )
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.ids import new_id
-from helpline.kit.passwords import verify_password
+from helpline.kit.passwords import needs_rehash, verify_password
 from helpline.kit.rows import AnyRow
 from helpline.models import ApiKey
 from helpline.models.enums import Role
 from helpline.user import service as user_service
 
 log = structlog.get_logger("helpline.auth")
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# RFC 9110 §9.2.1: every other method may change state and needs the session's CSRF token.
+# (Not the request middleware's set of methods whose bodies must be JSON.)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +141,10 @@ def _may_manage(principal: Principal, owner_id: uuid.UUID) -> bool:
 
 async def _visible_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
     row = await repository.get_key(session, key_id)
-    if row is None or not _may_manage(principal, row.user_id):
+    if row is None:
         raise ApiKeyNotFound()
+    if not _may_manage(principal, row.user_id):
+        raise ApiKeyNotFound().concealing("api_key", key_id)  # someone else's key: audited
     return row
 
 
@@ -300,6 +306,10 @@ async def login(
     ok = await verify_password(password_hash, password)
     if candidate is None or not ok or not candidate.is_active:
         raise InvalidCredentials("The email or password is incorrect.")
+    if password_hash is not None and needs_rehash(password_hash):
+        # Hashed with older argon2 parameters: the plain password is at hand only now. (The new
+        # hash changes the session mark, so the user's older sessions end; rare by nature.)
+        password_hash = await user_service.rehash_password(session, candidate.id, password)
     token, data = store.prepare(candidate.id, password_mark(mark_secret, password_hash))
     await user_service.record_login(session, candidate.id, clock())
     user = await user_service.get_user(session, candidate.id)
@@ -309,6 +319,63 @@ async def login(
 
     after_commit(session, open_session)
     return LoginOutcome(token=token, data=data, user=user)
+
+
+async def change_password(
+    session: AsyncSession,
+    store: SessionStore,
+    principal: Principal,
+    *,
+    current_password: str,
+    new_password: str,
+    mark_secret: bytes,
+) -> None:
+    """Self-service: the current password is required; every other session of the user ends
+    (the caller's own session, if it is one, stays valid)."""
+    user = await user_service.get_credentials(session, principal.user_id)
+    if not await verify_password(user.password_hash, current_password):
+        raise ValidationFailed(
+            "The current password is incorrect.",
+            errors=[{"loc": ["body", "current_password"], "msg": "incorrect", "type": "password"}],
+        )
+    password_hash = await user_service.set_password(session, principal.user_id, new_password)
+    mark = password_mark(mark_secret, password_hash)
+
+    async def end_other_sessions() -> None:
+        await store.end_other_sessions(principal.user_id, principal.session_id, mark)
+
+    after_commit(session, end_other_sessions)
+
+
+async def issue_password_reset(
+    session: AsyncSession, resets: PasswordResetStore, user_id: uuid.UUID
+) -> str:
+    """A single-use reset token for a user (admins; shown once, replaces an earlier one)."""
+    await user_service.get_credentials(session, user_id)  # 404 for an unknown user
+    return await resets.issue(user_id)
+
+
+async def redeem_password_reset(
+    session: AsyncSession,
+    resets: PasswordResetStore,
+    store: SessionStore,
+    *,
+    token: str,
+    new_password: str,
+) -> None:
+    """Set a new password with a reset token; all of the user's sessions end."""
+    user_id = await resets.peek(token)
+    if user_id is None:
+        raise PasswordResetTokenInvalid()
+    # Strength first: a weak password must not use the token up.
+    await user_service.set_password(session, user_id, new_password)
+    if await resets.redeem(token) != user_id:  # used concurrently: this change rolls back
+        raise PasswordResetTokenInvalid()
+
+    async def end_sessions() -> None:
+        await store.delete_all(user_id)
+
+    after_commit(session, end_sessions)
 
 
 async def authenticate_session(
@@ -336,7 +403,7 @@ async def authenticate_session(
     ):
         await store.delete(data.session_id, data.user_id)
         raise SessionExpired("The session has ended; log in again.")
-    if method in UNSAFE_METHODS and not (
+    if method not in SAFE_METHODS and not (
         csrf_header and hmac.compare_digest(csrf_header.encode(), data.csrf_token.encode())
     ):
         raise CsrfTokenInvalid("Send the session's CSRF token in X-CSRF-Token.")

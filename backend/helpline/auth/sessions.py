@@ -115,6 +115,23 @@ class SessionStore:
         except RedisError as exc:
             raise DependencyUnavailable("The session store is unavailable.") from exc
 
+    async def end_other_sessions(self, user_id: uuid.UUID, keep: str | None, mark: str) -> None:
+        """End every session of a user but ``keep`` (the caller's), whose mark is renewed."""
+        index = self._index(user_id)
+        members = [
+            m.decode() if isinstance(m, bytes) else m for m in await self.redis.smembers(index)
+        ]
+        others = [m for m in members if m != keep]
+        if keep is not None:
+            raw = await self.redis.get(self._key(keep))
+            if raw is not None:
+                value = json.loads(raw)
+                value["p"] = mark
+                await self.redis.set(self._key(keep), json.dumps(value), keepttl=True)
+        if others:
+            await self.redis.delete(*[self._key(m) for m in others])
+            await self.redis.srem(index, *others)
+
     async def delete_all(self, user_id: uuid.UUID) -> None:
         """End every session of a user (deactivation, password change)."""
         index = self._index(user_id)

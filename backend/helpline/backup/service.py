@@ -37,10 +37,8 @@ from helpline.backup.manifest import (
 )
 from helpline.backup.retention import select_retained
 
-# Defaults until Settings gains backup_* fields (see the CLI, which prefers settings when present).
+# For callers that pass no level; the CLI passes HELPLINE_BACKUP_COMPRESSION_LEVEL (also 6).
 DEFAULT_COMPRESSION_LEVEL = 6
-DEFAULT_KEEP_DAILY = 7
-DEFAULT_KEEP_WEEKLY = 4
 DUMP_NAME = "database.dump"
 PARTIAL_SUFFIX = ".partial"
 

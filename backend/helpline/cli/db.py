@@ -8,10 +8,13 @@ import typer
 from alembic import command
 from alembic.config import Config
 
-from helpline.cli.jobs import one_line_errors, settings_or_exit
+from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
 from helpline.runtime import migrations_dir, resolve_database_url
 
-app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
+app = typer.Typer(
+    help="Database migrations (Alembic); stop the embedded development server.",
+    no_args_is_help=True,
+)
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -59,3 +62,20 @@ def current() -> None:
 def history() -> None:
     """List all revisions."""
     command.history(alembic_config(), verbose=False)
+
+
+@app.command()
+@one_line_errors
+def stop() -> None:
+    """Stop the embedded development PostgreSQL under var/ (normally it stops by itself when the
+    last Helpline process using it exits; this is for one left behind by a killed process)."""
+    from helpline.kit.embedded import stop_embedded_postgres
+
+    settings = settings_or_exit()
+    if not settings.uses_embedded_database:
+        raise fail("HELPLINE_DATABASE_URL is set: there is no embedded PostgreSQL to stop")
+    where = (settings.var_dir / "postgres").resolve()
+    if stop_embedded_postgres(settings.var_dir):
+        typer.echo(f"stopped the embedded PostgreSQL in {where}")
+    else:
+        typer.echo(f"the embedded PostgreSQL in {where} is not running")

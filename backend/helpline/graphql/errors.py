@@ -6,6 +6,8 @@
 * Errors in the request itself (syntax, unknown fields, bad variables, limits) get ``bad-request``.
 * Anything else is a server fault: logged with its traceback and, unless ``HELPLINE_DEBUG`` is
   on, masked as ``internal-error`` without details.
+* Denials (401/403, and 404s that hid an existing resource) are audited through the same path as
+  REST's (:mod:`helpline.access_audit`).
 * An operation with any error is rolled back (and its after-commit effects dropped); a failed
   mutation returns ``data: null`` since nothing of it was kept. A batch runs each operation in a
   savepoint so that one failing operation does not undo the others.
@@ -23,7 +25,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from helpline.errors import DependencyUnavailable, HelplineError
+from helpline.access_audit import record_access_failure
+from helpline.errors import DependencyUnavailable, HelplineError, database_error
 
 if TYPE_CHECKING:
     from helpline.graphql.context import GraphQLContext
@@ -37,9 +40,7 @@ def _domain_error(exc: BaseException | None) -> HelplineError | None:
     if isinstance(exc, HelplineError):
         return exc
     if isinstance(exc, DBAPIError):
-        from helpline.app import _database_error  # the REST mapping (imported late: app mounts us)
-
-        mapped = _database_error(exc)
+        mapped = database_error(exc)
         if mapped is None and isinstance(exc, OperationalError | InterfaceError):
             return DependencyUnavailable()
         return mapped
@@ -124,6 +125,10 @@ class OperationBoundary(SchemaExtension):
                     session.info.pop("after_commit", None)
             elif savepoint is not None:
                 await savepoint.commit()
+        for error in errors or ():
+            problem = _domain_error(error.original_error)
+            if problem is not None:  # denials are audited as REST's are (same path)
+                record_access_failure(ctx.http_request, problem)
         if result is not None and errors:
             if self._is_mutation():
                 result.data = None

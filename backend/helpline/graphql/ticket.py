@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import strawberry
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from strawberry.scalars import JSON
 
 from helpline.auth.permissions import Scope
@@ -24,11 +24,17 @@ from helpline.graphql.types import (
     Ticket,
     check_page_size,
 )
-from helpline.kit.pagination import DEFAULT_LIMIT
+from helpline.kit.pagination import DEFAULT_LIMIT, Page
 from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.ticket import service as ticket_service
-from helpline.ticket.schemas import TicketCreate, TicketFilters, TicketSort, TicketUpdate
+from helpline.ticket.schemas import (
+    TicketCreate,
+    TicketFilters,
+    TicketRead,
+    TicketSort,
+    TicketUpdate,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -119,19 +125,24 @@ async def ticket_connection(
     principal = ctx.require(Scope.tickets_read)
     check_page_size(first, "first")
     async with ctx.db() as session:
-        page = await ticket_service.list_tickets(
+        # The same rendered (and cached) page as GET /api/v1/tickets: one list cache for both.
+        document = await ticket_service.list_tickets_document(
             session, principal, filters, sort, first, after, ctx.cursor_secret
         )
+    page = TICKET_PAGE.validate_json(document.body)
     edges = [
         Edge(
-            cursor=ticket_service.ticket_cursor(ctx.cursor_secret, sort, r), node=Ticket.from_row(r)
+            cursor=ticket_service.ticket_cursor(ctx.cursor_secret, sort, t), node=Ticket.from_row(t)
         )
-        for r in page.rows
+        for t in page.data
     ]
     return Connection(
         edges=edges,
-        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+        page_info=PageInfo(has_next_page=page.meta.has_more, end_cursor=page.meta.next_cursor),
     )
+
+
+TICKET_PAGE = TypeAdapter(Page[TicketRead])
 
 
 @strawberry.type
@@ -200,6 +211,11 @@ class AddMessageInput:
     ticket_id: strawberry.ID
     message: str
     is_internal: bool = False
+    attachment_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list,
+        description="Up to 10 of the caller's own unbound uploads (`POST /api/v1/attachments`) "
+        "to attach, as `attachment_ids` in REST.",
+    )
 
 
 @strawberry.input(description="Create or replace one metadata key (staff only).")
@@ -267,7 +283,14 @@ class TicketMutation:
         ctx = info.context
         principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.ticket_id, "ticketId")
-        data = build(MessageCreate, {"message": input.message, "is_internal": input.is_internal})
+        data = build(
+            MessageCreate,
+            {
+                "message": input.message,
+                "is_internal": input.is_internal,
+                "attachment_ids": [str(i) for i in input.attachment_ids],
+            },
+        )
         async with ctx.db() as session:
             row = await conversation_service.add_message(session, principal, ticket_id, data)
         return Message.from_row(row)

@@ -8,8 +8,9 @@ import strawberry
 
 from helpline.auth import service as auth_service
 from helpline.auth.dependencies import session_store
+from helpline.auth.endpoints import password_resets
 from helpline.auth.permissions import Scope
-from helpline.auth.schemas import ApiKeyCreate, ApiKeyRotate
+from helpline.auth.schemas import ApiKeyCreate, ApiKeyRotate, PasswordChange
 from helpline.graphql.context import GraphQLContext, parse_id
 from helpline.graphql.ticket import build, given
 from helpline.graphql.types import Connection, Edge, Info, PageInfo, User, check_page_size
@@ -181,6 +182,33 @@ class RevokeApiKeyPayload:
     id: strawberry.ID
 
 
+@strawberry.input(description="Change the caller's password (the current one is required).")
+class ChangePasswordInput:
+    current_password: str
+    new_password: str = strawberry.field(
+        description="At least 12 characters, not common, not the email or name."
+    )
+
+
+@strawberry.type
+class ChangePasswordPayload:
+    ok: bool = strawberry.field(description="True: every other session of the user has ended.")
+
+
+@strawberry.input(description="Issue a single-use password reset token for a user (admins).")
+class IssuePasswordResetInput:
+    user_id: strawberry.ID
+
+
+@strawberry.type(description="A password reset token: shown once; redeem it over REST.")
+class PasswordResetToken:
+    user_id: strawberry.ID
+    token: str = strawberry.field(
+        description="Redeem with `POST /api/v1/auth/password-reset`; a new token replaces it."
+    )
+    expires_in: int = strawberry.field(description="Seconds until the token expires.")
+
+
 def _pepper(ctx: GraphQLContext) -> bytes:
     return ctx.settings.api_key_pepper.get_secret_value().encode()
 
@@ -257,3 +285,36 @@ class UserMutation:
                 session, principal, parse_id(input.id, "id"), clock=ctx.clock
             )
         return RevokeApiKeyPayload(id=input.id)
+
+    @strawberry.mutation(description="Change my password (as `POST /api/v1/auth/password`).")
+    async def change_password(
+        self, info: Info, input: ChangePasswordInput
+    ) -> ChangePasswordPayload:
+        ctx = info.context
+        data = build(PasswordChange, given(input))
+        async with ctx.db() as session:
+            await auth_service.change_password(
+                session,
+                session_store(ctx.http_request),
+                ctx.principal,
+                current_password=data.current_password.get_secret_value(),
+                new_password=data.new_password.get_secret_value(),
+                mark_secret=ctx.settings.secret_key.get_secret_value().encode(),
+            )
+        return ChangePasswordPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Issue a password reset token (as `POST /api/v1/users/{id}/password-reset`)."
+    )
+    async def issue_password_reset(
+        self, info: Info, input: IssuePasswordResetInput
+    ) -> PasswordResetToken:
+        ctx = info.context
+        ctx.require(Scope.users_write)
+        user_id = parse_id(input.user_id, "userId")
+        resets = password_resets(ctx.http_request)
+        async with ctx.db() as session:
+            token = await auth_service.issue_password_reset(session, resets, user_id)
+        return PasswordResetToken(
+            user_id=strawberry.ID(str(user_id)), token=token, expires_in=resets.ttl
+        )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Update, delete, func, select, text, update
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,8 @@ COLUMNS = (
 
 
 def _ago(seconds: int) -> Any:
-    return func.now() - text(f"interval '{int(seconds)} seconds'")
+    """The database's now() minus ``seconds`` (a bound interval parameter, not SQL text)."""
+    return func.now() - timedelta(seconds=seconds)
 
 
 async def delete_expired_key(

@@ -51,6 +51,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other argon2 parameters than the current ones."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     return _hasher.hash("not-a-real-password-only-for-timing")

@@ -25,7 +25,7 @@ from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
-from helpline.ticket.access import visible_tickets
+from helpline.ticket.access import TicketVisibility, visible_tickets
 from helpline.ticket.cache import ListDocument, TicketEntry
 from helpline.ticket.schemas import (
     TicketCreate,
@@ -98,6 +98,23 @@ async def create_ticket(session: AsyncSession, principal: Principal, data: Ticke
     return row
 
 
+ALL_TICKETS = TicketVisibility(customer_id=None, sees_internal=True)
+
+
+async def _not_found(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> TicketNotFound:
+    """The 404 for a ticket the caller cannot see; when it exists after all (someone else's
+    ticket: an IDOR attempt) it is marked concealed for the audit log, never in the response.
+    Only on this failure path, and only for callers who do not see every ticket."""
+    error = TicketNotFound()
+    if visible_tickets(principal) != ALL_TICKETS and (
+        await repository.get_ticket(session, ticket_id, ALL_TICKETS) is not None
+    ):
+        error.concealing("ticket", ticket_id)
+    return error
+
+
 async def get_ticket_entry(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
 ) -> TicketEntry:
@@ -110,7 +127,7 @@ async def get_ticket_entry(
         row = await run_read(session, lambda s: repository.get_ticket(s, ticket_id, visibility))
         entry = None if row is None else TicketEntry.from_row(row)
     if entry is None:
-        raise TicketNotFound()
+        raise await _not_found(session, principal, ticket_id)
     return entry
 
 
@@ -133,7 +150,7 @@ async def lock_ticket_for_change(
     ``closed_ok``: an admin's delete is the one change a closed ticket takes)."""
     row = await repository.lock_ticket(session, ticket_id, visible_tickets(principal))
     if row is None:
-        raise TicketNotFound()
+        raise await _not_found(session, principal, ticket_id)
     if expected_version is not None and row.version != expected_version:
         raise PreconditionFailed(
             f"The ticket is at version {row.version}, not {expected_version}.",
@@ -227,7 +244,7 @@ async def list_tickets(
     return TicketPage(rows=rows, next_cursor=next_cursor)
 
 
-def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow) -> str:
+def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow | TicketRead) -> str:
     """The cursor that continues a ticket list after ``row`` (what ``list_tickets`` returns)."""
     updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
     key = row.updated_at if updated else row.created_at

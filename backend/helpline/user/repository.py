@@ -103,5 +103,20 @@ async def get_login_candidate(session: AsyncSession, email: str) -> AnyRow | Non
     return (await session.execute(stmt)).first()
 
 
+async def get_credentials(session: AsyncSession, user_id: uuid.UUID) -> AnyRow | None:
+    stmt = select(User.id, User.email, User.name, User.is_active, User.password_hash).where(
+        User.id == user_id
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def set_password_hash(session: AsyncSession, user_id: uuid.UUID, password_hash: str) -> None:
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=password_hash, updated_at=func.now())
+    )
+
+
 async def set_last_login(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
     await session.execute(update(User).where(User.id == user_id).values(last_login_at=at))

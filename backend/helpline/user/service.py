@@ -206,6 +206,38 @@ async def get_login_candidate(session: AsyncSession, email: str) -> AnyRow | Non
     return await repository.get_login_candidate(session, email)
 
 
+async def get_credentials(session: AsyncSession, user_id: uuid.UUID) -> AnyRow:
+    """id, email, name, is_active and password_hash of a user, or 404."""
+    row = await repository.get_credentials(session, user_id)
+    if row is None:
+        raise UserNotFound()
+    return row
+
+
+async def set_password(
+    session: AsyncSession, user_id: uuid.UUID, password: str, *, loc: str = "new_password"
+) -> str:
+    """Store a new (strength-checked) password; returns its hash. Ending sessions is the
+    caller's business (a self-service change keeps the caller's own session)."""
+    user = await get_credentials(session, user_id)
+    problems = password_problems(password, email=user.email, name=user.name)
+    if problems:
+        raise ValidationFailed(
+            "The password is too weak.",
+            errors=[{"loc": ["body", loc], "msg": p, "type": "password"} for p in problems],
+        )
+    password_hash = await asyncio.to_thread(hash_password, password)
+    await repository.set_password_hash(session, user_id, password_hash)
+    return password_hash
+
+
+async def rehash_password(session: AsyncSession, user_id: uuid.UUID, password: str) -> str:
+    """Re-hash a verified password with the current argon2 parameters; returns the new hash."""
+    password_hash = await asyncio.to_thread(hash_password, password)
+    await repository.set_password_hash(session, user_id, password_hash)
+    return password_hash
+
+
 async def record_login(session: AsyncSession, user_id: uuid.UUID, at: datetime) -> None:
     await repository.set_last_login(session, user_id, at)
 
