@@ -546,3 +546,32 @@ class TestWorkerProcess:
         assert status == "todo"
         failed = await cli(env, "jobs", "list", "--failed")
         assert "no jobs" in failed.stdout
+
+
+class TestWebhooksCli:
+    async def test_create_list_rotate_disable(self, committed_url: str):
+        env = {**cli_env(committed_url), "HELPLINE_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
+        created = await cli(env, "webhooks", "create", "http://127.0.0.1:9/hook")
+        assert created.returncode == 0, created.stderr
+        secret = created.stdout.strip()
+        assert secret.startswith("whsec_")
+        assert created.stdout == secret + "\n"  # the secret alone on stdout
+        endpoint_id = created.stderr.split("created webhook ")[1].split()[0]
+        listed = await cli(env, "webhooks", "list")
+        assert endpoint_id in listed.stdout
+        assert secret not in listed.stdout
+        rotated = await cli(env, "webhooks", "rotate", endpoint_id, "--overlap-hours", "2")
+        assert rotated.returncode == 0, rotated.stderr
+        assert rotated.stdout.strip().startswith("whsec_")
+        assert rotated.stdout.strip() != secret
+        disabled = await cli(env, "webhooks", "disable", endpoint_id)
+        assert disabled.stdout.strip() == f"webhook {endpoint_id} disabled"
+        listed = await cli(env, "webhooks", "list")
+        assert "disabled by an admin" in listed.stdout
+
+    async def test_private_target_is_refused_in_one_line(self, committed_url: str):
+        refused = await cli(cli_env(committed_url), "webhooks", "create", "http://10.0.0.1/x")
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("error: ")
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert "non-public address" in refused.stderr
