@@ -575,3 +575,23 @@ class TestWebhooksCli:
         assert refused.stderr.startswith("error: ")
         assert len(refused.stderr.strip().splitlines()) == 1
         assert "non-public address" in refused.stderr
+
+
+class TestMetrics:
+    async def test_queue_and_delivery_gauges(self, hook_client, cast: Cast, session):
+        r = await hook_client.post(
+            HOOKS, json={"url": "http://127.0.0.1:9/hook"}, headers=cast.admin.headers
+        )
+        wid = r.json()["id"]
+        await hook_client.post(
+            "/api/v1/tickets",
+            json={"title": "T", "description": "", "customer_id": str(cast.alice.id)},
+            headers=cast.agent.headers,
+        )
+        await hook_client.patch(
+            f"{HOOKS}/{wid}", json={"enabled": False}, headers=cast.admin.headers
+        )
+        text_ = (await hook_client.get("/metrics", headers=cast.admin.headers)).text
+        assert 'helpline_webhook_deliveries{status="pending"} 1' in text_
+        assert "helpline_webhook_endpoints_disabled 1" in text_
+        assert 'helpline_jobs{queue="webhooks",status="todo"} 1' in text_
