@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Response
 
 from helpline.auth.dependencies import CurrentPrincipal
 from helpline.auth.principal import Principal
+from helpline.db import SessionDep
 from helpline.errors import PermissionDenied
 from helpline.http import problem_responses
+from helpline.jobs.service import refresh_metrics
 from helpline.kit.metrics import CONTENT_TYPE, REGISTRY
 
 router = APIRouter(tags=["health"])
@@ -29,7 +31,9 @@ admin_only.required_permission = "admin"  # type: ignore[attr-defined]  # read b
     "/metrics",
     summary="Prometheus metrics",
     description="Cache hits, misses and errors, the Redis circuit breaker's state and "
-    "idempotency outcomes of the answering process, in the Prometheus text format (0.0.4). "
+    "idempotency outcomes of the answering process, and (from the database) background jobs by "
+    "queue and status, webhook deliveries by status and disabled webhook endpoints, in the "
+    "Prometheus text format (0.0.4). "
     "Admins only.",
     operation_id="getMetrics",
     response_class=Response,
@@ -38,5 +42,8 @@ admin_only.required_permission = "admin"  # type: ignore[attr-defined]  # read b
         **problem_responses(403),
     },
 )
-async def metrics(_admin: Annotated[Principal, Depends(admin_only)]) -> Response:
+async def metrics(
+    session: SessionDep, _admin: Annotated[Principal, Depends(admin_only)]
+) -> Response:
+    await refresh_metrics(session)
     return Response(REGISTRY.render(), media_type=CONTENT_TYPE)

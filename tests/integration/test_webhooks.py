@@ -4,9 +4,14 @@ receivers on 127.0.0.1, retries with an injected clock, SSRF refusal, periodic t
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +22,7 @@ from helpline.app import create_app
 from helpline.auth.principal import SYSTEM_PRINCIPAL
 from helpline.config import Settings
 from helpline.db import Database
-from helpline.jobs.tasks import SCHEDULE
+from helpline.jobs.tasks import SCHEDULE, requeue_stalled
 from helpline.jobs.worker import make_app, worker_context
 from helpline.models import Event, WebhookDelivery, WebhookEndpoint
 from helpline.webhook import service as webhook_service
@@ -107,7 +112,24 @@ def received_by_ticket(receiver: Receiver) -> dict[str, list[str]]:
     return out
 
 
-async def drain(settings: Settings, url: str, until, rounds: int = 100) -> None:
+async def attempts(ctx, endpoint_id, ticket_id, receiver: Receiver, clock: FakeClock, n: int):
+    """Run the delivery engine ``n`` times with attempts, moving the injected clock past any
+    backoff (at most 1 h) after each. A run without an attempt waited for other transactions
+    on the shared server to end (the events are not settled yet): poll, don't move time."""
+    for _ in range(n):
+        before = len(receiver.requests)
+        for _poll in range(600):
+            await ctx.deliverer.run(endpoint_id, ticket_id)
+            if len(receiver.requests) > before:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("no delivery attempt within a minute")
+        yield
+        clock.advance(minutes=61)
+
+
+async def drain(settings: Settings, url: str, until, rounds: int = 300) -> None:
     """Run the real worker until the queue is empty, again until ``until()`` holds (deliveries
     may wait for other transactions of the shared server to end)."""
     app = make_app(settings, database_url=url)
@@ -160,12 +182,10 @@ class TestDeliveries:
             endpoint_id = await add_endpoint(ctx.database, receiver)
             [ticket] = await make_changes(ctx.database, tickets=1, updates=4)
             expected = await events_by_ticket(ctx.database)
-            for _ in range(50):
-                await ctx.deliverer.run(endpoint_id, ticket)
+            clock.now = datetime.now(UTC)  # the deliveries were queued at the database's now
+            async for _ in attempts(ctx, endpoint_id, ticket, receiver, clock, 10):
                 if len(receiver.accepted_ids()) == 5:
                     break
-                clock.advance(minutes=61)  # past any backoff (at most 1 h)
-                await asyncio.sleep(0.05)
             async with ctx.database.transaction() as s:
                 rows = list((await s.execute(select(WebhookDelivery))).scalars())
                 endpoint = await s.get(WebhookEndpoint, endpoint_id)
@@ -185,9 +205,8 @@ class TestDeliveries:
         async with worker_context(hook_settings, database_url=committed_url, clock=clock) as ctx:
             endpoint_id = await add_endpoint(ctx.database, receiver)
             [ticket] = await make_changes(ctx.database, tickets=1, updates=0)
-            for _ in range(40):
-                await ctx.deliverer.run(endpoint_id, ticket)
-                clock.advance(minutes=61)
+            clock.now = datetime.now(UTC)  # the delivery was queued at the database's now
+            async for _ in attempts(ctx, endpoint_id, ticket, receiver, clock, 40):
                 async with ctx.database.transaction() as s:
                     endpoint = await s.get(WebhookEndpoint, endpoint_id)
                 assert endpoint is not None
@@ -229,54 +248,56 @@ class TestDeliveries:
     async def test_killed_worker_loses_nothing(
         self, hook_settings: Settings, committed_url: str, receiver: Receiver
     ):
-        """The receiver holds the first request; the worker is cancelled mid-delivery (its
-        job stays `doing`, like a killed process); the stalled-job task requeues it and the
-        next worker delivers everything (the first event twice: same webhook-id)."""
+        """A real `helpline worker` process is SIGKILLed while the receiver holds its first
+        request; once its heartbeat is stale, the stalled-job task requeues the job and the next
+        worker delivers everything (the interrupted event again, with the same webhook-id)."""
         receiver.hang = asyncio.Event()
-        app = make_app(hook_settings, database_url=committed_url)
         async with worker_context(hook_settings, database_url=committed_url) as ctx:
             await add_endpoint(ctx.database, receiver)
             await make_changes(ctx.database, tickets=1, updates=2)
             expected = await events_by_ticket(ctx.database)
-            async with app.open_async():
-                worker = asyncio.create_task(
-                    app.run_worker_async(
-                        queues=["webhooks"],
-                        wait=True,
-                        install_signal_handlers=False,
-                        listen_notify=False,
-                        update_heartbeat_interval=0.2,
-                        shutdown_graceful_timeout=0,
-                    )
+        env = {
+            **os.environ,
+            "HELPLINE_ENV": "test",
+            "HELPLINE_DATABASE_URL": committed_url,
+            "HELPLINE_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "HELPLINE_LOG_LEVEL": "WARNING",
+        }
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "helpline"),
+            "worker",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            await asyncio.wait_for(receiver.got_request.wait(), timeout=60)
+        finally:
+            process.kill()
+            await process.wait()
+        receiver.hang.set()
+        app = make_app(hook_settings, database_url=committed_url)
+        async with worker_context(hook_settings, database_url=committed_url) as ctx:
+            async with ctx.database.transaction() as s:
+                doing = await s.scalar(
+                    text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'")
                 )
-                await asyncio.wait_for(receiver.got_request.wait(), timeout=60)
-                worker.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await worker
-                # A killed worker leaves its job `doing` and stops beating; make it so.
-                async with ctx.database.transaction() as s:
-                    await s.execute(
-                        text(
-                            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL"
-                            " WHERE task_name = 'helpline:deliver_webhooks'"
-                            " AND status IN ('doing', 'aborted', 'failed', 'cancelled')"
-                        )
-                    )
-                    await s.execute(
-                        text(
-                            "UPDATE procrastinate_workers SET last_heartbeat = now() - '1h'::interval"
-                        )
-                    )
-                receiver.hang.set()
-                stalled = await app.job_manager.get_stalled_jobs(nb_seconds=0)
-                for job in stalled:
-                    await app.job_manager.retry_job(job)
+                # Time passes for the dead worker's heartbeat (the database's clock).
+                await s.execute(
+                    text("UPDATE procrastinate_workers SET last_heartbeat = now() - '1h'::interval")
+                )
+            async with app.open_async():
+                requeued = await requeue_stalled(app)
+        assert doing == 1
+        assert requeued == 1
         await drain(
             hook_settings,
             committed_url,
             lambda: len(receiver.accepted_ids()) >= sum(len(v) for v in expected.values()),
         )
         assert received_by_ticket(receiver) == expected
+        first = expected[next(iter(expected))][0]
+        assert [r.msg_id for r in receiver.requests].count(first) == 2  # at least once
 
 
 class TestPeriodic:
@@ -435,3 +456,142 @@ class TestWebhookApi:
 
         body = _json.dumps(receiver.accepted[0].payload, separators=(",", ":")).encode()
         Webhook(new).verify(body, receiver.accepted[0].headers)
+
+
+def cli_env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HELPLINE_ENV": "test",
+        "HELPLINE_DATABASE_URL": url,
+        "HELPLINE_LOG_LEVEL": "WARNING",
+    }
+
+
+async def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "helpline"),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(args, process.returncode, out.decode(), err.decode())
+
+
+class TestWorkerProcess:
+    async def test_sigterm_stops_the_worker_gracefully(self, committed_url: str, hook_settings):
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "helpline"),
+            "worker",
+            env=cli_env(committed_url),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with worker_context(hook_settings, database_url=committed_url) as ctx:
+                for _ in range(300):  # until the worker has registered itself
+                    async with ctx.database.transaction() as s:
+                        workers = await s.scalar(text("SELECT count(*) FROM procrastinate_workers"))
+                    if workers:
+                        break
+                    await asyncio.sleep(0.1)
+                assert workers == 1
+                process.send_signal(signal.SIGTERM)
+                code = await asyncio.wait_for(process.wait(), timeout=60)
+                async with ctx.database.transaction() as s:
+                    left = await s.scalar(text("SELECT count(*) FROM procrastinate_workers"))
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert code == 0
+        assert left == 0  # unregistered on the way out
+
+    async def test_jobs_list_failed_and_retry(self, committed_url: str, hook_settings):
+        app = make_app(hook_settings, database_url=committed_url)
+        async with app.open_async():
+            job_id = await app.tasks["helpline:events_purge"].defer_async(timestamp=0)
+        async with (
+            worker_context(hook_settings, database_url=committed_url) as ctx,
+            ctx.database.transaction() as s,
+        ):
+            await s.execute(
+                text("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = :id"),
+                {"id": job_id},
+            )
+            await s.execute(
+                text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :id"),
+                {"id": job_id},
+            )
+        env = cli_env(committed_url)
+        listed = await cli(env, "jobs", "list", "--failed")
+        assert listed.returncode == 0, listed.stderr
+        assert f"{job_id}\tfailed\thelpline:events_purge" in listed.stdout
+        retried = await cli(env, "jobs", "retry", str(job_id))
+        assert retried.returncode == 0, retried.stderr
+        assert f"job {job_id} queued again" in retried.stdout
+        again = await cli(env, "jobs", "retry", str(job_id))
+        assert again.returncode == 1
+        assert again.stderr.startswith("error: job")
+        async with (
+            worker_context(hook_settings, database_url=committed_url) as ctx,
+            ctx.database.transaction() as s,
+        ):
+            status = await s.scalar(
+                text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"),
+                {"id": job_id},
+            )
+        assert status == "todo"
+        failed = await cli(env, "jobs", "list", "--failed")
+        assert "no jobs" in failed.stdout
+
+
+class TestWebhooksCli:
+    async def test_create_list_rotate_disable(self, committed_url: str):
+        env = {**cli_env(committed_url), "HELPLINE_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
+        created = await cli(env, "webhooks", "create", "http://127.0.0.1:9/hook")
+        assert created.returncode == 0, created.stderr
+        secret = created.stdout.strip()
+        assert secret.startswith("whsec_")
+        assert created.stdout == secret + "\n"  # the secret alone on stdout
+        endpoint_id = created.stderr.split("created webhook ")[1].split()[0]
+        listed = await cli(env, "webhooks", "list")
+        assert endpoint_id in listed.stdout
+        assert secret not in listed.stdout
+        rotated = await cli(env, "webhooks", "rotate", endpoint_id, "--overlap-hours", "2")
+        assert rotated.returncode == 0, rotated.stderr
+        assert rotated.stdout.strip().startswith("whsec_")
+        assert rotated.stdout.strip() != secret
+        disabled = await cli(env, "webhooks", "disable", endpoint_id)
+        assert disabled.stdout.strip() == f"webhook {endpoint_id} disabled"
+        listed = await cli(env, "webhooks", "list")
+        assert "disabled by an admin" in listed.stdout
+
+    async def test_private_target_is_refused_in_one_line(self, committed_url: str):
+        refused = await cli(cli_env(committed_url), "webhooks", "create", "http://10.0.0.1/x")
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("error: ")
+        assert len(refused.stderr.strip().splitlines()) == 1
+        assert "non-public address" in refused.stderr
+
+
+class TestMetrics:
+    async def test_queue_and_delivery_gauges(self, hook_client, cast: Cast, session):
+        r = await hook_client.post(
+            HOOKS, json={"url": "http://127.0.0.1:9/hook"}, headers=cast.admin.headers
+        )
+        wid = r.json()["id"]
+        await hook_client.post(
+            "/api/v1/tickets",
+            json={"title": "T", "description": "", "customer_id": str(cast.alice.id)},
+            headers=cast.agent.headers,
+        )
+        await hook_client.patch(
+            f"{HOOKS}/{wid}", json={"enabled": False}, headers=cast.admin.headers
+        )
+        text_ = (await hook_client.get("/metrics", headers=cast.admin.headers)).text
+        assert 'helpline_webhook_deliveries{status="pending"} 1' in text_
+        assert "helpline_webhook_endpoints_disabled 1" in text_
+        assert 'helpline_jobs{queue="webhooks",status="todo"} 1' in text_

@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from helpline.cli import attachments, audit, backup, db, keys, passwords, seed, users, worker
+from helpline.cli import (
+    attachments,
+    audit,
+    backup,
+    db,
+    keys,
+    passwords,
+    seed,
+    users,
+    webhooks,
+    worker,
+)
 from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
 
 app = typer.Typer(
@@ -23,6 +34,7 @@ app.add_typer(backup.app, name="backup")
 app.command("seed")(seed.seed)
 app.command("worker")(worker.worker)
 app.add_typer(worker.jobs_app, name="jobs")
+app.add_typer(webhooks.app, name="webhooks")
 
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

@@ -20,12 +20,13 @@ from strawberry.types import ExecutionContext
 from helpline.config import Environment, Settings
 from helpline.graphql.audit import AuditQuery
 from helpline.graphql.errors import OperationBoundary, log_unexpected
+from helpline.graphql.events import EventsMutation, EventsQuery
 from helpline.graphql.limits import MAX_BATCH, MAX_TOKENS, RateLimitOperations, cost_rule
 from helpline.graphql.ticket import TicketMutation, TicketQuery
 from helpline.graphql.user import UserMutation, UserQuery
 
-Query = merge_types("Query", (TicketQuery, UserQuery, AuditQuery))
-Mutation = merge_types("Mutation", (TicketMutation, UserMutation))
+Query = merge_types("Query", (TicketQuery, UserQuery, AuditQuery, EventsQuery))
+Mutation = merge_types("Mutation", (TicketMutation, UserMutation, EventsMutation))
 
 
 class HelplineSchema(strawberry.Schema):

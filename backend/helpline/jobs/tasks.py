@@ -125,8 +125,14 @@ async def backup(timestamp: int) -> bool:
 @blueprint.task(name="retry_stalled_jobs", queue="maintenance", pass_context=True)
 async def retry_stalled_jobs(context: object, timestamp: int) -> int:
     """Jobs of a worker that died (no heartbeat) go back to the queue: nothing is lost."""
-    app: App = context.app  # type: ignore[attr-defined]
-    stalled = await app.job_manager.get_stalled_jobs()
+    return await requeue_stalled(context.app)  # type: ignore[attr-defined]
+
+
+async def requeue_stalled(app: App) -> int:
+    """Put the jobs of workers without a recent heartbeat back in the queue."""
+    stalled = list(await app.job_manager.get_stalled_jobs())
     for job in stalled:
         await app.job_manager.retry_job(job)
-    return len(list(stalled))
+    if stalled:
+        log.warning("requeued stalled jobs", jobs=[job.id for job in stalled])
+    return len(stalled)
