@@ -292,3 +292,19 @@ def database_error(exc: Exception) -> HelplineError | None:
     if sqlstate == "57014":
         return DependencyUnavailable("The database took too long to answer.")
     return None
+
+
+# webhooks -------------------------------------------------------------------------------------
+# Every problem type lives here, so that the catalogue (docs, OpenAPI examples) never depends on
+# which modules happen to be imported first.
+class WebhookNotFound(NotFound):
+    slug, title = "webhook-not-found", "Webhook endpoint not found"
+    description = "No webhook endpoint (or delivery) with this id."
+
+
+class WebhookTargetRefused(ValidationFailed):
+    slug, title = "webhook-target-refused", "Webhook target refused"
+    description = (
+        "The URL's host does not resolve, or resolves to a loopback, private, link-local, "
+        "multicast or cloud-metadata address that HELPLINE_WEBHOOK_ALLOWED_HOSTS does not allow."
+    )
