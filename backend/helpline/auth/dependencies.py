@@ -35,6 +35,7 @@ from helpline.kit.clock import Clock
 
 F = TypeVar("F", bound=Callable[..., Any])
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+GRAPHQL_PATH = "/graphql"
 
 
 def security_schemes(cookie_name: str) -> dict[str, dict[str, str]]:
@@ -197,18 +198,22 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
         else:
             await end_read(session)  # a session lookup's snapshot must not pin reads to it
             route_reads(session, router, principal.ident())
-    if request.method in WRITE_METHODS:  # triggers need the actor; reads don't pay for it
-        await act_as(
-            session,
-            ActorContext(
-                actor_type=principal.actor_type,
-                actor_id=str(principal.user_id),
-                api_key_id=str(principal.api_key_id) if principal.api_key_id else None,
-                request_id=request.state.request_id,
-                ip=client_ip(request),
-            ),
-        )
+    # Triggers need the actor; reads don't pay for it. GraphQL sets it per mutation
+    # (graphql/limits.py): a query over POST is still a read.
+    if request.method in WRITE_METHODS and request.url.path != GRAPHQL_PATH:
+        await act_as(session, actor_context(request, principal))
     return principal
+
+
+def actor_context(request: Request, principal: Principal) -> ActorContext:
+    """Who acts in this request, for the database triggers (transaction-local settings)."""
+    return ActorContext(
+        actor_type=principal.actor_type,
+        actor_id=str(principal.user_id),
+        api_key_id=str(principal.api_key_id) if principal.api_key_id else None,
+        request_id=request.state.request_id,
+        ip=client_ip(request),
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

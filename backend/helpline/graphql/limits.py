@@ -32,7 +32,8 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from helpline.auth.dependencies import limit_principal
+from helpline.auth.dependencies import actor_context, limit_principal
+from helpline.db import act_as
 
 if TYPE_CHECKING:
     from helpline.graphql.context import GraphQLContext
@@ -159,6 +160,8 @@ class RateLimitOperations(SchemaExtension):
             extra = units - 1 if ctx.charge_first_operation() else units
             for _ in range(extra):
                 await limit_principal(ctx.http_request, ctx.principal)
+            if operation.operation is OperationType.MUTATION:  # the triggers need the actor
+                await act_as(ctx.session, actor_context(ctx.http_request, ctx.principal))
         yield
 
 
