@@ -1,10 +1,11 @@
 """Core scenarios on the scale-out stack: two `helpline serve` processes behind a round-robin
 proxy, PostgreSQL through PgBouncer (transaction pooling) with a streaming replica configured,
-Redis as one server or as a 3-master cluster.
+Redis as one server, a Sentinel-managed master or a 3-master cluster.
 
-The `cluster` parameter needs the hot-path rewrite (rate limiter client and scripts, session and
-cache keys in one hash slot — see test_scaleout_redis.py); it is a strict xfail until then: the
-servers do not start on a cluster URL today. Reads are not routed to the replica until the lead
+The `sentinel` and `cluster` parameters are strict xfails until the hot-path rewrite lands: the
+rate limiter builds its own client with `redis.asyncio.from_url`, which knows neither scheme, so
+the servers do not start; on the cluster, sessions and cache scripts also need hash tags (see
+test_scaleout_redis.py). Reads are not routed to the replica until the lead
 wires kit/replicas.ReadRouter into the read path; HELPLINE_DATABASE_REPLICA_URLS is set here so
 that these same tests cover it once wired.
 """
@@ -26,6 +27,7 @@ from tests.fixtures.scaleout import (
     PgBouncer,
     PostgresCluster,
     RedisCluster,
+    RedisSentinel,
     RoundRobinProxy,
     replayed,
 )
@@ -33,7 +35,7 @@ from tests.fixtures.scaleout import (
 API = "/api/v1/tickets"
 KEY_LIMIT = 10
 NEEDS_LEAD = pytest.mark.xfail(
-    strict=True, reason="needs the hot-path rewrite's Redis Cluster support (module docstring)"
+    strict=True, reason="needs the hot-path rewrite's Cluster/Sentinel support (module docstring)"
 )
 
 
@@ -67,7 +69,14 @@ def bearer(server: LiveServer, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {out.strip().splitlines()[-1]}"}
 
 
-@pytest.fixture(scope="module", params=["single", pytest.param("cluster", marks=NEEDS_LEAD)])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "single",
+        pytest.param("sentinel", marks=NEEDS_LEAD),
+        pytest.param("cluster", marks=NEEDS_LEAD),
+    ],
+)
 def stack(
     request: pytest.FixtureRequest,
     pgbouncer: PgBouncer,
@@ -75,13 +84,11 @@ def stack(
     pg_replica: PostgresCluster,
     scaleout_database: str,
     redis_cluster: RedisCluster,
+    redis_sentinel: RedisSentinel,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    redis = (
-        redis_cluster.url
-        if request.param == "cluster"
-        else test_services.redis_url(test_services.TestServices())
-    )
+    urls = {"cluster": redis_cluster.url, "sentinel": redis_sentinel.url}
+    redis = urls.get(request.param) or test_services.redis_url(test_services.TestServices())
     assert redis
     env = server_env(
         pgbouncer.url_for(scaleout_database),
