@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from helpline.config import Environment, Settings
 from helpline.db import make_engine
+from helpline.kit.redis_client import redis_from_url
 from helpline.kit.replicas import ReadRouter
 from helpline.runtime import make_read_router, make_redis
 from tests.fixtures import services as test_services
@@ -85,8 +86,11 @@ async def router(
     redis_prefix: str,
 ) -> AsyncIterator[ReadRouter]:
     settings = settings_for(pg_primary, pg_replica, notes_db, redis_prefix)
-    redis = make_redis(settings)
+    assert settings.redis_url is not None
+    # Generous Redis timeouts: a loaded test machine must not turn into a "Redis down" result.
+    redis = redis_from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
     router: ReadRouter = make_read_router(settings, primary, redis)
+    router.redis_timeout_s = 5.0
     router.clock = Clock()
     await router.refresh()
     yield router
@@ -203,8 +207,10 @@ class TestReadYourWrites:
     async def test_the_marker_works_on_redis_cluster(
         self, router: ReadRouter, redis_cluster: RedisCluster, primary: AsyncEngine
     ):
-        cluster = make_redis(Settings(env=Environment.test, redis_url=redis_cluster.url))
+        # Generous timeouts: what is tested is the marker on a cluster, not a loaded machine.
+        cluster = redis_from_url(redis_cluster.url, socket_timeout=5, socket_connect_timeout=5)
         router.redis = cluster
+        router.redis_timeout_s = 5.0
         try:
             await write(primary, 3, "x")
             await router.record_write("user:dave")

@@ -1,8 +1,8 @@
 """Core scenarios on the scale-out stack: two `helpline serve` processes behind a round-robin
 proxy, PostgreSQL through PgBouncer (transaction pooling) with a streaming replica configured,
-Redis as one server or as a 3-master cluster.
+Redis as one server, a Sentinel-managed master or a 3-master cluster.
 
-Both Redis topologies run every scenario. HELPLINE_DATABASE_REPLICA_URLS is set, so ticket reads
+Every Redis topology runs every scenario. HELPLINE_DATABASE_REPLICA_URLS is set, so ticket reads
 that miss the cache go through the read router (read-your-writes for the writer).
 """
 
@@ -23,6 +23,7 @@ from tests.fixtures.scaleout import (
     PgBouncer,
     PostgresCluster,
     RedisCluster,
+    RedisSentinel,
     RoundRobinProxy,
     replayed,
 )
@@ -61,7 +62,7 @@ def bearer(server: LiveServer, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {out.strip().splitlines()[-1]}"}
 
 
-@pytest.fixture(scope="module", params=["single", "cluster"])
+@pytest.fixture(scope="module", params=["single", "sentinel", "cluster"])
 def stack(
     request: pytest.FixtureRequest,
     pgbouncer: PgBouncer,
@@ -69,13 +70,11 @@ def stack(
     pg_replica: PostgresCluster,
     scaleout_database: str,
     redis_cluster: RedisCluster,
+    redis_sentinel: RedisSentinel,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    redis = (
-        redis_cluster.url
-        if request.param == "cluster"
-        else test_services.redis_url(test_services.TestServices())
-    )
+    urls = {"cluster": redis_cluster.url, "sentinel": redis_sentinel.url}
+    redis = urls.get(request.param) or test_services.redis_url(test_services.TestServices())
     assert redis
     env = server_env(
         pgbouncer.url_for(scaleout_database),
