@@ -58,9 +58,10 @@ async def execute(redis: Any, calls: Sequence[Call]) -> list[Any]:
     results = await _send(redis, calls)
     missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
     if missing:  # NOSCRIPT: the call did not run; load its script and run just those again
-        for script in {calls[i].script for i in missing if calls[i].script is not None}:
-            assert script is not None
-            await redis.script_load(script.source)
+        scripts = {calls[i].script for i in missing}
+        for script in scripts:
+            if script is not None:
+                await redis.script_load(script.source)
         again = await _send(redis, [calls[i] for i in missing])
         for i, value in zip(missing, again, strict=True):
             results[i] = value
@@ -74,7 +75,8 @@ async def _one(redis: Any, call: Call) -> Any:
     try:
         return await redis.execute_command(*call.args)
     except NoScriptError:
-        assert call.script is not None
+        if call.script is None:
+            raise
         await redis.script_load(call.script.source)
         return await redis.execute_command(*call.args)
 
