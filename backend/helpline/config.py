@@ -446,6 +446,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def cursor_secret(self) -> bytes:
+        """The key that signs keyset cursors (derived from ``secret_key``)."""
+        return self.secret_key.get_secret_value().encode()
+
+    @property
     def is_development(self) -> bool:
         return self.env is Environment.development
 

@@ -16,7 +16,7 @@ try:
 except ImportError:  # tests/unit became a package
     from ._delivery import REPO, run, tool
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.tools  # starts subprocesses: not `unit` (pure, no I/O)
 
 IMAGE = "ghcr.io/example/helpline:test"
 APP_SERVICES = ("migrate", "api", "worker")

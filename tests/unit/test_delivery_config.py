@@ -17,7 +17,7 @@ try:
 except ImportError:  # tests/unit became a package
     from ._delivery import REPO, run, tool
 
-pytestmark = pytest.mark.unit
+# Pure checks are `unit`; those that run the CLI in a subprocess are `tools`.
 
 ENVIRONMENTS = ("development", "test", "staging", "production")
 SECRET_FIELDS = {"secret_key", "api_key_pepper", "database_url", "redis_url"}
@@ -33,6 +33,7 @@ def parse_env(path: Path) -> dict[str, str]:
     return pairs
 
 
+@pytest.mark.unit
 class TestProfiles:
     def test_env_example_lists_every_setting(self):
         listed = parse_env(REPO / ".env.example")
@@ -82,6 +83,7 @@ class TestProfiles:
         assert "HELPLINE_CORS_ORIGINS contains '*'" in str(info.value)
 
 
+@pytest.mark.tools
 class TestConfigShow:
     def test_redacts_secrets(self, tmp_path: Path):
         helpline = tool("helpline")

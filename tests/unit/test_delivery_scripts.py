@@ -16,7 +16,7 @@ try:
 except ImportError:  # tests/unit became a package
     from ._delivery import REPO, fake_server, run
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.tools  # starts subprocesses: not `unit` (pure, no I/O)
 
 
 def _ready_ok(path: str, headers: dict[str, str]):

@@ -15,7 +15,7 @@ try:
 except ImportError:  # tests/unit became a package
     from ._delivery import REPO, run, tool
 
-pytestmark = pytest.mark.unit
+# Pure checks are `unit`; those that run check-jsonschema in a subprocess are `tools`.
 
 WORKFLOWS = sorted((REPO / ".github/workflows").glob("*.yml"))
 TESTS = REPO / "tests"
@@ -37,6 +37,7 @@ def run_steps(workflow: dict[Any, Any]) -> list[str]:
 
 
 class TestWorkflows:
+    @pytest.mark.tools
     def test_schema_valid(self):
         result = run(
             [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
@@ -45,6 +46,7 @@ class TestWorkflows:
         assert result.returncode == 0, result.stdout + result.stderr
         assert {p.name for p in WORKFLOWS} >= {"ci.yml", "deploy.yml", "backup.yml"}
 
+    @pytest.mark.tools
     def test_schema_validation_is_real(self, tmp_path: Path):
         bad = tmp_path / "bad.yml"
         bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    stepz: []\n")
@@ -53,6 +55,7 @@ class TestWorkflows:
         )
         assert result.returncode == 1
 
+    @pytest.mark.unit
     def test_every_called_script_exists_and_is_tested(self):
         called: set[str] = set()
         for path in WORKFLOWS:
@@ -70,6 +73,7 @@ class TestWorkflows:
                 f"{script} is called by a workflow but no test runs it"
             )
 
+    @pytest.mark.unit
     def test_ci_runs_the_gates(self):
         ci = load("ci.yml")
         assert set(ci["on"]) >= {"pull_request", "push"}
@@ -85,6 +89,7 @@ class TestWorkflows:
         assert services["redis"]["image"].startswith("redis:7")
         assert ci["permissions"] == {"contents": "read"}
 
+    @pytest.mark.unit
     def test_deploy_gates_production_behind_an_environment(self):
         deploy = load("deploy.yml")
         assert deploy["on"]["push"] == {"branches": ["main"], "tags": ["v*.*.*"]}
@@ -102,11 +107,13 @@ class TestWorkflows:
         assert deploy["jobs"]["image"]["needs"] == "ci"
         assert deploy["concurrency"]["cancel-in-progress"] is False
 
+    @pytest.mark.unit
     def test_backup_runs_nightly(self):
         backup = load("backup.yml")
         assert re.fullmatch(r"\d+ \d+ \* \* \*", backup["on"]["schedule"][0]["cron"])
         assert "scripts/verify-backups" in "\n".join(run_steps(backup))
 
+    @pytest.mark.unit
     def test_untrusted_values_never_reach_run_scripts_directly(self):
         # Expressions are passed through env:, never interpolated into the shell text.
         for path in WORKFLOWS:

@@ -14,7 +14,7 @@ from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import SessionDep
 from helpline.http import problem_responses
-from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import ActorType, AuditOutcome
 from helpline.ticket.schemas import Rfc3339
 
@@ -28,7 +28,7 @@ Cursor = Annotated[
 
 
 def _secret(request: Request) -> bytes:
-    return bytes(request.app.state.settings.secret_key.get_secret_value().encode())
+    return bytes(request.app.state.settings.cursor_secret)
 
 
 @router.get(
@@ -62,10 +62,7 @@ async def list_ticket_history(
         cursor=cursor,
         cursor_secret=_secret(request),
     )
-    return Page[HistoryEntryRead](
-        data=page.rows,
-        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
-    )
+    return Page[HistoryEntryRead].of(page.rows, page.next_cursor)
 
 
 @router.get(
@@ -115,7 +112,7 @@ async def list_audit_events(
     page = await service.list_audit_events(
         session, filters, limit=limit, cursor=cursor, cursor_secret=_secret(request)
     )
-    return Page[AuditEventRead](
-        data=[AuditEventRead.model_validate(r, from_attributes=True) for r in page.rows],
-        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+    return Page[AuditEventRead].of(
+        [AuditEventRead.model_validate(r, from_attributes=True) for r in page.rows],
+        page.next_cursor,
     )

@@ -12,7 +12,7 @@ from helpline.conversation import service
 from helpline.conversation.schemas import MessageCreate, MessageRead
 from helpline.db import SessionDep
 from helpline.http import json_response, problem_responses
-from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter(prefix="/api/v1/tickets/{ticket_id}/conversations", tags=["conversations"])
 
@@ -44,11 +44,10 @@ async def list_ticket_messages(
         ticket_id,
         limit,
         cursor,
-        request.app.state.settings.secret_key.get_secret_value().encode(),
+        request.app.state.settings.cursor_secret,
     )
-    return Page[MessageRead](
-        data=[MessageRead.model_validate(r) for r in page.rows],
-        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
+    return Page[MessageRead].of(
+        [MessageRead.model_validate(r) for r in page.rows], page.next_cursor
     )
 
 

@@ -71,7 +71,7 @@ class GraphQLContext(BaseContext):
 
     @property
     def cursor_secret(self) -> bytes:
-        return self.settings.secret_key.get_secret_value().encode()
+        return self.settings.cursor_secret
 
     def require(self, scope: Scope) -> Principal:
         """The principal, if it holds ``scope`` (role ∩ key scopes), as REST's ``require``."""

@@ -20,7 +20,7 @@ from helpline.errors import (
 )
 from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
-from helpline.kit.pagination import Page, PageMeta
+from helpline.kit.pagination import Page
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
 from helpline.ticket import cache as ticket_cache
@@ -275,10 +275,8 @@ async def list_tickets_document(
         )
         await end_read(session)  # the connection goes back before the body is built
         return (
-            Page[TicketRead](
-                data=[TicketRead.model_validate(r) for r in page.rows],
-                meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
-            )
+            Page[TicketRead]
+            .of([TicketRead.model_validate(r) for r in page.rows], page.next_cursor)
             .model_dump_json()
             .encode()
         )

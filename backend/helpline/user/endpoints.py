@@ -21,7 +21,7 @@ from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
 from helpline.db import SessionDep
 from helpline.http import problem_responses
-from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageMeta
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import Role
 from helpline.user import service
 from helpline.user.schemas import UserCreate, UserRead, UserUpdate
@@ -87,12 +87,9 @@ async def list_users(
         service.UserFilters(role=role, is_active=is_active, email=email),
         limit=limit,
         cursor=cursor,
-        cursor_secret=request.app.state.settings.secret_key.get_secret_value().encode(),
+        cursor_secret=request.app.state.settings.cursor_secret,
     )
-    return Page[UserRead](
-        data=[UserRead.model_validate(r) for r in page.rows],
-        meta=PageMeta(next_cursor=page.next_cursor, has_more=page.next_cursor is not None),
-    )
+    return Page[UserRead].of([UserRead.model_validate(r) for r in page.rows], page.next_cursor)
 
 
 @router.get(
