@@ -32,6 +32,10 @@ ACTOR = ActorContext.system("webhooks")
 BASE_DELAY_S = 5.0
 MAX_DELAY_S = 3600.0
 UNSETTLED_RETRY_S = 1.0
+# A just-committed event usually settles within milliseconds (the writers that started before
+# it commit): poll briefly before handing the wait to the queue (which polls every few seconds).
+SETTLE_POLL_S = 0.01
+SETTLE_WAITS = 50
 EXCERPT = 500
 
 
@@ -64,8 +68,10 @@ class Deliverer:
         """Send the ticket's pending deliveries in order until done or one fails; how many
         were delivered."""
         delivered = 0
+        settle_waits = 0
         while True:
             now = self.clock()
+            wait = False
             async with self.database.transaction(ACTOR) as session:
                 endpoint = await repository.get_endpoint(session, endpoint_id)
                 if endpoint is None or not endpoint.enabled:
@@ -75,12 +81,15 @@ class Deliverer:
                     return delivered
                 if head.next_attempt_at > now:
                     return delivered  # its retry job is scheduled
-                if not head.settled:
+                wait = not head.settled and settle_waits < SETTLE_WAITS
+                if not head.settled and not wait:
                     # An older transaction is still open: it may yet add an earlier event.
                     await repository.defer_delivery_job(
                         session, endpoint_id, ticket_id, now + timedelta(seconds=UNSETTLED_RETRY_S)
                     )
                     return delivered
+                if wait:
+                    settle_waits += 1
                 live = [endpoint.secret]
                 if endpoint.previous_secret and (
                     endpoint.previous_secret_expires_at is None
@@ -88,6 +97,9 @@ class Deliverer:
                 ):
                     live.append(endpoint.previous_secret)
                 url = endpoint.url
+            if wait:  # not holding a connection meanwhile
+                await asyncio.sleep(SETTLE_POLL_S)
+                continue
             ok, outcome = await self._send(endpoint_id, url, live, head, now)
             async with self.database.transaction(ACTOR) as session:
                 await self._record(session, endpoint_id, ticket_id, head, ok, outcome, now)
