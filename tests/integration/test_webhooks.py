@@ -595,3 +595,39 @@ class TestMetrics:
         assert 'helpline_webhook_deliveries{status="pending"} 1' in text_
         assert "helpline_webhook_endpoints_disabled 1" in text_
         assert 'helpline_jobs{queue="webhooks",status="todo"} 1' in text_
+
+
+class TestDeliveryLogApi:
+    async def test_log_lists_deliveries_and_redeliver_queues_again(
+        self, hook_client, cast: Cast, session
+    ):
+        r = await hook_client.post(
+            HOOKS, json={"url": "http://127.0.0.1:9/hook"}, headers=cast.admin.headers
+        )
+        wid = r.json()["id"]
+        ticket = await hook_client.post(
+            "/api/v1/tickets",
+            json={"title": "T", "description": "", "customer_id": str(cast.alice.id)},
+            headers=cast.agent.headers,
+        )
+        log = await hook_client.get(f"{HOOKS}/{wid}/deliveries", headers=cast.admin.headers)
+        assert log.status_code == 200
+        [delivery] = log.json()
+        assert delivery["event_type"] == "ticket.created"
+        assert delivery["ticket_id"] == ticket.json()["id"]
+        assert delivery["status"] == "pending"
+        jobs_before = await session.scalar(text("SELECT count(*) FROM procrastinate_jobs"))
+        again = await hook_client.post(
+            f"{HOOKS}/{wid}/deliveries/{delivery['id']}/redeliver", headers=cast.admin.headers
+        )
+        assert again.status_code == 202
+        assert await session.scalar(text("SELECT count(*) FROM procrastinate_jobs")) == (
+            jobs_before + 1
+        )
+        missing = await hook_client.post(
+            f"{HOOKS}/{wid}/deliveries/999999/redeliver", headers=cast.admin.headers
+        )
+        assert missing.status_code == 404
+        assert missing.json()["type"] == "/problems/webhook-not-found"
+        other = await hook_client.get(f"{HOOKS}/{uuid.uuid4()}", headers=cast.admin.headers)
+        assert other.status_code == 404
