@@ -37,6 +37,7 @@ UNSETTLED_RETRY_S = 1.0
 SETTLE_POLL_S = 0.01
 SETTLE_WAITS = 50
 EXCERPT = 500
+BATCH = 20  # deliveries read at once for one (endpoint, ticket)
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -76,9 +77,10 @@ class Deliverer:
                 endpoint = await repository.get_endpoint(session, endpoint_id)
                 if endpoint is None or not endpoint.enabled:
                     return delivered
-                head = await repository.next_pending(session, endpoint_id, ticket_id)
-                if head is None:
+                batch = await repository.pending(session, endpoint_id, ticket_id, BATCH)
+                if not batch:
                     return delivered
+                head = batch[0]
                 if head.next_attempt_at > now:
                     return delivered  # its retry job is scheduled
                 wait = not head.settled and settle_waits < SETTLE_WAITS
@@ -90,6 +92,11 @@ class Deliverer:
                     return delivered
                 if wait:
                     settle_waits += 1
+                ready = []
+                for row in batch:  # the leading run that may go now, in order
+                    if not row.settled or row.next_attempt_at > now:
+                        break
+                    ready.append(row)
                 live = [endpoint.secret]
                 if endpoint.previous_secret and (
                     endpoint.previous_secret_expires_at is None
@@ -100,12 +107,16 @@ class Deliverer:
             if wait:  # not holding a connection meanwhile
                 await asyncio.sleep(SETTLE_POLL_S)
                 continue
-            ok, outcome = await self._send(endpoint_id, url, live, head, now)
-            async with self.database.transaction(ACTOR) as session:
-                await self._record(session, endpoint_id, ticket_id, head, ok, outcome, now)
-            if not ok:
+            for row in ready:
+                ok, outcome = await self._send(endpoint_id, url, live, row, now)
+                async with self.database.transaction(ACTOR) as session:
+                    await self._record(session, endpoint_id, ticket_id, row, ok, outcome, now)
+                if not ok:
+                    return delivered
+                delivered += 1
+            if len(ready) == len(batch) < BATCH:
+                # Drained: a delivery added since has its own job (queued behind this one).
                 return delivered
-            delivered += 1
 
     async def _send(
         self, endpoint_id: uuid.UUID, url: str, live: list[str], head: Any, now: datetime
@@ -161,9 +172,7 @@ class Deliverer:
         if ok:
             values.update(status="succeeded", delivered_at=now)
             await repository.update_delivery(session, head.id, values)
-            await repository.update_endpoint(
-                session, endpoint_id, {"consecutive_failures": 0, "failing_since": None}
-            )
+            await repository.reset_failures(session, endpoint_id)
             return
         endpoint = await repository.get_endpoint(session, endpoint_id, lock=True)
         assert endpoint is not None
