@@ -136,10 +136,22 @@ class Deliverer:
         try:
             # Re-checked at send time: the name may resolve elsewhere than when it was saved.
             await check_target(url, self.settings.webhook_allowed_hosts)
-            async with self._cap(endpoint_id):
-                response = await self.client.post(
-                    url, content=body, headers=headers, timeout=self.settings.webhook_timeout_s
-                )
+            async with (
+                self._cap(endpoint_id),
+                self.client.stream(
+                    "POST",
+                    url,
+                    content=body,
+                    headers=headers,
+                    timeout=self.settings.webhook_timeout_s,
+                ) as response,
+            ):
+                # Only the start of the answer is kept: a receiver cannot make us buffer more.
+                excerpt = b""
+                async for chunk in response.aiter_bytes():
+                    excerpt += chunk
+                    if len(excerpt) >= EXCERPT:
+                        break
         except (httpx.HTTPError, WebhookTargetRefused, OSError) as exc:
             self.sent["error"] += 1
             return False, {
@@ -154,7 +166,7 @@ class Deliverer:
             "last_error": None if ok else f"HTTP {response.status_code}",
             "last_status_code": response.status_code,
             "last_latency_ms": int((time.perf_counter() - started) * 1000),
-            "last_response_excerpt": response.text[:EXCERPT],
+            "last_response_excerpt": excerpt[:EXCERPT].decode("utf-8", "replace"),
         }
 
     async def _record(
