@@ -80,11 +80,16 @@ END $$;
 TRIGGER_FUNCTIONS = r"""
 CREATE FUNCTION tickets_events() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    changes jsonb;
+    changes jsonb := '{}'::jsonb;
 BEGIN
+    -- Columns one by one: cheaper than diffing whole rows (to_jsonb would also render the
+    -- search_vector, and the description up to 100,000 characters, on every update).
     IF TG_OP = 'INSERT' THEN
-        PERFORM helpline_emit_event('ticket.created', NEW.id, false,
-            to_jsonb(NEW) - '{search_vector,description}'::text[]);
+        PERFORM helpline_emit_event('ticket.created', NEW.id, false, jsonb_build_object(
+            'id', NEW.id, 'title', NEW.title, 'status', NEW.status, 'priority', NEW.priority,
+            'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id,
+            'created_at', NEW.created_at, 'updated_at', NEW.updated_at, 'version', NEW.version,
+            'deleted_at', NEW.deleted_at));
         RETURN NULL;
     END IF;
     IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
@@ -92,10 +97,34 @@ BEGIN
             jsonb_build_object('version', NEW.version, 'deleted_at', NEW.deleted_at));
         RETURN NULL;
     END IF;
-    changes := helpline_jsonb_diff(
-        to_jsonb(OLD) - '{search_vector,updated_at,version}'::text[],
-        to_jsonb(NEW) - '{search_vector,updated_at,version}'::text[]);
-    IF changes IS NOT NULL THEN  -- NULL: a touch by a metadata or message change
+    IF NEW.title IS DISTINCT FROM OLD.title THEN
+        changes := changes || jsonb_build_object('title', jsonb_build_array(OLD.title, NEW.title));
+    END IF;
+    IF NEW.description IS DISTINCT FROM OLD.description THEN
+        changes := changes || jsonb_build_object(
+            'description', jsonb_build_array(OLD.description, NEW.description));
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        changes := changes || jsonb_build_object(
+            'status', jsonb_build_array(OLD.status, NEW.status));
+    END IF;
+    IF NEW.priority IS DISTINCT FROM OLD.priority THEN
+        changes := changes || jsonb_build_object(
+            'priority', jsonb_build_array(OLD.priority, NEW.priority));
+    END IF;
+    IF NEW.assigned_to IS DISTINCT FROM OLD.assigned_to THEN
+        changes := changes || jsonb_build_object(
+            'assigned_to', jsonb_build_array(OLD.assigned_to, NEW.assigned_to));
+    END IF;
+    IF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
+        changes := changes || jsonb_build_object(
+            'customer_id', jsonb_build_array(OLD.customer_id, NEW.customer_id));
+    END IF;
+    IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at THEN  -- a restore
+        changes := changes || jsonb_build_object(
+            'deleted_at', jsonb_build_array(OLD.deleted_at, NEW.deleted_at));
+    END IF;
+    IF changes <> '{}'::jsonb THEN  -- empty: a touch by a metadata or message change
         PERFORM helpline_emit_event('ticket.updated', NEW.id, false,
             jsonb_build_object('version', NEW.version, 'changes', changes));
     END IF;

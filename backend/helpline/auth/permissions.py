@@ -12,6 +12,7 @@ class Scope(StrEnum):
     users_write = "users:write"
     api_keys_write = "api_keys:write"
     audit_read = "audit:read"
+    webhooks_write = "webhooks:write"  # admins: webhooks send ticket data elsewhere
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {

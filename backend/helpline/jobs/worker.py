@@ -31,7 +31,9 @@ _APP: list[App] = []
 
 def make_app(settings: Settings, database_url: str | None = None) -> App:
     url = database_url or resolve_database_url(settings)
-    connector = PsycopgConnector(conninfo=conninfo(url), min_size=1, max_size=4)
+    connector = PsycopgConnector(
+        conninfo=conninfo(url), min_size=1, max_size=settings.worker_concurrency + 2
+    )
     if not _APP:
         app = App(connector=connector)
         app.add_tasks_from(blueprint, namespace="helpline")

@@ -32,7 +32,12 @@ ACTOR = ActorContext.system("webhooks")
 BASE_DELAY_S = 5.0
 MAX_DELAY_S = 3600.0
 UNSETTLED_RETRY_S = 1.0
+# A just-committed event usually settles within milliseconds (the writers that started before
+# it commit): poll briefly before handing the wait to the queue (which polls every few seconds).
+SETTLE_POLL_S = 0.01
+SETTLE_WAITS = 50
 EXCERPT = 500
+BATCH = 20  # deliveries read at once for one (endpoint, ticket)
 
 
 def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -64,23 +69,34 @@ class Deliverer:
         """Send the ticket's pending deliveries in order until done or one fails; how many
         were delivered."""
         delivered = 0
+        settle_waits = 0
         while True:
             now = self.clock()
+            wait = False
             async with self.database.transaction(ACTOR) as session:
                 endpoint = await repository.get_endpoint(session, endpoint_id)
                 if endpoint is None or not endpoint.enabled:
                     return delivered
-                head = await repository.next_pending(session, endpoint_id, ticket_id)
-                if head is None:
+                batch = await repository.pending(session, endpoint_id, ticket_id, BATCH)
+                if not batch:
                     return delivered
+                head = batch[0]
                 if head.next_attempt_at > now:
                     return delivered  # its retry job is scheduled
-                if not head.settled:
+                wait = not head.settled and settle_waits < SETTLE_WAITS
+                if not head.settled and not wait:
                     # An older transaction is still open: it may yet add an earlier event.
                     await repository.defer_delivery_job(
                         session, endpoint_id, ticket_id, now + timedelta(seconds=UNSETTLED_RETRY_S)
                     )
                     return delivered
+                if wait:
+                    settle_waits += 1
+                ready = []
+                for row in batch:  # the leading run that may go now, in order
+                    if not row.settled or row.next_attempt_at > now:
+                        break
+                    ready.append(row)
                 live = [endpoint.secret]
                 if endpoint.previous_secret and (
                     endpoint.previous_secret_expires_at is None
@@ -88,12 +104,19 @@ class Deliverer:
                 ):
                     live.append(endpoint.previous_secret)
                 url = endpoint.url
-            ok, outcome = await self._send(endpoint_id, url, live, head, now)
-            async with self.database.transaction(ACTOR) as session:
-                await self._record(session, endpoint_id, ticket_id, head, ok, outcome, now)
-            if not ok:
+            if wait:  # not holding a connection meanwhile
+                await asyncio.sleep(SETTLE_POLL_S)
+                continue
+            for row in ready:
+                ok, outcome = await self._send(endpoint_id, url, live, row, now)
+                async with self.database.transaction(ACTOR) as session:
+                    await self._record(session, endpoint_id, ticket_id, row, ok, outcome, now)
+                if not ok:
+                    return delivered
+                delivered += 1
+            if len(ready) == len(batch) < BATCH:
+                # Drained: a delivery added since has its own job (queued behind this one).
                 return delivered
-            delivered += 1
 
     async def _send(
         self, endpoint_id: uuid.UUID, url: str, live: list[str], head: Any, now: datetime
@@ -113,10 +136,22 @@ class Deliverer:
         try:
             # Re-checked at send time: the name may resolve elsewhere than when it was saved.
             await check_target(url, self.settings.webhook_allowed_hosts)
-            async with self._cap(endpoint_id):
-                response = await self.client.post(
-                    url, content=body, headers=headers, timeout=self.settings.webhook_timeout_s
-                )
+            async with (
+                self._cap(endpoint_id),
+                self.client.stream(
+                    "POST",
+                    url,
+                    content=body,
+                    headers=headers,
+                    timeout=self.settings.webhook_timeout_s,
+                ) as response,
+            ):
+                # Only the start of the answer is kept: a receiver cannot make us buffer more.
+                excerpt = b""
+                async for chunk in response.aiter_bytes():
+                    excerpt += chunk
+                    if len(excerpt) >= EXCERPT:
+                        break
         except (httpx.HTTPError, WebhookTargetRefused, OSError) as exc:
             self.sent["error"] += 1
             return False, {
@@ -131,7 +166,7 @@ class Deliverer:
             "last_error": None if ok else f"HTTP {response.status_code}",
             "last_status_code": response.status_code,
             "last_latency_ms": int((time.perf_counter() - started) * 1000),
-            "last_response_excerpt": response.text[:EXCERPT],
+            "last_response_excerpt": excerpt[:EXCERPT].decode("utf-8", "replace"),
         }
 
     async def _record(
@@ -149,9 +184,7 @@ class Deliverer:
         if ok:
             values.update(status="succeeded", delivered_at=now)
             await repository.update_delivery(session, head.id, values)
-            await repository.update_endpoint(
-                session, endpoint_id, {"consecutive_failures": 0, "failing_since": None}
-            )
+            await repository.reset_failures(session, endpoint_id)
             return
         endpoint = await repository.get_endpoint(session, endpoint_id, lock=True)
         assert endpoint is not None

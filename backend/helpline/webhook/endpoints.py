@@ -6,9 +6,10 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from helpline.auth.dependencies import CurrentPrincipal
+from helpline.auth.dependencies import require
+from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import SessionDep
 from helpline.http import problem_responses
@@ -26,14 +27,7 @@ from helpline.webhook.schemas import (
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
-async def admin_only(principal: CurrentPrincipal) -> Principal:
-    """Webhooks send ticket data to other systems: admins only."""
-    service.require_admin(principal)
-    return principal
-
-
-admin_only.required_permission = "admin"  # type: ignore[attr-defined]  # read by the route audit
-Admin = Annotated[Principal, Depends(admin_only)]
+Admin = Annotated[Principal, require(Scope.webhooks_write)]
 EndpointId = Annotated[uuid.UUID, Path(description="Webhook endpoint id.")]
 
 

@@ -92,12 +92,23 @@ async def update_delivery(session: AsyncSession, delivery_id: int, values: dict[
     )
 
 
-async def next_pending(
-    session: AsyncSession, endpoint_id: uuid.UUID, ticket_id: uuid.UUID
-) -> AnyRow | None:
-    """The oldest pending delivery of one ticket to one endpoint, with its event and whether
-    every transaction before it has ended (only then is it safe to send in order)."""
-    return (
+async def reset_failures(session: AsyncSession, endpoint_id: uuid.UUID) -> None:
+    """Clear the failure streak after a success (no write, no row lock, when there is none)."""
+    await session.execute(
+        text(
+            "UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL"
+            " WHERE id = :id AND (consecutive_failures <> 0 OR failing_since IS NOT NULL)"
+        ),
+        {"id": endpoint_id},
+    )
+
+
+async def pending(
+    session: AsyncSession, endpoint_id: uuid.UUID, ticket_id: uuid.UUID, limit: int
+) -> list[AnyRow]:
+    """The oldest pending deliveries of one ticket to one endpoint, with their events and
+    whether every transaction before each has ended (only then is it safe to send in order)."""
+    return list(
         await session.execute(
             text(
                 "SELECT d.id, d.attempts, d.next_attempt_at, d.created_at, e.id AS event_id,"
@@ -106,11 +117,11 @@ async def next_pending(
                 " FROM webhook_deliveries d JOIN events e ON e.id = d.event_id"
                 " WHERE d.endpoint_id = :endpoint_id AND d.ticket_id = :ticket_id"
                 " AND d.status = 'pending'"
-                " ORDER BY d.event_xid, d.event_id LIMIT 1"
+                " ORDER BY d.event_xid, d.event_id LIMIT :limit"
             ),
-            {"endpoint_id": endpoint_id, "ticket_id": ticket_id},
+            {"endpoint_id": endpoint_id, "ticket_id": ticket_id, "limit": limit},
         )
-    ).one_or_none()
+    )
 
 
 async def defer_delivery_job(

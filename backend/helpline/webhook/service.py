@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.errors import PermissionDenied
 from helpline.kit.ids import new_id
@@ -20,8 +21,9 @@ from helpline.webhook.targets import check_target
 
 
 def require_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise PermissionDenied("Webhooks are managed by admins.")
+    """Admins whose credentials carry `webhooks:write` (a narrower admin key cannot)."""
+    if not principal.is_admin or not principal.has(Scope.webhooks_write):
+        raise PermissionDenied("This action needs the 'webhooks:write' permission (admins).")
 
 
 async def create_endpoint(
