@@ -42,4 +42,20 @@ test.describe("sign-in and sign-out", () => {
     await expect(page.getByRole("heading", { name: "Session expiry ticket" })).toBeVisible();
     await expect(page.getByLabel("Status")).toHaveValue("new"); // the failed change did nothing
   });
+
+  test("a tab without the CSRF token is sent to sign in, and the change is not made", async ({ page }) => {
+    const id = await createTicket("Lost CSRF token ticket");
+    await signIn(page, "agent1");
+    await page.goto(`/tickets/${id}`);
+    await expect(page.getByRole("heading", { name: "Lost CSRF token ticket" })).toBeVisible();
+    await page.evaluate(() => window.localStorage.clear());
+    await page.getByLabel("Status").selectOption("solved");
+    await expect(page).toHaveURL(/\/login\?expired=1&next=/);
+    await page.getByLabel("Email").fill(users.agent1);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByLabel("Status")).toHaveValue("new");
+    await page.getByLabel("Status").selectOption("solved"); // with a fresh token it works
+    await expect(page.getByText("Version 2")).toBeVisible();
+  });
 });

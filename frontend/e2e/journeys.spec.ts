@@ -71,9 +71,20 @@ test.describe("working a ticket", () => {
     await expect(customer.getByText("keep an eye")).toHaveCount(0);
     await expect(customer.getByText("Internal note")).toHaveCount(0);
     await expect(customer.getByLabel("Assignee")).toHaveCount(0);
+    await expect(customer.getByLabel(/Internal note/)).toHaveCount(0); // customers write replies only
+    await customer.getByRole("textbox", { name: "Message", exact: true }).fill("Restarted it, works again. Photo attached.");
+    await customer.getByLabel("Attach files").setInputFiles({ name: "photo.png", mimeType: "image/png", buffer: PNG });
+    await expect(customer.getByText("uploaded")).toBeVisible();
+    await customer.getByRole("button", { name: "Send reply" }).click();
+    await expect(theirs.getByRole("article", { name: "Message from You" })).toContainText("works again");
+    await expect(theirs.getByRole("link", { name: "photo.png" })).toBeVisible();
     await expectAccessible(customer);
     await docsScreenshot(customer, "portal-ticket");
     await customer.context().close();
+
+    // The agent sees the customer's reply under the customer's name.
+    await page.reload();
+    await expect(thread.getByRole("article", { name: "Message from E2E customer" })).toContainText("works again");
   });
 
   test("two agents edit the same ticket: the second sees the conflict, nothing is overwritten", async ({ browser }) => {

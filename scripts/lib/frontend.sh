@@ -159,6 +159,6 @@ asyncio.run(main())
 PY
     E2E_DB_OWNED=0
   fi
-  [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+  if [ -n "${E2E_TMP:-}" ]; then rm -rf "$E2E_TMP"; fi
   E2E_TMP=""
 }

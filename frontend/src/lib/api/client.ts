@@ -1,7 +1,7 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import { reportConnection, reportHealthy } from "../connection";
 import { getCsrfToken, isUnsafe } from "../csrf";
-import { ApiError } from "./problem";
+import { ApiError, isProblem } from "./problem";
 import type { paths } from "./schema";
 
 export type { components, paths } from "./schema";
@@ -13,13 +13,22 @@ export function onUnauthorized(listener: () => void): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
+async function isCsrfProblem(response: Response): Promise<boolean> {
+  try {
+    const body: unknown = await response.clone().json();
+    return isProblem(body) && body.type === "/problems/csrf-token-invalid";
+  } catch {
+    return false;
+  }
+}
+
 const session: Middleware = {
   onRequest({ request }) {
     const token = getCsrfToken();
     if (token && isUnsafe(request.method)) request.headers.set("X-CSRF-Token", token);
     return request;
   },
-  onResponse({ request, response }) {
+  async onResponse({ request, response }) {
     if (response.status >= 500) {
       reportConnection({
         state: "server-error",
@@ -29,6 +38,9 @@ const session: Middleware = {
       reportHealthy();
     }
     if (response.status === 401 && !new URL(request.url).pathname.endsWith("/auth/login")) {
+      for (const listener of unauthorizedListeners) listener();
+    } else if (response.status === 403 && (await isCsrfProblem(response))) {
+      // The session lives but this tab lost its CSRF token (storage cleared): sign in again.
       for (const listener of unauthorizedListeners) listener();
     }
     return response;
