@@ -127,3 +127,17 @@ def json_response(
         media_type="application/json",
         headers=headers,
     )
+
+
+async def send_problem(
+    send: Any, exc: HelplineError, *, instance: str, request_id: str | None
+) -> None:
+    """Answer with ``exc`` as problem+json straight from ASGI middleware (before any route)."""
+    body = problem_json_bytes(exc, instance=instance, request_id=request_id)
+    headers = [
+        (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -28,7 +28,7 @@ from helpline.errors import (
     RateLimited,
     UnsupportedMediaType,
 )
-from helpline.http import problem_json_bytes
+from helpline.http import send_problem
 from helpline.kit import cache as kit_cache
 from helpline.kit import roundtrip
 from helpline.kit.unicode import lone_surrogate_at, may_hold_surrogates
@@ -38,6 +38,9 @@ access_log = structlog.get_logger("helpline.access")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})  # methods whose JSON body we type-check
 PROBE_PREFIX = "/health/"
+# What an anonymous client is limited on: the API and its documents. The web interface's static
+# files (a page load fetches several) are served without a Redis round trip each.
+LIMITED_PREFIXES = ("/api/", "/graphql", "/openapi.json", "/docs", "/redoc", "/metrics")
 MAX_JSON_DEPTH = 64
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
@@ -170,7 +173,8 @@ class HelplineMiddleware:
         app_state = scope["app"].state
         limiter: RateLimiter | None = getattr(app_state, "rate_limiter", None)
         path: str = scope["path"]
-        probe = path.startswith(PROBE_PREFIX)
+        # Probes and the web interface's static files: never limited, never counted.
+        unlimited = path.startswith(PROBE_PREFIX) or not path.startswith(LIMITED_PREFIXES)
         status = 500
         replaced = False
         rid_header = (b"x-request-id", request_id.encode())
@@ -180,7 +184,7 @@ class HelplineMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", ()), rid_header]
-                if limiter is not None and not probe:
+                if limiter is not None and not unlimited:
                     result = state.get("rate_limit")
                     if result is None and credentials is not None:
                         # Credentials that were never resolved (bad key, no such route, a body
@@ -190,7 +194,7 @@ class HelplineMiddleware:
                             replaced = True
                             refused = result.exceeded()
                             self._audit(app_state, refused, ip)
-                            await self._send_problem(refused, path, request_id, send, result)
+                            await send_problem(send, refused, instance=path, request_id=request_id)
                             return
                     if result is not None and not any(k == b"ratelimit-policy" for k, _ in headers):
                         headers.extend(result.header_pairs())
@@ -206,7 +210,7 @@ class HelplineMiddleware:
         try:
             rejection = self._reject(scope, length, ctype, chunked)
             if rejection is not None:
-                await self._send_problem(rejection, path, request_id, send_wrapper)
+                await send_problem(send_wrapper, rejection, instance=path, request_id=request_id)
                 return
             if self._buffers(scope, length, chunked):
                 # Read the whole (bounded) JSON body first: a chunked body over the limit is a 413
@@ -214,17 +218,17 @@ class HelplineMiddleware:
                 # that is not valid Unicode (lone surrogates) is a 422 on REST and GraphQL alike.
                 body, problem = await self._read_json(receive)
                 if problem is not None:
-                    await self._send_problem(problem, path, request_id, send_wrapper)
+                    await send_problem(send_wrapper, problem, instance=path, request_id=request_id)
                     return
                 receive = _replay(body, receive)
-            if limiter is not None and credentials is None and not probe:
+            if limiter is not None and credentials is None and not unlimited:
                 anonymous = app_state.settings.anonymous_rate_limit_per_minute
                 result = await limiter.hit("anonymous", ip, anonymous)
                 state["rate_limit"] = result
                 if not result.allowed:
                     refused = result.exceeded()
                     self._audit(app_state, refused, ip)
-                    await self._send_problem(refused, path, request_id, send_wrapper)
+                    await send_problem(send_wrapper, refused, instance=path, request_id=request_id)
                     return
             # Uploads stream and enforce their own (larger) limit; raw_max_body_bytes is only a
             # backstop for anything in front of the handler that might buffer the body.
@@ -339,25 +343,6 @@ class HelplineMiddleware:
             return message
 
         return wrapped
-
-    @staticmethod
-    async def _send_problem(
-        exc: HelplineError,
-        path: str,
-        request_id: str,
-        send: Send,
-        limit: RateLimitResult | None = None,
-    ) -> None:
-        body = problem_json_bytes(exc, instance=path, request_id=request_id)
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            *((k.lower().encode(), v.encode()) for k, v in exc.headers.items()),
-        ]
-        if limit is not None and not exc.headers:
-            headers.extend(limit.header_pairs())
-        await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _log(scope: Scope, status: int, started: float) -> None:

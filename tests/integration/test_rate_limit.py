@@ -32,7 +32,7 @@ class TestHeaders:
             await client.get("/api/v1/tickets", headers=cast.alice.headers),
             await client.get("/api/v1/tickets"),
             await client.get("/api/v1/tickets", headers={"Authorization": "Bearer nope"}),
-            await client.get("/no/such/route", headers=cast.alice.headers),
+            await client.get("/api/v1/no/such/route", headers=cast.alice.headers),
             await client.get("/openapi.json"),
         ]
         for r in responses:
@@ -93,6 +93,15 @@ class TestLimits:
                 assert r.json()["status"] == "ok"
         r = await client.get("/openapi.json")
         assert r.status_code == 200
+        assert r.headers["ratelimit"].startswith('"anonymous";r=1;')
+
+    async def test_the_web_interfaces_files_never_spend_the_allowance(self, app, client, settings):
+        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
+        for path in ("/", "/assets/index-abc123.js", "/tickets/some-client-route", "/favicon.ico"):
+            r = await client.get(path)
+            assert r.status_code in (200, 404), (path, r.status_code)
+            assert "ratelimit" not in r.headers, path
+        r = await client.get("/openapi.json")  # the API's allowance is untouched
         assert r.headers["ratelimit"].startswith('"anonymous";r=1;')
 
     async def test_a_keys_client_errors_count_against_the_key_not_the_ip(

@@ -68,9 +68,9 @@ class TestCredentials:
             assert r.status_code == 401, (path, headers, r.text)
             assert r.headers["content-type"] == "application/problem+json"
 
-    async def test_expired_and_revoked_are_401(self, client, session, cast: Cast):
+    async def test_expired_and_revoked_are_401(self, client, session, cast: Cast, clock):
         expired = await make_raw_api_key(
-            session, cast.agent.id, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+            session, cast.agent.id, expires_at=clock() - timedelta(seconds=1)
         )
         revoked = await make_raw_api_key(session, cast.agent.id, revoked_at=datetime.now(UTC))
         await session.commit()

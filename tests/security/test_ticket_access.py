@@ -46,11 +46,11 @@ class TestAuthentication:
         assert r.status_code == 200
         assert r.json()["data"] == []
 
-    async def test_expired_key_is_401_api_key_expired(self, client, session):
+    async def test_expired_key_is_401_api_key_expired(self, client, session, clock):
         user = await make_user(session, Role.agent)
-        key = await make_raw_api_key(
-            session, user.id, expires_at=datetime.now(UTC) - timedelta(seconds=1)
-        )
+        # Relative to the app's clock (fixed when the fixture was made), not the wall clock: a
+        # slow setup must not leave the key still valid.
+        key = await make_raw_api_key(session, user.id, expires_at=clock() - timedelta(seconds=1))
         await session.commit()
         r = await client.get(API, headers={"Authorization": f"Bearer {key}"})
         assert r.status_code == 401

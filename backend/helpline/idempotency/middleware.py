@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.auth.keys import is_well_formed
 from helpline.errors import HelplineError
-from helpline.http import problem_json_bytes
+from helpline.http import send_problem
 from helpline.idempotency import service
 from helpline.idempotency.service import Claim
 
@@ -220,10 +220,4 @@ async def _replay(stored: service.StoredResponse, send: Send) -> None:
 
 async def _send_problem(exc: HelplineError, scope: Scope, send: Send) -> None:
     request_id = scope.get("state", {}).get("request_id")
-    body = problem_json_bytes(exc, instance=scope["path"], request_id=request_id)
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(send, exc, instance=scope["path"], request_id=request_id)
