@@ -177,7 +177,7 @@ async def list_tickets(
         sort,
         limit,
         cursor,
-        request.app.state.settings.secret_key.get_secret_value().encode(),
+        request.app.state.settings.cursor_secret,
     )
     if if_none_match_hits(if_none_match, document.etag):
         raise NotModified(document.etag)
