@@ -60,7 +60,7 @@ RUN echo "deb [signed-by=/usr/share/keyrings/pgdg.gpg] https://apt.postgresql.or
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=root:root config/ config/
-COPY --chown=root:root scripts/schedule scripts/backup scripts/healthcheck scripts/
+COPY --chown=root:root scripts/backup scripts/healthcheck scripts/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
