@@ -72,7 +72,7 @@ WORKDIR /app
 COPY --chown=root:root config/ config/
 # Served at / by `helpline serve` (HELPLINE_FRONTEND_DIR defaults to frontend/dist under /app).
 COPY --from=frontend --chown=root:root /src/frontend/dist frontend/dist
-COPY --chown=root:root scripts/schedule scripts/backup scripts/healthcheck scripts/
+COPY --chown=root:root scripts/backup scripts/healthcheck scripts/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -1,10 +1,8 @@
 """Compose files, rendered by a real compose implementation (podman-compose --dry-run config, no
-engine needed) and validated against the compose-spec schema; scheduled-job runner behaviour."""
+engine needed) and validated against the compose-spec schema."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +10,9 @@ import pytest
 import yaml
 
 try:
-    from _delivery import REPO, run, tool
+    from _delivery import run, tool
 except ImportError:  # tests/unit became a package
-    from ._delivery import REPO, run, tool
+    from ._delivery import run, tool
 
 pytestmark = pytest.mark.tools  # starts subprocesses: not `unit` (pure, no I/O)
 
@@ -128,40 +126,3 @@ class TestSchemaValidationIsReal:
         )
         assert check.returncode == 1
         assert "service_finished" in check.stdout + check.stderr
-
-
-class TestScheduleScript:
-    def test_once_runs_and_reports_success(self):
-        result = run(["scripts/schedule", "--once", "--", "echo", "job ran"])
-        assert result.returncode == 0
-        assert result.stdout.splitlines() == [
-            "job ran",
-            '{"job":"echo job ran","event":"succeeded"}',
-        ]
-
-    def test_once_propagates_failure(self):
-        result = run(["scripts/schedule", "--once", "--", "sh", "-c", "exit 3"])
-        assert result.returncode == 3
-        assert '"event":"failed","exit_code":3' in result.stderr
-
-    def test_rejects_missing_interval(self):
-        result = run(["scripts/schedule", "--", "true"])
-        assert result.returncode == 2
-        assert "--every" in result.stderr
-
-    def test_sigterm_ends_the_wait_between_runs(self):
-        proc = subprocess.Popen(
-            [str(REPO / "scripts/schedule"), "--every", "3600", "--", "echo", "tick"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "tick"
-            assert '"succeeded"' in proc.stdout.readline()  # now waiting for the next period
-            proc.send_signal(signal.SIGTERM)
-            rest, _ = proc.communicate(timeout=10)  # EOF: no child left holding stdout
-            assert proc.returncode == 0
-            assert '"stopped"' in rest
-        finally:
-            proc.kill()

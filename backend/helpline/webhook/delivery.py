@@ -187,7 +187,8 @@ class Deliverer:
             await repository.reset_failures(session, endpoint_id)
             return
         endpoint = await repository.get_endpoint(session, endpoint_id, lock=True)
-        assert endpoint is not None
+        if endpoint is None:  # deleted meanwhile: its deliveries went with it
+            return
         failing_since = endpoint.failing_since or now
         endpoint_values: dict[str, Any] = {
             "consecutive_failures": endpoint.consecutive_failures + 1,
