@@ -79,18 +79,23 @@ async def in_transaction(
 
     url = database_url or resolve_database_url(settings)
     database = Database(make_engine(url, settings, pool_size=2))
-    redis = make_redis(settings)
     # A key revoked or a user changed from the command line reaches every server within a second.
-    publisher = principal_cache.redis_publisher(
-        redis, principal_cache.generation_key(settings.redis_key_prefix)
-    )
-    principal_cache.register_publisher(publisher)
+    # (With the in-process Redis stand-in there is no other process to tell.)
+    redis = make_redis(settings) if settings.redis_url else None
+    publisher = None
+    if redis is not None:
+        publisher = principal_cache.redis_publisher(
+            redis, principal_cache.generation_key(settings.redis_key_prefix)
+        )
+        principal_cache.register_publisher(publisher)
     try:
         async with database.transaction(ActorContext.system(job)) as session:
             return await work(session)
     finally:
-        principal_cache.unregister_publisher(publisher)
-        await redis.aclose()
+        if publisher is not None:
+            principal_cache.unregister_publisher(publisher)
+        if redis is not None:
+            await redis.aclose()
         await database.dispose()
 
 
