@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.audit.service import record_rate_limited
 from helpline.auth import keys
-from helpline.auth.ratelimit import RateLimiter, RateLimitResult
+from helpline.auth.ratelimit import RateLimiter, RateLimitResult, policy_for
 from helpline.errors import (
     HelplineError,
     JsonTooDeep,
@@ -262,11 +262,8 @@ class HelplineMiddleware:
                 pepper = app_state.settings.api_key_pepper.get_secret_value().encode()
                 principal = principals.get(keys.hash_key(pepper, presented), app_state.clock())
                 if principal is not None:
-                    limit = (
-                        principal.rate_limit_per_minute
-                        or app_state.settings.default_rate_limit_per_minute
-                    )
-                    return await limiter.hit("api-key", str(principal.api_key_id), limit)
+                    default = app_state.settings.default_rate_limit_per_minute
+                    return await limiter.hit(*policy_for(principal, default))
         return await limiter.hit(
             "anonymous", ip, app_state.settings.anonymous_rate_limit_per_minute
         )

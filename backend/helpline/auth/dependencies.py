@@ -18,7 +18,7 @@ from helpline.auth import keys, service
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.auth.principal_cache import PrincipalCache
-from helpline.auth.ratelimit import RateLimiter, RateLimitResult
+from helpline.auth.ratelimit import RateLimiter, RateLimitResult, policy_for
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
 from helpline.db import (
@@ -95,11 +95,7 @@ def cached_read(endpoint: F) -> F:
 
 
 def _limit_of(request: Request, principal: Principal) -> tuple[str, str, int]:
-    settings: Settings = request.app.state.settings
-    limit = principal.rate_limit_per_minute or settings.default_rate_limit_per_minute
-    if principal.api_key_id is not None:
-        return "api-key", str(principal.api_key_id), limit
-    return "user", str(principal.user_id), limit
+    return policy_for(principal, request.app.state.settings.default_rate_limit_per_minute)
 
 
 def _record_limit(request: Request, result: RateLimitResult) -> None:
@@ -132,23 +128,21 @@ async def _api_key_principal(request: Request, session: AsyncSession, key: str) 
     cached = principal is not None
     if principal is None:
         principal = await _resolve_key(session, cache, credential, state.clock)
+    policy = _limit_of(request, principal)
     if limiter is None:
         pass
-    elif (
-        limiter.uses_redis
-        and not cache.check_due
-        and getattr(request.scope.get("endpoint"), "helpline_cached_read", False)
-    ):
-        roundtrip.defer(
-            limiter.deferred(
-                *_limit_of(request, principal), lambda r: setattr(request.state, "rate_limit", r)
-            )
-        )
     elif not limiter.uses_redis or not cache.check_due:
-        _record_limit(request, await limiter.hit(*_limit_of(request, principal)))
+        if limiter.uses_redis and getattr(
+            request.scope.get("endpoint"), "helpline_cached_read", False
+        ):  # the route's cache lookup sends the hit along
+            roundtrip.defer(
+                limiter.deferred(*policy, lambda r: setattr(request.state, "rate_limit", r))
+            )
+        else:
+            _record_limit(request, await limiter.hit(*policy))
     else:  # read the principals' generation in the same round trip as the limit
         generation_call = roundtrip.command("GET", cache.generation_key)
-        result, answers = await limiter.hit_with(*_limit_of(request, principal), [generation_call])
+        result, answers = await limiter.hit_with(*policy, [generation_call])
         if answers is None:
             cache.unobserved()
             if cached:

@@ -65,6 +65,15 @@ class RateLimitResult:
         return refused
 
 
+def policy_for(principal: Any, default_limit: int) -> tuple[str, str, int]:
+    """The (policy, identity, limit) a principal's requests count against: its key's own limit
+    (or the default), or — for a session — its user's."""
+    limit = principal.rate_limit_per_minute or default_limit
+    if principal.api_key_id is not None:
+        return "api-key", str(principal.api_key_id), limit
+    return "user", str(principal.user_id), limit
+
+
 class RateLimiter:
     """Moving-window limiter with a per-process fallback.
 

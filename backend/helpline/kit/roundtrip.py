@@ -11,6 +11,7 @@ answers ``NOSCRIPT`` (first use, or after a restart), re-running just the calls 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar, Token
@@ -105,8 +106,6 @@ class Deferred:
 
     async def flush(self) -> None:
         """Send the calls on their own (nothing else rode along)."""
-        import asyncio
-
         try:
             if self.socket_bounded:
                 results = await execute(self.redis, self.calls)
