@@ -53,7 +53,13 @@ from helpline.logs import configure_logging
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
 from helpline.middleware import HelplineMiddleware, parse_networks
-from helpline.runtime import make_read_router, make_redis, migrations_dir, resolve_database_url
+from helpline.runtime import (
+    make_read_router,
+    make_redis,
+    migrations_dir,
+    resolve_database_url,
+    tune_gc,
+)
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -261,6 +267,8 @@ def create_app(
             database="embedded" if settings.uses_embedded_database else "external",
             redis="in-process" if settings.uses_embedded_redis else "external",
         )
+        if owns_db:  # a serving process (tests inject a database and keep the collector as is)
+            tune_gc()
         try:
             yield
         finally:

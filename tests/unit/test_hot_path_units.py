@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from helpline.auth.principal import Principal
 from helpline.auth.principal_cache import PrincipalCache
 from helpline.middleware import forwarded_client, parse_networks
 from helpline.models.enums import Role
+from helpline.runtime import GC_THRESHOLDS, tune_gc
 
 pytestmark = pytest.mark.unit
 
@@ -116,3 +118,16 @@ class TestForwardedClient:
 
     def test_nothing_trusted_by_default(self):
         assert forwarded_client("127.0.0.1", b"198.51.100.1", None, ()) == "127.0.0.1"
+
+
+class TestTuneGc:
+    def test_freezes_the_start_up_heap_and_collects_young_objects_less_often(self):
+        before = gc.get_threshold()
+        try:
+            tune_gc()
+            assert gc.get_threshold() == GC_THRESHOLDS
+            assert GC_THRESHOLDS[0] > before[0]
+            assert gc.get_freeze_count() > 1000  # this process's modules, at least
+        finally:
+            gc.unfreeze()
+            gc.set_threshold(*before)
