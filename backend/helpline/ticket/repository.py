@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -25,69 +28,133 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import CacheInvalidation, Ticket, TicketMetadata
+from helpline.models import CacheInvalidation, Ticket, TicketMetadata, User
+from helpline.models.enums import Role
 from helpline.ticket.access import TicketVisibility
 from helpline.ticket.schemas import TicketFilters, TicketSort
 
-COLUMNS = (
-    Ticket.id,
-    Ticket.title,
-    Ticket.description,
-    Ticket.status,
-    Ticket.priority,
-    Ticket.created_at,
-    Ticket.updated_at,
-    Ticket.assigned_to,
-    Ticket.customer_id,
-    Ticket.version,
+T = TypeVar("T")
+
+# Core columns of the table, not ORM attributes: statements over them take SQLAlchemy's Core
+# execution path, and the hot ones below are built once with bound parameters, so a request
+# neither rebuilds them nor walks them for a cache key (ADR 0010).
+TICKETS = cast(Table, Ticket.__table__)
+COLUMNS = tuple(
+    TICKETS.c[name]
+    for name in (
+        "id",
+        "title",
+        "description",
+        "status",
+        "priority",
+        "created_at",
+        "updated_at",
+        "assigned_to",
+        "customer_id",
+        "version",
+    )
 )
 
 ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 
+METADATA = cast(Table, TicketMetadata.__table__)
 METADATA_OBJECT = (
     select(
-        func.coalesce(
-            func.jsonb_object_agg(TicketMetadata.key, TicketMetadata.value), text("'{}'::jsonb")
-        )
+        func.coalesce(func.jsonb_object_agg(METADATA.c.key, METADATA.c.value), text("'{}'::jsonb"))
     )
-    .where(TicketMetadata.ticket_id == Ticket.id)
+    .where(METADATA.c.ticket_id == TICKETS.c.id)
     .scalar_subquery()
     .label("metadata")
 )
 
 
 def _visible(visibility: TicketVisibility) -> ColumnElement[bool]:
-    condition: ColumnElement[bool] = Ticket.deleted_at.is_(None)
+    condition: ColumnElement[bool] = TICKETS.c.deleted_at.is_(None)
     if visibility.customer_id is not None:
-        condition = and_(condition, Ticket.customer_id == visibility.customer_id)
+        condition = and_(condition, TICKETS.c.customer_id == visibility.customer_id)
     return condition
 
 
-async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> AnyRow:
-    stmt = insert(Ticket).values(**values).returning(*COLUMNS)
-    return (await session.execute(stmt)).one()
+def _by_visibility(build: Callable[[ColumnElement[bool]], T]) -> dict[bool, T]:
+    """A statement for each kind of caller: staff (every live ticket) and a customer (own
+    tickets only, the customer bound as ``:visible_to``)."""
+    live: ColumnElement[bool] = TICKETS.c.deleted_at.is_(None)
+    return {
+        False: build(live),
+        True: build(and_(live, TICKETS.c.customer_id == bindparam("visible_to"))),
+    }
+
+
+def _visibility_params(ticket_id: uuid.UUID, visibility: TicketVisibility) -> dict[str, Any]:
+    if visibility.customer_id is None:
+        return {"ticket_id": ticket_id}
+    return {"ticket_id": ticket_id, "visible_to": visibility.customer_id}
+
+
+THIS_TICKET = TICKETS.c.id == bindparam("ticket_id")
+GET_TICKET = _by_visibility(
+    lambda visible: select(*COLUMNS, METADATA_OBJECT).where(THIS_TICKET, visible)
+)
+LOCK_TICKET = _by_visibility(
+    lambda visible: select(*COLUMNS).where(THIS_TICKET, visible).with_for_update()
+)
+TOUCH_TICKET = (
+    update(TICKETS)
+    .where(THIS_TICKET)
+    .values(updated_at=func.clock_timestamp())
+    .returning(TICKETS.c.customer_id)
+)
+
+USERS = cast(Table, User.__table__)
+INSERTED = ("id", "title", "description", "status", "priority", "assigned_to", "customer_id")
+
+
+def _active(user_id: str, roles: tuple[Role, ...]) -> ColumnElement[bool]:
+    return exists().where(
+        USERS.c.id == bindparam(user_id),
+        USERS.c.is_active.is_(True),
+        USERS.c.role.in_([r.value for r in roles]),
+    )
+
+
+def _insert_ticket(with_assignee: bool) -> Any:
+    values = select(*(bindparam(name, type_=TICKETS.c[name].type) for name in INSERTED))
+    values = values.where(_active("customer_id", (Role.customer,)))
+    if with_assignee:
+        values = values.where(_active("assigned_to", (Role.agent, Role.admin)))
+    return insert(TICKETS).from_select(INSERTED, values).returning(*COLUMNS)
+
+
+INSERT_TICKET = {False: _insert_ticket(False), True: _insert_ticket(True)}
+
+
+async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> AnyRow | None:
+    """Insert a ticket whose customer is an active customer and whose assignee, if any, is
+    active staff — checked in the same statement; None (nothing inserted) when they are not."""
+    stmt = INSERT_TICKET[values["assigned_to"] is not None]
+    return (await session.execute(stmt, {name: values[name] for name in INSERTED})).first()
 
 
 async def get_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
 ) -> AnyRow | None:
-    stmt = select(*COLUMNS, METADATA_OBJECT).where(Ticket.id == ticket_id, _visible(visibility))
-    return (await session.execute(stmt)).first()
+    stmt = GET_TICKET[visibility.customer_id is not None]
+    return (await session.execute(stmt, _visibility_params(ticket_id, visibility))).first()
 
 
 async def lock_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
 ) -> AnyRow | None:
     """Lock a visible ticket row for the rest of the transaction (serializes writers)."""
-    stmt = select(*COLUMNS).where(Ticket.id == ticket_id, _visible(visibility)).with_for_update()
-    return (await session.execute(stmt)).first()
+    stmt = LOCK_TICKET[visibility.customer_id is not None]
+    return (await session.execute(stmt, _visibility_params(ticket_id, visibility))).first()
 
 
 async def update_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, values: dict[str, Any]
 ) -> AnyRow:
     """Apply changes; the trigger bumps version and updated_at when something changed."""
-    stmt = update(Ticket).where(Ticket.id == ticket_id).values(**values).returning(*COLUMNS)
+    stmt = update(TICKETS).where(TICKETS.c.id == ticket_id).values(**values).returning(*COLUMNS)
     return (await session.execute(stmt)).one()
 
 
@@ -95,19 +162,14 @@ async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> uuid.UUID
     """Mark a change of the ticket's metadata or conversation (bumps version and updated_at).
 
     Returns the ticket's customer (None if there is no such ticket)."""
-    stmt = (
-        update(Ticket)
-        .where(Ticket.id == ticket_id)
-        .values(updated_at=func.clock_timestamp())
-        .returning(Ticket.customer_id)
-    )
-    customer_id: uuid.UUID | None = (await session.execute(stmt)).scalar_one_or_none()
+    result = await session.execute(TOUCH_TICKET, {"ticket_id": ticket_id})
+    customer_id: uuid.UUID | None = result.scalar_one_or_none()
     return customer_id
 
 
 async def soft_delete_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
     await session.execute(
-        update(Ticket).where(Ticket.id == ticket_id).values(deleted_at=func.clock_timestamp())
+        update(TICKETS).where(TICKETS.c.id == ticket_id).values(deleted_at=func.clock_timestamp())
     )
 
 
@@ -126,39 +188,39 @@ def _metadata_candidates(raw: str) -> list[Any]:
 def _filters(filters: TicketFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.status:
-        conditions.append(Ticket.status.in_([s.value for s in filters.status]))
+        conditions.append(TICKETS.c.status.in_([s.value for s in filters.status]))
     if filters.priority is not None:
-        conditions.append(Ticket.priority == filters.priority.value)
+        conditions.append(TICKETS.c.priority == filters.priority.value)
     if filters.assigned_to is not None:
-        conditions.append(Ticket.assigned_to == filters.assigned_to)
+        conditions.append(TICKETS.c.assigned_to == filters.assigned_to)
     if filters.customer_id is not None:
-        conditions.append(Ticket.customer_id == filters.customer_id)
+        conditions.append(TICKETS.c.customer_id == filters.customer_id)
     if filters.created_after is not None:
-        conditions.append(Ticket.created_at >= filters.created_after)
+        conditions.append(TICKETS.c.created_at >= filters.created_after)
     if filters.created_before is not None:
-        conditions.append(Ticket.created_at < filters.created_before)
+        conditions.append(TICKETS.c.created_at < filters.created_before)
     if filters.updated_since is not None:
-        conditions.append(Ticket.updated_at >= filters.updated_since)
+        conditions.append(TICKETS.c.updated_at >= filters.updated_since)
     if filters.q:
         query = func.websearch_to_tsquery(ENGLISH, filters.q)
-        conditions.append(Ticket.search_vector.op("@@")(query))
+        conditions.append(TICKETS.c.search_vector.op("@@")(query))
     for key, raw in filters.metadata:
         values = [literal(json.dumps(v)).cast(JSONB) for v in _metadata_candidates(raw)]
         conditions.append(
             exists().where(
-                TicketMetadata.ticket_id == Ticket.id,
-                TicketMetadata.key == key,
-                TicketMetadata.value.in_(values),
+                METADATA.c.ticket_id == TICKETS.c.id,
+                METADATA.c.key == key,
+                METADATA.c.value.in_(values),
             )
         )
     return conditions
 
 
 SORT_COLUMNS = {
-    TicketSort.updated_desc: (Ticket.updated_at, True),
-    TicketSort.updated_asc: (Ticket.updated_at, False),
-    TicketSort.created_desc: (Ticket.created_at, True),
-    TicketSort.created_asc: (Ticket.created_at, False),
+    TicketSort.updated_desc: (TICKETS.c.updated_at, True),
+    TicketSort.updated_asc: (TICKETS.c.updated_at, False),
+    TicketSort.created_desc: (TICKETS.c.created_at, True),
+    TicketSort.created_asc: (TICKETS.c.created_at, False),
 }
 
 
@@ -186,13 +248,13 @@ def list_statement(
     column, descending = SORT_COLUMNS[sort]
     stmt = select(*COLUMNS).where(_visible(visibility), *_filters(filters))
     if after is not None:
-        key = tuple_(column, Ticket.id)
+        key = tuple_(column, TICKETS.c.id)
         bound = tuple_(literal(after[0]), literal(after[1]))
         stmt = stmt.where(key < bound if descending else key > bound)
     if descending:
-        stmt = stmt.order_by(column.desc(), Ticket.id.desc())
+        stmt = stmt.order_by(column.desc(), TICKETS.c.id.desc())
     else:
-        stmt = stmt.order_by(column.asc(), Ticket.id.asc())
+        stmt = stmt.order_by(column.asc(), TICKETS.c.id.asc())
     return stmt.limit(limit + 1)
 
 

@@ -76,24 +76,31 @@ async def create_ticket(session: AsyncSession, principal: Principal, data: Ticke
                     {"loc": ["body", "customer_id"], "msg": "field required", "type": "missing"}
                 ],
             )
-        await user_service.require_user_with_role(
-            session, data.customer_id, {Role.customer}, "customer_id"
-        )
         customer_id = data.customer_id
-    if data.assigned_to is not None:
-        await user_service.require_user_with_role(session, data.assigned_to, STAFF, "assigned_to")
-    row = await repository.insert_ticket(
-        session,
-        {
-            "id": new_id(),
-            "title": data.title,
-            "description": data.description,
-            "status": data.status.value,
-            "priority": data.priority.value,
-            "assigned_to": data.assigned_to,
-            "customer_id": customer_id,
-        },
-    )
+    values = {
+        "id": new_id(),
+        "title": data.title,
+        "description": data.description,
+        "status": data.status.value,
+        "priority": data.priority.value,
+        "assigned_to": data.assigned_to,
+        "customer_id": customer_id,
+    }
+    # The customer and the assignee are checked by the insert itself (one statement); only
+    # when it inserts nothing do we look at which of them was wrong.
+    row = await repository.insert_ticket(session, values)
+    if row is None:
+        await user_service.require_user_with_role(
+            session, customer_id, {Role.customer}, "customer_id"
+        )
+        if data.assigned_to is not None:
+            await user_service.require_user_with_role(
+                session, data.assigned_to, STAFF, "assigned_to"
+            )
+        raise ValidationFailed(  # both became valid since the insert: a race; try again
+            "customer_id and assigned_to must reference active users.",
+            errors=[{"loc": ["body"], "msg": "a referenced user changed", "type": "reference"}],
+        )
     ticket_cache.invalidate_after_commit(session, row.id, row.customer_id)
     return row
 
