@@ -107,9 +107,19 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, description="Largest accepted request body for JSON endpoints (bytes)."
     )
     db_pool_size: int = Field(
-        10, ge=1, le=200, description="Connections kept in the pool per process."
+        20,
+        ge=1,
+        le=200,
+        description="Connections kept open in the pool per process: at least the requests one "
+        "process serves at once. Connections beyond it (overflow) are opened for one request "
+        "and closed again, which costs PostgreSQL a new backend each time.",
     )
-    db_max_overflow: int = Field(10, ge=0, le=200, description="Extra connections beyond the pool.")
+    db_max_overflow: int = Field(
+        0,
+        ge=0,
+        le=200,
+        description="Extra connections beyond the pool, opened and closed per burst.",
+    )
     db_pool_timeout_s: float = Field(
         10.0, gt=0, description="Seconds to wait for a pooled connection."
     )

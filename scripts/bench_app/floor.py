@@ -14,7 +14,7 @@ trips cost in Python on this machine:
 
 Settings (environment): HELPLINE_DATABASE_URL, HELPLINE_REDIS_URL, HELPLINE_API_KEY_PEPPER
 (default: the development pepper, as the service), FLOOR_REDIS_PREFIX (keys expire on their own),
-HELPLINE_DB_POOL_SIZE (default 10, as the service).
+HELPLINE_DB_POOL_SIZE (default 20, as the service).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    size = int(os.environ.get("HELPLINE_DB_POOL_SIZE", "10"))
+    size = int(os.environ.get("HELPLINE_DB_POOL_SIZE", "20"))
     app.state.pool = await asyncpg.create_pool(
         asyncpg_dsn(os.environ["HELPLINE_DATABASE_URL"]),
         min_size=size,
