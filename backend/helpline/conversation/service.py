@@ -34,7 +34,8 @@ async def add_message(
     """Add a reply or (staff only) an internal note to a visible, open ticket."""
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
-    await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
+    # Locks the ticket (404 unseen, 409 closed) and bumps its version, before the insert.
+    await ticket_service.change_open_ticket(session, principal, ticket_id)
     attachments = await attachment_service.claim_uploads(session, principal, data.attachment_ids)
     message_id = new_id()
     row = await repository.insert_message(
@@ -52,7 +53,6 @@ async def add_message(
         },
     )
     await attachment_service.bind_uploads(session, data.attachment_ids, message_id)
-    await ticket_service.touch_ticket(session, ticket_id)
     return row
 
 

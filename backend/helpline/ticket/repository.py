@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
 from helpline.models import CacheInvalidation, Ticket, TicketMetadata, User
-from helpline.models.enums import Role
+from helpline.models.enums import Role, TicketStatus
 from helpline.ticket.access import TicketVisibility
 from helpline.ticket.schemas import TicketFilters, TicketSort
 
@@ -104,6 +104,14 @@ TOUCH_TICKET = (
     .values(updated_at=func.clock_timestamp())
     .returning(TICKETS.c.customer_id)
 )
+TOUCH_OPEN_TICKET = _by_visibility(
+    lambda visible: (
+        update(TICKETS)
+        .where(THIS_TICKET, visible, TICKETS.c.status != TicketStatus.closed.value)
+        .values(updated_at=func.clock_timestamp())
+        .returning(TICKETS.c.customer_id)
+    )
+)
 
 USERS = cast(Table, User.__table__)
 INSERTED = ("id", "title", "description", "status", "priority", "assigned_to", "customer_id")
@@ -163,6 +171,17 @@ async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> uuid.UUID
 
     Returns the ticket's customer (None if there is no such ticket)."""
     result = await session.execute(TOUCH_TICKET, {"ticket_id": ticket_id})
+    customer_id: uuid.UUID | None = result.scalar_one_or_none()
+    return customer_id
+
+
+async def touch_open_ticket(
+    session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
+) -> uuid.UUID | None:
+    """Lock a visible ticket that is not closed and mark a change of its conversation or
+    metadata, in one statement. Its customer, or None when there is no such ticket."""
+    stmt = TOUCH_OPEN_TICKET[visibility.customer_id is not None]
+    result = await session.execute(stmt, _visibility_params(ticket_id, visibility))
     customer_id: uuid.UUID | None = result.scalar_one_or_none()
     return customer_id
 

@@ -168,6 +168,19 @@ async def lock_ticket_for_change(
     return row
 
 
+async def change_open_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> None:
+    """Lock a visible, open ticket and record that its conversation or metadata changes, in
+    one statement: 404 if unseen, 409 if closed (the rules of :func:`lock_ticket_for_change`)."""
+    customer_id = await repository.touch_open_ticket(session, ticket_id, visible_tickets(principal))
+    if customer_id is None:  # find out why (raises), or it was reopened meanwhile: touch it
+        await lock_ticket_for_change(session, principal, ticket_id)
+        await touch_ticket(session, ticket_id)
+        return
+    ticket_cache.invalidate_after_commit(session, ticket_id, customer_id)
+
+
 async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
     """Record that the ticket's metadata or conversation changed."""
     customer_id = await repository.touch_ticket(session, ticket_id)
