@@ -103,6 +103,7 @@ def _begin_as_actor(session: Session, _transaction: Any, connection: Connection)
 
 
 READ_ROUTE = "helpline.read_route"
+AUTOCOMMIT_READS = "helpline.autocommit_reads"
 T = TypeVar("T")
 
 
@@ -113,17 +114,27 @@ def route_reads(session: AsyncSession, router: Any, principal: str) -> None:
 
 
 async def run_read(session: AsyncSession, read: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run a read-only ``read`` on a replica when the request allows it, else on ``session``.
+    """Run a read-only ``read`` on a replica when the request allows it, else on the primary.
 
     A request that has begun a transaction (it wrote, or holds locks) or queued side effects
-    reads on its own session: it must see its own uncommitted changes.
+    reads on its own session: it must see its own uncommitted changes. Otherwise ``read``
+    gets a session of its own (its statements need no common snapshot with the request's
+    other reads) — on a replica, or on the primary in autocommit.
     """
-    route = session.info.get(READ_ROUTE)
-    if route is None or session.in_transaction() or session.info.get("after_commit"):
+    if session.in_transaction() or session.info.get("after_commit"):
         return await read(session)
-    router, principal = route
-    result: T = await router.run_read(principal, read)
-    return result
+    route = session.info.get(READ_ROUTE)
+    if route is not None:
+        router, principal = route
+        result: T = await router.run_read(principal, read)
+        return result
+    reads: async_sessionmaker[AsyncSession] | None = session.info.get(AUTOCOMMIT_READS)
+    if reads is None:
+        return await read(session)
+    # Not in a transaction yet: run the read in autocommit, without the BEGIN and COMMIT
+    # round trips a transaction would cost; its connection goes back to the pool at once.
+    async with reads() as autocommit:
+        return await read(autocommit)
 
 
 async def end_read(session: AsyncSession) -> None:
@@ -182,7 +193,16 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Same pool; no transaction, so a lone read costs no BEGIN/COMMIT (see run_read).
+        autocommit_reads = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+        self.sessionmaker = async_sessionmaker(
+            engine,
+            expire_on_commit=False,
+            autoflush=False,
+            info={AUTOCOMMIT_READS: autocommit_reads},
+        )
 
     @asynccontextmanager
     async def transaction(self, actor: ActorContext | None = None) -> AsyncIterator[AsyncSession]:

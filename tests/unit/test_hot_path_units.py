@@ -126,7 +126,7 @@ class TestTuneGc:
         try:
             tune_gc()
             assert gc.get_threshold() == GC_THRESHOLDS
-            assert GC_THRESHOLDS[0] > before[0]
+            assert GC_THRESHOLDS[0] > 700  # CPython's default for the young generation
             assert gc.get_freeze_count() > 1000  # this process's modules, at least
         finally:
             gc.unfreeze()
