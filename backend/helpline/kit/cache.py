@@ -12,7 +12,7 @@ value is stamped with — so everything cached before the outage becomes a miss 
 from __future__ import annotations
 
 import asyncio
-import secrets
+import random
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
@@ -154,7 +154,10 @@ class CacheBackend:
 
     @staticmethod
     def token() -> str:
-        return secrets.token_hex(8)
+        """A fresh value for leases and generations: unique, not secret (nothing is granted by
+        knowing one), so not worth a system call per request. CPython reseeds ``random`` in a
+        forked child."""
+        return f"{random.getrandbits(64):016x}"  # nosec B311: not a secret
 
     def extension(self, name: str, factory: Callable[[CacheBackend], T]) -> T:
         """A per-backend helper (e.g. a domain cache with its single-flight table)."""
