@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Response
 
 from helpline.auth.dependencies import CurrentPrincipal
 from helpline.auth.principal import Principal
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.errors import PermissionDenied
 from helpline.http import problem_responses
 from helpline.jobs.service import refresh_metrics
 from helpline.kit.metrics import CONTENT_TYPE, REGISTRY
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["health"])
 
 
 async def admin_only(principal: CurrentPrincipal) -> Principal:

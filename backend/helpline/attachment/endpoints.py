@@ -15,11 +15,11 @@ from helpline.attachment.storage import StorageBackend
 from helpline.attachment.upload import FILE_FIELD, UploadLimits
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.config import Settings
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.errors import RangeNotSatisfiable
 from helpline.http import NotModified, if_none_match_hits, problem_responses
 
-router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/attachments", tags=["attachments"])
 
 AttachmentId = Annotated[uuid.UUID, Path(description="Attachment id.")]
 # Downloads are never rendered by the browser as part of our origin (stored-XSS defence in depth,

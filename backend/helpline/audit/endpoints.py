@@ -12,13 +12,13 @@ from helpline.audit.schemas import AuditEventFilters, AuditEventRead, HistoryEnt
 from helpline.auth.dependencies import TicketsRead, require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import ActorType, AuditOutcome
 from helpline.ticket.schemas import Rfc3339
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
 
 AuditRead = Annotated[Principal, require(Scope.audit_read)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")]

@@ -30,13 +30,13 @@ from helpline.auth.schemas import (
     PasswordResetRedeem,
 )
 from helpline.config import Environment, Settings
-from helpline.db import SessionDep, after_commit
+from helpline.db import SessionDep, UnitOfWorkRoute, after_commit
 from helpline.http import problem_responses
 from helpline.user import service as user_service
 from helpline.user.schemas import UserRead
 
-keys_router = APIRouter(prefix="/api/v1/api-keys", tags=["api-keys"])
-auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+keys_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/api-keys", tags=["api-keys"])
+auth_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/auth", tags=["auth"])
 
 KeyId = Annotated[uuid.UUID, PathParam(description="API key id.")]
 

@@ -10,11 +10,15 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.conversation import service
 from helpline.conversation.schemas import MessageCreate, MessageRead
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.http import json_response, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
-router = APIRouter(prefix="/api/v1/tickets/{ticket_id}/conversations", tags=["conversations"])
+router = APIRouter(
+    route_class=UnitOfWorkRoute,
+    prefix="/api/v1/tickets/{ticket_id}/conversations",
+    tags=["conversations"],
+)
 
 TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
 

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from helpline.auth.dependencies import TicketsRead
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.events import service
 from helpline.events.schemas import EventPage, EventPageMeta
 from helpline.http import problem_responses
 from helpline.kit.pagination import MAX_LIMIT
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
 
 
 @router.get(

@@ -14,6 +14,7 @@ from fastapi import Request
 from strawberry.fastapi import GraphQLRouter
 
 from helpline.config import Settings
+from helpline.db import UnitOfWorkRoute
 from helpline.errors import BadRequest
 from helpline.graphql.context import GraphQLContext, get_context
 from helpline.graphql.schema import build_schema
@@ -65,6 +66,7 @@ def graphql_router(settings: Settings) -> HelplineGraphQLRouter:
         graphql_ide=None,
         allow_queries_via_get=False,
         context_getter=get_context,
+        route_class=UnitOfWorkRoute,
         subscription_protocols=(),
         tags=["graphql"],
         include_in_schema=False,

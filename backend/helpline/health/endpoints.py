@@ -8,11 +8,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from helpline.auth.dependencies import PUBLIC
+from helpline.db import UnitOfWorkRoute
 from helpline.errors import DependencyUnavailable
 from helpline.health import service
 from helpline.http import problem_responses
 
-router = APIRouter(prefix="/health", tags=["health"], dependencies=[PUBLIC])
+router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/health", tags=["health"], dependencies=[PUBLIC]
+)
 
 
 class Liveness(BaseModel):

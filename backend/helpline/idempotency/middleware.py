@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.auth.keys import is_well_formed
+from helpline.db import UnitOfWorkRoute
 from helpline.errors import HelplineError
 from helpline.http import send_problem
 from helpline.idempotency import service
@@ -151,31 +152,23 @@ def install(app: FastAPI) -> None:
     """Idempotency-Key handling: the middleware, and POST routes that hand it their response.
 
     Call after every router is included. Each POST route passes the response it built to
-    :func:`service.capture_response` before its dependencies exit, i.e. before the request's
-    transaction commits, so the response is stored in that same transaction. The hook is
-    APIRoute's documented extension point, ``get_route_handler``, which FastAPI also calls when
-    it builds the routes of an included router.
+    :func:`service.capture_response` inside its unit of work, i.e. before the request's
+    transaction commits, so the response is stored in that same transaction
+    (``UnitOfWorkRoute.wrap_handler``).
     """
     for route in _post_routes(app.router.routes):
-        if getattr(route, CAPTURING, False):  # module-level routers are shared by every app
+        if route.wrap_handler is _capturing:  # module-level routers are shared by every app
             continue
-        build = route.get_route_handler
-
-        def get_route_handler(build: Any = build) -> Callable[[Request], Coroutine[Any, Any, Any]]:
-            return _capturing(build())
-
-        route.get_route_handler = get_route_handler  # type: ignore[method-assign]
+        route.wrap_handler = _capturing
         route.app = request_response(route.get_route_handler())
-        setattr(route, CAPTURING, True)
     app.add_middleware(IdempotencyMiddleware)
 
 
-CAPTURING = "_helpline_captures_response"
-
-
-def _post_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+def _post_routes(routes: Iterable[BaseRoute]) -> Iterator[UnitOfWorkRoute]:
     for route in routes:
         if isinstance(route, APIRoute) and "POST" in (route.methods or ()):
+            if not isinstance(route, UnitOfWorkRoute):
+                raise TypeError(f"{route.path}: POST routes must be UnitOfWorkRoutes")
             yield route
         included = getattr(route, "original_router", None)  # an included router
         if included is not None:

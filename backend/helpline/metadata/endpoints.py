@@ -8,13 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.http import problem_responses
 from helpline.metadata import service
 from helpline.metadata.schemas import MetadataEntry, MetadataPut
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
 
-router = APIRouter(prefix="/api/v1/tickets/{ticket_id}/metadata", tags=["metadata"])
+router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/api/v1/tickets/{ticket_id}/metadata", tags=["metadata"]
+)
 
 TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
 Key = Annotated[str, Path(pattern=METADATA_KEY_PATTERN, description="Metadata key.")]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import ValidationError
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite, cached_read
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.errors import ValidationFailed
 from helpline.http import (
     IF_MATCH_PATTERN,
@@ -33,7 +33,7 @@ from helpline.ticket.schemas import (
     TicketUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/tickets", tags=["tickets"])
 
 TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
 IfMatch = Annotated[

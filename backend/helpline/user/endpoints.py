@@ -19,14 +19,14 @@ from helpline.auth.endpoints import password_resets
 from helpline.auth.schemas import PasswordResetIssued
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import Role
 from helpline.user import service
 from helpline.user.schemas import UserCreate, UserRead, UserUpdate
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/users", tags=["users"])
 
 UserId = Annotated[uuid.UUID, PathParam(description="User id.")]
 Sessions = Annotated[SessionStore, Depends(session_store)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from helpline.auth.dependencies import require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.db import SessionDep
+from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from helpline.webhook import service
@@ -24,7 +24,7 @@ from helpline.webhook.schemas import (
     WebhookWithSecret,
 )
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
 Admin = Annotated[Principal, require(Scope.webhooks_write)]
