@@ -89,10 +89,11 @@ async def remove_metadata(
     """Remove one key (staff only); 404 when absent."""
     _staff_only(principal)
     check_key(key)
-    await ticket_service.lock_ticket_for_change(session, principal, ticket_id)
+    # Locks, checks (404 unseen, 409 closed) and touches the ticket in one statement; a missing
+    # key's 404 rolls the touch back with the rest.
+    await ticket_service.change_open_ticket(session, principal, ticket_id)
     if not await repository.remove(session, ticket_id, key):
         raise MetadataKeyNotFound()
-    await ticket_service.touch_ticket(session, ticket_id)
 
 
 async def metadata_of_tickets(
