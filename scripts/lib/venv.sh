@@ -17,12 +17,32 @@ ensure_venv() {
   want="$(cat "$root/requirements/dev.lock" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "==> installing locked dependencies (requirements/dev.lock)" >&2
-    "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-      --require-hashes -r "$root/requirements/dev.lock"
-    "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-      --no-deps --no-build-isolation -e "$root" 2>/dev/null ||
-      "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$root"
+    _install_locked "$root" "$root/requirements/dev.lock"
     echo "$want" > "$stamp"
   fi
   export PATH="$root/.venv/bin:$PATH"
+}
+
+# Install a hash-checked lock into .venv and the project itself (editable), with uv when it can
+# be had (about 10x faster than pip on the same lock), else with pip. uv comes from its own
+# hash-checked lock (requirements/bootstrap.lock); HELPLINE_INSTALLER=pip forces pip.
+_install_locked() {
+  local root="$1" lock="$2" py="$1/.venv/bin/python" uv=""
+  if [ "${HELPLINE_INSTALLER:-uv}" = uv ]; then
+    if [ -x "$root/.venv/bin/uv" ]; then
+      uv="$root/.venv/bin/uv"
+    elif "$py" -m pip install --quiet --disable-pip-version-check --require-hashes \
+      -r "$root/requirements/bootstrap.lock" >/dev/null 2>&1; then
+      uv="$root/.venv/bin/uv"
+    fi
+  fi
+  if [ -n "$uv" ] && "$uv" pip install --quiet --python "$py" --require-hashes -r "$lock" &&
+    "$uv" pip install --quiet --python "$py" --no-deps -e "$root"; then
+    return 0
+  fi
+  [ -z "$uv" ] || echo "==> uv failed; installing with pip" >&2
+  "$py" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
+  "$py" -m pip install --quiet --disable-pip-version-check \
+    --no-deps --no-build-isolation -e "$root" 2>/dev/null ||
+    "$py" -m pip install --quiet --disable-pip-version-check --no-deps -e "$root"
 }
