@@ -12,10 +12,11 @@ from helpline.audit.schemas import AuditEventFilters, AuditEventRead, HistoryEnt
 from helpline.auth.dependencies import TicketsRead, require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import ActorType, AuditOutcome
+from helpline.services import services
 from helpline.ticket.schemas import Rfc3339
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
@@ -28,7 +29,7 @@ Cursor = Annotated[
 
 
 def _secret(request: Request) -> bytes:
-    return bytes(request.app.state.settings.cursor_secret)
+    return bytes(services(request).settings.cursor_secret)
 
 
 @router.get(
@@ -44,7 +45,7 @@ def _secret(request: Request) -> bytes:
 )
 async def list_ticket_history(
     request: Request,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     ticket_id: Annotated[uuid.UUID, Path(description="Ticket id.")],
     change_set_id: Annotated[
@@ -54,7 +55,7 @@ async def list_ticket_history(
     cursor: Cursor = None,
 ) -> Page[HistoryEntryRead]:
     page = await service.list_history(
-        session,
+        uow,
         principal,
         ticket_id,
         change_set_id=change_set_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -17,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.audit import repository
 from helpline.audit.schemas import AuditEvent, AuditEventFilters, HistoryEntryRead
 from helpline.auth.principal import Principal
-from helpline.db import ActorContext, Database
+from helpline.db import ActorContext, Database, UnitOfWork
 from helpline.errors import InvalidCursorError, RateLimited
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.cursor import InvalidCursor, decode_cursor, decode_keyset, encode_cursor
+from helpline.kit.periodic import Periodic
 from helpline.kit.rows import AnyRow
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
@@ -53,7 +53,7 @@ def _public_entry(entry: HistoryEntryRead) -> HistoryEntryRead:
 
 
 async def list_history(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     ticket_id: uuid.UUID,
     *,
@@ -63,7 +63,8 @@ async def list_history(
     cursor_secret: bytes,
 ) -> HistoryPage:
     """One page of a visible ticket's history; customers see only its public part."""
-    await ticket_service.get_ticket(session, principal, ticket_id)  # 404 unless visible
+    session = uow.session
+    await ticket_service.get_ticket(uow, principal, ticket_id)  # 404 unless visible
     after_id = None
     if cursor:
         try:
@@ -269,9 +270,9 @@ class AuditService:
         self.flush_interval_s = flush_interval_s
         self.stats = BufferStats()
         self._queue: deque[AuditEvent] = deque()
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Writes in the background (and once more at shutdown); tests flush explicitly.
+        self.flusher = Periodic("audit-flusher", self.flush, interval_s=flush_interval_s)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -285,7 +286,7 @@ class AuditService:
         self._queue.append(event)
         self.stats.emitted += 1
         if len(self._queue) >= self.batch_size:
-            self._wakeup.set()
+            self.flusher.wake()
         return True
 
     def system_event(self, action: str, **changes: Any) -> bool:
@@ -367,27 +368,6 @@ class AuditService:
                 self.stats.written += len(rows)
                 written += len(rows)
         return written
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.flush_interval_s)
-            self._wakeup.clear()
-            await self.flush()
-
-    def start(self) -> None:
-        """Flush in the background (the service's own engine; tests flush explicitly)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="audit-flusher")
-
-    async def stop(self) -> None:
-        """Stop the background flusher and write what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
 
 
 async def history_of_tickets(

@@ -11,6 +11,7 @@ from helpline.attachment import service as attachment_service
 from helpline.auth.principal import Principal
 from helpline.conversation import repository
 from helpline.conversation.schemas import MessageCreate
+from helpline.db import UnitOfWork
 from helpline.errors import InvalidCursorError, PermissionDenied
 from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
@@ -29,13 +30,14 @@ class MessagePage:
 
 
 async def add_message(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
 ) -> AnyRow:
     """Add a reply or (staff only) an internal note to a visible, open ticket."""
+    session = uow.session
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
     # Locks the ticket (404 unseen, 409 closed) and bumps its version, before the insert.
-    await ticket_service.change_open_ticket(session, principal, ticket_id)
+    await ticket_service.change_open_ticket(uow, principal, ticket_id)
     attachments = await attachment_service.claim_uploads(session, principal, data.attachment_ids)
     message_id = new_id()
     row = await repository.insert_message(
@@ -57,7 +59,7 @@ async def add_message(
 
 
 async def list_messages(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     ticket_id: uuid.UUID,
     limit: int,
@@ -65,7 +67,8 @@ async def list_messages(
     cursor_secret: bytes,
 ) -> MessagePage:
     """One page of a visible ticket's conversation, oldest first."""
-    await ticket_service.get_ticket(session, principal, ticket_id)
+    session = uow.session
+    await ticket_service.get_ticket(uow, principal, ticket_id)
     after = None
     if cursor:
         try:

@@ -109,20 +109,19 @@ class OperationBoundary(SchemaExtension):
         savepoint = None
         kept_effects = 0
         if ctx.batched:
-            async with ctx.db() as session:
-                savepoint = await session.begin_nested()
-                kept_effects = len(session.info.get("after_commit", []))
+            async with ctx.work() as uow:
+                savepoint = await uow.session.begin_nested()
+                kept_effects = uow.effects_mark()
         yield
         result = self.execution_context.result
         errors: list[GraphQLError] | None = getattr(result, "errors", None)
-        async with ctx.db() as session:
+        async with ctx.work() as uow:
             if errors:
                 if savepoint is not None:
                     await savepoint.rollback()
-                    del session.info.setdefault("after_commit", [])[kept_effects:]
+                    uow.drop_effects(kept_effects)
                 else:
-                    await session.rollback()
-                    session.info.pop("after_commit", None)
+                    await uow.rollback()
             elif savepoint is not None:
                 await savepoint.commit()
         for error in errors or ():

@@ -33,7 +33,6 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from helpline.auth.dependencies import actor_context, limit_principal
-from helpline.db import act_as
 
 if TYPE_CHECKING:
     from helpline.graphql.context import GraphQLContext
@@ -161,7 +160,7 @@ class RateLimitOperations(SchemaExtension):
             for _ in range(extra):
                 await limit_principal(ctx.http_request, ctx.principal)
             if operation.operation is OperationType.MUTATION:  # the triggers need the actor
-                await act_as(ctx.session, actor_context(ctx.http_request, ctx.principal))
+                await ctx.uow.act_as(actor_context(ctx.uow, ctx.principal))
         yield
 
 

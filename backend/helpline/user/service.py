@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.auth import principal_cache
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.db import after_commit
+from helpline.db import UnitOfWork
 from helpline.errors import (
     EmailTaken,
     InvalidCursorError,
@@ -142,7 +142,7 @@ async def list_users(
 
 
 async def update_user(
-    session: AsyncSession,
+    uow: UnitOfWork,
     user_id: uuid.UUID,
     data: UserUpdate,
     end_sessions: EndSessions,
@@ -153,6 +153,7 @@ async def update_user(
     Deactivation also revokes the user's keys, so that a later reactivation does not bring them
     back to life: the admin issues new keys deliberately.
     """
+    session = uow.session
     current = await repository.lock_user(session, user_id)
     if current is None:
         raise UserNotFound()
@@ -183,17 +184,17 @@ async def update_user(
     if values.get("is_active") is False and current.is_active:
         await revoke_keys(session, user_id)
     if values.get("is_active") is False or "password_hash" in values:
-        after_commit(session, lambda: end_sessions(user_id))
+        uow.after_commit(lambda: end_sessions(user_id))
     if "role" in values or "is_active" in values:
-        principal_cache.changed_after_commit(session)  # cached keys of this user re-resolve
+        principal_cache.changed_after_commit(uow)  # cached keys of this user re-resolve
     return row
 
 
 async def deactivate_user(
-    session: AsyncSession, user_id: uuid.UUID, end_sessions: EndSessions, revoke_keys: RevokeKeys
+    uow: UnitOfWork, user_id: uuid.UUID, end_sessions: EndSessions, revoke_keys: RevokeKeys
 ) -> None:
     """Deactivate (never delete) a user: keys are revoked and sessions end at once."""
-    await update_user(session, user_id, UserUpdate(is_active=False), end_sessions, revoke_keys)
+    await update_user(uow, user_id, UserUpdate(is_active=False), end_sessions, revoke_keys)
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> AnyRow | None:

@@ -14,6 +14,7 @@ from helpline.auth.principal import Principal
 from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from helpline.services import services
 from helpline.webhook import service
 from helpline.webhook.schemas import (
     DeliveryRead,
@@ -52,7 +53,7 @@ async def create_webhook(
         session,
         principal,
         body,
-        allowed_hosts=request.app.state.settings.webhook_allowed_hosts,
+        allowed_hosts=services(request).settings.webhook_allowed_hosts,
     )
     return _with_secret(row, secret)
 
@@ -102,8 +103,8 @@ async def update_webhook(
         principal,
         endpoint_id,
         body,
-        now=request.app.state.clock(),
-        allowed_hosts=request.app.state.settings.webhook_allowed_hosts,
+        now=services(request).clock(),
+        allowed_hosts=services(request).settings.webhook_allowed_hosts,
     )
     return WebhookRead.model_validate(row)
 
@@ -138,7 +139,7 @@ async def rotate_webhook_secret(
     endpoint_id: EndpointId,
     body: WebhookRotate | None = None,
 ) -> WebhookWithSecret:
-    settings = request.app.state.settings
+    settings = services(request).settings
     seconds = (
         body.overlap_seconds
         if body and body.overlap_seconds is not None
@@ -148,7 +149,7 @@ async def rotate_webhook_secret(
         session,
         principal,
         endpoint_id,
-        now=request.app.state.clock(),
+        now=services(request).clock(),
         overlap=timedelta(seconds=seconds),
     )
     return _with_secret(row, secret)
@@ -192,6 +193,6 @@ async def redeliver_webhook(
     delivery_id: Annotated[int, Path(description="Delivery id.")],
 ) -> Response:
     await service.redeliver(
-        session, principal, endpoint_id, delivery_id, now=request.app.state.clock()
+        session, principal, endpoint_id, delivery_id, now=services(request).clock()
     )
     return Response(status_code=202)
