@@ -23,14 +23,12 @@ from helpline.kit.cursor import InvalidCursor, decode_cursor, decode_keyset, enc
 from helpline.kit.periodic import Periodic
 from helpline.kit.rows import AnyRow
 from helpline.ticket import service as ticket_service
-from helpline.ticket.access import visible_tickets
+from helpline.ticket.access import public_fields, visible_tickets
 
 log = logging.getLogger(__name__)
 
 HISTORY_CURSOR = "history"
 EVENTS_CURSOR = "audit-events"
-# Keys of a ticket's `created` entry that customers do not see (assignment and priority).
-STAFF_ONLY_CREATED_KEYS = ("assigned_to", "priority")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +45,7 @@ class EventPage:
 
 def _public_entry(entry: HistoryEntryRead) -> HistoryEntryRead:
     if entry.change_type == "created" and isinstance(entry.new_value, dict):
-        shown = {k: v for k, v in entry.new_value.items() if k not in STAFF_ONLY_CREATED_KEYS}
-        return entry.model_copy(update={"new_value": shown})
+        return entry.model_copy(update={"new_value": public_fields(entry.new_value)})
     return entry
 
 

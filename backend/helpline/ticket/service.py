@@ -25,7 +25,12 @@ from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
-from helpline.ticket.access import TicketVisibility, visible_tickets
+from helpline.ticket.access import (
+    CUSTOMER_UNSETTABLE_ON_CREATE,
+    CUSTOMER_UPDATABLE,
+    TicketVisibility,
+    visible_tickets,
+)
 from helpline.ticket.cache import ListDocument, TicketEntry
 from helpline.ticket.schemas import (
     TicketCreate,
@@ -38,8 +43,6 @@ from helpline.ticket.schemas import (
 from helpline.user import service as user_service
 
 STAFF = {Role.agent, Role.admin}
-STAFF_ONLY_FIELDS = ("status", "priority", "assigned_to", "customer_id")
-CUSTOMER_UPDATABLE = {"title", "description", "status"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ async def create_ticket(uow: UnitOfWork, principal: Principal, data: TicketCreat
     session = uow.session
     given = data.model_fields_set
     if principal.is_customer:
-        forbidden = [f for f in STAFF_ONLY_FIELDS if f in given]
+        forbidden = [f for f in CUSTOMER_UNSETTABLE_ON_CREATE if f in given]
         if data.customer_id == principal.user_id:
             forbidden.remove("customer_id")
         if forbidden:
