@@ -55,7 +55,8 @@ from helpline.kit.cursor import InvalidCursor
 from helpline.logs import configure_logging
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
-from helpline.middleware import HelplineMiddleware, parse_networks
+from helpline.middleware import HelplineMiddleware
+from helpline.proxies import parse_networks
 from helpline.runtime import (
     make_read_router,
     make_redis,

@@ -8,12 +8,11 @@ layer costs a coroutine frame and a ``send`` wrapper per message on every reques
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import random
 import re
 import time
-from collections.abc import Iterable
+from dataclasses import dataclass
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +31,7 @@ from helpline.errors import (
 )
 from helpline.http import send_problem
 from helpline.kit.unicode import lone_surrogate_at, may_hold_surrogates
+from helpline.proxies import Network, forwarded_client
 from helpline.services import AppServices
 from helpline.unicode_input import not_unicode
 
@@ -63,55 +63,71 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+@dataclass(slots=True)
+class _Seen:
+    """What one pass over a request's headers found (HelplineMiddleware._scan)."""
+
+    request_id: str = ""
+    credentials: bytes | None = None  # b"": a session cookie
+    length: bytes | None = None
+    ctype: bytes | None = None
+    chunked: bytes | None = None
+    xff: bytes | None = None
+    fwd: bytes | None = None
+    client: str = ""
 
 
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """Trusted proxy addresses or CIDR ranges (``*`` is refused: it would trust everyone)."""
-    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
+class _ResponseHeaders:
+    """The ``send`` the app gets: adds ``X-Request-ID`` and the rate-limit headers to the
+    response start, and charges credentials that were never resolved (a bad key, no such route,
+    a body that failed before authentication); an anonymous refusal replaces the response."""
 
+    __slots__ = ("downstream", "limited", "replaced", "scope", "seen", "services", "status")
 
-def forwarded_client(
-    peer: str, forwarded_for: bytes | None, forwarded: bytes | None, trusted: tuple[Network, ...]
-) -> str:
-    """The client address: the peer, unless the peer is a trusted proxy — then the right-most
-    address in ``X-Forwarded-For`` (or ``Forwarded: for=``) that is not itself a trusted proxy."""
-    if not trusted or not _is_trusted(peer, trusted):
-        return peer
-    hops: list[str] = []
-    if forwarded_for:
-        hops = [h.strip() for h in forwarded_for.decode("latin-1").split(",")]
-    elif forwarded:
-        for element in forwarded.decode("latin-1").split(","):
-            for pair in element.split(";"):
-                name, _, value = pair.strip().partition("=")
-                if name.lower() == "for":
-                    hops.append(value.strip('"').removeprefix("[").split("]")[0])
-    for hop in reversed(hops):
-        address = _address(hop)
-        if address is None:
-            return peer  # garbage in the header: trust the socket, not the header
-        if not _is_trusted(address, trusted):
-            return address
-    return peer
+    def __init__(
+        self, scope: Scope, downstream: Send, services: AppServices, seen: _Seen, limited: bool
+    ) -> None:
+        self.scope = scope
+        self.downstream = downstream
+        self.services = services
+        self.seen = seen
+        self.limited = limited
+        self.status = 500
+        self.replaced = False
 
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            headers = [
+                *message.get("headers", ()),
+                (b"x-request-id", self.seen.request_id.encode()),
+            ]
+            if self.limited and not await self._rate_limit_headers(headers):
+                return
+            message["headers"] = headers
+        elif self.replaced:
+            return
+        await self.downstream(message)
 
-def _address(text: str) -> str | None:
-    text = text.strip()
-    if text.count(":") == 1:  # IPv4 with a port
-        text = text.split(":")[0]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return None
-
-
-def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in trusted)
+    async def _rate_limit_headers(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Add the rate-limit headers; False when a refusal was sent instead."""
+        limiter = self.services.rate_limiter
+        if limiter is None:
+            return True
+        result = self.scope["state"].get("rate_limit")
+        credentials, ip = self.seen.credentials, self.seen.client
+        if result is None and credentials is not None:
+            result = await _late_hit(self.services, limiter, credentials, ip)
+            if not result.allowed and result.policy == "anonymous":
+                self.replaced = True
+                refused = result.exceeded()
+                _audit(self.services, refused, ip)
+                path, request_id = self.scope["path"], self.seen.request_id
+                await send_problem(self.downstream, refused, instance=path, request_id=request_id)
+                return False
+        if result is not None and not any(k == b"ratelimit-policy" for k, _ in headers):
+            headers.extend(result.header_pairs())
+        return True
 
 
 class HelplineMiddleware:
@@ -143,121 +159,98 @@ class HelplineMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = credentials = length = ctype = chunked = xff = fwd = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                request_id = value.decode("latin-1")
-            elif name in (b"authorization", b"x-api-key"):
-                credentials = value
-            elif name == b"cookie":
-                if credentials is None and self.cookie_marker in value:
-                    credentials = b""
-            elif name == b"content-length":
-                length = value
-            elif name == b"content-type":
-                ctype = value
-            elif name == b"transfer-encoding":
-                chunked = value
-            elif name == b"x-forwarded-for":
-                xff = value
-            elif name == b"forwarded":
-                fwd = value
-        if request_id is None or not REQUEST_ID_RE.match(request_id):
-            # Unique, not secret: no system call per request (uuid4 reads os.urandom).
-            request_id = f"{random.getrandbits(128):032x}"  # nosec B311
-        client = scope.get("client")
-        peer = str(client[0]) if client else "unknown"
-        ip = forwarded_client(peer, xff, fwd, self.trusted_proxies)
-        if ip != peer:
-            scope["client"] = (ip, 0)
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        app_state: AppServices = scope["app"].state.services
-        uow = app_state.db.work(identity=RequestIdentity(request_id, ip), cache=app_state.cache)
+        seen = self._scan(scope)
+        services: AppServices = scope["app"].state.services
+        request_id, ip = seen.request_id, seen.client
+        scope.setdefault("state", {})["request_id"] = request_id
+        uow = services.db.work(identity=RequestIdentity(request_id, ip), cache=services.cache)
         attach_work(scope, uow)
-        limiter: RateLimiter | None = app_state.rate_limiter
         path: str = scope["path"]
         # Probes and the web interface's static files: never limited, never counted.
-        unlimited = path.startswith(PROBE_PREFIX) or not path.startswith(LIMITED_PREFIXES)
-        status = 500
-        replaced = False
-        rid_header = (b"x-request-id", request_id.encode())
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, replaced
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [*message.get("headers", ()), rid_header]
-                if limiter is not None and not unlimited:
-                    result = state.get("rate_limit")
-                    if result is None and credentials is not None:
-                        # Credentials that were never resolved (bad key, no such route, a body
-                        # that failed before authentication): a known key pays, else the IP.
-                        result = await self._late_hit(app_state, limiter, credentials, ip)
-                        if not result.allowed and result.policy == "anonymous":
-                            replaced = True
-                            refused = result.exceeded()
-                            self._audit(app_state, refused, ip)
-                            await send_problem(send, refused, instance=path, request_id=request_id)
-                            return
-                    if result is not None and not any(k == b"ratelimit-policy" for k, _ in headers):
-                        headers.extend(result.header_pairs())
-                message["headers"] = headers
-            elif replaced:
-                return
-            await send(message)
-
+        limited = services.rate_limiter is not None and not (
+            path.startswith(PROBE_PREFIX) or not path.startswith(LIMITED_PREFIXES)
+        )
+        response = _ResponseHeaders(scope, send, services, seen, limited)
         # Every log line written while serving this request carries its id.
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
-            rejection = self._reject(scope, length, ctype, chunked)
-            if rejection is not None:
-                await send_problem(send_wrapper, rejection, instance=path, request_id=request_id)
-                return
-            if self._buffers(scope, length, chunked):
-                # Read the whole (bounded) JSON body first: a chunked body over the limit is a 413
-                # like a declared one, nesting is bounded before any parser sees it, and text
-                # that is not valid Unicode (lone surrogates) is a 422 on REST and GraphQL alike.
-                body, problem = await self._read_json(receive)
-                if problem is not None:
-                    await send_problem(send_wrapper, problem, instance=path, request_id=request_id)
-                    return
-                receive = _replay(body, receive)
-            if limiter is not None and credentials is None and not unlimited:
-                anonymous = app_state.settings.anonymous_rate_limit_per_minute
-                result = await limiter.hit("anonymous", ip, anonymous)
-                state["rate_limit"] = result
-                if not result.allowed:
-                    refused = result.exceeded()
-                    self._audit(app_state, refused, ip)
-                    await send_problem(send_wrapper, refused, instance=path, request_id=request_id)
-                    return
-            # Uploads stream and enforce their own (larger) limit; raw_max_body_bytes is only a
-            # backstop for anything in front of the handler that might buffer the body.
-            limit = self.raw_max_body_bytes if self._is_raw(path) else self.max_body_bytes
-            await self.app(
-                scope, receive if limit is None else self._limited(receive, limit), send_wrapper
-            )
+            admitted = await self._admit(scope, receive, response, services, seen, limited)
+            if admitted is not None:
+                await self.app(scope, admitted, response.send)
         finally:
             if self.access_log_enabled:
-                self._log(scope, status, started, uow.principal)
+                self._log(scope, response.status, started, uow.principal)
             structlog.contextvars.unbind_contextvars("request_id")
 
-    @staticmethod
-    def _audit(app_state: AppServices, refused: RateLimited, ip: str) -> None:
-        record_rate_limited(app_state.audit, refused, principal=None, ip=ip, now=app_state.clock())
+    def _scan(self, scope: Scope) -> _Seen:
+        """One pass over the request headers: what the rest of the request needs of them."""
+        seen = _Seen()
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                seen.request_id = value.decode("latin-1")
+            elif name in (b"authorization", b"x-api-key"):
+                seen.credentials = value
+            elif name == b"cookie":
+                if seen.credentials is None and self.cookie_marker in value:
+                    seen.credentials = b""
+            elif name == b"content-length":
+                seen.length = value
+            elif name == b"content-type":
+                seen.ctype = value
+            elif name == b"transfer-encoding":
+                seen.chunked = value
+            elif name == b"x-forwarded-for":
+                seen.xff = value
+            elif name == b"forwarded":
+                seen.fwd = value
+        if not seen.request_id or not REQUEST_ID_RE.match(seen.request_id):
+            # Unique, not secret: no system call per request (uuid4 reads os.urandom).
+            seen.request_id = f"{random.getrandbits(128):032x}"  # nosec B311
+        client = scope.get("client")
+        peer = str(client[0]) if client else "unknown"
+        seen.client = forwarded_client(peer, seen.xff, seen.fwd, self.trusted_proxies)
+        if seen.client != peer:
+            scope["client"] = (seen.client, 0)
+        return seen
 
-    async def _late_hit(
-        self, app_state: AppServices, limiter: RateLimiter, credentials: bytes, ip: str
-    ) -> RateLimitResult:
-        if credentials:
-            principal = app_state.credentials.known(credentials)
-            if principal is not None:
-                default = app_state.settings.default_rate_limit_per_minute
-                return await limiter.hit(*policy_for(principal, default))
-        return await limiter.hit(
-            "anonymous", ip, app_state.settings.anonymous_rate_limit_per_minute
-        )
+    async def _admit(
+        self,
+        scope: Scope,
+        receive: Receive,
+        response: _ResponseHeaders,
+        services: AppServices,
+        seen: _Seen,
+        limited: bool,
+    ) -> Receive | None:
+        """The receive the app gets, or None when the request was answered here (a body over the
+        limit or of the wrong type, or an anonymous caller over its rate limit)."""
+        path, request_id = scope["path"], seen.request_id
+        rejection = self._reject(scope, seen.length, seen.ctype, seen.chunked)
+        if rejection is not None:
+            await send_problem(response.send, rejection, instance=path, request_id=request_id)
+            return None
+        if self._buffers(scope, seen.length, seen.chunked):
+            # Read the whole (bounded) JSON body first: a chunked body over the limit is a 413
+            # like a declared one, nesting is bounded before any parser sees it, and text
+            # that is not valid Unicode (lone surrogates) is a 422 on REST and GraphQL alike.
+            body, problem = await self._read_json(receive)
+            if problem is not None:
+                await send_problem(response.send, problem, instance=path, request_id=request_id)
+                return None
+            receive = _replay(body, receive)
+        if limited and seen.credentials is None and services.rate_limiter is not None:
+            anonymous = services.settings.anonymous_rate_limit_per_minute
+            result = await services.rate_limiter.hit("anonymous", seen.client, anonymous)
+            scope["state"]["rate_limit"] = result
+            if not result.allowed:
+                refused = result.exceeded()
+                _audit(services, refused, seen.client)
+                await send_problem(response.send, refused, instance=path, request_id=request_id)
+                return None
+        # Uploads stream and enforce their own (larger) limit; raw_max_body_bytes is only a
+        # backstop for anything in front of the handler that might buffer the body.
+        limit = self.raw_max_body_bytes if self._is_raw(path) else self.max_body_bytes
+        return receive if limit is None else self._limited(receive, limit)
 
     def _reject(
         self, scope: Scope, length: bytes | None, ctype: bytes | None, chunked: bytes | None
@@ -344,6 +337,22 @@ class HelplineMiddleware:
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
             principal=principal.ident() if principal is not None else None,
         )
+
+
+def _audit(services: AppServices, refused: RateLimited, ip: str) -> None:
+    record_rate_limited(services.audit, refused, principal=None, ip=ip, now=services.clock())
+
+
+async def _late_hit(
+    services: AppServices, limiter: RateLimiter, credentials: bytes, ip: str
+) -> RateLimitResult:
+    """Charge credentials that were never resolved: a key this process knows pays, else the IP."""
+    if credentials:
+        principal = services.credentials.known(credentials)
+        if principal is not None:
+            default = services.settings.default_rate_limit_per_minute
+            return await limiter.hit(*policy_for(principal, default))
+    return await limiter.hit("anonymous", ip, services.settings.anonymous_rate_limit_per_minute)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -11,8 +11,8 @@ import pytest
 from helpline.auth.permissions import ROLE_SCOPES
 from helpline.auth.principal import Principal
 from helpline.auth.principal_cache import PrincipalCache
-from helpline.middleware import forwarded_client, parse_networks
 from helpline.models.enums import Role
+from helpline.proxies import forwarded_client, parse_networks
 from helpline.runtime import GC_THRESHOLDS, tune_gc
 
 pytestmark = pytest.mark.unit
