@@ -142,6 +142,14 @@ class PermissionDenied(HelplineError):
     description = "The caller is authenticated but lacks the role or scope for this action."
 
 
+class ScopeNotGrantable(PermissionDenied):
+    slug, title = "scope-not-grantable", "Scope not grantable"
+    description = (
+        "A key created or rotated through an API key may hold only scopes that the presenting "
+        "key holds itself (a cookie session may grant its role's scopes); `scopes` lists them."
+    )
+
+
 class CsrfTokenInvalid(PermissionDenied):
     slug, title = "csrf-token-invalid", "CSRF token missing or invalid"
     description = "A cookie-authenticated unsafe request must echo the session's `X-CSRF-Token`."

@@ -74,7 +74,10 @@ async def list_api_keys(
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key",
     description="Issues a key for the caller (admins: for `user_id`). Scopes must be within the "
-    "owner's role. The secret `key` appears only in this response.",
+    "owner's role (422) and, when the caller presents an API key, within that key's own scopes "
+    "(403 `scope-not-grantable`: a key never mints a broader one). Without `scopes`: the role's "
+    "scopes — within the presenting key's, or all of them for a cookie session. The secret "
+    "`key` appears only in this response.",
     operation_id="createApiKey",
     responses=problem_responses(403, 404),
 )
@@ -126,7 +129,8 @@ async def revoke_api_key(
     description="Returns a new key with the same owner, name, scopes and limit; the old key keeps "
     "working for `grace_period_seconds` (default 24 h, 0 = stops now, at most 30 days), then "
     "gets 401 `api-key-expired`. A lineage has at most two live keys: rotating again while the "
-    "previous grace period runs is 409.",
+    "previous grace period runs is 409. Through an API key, only keys whose scopes that key "
+    "holds itself can be rotated (403 `scope-not-grantable`).",
     operation_id="rotateApiKey",
     responses=problem_responses(403, 404, 409),
 )

@@ -26,6 +26,7 @@ from helpline.errors import (
     InvalidCredentials,
     PasswordResetTokenInvalid,
     PermissionDenied,
+    ScopeNotGrantable,
     SessionExpired,
     Unauthenticated,
     ValidationFailed,
@@ -100,15 +101,24 @@ async def issue_api_key(
     rate_limit_per_minute: int | None = None,
     expires_at: datetime | None = None,
     clock: Clock = utcnow,
+    grantable: frozenset[Scope] | None = None,
 ) -> IssuedKey:
-    """Create a key for a user; scopes default to everything the role allows (API and CLI)."""
+    """Create a key for a user; scopes default to everything the role allows (API and CLI).
+
+    ``grantable`` is what the presenting credentials may hand on (an API key's own scopes;
+    None for a cookie session or the command line): the default is then the role's scopes
+    within it, and asking for more is 403 ``scope-not-grantable``.
+    """
     if expires_at is not None and expires_at <= clock():
         raise ValidationFailed(
             "expires_at must be in the future.",
             errors=[{"loc": ["body", "expires_at"], "msg": "in the past", "type": "value_error"}],
         )
     allowed = {s.value for s in ROLE_SCOPES[role]}
-    requested = sorted(allowed if scopes is None else set(scopes))
+    if scopes is None:
+        requested = sorted(allowed & _values(grantable) if grantable is not None else allowed)
+    else:
+        requested = sorted(set(scopes))
     unknown = [s for s in requested if s not in {sc.value for sc in Scope}]
     beyond = [s for s in requested if s not in allowed and s not in unknown]
     if unknown or beyond:
@@ -119,6 +129,8 @@ async def issue_api_key(
                 for s in unknown + beyond
             ],
         )
+    if grantable is not None:
+        _refuse_scopes_not_held(requested, grantable)
     secret = keys.generate_key()
     row = await repository.insert_key(
         session,
@@ -132,6 +144,28 @@ async def issue_api_key(
         expires_at=expires_at,
     )
     return IssuedKey(row=row, secret=secret)
+
+
+def _values(scopes: frozenset[Scope]) -> set[str]:
+    return {s.value for s in scopes}
+
+
+def grantable_by(principal: Principal) -> frozenset[Scope] | None:
+    """The scopes ``principal`` may put on a key it creates or rotates: an API key's own
+    (effective) scopes — a key never mints a broader one; None (the owner's role decides) for a
+    cookie session, which already acts with its role's scopes."""
+    return principal.scopes if principal.api_key_id is not None else None
+
+
+def _refuse_scopes_not_held(scopes: list[str], grantable: frozenset[Scope]) -> None:
+    missing = sorted(set(scopes) - _values(grantable))
+    if missing:
+        raise ScopeNotGrantable(
+            "An API key can grant only scopes it holds itself; the presenting key lacks "
+            + ", ".join(repr(s) for s in missing)
+            + ".",
+            scopes=missing,
+        )
 
 
 # -- key lifecycle -------------------------------------------------------------------------------
@@ -182,6 +216,7 @@ async def create_key(
         rate_limit_per_minute=data.rate_limit_per_minute,
         expires_at=data.expires_at,
         clock=clock,
+        grantable=grantable_by(principal),
     )
 
 
@@ -229,6 +264,15 @@ async def rotate_key(
     now = clock()
     lineage = await repository.lock_lineage(session, target.lineage_id)
     old = next(k for k in lineage if k.id == key_id)
+    grantable = grantable_by(principal)
+    if grantable is not None:  # the new secret must not carry more than the presenting key
+        owner_role = principal.role if old.user_id == principal.user_id else None
+        if owner_role is None:
+            owner_role = Role((await user_service.get_user(session, old.user_id)).role)
+        # Scopes the owner's role no longer allows are inert on either key: not a grant.
+        _refuse_scopes_not_held(
+            [s for s in old.scopes if s in _values(ROLE_SCOPES[owner_role])], grantable
+        )
     if not _is_live(old, now):
         raise ApiKeyNotRotatable("A revoked or expired key cannot be rotated.")
     if any(_is_live(k, now) for k in lineage if k.id != old.id):
