@@ -163,7 +163,7 @@ async def rotate_api_key(
     "`expires_in` idle seconds, at logout, deactivation or a password change. Send the returned "
     "`csrf_token` as `X-CSRF-Token` on unsafe requests. Wrong email and wrong password give the "
     "same 401; attempts are limited per IP and per account (429). While the session store "
-    "(Redis) is unavailable every attempt is 503, whatever the password.",
+    "(Redis) is unavailable every attempt is 503 (never 429), whatever the password.",
     operation_id="login",
     dependencies=[PUBLIC],
     responses=problem_responses(429, 503),
@@ -172,8 +172,10 @@ async def login(
     request: Request, body: LoginRequest, session: SessionDep, response: Response
 ) -> LoginResult:
     settings: Settings = request.app.state.settings
+    store = session_store(request)
     result = await service.check_login_limits(
         getattr(request.app.state, "rate_limiter", None),
+        store,
         ip=client_ip(request),
         email=str(body.email),
         per_ip=settings.login_rate_limit_per_ip_per_minute,
@@ -183,7 +185,7 @@ async def login(
         request.state.rate_limit = result
     outcome = await service.login(
         session,
-        session_store(request),
+        store,
         email=str(body.email),
         password=body.password.get_secret_value(),
         mark_secret=settings.secret_key.get_secret_value().encode(),

@@ -311,13 +311,20 @@ class LoginOutcome:
 
 async def check_login_limits(
     limiter: RateLimiter | None,
+    store: SessionStore,
     *,
     ip: str,
     email: str,
     per_ip: int,
     per_account: int,
 ) -> RateLimitResult | None:
-    """Count a login attempt per IP and per account; raise 429 when either is exhausted."""
+    """Count a login attempt per IP and per account; raise 429 when either is exhausted.
+
+    The session store is asked first: while it (Redis) is down every attempt is 503 — never a
+    429 from the per-process fallback limiter, which would only count attempts that cannot
+    succeed anyway.
+    """
+    await store.ensure_available()
     if limiter is None:
         return None
     by_ip = await limiter.hit("login-ip", ip, per_ip)
@@ -341,10 +348,10 @@ async def login(
 ) -> LoginOutcome:
     """Check a password and open a session. Unknown email and wrong password look the same.
 
-    While sessions cannot be stored every attempt is 503, before any password is checked: an
-    outage must not tell a right password (which could not log in) from a wrong one.
+    While sessions cannot be stored every attempt is 503 (:func:`check_login_limits` asks the
+    store first), before any password is checked: an outage must not tell a right password
+    (which could not log in) from a wrong one.
     """
-    await store.ensure_available()
     candidate = await user_service.get_login_candidate(session, email)
     password_hash = candidate.password_hash if candidate is not None else None
     ok = await verify_password(password_hash, password)
