@@ -163,7 +163,8 @@ async def rotate_api_key(
     "`expires_in` idle seconds, at logout, deactivation or a password change. Send the returned "
     "`csrf_token` as `X-CSRF-Token` on unsafe requests. Wrong email and wrong password give the "
     "same 401; attempts are limited per IP and per account (429). While the session store "
-    "(Redis) is unavailable every attempt is 503 (never 429), whatever the password.",
+    "(Redis) is unavailable every attempt is 503 (never 429), whatever the password; a login "
+    "whose session could not be stored is 503 too, with no cookie and nothing changed.",
     operation_id="login",
     dependencies=[PUBLIC],
     responses=problem_responses(429, 503),
@@ -191,6 +192,15 @@ async def login(
         mark_secret=settings.secret_key.get_secret_value().encode(),
         clock=request.app.state.clock,
     )
+    # The one route that ends its transaction itself: the session is stored first (503 and a
+    # rollback when it cannot be), then the login commits; a failed commit takes the stored
+    # session back. Either way a failed login changes nothing and sets no cookie.
+    await service.open_session(store, outcome)
+    try:
+        await session.commit()
+    except BaseException:
+        await service.discard_session(store, outcome)
+        raise
     user_id = outcome.user.id
 
     async def audit_login() -> None:  # after the commit (and the session write queued before)

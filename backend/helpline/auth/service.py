@@ -23,6 +23,7 @@ from helpline.errors import (
     ApiKeyNotFound,
     ApiKeyNotRotatable,
     CsrfTokenInvalid,
+    DependencyUnavailable,
     InvalidCredentials,
     PasswordResetTokenInvalid,
     PermissionDenied,
@@ -346,7 +347,8 @@ async def login(
     mark_secret: bytes,
     clock: Clock,
 ) -> LoginOutcome:
-    """Check a password and open a session. Unknown email and wrong password look the same.
+    """Check a password and prepare a session (stored by :func:`open_session`). Unknown email
+    and wrong password look the same.
 
     While sessions cannot be stored every attempt is 503 (:func:`check_login_limits` asks the
     store first), before any password is checked: an outage must not tell a right password
@@ -364,12 +366,26 @@ async def login(
     token, data = store.prepare(candidate.id, password_mark(mark_secret, password_hash))
     await user_service.record_login(session, candidate.id, clock())
     user = await user_service.get_user(session, candidate.id)
-
-    async def open_session() -> None:  # only once the login is committed (DESIGN §3)
-        await store.save(data)
-
-    after_commit(session, open_session)
     return LoginOutcome(token=token, data=data, user=user)
+
+
+async def open_session(store: SessionStore, outcome: LoginOutcome) -> None:
+    """Store a prepared login session; 503 when the store fails.
+
+    Not an after-commit effect: a login whose session could not be stored must fail (and roll
+    back), never answer 200 with a cookie that names no session. The caller commits right
+    after and calls :func:`discard_session` if that commit fails.
+    """
+    await store.save(outcome.data)
+
+
+async def discard_session(store: SessionStore, outcome: LoginOutcome) -> None:
+    """Remove a stored session whose login did not commit (best effort: its token was never
+    handed out, and it expires with the session TTL)."""
+    try:
+        await store.delete(outcome.data.session_id, outcome.data.user_id)
+    except DependencyUnavailable:
+        log.warning("could not remove the session of a login that did not commit")
 
 
 async def change_password(
