@@ -308,7 +308,8 @@ class Settings(BaseSettings):
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma list of hosts or IPs webhook targets may resolve to although they "
-        "are loopback, private or link-local (default: none; tests allow 127.0.0.1).",
+        "are not globally reachable (loopback, private, …; default: none; tests allow "
+        "127.0.0.1). Cloud metadata addresses and names are refused all the same.",
     )
     # Scale-out (docs/scaling.md).
     database_pgbouncer: bool = Field(

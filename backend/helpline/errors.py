@@ -313,6 +313,8 @@ class WebhookNotFound(NotFound):
 class WebhookTargetRefused(ValidationFailed):
     slug, title = "webhook-target-refused", "Webhook target refused"
     description = (
-        "The URL's host does not resolve, or resolves to a loopback, private, link-local, "
-        "multicast or cloud-metadata address that HELPLINE_WEBHOOK_ALLOWED_HOSTS does not allow."
+        "The URL's host does not resolve, or resolves to an address that is not globally "
+        "reachable (loopback, private, link-local, shared, reserved, multicast …) and that "
+        "HELPLINE_WEBHOOK_ALLOWED_HOSTS does not allow, or names a cloud metadata service "
+        "(refused always)."
     )
