@@ -77,6 +77,22 @@ class JsonTooDeep(BadRequest):
     description = "The JSON body nests arrays and objects deeper than the server accepts."
 
 
+class QueryTooCostly(BadRequest):
+    slug, title = "query-too-costly", "GraphQL operation too costly"
+    description = (
+        "The GraphQL operation could return more nodes than one operation may (list sizes "
+        "multiplied through nesting: `first`/`count`, or their defaults); `cost` and `limit` "
+        "say by how much. Nothing ran. Ask for smaller pages or fewer nested lists."
+    )
+
+
+class OperationNameRequired(BadRequest):
+    slug, title = "operation-name-required", "GraphQL operation name required"
+    description = (
+        "The GraphQL document holds several operations: `operationName` must say which to run."
+    )
+
+
 class InvalidCursorError(HelplineError):
     status, slug, title = 400, "invalid-cursor", "Invalid cursor"
     description = "The pagination cursor is malformed, forged or belongs to another sort order."
