@@ -463,6 +463,58 @@ class TestWebhookApi:
             is None
         )
 
+    async def test_endpoint_changes_are_audited_without_secrets(
+        self, hook_client, cast: Cast, session
+    ):
+        from helpline.models import AuditLog
+
+        async def rows(entity_id: str) -> list[AuditLog]:
+            stmt = (
+                select(AuditLog)
+                .where(AuditLog.entity_type == "webhook", AuditLog.entity_id == entity_id)
+                .order_by(AuditLog.id)
+            )
+            return list((await session.execute(stmt)).scalars())
+
+        headers = {**cast.admin.headers, "X-Request-ID": "req-webhook-audit-1"}
+        r = await hook_client.post(
+            HOOKS, json={"url": "http://127.0.0.1:9/a", "description": "crm"}, headers=headers
+        )
+        created = r.json()
+        hook_id = created["id"]
+        await hook_client.patch(
+            f"{HOOKS}/{hook_id}", json={"url": "http://127.0.0.1:9/b"}, headers=cast.admin.headers
+        )
+        rotated = await hook_client.post(
+            f"{HOOKS}/{hook_id}/rotate", json={}, headers=cast.admin.headers
+        )
+        await hook_client.patch(
+            f"{HOOKS}/{hook_id}", json={"enabled": False}, headers=cast.admin.headers
+        )
+        await hook_client.patch(
+            f"{HOOKS}/{hook_id}", json={"enabled": True}, headers=cast.admin.headers
+        )
+        await hook_client.delete(f"{HOOKS}/{hook_id}", headers=cast.admin.headers)
+        audit = await rows(hook_id)
+        assert [a.action for a in audit] == [
+            "webhook.created",
+            "webhook.updated",
+            "webhook.secret_rotated",
+            "webhook.disabled",
+            "webhook.enabled",
+            "webhook.deleted",
+        ]
+        assert {a.actor_type for a in audit} == {"api_key"}
+        assert {a.actor_id for a in audit} == {cast.admin.id}
+        assert audit[0].request_id == "req-webhook-audit-1"
+        assert audit[0].changes["url"] == "http://127.0.0.1:9/a"
+        assert audit[1].changes == {"url": ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]}
+        assert audit[2].changes["secret"] == "[changed]"
+        assert audit[3].changes["enabled"] == [True, False]
+        logged = " ".join(str(a.changes) for a in audit)
+        for secret in (created["secret"], rotated.json()["secret"]):
+            assert secret not in logged
+
     async def test_agents_and_customers_are_refused(self, hook_client, cast: Cast):
         for actor in (cast.agent, cast.alice):
             r = await hook_client.get(HOOKS, headers=actor.headers)
