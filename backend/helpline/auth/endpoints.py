@@ -75,7 +75,10 @@ async def list_api_keys(
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key",
     description="Issues a key for the caller (admins: for `user_id`). Scopes must be within the "
-    "owner's role. The secret `key` appears only in this response.",
+    "owner's role (422) and, when the caller presents an API key, within that key's own scopes "
+    "(403 `scope-not-grantable`: a key never mints a broader one). Without `scopes`: the role's "
+    "scopes — within the presenting key's, or all of them for a cookie session. The secret "
+    "`key` appears only in this response.",
     operation_id="createApiKey",
     responses=problem_responses(403, 404),
 )
@@ -127,7 +130,8 @@ async def revoke_api_key(
     description="Returns a new key with the same owner, name, scopes and limit; the old key keeps "
     "working for `grace_period_seconds` (default 24 h, 0 = stops now, at most 30 days), then "
     "gets 401 `api-key-expired`. A lineage has at most two live keys: rotating again while the "
-    "previous grace period runs is 409.",
+    "previous grace period runs is 409. Through an API key, only keys whose scopes that key "
+    "holds itself can be rotated (403 `scope-not-grantable`).",
     operation_id="rotateApiKey",
     responses=problem_responses(403, 404, 409),
 )
@@ -160,7 +164,8 @@ async def rotate_api_key(
     "`expires_in` idle seconds, at logout, deactivation or a password change. Send the returned "
     "`csrf_token` as `X-CSRF-Token` on unsafe requests. Wrong email and wrong password give the "
     "same 401; attempts are limited per IP and per account (429). While the session store "
-    "(Redis) is unavailable every attempt is 503, whatever the password.",
+    "(Redis) is unavailable every attempt is 503 (never 429), whatever the password; a login "
+    "whose session could not be stored is 503 too, with no cookie and nothing changed.",
     operation_id="login",
     dependencies=[PUBLIC],
     responses=problem_responses(429, 503),
@@ -169,8 +174,10 @@ async def login(
     request: Request, body: LoginRequest, uow: UowDep, response: Response
 ) -> LoginResult:
     settings: Settings = services(request).settings
+    store = session_store(request)
     result = await service.check_login_limits(
         services(request).rate_limiter,
+        store,
         ip=client_ip(request),
         email=str(body.email),
         per_ip=settings.login_rate_limit_per_ip_per_minute,
@@ -180,12 +187,21 @@ async def login(
         request.state.rate_limit = result
     outcome = await service.login(
         uow,
-        session_store(request),
+        store,
         email=str(body.email),
         password=body.password.get_secret_value(),
         mark_secret=settings.secret_key.get_secret_value().encode(),
         clock=services(request).clock,
     )
+    # The one route that ends its transaction itself: the session is stored first (503 and a
+    # rollback when it cannot be), then the login commits; a failed commit takes the stored
+    # session back. Either way a failed login changes nothing and sets no cookie.
+    await service.open_session(store, outcome)
+    try:
+        await uow.session.commit()
+    except BaseException:
+        await service.discard_session(store, outcome)
+        raise
     user_id = outcome.user.id
 
     async def audit_login() -> None:  # after the commit (and the session write queued before)
