@@ -38,6 +38,7 @@ from helpline.errors import (
     BadRequest,
     DependencyUnavailable,
     HelplineError,
+    InvalidCursorError,
     MethodNotAllowed,
     NotFound,
     ValidationFailed,
@@ -50,6 +51,7 @@ from helpline.http import NotModified, problem_json_bytes
 from helpline.idempotency import middleware as idempotency
 from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
+from helpline.kit.cursor import InvalidCursor
 from helpline.logs import configure_logging
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
@@ -135,6 +137,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def helpline_error(request: Request, exc: HelplineError) -> Response:
         record_access_failure(request, exc)
         return _problem(exc, request)
+
+    @app.exception_handler(InvalidCursor)
+    async def invalid_cursor(request: Request, exc: InvalidCursor) -> Response:
+        return _problem(InvalidCursorError(str(exc)), request)
 
     @app.exception_handler(NotModified)
     async def not_modified(request: Request, exc: NotModified) -> Response:

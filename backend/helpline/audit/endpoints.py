@@ -28,10 +28,6 @@ Cursor = Annotated[
 ]
 
 
-def _secret(request: Request) -> bytes:
-    return bytes(services(request).settings.cursor_secret)
-
-
 @router.get(
     "/tickets/{ticket_id}/history",
     tags=["tickets"],
@@ -61,7 +57,7 @@ async def list_ticket_history(
         change_set_id=change_set_id,
         limit=limit,
         cursor=cursor,
-        cursor_secret=_secret(request),
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[HistoryEntryRead].of(page.rows, page.next_cursor)
 
@@ -111,7 +107,11 @@ async def list_audit_events(
         occurred_before=occurred_before,
     )
     page = await service.list_audit_events(
-        session, filters, limit=limit, cursor=cursor, cursor_secret=_secret(request)
+        session,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[AuditEventRead].of(
         [AuditEventRead.model_validate(r, from_attributes=True) for r in page.rows],

@@ -17,38 +17,36 @@ from helpline.audit import repository
 from helpline.audit.schemas import AuditEvent, AuditEventFilters, HistoryEntryRead
 from helpline.auth.principal import Principal
 from helpline.db import ActorContext, Database, UnitOfWork
-from helpline.errors import InvalidCursorError, RateLimited
+from helpline.errors import RateLimited
 from helpline.kit.clock import Clock, utcnow
-from helpline.kit.cursor import InvalidCursor, decode_cursor, decode_keyset, encode_cursor
+from helpline.kit.pagination import Keyset, KeysetPage, time_and_id
 from helpline.kit.periodic import Periodic
 from helpline.kit.rows import AnyRow
 from helpline.ticket import service as ticket_service
-from helpline.ticket.access import visible_tickets
+from helpline.ticket.access import public_fields, visible_tickets
 
 log = logging.getLogger(__name__)
 
 HISTORY_CURSOR = "history"
 EVENTS_CURSOR = "audit-events"
-# Keys of a ticket's `created` entry that customers do not see (assignment and priority).
-STAFF_ONLY_CREATED_KEYS = ("assigned_to", "priority")
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryPage:
-    rows: list[HistoryEntryRead]
-    next_cursor: str | None
+def _one_id(values: list[Any]) -> int:
+    (ident,) = values
+    return int(ident)
 
 
-@dataclass(frozen=True, slots=True)
-class EventPage:
-    rows: list[AnyRow]
-    next_cursor: str | None
+# A ticket's history, oldest first (by id); the audit log, newest first.
+HISTORY_KEYSET: Keyset[Any, int] = Keyset(HISTORY_CURSOR, lambda r: [r.id], _one_id)
+EVENTS_KEYSET: Keyset[Any, tuple[datetime, int]] = Keyset(
+    EVENTS_CURSOR, lambda r: [r.occurred_at.isoformat(), r.id], time_and_id(int)
+)
+HistoryPage = KeysetPage[HistoryEntryRead]
 
 
 def _public_entry(entry: HistoryEntryRead) -> HistoryEntryRead:
     if entry.change_type == "created" and isinstance(entry.new_value, dict):
-        shown = {k: v for k, v in entry.new_value.items() if k not in STAFF_ONLY_CREATED_KEYS}
-        return entry.model_copy(update={"new_value": shown})
+        return entry.model_copy(update={"new_value": public_fields(entry.new_value)})
     return entry
 
 
@@ -65,13 +63,7 @@ async def list_history(
     """One page of a visible ticket's history; customers see only its public part."""
     session = uow.session
     await ticket_service.get_ticket(uow, principal, ticket_id)  # 404 unless visible
-    after_id = None
-    if cursor:
-        try:
-            (after_id,) = decode_cursor(cursor_secret, HISTORY_CURSOR, cursor)
-            after_id = int(after_id)
-        except (InvalidCursor, ValueError, TypeError) as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    after_id = HISTORY_KEYSET.after(cursor_secret, cursor)
     public_only = not visible_tickets(principal).sees_internal
     rows = await repository.list_history(
         session,
@@ -81,14 +73,11 @@ async def list_history(
         after_id=after_id,
         limit=limit,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(cursor_secret, HISTORY_CURSOR, [rows[-1].id])
-    entries = [HistoryEntryRead.model_validate(r) for r in rows]
+    page = HISTORY_KEYSET.page(cursor_secret, rows, limit)
+    entries = [HistoryEntryRead.model_validate(r) for r in page.rows]
     if public_only:
         entries = [_public_entry(e) for e in entries]
-    return HistoryPage(rows=entries, next_cursor=next_cursor)
+    return KeysetPage(entries, page.next_cursor)
 
 
 async def list_audit_events(
@@ -98,23 +87,11 @@ async def list_audit_events(
     limit: int,
     cursor: str | None,
     cursor_secret: bytes,
-) -> EventPage:
+) -> KeysetPage[AnyRow]:
     """One page of audit events, newest first (the caller holds `audit:read`)."""
-    after = None
-    if cursor:
-        try:
-            after = decode_keyset(cursor_secret, EVENTS_CURSOR, cursor, int)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    after = EVENTS_KEYSET.after(cursor_secret, cursor)
     rows = await repository.list_audit_events(session, filters, after, limit)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            cursor_secret, EVENTS_CURSOR, [last.occurred_at.isoformat(), last.id]
-        )
-    return EventPage(rows=rows, next_cursor=next_cursor)
+    return EVENTS_KEYSET.page(cursor_secret, rows, limit)
 
 
 async def record_events(session: AsyncSession, events: list[AuditEvent]) -> None:
@@ -387,16 +364,12 @@ async def history_of_tickets(
     for row in rows:
         entry = HistoryEntryRead.model_validate(row)
         grouped[row.ticket_id].append(_public_entry(entry) if public_only else entry)
-    pages = {}
-    for ticket_id, entries in grouped.items():
-        next_cursor = None
-        if len(entries) > per_ticket:
-            entries = entries[:per_ticket]
-            next_cursor = encode_cursor(cursor_secret, HISTORY_CURSOR, [entries[-1].id])
-        pages[ticket_id] = HistoryPage(rows=entries, next_cursor=next_cursor)
-    return pages
+    return {
+        ticket_id: HISTORY_KEYSET.page(cursor_secret, entries, per_ticket)
+        for ticket_id, entries in grouped.items()
+    }
 
 
 def history_cursor(cursor_secret: bytes, entry: HistoryEntryRead) -> str:
     """The cursor that continues a ticket's history after ``entry``."""
-    return encode_cursor(cursor_secret, HISTORY_CURSOR, [entry.id])
+    return HISTORY_KEYSET.cursor(cursor_secret, entry)

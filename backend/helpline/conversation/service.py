@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,9 +13,9 @@ from helpline.auth.principal import Principal
 from helpline.conversation import repository
 from helpline.conversation.schemas import MessageCreate
 from helpline.db import UnitOfWork
-from helpline.errors import InvalidCursorError, PermissionDenied
-from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
+from helpline.errors import PermissionDenied
 from helpline.kit.ids import new_id
+from helpline.kit.pagination import Keyset, KeysetPage, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import SenderType
 from helpline.ticket import service as ticket_service
@@ -23,10 +24,10 @@ from helpline.ticket.access import visible_tickets
 CURSOR_SORT = "conversation"
 
 
-@dataclass(frozen=True, slots=True)
-class MessagePage:
-    rows: list[AnyRow]
-    next_cursor: str | None
+# Oldest first: the conversation's own order.
+MESSAGE_KEYSET: Keyset[Any, tuple[datetime, uuid.UUID]] = Keyset(
+    CURSOR_SORT, time_and_id_of(lambda r: r.timestamp), time_and_id(uuid.UUID)
+)
 
 
 async def add_message(
@@ -65,27 +66,14 @@ async def list_messages(
     limit: int,
     cursor: str | None,
     cursor_secret: bytes,
-) -> MessagePage:
+) -> KeysetPage[AnyRow]:
     """One page of a visible ticket's conversation, oldest first."""
-    session = uow.session
     await ticket_service.get_ticket(uow, principal, ticket_id)
-    after = None
-    if cursor:
-        try:
-            after = decode_keyset(cursor_secret, CURSOR_SORT, cursor, uuid.UUID)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    after = MESSAGE_KEYSET.after(cursor_secret, cursor)
     rows = await repository.list_messages(
-        session, ticket_id, visible_tickets(principal).sees_internal, limit, after
+        uow.session, ticket_id, visible_tickets(principal).sees_internal, limit, after
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            cursor_secret, CURSOR_SORT, [last.timestamp.isoformat(), str(last.id)]
-        )
-    return MessagePage(rows=rows, next_cursor=next_cursor)
+    return MESSAGE_KEYSET.page(cursor_secret, rows, limit)
 
 
 async def messages_of_tickets(
@@ -115,4 +103,4 @@ async def messages_of_tickets(
 
 def message_cursor(cursor_secret: bytes, row: AnyRow) -> str:
     """The cursor that continues a conversation after ``row`` (same codec as the REST list)."""
-    return encode_cursor(cursor_secret, CURSOR_SORT, [row.timestamp.isoformat(), str(row.id)])
+    return MESSAGE_KEYSET.cursor(cursor_secret, row)

@@ -13,7 +13,7 @@ address are known), per job and per CLI command, and passed explicitly — a Fas
 * the cache backend, the caller (principal) and the request's identity, and where its reads may
   go (a replica, or the primary in autocommit).
 
-Nothing of it lives in ContextVars, ``session.info`` or global listeners (ADR 0011).
+Nothing of it lives in context variables, the session's info dict or global listeners (ADR 0011).
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ async def list_events(
         types=service.parse_types(types),
         ticket_id=ticket_id,
         limit=limit,
-        cursor_secret=services(request).settings.secret_key.get_secret_value().encode(),
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return EventPage(
         data=page.events, meta=EventPageMeta(next_cursor=page.next_cursor, has_more=page.has_more)

@@ -26,7 +26,13 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from helpline.access_audit import record_access_failure
-from helpline.errors import DependencyUnavailable, HelplineError, database_error
+from helpline.errors import (
+    DependencyUnavailable,
+    HelplineError,
+    InvalidCursorError,
+    database_error,
+)
+from helpline.kit.cursor import InvalidCursor
 
 if TYPE_CHECKING:
     from helpline.graphql.context import GraphQLContext
@@ -39,6 +45,8 @@ def _domain_error(exc: BaseException | None) -> HelplineError | None:
     """The problem a resolver's exception maps to, as the REST error handlers would map it."""
     if isinstance(exc, HelplineError):
         return exc
+    if isinstance(exc, InvalidCursor):  # from the keyset pager (kit), as REST maps it
+        return InvalidCursorError(str(exc))
     if isinstance(exc, DBAPIError):
         mapped = database_error(exc)
         if mapped is None and isinstance(exc, OperationalError | InterfaceError):

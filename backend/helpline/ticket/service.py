@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
 from helpline.db import UnitOfWork
 from helpline.errors import (
-    InvalidCursorError,
     PermissionDenied,
     PreconditionFailed,
     TicketClosed,
     TicketNotFound,
     ValidationFailed,
 )
-from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
-from helpline.kit.pagination import Page
+from helpline.kit.pagination import Keyset, KeysetPage, Page, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
-from helpline.ticket.access import TicketVisibility, visible_tickets
+from helpline.ticket.access import (
+    CUSTOMER_UNSETTABLE_ON_CREATE,
+    CUSTOMER_UPDATABLE,
+    TicketVisibility,
+    visible_tickets,
+)
 from helpline.ticket.cache import ListDocument, TicketEntry
 from helpline.ticket.schemas import (
     TicketCreate,
@@ -38,14 +41,18 @@ from helpline.ticket.schemas import (
 from helpline.user import service as user_service
 
 STAFF = {Role.agent, Role.admin}
-STAFF_ONLY_FIELDS = ("status", "priority", "assigned_to", "customer_id")
-CUSTOMER_UPDATABLE = {"title", "description", "status"}
 
 
-@dataclass(frozen=True, slots=True)
-class TicketPage:
-    rows: list[AnyRow]
-    next_cursor: str | None
+def _ticket_keyset(sort: TicketSort) -> Keyset[Any, tuple[datetime, uuid.UUID]]:
+    updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
+    return Keyset(
+        sort.value,
+        time_and_id_of(lambda r: r.updated_at if updated else r.created_at),
+        time_and_id(uuid.UUID),
+    )
+
+
+TICKET_KEYSETS = {sort: _ticket_keyset(sort) for sort in TicketSort}
 
 
 def _forbid(fields: list[str]) -> PermissionDenied:
@@ -63,7 +70,7 @@ async def create_ticket(uow: UnitOfWork, principal: Principal, data: TicketCreat
     session = uow.session
     given = data.model_fields_set
     if principal.is_customer:
-        forbidden = [f for f in STAFF_ONLY_FIELDS if f in given]
+        forbidden = [f for f in CUSTOMER_UNSETTABLE_ON_CREATE if f in given]
         if data.customer_id == principal.user_id:
             forbidden.remove("customer_id")
         if forbidden:
@@ -239,35 +246,19 @@ async def list_tickets(
     limit: int,
     cursor: str | None,
     cursor_secret: bytes,
-) -> TicketPage:
+) -> KeysetPage[AnyRow]:
     """One keyset page of visible tickets."""
-    after: tuple[datetime, uuid.UUID] | None = None
-    if cursor:
-        try:
-            after = decode_keyset(cursor_secret, sort.value, cursor, uuid.UUID)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    keyset = TICKET_KEYSETS[sort]
+    after = keyset.after(cursor_secret, cursor)
     rows = await repository.list_tickets(
         session, visible_tickets(principal), filters, sort, limit, after
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = (
-            last.updated_at
-            if sort in (TicketSort.updated_desc, TicketSort.updated_asc)
-            else last.created_at
-        )
-        next_cursor = encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(last.id)])
-    return TicketPage(rows=rows, next_cursor=next_cursor)
+    return keyset.page(cursor_secret, rows, limit)
 
 
 def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow | TicketRead) -> str:
     """The cursor that continues a ticket list after ``row`` (what ``list_tickets`` returns)."""
-    updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
-    key = row.updated_at if updated else row.created_at
-    return encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(row.id)])
+    return TICKET_KEYSETS[sort].cursor(cursor_secret, row)
 
 
 async def list_tickets_document(
@@ -282,11 +273,7 @@ async def list_tickets_document(
     """One list page (objects, and the JSON REST sends with its ETag), cached per visibility
     and normalized query."""
     # Decode the cursor first: a bad cursor is a 400 whether or not the page is cached.
-    if cursor:
-        try:
-            decode_keyset(cursor_secret, sort.value, cursor, uuid.UUID)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    TICKET_KEYSETS[sort].after(cursor_secret, cursor)
 
     async def load() -> Page[TicketRead]:
         page = await uow.read(
