@@ -10,9 +10,20 @@ from pydantic import ValidationError
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite, cached_read
 from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.errors import ValidationFailed
+from helpline.errors import (
+    Conflict,
+    InvalidCursorError,
+    PermissionDenied,
+    PreconditionFailed,
+    TicketClosed,
+    TicketNotFound,
+    ValidationFailed,
+)
 from helpline.http import (
+    IDEMPOTENT,
     IF_MATCH_PATTERN,
+    JSON_BODY,
+    UNSAFE,
     NotModified,
     etag_for_version,
     if_none_match_hits,
@@ -83,7 +94,7 @@ def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
     description="Customers create tickets for themselves; agents and admins must give "
     "`customer_id`. `status`, `priority` and `assigned_to` are for staff only.",
     operation_id="createTicket",
-    responses=problem_responses(403, 409, 413, 415),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, Conflict),
 )
 async def create_ticket(
     body: TicketCreate, session: SessionDep, principal: TicketsWrite
@@ -107,7 +118,7 @@ async def create_ticket(
     operation_id="listTickets",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(400, 403),
+        **problem_responses(PermissionDenied, InvalidCursorError),
     },
 )
 @cached_read
@@ -192,7 +203,7 @@ async def list_tickets(
     operation_id="getTicket",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(403, 404),
+        **problem_responses(PermissionDenied, TicketNotFound),
     },
 )
 @cached_read
@@ -218,7 +229,15 @@ async def get_ticket(
     "description and status; staff also priority and assignee. A closed ticket cannot change "
     "(409). With `If-Match`, a stale version → 412 carrying `current_version`.",
     operation_id="updateTicket",
-    responses=problem_responses(400, 403, 404, 409, 412, 413, 415),
+    responses=problem_responses(
+        PermissionDenied,
+        *UNSAFE,
+        *JSON_BODY,
+        TicketNotFound,
+        TicketClosed,
+        PreconditionFailed,
+        Conflict,
+    ),
 )
 async def update_ticket(
     ticket_id: TicketId,
@@ -239,7 +258,9 @@ async def update_ticket(
     summary="Delete a ticket",
     description="Soft delete (staff only; a closed ticket only by an admin). Honours `If-Match`.",
     operation_id="deleteTicket",
-    responses=problem_responses(400, 403, 404, 409, 412),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, PreconditionFailed, Conflict
+    ),
 )
 async def delete_ticket(
     ticket_id: TicketId, session: SessionDep, principal: TicketsWrite, if_match: IfMatch = None
