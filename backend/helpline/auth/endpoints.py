@@ -31,7 +31,16 @@ from helpline.auth.schemas import (
 )
 from helpline.config import Environment, Settings
 from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
-from helpline.http import problem_responses
+from helpline.errors import (
+    ApiKeyNotFound,
+    ApiKeyNotRotatable,
+    InvalidCredentials,
+    PasswordResetTokenInvalid,
+    PermissionDenied,
+    ScopeNotGrantable,
+    UserNotFound,
+)
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
 from helpline.services import services
 from helpline.user import service as user_service
 from helpline.user.schemas import UserRead
@@ -59,7 +68,7 @@ def _created(issued: service.IssuedKey) -> ApiKeyCreated:
     description="The caller's keys (admins: any user's with `user_id`), oldest first, including "
     "revoked and expired ones. Secrets are never returned; `prefix` identifies a key.",
     operation_id="listApiKeys",
-    responses=problem_responses(403),
+    responses=problem_responses(PermissionDenied),
 )
 async def list_api_keys(
     session: SessionDep,
@@ -80,7 +89,9 @@ async def list_api_keys(
     "scopes — within the presenting key's, or all of them for a cookie session. The secret "
     "`key` appears only in this response.",
     operation_id="createApiKey",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(
+        PermissionDenied, ScopeNotGrantable, *UNSAFE, *JSON_BODY, *IDEMPOTENT, UserNotFound
+    ),
 )
 async def create_api_key(
     request: Request,
@@ -102,7 +113,7 @@ async def create_api_key(
     summary="Get an API key",
     description="One of the caller's keys (admins: anyone's); others are 404.",
     operation_id="getApiKey",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(PermissionDenied, ApiKeyNotFound),
 )
 async def get_api_key(key_id: KeyId, session: SessionDep, principal: ApiKeysWrite) -> ApiKeyRead:
     return ApiKeyRead.model_validate(await service.get_key(session, principal, key_id))
@@ -114,7 +125,7 @@ async def get_api_key(key_id: KeyId, session: SessionDep, principal: ApiKeysWrit
     summary="Revoke an API key",
     description="The key stops working immediately on every server (idempotent).",
     operation_id="revokeApiKey",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, ApiKeyNotFound),
 )
 async def revoke_api_key(
     request: Request, key_id: KeyId, uow: UowDep, principal: ApiKeysWrite
@@ -133,7 +144,15 @@ async def revoke_api_key(
     "previous grace period runs is 409. Through an API key, only keys whose scopes that key "
     "holds itself can be rotated (403 `scope-not-grantable`).",
     operation_id="rotateApiKey",
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(
+        PermissionDenied,
+        ScopeNotGrantable,
+        *UNSAFE,
+        *JSON_BODY,
+        *IDEMPOTENT,
+        ApiKeyNotFound,
+        ApiKeyNotRotatable,
+    ),
 )
 async def rotate_api_key(
     request: Request,
@@ -168,7 +187,7 @@ async def rotate_api_key(
     "whose session could not be stored is 503 too, with no cookie and nothing changed.",
     operation_id="login",
     dependencies=[PUBLIC],
-    responses=problem_responses(429, 503),
+    responses=problem_responses(InvalidCredentials, *JSON_BODY, public=True),
 )
 async def login(
     request: Request, body: LoginRequest, uow: UowDep, response: Response
@@ -231,7 +250,7 @@ async def login(
     description="Ends the cookie session (needs `X-CSRF-Token`) and clears the cookie. With an "
     "API key it does nothing (revoke keys with `DELETE /api/v1/api-keys/{id}`).",
     operation_id="logout",
-    responses=problem_responses(403),
+    responses=problem_responses(*UNSAFE, *IDEMPOTENT),
 )
 async def logout(request: Request, principal: Authenticated) -> Response:
     await service.logout(session_store(request), principal)
@@ -250,7 +269,7 @@ async def logout(request: Request, principal: Authenticated) -> Response:
     "one is weak). Every other session of the user ends; a cookie session making the change "
     "stays valid. With an API key the change works the same and ends all sessions.",
     operation_id="changePassword",
-    responses=problem_responses(403),
+    responses=problem_responses(*UNSAFE, *JSON_BODY, *IDEMPOTENT),
 )
 async def change_password(
     request: Request, body: PasswordChange, uow: UowDep, principal: Authenticated
@@ -277,7 +296,7 @@ async def change_password(
     "usable. All of the user's sessions end. No credentials needed (per-IP rate limit).",
     operation_id="redeemPasswordReset",
     dependencies=[PUBLIC],
-    responses=problem_responses(400, 429, 503),
+    responses=problem_responses(PasswordResetTokenInvalid, *JSON_BODY, public=True),
 )
 async def redeem_password_reset(
     request: Request, body: PasswordResetRedeem, uow: UowDep
