@@ -123,14 +123,21 @@ def _validation_errors(exc: RequestValidationError) -> HelplineError:
     return ValidationFailed(f"Invalid input: {fields}.", errors=errors)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method any route serves at this path (Starlette reports only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    """Every method some route serves at this path (Starlette reports only the first route's).
+
+    Asked of the router itself, method by method: FastAPI wraps included routers in route
+    objects of its own, whose ``methods`` are not the routes' (reading them gave an empty
+    ``Allow``)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:

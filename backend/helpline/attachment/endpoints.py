@@ -16,8 +16,21 @@ from helpline.attachment.upload import FILE_FIELD, UploadLimits
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.config import Settings
 from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
-from helpline.errors import RangeNotSatisfiable
-from helpline.http import NotModified, if_none_match_hits, problem_responses
+from helpline.errors import (
+    AttachmentNotFound,
+    AttachmentTooLarge,
+    PermissionDenied,
+    RangeNotSatisfiable,
+    UnsupportedAttachmentType,
+)
+from helpline.http import (
+    IDEMPOTENT,
+    UNSAFE,
+    Documented,
+    NotModified,
+    if_none_match_hits,
+    problem_responses,
+)
 from helpline.services import services
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/attachments", tags=["attachments"])
@@ -43,8 +56,8 @@ def get_storage(request: Request) -> StorageBackend:
 StorageDep = Annotated[StorageBackend, Depends(get_storage)]
 
 
-def _responses(*statuses: int, **overrides: str) -> dict[int | str, dict[str, Any]]:
-    out = problem_responses(*statuses)
+def _responses(*problems: Documented, **overrides: str) -> dict[int | str, dict[str, Any]]:
+    out = problem_responses(*problems)
     for code, text in overrides.items():
         out[int(code.removeprefix("s"))]["description"] = text
     return out
@@ -88,9 +101,11 @@ UPLOAD_BODY = {
     openapi_extra={"requestBody": UPLOAD_BODY},
     response_description="The attachment's descriptor.",
     responses=_responses(
-        403,
-        413,
-        415,
+        PermissionDenied,
+        *UNSAFE,
+        *IDEMPOTENT,
+        AttachmentTooLarge,
+        UnsupportedAttachmentType,
         s413="The file exceeds the attachment size limit; nothing was stored.",
         s415="Not multipart/form-data, or the file's detected type is not allowed.",
     ),
@@ -132,7 +147,11 @@ def _descriptor_etag(row: Any) -> str:
     "its uploader; a bound one with its message's visibility (customers: public messages of "
     "their own tickets). Anything else is 404.",
     operation_id="getAttachment",
-    responses=_responses(404, s404="No such attachment, or it is not visible to the caller."),
+    responses=_responses(
+        PermissionDenied,
+        AttachmentNotFound,
+        s404="No such attachment, or it is not visible to the caller.",
+    ),
 )
 async def get_attachment(
     attachment_id: AttachmentId,
@@ -211,9 +230,14 @@ def _download_headers(row: Any, etag: str) -> dict[str, str]:
             "content": {"*/*": BINARY},
         },
         304: {"description": "The cached copy named by `If-None-Match` is current."},
-        **_responses(404, 416, s404="No such attachment, or it is not visible to the caller."),
+        **_responses(
+            PermissionDenied,
+            AttachmentNotFound,
+            RangeNotSatisfiable,
+            s404="No such attachment, or it is not visible to the caller.",
+        ),
         416: {
-            **problem_responses(416)[416],
+            **problem_responses(RangeNotSatisfiable)[416],
             "description": "The range starts beyond the end; `Content-Range: bytes */<size>`.",
         },
     },
@@ -268,7 +292,11 @@ async def download_attachment(
     responses={
         200: {"description": "The file exists and is visible; headers only."},
         304: {"description": "The cached copy named by `If-None-Match` is current."},
-        **_responses(404, s404="No such attachment, or it is not visible to the caller."),
+        **_responses(
+            PermissionDenied,
+            AttachmentNotFound,
+            s404="No such attachment, or it is not visible to the caller.",
+        ),
     },
 )
 async def head_attachment_content(

@@ -13,6 +13,7 @@ from helpline.auth.dependencies import TicketsRead, require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
+from helpline.errors import InvalidCursorError, PermissionDenied, TicketNotFound
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import ActorType, AuditOutcome
@@ -37,7 +38,7 @@ Cursor = Annotated[
     "by database triggers. Customers see only the public part of their own tickets' history: "
     "no assignment or priority changes and no internal notes.",
     operation_id="getTicketHistory",
-    responses=problem_responses(400, 403, 404),
+    responses=problem_responses(PermissionDenied, TicketNotFound, InvalidCursorError),
 )
 async def list_ticket_history(
     request: Request,
@@ -70,7 +71,7 @@ async def list_ticket_history(
     "auth, permission and system events recorded by the service. Needs `audit:read` (admins). "
     "Filters combine with AND; `action` takes a comma list.",
     operation_id="listAuditEvents",
-    responses=problem_responses(400, 403),
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
 )
 async def list_audit_events(
     request: Request,

@@ -83,11 +83,12 @@ def _record_limit(request: Request, result: RateLimitResult) -> None:
         raise result.exceeded()
 
 
-async def limit_principal(request: Request, principal: Principal) -> None:
-    """Count the request against the key's (or session user's) limit; 429 when exhausted."""
+async def limit_principal(request: Request, principal: Principal, cost: int = 1) -> None:
+    """Count the request (as ``cost`` requests: a costly GraphQL operation) against the key's
+    (or session user's) limit; 429 when exhausted."""
     limiter: RateLimiter | None = services(request).rate_limiter
     if limiter is not None:
-        _record_limit(request, await limiter.hit(*_limit_of(request, principal)))
+        _record_limit(request, await limiter.hit(*_limit_of(request, principal), cost=cost))
 
 
 async def _api_key_principal(

@@ -11,7 +11,14 @@ from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.conversation import service
 from helpline.conversation.schemas import MessageCreate, MessageRead
 from helpline.db import UnitOfWorkRoute, UowDep
-from helpline.http import json_response, problem_responses
+from helpline.errors import (
+    AttachmentNotBindable,
+    InvalidCursorError,
+    PermissionDenied,
+    TicketClosed,
+    TicketNotFound,
+)
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, json_response, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.services import services
 
@@ -29,7 +36,7 @@ TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
     summary="List a ticket's messages",
     description="Oldest first, keyset-paginated. Customers never see internal notes.",
     operation_id="listTicketMessages",
-    responses=problem_responses(400, 403, 404),
+    responses=problem_responses(PermissionDenied, TicketNotFound, InvalidCursorError),
 )
 async def list_ticket_messages(
     request: Request,
@@ -63,7 +70,15 @@ async def list_ticket_messages(
     summary="Add a message",
     description="Add a public reply, or (staff only) an internal note. A closed ticket → 409.",
     operation_id="addTicketMessage",
-    responses=problem_responses(403, 404, 409, 413, 415),
+    responses=problem_responses(
+        PermissionDenied,
+        *UNSAFE,
+        *JSON_BODY,
+        *IDEMPOTENT,
+        TicketNotFound,
+        TicketClosed,
+        AttachmentNotBindable,
+    ),
 )
 async def add_ticket_message(
     ticket_id: TicketId, body: MessageCreate, uow: UowDep, principal: TicketsWrite

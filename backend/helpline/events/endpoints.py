@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from helpline.auth.dependencies import TicketsRead
 from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.errors import InvalidCursorError, PermissionDenied
 from helpline.events import service
 from helpline.events.schemas import EventPage, EventPageMeta
 from helpline.http import problem_responses
@@ -30,7 +31,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
     "assignment and priority changes. Events older than the retention "
     "(`HELPLINE_EVENTS_RETENTION_DAYS`) are purged by the worker.",
     operation_id="listEvents",
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
 )
 async def list_events(
     request: Request,

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Path, Response, status
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.db import UnitOfWorkRoute, UowDep
-from helpline.http import problem_responses
+from helpline.errors import (
+    MetadataKeyNotFound,
+    MetadataLimitReached,
+    PermissionDenied,
+    TicketClosed,
+    TicketNotFound,
+)
+from helpline.http import JSON_BODY, UNSAFE, problem_responses
 from helpline.metadata import service
 from helpline.metadata.schemas import MetadataEntry, MetadataPut
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
@@ -29,7 +36,7 @@ Key = Annotated[str, Path(pattern=METADATA_KEY_PATTERN, description="Metadata ke
     operation_id="getTicketMetadata",
     responses={
         200: {"content": {"application/json": {"example": {"plan": "pro", "seats": 25}}}},
-        **problem_responses(403, 404),
+        **problem_responses(PermissionDenied, TicketNotFound),
     },
 )
 async def get_ticket_metadata(
@@ -44,7 +51,9 @@ async def get_ticket_metadata(
     description="Create or replace one key (staff only). Keys match `^[a-z0-9][a-z0-9_.-]{0,63}$`; "
     "values are any JSON up to 4 KiB; a ticket has at most 100 keys (409 beyond).",
     operation_id="setTicketMetadata",
-    responses=problem_responses(403, 404, 409, 413, 415),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, TicketNotFound, TicketClosed, MetadataLimitReached
+    ),
 )
 async def set_ticket_metadata(
     ticket_id: TicketId, key: Key, body: MetadataPut, uow: UowDep, principal: TicketsWrite
@@ -59,7 +68,9 @@ async def set_ticket_metadata(
     summary="Remove a metadata key",
     description="Remove one key (staff only); 404 when the ticket has no such key.",
     operation_id="removeTicketMetadata",
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, MetadataKeyNotFound, TicketClosed
+    ),
 )
 async def remove_ticket_metadata(
     ticket_id: TicketId, key: Key, uow: UowDep, principal: TicketsWrite

@@ -10,9 +10,20 @@ from pydantic import ValidationError
 
 from helpline.auth.dependencies import TicketsReadCached, TicketsWrite
 from helpline.db import UnitOfWorkRoute, UowDep
-from helpline.errors import ValidationFailed
+from helpline.errors import (
+    Conflict,
+    InvalidCursorError,
+    PermissionDenied,
+    PreconditionFailed,
+    TicketClosed,
+    TicketNotFound,
+    ValidationFailed,
+)
 from helpline.http import (
+    IDEMPOTENT,
     IF_MATCH_PATTERN,
+    JSON_BODY,
+    UNSAFE,
     NotModified,
     etag_for_version,
     if_none_match_hits,
@@ -84,7 +95,7 @@ def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
     description="Customers create tickets for themselves; agents and admins must give "
     "`customer_id`. `status`, `priority` and `assigned_to` are for staff only.",
     operation_id="createTicket",
-    responses=problem_responses(403, 409, 413, 415),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, Conflict),
 )
 async def create_ticket(body: TicketCreate, uow: UowDep, principal: TicketsWrite) -> Response:
     row = await service.create_ticket(uow, principal, body)
@@ -106,7 +117,7 @@ async def create_ticket(body: TicketCreate, uow: UowDep, principal: TicketsWrite
     operation_id="listTickets",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(400, 403),
+        **problem_responses(PermissionDenied, InvalidCursorError),
     },
 )
 async def list_tickets(
@@ -190,7 +201,7 @@ async def list_tickets(
     operation_id="getTicket",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(403, 404),
+        **problem_responses(PermissionDenied, TicketNotFound),
     },
 )
 async def get_ticket(
@@ -215,7 +226,15 @@ async def get_ticket(
     "description and status; staff also priority and assignee. A closed ticket cannot change "
     "(409). With `If-Match`, a stale version → 412 carrying `current_version`.",
     operation_id="updateTicket",
-    responses=problem_responses(400, 403, 404, 409, 412, 413, 415),
+    responses=problem_responses(
+        PermissionDenied,
+        *UNSAFE,
+        *JSON_BODY,
+        TicketNotFound,
+        TicketClosed,
+        PreconditionFailed,
+        Conflict,
+    ),
 )
 async def update_ticket(
     ticket_id: TicketId,
@@ -236,7 +255,9 @@ async def update_ticket(
     summary="Delete a ticket",
     description="Soft delete (staff only; a closed ticket only by an admin). Honours `If-Match`.",
     operation_id="deleteTicket",
-    responses=problem_responses(400, 403, 404, 409, 412),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, PreconditionFailed, Conflict
+    ),
 )
 async def delete_ticket(
     ticket_id: TicketId, uow: UowDep, principal: TicketsWrite, if_match: IfMatch = None

@@ -12,7 +12,8 @@ from helpline.auth.dependencies import require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.http import problem_responses
+from helpline.errors import PermissionDenied, WebhookNotFound, WebhookTargetRefused
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from helpline.services import services
 from helpline.webhook import service
@@ -44,7 +45,9 @@ def _with_secret(row: object, secret: str) -> WebhookWithSecret:
     "The response carries the signing `secret` — the only time it is shown. The URL must "
     "resolve to public addresses (see `HELPLINE_WEBHOOK_ALLOWED_HOSTS`).",
     operation_id="createWebhook",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, WebhookTargetRefused
+    ),
 )
 async def create_webhook(
     request: Request, session: SessionDep, principal: Admin, body: WebhookCreate
@@ -63,7 +66,7 @@ async def create_webhook(
     summary="List webhook endpoints",
     description="Every endpoint with its health: `enabled`, `disabled_reason`, failure streak.",
     operation_id="listWebhooks",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(PermissionDenied),
 )
 async def list_webhooks(session: SessionDep, principal: Admin) -> list[WebhookRead]:
     rows = await service.list_endpoints(session, principal)
@@ -75,7 +78,7 @@ async def list_webhooks(session: SessionDep, principal: Admin) -> list[WebhookRe
     summary="Get a webhook endpoint",
     description="One endpoint (never its secret).",
     operation_id="getWebhook",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, WebhookNotFound),
 )
 async def get_webhook(
     session: SessionDep, principal: Admin, endpoint_id: EndpointId
@@ -89,7 +92,9 @@ async def get_webhook(
     description="`enabled: false` stops deliveries (pending ones wait); `enabled: true` resumes "
     "them and clears the failure streak and `disabled_reason`.",
     operation_id="updateWebhook",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, WebhookNotFound, WebhookTargetRefused
+    ),
 )
 async def update_webhook(
     request: Request,
@@ -115,7 +120,7 @@ async def update_webhook(
     summary="Delete a webhook endpoint",
     description="Removes the endpoint and its delivery log.",
     operation_id="deleteWebhook",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, WebhookNotFound),
 )
 async def delete_webhook(
     session: SessionDep, principal: Admin, endpoint_id: EndpointId
@@ -130,7 +135,9 @@ async def delete_webhook(
     description="Returns a new secret (shown once). During the overlap window deliveries carry "
     "two signatures, one per secret, so receivers can switch without losing messages.",
     operation_id="rotateWebhookSecret",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, WebhookNotFound
+    ),
 )
 async def rotate_webhook_secret(
     request: Request,
@@ -161,7 +168,7 @@ async def rotate_webhook_secret(
     description="The endpoint's deliveries, newest first: status, attempts, HTTP status, "
     "latency, response excerpt and last error. Page with `before=<id of the last row>`.",
     operation_id="listWebhookDeliveries",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, WebhookNotFound),
 )
 async def list_webhook_deliveries(
     session: SessionDep,
@@ -183,7 +190,7 @@ async def list_webhook_deliveries(
     summary="Redeliver",
     description="Queues the delivery again (same `webhook-id`, in its ticket's order).",
     operation_id="redeliverWebhook",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *IDEMPOTENT, WebhookNotFound),
 )
 async def redeliver_webhook(
     request: Request,
