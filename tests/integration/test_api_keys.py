@@ -222,9 +222,9 @@ class TestLastUsed:
             ).scalar_one()
 
         assert await last_used() is None  # nothing written on the request path
-        assert await app.state.key_use.flush() >= 1
+        assert await app.state.services.key_use.flush() >= 1
         assert await last_used() == clock()
-        assert await app.state.key_use.flush() == 0  # nothing new: no statement at all
+        assert await app.state.services.key_use.flush() == 0  # nothing new: no statement at all
 
 
 class TestCommandLine:

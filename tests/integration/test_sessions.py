@@ -210,7 +210,9 @@ class TestLoginDuringRedisOutage:
         with redis_server(tmp_path) as server:
             custom = settings.model_copy(update={"redis_url": server.url})
             redis_client = make_redis(custom)
-            application = create_app(custom, database=db, redis=redis_client, clock=clock)
+            application = create_app(
+                custom, background=False, database=db, redis=redis_client, clock=clock
+            )
             try:
                 async with application.router.lifespan_context(application):
                     transport = httpx.ASGITransport(app=application)

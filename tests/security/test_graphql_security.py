@@ -401,7 +401,7 @@ class TestProductionLockDown:
     @pytest.fixture
     async def prod_client(self, settings, db, redis, clock):
         prod = settings.model_copy(update={"env": Environment.production})
-        app = create_app(prod, database=db, redis=redis, clock=clock)
+        app = create_app(prod, background=False, database=db, redis=redis, clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:

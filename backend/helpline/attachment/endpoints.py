@@ -15,7 +15,7 @@ from helpline.attachment.storage import StorageBackend
 from helpline.attachment.upload import FILE_FIELD, UploadLimits
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.config import Settings
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
 from helpline.errors import (
     AttachmentNotFound,
     AttachmentTooLarge,
@@ -31,6 +31,7 @@ from helpline.http import (
     if_none_match_hits,
     problem_responses,
 )
+from helpline.services import services
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/attachments", tags=["attachments"])
 
@@ -48,7 +49,7 @@ DOWNLOAD_HEADERS = {
 
 def get_storage(request: Request) -> StorageBackend:
     """The process's storage backend (built from the settings in the app's lifespan)."""
-    storage: StorageBackend = request.app.state.attachment_storage
+    storage: StorageBackend = services(request).attachment_storage
     return storage
 
 
@@ -116,7 +117,7 @@ async def upload_attachment(
     storage: StorageDep,
     response: Response,
 ) -> AttachmentRead:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     length = request.headers.get("content-length")
     row = await service.upload_attachment(
         session,
@@ -154,14 +155,14 @@ def _descriptor_etag(row: Any) -> str:
 )
 async def get_attachment(
     attachment_id: AttachmentId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     response: Response,
     if_none_match: Annotated[
         str | None, Header(max_length=1024, description="ETag of a cached copy → 304.")
     ] = None,
 ) -> AttachmentRead:
-    row = await service.get_attachment(session, principal, attachment_id)
+    row = await service.get_attachment(uow, principal, attachment_id)
     etag = _descriptor_etag(row)
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
@@ -243,7 +244,7 @@ def _download_headers(row: Any, etag: str) -> dict[str, str]:
 )
 async def download_attachment(
     attachment_id: AttachmentId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     storage: StorageDep,
     range_: Annotated[
@@ -257,7 +258,7 @@ async def download_attachment(
         str | None, Header(max_length=1024, description="ETag of a cached copy → 304.")
     ] = None,
 ) -> Response:
-    row = await service.get_attachment(session, principal, attachment_id)
+    row = await service.get_attachment(uow, principal, attachment_id)
     etag = f'"{row.sha256}"'
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
@@ -300,13 +301,13 @@ async def download_attachment(
 )
 async def head_attachment_content(
     attachment_id: AttachmentId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     if_none_match: Annotated[
         str | None, Header(max_length=1024, description="ETag of a cached copy → 304.")
     ] = None,
 ) -> Response:
-    row = await service.get_attachment(session, principal, attachment_id)
+    row = await service.get_attachment(uow, principal, attachment_id)
     etag = f'"{row.sha256}"'
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)

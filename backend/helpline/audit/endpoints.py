@@ -12,11 +12,12 @@ from helpline.audit.schemas import AuditEventFilters, AuditEventRead, HistoryEnt
 from helpline.auth.dependencies import TicketsRead, require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
 from helpline.errors import InvalidCursorError, PermissionDenied, TicketNotFound
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import ActorType, AuditOutcome
+from helpline.services import services
 from helpline.ticket.schemas import Rfc3339
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
@@ -26,10 +27,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).
 Cursor = Annotated[
     str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
 ]
-
-
-def _secret(request: Request) -> bytes:
-    return bytes(request.app.state.settings.cursor_secret)
 
 
 @router.get(
@@ -45,7 +42,7 @@ def _secret(request: Request) -> bytes:
 )
 async def list_ticket_history(
     request: Request,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     ticket_id: Annotated[uuid.UUID, Path(description="Ticket id.")],
     change_set_id: Annotated[
@@ -55,13 +52,13 @@ async def list_ticket_history(
     cursor: Cursor = None,
 ) -> Page[HistoryEntryRead]:
     page = await service.list_history(
-        session,
+        uow,
         principal,
         ticket_id,
         change_set_id=change_set_id,
         limit=limit,
         cursor=cursor,
-        cursor_secret=_secret(request),
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[HistoryEntryRead].of(page.rows, page.next_cursor)
 
@@ -111,7 +108,11 @@ async def list_audit_events(
         occurred_before=occurred_before,
     )
     page = await service.list_audit_events(
-        session, filters, limit=limit, cursor=cursor, cursor_secret=_secret(request)
+        session,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[AuditEventRead].of(
         [AuditEventRead.model_validate(r, from_attributes=True) for r in page.rows],

@@ -30,7 +30,7 @@ from helpline.auth.schemas import (
     PasswordResetRedeem,
 )
 from helpline.config import Environment, Settings
-from helpline.db import SessionDep, UnitOfWorkRoute, after_commit
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
 from helpline.errors import (
     ApiKeyNotFound,
     ApiKeyNotRotatable,
@@ -41,6 +41,7 @@ from helpline.errors import (
     UserNotFound,
 )
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
+from helpline.services import services
 from helpline.user import service as user_service
 from helpline.user.schemas import UserRead
 
@@ -51,7 +52,7 @@ KeyId = Annotated[uuid.UUID, PathParam(description="API key id.")]
 
 
 def _pepper(request: Request) -> bytes:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     return settings.api_key_pepper.get_secret_value().encode()
 
 
@@ -100,7 +101,7 @@ async def create_api_key(
     response: Response,
 ) -> ApiKeyCreated:
     issued = await service.create_key(
-        session, principal, body, pepper=_pepper(request), clock=request.app.state.clock
+        session, principal, body, pepper=_pepper(request), clock=services(request).clock
     )
     response.headers["Location"] = f"/api/v1/api-keys/{issued.row.id}"
     response.headers["Cache-Control"] = "no-store"
@@ -127,9 +128,9 @@ async def get_api_key(key_id: KeyId, session: SessionDep, principal: ApiKeysWrit
     responses=problem_responses(PermissionDenied, *UNSAFE, ApiKeyNotFound),
 )
 async def revoke_api_key(
-    request: Request, key_id: KeyId, session: SessionDep, principal: ApiKeysWrite
+    request: Request, key_id: KeyId, uow: UowDep, principal: ApiKeysWrite
 ) -> Response:
-    await service.revoke_key(session, principal, key_id, clock=request.app.state.clock)
+    await service.revoke_key(uow, principal, key_id, clock=services(request).clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -156,18 +157,18 @@ async def revoke_api_key(
 async def rotate_api_key(
     request: Request,
     key_id: KeyId,
-    session: SessionDep,
+    uow: UowDep,
     principal: ApiKeysWrite,
     response: Response,
     body: ApiKeyRotate | None = None,
 ) -> ApiKeyCreated:
     issued = await service.rotate_key(
-        session,
+        uow,
         principal,
         key_id,
         grace_period_seconds=(body or ApiKeyRotate()).grace_period_seconds,
         pepper=_pepper(request),
-        clock=request.app.state.clock,
+        clock=services(request).clock,
     )
     response.headers["Location"] = f"/api/v1/api-keys/{issued.row.id}"
     response.headers["Cache-Control"] = "no-store"
@@ -189,12 +190,12 @@ async def rotate_api_key(
     responses=problem_responses(InvalidCredentials, *JSON_BODY, public=True),
 )
 async def login(
-    request: Request, body: LoginRequest, session: SessionDep, response: Response
+    request: Request, body: LoginRequest, uow: UowDep, response: Response
 ) -> LoginResult:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     store = session_store(request)
     result = await service.check_login_limits(
-        getattr(request.app.state, "rate_limiter", None),
+        services(request).rate_limiter,
         store,
         ip=client_ip(request),
         email=str(body.email),
@@ -204,19 +205,19 @@ async def login(
     if result is not None:
         request.state.rate_limit = result
     outcome = await service.login(
-        session,
+        uow,
         store,
         email=str(body.email),
         password=body.password.get_secret_value(),
         mark_secret=settings.secret_key.get_secret_value().encode(),
-        clock=request.app.state.clock,
+        clock=services(request).clock,
     )
     # The one route that ends its transaction itself: the session is stored first (503 and a
     # rollback when it cannot be), then the login commits; a failed commit takes the stored
     # session back. Either way a failed login changes nothing and sets no cookie.
     await service.open_session(store, outcome)
     try:
-        await session.commit()
+        await uow.session.commit()
     except BaseException:
         await service.discard_session(store, outcome)
         raise
@@ -225,7 +226,7 @@ async def login(
     async def audit_login() -> None:  # after the commit (and the session write queued before)
         record_session_event(request, "auth.login", user_id)
 
-    after_commit(session, audit_login)
+    uow.after_commit(audit_login)
     response.set_cookie(
         settings.session_cookie_name,
         outcome.token,
@@ -256,7 +257,7 @@ async def logout(request: Request, principal: Authenticated) -> Response:
     if principal.session_id is not None:
         record_session_event(request, "auth.logout", principal.user_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
+    response.delete_cookie(services(request).settings.session_cookie_name, path="/")
     return response
 
 
@@ -271,11 +272,11 @@ async def logout(request: Request, principal: Authenticated) -> Response:
     responses=problem_responses(*UNSAFE, *JSON_BODY, *IDEMPOTENT),
 )
 async def change_password(
-    request: Request, body: PasswordChange, session: SessionDep, principal: Authenticated
+    request: Request, body: PasswordChange, uow: UowDep, principal: Authenticated
 ) -> Response:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     await service.change_password(
-        session,
+        uow,
         session_store(request),
         principal,
         current_password=body.current_password.get_secret_value(),
@@ -298,10 +299,10 @@ async def change_password(
     responses=problem_responses(PasswordResetTokenInvalid, *JSON_BODY, public=True),
 )
 async def redeem_password_reset(
-    request: Request, body: PasswordResetRedeem, session: SessionDep
+    request: Request, body: PasswordResetRedeem, uow: UowDep
 ) -> Response:
     await service.redeem_password_reset(
-        session,
+        uow,
         password_resets(request),
         session_store(request),
         token=body.token.get_secret_value(),
@@ -311,9 +312,9 @@ async def redeem_password_reset(
 
 
 def password_resets(request: Request) -> PasswordResetStore:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     return PasswordResetStore(
-        request.app.state.redis, settings.redis_key_prefix, settings.password_reset_ttl_seconds
+        services(request).redis, settings.redis_key_prefix, settings.password_reset_ttl_seconds
     )
 
 

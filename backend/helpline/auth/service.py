@@ -17,7 +17,7 @@ from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
 from helpline.auth.schemas import ApiKeyCreate
 from helpline.auth.sessions import SessionData, SessionStore, password_mark
-from helpline.db import after_commit
+from helpline.db import UnitOfWork
 from helpline.errors import (
     ApiKeyExpired,
     ApiKeyNotFound,
@@ -222,12 +222,13 @@ async def create_key(
 
 
 async def revoke_key(
-    session: AsyncSession, principal: Principal, key_id: uuid.UUID, *, clock: Clock
+    uow: UnitOfWork, principal: Principal, key_id: uuid.UUID, *, clock: Clock
 ) -> None:
     """Revoke at once (idempotent): the next lookup on any worker sees revoked_at."""
+    session = uow.session
     row = await _visible_key(session, principal, key_id)
     await repository.revoke_key(session, row.id, clock())
-    principal_cache.changed_after_commit(session)
+    principal_cache.changed_after_commit(uow)
 
 
 async def revoke_keys_of_user(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -251,7 +252,7 @@ def _is_live(row: ApiKey, now: datetime) -> bool:
 
 
 async def rotate_key(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     key_id: uuid.UUID,
     *,
@@ -260,6 +261,7 @@ async def rotate_key(
     clock: Clock,
 ) -> IssuedKey:
     """Replace a key: same owner, name, scopes and limit; the old one expires after the grace."""
+    session = uow.session
     target = await _visible_key(session, principal, key_id)
     await _refuse_rotated_out_key(session, principal)
     now = clock()
@@ -298,7 +300,7 @@ async def rotate_key(
     grace_end = now + timedelta(seconds=grace_period_seconds)
     if old.expires_at is None or grace_end < old.expires_at:
         await repository.set_key_expiry(session, old.id, grace_end)
-        principal_cache.changed_after_commit(session)
+        principal_cache.changed_after_commit(uow)
     return IssuedKey(row=row, secret=secret)
 
 
@@ -339,7 +341,7 @@ async def check_login_limits(
 
 
 async def login(
-    session: AsyncSession,
+    uow: UnitOfWork,
     store: SessionStore,
     *,
     email: str,
@@ -354,6 +356,7 @@ async def login(
     store first), before any password is checked: an outage must not tell a right password
     (which could not log in) from a wrong one.
     """
+    session = uow.session
     candidate = await user_service.get_login_candidate(session, email)
     password_hash = candidate.password_hash if candidate is not None else None
     ok = await verify_password(password_hash, password)
@@ -389,7 +392,7 @@ async def discard_session(store: SessionStore, outcome: LoginOutcome) -> None:
 
 
 async def change_password(
-    session: AsyncSession,
+    uow: UnitOfWork,
     store: SessionStore,
     principal: Principal,
     *,
@@ -399,6 +402,7 @@ async def change_password(
 ) -> None:
     """Self-service: the current password is required; every other session of the user ends
     (the caller's own session, if it is one, stays valid)."""
+    session = uow.session
     user = await user_service.get_credentials(session, principal.user_id)
     if not await verify_password(user.password_hash, current_password):
         raise ValidationFailed(
@@ -411,7 +415,7 @@ async def change_password(
     async def end_other_sessions() -> None:
         await store.end_other_sessions(principal.user_id, principal.session_id, mark)
 
-    after_commit(session, end_other_sessions)
+    uow.after_commit(end_other_sessions)
 
 
 async def issue_password_reset(
@@ -423,7 +427,7 @@ async def issue_password_reset(
 
 
 async def redeem_password_reset(
-    session: AsyncSession,
+    uow: UnitOfWork,
     resets: PasswordResetStore,
     store: SessionStore,
     *,
@@ -431,6 +435,7 @@ async def redeem_password_reset(
     new_password: str,
 ) -> None:
     """Set a new password with a reset token; all of the user's sessions end."""
+    session = uow.session
     user_id = await resets.peek(token)
     if user_id is None:
         raise PasswordResetTokenInvalid()
@@ -442,7 +447,7 @@ async def redeem_password_reset(
     async def end_sessions() -> None:
         await store.delete_all(user_id)
 
-    after_commit(session, end_sessions)
+    uow.after_commit(end_sessions)
 
 
 async def authenticate_session(

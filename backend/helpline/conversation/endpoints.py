@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.conversation import service
 from helpline.conversation.schemas import MessageCreate, MessageRead
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.db import UnitOfWorkRoute, UowDep
 from helpline.errors import (
     AttachmentNotBindable,
     InvalidCursorError,
@@ -20,6 +20,7 @@ from helpline.errors import (
 )
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, json_response, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from helpline.services import services
 
 router = APIRouter(
     route_class=UnitOfWorkRoute,
@@ -40,7 +41,7 @@ TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
 async def list_ticket_messages(
     request: Request,
     ticket_id: TicketId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")
@@ -50,12 +51,12 @@ async def list_ticket_messages(
     ] = None,
 ) -> Page[MessageRead]:
     page = await service.list_messages(
-        session,
+        uow,
         principal,
         ticket_id,
         limit,
         cursor,
-        request.app.state.settings.cursor_secret,
+        services(request).settings.cursor_secret,
     )
     return Page[MessageRead].of(
         [MessageRead.model_validate(r) for r in page.rows], page.next_cursor
@@ -80,7 +81,7 @@ async def list_ticket_messages(
     ),
 )
 async def add_ticket_message(
-    ticket_id: TicketId, body: MessageCreate, session: SessionDep, principal: TicketsWrite
+    ticket_id: TicketId, body: MessageCreate, uow: UowDep, principal: TicketsWrite
 ) -> Response:
-    row = await service.add_message(session, principal, ticket_id, body)
+    row = await service.add_message(uow, principal, ticket_id, body)
     return json_response(MessageRead.model_validate(row), status_code=status.HTTP_201_CREATED)

@@ -14,6 +14,7 @@ from helpline.events import service
 from helpline.events.schemas import EventPage, EventPageMeta
 from helpline.http import problem_responses
 from helpline.kit.pagination import MAX_LIMIT
+from helpline.services import services
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
 
@@ -54,7 +55,7 @@ async def list_events(
         types=service.parse_types(types),
         ticket_id=ticket_id,
         limit=limit,
-        cursor_secret=request.app.state.settings.secret_key.get_secret_value().encode(),
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return EventPage(
         data=page.events, meta=EventPageMeta(next_cursor=page.next_cursor, has_more=page.has_more)

@@ -54,7 +54,6 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from helpline.auth.dependencies import actor_context, limit_principal
-from helpline.db import act_as
 from helpline.errors import OperationNameRequired, QueryTooCostly
 
 if TYPE_CHECKING:
@@ -312,7 +311,7 @@ class RateLimitOperations(SchemaExtension):
         if extra > 0:
             await limit_principal(ctx.http_request, ctx.principal, cost=extra)
         if operation.operation is OperationType.MUTATION:  # the triggers need the actor
-            await act_as(ctx.session, actor_context(ctx.http_request, ctx.principal))
+            await ctx.uow.act_as(actor_context(ctx.uow, ctx.principal))
 
     def get_results(self) -> dict[str, Any]:
         """``extensions.cost`` of the response: the operation's nodes and its charge."""

@@ -12,6 +12,7 @@ from helpline.db import UnitOfWorkRoute
 from helpline.errors import DependencyUnavailable, MethodNotAllowed
 from helpline.health import service
 from helpline.http import problem_responses
+from helpline.services import services
 
 router = APIRouter(
     route_class=UnitOfWorkRoute, prefix="/health", tags=["health"], dependencies=[PUBLIC]
@@ -49,7 +50,7 @@ async def live() -> Liveness:
     responses={503: problem_responses(DependencyUnavailable, public=True)[503]},
 )
 async def ready(request: Request) -> Readiness:
-    checks = await service.readiness(request.app.state)
+    checks = await service.readiness(services(request))
     if not all(c["ok"] for c in checks.values()):
         raise DependencyUnavailable("A dependency is not ready.", checks=checks)
     return Readiness(status="ok", checks=checks)

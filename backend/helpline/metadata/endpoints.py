@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.db import UnitOfWorkRoute, UowDep
 from helpline.errors import (
     MetadataKeyNotFound,
     MetadataLimitReached,
@@ -40,9 +40,9 @@ Key = Annotated[str, Path(pattern=METADATA_KEY_PATTERN, description="Metadata ke
     },
 )
 async def get_ticket_metadata(
-    ticket_id: TicketId, session: SessionDep, principal: TicketsRead
+    ticket_id: TicketId, uow: UowDep, principal: TicketsRead
 ) -> dict[str, Any]:
-    return await service.get_metadata(session, principal, ticket_id)
+    return await service.get_metadata(uow, principal, ticket_id)
 
 
 @router.put(
@@ -56,9 +56,9 @@ async def get_ticket_metadata(
     ),
 )
 async def set_ticket_metadata(
-    ticket_id: TicketId, key: Key, body: MetadataPut, session: SessionDep, principal: TicketsWrite
+    ticket_id: TicketId, key: Key, body: MetadataPut, uow: UowDep, principal: TicketsWrite
 ) -> MetadataEntry:
-    await service.set_metadata(session, principal, ticket_id, key, body.value)
+    await service.set_metadata(uow, principal, ticket_id, key, body.value)
     return MetadataEntry(key=key, value=body.value)
 
 
@@ -73,7 +73,7 @@ async def set_ticket_metadata(
     ),
 )
 async def remove_ticket_metadata(
-    ticket_id: TicketId, key: Key, session: SessionDep, principal: TicketsWrite
+    ticket_id: TicketId, key: Key, uow: UowDep, principal: TicketsWrite
 ) -> Response:
-    await service.remove_metadata(session, principal, ticket_id, key)
+    await service.remove_metadata(uow, principal, ticket_id, key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import ValidationError
 
-from helpline.auth.dependencies import TicketsRead, TicketsWrite, cached_read
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.auth.dependencies import TicketsReadCached, TicketsWrite
+from helpline.db import UnitOfWorkRoute, UowDep
 from helpline.errors import (
     Conflict,
     InvalidCursorError,
@@ -33,6 +33,7 @@ from helpline.http import (
 )
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import TicketPriority, TicketStatus
+from helpline.services import services
 from helpline.ticket import service
 from helpline.ticket.schemas import (
     Rfc3339,
@@ -96,10 +97,8 @@ def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
     operation_id="createTicket",
     responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, Conflict),
 )
-async def create_ticket(
-    body: TicketCreate, session: SessionDep, principal: TicketsWrite
-) -> Response:
-    row = await service.create_ticket(session, principal, body)
+async def create_ticket(body: TicketCreate, uow: UowDep, principal: TicketsWrite) -> Response:
+    row = await service.create_ticket(uow, principal, body)
     return json_response(
         TicketRead.model_validate(row),
         status_code=status.HTTP_201_CREATED,
@@ -121,11 +120,10 @@ async def create_ticket(
         **problem_responses(PermissionDenied, InvalidCursorError),
     },
 )
-@cached_read
 async def list_tickets(
     request: Request,
-    session: SessionDep,
-    principal: TicketsRead,
+    uow: UowDep,
+    principal: TicketsReadCached,
     status_: Annotated[
         str | None,
         Query(
@@ -182,13 +180,13 @@ async def list_tickets(
             ],
         ) from exc
     document = await service.list_tickets_document(
-        session,
+        uow,
         principal,
         filters,
         sort,
         limit,
         cursor,
-        request.app.state.settings.cursor_secret,
+        services(request).settings.cursor_secret,
     )
     if if_none_match_hits(if_none_match, document.etag):
         raise NotModified(document.etag)
@@ -206,14 +204,13 @@ async def list_tickets(
         **problem_responses(PermissionDenied, TicketNotFound),
     },
 )
-@cached_read
 async def get_ticket(
     ticket_id: TicketId,
-    session: SessionDep,
-    principal: TicketsRead,
+    uow: UowDep,
+    principal: TicketsReadCached,
     if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
 ) -> Response:
-    entry = await service.get_ticket_entry(session, principal, ticket_id)
+    entry = await service.get_ticket_entry(uow, principal, ticket_id)
     etag = etag_for_version(entry.version)
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
@@ -242,11 +239,11 @@ async def get_ticket(
 async def update_ticket(
     ticket_id: TicketId,
     body: TicketUpdate,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsWrite,
     if_match: IfMatch = None,
 ) -> Response:
-    row = await service.update_ticket(session, principal, ticket_id, body, parse_if_match(if_match))
+    row = await service.update_ticket(uow, principal, ticket_id, body, parse_if_match(if_match))
     return json_response(
         TicketRead.model_validate(row), headers={"ETag": etag_for_version(row.version)}
     )
@@ -263,7 +260,7 @@ async def update_ticket(
     ),
 )
 async def delete_ticket(
-    ticket_id: TicketId, session: SessionDep, principal: TicketsWrite, if_match: IfMatch = None
+    ticket_id: TicketId, uow: UowDep, principal: TicketsWrite, if_match: IfMatch = None
 ) -> Response:
-    await service.delete_ticket(session, principal, ticket_id, parse_if_match(if_match))
+    await service.delete_ticket(uow, principal, ticket_id, parse_if_match(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -19,7 +19,7 @@ from helpline.auth.endpoints import password_resets
 from helpline.auth.schemas import PasswordResetIssued
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
 from helpline.errors import (
     EmailTaken,
     InvalidCursorError,
@@ -30,6 +30,7 @@ from helpline.errors import (
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import Role
+from helpline.services import services
 from helpline.user import service
 from helpline.user.schemas import UserCreate, UserRead, UserUpdate
 
@@ -57,7 +58,7 @@ async def create_user(
     _principal: UsersWrite,
     response: Response,
 ) -> UserRead:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     row = await service.create_user(
         session, body, public_domains_only=settings.email_public_domains_only
     )
@@ -94,7 +95,7 @@ async def list_users(
         service.UserFilters(role=role, is_active=is_active, email=email),
         limit=limit,
         cursor=cursor,
-        cursor_secret=request.app.state.settings.cursor_secret,
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[UserRead].of([UserRead.model_validate(r) for r in page.rows], page.next_cursor)
 
@@ -127,12 +128,12 @@ async def get_user(user_id: UserId, session: SessionDep, principal: Authenticate
 async def update_user(
     user_id: UserId,
     body: UserUpdate,
-    session: SessionDep,
+    uow: UowDep,
     _principal: UsersWrite,
     sessions: Sessions,
 ) -> UserRead:
     row = await service.update_user(
-        session, user_id, body, sessions.delete_all, auth_service.revoke_keys_of_user
+        uow, user_id, body, sessions.delete_all, auth_service.revoke_keys_of_user
     )
     return UserRead.model_validate(row)
 
@@ -148,10 +149,10 @@ async def update_user(
     responses=problem_responses(PermissionDenied, *UNSAFE, UserNotFound, LastAdmin),
 )
 async def deactivate_user(
-    user_id: UserId, session: SessionDep, _principal: UsersWrite, sessions: Sessions
+    user_id: UserId, uow: UowDep, _principal: UsersWrite, sessions: Sessions
 ) -> Response:
     await service.deactivate_user(
-        session, user_id, sessions.delete_all, auth_service.revoke_keys_of_user
+        uow, user_id, sessions.delete_all, auth_service.revoke_keys_of_user
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -15,6 +15,7 @@ from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.errors import PermissionDenied, WebhookNotFound, WebhookTargetRefused
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from helpline.services import services
 from helpline.webhook import service
 from helpline.webhook.schemas import (
     DeliveryRead,
@@ -55,7 +56,7 @@ async def create_webhook(
         session,
         principal,
         body,
-        allowed_hosts=request.app.state.settings.webhook_allowed_hosts,
+        allowed_hosts=services(request).settings.webhook_allowed_hosts,
     )
     return _with_secret(row, secret)
 
@@ -107,8 +108,8 @@ async def update_webhook(
         principal,
         endpoint_id,
         body,
-        now=request.app.state.clock(),
-        allowed_hosts=request.app.state.settings.webhook_allowed_hosts,
+        now=services(request).clock(),
+        allowed_hosts=services(request).settings.webhook_allowed_hosts,
     )
     return WebhookRead.model_validate(row)
 
@@ -145,7 +146,7 @@ async def rotate_webhook_secret(
     endpoint_id: EndpointId,
     body: WebhookRotate | None = None,
 ) -> WebhookWithSecret:
-    settings = request.app.state.settings
+    settings = services(request).settings
     seconds = (
         body.overlap_seconds
         if body and body.overlap_seconds is not None
@@ -155,7 +156,7 @@ async def rotate_webhook_secret(
         session,
         principal,
         endpoint_id,
-        now=request.app.state.clock(),
+        now=services(request).clock(),
         overlap=timedelta(seconds=seconds),
     )
     return _with_secret(row, secret)
@@ -199,6 +200,6 @@ async def redeliver_webhook(
     delivery_id: Annotated[int, Path(description="Delivery id.")],
 ) -> Response:
     await service.redeliver(
-        session, principal, endpoint_id, delivery_id, now=request.app.state.clock()
+        session, principal, endpoint_id, delivery_id, now=services(request).clock()
     )
     return Response(status_code=202)
