@@ -9,13 +9,16 @@ import random
 import time
 from datetime import timedelta
 
+import httpcore
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from helpline.webhook import signing
 from helpline.webhook.delivery import MAX_DELAY_S, backoff
 from helpline.webhook.errors import WebhookTargetRefused
-from helpline.webhook.targets import _forbidden, check_target
+from helpline.webhook.pinning import PinnedBackend, PinnedTransport, pinned_client
+from helpline.webhook.targets import CheckedTarget, _forbidden, check_target
 
 pytestmark = pytest.mark.unit
 
@@ -109,6 +112,54 @@ class TestTargets:
     async def test_localhost_name_is_refused(self):
         with pytest.raises(WebhookTargetRefused):
             await check_target("http://localhost/x", [])
+
+
+class _Recorder(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self.connected: list[tuple[str, int]] = []
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # type: ignore[no-untyped-def]  # noqa: ASYNC109
+        self.connected.append((host, port))
+        raise httpcore.ConnectError("recorded, not connected")
+
+
+class TestPinning:
+    async def test_a_name_connects_only_to_its_checked_address(self):
+        inner = _Recorder()
+        backend = PinnedBackend(inner)
+        backend.pin(
+            "https://Hooks.Example.test:8443/x",
+            CheckedTarget("hooks.example.test", "93.184.216.34"),
+        )
+        with pytest.raises(httpcore.ConnectError):
+            await backend.connect_tcp("hooks.example.test", 8443)
+        assert inner.connected == [("93.184.216.34", 8443)]
+
+    async def test_an_unchecked_name_is_never_resolved_or_connected(self):
+        inner = _Recorder()
+        backend = PinnedBackend(inner)
+        with pytest.raises(httpcore.ConnectError, match="not checked"):
+            await backend.connect_tcp("elsewhere.example.test", 443)
+        with pytest.raises(httpcore.ConnectError):
+            await backend.connect_unix_socket("/run/docker.sock")
+        assert inner.connected == []
+
+    async def test_the_client_sends_the_name_and_connects_to_the_pin(self):
+        inner = _Recorder()
+        backend = PinnedBackend(inner)
+        client = httpx.AsyncClient(transport=PinnedTransport(backend), trust_env=False)
+        url = "http://bücher.example.test:8080/hook"
+        backend.pin(url, CheckedTarget("bücher.example.test", "2606:4700::1111"))
+        with pytest.raises(httpx.ConnectError):
+            await client.post(url, content=b"{}")
+        await client.aclose()
+        assert inner.connected == [("2606:4700::1111", 8080)]
+
+    def test_the_workers_client_ignores_proxies_and_redirects(self):
+        client, backend = pinned_client()
+        assert client.follow_redirects is False
+        assert client.trust_env is False
+        assert isinstance(backend, PinnedBackend)
 
 
 class TestBackoff:
