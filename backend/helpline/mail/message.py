@@ -482,8 +482,8 @@ def _addresses(values: Collection[str]) -> list[Address]:
         text = charsets.fix_surrogates(value)
         try:
             pairs = getaddresses([text])
-        except Exception:  # noqa: S112 - an unparseable address header names nobody
-            continue
+        except Exception:  # an unparseable address header names nobody
+            pairs = []
         for name, address in pairs:
             address = address.strip().strip("<>").strip()
             local, at, domain = address.rpartition("@")
