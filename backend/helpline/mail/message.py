@@ -14,9 +14,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from weakref import WeakKeyDictionary
 
 from helpline.mail import charsets
 from helpline.mail.auto import AutoKind, Bounce, auto_kind, is_delivery_report, parse_bounce
@@ -41,7 +43,24 @@ MAX_HEADER_CHARS = 16_384  # of one header field's value
 MAX_ADDRESSES = 500  # per address header
 MAX_REFERENCES = 100
 MAX_SUBJECT = 998
-_POLICY = policy.default
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The default header registry, but building each header class once, not on every access."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+_POLICY = policy.default.clone(header_factory=_HeaderClasses())
 _OUT_POLICY = policy.default.clone(refold_source="none", linesep="\r\n")
 
 
@@ -299,33 +318,64 @@ def _related_root(part: Message, children: list[Message]) -> Message:
 # --- parts -----------------------------------------------------------------------------------
 
 
-def _content_type(part: Message) -> str:
+@dataclass(frozen=True)
+class _PartInfo:
+    ctype: str
+    params: dict[str, str]
+    disposition: str | None
+    disposition_params: dict[str, str]
+
+
+# Each part's Content-Type/-Disposition parsed once: the policy's header objects are rebuilt on
+# every access, and they were most of the parse time.
+_INFO: WeakKeyDictionary[Message, _PartInfo] = WeakKeyDictionary()
+
+
+def _info(part: Message) -> _PartInfo:
+    cached = _INFO.get(part)
+    if cached is None:
+        ctype, params = _parameterized(part, "content-type")
+        disposition, disposition_params = _parameterized(part, "content-disposition")
+        if ctype is None:
+            ctype = part.get_default_type()
+        elif ctype.count("/") != 1 or ctype.startswith("/") or ctype.endswith("/"):
+            ctype = "text/plain"  # RFC 2045 §5.2: an invalid type is text/plain
+        cached = _PartInfo(ctype, params, disposition, disposition_params)
+        _INFO[part] = cached
+    return cached
+
+
+def _parameterized(part: Message, name: str) -> tuple[str | None, dict[str, str]]:
     try:
-        return part.get_content_type().lower()
-    except Exception:
-        return "application/octet-stream"
+        header = part.get(name)
+        if header is None:
+            return None, {}
+        value = str(
+            getattr(header, "content_type", None)
+            or getattr(header, "content_disposition", None)
+            or ""
+        )
+        params = {
+            str(k).lower(): charsets.fix_surrogates(str(v))
+            for k, v in (getattr(header, "params", None) or {}).items()
+        }
+    except Exception:  # a header the library cannot parse: as if absent
+        return None, {}
+    return (value.strip().lower() or None), params
+
+
+def _content_type(part: Message) -> str:
+    return _info(part).ctype
 
 
 def _param(part: Message, name: str, header: str = "content-type") -> str | None:
-    try:
-        value = part.get_param(name, header=header)
-    except Exception:
-        return None
-    if value is None:
-        return None
-    if isinstance(value, tuple):  # RFC 2231: (charset, language, value)
-        charset, _, text = value
-        raw = text.encode("latin-1", errors="surrogateescape") if isinstance(text, str) else b""
-        return charsets.decode(raw, charset or "utf-8")
-    return str(value)
+    info = _info(part)
+    params = info.params if header == "content-type" else info.disposition_params
+    return params.get(name)
 
 
 def _disposition(part: Message) -> str | None:
-    try:
-        value = part.get_content_disposition()
-    except Exception:
-        return None
-    return value.lower() if value else None
+    return _info(part).disposition
 
 
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f<>:"|?*]')
@@ -406,11 +456,7 @@ def _part_text(part: Message, data: bytes | None = None) -> str:
     """The part's text: its declared charset (or the HTML's own meta tag), with fallbacks."""
     if data is None:
         data = _payload(part)
-    label = None
-    try:
-        label = part.get_content_charset()
-    except Exception:
-        label = _param(part, "charset")
+    label = _param(part, "charset")
     if label is None and _content_type(part) == "text/html":
         meta = _META_CHARSET.search(data[:4096])
         label = meta.group(1).decode("ascii") if meta else None
