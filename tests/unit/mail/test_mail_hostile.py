@@ -200,3 +200,25 @@ class TestCharsets:
         assert charsets.decode_header_text("=?x-bogus?q?caf=C3=A9?=") == "café"
         assert charsets.decode_header_text("=?utf-8?b?!!!?=") == "=?utf-8?b?!!!?="
         assert charsets.decode_header_text("=?utf-8*en?q?hi?=") == "hi"
+
+
+class TestQuoteTrimmingCost:
+    @pytest.mark.parametrize("word", ["Am ", "On Mon ", "Op ", "Il ", "Dne ", "Dnia ", "> "])
+    def test_crafted_lines_cannot_stall_the_trimmer(self, word: str) -> None:
+        from helpline.mail.quotes import display_text
+
+        one_line = word * 30_000  # minutes in the library's patterns without the parking
+        lines = ((word * 100)[:199] + ":\n") * 200
+        for text in (one_line, lines):
+            started = time.perf_counter()
+            assert display_text(text)
+            assert time.perf_counter() - started < 5  # a budget on a shared 2-core machine
+
+    def test_long_lines_survive_trimming(self) -> None:
+        from helpline.mail.quotes import display_text
+
+        long_line = "word " * 200
+        text = (
+            f"Hi,\n{long_line}\nDana\n\nOn Mon, Dec 7, 2026 at 9:02 AM X <x@y.test> wrote:\n> old"
+        )
+        assert display_text(text) == f"Hi,\n{long_line.strip()}\nDana"
