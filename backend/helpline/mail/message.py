@@ -18,11 +18,12 @@ from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
+from html import escape as escape_html
 from weakref import WeakKeyDictionary
 
 from helpline.mail import charsets
 from helpline.mail.auto import AutoKind, Bounce, auto_kind, is_delivery_report, parse_bounce
-from helpline.mail.html import html_to_text, sanitize_html
+from helpline.mail.html import crude_text, html_to_text, sanitize_html, too_hostile
 from helpline.mail.quotes import display_text
 from helpline.mail.threading import is_forward_subject
 
@@ -226,7 +227,7 @@ class _Body:
         self.defects = defects
         self.text_parts: list[str] = []
         self.html_parts: list[str] = []  # sanitized
-        self.html_sources: list[str] = []  # as sent, for the derived text
+        self.html_sources: list[str] = []  # sanitized (or made safe), for the derived text
         self.attachments: list[ParsedAttachment] = []
         self.parts_seen = 0
 
@@ -268,7 +269,7 @@ class _Body:
             self.parts_seen = branch.parts_seen
             branches.append(branch)
         with_text = [b for b in branches if any(t.strip() for t in b.text_parts)]
-        with_html = [b for b in branches if b.html_parts]
+        with_html = [b for b in branches if b.html_sources]
         if with_text:
             self.text_parts.extend(with_text[-1].text_parts)
         if with_html:
@@ -288,8 +289,13 @@ class _Body:
             data = _payload(part)
             if ctype == "text/html":
                 source = _part_text(part, data)
-                self.html_sources.append(source)
-                self.html_parts.append(sanitize_html(source))
+                hostile = too_hostile(source)
+                if hostile:
+                    self.defect(hostile)
+                    self.html_sources.append(escape_html(crude_text(source)).replace("\n", "<br>"))
+                else:
+                    self.html_parts.append(sanitize_html(source))
+                    self.html_sources.append(self.html_parts[-1])
             else:
                 self.text_parts.append(_part_text(part, data))
             return

@@ -222,3 +222,36 @@ class TestQuoteTrimmingCost:
             f"Hi,\n{long_line}\nDana\n\nOn Mon, Dec 7, 2026 at 9:02 AM X <x@y.test> wrote:\n> old"
         )
         assert display_text(text) == f"Hi,\n{long_line.strip()}\nDana"
+
+
+class TestHostileHtml:
+    HTML = b"From: a@customer.test\r\nSubject: h\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+
+    @pytest.mark.parametrize(
+        ("body", "defect", "text"),
+        [
+            (b"<div>" * 100_000 + b"deep text" + b"</div>" * 100_000, "html_too_deep", "deep text"),
+            (b"<b><i><u><a href='x'>" * 20_000 + b"formatting", "html_too_deep", "formatting"),
+            (b"&#" * 300_000 + b"the end", "html_too_many_entities", "the end"),
+            (b"<p>" + b"word " * 500_000 + b"last</p>", "html_too_large", "word last"),
+        ],
+    )
+    def test_html_the_sanitizer_would_choke_on_is_dropped_but_its_text_kept(
+        self, body: bytes, defect: str, text: str
+    ) -> None:
+        started = time.perf_counter()
+        mail = parse_message(self.HTML + body)
+        assert time.perf_counter() - started < 5
+        assert mail.html is None
+        assert defect in mail.defects
+        assert mail.text.endswith(text)  # nh3 takes minutes on these; the text stays
+
+    @pytest.mark.parametrize(
+        "body",
+        [b"<!--" * 100_000, b"<a" * 100_000, b"<div a='" * 50_000, b"<" * 500_000],
+    )
+    def test_unterminated_markup_is_linear(self, body: bytes) -> None:
+        started = time.perf_counter()  # the standard library's HTMLParser alone: minutes
+        mail = parse_message(self.HTML + body)
+        assert time.perf_counter() - started < 5
+        mail.text.encode("utf-8")
