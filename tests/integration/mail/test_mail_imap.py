@@ -171,3 +171,13 @@ def test_backoff_grows_caps_and_resets() -> None:
     assert 8 <= delays[0] <= 12
     assert 16 <= delays[1] <= 24
     assert delays[0] != 10  # jitter spreads reconnects of many workers
+
+
+async def test_imaps_with_the_servers_certificate(dovecot: Dovecot) -> None:
+    uid = dovecot.append(mail(1))
+    async with await ImapSource.connect(dovecot.url(tls=True)) as source:
+        await source.select()
+        assert [u async for u, _ in source.fetch_since(0)] == [uid]
+    untrusted = dovecot.url(tls=True).split("?", 1)[0]  # the system store knows no such CA
+    with pytest.raises(ImapConnectionLost, match="SSLCertVerificationError"):
+        await ImapSource.connect(untrusted)
