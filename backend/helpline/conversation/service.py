@@ -15,7 +15,7 @@ from helpline.errors import InvalidCursorError, PermissionDenied
 from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
 from helpline.kit.rows import AnyRow
-from helpline.models.enums import SenderType
+from helpline.models.enums import MessageChannel, SenderType
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
 
@@ -28,10 +28,22 @@ class MessagePage:
     next_cursor: str | None
 
 
+def channel_of(principal: Principal) -> MessageChannel:
+    """How a message of this caller arrives: the web interface (session) or the API (key)."""
+    return MessageChannel.web if principal.session_id is not None else MessageChannel.api
+
+
 async def add_message(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
+    session: AsyncSession,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    data: MessageCreate,
+    *,
+    channel: MessageChannel | None = None,
 ) -> AnyRow:
-    """Add a reply or (staff only) an internal note to a visible, open ticket."""
+    """Add a reply or (staff only) an internal note to a visible, open ticket. A public staff
+    reply on a ticket that came by mail is also mailed to the customer (an outbox row written
+    in this transaction; its delivery state is the row's ``delivery``)."""
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
     # Locks the ticket (404 unseen, 409 closed) and bumps its version, before the insert.
@@ -50,6 +62,7 @@ async def add_message(
             ).value,
             "is_internal": data.is_internal,
             "attachments": attachments,
+            "channel": (channel or channel_of(principal)).value,
         },
     )
     await attachment_service.bind_uploads(session, data.attachment_ids, message_id)

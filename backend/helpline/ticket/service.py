@@ -58,8 +58,15 @@ def _forbid(fields: list[str]) -> PermissionDenied:
     )
 
 
-async def create_ticket(session: AsyncSession, principal: Principal, data: TicketCreate) -> AnyRow:
-    """Create a ticket; customers create their own, staff name the customer."""
+async def create_ticket(
+    session: AsyncSession,
+    principal: Principal,
+    data: TicketCreate,
+    *,
+    mailbox_id: uuid.UUID | None = None,
+) -> AnyRow:
+    """Create a ticket; customers create their own, staff name the customer. ``mailbox_id``:
+    the mailbox a ticket opened by mail came from (its public replies are mailed from it)."""
     given = data.model_fields_set
     if principal.is_customer:
         forbidden = [f for f in STAFF_ONLY_FIELDS if f in given]
@@ -85,6 +92,7 @@ async def create_ticket(session: AsyncSession, principal: Principal, data: Ticke
         "priority": data.priority.value,
         "assigned_to": data.assigned_to,
         "customer_id": customer_id,
+        "mailbox_id": mailbox_id,
     }
     # The customer and the assignee are checked by the insert itself (one statement); only
     # when it inserts nothing do we look at which of them was wrong.
@@ -120,6 +128,16 @@ async def _not_found(
     ):
         error.concealing("ticket", ticket_id)
     return error
+
+
+async def find_live_ticket(
+    session: AsyncSession, *, ticket_id: uuid.UUID | None = None, number: int | None = None
+) -> AnyRow | None:
+    """A live ticket by id or number, whoever may see it: for the email channel, which decides
+    who may write to it by the sender's address (never exposed to a caller as is)."""
+    if ticket_id is None and number is None:
+        return None
+    return await repository.find_live_ticket(session, ticket_id=ticket_id, number=number)
 
 
 async def get_ticket_entry(
@@ -170,21 +188,26 @@ async def lock_ticket_for_change(
 
 async def change_open_ticket(
     session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
-) -> None:
+) -> uuid.UUID | None:
     """Lock a visible, open ticket and record that its conversation or metadata changes, in
-    one statement: 404 if unseen, 409 if closed (the rules of :func:`lock_ticket_for_change`)."""
-    customer_id = await repository.touch_open_ticket(session, ticket_id, visible_tickets(principal))
-    if customer_id is None:  # find out why (raises), or it was reopened meanwhile: touch it
+    one statement: 404 if unseen, 409 if closed (the rules of :func:`lock_ticket_for_change`).
+    Returns the mailbox the ticket came from (its public replies are mailed), if any."""
+    row = await repository.touch_open_ticket(session, ticket_id, visible_tickets(principal))
+    if row is None:  # find out why (raises), or it was reopened meanwhile: touch it
         await lock_ticket_for_change(session, principal, ticket_id)
-        await touch_ticket(session, ticket_id)
-        return
-    ticket_cache.invalidate_after_commit(session, ticket_id, customer_id)
+        return await touch_ticket(session, ticket_id)
+    ticket_cache.invalidate_after_commit(session, ticket_id, row.customer_id)
+    mailbox_id: uuid.UUID | None = row.mailbox_id
+    return mailbox_id
 
 
-async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
-    """Record that the ticket's metadata or conversation changed."""
-    customer_id = await repository.touch_ticket(session, ticket_id)
-    ticket_cache.invalidate_after_commit(session, ticket_id, customer_id)
+async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> uuid.UUID | None:
+    """Record that the ticket's metadata or conversation changed; the ticket's mailbox."""
+    row = await repository.touch_ticket(session, ticket_id)
+    ticket_cache.invalidate_after_commit(
+        session, ticket_id, None if row is None else row.customer_id
+    )
+    return None if row is None else row.mailbox_id
 
 
 async def update_ticket(
