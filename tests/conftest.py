@@ -24,7 +24,7 @@ from tests.fixtures.services import (
     server_url,
 )
 
-pytest_plugins = ["tests.fixtures.actors"]
+pytest_plugins = ["tests.fixtures.actors", "tests.fixtures.smtp_sink"]
 
 
 @pytest.fixture(scope="session")
