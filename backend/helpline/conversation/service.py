@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +17,7 @@ from helpline.errors import InvalidCursorError, PermissionDenied
 from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
 from helpline.kit.rows import AnyRow
+from helpline.mail import outbox
 from helpline.models.enums import MessageChannel, SenderType
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
@@ -47,7 +50,7 @@ async def add_message(
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
     # Locks the ticket (404 unseen, 409 closed) and bumps its version, before the insert.
-    await ticket_service.change_open_ticket(session, principal, ticket_id)
+    mailbox_id = await ticket_service.change_open_ticket(session, principal, ticket_id)
     attachments = await attachment_service.claim_uploads(session, principal, data.attachment_ids)
     message_id = new_id()
     row = await repository.insert_message(
@@ -66,7 +69,17 @@ async def add_message(
         },
     )
     await attachment_service.bind_uploads(session, data.attachment_ids, message_id)
+    if mailbox_id is not None and not data.is_internal and not principal.is_customer:
+        delivery = await outbox.queue_reply(session, mailbox_id, row)
+        if delivery is not None:
+            return with_delivery(row, delivery)
     return row
+
+
+def with_delivery(row: AnyRow, delivery: dict[str, Any]) -> AnyRow:
+    """The inserted message with the delivery state its outbox row just got."""
+    # Duck-typed like the row (attribute access is all its readers use).
+    return cast(AnyRow, SimpleNamespace(**{**row._mapping, "delivery": delivery}))
 
 
 async def list_messages(

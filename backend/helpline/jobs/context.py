@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from helpline.config import Settings
 from helpline.db import Database
 from helpline.kit.clock import Clock
+from helpline.mail.processing import Processor
+from helpline.mail.sending import Sender
 from helpline.webhook.delivery import Deliverer
 
 
@@ -17,6 +19,8 @@ class WorkerContext:
     owner_database: Database
     clock: Clock
     deliverer: Deliverer
+    mail_processor: Processor
+    mail_sender: Sender
 
 
 _current: list[WorkerContext] = []
