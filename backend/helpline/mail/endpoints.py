@@ -27,6 +27,7 @@ from helpline.mail.schemas import (
     SuppressionRead,
 )
 from helpline.mail.vault import Vault
+from helpline.services import services
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1", tags=["email"])
 
@@ -38,7 +39,7 @@ RFC822 = "message/rfc822"
 
 
 def vault(request: Request) -> Vault:
-    return Vault.from_settings(request.app.state.settings)
+    return Vault.from_settings(services(request).settings)
 
 
 def _with_secret(row: object, secret: str) -> MailboxWithSecret:
@@ -100,7 +101,7 @@ async def update_mailbox(
     body: MailboxUpdate,
 ) -> MailboxRead:
     row = await service.update_mailbox(
-        session, principal, mailbox_id, body, vault(request), now=request.app.state.clock()
+        session, principal, mailbox_id, body, vault(request), now=services(request).clock()
     )
     return MailboxRead.of(row)
 
@@ -121,7 +122,7 @@ async def disable_mailbox(
         mailbox_id,
         MailboxUpdate(is_active=False),
         vault(request),
-        now=request.app.state.clock(),
+        now=services(request).clock(),
     )
     return MailboxRead.of(row)
 
@@ -137,7 +138,7 @@ async def rotate_mailbox_secret(
     request: Request, session: SessionDep, principal: Admin, mailbox_id: MailboxId
 ) -> MailboxWithSecret:
     row, secret = await service.rotate_inbound_secret(
-        session, principal, mailbox_id, vault(request), now=request.app.state.clock()
+        session, principal, mailbox_id, vault(request), now=services(request).clock()
     )
     return _with_secret(row, secret)
 
@@ -155,7 +156,7 @@ async def test_mailbox_connection(
 ) -> ConnectionTest:
     row = await service.get_mailbox(session, principal, mailbox_id)
     secrets = service.secrets_of(row, vault(request))
-    settings = request.app.state.settings
+    settings = services(request).settings
     return await connections.test(secrets, default_smtp_url=settings.smtp_url, timeout=10.0)
 
 
@@ -185,7 +186,7 @@ async def test_mailbox_connection(
 async def receive_inbound_email(
     request: Request, session: SessionDep, mailbox_id: MailboxId
 ) -> Response:
-    settings = request.app.state.settings
+    settings = services(request).settings
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != RFC822:
         raise UnsupportedMediaType("Send the raw message as message/rfc822.")
@@ -201,7 +202,7 @@ async def receive_inbound_email(
         request.headers.get("webhook-signature"),
     )
     mailbox = await ingest.verified_mailbox(
-        session, mailbox_id, vault(request), headers, raw, now=request.app.state.clock()
+        session, mailbox_id, vault(request), headers, raw, now=services(request).clock()
     )
     stored = await ingest.store_raw(
         session, mailbox, raw, "http", max_bytes=settings.mail_max_bytes
@@ -240,7 +241,7 @@ async def list_inbound_emails(
         mailbox_id=mailbox_id,
         limit=limit,
         cursor=cursor,
-        cursor_secret=request.app.state.settings.cursor_secret,
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[InboundEmailRead].of(
         [InboundEmailRead.model_validate(r) for r in page.rows], page.next_cursor
@@ -289,7 +290,7 @@ async def discard_inbound_email(
 ) -> InboundEmailRead:
     return InboundEmailRead.model_validate(
         await service.discard_inbound_email(
-            session, principal, inbound_id, now=request.app.state.clock()
+            session, principal, inbound_id, now=services(request).clock()
         )
     )
 
@@ -315,7 +316,7 @@ async def list_email_suppressions(
         principal,
         limit=limit,
         cursor=cursor,
-        cursor_secret=request.app.state.settings.cursor_secret,
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[SuppressionRead].of(
         [SuppressionRead.model_validate(r) for r in page.rows], page.next_cursor

@@ -33,7 +33,7 @@ from helpline.auth.principal import SYSTEM_PRINCIPAL, Principal
 from helpline.config import Settings
 from helpline.conversation import service as conversation_service
 from helpline.conversation.schemas import MessageCreate
-from helpline.db import ActorContext, Database, act_as
+from helpline.db import ActorContext, Database, UnitOfWork
 from helpline.errors import HelplineError
 from helpline.kit.clock import Clock
 from helpline.kit.rows import AnyRow
@@ -113,17 +113,20 @@ class Processor:
 
     async def run(self, inbound_id: uuid.UUID) -> str:
         """Process one stored message unless that was done already; its status after."""
-        async with self.database.transaction(ACTOR) as session:
+        async with self.database.unit_of_work(ACTOR) as uow:
+            session = uow.session
             row = await repository.get_inbound(session, inbound_id, lock=True, raw=True)
             if row is None or row.status != "received":
                 return "gone" if row is None else str(row.status)
             mailbox = await repository.get_mailbox(session, row.mailbox_id)
             if mailbox is None:  # pragma: no cover - the row cascades with its mailbox
                 return "gone"
+            mark = uow.effects_mark()
             try:
                 async with session.begin_nested():
-                    outcome = await self._process(session, row, mailbox)
+                    outcome = await self._process(uow, row, mailbox)
             except Quarantine as decision:
+                uow.drop_effects(mark)  # what the savepoint did is gone: so are its effects
                 outcome = Outcome(
                     status="discarded" if isinstance(decision, Discard) else "quarantined",
                     reason=decision.reason,
@@ -132,13 +135,15 @@ class Processor:
             except DBAPIError:
                 raise  # the database's trouble: the whole job rolls back and is retried
             except HelplineError as exc:  # a rule of a service refused it
+                uow.drop_effects(mark)
                 outcome = Outcome(status="quarantined", reason=f"{exc.slug}: {exc.detail}")
             except Exception as exc:  # a bug must not lose the message nor block the next
                 log.exception("processing inbound email failed", inbound_id=str(inbound_id))
+                uow.drop_effects(mark)
                 outcome = Outcome(
                     status="quarantined", reason=f"error: {type(exc).__name__}: {exc}"
                 )
-            await act_as(session, ACTOR)  # the sender acted in the savepoint; this is bookkeeping
+            await uow.act_as(ACTOR)  # the sender acted in the savepoint; this is bookkeeping
             await repository.update_inbound(
                 session,
                 inbound_id,
@@ -162,7 +167,7 @@ class Processor:
         )
         return outcome.status
 
-    async def _process(self, session: AsyncSession, row: AnyRow, mailbox: Mailbox) -> Outcome:
+    async def _process(self, uow: UnitOfWork, row: AnyRow, mailbox: Mailbox) -> Outcome:
         domain = mailbox.address.rpartition("@")[2]
         try:
             parsed = parse_message(
@@ -174,14 +179,15 @@ class Processor:
         if not sender:
             raise Quarantine("no_sender: the message names no sender")
         try:
-            return await self._route(session, row, mailbox, parsed)
+            return await self._route(uow, row, mailbox, parsed)
         except Quarantine as decision:
             decision.sender = sender
             raise
 
     async def _route(
-        self, session: AsyncSession, row: AnyRow, mailbox: Mailbox, parsed: ParsedMail
+        self, uow: UnitOfWork, row: AnyRow, mailbox: Mailbox, parsed: ParsedMail
     ) -> Outcome:
+        session = uow.session
         sender = parsed.sender.email
         if parsed.bounce is not None:
             return await self._bounce(session, parsed, sender)
@@ -216,13 +222,13 @@ class Processor:
                 if not mailbox.allow_unknown_senders:
                     raise Quarantine(f"unknown_sender: {sender}")
                 user = await self._new_customer(session, parsed)
-            await act_as(session, self._actor(user, row))
-            ticket = await self._new_ticket(session, mailbox, parsed, user, follow_up_of)
+            await uow.act_as(self._actor(user, row))
+            ticket = await self._new_ticket(uow, mailbox, parsed, user, follow_up_of)
             reason = "new_ticket"
             new = True
         else:
             assert user is not None  # threading admits participants only
-            await act_as(session, self._actor(user, row))
+            await uow.act_as(self._actor(user, row))
             new = False
             if (
                 user.id == ticket.customer_id
@@ -230,14 +236,14 @@ class Processor:
                 and ticket.status in REOPENED_BY_CUSTOMER
             ):
                 await ticket_service.update_ticket(
-                    session,
+                    uow,
                     SYSTEM_PRINCIPAL,
                     ticket.id,
                     TicketUpdate(status=TicketStatus.open),
                     None,
                 )
         assert user is not None  # a participant (threaded) or the new ticket's customer
-        message = await self._add_message(session, parsed, user, ticket.id)
+        message = await self._add_message(uow, parsed, user, ticket.id)
         if new and mailbox.auto_acknowledge and not automatic:
             await outbox.queue_acknowledgement(
                 session, mailbox.id, ticket, mailbox.auto_acknowledge_template
@@ -314,7 +320,7 @@ class Processor:
 
     async def _new_ticket(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         mailbox: Mailbox,
         parsed: ParsedMail,
         customer: AnyRow,
@@ -333,11 +339,11 @@ class Processor:
             customer_id=customer.id,
         )
         return await ticket_service.create_ticket(
-            session, SYSTEM_PRINCIPAL, data, mailbox_id=mailbox.id
+            uow, SYSTEM_PRINCIPAL, data, mailbox_id=mailbox.id
         )
 
     async def _add_message(
-        self, session: AsyncSession, parsed: ParsedMail, user: AnyRow, ticket_id: uuid.UUID
+        self, uow: UnitOfWork, parsed: ParsedMail, user: AnyRow, ticket_id: uuid.UUID
     ) -> Any:
         if len(parsed.attachments) > self.settings.mail_max_attachments:
             raise Quarantine(
@@ -352,7 +358,7 @@ class Processor:
         for attachment in parsed.attachments:
             try:
                 stored = await attachment_service.store_bytes(
-                    session, self.storage, user.id, attachment.data, attachment.filename, limits
+                    uow.session, self.storage, user.id, attachment.data, attachment.filename, limits
                 )
             except HelplineError as exc:
                 raise Quarantine(
@@ -360,7 +366,7 @@ class Processor:
                 ) from exc
             ids.append(stored.id)
         return await conversation_service.add_message(
-            session,
+            uow,
             principal_of(user),
             ticket_id,
             MessageCreate(message=_text(parsed), attachment_ids=ids),

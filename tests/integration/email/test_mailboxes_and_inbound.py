@@ -204,7 +204,7 @@ class TestInboundEndpoint:
     async def test_too_large_is_413(self, mail: Mail, mail_settings, db, redis, clock, session):
         box = await mail.mailbox()
         small = mail_settings.model_copy(update={"mail_max_bytes": 2048})
-        application = create_app(small, database=db, redis=redis, clock=clock)
+        application = create_app(small, background=False, database=db, redis=redis, clock=clock)
         import httpx
 
         async with application.router.lifespan_context(application):
