@@ -24,7 +24,7 @@ from tests.fixtures.services import (
     server_url,
 )
 
-pytest_plugins = ["tests.fixtures.actors", "tests.fixtures.smtp_sink"]
+pytest_plugins = ["tests.fixtures.actors", "tests.fixtures.smtp_sink", "tests.fixtures.dovecot"]
 
 
 @pytest.fixture(scope="session")

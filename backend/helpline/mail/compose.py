@@ -107,7 +107,19 @@ def _id(value: str) -> str:
 
 
 def _address(address: Address) -> HeaderAddress:
-    return HeaderAddress(display_name=_one_line(address.name), addr_spec=address.email)
+    """The header address; an internationalized domain in its ASCII (IDNA) form.
+
+    A non-ASCII local part would need SMTPUTF8 end to end: ValueError, a permanent failure.
+    """
+    local, _, domain = _one_line(address.email).rpartition("@")
+    if not local.isascii():
+        raise ValueError(f"cannot mail {address.email!r}: a non-ASCII local part needs SMTPUTF8")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"cannot mail {address.email!r}: invalid domain") from None
+    return HeaderAddress(display_name=_one_line(address.name), username=local, domain=domain)
 
 
 def _chain(references: Sequence[str], in_reply_to: str | None) -> list[str]:

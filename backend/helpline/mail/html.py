@@ -23,6 +23,46 @@ _ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 _DROP_WITH_CONTENT = {"script", "style", "title", "head", "template", "noscript"}
 
 
+# html5ever (behind nh3) is quadratic in the depth of open elements: 100,000 nested <div>s take
+# minutes. Mail never nests this deep; such HTML is dropped (the text is still derived from it).
+MAX_DEPTH = 400
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]{0,20})\b[^<>]*?(/?)>")  # [^<>]: linear
+_VOID = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr",
+}  # fmt: skip
+_AUTO_CLOSED = {"p", "li", "dt", "dd", "tr", "td", "th", "option", "thead", "tbody", "tfoot"}
+
+
+MAX_HTML = 2_000_000  # characters given to the sanitizer
+MAX_AMPERSANDS = 50_000  # html5ever is quadratic in the character references of one text node
+
+
+def too_hostile(html: str) -> str | None:
+    """Why ``html`` must not be given to the sanitizer (the defect name), or None."""
+    if len(html) > MAX_HTML:
+        return "html_too_large"
+    if html.count("&") > MAX_AMPERSANDS:
+        return "html_too_many_entities"
+    if too_deep(html):
+        return "html_too_deep"
+    return None
+
+
+def too_deep(html: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``html`` opens more than ``limit`` elements without closing them (linear scan)."""
+    depth = 0
+    for match in _TAG.finditer(html):
+        closing, name, self_closing = match.groups()
+        name = name.lower()
+        if name in _VOID or name in _AUTO_CLOSED or self_closing:
+            continue
+        depth = max(0, depth - 1) if closing else depth + 1
+        if depth > limit:
+            return True
+    return False
+
+
 def sanitize_html(html: str) -> str:
     """Display-safe HTML: no scripts, event handlers, forms, frames or remote style sheets."""
     return nh3.clean(
@@ -87,7 +127,7 @@ class _TextWriter(HTMLParser):
         elif tag == "img":
             alt = dict(attrs).get("alt")
             if alt:
-                self.current.append(alt)
+                self.current.append(f" {alt} ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
@@ -130,7 +170,11 @@ _BLANK_RUNS = re.compile(r"\n(?:[ \t>]*\n){2,}")
 
 
 def html_to_text(html: str) -> str:
-    """Readable plain text for an HTML body: paragraphs, line breaks, lists, quotes, link URLs."""
+    """Readable plain text for an HTML body: paragraphs, line breaks, lists, quotes, link URLs.
+
+    Give it ``sanitize_html``'s output: the standard library's parser is quadratic on
+    unterminated constructs (``<!--`` repeated), which the sanitizer never emits.
+    """
     writer = _TextWriter()
     try:
         writer.feed(html)
@@ -138,3 +182,14 @@ def html_to_text(html: str) -> str:
     except (AssertionError, ValueError, RecursionError):  # malformed markup: keep what was read
         pass
     return writer.text()
+
+
+_ANY_TAG = re.compile(r"<[^<>]*>")
+
+
+def crude_text(html: str) -> str:
+    """Text of HTML too hostile to parse: tags removed, entities decoded (linear time)."""
+    import html as html_module
+
+    text = html_module.unescape(_ANY_TAG.sub(" ", html))
+    return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip()

@@ -14,9 +14,13 @@ import re
 from mailparser_reply.parser import EmailMessage
 
 LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "sv", "da", "pl", "cs", "ja", "ko", "zh"]
-# Trimming looks at the head of a long body only: regexes over megabytes cost more than they
-# save, and what a person typed this time is at the top.
-TRIM_WINDOW = 100_000
+# Trimming looks at the head of a long body only: what a person typed this time is at the top,
+# and the library's header patterns backtrack (super-linearly per line): with the window and
+# the long-line parking below, a crafted body costs well under a second, a normal one ~1 ms.
+TRIM_WINDOW = 20_000
+MAX_LINE = 200  # longer lines are never reply headers (see display_text)
+_LONG_LINE = re.compile(rf"^[^\n]{{{MAX_LINE + 1},}}$", re.MULTILINE)
+_PARKED = re.compile(r"hlparkedline\d+x")
 
 _SIGN_OFFS = (
     "best regards|kind regards|warm regards|regards|best wishes|many thanks|thanks|thank you|"
@@ -57,6 +61,17 @@ def display_text(text: str, *, forwarded: bool = False) -> str:
     if not full or forwarded:
         return full
     head = full[:TRIM_WINDOW]
+    # The library's header patterns backtrack badly on long lines ("Am Am Am …" takes minutes
+    # at 90 kB): long lines go in as placeholders — a reply header is never that long — and
+    # come back in the result.
+    long_lines: dict[str, str] = {}
+
+    def park(match: re.Match[str]) -> str:
+        key = f"hlparkedline{len(long_lines)}x"
+        long_lines[key] = match.group(0).strip()  # the library strips lines too
+        return key
+
+    head = _LONG_LINE.sub(park, head)
     try:
         message = EmailMessage(
             text=head,
@@ -70,6 +85,9 @@ def display_text(text: str, *, forwarded: bool = False) -> str:
     reply = reply.strip()
     if not reply:
         return full
+    if long_lines:
+        reply = _PARKED.sub(lambda m: long_lines.get(m.group(0), m.group(0)), reply)
+        head = _PARKED.sub(lambda m: long_lines.get(m.group(0), m.group(0)), head)
     if len(full) > TRIM_WINDOW and len(reply) >= len(head.strip()) - 1:
         return full  # nothing trimmed in the window: the rest may still be the person's text
     return reply

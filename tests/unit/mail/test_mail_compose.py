@@ -146,3 +146,13 @@ class TestSmtpUrls:
         with pytest.raises(ValueError) as caught:
             parse_smtp_url(url)
         assert "secret" not in str(caught.value)
+
+
+def test_internationalized_domains_go_out_in_ascii() -> None:
+    mail = parse_message(reply(to=[Address("Jörg", "jorg@münchen.test")]))
+    assert mail.recipients == [Address("Jörg", "jorg@xn--mnchen-3ya.test")]
+
+
+def test_a_non_ascii_local_part_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="SMTPUTF8"):
+        reply(to=[Address("", "jörg@example.test")])
