@@ -81,7 +81,7 @@ def _now() -> Any:
     return datetime.now(UTC)
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:  # noqa: ASYNC109
     """Poll a condition the IMAP loop brings about (it runs concurrently), within a deadline."""
     deadline = time.monotonic() + timeout
     while True:
