@@ -34,8 +34,9 @@ def _url(schemes: frozenset[str], what: str) -> Any:
     return AfterValidator(check)
 
 
-ImapUrl = Annotated[str | None, _url(IMAP_SCHEMES, "imap_url"), Field(max_length=2000)]
-SmtpUrl = Annotated[str | None, _url(SMTP_SCHEMES, "smtp_url"), Field(max_length=2000)]
+UrlText = Annotated[str, Field(max_length=2000)]
+ImapUrl = Annotated[UrlText | None, _url(IMAP_SCHEMES, "imap_url")]
+SmtpUrl = Annotated[UrlText | None, _url(SMTP_SCHEMES, "smtp_url")]
 DisplayName = Annotated[str, Field(max_length=200)]
 Template = Annotated[str, Field(max_length=20_000)]
 

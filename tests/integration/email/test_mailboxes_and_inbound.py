@@ -215,3 +215,19 @@ class TestInboundEndpoint:
         assert r.status_code == 413
         assert r.json()["type"] == "/problems/inbound-email-too-large"
         assert (await session.execute(select(InboundEmail))).first() is None
+
+
+async def test_explicit_null_urls_are_accepted_not_a_500(client, cast: Cast):
+    r = await client.post(
+        MAILBOXES,
+        json={"address": "n@x.example", "imap_url": None, "smtp_url": None},
+        headers=cast.admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["inbound"] == "http"
+    r = await client.post(
+        MAILBOXES,
+        json={"address": "m@x.example", "imap_url": "imap://h/" + "x" * 3000},
+        headers=cast.admin.headers,
+    )
+    assert r.status_code == 422
