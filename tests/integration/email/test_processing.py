@@ -471,3 +471,27 @@ def dsn_for(message_id: str, recipient: str, to: str) -> bytes:
         f"Message-ID: <{message_id}>\r\nSubject: Re: something\r\n"
         f"\r\n--{boundary}--\r\n"
     ).encode()
+
+
+class TestSpoofing:
+    async def test_a_token_issued_to_someone_else_opens_no_door(self, mail: Mail, session):
+        from helpline.mail.processing import reply_token_secret
+        from helpline.mail.threading import make_reply_token, reply_address
+
+        box = await mail.mailbox()
+        first = await mail.deliver(box, raw_mail(sender="victim@x.example", to=box.address))
+        ticket = await ticket_of(session, first["ticket_id"])
+        secret = reply_token_secret(mail.settings)
+        # The victim's genuine token, quoted by an attacker; and one the attacker made up.
+        victims = reply_address(
+            box.address, make_reply_token(secret, ticket.id, "victim@x.example")
+        )
+        forged = reply_address(box.address, make_reply_token(b"guess", ticket.id, "evil@y.example"))
+        for to in (victims, forged):
+            row = await mail.deliver(box, raw_mail(sender="evil@y.example", to=to))
+            assert row["status"] == "processed"
+            assert row["ticket_id"] != ticket.id
+            assert row["thread_reason"] == "new_ticket"
+        genuine = await mail.deliver(box, raw_mail(sender="victim@x.example", to=victims))
+        assert genuine["ticket_id"] == ticket.id
+        assert genuine["thread_reason"] == "reply_token"
