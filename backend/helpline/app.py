@@ -53,6 +53,8 @@ from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.cursor import InvalidCursor
 from helpline.logs import configure_logging
+from helpline.mail.endpoints import INBOUND_PATH
+from helpline.mail.endpoints import router as mail_router
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
 from helpline.middleware import HelplineMiddleware
@@ -229,6 +231,11 @@ OPENAPI_TAGS = [
     {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
     {"name": "events", "description": "The change feed of tickets (resumable)."},
     {"name": "webhooks", "description": "Signed event deliveries (admins)."},
+    {
+        "name": "email",
+        "description": "The email channel: mailboxes, the inbound endpoint, the quarantine and "
+        "suppressed addresses.",
+    },
     {"name": "auth", "description": "Login sessions and the caller's identity."},
     {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
     {"name": "users", "description": "Users: admins manage, agents read."},
@@ -363,7 +370,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
-    for router in (auth_router, keys_router, user_router, webhook_router):
+    for router in (auth_router, keys_router, user_router, webhook_router, mail_router):
         app.include_router(router)
     app.include_router(metrics_router)
 
@@ -385,8 +392,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         max_body_bytes=settings.max_request_body_bytes,
         session_cookie_name=settings.session_cookie_name,
         trusted_proxies=parse_networks(settings.trusted_proxies),
-        raw_body_paths=("/api/v1/attachments",),
-        raw_max_body_bytes=settings.attachment_max_bytes + 1_048_576,
+        raw_body_paths=("/api/v1/attachments", INBOUND_PATH),
+        raw_max_body_bytes=max(settings.attachment_max_bytes, settings.mail_max_bytes) + 1_048_576,
         access_log_enabled=settings.access_log,
     )
 

@@ -318,6 +318,53 @@ class Settings(BaseSettings):
         "are not globally reachable (loopback, private, …; default: none; tests allow "
         "127.0.0.1). Cloud metadata addresses and names are refused all the same.",
     )
+    # Email channel (docs/email.md).
+    smtp_url: str = Field(
+        "log://",
+        description="Outgoing mail server: smtp://, smtps:// or smtp+starttls:// "
+        "(USER:PASS@HOST:PORT); log:// writes mail to the log instead (development). A "
+        "mailbox may override it.",
+    )
+    smtp_timeout_s: float = Field(30, gt=0, le=300, description="Timeout of one SMTP send.")
+    mail_encryption_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated Fernet keys encrypting mailbox credentials and inbound "
+        "secrets at rest; the first encrypts, all decrypt (rotation). Unset: one key derived "
+        "from HELPLINE_SECRET_KEY (changing that key then makes stored credentials unreadable).",
+    )
+    mail_max_bytes: int = Field(
+        41_943_040,
+        ge=1024,
+        description="Largest inbound message accepted (bytes, default 40 MiB); larger ones are "
+        "refused by the HTTP endpoint (413) and quarantined when they come by IMAP.",
+    )
+    mail_max_attachments: int = Field(
+        10,
+        ge=0,
+        le=10,
+        description="Attachments kept per inbound message (a message takes at most 10); "
+        "more → quarantined.",
+    )
+    mail_flood_limit: int = Field(
+        20,
+        ge=1,
+        description="Messages one sender may send to a mailbox per mail_flood_window_s; more "
+        "are quarantined as `flood`.",
+    )
+    mail_flood_window_s: int = Field(
+        600, ge=1, description="Window of the per-sender flood limit (seconds)."
+    )
+    mail_retry_hours: int = Field(
+        24, ge=1, le=168, description="How long a temporarily failing send is retried."
+    )
+    imap_poll_interval_s: float = Field(
+        60,
+        gt=0,
+        description="IMAP: how long one IDLE waits (or, without IDLE, the polling interval).",
+    )
+    imap_max_backoff_s: float = Field(
+        300, gt=0, description="IMAP: longest wait before reconnecting after failures."
+    )
     # Scale-out (docs/scaling.md).
     database_pgbouncer: bool = Field(
         False,

@@ -334,3 +334,47 @@ class WebhookTargetRefused(ValidationFailed):
         "HELPLINE_WEBHOOK_ALLOWED_HOSTS does not allow, or names a cloud metadata service "
         "(refused always)."
     )
+
+
+# email channel --------------------------------------------------------------------------------
+class MailboxNotFound(NotFound):
+    slug, title = "mailbox-not-found", "Mailbox not found"
+    description = "No mailbox with this id or address."
+
+
+class MailboxAddressTaken(Conflict):
+    slug, title = "mailbox-address-taken", "Mailbox address already in use"
+    description = "Another mailbox has this address (compared case-insensitively)."
+
+
+class MailboxDisabled(Conflict):
+    slug, title = "mailbox-disabled", "Mailbox disabled"
+    description = "The mailbox is disabled and takes no mail; an admin can enable it again."
+
+
+class InboundSignatureInvalid(Unauthenticated):
+    slug, title = "inbound-signature-invalid", "Inbound signature invalid"
+    description = (
+        "The inbound mail request is not signed with the mailbox's secret per Standard Webhooks "
+        "(`webhook-id`, `webhook-timestamp` within 5 minutes, `webhook-signature`)."
+    )
+
+
+class InboundEmailTooLarge(PayloadTooLarge):
+    slug, title = "inbound-email-too-large", "Inbound message too large"
+    description = "The message exceeds HELPLINE_MAIL_MAX_BYTES; nothing was stored."
+
+
+class InboundEmailNotFound(NotFound):
+    slug, title = "inbound-email-not-found", "Inbound email not found"
+    description = "No inbound email with this id."
+
+
+class InboundEmailNotQuarantined(Conflict):
+    slug, title = "inbound-email-not-quarantined", "Inbound email is not quarantined"
+    description = "Only a quarantined inbound email can be replayed or discarded."
+
+
+class EmailSuppressionNotFound(NotFound):
+    slug, title = "email-suppression-not-found", "Address not suppressed"
+    description = "The address is not on the suppression list."

@@ -19,7 +19,7 @@ from helpline.kit.cache import CACHE_REQUESTS, CacheBackend
 from helpline.models.enums import Role
 from helpline.runtime import make_redis
 from helpline.ticket import service as ticket_service
-from helpline.ticket.cache import STAFF_VIEW, TicketCache
+from helpline.ticket.cache import REPRESENTATION, STAFF_VIEW, TicketCache
 from helpline.ticket.schemas import TicketUpdate
 from tests.fixtures.actors import Cast
 from tests.fixtures.redis_server import redis_server
@@ -165,7 +165,9 @@ class TestTicketCache:
             ControlledCache(app.state.services.cache),
         )
         assert await first.get_ticket(db.work(), tid, STAFF_VIEW) is not None
-        await redis.delete(app.state.services.cache.key("ticket", tid))  # the hot key expires
+        await redis.delete(
+            app.state.services.cache.key(f"ticket.{REPRESENTATION}", tid)
+        )  # the hot key expires
         first.loads = 0
         readers = [
             cache.get_ticket(db.work(), tid, STAFF_VIEW)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 API = "/api/v1/tickets"
 TICKET_FIELDS = (
-    "id title description status priority createdAt updatedAt assignedTo customerId version"
+    "id number title description status priority createdAt updatedAt assignedTo customerId version"
 )
 
 

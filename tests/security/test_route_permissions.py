@@ -24,6 +24,8 @@ PUBLIC_ALLOWED = {
     "/health/ready",
     "/api/v1/auth/login",
     "/api/v1/auth/password-reset",
+    # Signed per Standard Webhooks with the mailbox's own secret instead of an API key.
+    "/api/v1/inbound/email/{mailbox_id}",
 }
 
 

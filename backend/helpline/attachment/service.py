@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.attachment import repository
 from helpline.attachment.schemas import descriptor
 from helpline.attachment.storage import StorageBackend, remove_quietly
-from helpline.attachment.upload import ReceivedFile, UploadLimits, receive_file
+from helpline.attachment.upload import ReceivedFile, UploadLimits, receive_file, spool_bytes
 from helpline.auth.principal import Principal
 from helpline.db import UnitOfWork
 from helpline.errors import AttachmentNotBindable, AttachmentNotFound, TicketNotFound
@@ -61,9 +61,32 @@ async def _record(
     session: AsyncSession, principal: Principal, storage: StorageBackend, received: ReceivedFile
 ) -> AnyRow:
     # Held until commit: gc cannot delete this blob between our store and our row's commit.
+    return await _record_for(session, principal.user_id, storage, received)
+
+
+async def store_bytes(
+    session: AsyncSession,
+    storage: StorageBackend,
+    uploader_id: uuid.UUID,
+    data: bytes,
+    filename: str | None,
+    limits: UploadLimits,
+) -> AnyRow:
+    """Record a file that arrived whole (a mail's attachment) as an unbound upload of
+    ``uploader_id``, under the same size and type rules as uploads (typed errors on refusal)."""
+    received = await spool_bytes(data, filename, limits, storage.spool_dir)
+    try:
+        return await _record_for(session, uploader_id, storage, received)
+    finally:
+        remove_quietly(received.path)
+
+
+async def _record_for(
+    session: AsyncSession, uploader_id: uuid.UUID, storage: StorageBackend, received: ReceivedFile
+) -> AnyRow:
     await repository.lock_blob_shared(session, received.sha256)
     await storage.store(received.path, received.sha256)
-    row = await repository.insert_attachment(
+    return await repository.insert_attachment(
         session,
         {
             "id": new_id(),
@@ -72,10 +95,9 @@ async def _record(
             "content_type": received.content_type,
             "size": received.size,
             "storage_key": received.sha256,
-            "uploaded_by": principal.user_id,
+            "uploaded_by": uploader_id,
         },
     )
-    return row
 
 
 async def get_attachment(uow: UnitOfWork, principal: Principal, attachment_id: uuid.UUID) -> AnyRow:

@@ -207,3 +207,29 @@ def _accept_type(head: bytes, limits: UploadLimits) -> str:
             f"Files of type {detected} are not accepted.", detected_type=detected
         )
     return detected
+
+
+async def spool_bytes(
+    data: bytes, filename: str | None, limits: UploadLimits, spool_dir: Path
+) -> ReceivedFile:
+    """A file that is already in memory, checked like an upload and written to the spool."""
+    if len(data) > limits.max_bytes:
+        raise AttachmentTooLarge(f"The attachment limit is {limits.max_bytes} bytes.")
+    if not data:
+        raise ValidationFailed("The file is empty.")
+    detected = _accept_type(data[:SNIFF_BYTES], limits)
+    handle, path = await asyncio.to_thread(spool_file, spool_dir)
+    try:
+        await asyncio.to_thread(handle.write, data)
+        await asyncio.to_thread(handle.close)
+    except BaseException:
+        await asyncio.to_thread(handle.close)
+        await asyncio.to_thread(remove_quietly, path)
+        raise
+    return ReceivedFile(
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        content_type=detected,
+        filename=sanitize_filename(filename),
+    )

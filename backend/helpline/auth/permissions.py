@@ -13,6 +13,7 @@ class Scope(StrEnum):
     api_keys_write = "api_keys:write"
     audit_read = "audit:read"
     webhooks_write = "webhooks:write"  # admins: webhooks send ticket data elsewhere
+    mailboxes_write = "mailboxes:write"  # admins: mailboxes hold mail credentials
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {

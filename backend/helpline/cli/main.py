@@ -13,6 +13,7 @@ from helpline.cli import (
     backup,
     db,
     keys,
+    mailboxes,
     passwords,
     seed,
     users,
@@ -35,6 +36,8 @@ app.command("seed")(seed.seed)
 app.command("worker")(worker.worker)
 app.add_typer(worker.jobs_app, name="jobs")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(mailboxes.app, name="mailboxes")
+app.add_typer(mailboxes.mail_app, name="mail")
 
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

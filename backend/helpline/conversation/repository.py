@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, literal, select, tuple_
+from sqlalchemy import Table, func, insert, literal, null, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import Conversation, Ticket
+from helpline.models import Conversation, OutboundEmail, Ticket
 
 # Core columns: statements over them skip the ORM's per-call work; the insert is built once.
 CONVERSATIONS = cast(Table, Conversation.__table__)
@@ -25,9 +25,29 @@ COLUMNS = tuple(
         "is_internal",
         "timestamp",
         "attachments",
+        "channel",
     )
 )
-INSERT_MESSAGE = insert(CONVERSATIONS).returning(*COLUMNS)
+OUTBOUND = cast(Table, OutboundEmail.__table__)
+# The delivery state of a mailed message (null for the others): the outbox row's, looked up by
+# its index on conversation_id.
+DELIVERY = (
+    select(
+        func.jsonb_build_object(
+            "status",
+            OUTBOUND.c.status,
+            "message_id",
+            OUTBOUND.c.message_id,
+            "error",
+            OUTBOUND.c.error,
+        )
+    )
+    .where(OUTBOUND.c.conversation_id == CONVERSATIONS.c.id)
+    .limit(1)
+    .scalar_subquery()
+    .label("delivery")
+)
+INSERT_MESSAGE = insert(CONVERSATIONS).returning(*COLUMNS, null().label("delivery"))
 
 
 async def insert_message(session: AsyncSession, values: dict[str, Any]) -> AnyRow:
@@ -42,7 +62,7 @@ async def list_messages(
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[AnyRow]:
     """Oldest first; limit + 1 rows so the caller knows whether more follow."""
-    stmt = select(*COLUMNS).where(Conversation.ticket_id == ticket_id)
+    stmt = select(*COLUMNS, DELIVERY).where(Conversation.ticket_id == ticket_id)
     if not include_internal:
         stmt = stmt.where(Conversation.is_internal.is_(False))
     if after is not None:
@@ -76,6 +96,7 @@ async def list_messages_of_tickets(
     ranked = (
         select(
             *COLUMNS,
+            DELIVERY,
             func.row_number()
             .over(partition_by=Conversation.ticket_id, order_by=order)
             .label("rank"),
@@ -89,7 +110,7 @@ async def list_messages_of_tickets(
         ranked = ranked.where(Ticket.customer_id == customer_id)
     sub = ranked.subquery()
     stmt = (
-        select(*(sub.c[c.key] for c in COLUMNS))
+        select(*(sub.c[c.key] for c in COLUMNS), sub.c.delivery)
         .where(sub.c.rank <= per_ticket)
         .order_by(sub.c.ticket_id, sub.c.timestamp, sub.c.id)
     )

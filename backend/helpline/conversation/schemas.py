@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpline.models.enums import SenderType
+from helpline.models.enums import DeliveryStatus, MessageChannel, SenderType
 
 
 class MessageCreate(BaseModel):
@@ -31,6 +31,12 @@ class MessageCreate(BaseModel):
     )
 
 
+class Delivery(BaseModel):
+    status: DeliveryStatus = Field(description="queued | sent | failed | bounced.")
+    message_id: str = Field(description="The mail's Message-ID (without <>).")
+    error: str | None = Field(None, description="Why it failed or bounced.")
+
+
 class MessageRead(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
@@ -45,6 +51,12 @@ class MessageRead(BaseModel):
                     "is_internal": False,
                     "timestamp": "2026-11-20T10:02:44Z",
                     "attachments": [],
+                    "channel": "web",
+                    "delivery": {
+                        "status": "sent",
+                        "message_id": "helpline.k5qq2mfd@example.com",
+                        "error": None,
+                    },
                 }
             ]
         },
@@ -59,4 +71,8 @@ class MessageRead(BaseModel):
     timestamp: datetime = Field(description="When the message was added (UTC).")
     attachments: list[dict[str, Any]] = Field(
         description="Attachment descriptors: id, filename, content_type, size, sha256."
+    )
+    channel: MessageChannel = Field(description="How it arrived: web | api | email.")
+    delivery: Delivery | None = Field(
+        description="For a message mailed to the customer: its delivery state; else null."
     )

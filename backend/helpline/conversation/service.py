@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,8 @@ from helpline.errors import PermissionDenied
 from helpline.kit.ids import new_id
 from helpline.kit.pagination import Keyset, KeysetPage, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
-from helpline.models.enums import SenderType
+from helpline.mail import outbox
+from helpline.models.enums import MessageChannel, SenderType
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
 
@@ -30,15 +32,27 @@ MESSAGE_KEYSET: Keyset[Any, tuple[datetime, uuid.UUID]] = Keyset(
 )
 
 
+def channel_of(principal: Principal) -> MessageChannel:
+    """How a message of this caller arrives: the web interface (session) or the API (key)."""
+    return MessageChannel.web if principal.session_id is not None else MessageChannel.api
+
+
 async def add_message(
-    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
+    uow: UnitOfWork,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    data: MessageCreate,
+    *,
+    channel: MessageChannel | None = None,
 ) -> AnyRow:
-    """Add a reply or (staff only) an internal note to a visible, open ticket."""
+    """Add a reply or (staff only) an internal note to a visible, open ticket. A public staff
+    reply on a ticket that came by mail is also mailed to the customer (an outbox row written
+    in this transaction; its delivery state is the row's ``delivery``)."""
     session = uow.session
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
     # Locks the ticket (404 unseen, 409 closed) and bumps its version, before the insert.
-    await ticket_service.change_open_ticket(uow, principal, ticket_id)
+    mailbox_id = await ticket_service.change_open_ticket(uow, principal, ticket_id)
     attachments = await attachment_service.claim_uploads(session, principal, data.attachment_ids)
     message_id = new_id()
     row = await repository.insert_message(
@@ -53,10 +67,21 @@ async def add_message(
             ).value,
             "is_internal": data.is_internal,
             "attachments": attachments,
+            "channel": (channel or channel_of(principal)).value,
         },
     )
     await attachment_service.bind_uploads(session, data.attachment_ids, message_id)
+    if mailbox_id is not None and not data.is_internal and not principal.is_customer:
+        delivery = await outbox.queue_reply(session, mailbox_id, row)
+        if delivery is not None:
+            return with_delivery(row, delivery)
     return row
+
+
+def with_delivery(row: AnyRow, delivery: dict[str, Any]) -> AnyRow:
+    """The inserted message with the delivery state its outbox row just got."""
+    # Duck-typed like the row (attribute access is all its readers use).
+    return cast(AnyRow, SimpleNamespace(**{**row._mapping, "delivery": delivery}))
 
 
 async def list_messages(

@@ -22,11 +22,12 @@ from helpline.graphql.audit import AuditQuery
 from helpline.graphql.errors import OperationBoundary, log_unexpected
 from helpline.graphql.events import EventsMutation, EventsQuery
 from helpline.graphql.limits import MAX_BATCH, MAX_TOKENS, RateLimitOperations, cost_rule
+from helpline.graphql.mail import MailMutation, MailQuery
 from helpline.graphql.ticket import TicketMutation, TicketQuery
 from helpline.graphql.user import UserMutation, UserQuery
 
-Query = merge_types("Query", (TicketQuery, UserQuery, AuditQuery, EventsQuery))
-Mutation = merge_types("Mutation", (TicketMutation, UserMutation, EventsMutation))
+Query = merge_types("Query", (TicketQuery, UserQuery, AuditQuery, EventsQuery, MailQuery))
+Mutation = merge_types("Mutation", (TicketMutation, UserMutation, EventsMutation, MailMutation))
 
 
 class HelplineSchema(strawberry.Schema):

@@ -91,7 +91,10 @@ class TicketFilterInput:
     created_after: datetime | None = strawberry.field(default=None, description="At or after.")
     created_before: datetime | None = strawberry.field(default=None, description="Before.")
     updated_since: datetime | None = strawberry.field(default=None, description="At or after.")
-    q: str | None = strawberry.field(default=None, description="Full-text search (1-200 chars).")
+    number: int | None = strawberry.field(default=None, description="The ticket number.")
+    q: str | None = strawberry.field(
+        default=None, description="Full-text search (1-200 chars); `#1234` also finds number 1234."
+    )
     metadata: list[MetadataFilterInput] | None = strawberry.field(
         default=None, description="At most 5 metadata matches."
     )
@@ -111,6 +114,7 @@ class TicketFilterInput:
                 "created_after": self.created_after,
                 "created_before": self.created_before,
                 "updated_since": self.updated_since,
+                "number": self.number,
                 "q": q or None,
                 "metadata": tuple(sorted(pairs)),
             },

@@ -18,7 +18,15 @@ from helpline.conversation import service as conversation_service
 from helpline.graphql.context import GraphQLContext
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from helpline.kit.rows import AnyRow
-from helpline.models.enums import ChangeType, Role, SenderType, TicketPriority, TicketStatus
+from helpline.models.enums import (
+    ChangeType,
+    DeliveryStatus,
+    MessageChannel,
+    Role,
+    SenderType,
+    TicketPriority,
+    TicketStatus,
+)
 from helpline.ticket.schemas import TicketSort
 
 Info = strawberry.Info[GraphQLContext, None]
@@ -30,6 +38,26 @@ strawberry.enum(Role, description="admin | agent | customer.")
 strawberry.enum(SenderType, description="Who wrote a message.")
 strawberry.enum(ChangeType, description="Kind of a ticket history entry.")
 strawberry.enum(TicketSort, description="Order of a ticket list (REST `sort`).")
+strawberry.enum(MessageChannel, description="How a message arrived: web, api or email.")
+strawberry.enum(DeliveryStatus, description="Delivery state of a mailed message.")
+
+
+@strawberry.type(description="The delivery of a message mailed to the customer.")
+class Delivery:
+    status: DeliveryStatus
+    message_id: str = strawberry.field(description="The mail's Message-ID (without <>).")
+    error: str | None = strawberry.field(description="Why it failed or bounced.")
+
+    @classmethod
+    def of(cls, value: dict[str, Any] | None) -> Delivery | None:
+        if value is None:
+            return None
+        return cls(
+            status=DeliveryStatus(value["status"]),
+            message_id=value["message_id"],
+            error=value.get("error"),
+        )
+
 
 MAX_LAST_MESSAGES = 20
 
@@ -131,6 +159,10 @@ class Message:
     attachments: JSON = strawberry.field(
         description="Attachment descriptors: id, filename, content_type, size, sha256."
     )
+    channel: MessageChannel = strawberry.field(description="How it arrived.")
+    delivery: Delivery | None = strawberry.field(
+        description="For a message mailed to the customer: its delivery state."
+    )
 
     @classmethod
     def from_row(cls, row: AnyRow) -> Message:
@@ -143,6 +175,8 @@ class Message:
             is_internal=row.is_internal,
             timestamp=row.timestamp,
             attachments=row.attachments,
+            channel=MessageChannel(row.channel),
+            delivery=Delivery.of(getattr(row, "delivery", None)),
         )
 
     @strawberry.field(description="The author (null for system messages or users you cannot see).")
@@ -188,6 +222,7 @@ class HistoryEntry:
 @strawberry.type(description="A support ticket.")
 class Ticket:
     id: strawberry.ID
+    number: int = strawberry.field(description="Human-friendly number (`[#1234]` in subjects).")
     title: str
     description: str
     status: TicketStatus
@@ -204,6 +239,7 @@ class Ticket:
         """From a ticket row or a ``TicketDetail`` (what the cached ``get_ticket`` returns)."""
         return cls(
             id=strawberry.ID(str(row.id)),
+            number=row.number,
             title=row.title,
             description=row.description,
             status=TicketStatus(row.status),

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from helpline.config import Settings
 from helpline.db import Database, UnitOfWork
 from helpline.kit.clock import Clock
+from helpline.mail.processing import Processor
+from helpline.mail.sending import Sender
 from helpline.webhook.delivery import Deliverer
 
 
@@ -18,6 +20,8 @@ class WorkerContext:
     owner_database: Database
     clock: Clock
     deliverer: Deliverer
+    mail_processor: Processor
+    mail_sender: Sender
 
     def unit_of_work(self, *, owner: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
         """One job's unit of work: one transaction (on the owner role's database for the audit

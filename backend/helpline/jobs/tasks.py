@@ -45,6 +45,18 @@ async def deliver_webhooks(endpoint_id: str, ticket_id: str) -> int:
     return await current().deliverer.run(uuid.UUID(endpoint_id), uuid.UUID(ticket_id))
 
 
+@blueprint.task(name="process_inbound_email", queue="mail", retry=RETRY)
+async def process_inbound_email(id: str) -> str:
+    """Turn one stored inbound message into a ticket or message (idempotent)."""
+    return await current().mail_processor.run(uuid.UUID(id))
+
+
+@blueprint.task(name="send_email", queue="mail", retry=RETRY)
+async def send_email(id: str) -> str:
+    """Send one outbox row if it is due (retries reschedule themselves)."""
+    return await current().mail_sender.run(uuid.UUID(id))
+
+
 @blueprint.periodic(cron=SCHEDULE["events_purge"])
 @blueprint.task(name="events_purge", queue="maintenance", retry=RETRY)
 async def events_purge(timestamp: int) -> int:

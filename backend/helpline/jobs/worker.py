@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from procrastinate import App, PsycopgConnector
 
+from helpline.attachment.storage import make_storage
 from helpline.config import Settings
 from helpline.db import Database, make_engine
 from helpline.jobs import context
 from helpline.jobs.tasks import blueprint
 from helpline.kit.clock import Clock, utcnow
+from helpline.mail.imap_loop import ImapSupervisor
+from helpline.mail.processing import Processor
+from helpline.mail.sending import Sender
 from helpline.runtime import resolve_database_url
 from helpline.webhook.delivery import Deliverer
 from helpline.webhook.pinning import pinned_client
 
-QUEUES = ("webhooks", "maintenance")
+QUEUES = ("webhooks", "mail", "maintenance")
 
 
 def conninfo(url: str) -> str:
@@ -74,6 +79,10 @@ async def worker_context(
         deliverer=Deliverer(
             database=database, settings=settings, clock=clock, client=http, pins=pins
         ),
+        mail_processor=Processor(
+            database=database, settings=settings, storage=make_storage(settings), clock=clock
+        ),
+        mail_sender=Sender(database=database, settings=settings, clock=clock),
     )
     context.use(ctx)
     try:
@@ -90,12 +99,19 @@ async def worker_context(
 async def run_worker(settings: Settings, *, wait: bool = True, **options: object) -> None:
     """Run a worker until SIGTERM/SIGINT (graceful: running jobs get the shutdown timeout)."""
     app = make_app(settings)
-    async with worker_context(settings), app.open_async():
-        await app.run_worker_async(
-            queues=list(QUEUES),
-            concurrency=settings.worker_concurrency,
-            shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
-            wait=wait,
-            name="helpline-worker",
-            **options,  # type: ignore[arg-type]
-        )
+    async with worker_context(settings) as ctx, app.open_async():
+        # The IMAP loop runs beside the job worker in the same process, and stops with it.
+        imap = ImapSupervisor(database=ctx.database, settings=settings, clock=ctx.clock)
+        imap_task = asyncio.create_task(imap.run())
+        try:
+            await app.run_worker_async(
+                queues=list(QUEUES),
+                concurrency=settings.worker_concurrency,
+                shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
+                wait=wait,
+                name="helpline-worker",
+                **options,  # type: ignore[arg-type]
+            )
+        finally:
+            imap.stop()
+            await imap_task

@@ -8,8 +8,12 @@ from helpline.models.audit_seal import AuditSeal
 from helpline.models.base import Base
 from helpline.models.cache_invalidation import CacheInvalidation
 from helpline.models.conversation import Conversation
+from helpline.models.email_suppression import EmailSuppression
 from helpline.models.event import Event
 from helpline.models.idempotency_key import IdempotencyKey
+from helpline.models.inbound_email import InboundEmail
+from helpline.models.mailbox import Mailbox
+from helpline.models.outbound_email import OutboundEmail
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
@@ -26,8 +30,12 @@ __all__ = [
     "Base",
     "CacheInvalidation",
     "Conversation",
+    "EmailSuppression",
     "Event",
     "IdempotencyKey",
+    "InboundEmail",
+    "Mailbox",
+    "OutboundEmail",
     "Ticket",
     "TicketHistory",
     "TicketMetadata",

@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.models.base import Base, in_check, uuid_pk
-from helpline.models.enums import SenderType, values
+from helpline.models.enums import MessageChannel, SenderType, values
 
 
 class Conversation(Base):
@@ -18,6 +18,7 @@ class Conversation(Base):
         CheckConstraint("char_length(message) BETWEEN 1 AND 100000", name="message_length"),
         CheckConstraint(in_check("sender_type", values(SenderType)), name="sender_type"),
         CheckConstraint("jsonb_typeof(attachments) = 'array'", name="attachments_array"),
+        CheckConstraint(in_check("channel", values(MessageChannel)), name="channel"),
         Index("ix_conversations_ticket_id_timestamp_id", "ticket_id", "timestamp", "id"),
         {"comment": "Messages of ticket conversations; internal notes are hidden from customers."},
     )
@@ -35,6 +36,9 @@ class Conversation(Base):
         Boolean, server_default=text("false"), comment="Internal note, never shown to customers."
     )
     timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    channel: Mapped[str] = mapped_column(
+        Text, server_default="api", comment="How the message arrived: web | api | email."
+    )
     attachments: Mapped[list[Any]] = mapped_column(
         JSONB,
         server_default=text("'[]'::jsonb"),

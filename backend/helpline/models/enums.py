@@ -31,6 +31,19 @@ class SenderType(StrEnum):
     system = "system"
 
 
+class MessageChannel(StrEnum):
+    web = "web"
+    api = "api"
+    email = "email"
+
+
+class DeliveryStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    failed = "failed"
+    bounced = "bounced"
+
+
 class ChangeType(StrEnum):
     created = "created"
     status_changed = "status_changed"

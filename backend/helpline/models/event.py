@@ -17,6 +17,7 @@ class EventType(StrEnum):
     message_created = "message.created"
     metadata_changed = "metadata.changed"
     attachment_added = "attachment.added"
+    message_delivery = "message.delivery"
 
 
 EVENT_TYPES = tuple(t.value for t in EventType)

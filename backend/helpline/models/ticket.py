@@ -2,12 +2,14 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Computed,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    Sequence,
     Text,
     func,
     text,
@@ -23,6 +25,7 @@ SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english'::regconfig, description), 'B')"
 )
 LIVE = text("deleted_at IS NULL")
+NUMBER_SEQUENCE = Sequence("tickets_number_seq", metadata=Base.metadata)
 
 
 def _keyset_index(name: str, *leading: str) -> Index:
@@ -52,10 +55,16 @@ class Ticket(Base):
         _keyset_index("ix_tickets_status_updated", "status"),
         _keyset_index("ix_tickets_priority_updated", "priority"),
         Index("ix_tickets_search", "search_vector", postgresql_using="gin"),
+        Index("uq_tickets_number", "number", unique=True),
         {"comment": "Support tickets. Soft-deleted rows keep deleted_at."},
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    number: Mapped[int] = mapped_column(
+        BigInteger,
+        server_default=text("nextval('tickets_number_seq')"),
+        comment="Human-friendly number (sequence): shown in the UI, searchable, in subjects.",
+    )
     title: Mapped[str] = mapped_column(Text, comment="Short summary, 1-200 characters.")
     description: Mapped[str] = mapped_column(
         Text, server_default="", comment="Full description, up to 100,000 characters."
@@ -84,6 +93,11 @@ class Ticket(Base):
         Integer,
         server_default="1",
         comment="+1 on every change (maintained by trigger); the ETag and If-Match value.",
+    )
+    mailbox_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("mailboxes.id", ondelete="SET NULL"),
+        comment="Mailbox the ticket came from: public staff replies are mailed from it.",
     )
     deleted_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="Soft-delete time; deleted tickets are invisible."

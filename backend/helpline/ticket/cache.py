@@ -103,6 +103,12 @@ return 1
 """)
 
 
+# The shape of the cached bodies: part of every entry's key, so that entries rendered by an
+# older release (without a field the representation has since gained) are never served after
+# an upgrade. Bump it when TicketRead/TicketDetail change. r2: tickets carry `number`.
+REPRESENTATION = "r2"
+
+
 @dataclass(frozen=True, slots=True)
 class TicketEntry:
     """A ticket as GET returns it: the JSON body plus what access checks and ETags need."""
@@ -202,7 +208,8 @@ class TicketCache:
     # keys ---------------------------------------------------------------------------------
     def _ticket_keys(self, ticket_id: uuid.UUID) -> list[str]:
         b = self.backend
-        return [b.epoch_key, b.key("ticket", ticket_id), b.key("ticket", ticket_id, "lease")]
+        kind = f"ticket.{REPRESENTATION}"
+        return [b.epoch_key, b.key(kind, ticket_id), b.key(kind, ticket_id, "lease")]
 
     def _generation_key(self, scope: str) -> str:
         return self.backend.key("listgen", scope)
@@ -309,7 +316,7 @@ class TicketCache:
         keys = [
             self.backend.epoch_key,
             self._generation_key(scope),
-            self.backend.key("list", scope, digest),
+            self.backend.key(f"list.{REPRESENTATION}", scope, digest),
         ]
         return await self.flights.do(f"list:{scope}:{digest}", lambda: self._list(uow, keys, load))
 

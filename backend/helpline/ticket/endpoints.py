@@ -142,8 +142,16 @@ async def list_tickets(
     updated_since: Annotated[
         Rfc3339 | None, Query(description="Updated at or after (RFC 3339).")
     ] = None,
+    number: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="The ticket with this number.")
+    ] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Full-text search.")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Full-text search; `#1234` or `1234` also matches ticket number 1234.",
+        ),
     ] = None,
     sort: Annotated[
         TicketSort,
@@ -168,6 +176,7 @@ async def list_tickets(
             created_after=created_after,
             created_before=created_before,
             updated_since=updated_since,
+            number=number,
             q=q.strip() if q else None,
             metadata=_metadata_filters(request),
         )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    or_,
     select,
     text,
     tuple_,
@@ -31,7 +32,7 @@ from helpline.kit.rows import AnyRow
 from helpline.models import CacheInvalidation, Ticket, TicketMetadata, User
 from helpline.models.enums import Role, TicketStatus
 from helpline.ticket.access import TicketVisibility
-from helpline.ticket.schemas import TicketFilters, TicketSort
+from helpline.ticket.schemas import TicketFilters, TicketSort, ticket_number_in
 
 T = TypeVar("T")
 
@@ -43,6 +44,7 @@ COLUMNS = tuple(
     TICKETS.c[name]
     for name in (
         "id",
+        "number",
         "title",
         "description",
         "status",
@@ -102,19 +104,28 @@ TOUCH_TICKET = (
     update(TICKETS)
     .where(THIS_TICKET)
     .values(updated_at=func.clock_timestamp())
-    .returning(TICKETS.c.customer_id)
+    .returning(TICKETS.c.customer_id, TICKETS.c.mailbox_id)
 )
 TOUCH_OPEN_TICKET = _by_visibility(
     lambda visible: (
         update(TICKETS)
         .where(THIS_TICKET, visible, TICKETS.c.status != TicketStatus.closed.value)
         .values(updated_at=func.clock_timestamp())
-        .returning(TICKETS.c.customer_id)
+        .returning(TICKETS.c.customer_id, TICKETS.c.mailbox_id)
     )
 )
 
 USERS = cast(Table, User.__table__)
-INSERTED = ("id", "title", "description", "status", "priority", "assigned_to", "customer_id")
+INSERTED = (
+    "id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "assigned_to",
+    "customer_id",
+    "mailbox_id",
+)
 
 
 def _active(user_id: str, roles: tuple[Role, ...]) -> ColumnElement[bool]:
@@ -140,7 +151,8 @@ async def insert_ticket(session: AsyncSession, values: dict[str, Any]) -> AnyRow
     """Insert a ticket whose customer is an active customer and whose assignee, if any, is
     active staff — checked in the same statement; None (nothing inserted) when they are not."""
     stmt = INSERT_TICKET[values["assigned_to"] is not None]
-    return (await session.execute(stmt, {name: values[name] for name in INSERTED})).first()
+    params = {name: values.get(name) for name in INSERTED}
+    return (await session.execute(stmt, params)).first()
 
 
 async def get_ticket(
@@ -158,6 +170,18 @@ async def lock_ticket(
     return (await session.execute(stmt, _visibility_params(ticket_id, visibility))).first()
 
 
+async def find_live_ticket(
+    session: AsyncSession, *, ticket_id: uuid.UUID | None = None, number: int | None = None
+) -> AnyRow | None:
+    """A ticket that is not deleted, by id or by number (for the email channel's threading)."""
+    stmt = select(*COLUMNS).where(TICKETS.c.deleted_at.is_(None))
+    if ticket_id is not None:
+        stmt = stmt.where(TICKETS.c.id == ticket_id)
+    if number is not None:
+        stmt = stmt.where(TICKETS.c.number == number)
+    return (await session.execute(stmt)).first()
+
+
 async def update_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, values: dict[str, Any]
 ) -> AnyRow:
@@ -166,24 +190,22 @@ async def update_ticket(
     return (await session.execute(stmt)).one()
 
 
-async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> uuid.UUID | None:
+async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> AnyRow | None:
     """Mark a change of the ticket's metadata or conversation (bumps version and updated_at).
 
-    Returns the ticket's customer (None if there is no such ticket)."""
+    Returns the ticket's customer and mailbox (None if there is no such ticket)."""
     result = await session.execute(TOUCH_TICKET, {"ticket_id": ticket_id})
-    customer_id: uuid.UUID | None = result.scalar_one_or_none()
-    return customer_id
+    return result.first()
 
 
 async def touch_open_ticket(
     session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
-) -> uuid.UUID | None:
+) -> AnyRow | None:
     """Lock a visible ticket that is not closed and mark a change of its conversation or
-    metadata, in one statement. Its customer, or None when there is no such ticket."""
+    metadata, in one statement. Its customer and mailbox, or None when there is no such ticket."""
     stmt = TOUCH_OPEN_TICKET[visibility.customer_id is not None]
     result = await session.execute(stmt, _visibility_params(ticket_id, visibility))
-    customer_id: uuid.UUID | None = result.scalar_one_or_none()
-    return customer_id
+    return result.first()
 
 
 async def soft_delete_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
@@ -220,9 +242,15 @@ def _filters(filters: TicketFilters) -> list[ColumnElement[bool]]:
         conditions.append(TICKETS.c.created_at < filters.created_before)
     if filters.updated_since is not None:
         conditions.append(TICKETS.c.updated_at >= filters.updated_since)
+    if filters.number is not None:
+        conditions.append(TICKETS.c.number == filters.number)
     if filters.q:
         query = func.websearch_to_tsquery(ENGLISH, filters.q)
-        conditions.append(TICKETS.c.search_vector.op("@@")(query))
+        matches: ColumnElement[bool] = TICKETS.c.search_vector.op("@@")(query)
+        number = ticket_number_in(filters.q)
+        if number is not None:  # `#1234` or `1234`: that ticket too (its number is unique)
+            matches = or_(TICKETS.c.number == number, matches)
+        conditions.append(matches)
     for key, raw in filters.metadata:
         values = [literal(json.dumps(v)).cast(JSONB) for v in _metadata_candidates(raw)]
         conditions.append(

@@ -23,6 +23,7 @@ from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
 
 EXAMPLE_TICKET: dict[str, Any] = {
     "id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
+    "number": 1234,
     "title": "Cannot reset my password",
     "description": "The reset link in the email says it has expired.",
     "status": "open",
@@ -110,6 +111,10 @@ class TicketRead(BaseModel):
     )
 
     id: uuid.UUID = Field(description="Ticket id (UUIDv7).")
+    number: int = Field(
+        description="Human-friendly number (sequential, unique): shown in the UI and in mail "
+        "subjects as `[#1234]`; `q=#1234` finds the ticket."
+    )
     title: str = Field(description="Short summary.")
     description: str = Field(description="Full description.")
     status: TicketStatus = Field(description="Lifecycle status.")
@@ -127,6 +132,15 @@ class TicketDetail(TicketRead):
     )
 
     metadata: dict[str, Any] = Field(description="The ticket's metadata, key → JSON value.")
+
+
+NUMBER_QUERY_RE = re.compile(r"^#?([0-9]{1,18})$")
+
+
+def ticket_number_in(q: str) -> int | None:
+    """The ticket number a search asks for (`#1234` or `1234`), if it is one."""
+    match = NUMBER_QUERY_RE.match(q.strip())
+    return int(match.group(1)) if match else None
 
 
 class TicketSort(StrEnum):
@@ -148,6 +162,7 @@ class TicketFilters(BaseModel):
     created_after: AwareDatetime | None = None
     created_before: AwareDatetime | None = None
     updated_since: AwareDatetime | None = None
+    number: int | None = None
     q: str | None = None
     # `metadata.<key>=<value>` matches; one rule for REST and GraphQL alike.
     metadata: tuple[tuple[MetadataFilterKey, MetadataFilterValue], ...] = Field(

@@ -65,8 +65,15 @@ def _forbid(fields: list[str]) -> PermissionDenied:
     )
 
 
-async def create_ticket(uow: UnitOfWork, principal: Principal, data: TicketCreate) -> AnyRow:
-    """Create a ticket; customers create their own, staff name the customer."""
+async def create_ticket(
+    uow: UnitOfWork,
+    principal: Principal,
+    data: TicketCreate,
+    *,
+    mailbox_id: uuid.UUID | None = None,
+) -> AnyRow:
+    """Create a ticket; customers create their own, staff name the customer. ``mailbox_id``:
+    the mailbox a ticket opened by mail came from (its public replies are mailed from it)."""
     session = uow.session
     given = data.model_fields_set
     if principal.is_customer:
@@ -93,6 +100,7 @@ async def create_ticket(uow: UnitOfWork, principal: Principal, data: TicketCreat
         "priority": data.priority.value,
         "assigned_to": data.assigned_to,
         "customer_id": customer_id,
+        "mailbox_id": mailbox_id,
     }
     # The customer and the assignee are checked by the insert itself (one statement); only
     # when it inserts nothing do we look at which of them was wrong.
@@ -128,6 +136,16 @@ async def _not_found(
     ):
         error.concealing("ticket", ticket_id)
     return error
+
+
+async def find_live_ticket(
+    session: AsyncSession, *, ticket_id: uuid.UUID | None = None, number: int | None = None
+) -> AnyRow | None:
+    """A live ticket by id or number, whoever may see it: for the email channel, which decides
+    who may write to it by the sender's address (never exposed to a caller as is)."""
+    if ticket_id is None and number is None:
+        return None
+    return await repository.find_live_ticket(session, ticket_id=ticket_id, number=number)
 
 
 async def get_ticket_entry(
@@ -174,22 +192,27 @@ async def lock_ticket_for_change(
     return row
 
 
-async def change_open_ticket(uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID) -> None:
+async def change_open_ticket(
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID
+) -> uuid.UUID | None:
     """Lock a visible, open ticket and record that its conversation or metadata changes, in
-    one statement: 404 if unseen, 409 if closed (the rules of :func:`lock_ticket_for_change`)."""
+    one statement: 404 if unseen, 409 if closed (the rules of :func:`lock_ticket_for_change`).
+    Returns the mailbox the ticket came from (its public replies are mailed), if any."""
     visibility = visible_tickets(principal)
-    customer_id = await repository.touch_open_ticket(uow.session, ticket_id, visibility)
-    if customer_id is None:  # find out why (raises), or it was reopened meanwhile: touch it
+    row = await repository.touch_open_ticket(uow.session, ticket_id, visibility)
+    if row is None:  # find out why (raises), or it was reopened meanwhile: touch it
         await lock_ticket_for_change(uow.session, principal, ticket_id)
-        await touch_ticket(uow, ticket_id)
-        return
-    ticket_cache.invalidate_after_commit(uow, ticket_id, customer_id)
+        return await touch_ticket(uow, ticket_id)
+    ticket_cache.invalidate_after_commit(uow, ticket_id, row.customer_id)
+    mailbox_id: uuid.UUID | None = row.mailbox_id
+    return mailbox_id
 
 
-async def touch_ticket(uow: UnitOfWork, ticket_id: uuid.UUID) -> None:
-    """Record that the ticket's metadata or conversation changed."""
-    customer_id = await repository.touch_ticket(uow.session, ticket_id)
-    ticket_cache.invalidate_after_commit(uow, ticket_id, customer_id)
+async def touch_ticket(uow: UnitOfWork, ticket_id: uuid.UUID) -> uuid.UUID | None:
+    """Record that the ticket's metadata or conversation changed; the ticket's mailbox."""
+    row = await repository.touch_ticket(uow.session, ticket_id)
+    ticket_cache.invalidate_after_commit(uow, ticket_id, None if row is None else row.customer_id)
+    return None if row is None else row.mailbox_id
 
 
 async def update_ticket(

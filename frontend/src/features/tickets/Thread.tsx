@@ -2,6 +2,7 @@ import { EmptyState, Loading } from "../../components/Loading";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { formatBytes, formatDateTime } from "../../lib/format";
 import { type Message, useMessages } from "./api";
+import { channelLabel, deliveryLabel } from "./delivery";
 import styles from "./Ticket.module.css";
 
 interface Descriptor {
@@ -35,9 +36,15 @@ export function Thread({ ticketId, author }: { ticketId: string; author: (m: Mes
               <header className={styles.messageHeader}>
                 <strong>{author(m)}</strong>
                 {m.is_internal && <span className={styles.noteBadge}>Internal note</span>}
+                {channelLabel(m.channel) && <span className={styles.muted}>{channelLabel(m.channel)}</span>}
                 <time dateTime={m.timestamp}>{formatDateTime(m.timestamp)}</time>
               </header>
               <p className={styles.pre}>{m.message}</p>
+              {deliveryLabel(m.delivery) && (
+                <p className={styles.muted} role="status">
+                  {deliveryLabel(m.delivery)}
+                </p>
+              )}
               {descriptors(m).length > 0 && (
                 <ul className={styles.files} aria-label="Attachments">
                   {descriptors(m).map((a) => (
