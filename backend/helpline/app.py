@@ -223,9 +223,12 @@ def create_app(
         app.state.redis = redis if redis is not None else make_redis(settings)
         app.state.cache = kit_cache.open_backend(app.state.redis, settings)
         outbox = None
-        if app.state.cache is not None and not settings.uses_embedded_redis:
+        if not settings.uses_embedded_redis:
             outbox = ticket_cache.InvalidationOutbox(
-                app.state.db, ticket_cache.for_app(app.state.cache)
+                app.state.db,
+                None if app.state.cache is None else ticket_cache.for_app(app.state.cache),
+                interval_s=settings.cache_outbox_interval_s,
+                retention_s=2 * max(settings.cache_ticket_ttl_s, settings.principal_cache_ttl_s),
             )
             if owns_db:  # tests deliver explicitly
                 outbox.start()
@@ -241,8 +244,18 @@ def create_app(
             check_interval_s=settings.principal_check_interval_s,
         )
         publisher = principal_cache.redis_publisher(
-            app.state.redis, app.state.principals.generation_key, app.state.principals
+            app.state.redis,
+            app.state.principals.generation_key,
+            app.state.principals,
+            on_lost=None if outbox is None else outbox.record_principal_change,
         )
+        if outbox is not None:  # a change recorded by a process cut off from Redis
+            outbox.principals = principal_cache.generation_deliverer(
+                app.state.redis,
+                app.state.principals.generation_key,
+                app.state.principals,
+                timeout_s=settings.cache_op_timeout_ms / 1000,
+            )
         principal_cache.register_publisher(publisher)
         app.state.key_use = KeyUseRecorder(
             app.state.db, interval_s=settings.key_use_flush_interval_s
