@@ -193,3 +193,24 @@ class TestPartitionedProcess:
             return r.status_code == 401 and r.json()["type"].startswith("/problems/")
 
         fresh_within_a_second_of_delivery(healed, "principals", before, a_refuses)
+
+    def test_a_key_revoked_from_a_cut_off_command_line_is_refused_everywhere(
+        self, healed: Partition
+    ):
+        a, b, proxy = healed.a, healed.b, healed.proxy
+        owner = make_key(a, "agent")
+        created = httpx.post(
+            f"{a.base_url}/api/v1/api-keys", json={"name": "doomed"}, headers=owner
+        )
+        assert created.status_code == 201, created.text
+        doomed = {"Authorization": f"Bearer {created.json()['key']}"}
+        for _ in range(2):
+            assert httpx.get(f"{a.base_url}{API}", headers=doomed).status_code == 200
+        before = outbox_rows(healed.database_url, "principals")
+        proxy.cut()
+        b.cli("keys", "revoke", created.json()["id"])  # B's settings: Redis through the proxy
+
+        def a_refuses() -> bool:
+            return httpx.get(f"{a.base_url}{API}", headers=doomed).status_code == 401
+
+        fresh_within_a_second_of_delivery(healed, "principals", before, a_refuses)
