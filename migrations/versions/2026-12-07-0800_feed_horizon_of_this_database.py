@@ -5,7 +5,7 @@ Revises: 0008
 Create Date: 2026-12-07 08:00:00+00:00
 
 ``helpline_feed_horizon(snap)`` replaces ``pg_snapshot_xmin(pg_current_snapshot())`` as the
-feed's visibility bound (docs/adr/0011-feed-visibility.md): an event is shown when its xid is
+feed's visibility bound (docs/adr/0012-feed-visibility.md): an event is shown when its xid is
 below the horizon, the smallest of
 
 - the snapshot's xmax (later transactions get larger ids),
@@ -69,7 +69,7 @@ END $$
 COMMENT = """
 COMMENT ON FUNCTION helpline_feed_horizon(pg_snapshot) IS
     'Events with a smaller xid than this are settled for a reader with snapshot snap: no '
-    'transaction of this database can still add one (docs/adr/0011-feed-visibility.md).'
+    'transaction of this database can still add one (docs/adr/0012-feed-visibility.md).'
 """
 
 

@@ -9,18 +9,20 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
+from helpline.ticket.access import STAFF_ONLY_FIELDS
 
 # An event is shown only when no transaction of this database with a smaller xid can still add
 # one (or it is the reader's own): then no event can later appear before a position a reader
 # has passed. The horizon is computed once per statement (an InitPlan), from this database's
 # writers only: a long transaction in another database on the server does not hold the feed
-# (migration 0009, ADR 0011).
+# (migration 0009, ADR 0012).
 HORIZON = "(SELECT helpline_feed_horizon(pg_current_snapshot()))"
 VISIBLE = f"(e.xid < {HORIZON} OR e.xid = (pg_current_xact_id_if_assigned()::text)::bigint)"
-# Customers never see internal notes nor assignment/priority-only updates (as in the history).
+# Customers never see internal notes nor updates that changed only staff-only fields
+# (ticket/access.py, as in the history).
 CUSTOMER_HIDDEN = (
     "NOT e.internal AND NOT (e.type = 'ticket.updated'"
-    " AND (e.data->'changes') - '{assigned_to,priority}'::text[] = '{}'::jsonb)"
+    f" AND (e.data->'changes') - '{{{','.join(STAFF_ONLY_FIELDS)}}}'::text[] = '{{}}'::jsonb)"
 )
 COLUMNS = "e.id, e.xid, e.occurred_at, e.type, e.ticket_id, e.internal, e.actor_id, e.data"
 

@@ -109,7 +109,7 @@ async def pending(
 ) -> list[AnyRow]:
     """The oldest pending deliveries of one ticket to one endpoint, with their events and
     whether each is settled — no transaction of this database before it can still add an event
-    (the feed's horizon, ADR 0011): only then is it safe to send in order."""
+    (the feed's horizon, ADR 0012): only then is it safe to send in order."""
     return list(
         await session.execute(
             text(
