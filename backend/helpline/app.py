@@ -295,8 +295,20 @@ async def open_services(
         known_revisions=known_revisions(),
     )
     services.periodic = [services.audit.flusher, services.key_use.flusher]
-    if cache is not None and not settings.uses_embedded_redis:
-        outbox = ticket_cache.InvalidationOutbox(db, ticket_cache.for_app(cache))
+    if not settings.uses_embedded_redis:  # ticket invalidations and principal changes
+        outbox = ticket_cache.InvalidationOutbox(
+            db,
+            None if cache is None else ticket_cache.for_app(cache),
+            interval_s=settings.cache_outbox_interval_s,
+            retention_s=2 * max(settings.cache_ticket_ttl_s, settings.principal_cache_ttl_s),
+        )
+        # A principal change recorded by a process cut off from Redis: replace the generation.
+        outbox.principals = principal_cache.generation_deliverer(
+            redis,
+            principals.generation_key,
+            principals,
+            timeout_s=settings.cache_op_timeout_ms / 1000,
+        )
         services.invalidation_outbox = outbox
         services.periodic.append(outbox.deliverer)
     if settings.database_replica_urls:
@@ -330,8 +342,12 @@ def make_lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await open_services(settings, database=database, redis=redis, clock=clock)
         app.state.services = services
+        outbox = services.invalidation_outbox
         publisher = principal_cache.redis_publisher(
-            services.redis, services.principals.generation_key, services.principals
+            services.redis,
+            services.principals.generation_key,
+            services.principals,
+            on_lost=None if outbox is None else outbox.record_principal_change,
         )
         principal_cache.register_publisher(publisher)
         if background:

@@ -273,6 +273,13 @@ class Settings(BaseSettings):
     cache_breaker_reset_s: float = Field(
         2.0, ge=0, description="Seconds the cache breaker stays open before one probe."
     )
+    cache_outbox_interval_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds between two looks at the outbox of invalidations some process "
+        "could not send to Redis (the bound on how long another process may serve them stale).",
+    )
     idempotency_ttl_hours: int = Field(
         24, ge=1, description="How long an Idempotency-Key and its response are kept."
     )

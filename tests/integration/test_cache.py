@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from helpline.app import create_app
 from helpline.auth.principal import Principal
@@ -19,7 +20,7 @@ from helpline.kit.cache import CACHE_REQUESTS, CacheBackend
 from helpline.models.enums import Role
 from helpline.runtime import make_redis
 from helpline.ticket import service as ticket_service
-from helpline.ticket.cache import REPRESENTATION, STAFF_VIEW, TicketCache
+from helpline.ticket.cache import REPRESENTATION, STAFF_VIEW, InvalidationOutbox, TicketCache
 from helpline.ticket.schemas import TicketUpdate
 from tests.fixtures.actors import Cast
 from tests.fixtures.redis_server import redis_server
@@ -354,7 +355,7 @@ class TestRedisDown:
             fresh = await client_a.get(url, headers=h)
             assert fresh.json()["title"] == "changed on B"
             assert fresh.json()["version"] == 2
-            assert await a.state.services.invalidation_outbox.deliver() == 0  # delivered once, gone
+            assert await a.state.services.invalidation_outbox.deliver() == 0  # delivered once by A
 
             r = await client_b.delete(url, headers=h)
             assert r.status_code == 204
@@ -362,6 +363,52 @@ class TestRedisDown:
             gone = await client_a.get(url, headers=h)
             assert gone.status_code == 404
             assert gone.json()["type"] == "/problems/ticket-not-found"
+
+    async def test_another_namespace_on_the_database_does_not_take_the_invalidation(
+        self, settings, db, clock, cast: Cast
+    ):
+        """C (another deployment: its own key prefix) delivers B's row to its own Redis; the row
+        stays for A, whose namespace needs it too (the probe's process kept serving stale)."""
+        assert settings.redis_url is not None
+        elsewhere = {"redis_key_prefix": f"{settings.redis_key_prefix}-elsewhere"}
+        async with (
+            app_with_redis(settings, db, clock, settings.redis_url) as (a, client_a),
+            app_with_redis(
+                settings, db, clock, "redis://127.0.0.1:1/0", cache_op_timeout_ms=50
+            ) as (_b, client_b),
+            app_with_redis(settings, db, clock, settings.redis_url, **elsewhere) as (c, _),
+        ):
+            h = cast.agent.headers
+            ticket = await create(client_a, cast.agent, for_customer=cast.alice.id)
+            url = f"{API}/{ticket['id']}"
+            for _ in range(2):
+                assert (await client_a.get(url, headers=h)).json()["version"] == 1
+            r = await client_b.patch(url, json={"title": "changed on B"}, headers=h)
+            assert r.status_code == 200, r.text
+            assert await c.state.services.invalidation_outbox.deliver() == 1  # to C's namespace
+            assert await c.state.services.invalidation_outbox.deliver() == 0
+            assert (await client_a.get(url, headers=h)).json()["version"] == 1
+            assert await a.state.services.invalidation_outbox.deliver() == 1  # still there for A
+            fresh = (await client_a.get(url, headers=h)).json()
+            assert (fresh["title"], fresh["version"]) == ("changed on B", 2)
+
+
+class TestInvalidationOutbox:
+    async def test_rows_past_the_retention_are_neither_delivered_nor_kept(self, db):
+        outbox = InvalidationOutbox(db, None, retention_s=60, prune_every=1)
+        insert = text(
+            "INSERT INTO cache_invalidations (ticket_id, created_at)"
+            " VALUES (:t, now() - make_interval(secs => :age))"
+        )
+        old, recent = uuid.uuid4(), uuid.uuid4()
+        async with db.transaction() as s:
+            await s.execute(insert, {"t": old, "age": 61})
+            await s.execute(insert, {"t": recent, "age": 1})
+        assert await outbox.deliver() == 1  # the recent one; the old one is pruned
+        assert await outbox.deliver() == 0  # each row once per process
+        async with db.transaction() as s:
+            left = (await s.execute(text("SELECT ticket_id FROM cache_invalidations"))).all()
+        assert [row.ticket_id for row in left] == [recent]
 
 
 class TestMetrics:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select, text
 
@@ -248,6 +251,62 @@ def committed_url(make_database) -> str:
     return make_database()
 
 
+async def writers_and_a_resuming_reader(
+    database: Database, writers: int = 4, per_writer: int = 25
+) -> tuple[list[int], list[int]]:
+    """``writers`` commit tickets in an order that differs from their event ids while a reader
+    resumes from its cursor after every page; what the reader saw, and every event id."""
+    secret = b"s" * 32
+    async with database.transaction() as s:
+        customer = await make_user(s)
+    done = asyncio.Event()
+
+    async def writer(n: int) -> None:
+        rng = random.Random(n)
+        for i in range(per_writer):
+            async with database.transaction() as s:
+                await s.execute(
+                    text(
+                        "INSERT INTO tickets (id, title, description, customer_id)"
+                        " VALUES (gen_random_uuid(), :t, '', :c)"
+                    ),
+                    {"t": f"w{n}-{i}", "c": customer.id},
+                )
+                # Hold the transaction open a little so commits interleave.
+                await s.execute(text("SELECT pg_sleep(:d)"), {"d": rng.random() / 200})
+
+    async def reader() -> list[int]:
+        seen: list[int] = []
+        after = None
+        while True:
+            finished = done.is_set()
+            async with database.transaction() as s:
+                page = await events_service.read_feed(
+                    s,
+                    SYSTEM_PRINCIPAL,
+                    after=after,
+                    types=(),
+                    ticket_id=None,
+                    limit=7,
+                    cursor_secret=secret,
+                )
+                committed_ids = set((await s.execute(text("SELECT id FROM events"))).scalars())
+            seen += [e.id for e in page.events]
+            after = page.next_cursor
+            if finished and not page.has_more and len(seen) >= len(committed_ids):
+                return seen
+            await asyncio.sleep(0)
+
+    read = asyncio.create_task(reader())
+    await asyncio.gather(*(writer(n) for n in range(writers)))
+    done.set()
+    seen = await asyncio.wait_for(read, timeout=30)
+    async with database.transaction() as s:
+        all_ids = list((await s.execute(text("SELECT id FROM events"))).scalars())
+    assert len(all_ids) == writers * per_writer
+    return seen, all_ids
+
+
 class TestConcurrentWriters:
     async def test_resuming_reader_sees_a_gap_free_duplicate_free_sequence(
         self, committed_url: str, settings: Settings
@@ -255,60 +314,128 @@ class TestConcurrentWriters:
         """4 writers commit in an order that differs from their event ids; a reader that
         resumes from its cursor while they write must still get every event exactly once."""
         database = Database(make_engine(committed_url, settings, pool_size=8))
-        writers, per_writer = 4, 25
-        secret = b"s" * 32
+        try:
+            seen, all_ids = await writers_and_a_resuming_reader(database)
+            assert len(seen) == len(set(seen)), "an event was delivered twice"
+            assert sorted(seen) == sorted(all_ids), "an event was missed"
+        finally:
+            await database.dispose()
+
+
+@pytest.fixture
+def elsewhere_url(make_database) -> str:
+    """Another database on the same server."""
+    return make_database(migrate=False)
+
+
+@pytest.fixture
+async def stranger(elsewhere_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A long bulk load in *another* database on the same server: a writing transaction that
+    stays open (it has a transaction id older than every change the test makes)."""
+    conn = await asyncpg.connect(elsewhere_url)
+    tx = conn.transaction()
+    await tx.start()
+    await conn.execute("CREATE TABLE bulk_load (n int)")
+    await conn.execute("INSERT INTO bulk_load SELECT generate_series(1, 1000)")
+    try:
+        yield conn
+    finally:
+        await tx.rollback()
+        await conn.close()
+
+
+async def insert_ticket(session, customer_id, title: str = "t") -> None:
+    await session.execute(
+        text(
+            "INSERT INTO tickets (id, title, description, customer_id)"
+            " VALUES (gen_random_uuid(), :t, '', :c)"
+        ),
+        {"t": title, "c": customer_id},
+    )
+
+
+async def read_all(database: Database, after: str | None = None) -> events_service.FeedPage:
+    async with database.transaction() as s:
+        return await events_service.read_feed(
+            s,
+            SYSTEM_PRINCIPAL,
+            after=after,
+            types=(),
+            ticket_id=None,
+            limit=100,
+            cursor_secret=b"s" * 32,
+        )
+
+
+class TestStrangersTransactions:
+    """Issue 21, item 5: a writing transaction in another database on the same server held the
+    feed (and every webhook) for its whole duration."""
+
+    async def test_a_change_is_read_within_seconds_while_a_stranger_writes(
+        self, committed_url: str, settings: Settings, stranger
+    ):
+        database = Database(make_engine(committed_url, settings, pool_size=2))
         try:
             async with database.transaction() as s:
                 customer = await make_user(s)
-            done = asyncio.Event()
+                await insert_ticket(s, customer.id, "while the bulk load runs")
+            deadline = time.monotonic() + 5
+            while not (page := await read_all(database)).events:
+                assert time.monotonic() < deadline, "the feed waited for another database"
+                await asyncio.sleep(0.05)  # polling the feed, not waiting for time
+            assert [e.data["title"] for e in page.events] == ["while the bulk load runs"]
+        finally:
+            await database.dispose()
 
-            async def writer(n: int) -> None:
-                rng = random.Random(n)
-                for i in range(per_writer):
-                    async with database.transaction() as s:
-                        await s.execute(
-                            text(
-                                "INSERT INTO tickets (id, title, description, customer_id)"
-                                " VALUES (gen_random_uuid(), :t, '', :c)"
-                            ),
-                            {"t": f"w{n}-{i}", "c": customer.id},
-                        )
-                        # Hold the transaction open a little so commits interleave.
-                        await s.execute(text("SELECT pg_sleep(:d)"), {"d": rng.random() / 200})
-
-            async def reader() -> list[int]:
-                seen: list[int] = []
-                after = None
-                while True:
-                    finished = done.is_set()
-                    async with database.transaction() as s:
-                        page = await events_service.read_feed(
-                            s,
-                            SYSTEM_PRINCIPAL,
-                            after=after,
-                            types=(),
-                            ticket_id=None,
-                            limit=7,
-                            cursor_secret=secret,
-                        )
-                        committed_ids = set(
-                            (await s.execute(text("SELECT id FROM events"))).scalars()
-                        )
-                    seen += [e.id for e in page.events]
-                    after = page.next_cursor
-                    if finished and not page.has_more and len(seen) >= len(committed_ids):
-                        return seen
-                    await asyncio.sleep(0)
-
-            read = asyncio.create_task(reader())
-            await asyncio.gather(*(writer(n) for n in range(writers)))
-            done.set()
-            seen = await asyncio.wait_for(read, timeout=120)
-
-            async with database.transaction() as s:
-                all_ids = list((await s.execute(text("SELECT id FROM events"))).scalars())
-            assert len(all_ids) == writers * per_writer
+    async def test_gap_free_and_duplicate_free_while_a_stranger_writes(
+        self, committed_url: str, settings: Settings, stranger
+    ):
+        database = Database(make_engine(committed_url, settings, pool_size=8))
+        try:
+            seen, all_ids = await writers_and_a_resuming_reader(database)
             assert len(seen) == len(set(seen)), "an event was delivered twice"
             assert sorted(seen) == sorted(all_ids), "an event was missed"
+        finally:
+            await database.dispose()
+
+    async def test_a_writer_in_this_database_still_goes_first(
+        self, committed_url: str, settings: Settings, stranger
+    ):
+        """What keeps the feed gap-free: an open writer *here* may still emit events, and they
+        come before later ones, so the feed shows nothing past it until it ends."""
+        database = Database(make_engine(committed_url, settings, pool_size=4))
+        try:
+            async with database.transaction() as s:
+                customer = await make_user(s)
+            async with database.transaction() as slow:
+                await slow.execute(text("SELECT pg_current_xact_id()"))  # it has an id now
+                async with database.transaction() as fast:
+                    await insert_ticket(fast, customer.id, "fast")
+                assert (await read_all(database)).events == []
+                await insert_ticket(slow, customer.id, "slow")
+            page = await read_all(database)
+            assert [e.data["title"] for e in page.events] == ["slow", "fast"]
+        finally:
+            await database.dispose()
+
+    async def test_a_change_committed_during_the_read_is_not_passed(
+        self, committed_url: str, settings: Settings
+    ):
+        """The horizon also holds back transactions that were running when the reader's
+        snapshot was taken and committed before it looked at who is running."""
+        database = Database(make_engine(committed_url, settings, pool_size=2))
+        try:
+            async with database.transaction() as s:
+                customer = await make_user(s)
+                await insert_ticket(s, customer.id)
+            async with database.transaction() as s:
+                xid = await s.scalar(text("SELECT max(xid) FROM events"))
+                # A snapshot in which that transaction was still running.
+                taken_before = f"{xid}:{xid + 1}:{xid}"
+                horizon = await s.scalar(
+                    text("SELECT helpline_feed_horizon(CAST(CAST(:snap AS text) AS pg_snapshot))"),
+                    {"snap": taken_before},
+                )
+            assert horizon == xid
         finally:
             await database.dispose()

@@ -10,7 +10,7 @@ import pytest
 
 from helpline.auth.permissions import ROLE_SCOPES
 from helpline.auth.principal import Principal
-from helpline.auth.principal_cache import PrincipalCache
+from helpline.auth.principal_cache import PrincipalCache, generation_deliverer, redis_publisher
 from helpline.models.enums import Role
 from helpline.proxies import forwarded_client, parse_networks
 from helpline.runtime import GC_THRESHOLDS, tune_gc
@@ -18,6 +18,7 @@ from helpline.runtime import GC_THRESHOLDS, tune_gc
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+KEY = "p:auth:generation"
 
 
 def principal() -> Principal:
@@ -97,6 +98,57 @@ class TestPrincipalCache:
 
 
 TRUSTED = parse_networks(["10.0.0.0/8", "192.0.2.7"])
+
+
+class FakeRedis:
+    """Just SET: stores, or fails as a partitioned client would."""
+
+    def __init__(self, *, reachable: bool) -> None:
+        self.reachable = reachable
+        self.values: dict[str, str] = {}
+
+    async def set(self, key: str, value: str) -> None:
+        if not self.reachable:
+            raise ConnectionError("cut off")
+        self.values[key] = value
+
+
+class TestPublishingAChange:
+    async def test_a_change_redis_cannot_hear_is_recorded_for_delivery(self, cache: PrincipalCache):
+        recorded: list[str] = []
+
+        async def record() -> None:
+            recorded.append("principals")
+
+        cache.put(b"k", principal(), expires_at=None, generation=cache.generation)
+        publish = redis_publisher(FakeRedis(reachable=False), KEY, cache, on_lost=record)
+        await publish()
+        assert recorded == ["principals"]
+        assert len(cache) == 0
+        assert cache.check_due  # trusts nothing until the generation can be read again
+
+    async def test_a_change_redis_hears_is_not_recorded(self, cache: PrincipalCache):
+        redis = FakeRedis(reachable=True)
+        recorded: list[str] = []
+
+        async def record() -> None:
+            recorded.append("principals")
+
+        await redis_publisher(redis, KEY, cache, on_lost=record)()
+        assert recorded == []
+        assert len(redis.values[KEY]) == 16
+
+    async def test_delivering_a_recorded_change_replaces_the_generation_or_raises(
+        self, cache: PrincipalCache
+    ):
+        cache.put(b"k", principal(), expires_at=None, generation=cache.generation)
+        with pytest.raises(ConnectionError):  # the outbox keeps the row for the next look
+            await generation_deliverer(FakeRedis(reachable=False), KEY, cache, timeout_s=1)()
+        assert len(cache) == 1
+        redis = FakeRedis(reachable=True)
+        await generation_deliverer(redis, KEY, cache, timeout_s=1)()
+        assert KEY in redis.values
+        assert len(cache) == 0
 
 
 class TestForwardedClient:

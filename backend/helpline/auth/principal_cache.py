@@ -12,7 +12,10 @@ trip, so it costs no extra trip), and an entry is used only while:
 
 When the counter moves, every entry is dropped. When Redis cannot be read, the generation goes
 stale and every request resolves from PostgreSQL again (correct, only slower), so a revocation is
-honoured everywhere within ``check_interval_s`` plus one round trip — well inside a second.
+honoured everywhere within ``check_interval_s`` plus one round trip — well inside a second. When
+the process that made the change cannot reach Redis (a partition), it records the change in the
+invalidation outbox in PostgreSQL and a process that can replaces the generation for everyone
+(``ticket.cache.InvalidationOutbox``), within a second as well.
 
 Time-based ends (a key's ``expires_at``, e.g. the end of a rotation's grace period) need no bump:
 each entry carries the expiry and is checked against the request's clock.
@@ -20,6 +23,7 @@ each entry carries the expiry and is checked against the request's clock.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections import OrderedDict
@@ -145,24 +149,51 @@ def unregister_publisher(publisher: Publisher) -> None:
         _publishers.remove(publisher)
 
 
-def redis_publisher(redis: Any, key: str, local: PrincipalCache | None = None) -> Publisher:
+def redis_publisher(
+    redis: Any, key: str, local: PrincipalCache | None = None, *, on_lost: Publisher | None = None
+) -> Publisher:
     """Forget locally at once, and replace the shared generation so every process forgets.
 
     A random token, not a counter: a Redis that restarted empty can never hand a process back a
-    value it already trusted.
+    value it already trusted. When Redis cannot be told (this process is cut off from it),
+    ``on_lost`` records the change durably (the app: the invalidation outbox in PostgreSQL),
+    and a process that can reach Redis replaces the generation for everyone within a second.
     """
 
     async def publish() -> None:
         if local is not None:
             local.clear()
         try:
-            await redis.set(key, secrets.token_hex(8))
+            await replace_generation(redis, key)
         except Exception:
-            log.error("could not publish a principal change; caches expire within their TTL")
             if local is not None:
                 local.unobserved()
+            if on_lost is None:
+                log.error("could not publish a principal change; caches expire within their TTL")
+                return
+            log.error("could not publish a principal change; recording it for delivery")
+            await on_lost()
 
     return publish
+
+
+async def replace_generation(redis: Any, key: str) -> None:
+    await redis.set(key, secrets.token_hex(8))
+
+
+def generation_deliverer(
+    redis: Any, key: str, local: PrincipalCache | None, *, timeout_s: float
+) -> Publisher:
+    """How a recorded principal change reaches every process: replace the generation (raises
+    when Redis cannot be reached, so the record is delivered again later), forget locally."""
+
+    async def deliver() -> None:
+        async with asyncio.timeout(timeout_s):
+            await replace_generation(redis, key)
+        if local is not None:
+            local.clear()
+
+    return deliver
 
 
 async def _announce_change() -> None:

@@ -92,6 +92,7 @@ async def in_unit_of_work(
     system job ``job``."""
     from helpline.auth import principal_cache
     from helpline.runtime import make_redis
+    from helpline.ticket.cache import InvalidationOutbox
 
     url = database_url or resolve_database_url(settings)
     database = Database(make_engine(url, settings, pool_size=2))
@@ -100,8 +101,12 @@ async def in_unit_of_work(
     redis = make_redis(settings) if settings.redis_url else None
     publisher = None
     if redis is not None:
+        # Cut off from Redis: recorded in PostgreSQL, delivered by a server that reaches it.
+        outbox = InvalidationOutbox(database, None)
         publisher = principal_cache.redis_publisher(
-            redis, principal_cache.generation_key(settings.redis_key_prefix)
+            redis,
+            principal_cache.generation_key(settings.redis_key_prefix),
+            on_lost=outbox.record_principal_change,
         )
         principal_cache.register_publisher(publisher)
     try:

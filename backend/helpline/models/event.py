@@ -22,8 +22,9 @@ class EventType(StrEnum):
 
 EVENT_TYPES = tuple(t.value for t in EventType)
 
-# The writing transaction's id (xid8 as bigint): the feed shows an event only once every
-# transaction with a smaller id has ended, so positions never become visible out of order.
+# The writing transaction's id (xid8 as bigint): the feed shows an event only once no
+# transaction of this database with a smaller id can still add one (helpline_feed_horizon(),
+# ADR 0012), so positions never become visible out of order.
 CURRENT_XID = "(pg_current_xact_id()::text)::bigint"
 
 

@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from helpline.db import Database, UnitOfWork
 from helpline.kit import roundtrip
 from helpline.kit.cache import (
@@ -375,46 +377,93 @@ class TicketCache:
 
 
 class InvalidationOutbox:
-    """Invalidations this process could not deliver, kept in PostgreSQL until some process can.
+    """Invalidations this process could not send to Redis, kept in PostgreSQL for every process.
 
     Without it, a process that lost Redis (and only that process) would leave every other
-    process serving the changed ticket from Redis until the entry's TTL ran out. Each process
-    that can reach Redis delivers the rows every ``interval_s`` and deletes them in the same
-    transaction (``SKIP LOCKED``: processes share the work); a failed delivery rolls back and
-    the rows stay. In normal operation the table is empty and the poll is one cheap statement.
+    process serving the changed ticket — or trusting the revoked key — from Redis until the
+    entry's TTL ran out. Every process looks at the table every ``interval_s`` and delivers each
+    row it has not delivered yet to *its own* Redis namespace: a ticket row deletes the entry
+    and lease and renews the list generations, a ``principals`` row replaces the principals'
+    generation. Rows are not consumed: the database may serve several namespaces (deployments,
+    regions, key prefixes, each with its Redis), and the first process to deliver a row must
+    not take it from the others (the probe's stale reads: a process of another deployment
+    deleted the row after "delivering" it to its own Redis). Rows are pruned once older than
+    ``retention_s``, past every TTL they could concern. In normal operation the table is empty
+    and a look is one cheap statement.
     """
 
     def __init__(
-        self, database: Database, cache: TicketCache, *, interval_s: float = 1.0, batch: int = 500
+        self,
+        database: Database,
+        cache: TicketCache | None,
+        *,
+        interval_s: float = 1.0,
+        batch: int = 500,
+        retention_s: float = 600.0,
+        prune_every: int = 60,
     ) -> None:
         self.database = database
         self.cache = cache
         self.interval_s = interval_s
         self.batch = batch
+        self.retention_s = retention_s
+        self.prune_every = prune_every
+        # How a principals row is delivered (set by the app): replace the generation, or raise.
+        self.principals: Callable[[], Awaitable[None]] | None = None
+        self._after = 0  # the highest id this process delivered (ids commit in order)
+        self._looks = 0
         self.deliverer = Periodic("invalidation-outbox", self.deliver, interval_s=interval_s)
-        cache.outbox = self
+        if cache is not None:
+            cache.outbox = self
 
-    async def record(self, tickets: dict[uuid.UUID, uuid.UUID | None]) -> None:
+    async def record(
+        self, tickets: dict[uuid.UUID, uuid.UUID | None], *, principals: bool = False
+    ) -> None:
         try:
             async with self.database.transaction() as session:
-                await repository.record_lost_invalidations(session, tickets)
+                await repository.record_lost_invalidations(session, tickets, principals=principals)
         except Exception:  # PostgreSQL gone too: the epoch renewal on recovery is what is left
             log.exception("cache invalidation lost and could not be recorded")
             return
-        log.warning("cache invalidation not delivered; recorded for delivery (%d)", len(tickets))
+        what = f"{len(tickets)} ticket(s)" + (", principals" if principals else "")
+        log.warning("cache invalidation not delivered; recorded for delivery (%s)", what)
+
+    async def record_principal_change(self) -> None:
+        """A credential or its owner changed and Redis could not be told: record it."""
+        await self.record({}, principals=True)
 
     async def deliver(self) -> int:
-        """Deliver recorded invalidations; how many tickets were invalidated."""
-        delivered = 0
-        try:
-            async with self.database.transaction() as session:
-                claimed = await repository.claim_lost_invalidations(session, self.batch)
-                if claimed:
-                    await self.cache.deliver(claimed)  # raises: rollback keeps the rows
-                    delivered = len(claimed)
-        except CacheUnavailable:
+        """Deliver the recorded invalidations this process has not delivered; how many rows."""
+        async with self.database.unit_of_work() as work:
+            self._looks += 1
+            if self._looks % self.prune_every == 0:
+                await repository.prune_lost_invalidations(
+                    work.session, retention_s=self.retention_s
+                )
+            rows = await work.read(  # alone: in autocommit, no BEGIN/COMMIT
+                lambda s: repository.recent_lost_invalidations(
+                    s, after=self._after, retention_s=self.retention_s, limit=self.batch
+                )
+            )
+        if not rows:
             return 0
-        return delivered
+        tickets: dict[uuid.UUID, uuid.UUID | None] = {}
+        for row in rows:
+            if row.kind == "ticket":
+                tickets[row.ticket_id] = row.customer_id or tickets.get(row.ticket_id)
+        try:
+            if tickets and self.cache is not None:
+                await self.cache.deliver(tickets)
+            if self.principals is not None and any(r.kind == "principals" for r in rows):
+                await self.principals()
+        except (CacheUnavailable, RedisError, OSError, TimeoutError):
+            return 0  # this process cannot reach Redis either: the same rows again next time
+        except Exception:
+            log.warning("recorded invalidations not delivered", exc_info=True)
+            return 0
+        self._after = rows[-1].id
+        CACHE_INVALIDATIONS.inc(len(rows), outcome="recovered")
+        return len(rows)
 
 
 def for_backend(backend: CacheBackend) -> TicketCache:

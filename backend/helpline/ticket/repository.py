@@ -306,31 +306,50 @@ def list_statement(
 
 
 # -- cache invalidation outbox ---------------------------------------------------------------
+# Recorders take the table's EXCLUSIVE lock (readers are not blocked): one recorder at a time
+# means a row's id is taken only after every smaller id has committed, so a reader that has seen
+# id N never finds a smaller id later and can keep a plain high-water mark.
+LOCK_INVALIDATIONS = text("LOCK TABLE cache_invalidations IN EXCLUSIVE MODE")
+
+
 async def record_lost_invalidations(
-    session: AsyncSession, tickets: dict[uuid.UUID, uuid.UUID | None]
+    session: AsyncSession,
+    tickets: dict[uuid.UUID, uuid.UUID | None],
+    *,
+    principals: bool = False,
 ) -> None:
-    await session.execute(
-        insert(CacheInvalidation),
-        [{"ticket_id": t, "customer_id": c} for t, c in tickets.items()],
-    )
+    rows: list[dict[str, Any]] = [
+        {"kind": "ticket", "ticket_id": t, "customer_id": c} for t, c in tickets.items()
+    ]
+    if principals:
+        rows.append({"kind": "principals", "ticket_id": None, "customer_id": None})
+    if rows:
+        await session.execute(LOCK_INVALIDATIONS)
+        await session.execute(insert(CacheInvalidation), rows)
 
 
-CLAIM_LOST_INVALIDATIONS = text(
+RECENT_INVALIDATIONS = text(
     """
-    DELETE FROM cache_invalidations
-     WHERE id IN (SELECT id FROM cache_invalidations ORDER BY id
-                  FOR UPDATE SKIP LOCKED LIMIT :limit)
-    RETURNING ticket_id, customer_id
+    SELECT id, kind, ticket_id, customer_id FROM cache_invalidations
+     WHERE id > :after AND created_at > now() - make_interval(secs => :retention_s)
+     ORDER BY id LIMIT :limit
     """
 )
 
 
-async def claim_lost_invalidations(
-    session: AsyncSession, limit: int
-) -> dict[uuid.UUID, uuid.UUID | None]:
-    """Take up to ``limit`` undelivered invalidations (gone once the transaction commits)."""
-    rows = (await session.execute(CLAIM_LOST_INVALIDATIONS, {"limit": limit})).all()
-    claimed: dict[uuid.UUID, uuid.UUID | None] = {}
-    for ticket_id, customer_id in rows:
-        claimed[ticket_id] = customer_id or claimed.get(ticket_id)
-    return claimed
+async def recent_lost_invalidations(
+    session: AsyncSession, *, after: int, retention_s: float, limit: int
+) -> list[AnyRow]:
+    """Recorded invalidations after id ``after`` that are younger than the retention, by id."""
+    params = {"after": after, "retention_s": retention_s, "limit": limit}
+    return list((await session.execute(RECENT_INVALIDATIONS, params)).all())
+
+
+PRUNE_INVALIDATIONS = text(
+    "DELETE FROM cache_invalidations WHERE created_at < now() - make_interval(secs => :retention_s)"
+)
+
+
+async def prune_lost_invalidations(session: AsyncSession, *, retention_s: float) -> None:
+    """Forget recorded invalidations older than every cache entry they could concern."""
+    await session.execute(PRUNE_INVALIDATIONS, {"retention_s": retention_s})

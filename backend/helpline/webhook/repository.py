@@ -108,13 +108,14 @@ async def pending(
     session: AsyncSession, endpoint_id: uuid.UUID, ticket_id: uuid.UUID, limit: int
 ) -> list[AnyRow]:
     """The oldest pending deliveries of one ticket to one endpoint, with their events and
-    whether every transaction before each has ended (only then is it safe to send in order)."""
+    whether each is settled — no transaction of this database before it can still add an event
+    (the feed's horizon, ADR 0012): only then is it safe to send in order."""
     return list(
         await session.execute(
             text(
                 "SELECT d.id, d.attempts, d.next_attempt_at, d.created_at, e.id AS event_id,"
                 " e.type, e.occurred_at, e.ticket_id, e.data,"
-                " d.event_xid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint AS settled"
+                " d.event_xid < (SELECT helpline_feed_horizon(pg_current_snapshot())) AS settled"
                 " FROM webhook_deliveries d JOIN events e ON e.id = d.event_id"
                 " WHERE d.endpoint_id = :endpoint_id AND d.ticket_id = :ticket_id"
                 " AND d.status = 'pending'"
