@@ -288,7 +288,11 @@ class TestErrors:
         response = await client.get(
             "/graphql", params={"query": "{ __typename }"}, headers=cast.agent.headers
         )
-        assert response.status_code >= 400
+        assert response.status_code == 400
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "/problems/bad-request"
+        assert response.json()["detail"] == "queries are not allowed when using GET"
+        assert "__typename" not in response.text  # not executed
 
 
 class TestTransactions:
