@@ -19,11 +19,21 @@ from helpline.audit.service import (
     record_rate_limited,
     session_event,
 )
+from helpline.auth.principal import Principal
+from helpline.db.route import request_work
 from helpline.errors import HelplineError, NotFound, RateLimited
+from helpline.services import services
 
 
 def _audit(request: Request) -> AuditService | None:
-    return getattr(request.app.state, "audit", None)
+    return services(request).audit
+
+
+def _principal(request: Request) -> Principal | None:
+    """The caller, if the request's unit of work got as far as resolving one."""
+    work = request_work(request.scope)
+    caller = work.principal if work is not None else None
+    return caller if isinstance(caller, Principal) else None
 
 
 def _ip(request: Request) -> str | None:
@@ -41,9 +51,9 @@ def record_access_failure(request: Request, exc: HelplineError) -> None:
         record_rate_limited(
             audit,
             exc,
-            principal=getattr(request.state, "principal", None),
+            principal=_principal(request),
             ip=_ip(request),
-            now=request.app.state.clock(),
+            now=services(request).clock(),
         )
         return
     if audit is None or not is_audited_failure(exc):
@@ -55,10 +65,10 @@ def record_access_failure(request: Request, exc: HelplineError) -> None:
             detail=exc.detail,
             method=request.method,
             path=request.url.path,
-            principal=getattr(request.state, "principal", None),
+            principal=_principal(request),
             request_id=getattr(request.state, "request_id", None),
             ip=_ip(request),
-            now=request.app.state.clock(),
+            now=services(request).clock(),
             concealed=exc.concealed if isinstance(exc, NotFound) else None,
         )
     )
@@ -75,6 +85,6 @@ def record_session_event(request: Request, action: str, user_id: uuid.UUID) -> N
             user_id=user_id,
             request_id=getattr(request.state, "request_id", None),
             ip=_ip(request),
-            now=request.app.state.clock(),
+            now=services(request).clock(),
         )
     )

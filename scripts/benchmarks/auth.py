@@ -11,7 +11,7 @@ not dilute the difference), one request at a time:
 
 * with: the real API key authentication and per-key rate limiting;
 * auth-only: the same with the app's rate limiter off (shown only while the app keeps it in
-  `app.state.rate_limiter`);
+  `app.state.services.rate_limiter`);
 * without: `get_principal` overridden (FastAPI dependency_overrides) with the principal the
   `with` app resolved for the key, and the rate limiter off.
 
@@ -35,10 +35,11 @@ from typing import Any
 import httpx
 
 from helpline.app import create_app
-from helpline.auth.dependencies import get_principal
+from helpline.auth.dependencies import get_principal, get_principal_for_cached_read
 from helpline.auth.permissions import ROLE_SCOPES
 from helpline.auth.principal import Principal
 from helpline.config import Settings, load_settings
+from helpline.db.route import request_work
 from helpline.models.enums import Role
 from helpline.runtime import make_redis
 from scripts.lib import benchkit
@@ -88,7 +89,7 @@ async def ticket_and_user(database_url: str, email: str) -> tuple[str, Any]:
 
 
 class CapturePrincipal:
-    """ASGI wrapper that keeps the principal the app put on `request.state` (scope["state"])."""
+    """ASGI wrapper that keeps the principal the app put on the request's unit of work."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -98,17 +99,18 @@ class CapturePrincipal:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state: dict[str, Any] = {}
-        await self.app({**scope, "state": state}, receive, send)
-        if isinstance(state.get("principal"), Principal):
-            self.principal = state["principal"]
+        inner = {**scope, "state": {}}
+        await self.app(inner, receive, send)
+        work = request_work(inner)  # the request's unit of work holds the principal
+        if work is not None and isinstance(work.principal, Principal):
+            self.principal = work.principal
 
 
 def limiter_off(app: Any) -> Any:
     """Switch the app's rate limiter off; returns it (to restore), or None if there is none."""
-    limiter = getattr(app.state, "rate_limiter", None)
+    limiter = app.state.services.rate_limiter
     if limiter is not None:
-        app.state.rate_limiter = None
+        app.state.services.rate_limiter = None
     return limiter
 
 
@@ -152,6 +154,7 @@ async def measure(args: argparse.Namespace) -> None:
             user_id=user_id, role=Role.agent, scopes=ROLE_SCOPES[Role.agent]
         )
         apps["without"].dependency_overrides[get_principal] = lambda: principal
+        apps["without"].dependency_overrides[get_principal_for_cached_read] = lambda: principal
 
         def creds(name: str) -> dict[str, str]:
             return {} if name == "without" else headers
@@ -166,7 +169,7 @@ async def measure(args: argparse.Namespace) -> None:
             await client.aclose()
         for name, limiter in limiters.items():
             if limiter is not None:
-                apps[name].state.rate_limiter = limiter  # closed by its lifespan
+                apps[name].state.services.rate_limiter = limiter  # closed by its lifespan
     redis = make_redis(settings)
     keys = [k async for k in redis.scan_iter(match=f"{settings.redis_key_prefix}:*")]
     if keys:

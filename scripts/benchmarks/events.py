@@ -200,7 +200,7 @@ async def bench_api_writes(url: str, args) -> dict[str, object]:
         )
     headers = {"Authorization": f"Bearer {issued.secret}"}
     redis = make_redis(settings)
-    app = create_app(settings, database=database, redis=redis)
+    app = create_app(settings, background=False, database=database, redis=redis)
     out: dict[str, object] = {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

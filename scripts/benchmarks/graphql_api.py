@@ -129,7 +129,7 @@ async def count_statements(database_url: str, env: dict[str, str], key: str) -> 
     counts: dict[str, int] = {}
     headers = {"Authorization": f"Bearer {key}"}
     async with app.router.lifespan_context(app):
-        engine = app.state.db.engine.sync_engine
+        engine = app.state.services.db.engine.sync_engine
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for name, fn in (("graphql", gql_inbox), ("rest", rest_inbox)):

@@ -227,7 +227,7 @@ class TestInternalEmailDomains:
         from helpline.app import create_app
 
         strict = settings.model_copy(update={"email_public_domains_only": True})
-        application = create_app(strict, database=db, redis=redis, clock=clock)
+        application = create_app(strict, background=False, database=db, redis=redis, clock=clock)
         async with application.router.lifespan_context(application):
             transport = httpx.ASGITransport(app=application)
             async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:

@@ -18,8 +18,10 @@ from helpline.cli.jobs import (
     echo_secret_line,
     one_line_errors,
     run_in_transaction,
+    run_in_unit_of_work,
     settings_or_exit,
 )
+from helpline.db import UnitOfWork
 from helpline.errors import UserNotFound
 from helpline.kit.clock import utcnow
 from helpline.models.enums import Role
@@ -109,9 +111,9 @@ def rotate(
     """Replace a key (same owner, name, scopes, limit); the new key is printed alone, once."""
     settings = settings_or_exit()
 
-    async def work(session: AsyncSession) -> str:
+    async def work(uow: UnitOfWork) -> str:
         issued = await auth_service.rotate_key(
-            session,
+            uow,
             SYSTEM_PRINCIPAL,
             key_id,
             grace_period_seconds=grace,
@@ -120,7 +122,7 @@ def rotate(
         )
         return issued.secret
 
-    echo_secret_line(run_in_transaction(settings, "keys.rotate", work))
+    echo_secret_line(run_in_unit_of_work(settings, "keys.rotate", work))
 
 
 @app.command("revoke")
@@ -129,8 +131,8 @@ def revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="Id of the key to re
     """Revoke a key: it stops working at once."""
     settings = settings_or_exit()
 
-    async def work(session: AsyncSession) -> None:
-        await auth_service.revoke_key(session, SYSTEM_PRINCIPAL, key_id, clock=utcnow)
+    async def work(uow: UnitOfWork) -> None:
+        await auth_service.revoke_key(uow, SYSTEM_PRINCIPAL, key_id, clock=utcnow)
 
-    run_in_transaction(settings, "keys.revoke", work)
+    run_in_unit_of_work(settings, "keys.revoke", work)
     typer.echo(f"revoked {key_id}", err=True)

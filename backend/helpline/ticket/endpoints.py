@@ -8,11 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import ValidationError
 
-from helpline.auth.dependencies import TicketsRead, TicketsWrite, cached_read
-from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.errors import ValidationFailed
+from helpline.auth.dependencies import TicketsReadCached, TicketsWrite
+from helpline.db import UnitOfWorkRoute, UowDep
+from helpline.errors import (
+    Conflict,
+    InvalidCursorError,
+    PermissionDenied,
+    PreconditionFailed,
+    TicketClosed,
+    TicketNotFound,
+    ValidationFailed,
+)
 from helpline.http import (
+    IDEMPOTENT,
     IF_MATCH_PATTERN,
+    JSON_BODY,
+    UNSAFE,
     NotModified,
     etag_for_version,
     if_none_match_hits,
@@ -22,6 +33,7 @@ from helpline.http import (
 )
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import TicketPriority, TicketStatus
+from helpline.services import services
 from helpline.ticket import service
 from helpline.ticket.schemas import (
     Rfc3339,
@@ -83,12 +95,10 @@ def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
     description="Customers create tickets for themselves; agents and admins must give "
     "`customer_id`. `status`, `priority` and `assigned_to` are for staff only.",
     operation_id="createTicket",
-    responses=problem_responses(403, 409, 413, 415),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, Conflict),
 )
-async def create_ticket(
-    body: TicketCreate, session: SessionDep, principal: TicketsWrite
-) -> Response:
-    row = await service.create_ticket(session, principal, body)
+async def create_ticket(body: TicketCreate, uow: UowDep, principal: TicketsWrite) -> Response:
+    row = await service.create_ticket(uow, principal, body)
     return json_response(
         TicketRead.model_validate(row),
         status_code=status.HTTP_201_CREATED,
@@ -107,14 +117,13 @@ async def create_ticket(
     operation_id="listTickets",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(400, 403),
+        **problem_responses(PermissionDenied, InvalidCursorError),
     },
 )
-@cached_read
 async def list_tickets(
     request: Request,
-    session: SessionDep,
-    principal: TicketsRead,
+    uow: UowDep,
+    principal: TicketsReadCached,
     status_: Annotated[
         str | None,
         Query(
@@ -171,13 +180,13 @@ async def list_tickets(
             ],
         ) from exc
     document = await service.list_tickets_document(
-        session,
+        uow,
         principal,
         filters,
         sort,
         limit,
         cursor,
-        request.app.state.settings.cursor_secret,
+        services(request).settings.cursor_secret,
     )
     if if_none_match_hits(if_none_match, document.etag):
         raise NotModified(document.etag)
@@ -192,17 +201,16 @@ async def list_tickets(
     operation_id="getTicket",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(403, 404),
+        **problem_responses(PermissionDenied, TicketNotFound),
     },
 )
-@cached_read
 async def get_ticket(
     ticket_id: TicketId,
-    session: SessionDep,
-    principal: TicketsRead,
+    uow: UowDep,
+    principal: TicketsReadCached,
     if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
 ) -> Response:
-    entry = await service.get_ticket_entry(session, principal, ticket_id)
+    entry = await service.get_ticket_entry(uow, principal, ticket_id)
     etag = etag_for_version(entry.version)
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
@@ -218,16 +226,24 @@ async def get_ticket(
     "description and status; staff also priority and assignee. A closed ticket cannot change "
     "(409). With `If-Match`, a stale version → 412 carrying `current_version`.",
     operation_id="updateTicket",
-    responses=problem_responses(400, 403, 404, 409, 412, 413, 415),
+    responses=problem_responses(
+        PermissionDenied,
+        *UNSAFE,
+        *JSON_BODY,
+        TicketNotFound,
+        TicketClosed,
+        PreconditionFailed,
+        Conflict,
+    ),
 )
 async def update_ticket(
     ticket_id: TicketId,
     body: TicketUpdate,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsWrite,
     if_match: IfMatch = None,
 ) -> Response:
-    row = await service.update_ticket(session, principal, ticket_id, body, parse_if_match(if_match))
+    row = await service.update_ticket(uow, principal, ticket_id, body, parse_if_match(if_match))
     return json_response(
         TicketRead.model_validate(row), headers={"ETag": etag_for_version(row.version)}
     )
@@ -239,10 +255,12 @@ async def update_ticket(
     summary="Delete a ticket",
     description="Soft delete (staff only; a closed ticket only by an admin). Honours `If-Match`.",
     operation_id="deleteTicket",
-    responses=problem_responses(400, 403, 404, 409, 412),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, PreconditionFailed, Conflict
+    ),
 )
 async def delete_ticket(
-    ticket_id: TicketId, session: SessionDep, principal: TicketsWrite, if_match: IfMatch = None
+    ticket_id: TicketId, uow: UowDep, principal: TicketsWrite, if_match: IfMatch = None
 ) -> Response:
-    await service.delete_ticket(session, principal, ticket_id, parse_if_match(if_match))
+    await service.delete_ticket(uow, principal, ticket_id, parse_if_match(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
