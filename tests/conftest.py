@@ -1,5 +1,11 @@
-"""Test harness: one freshly migrated database and one Redis key prefix per run; every test runs
-inside a transaction that is rolled back (the app's commits become savepoint releases)."""
+"""Test harness: one freshly migrated database and one Redis key prefix per run — per worker under
+pytest-xdist (`scripts/test` runs several) —; every test runs inside a transaction that is rolled
+back (the app's commits become savepoint releases).
+
+Under xdist, tests that share an expensive module- or class-scoped fixture (a live server, a
+moto server, the OpenAPI document) are grouped onto one worker, so it is built once; the
+scale-out tests are one group too (tests/integration/scaleout/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -15,25 +21,64 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from helpline.app import create_app
 from helpline.config import Environment, Settings
 from helpline.db import Database, make_engine
-from tests.fixtures.clock import FakeClock
-from tests.fixtures.services import (
-    TestServices,
+from scripts.lib.services import (
+    LocalServices,
     create_database,
     drop_database,
     redis_url,
     server_url,
+    worker_tag,
 )
+from tests.fixtures.clock import FakeClock
 
 pytest_plugins = ["tests.fixtures.actors", "tests.fixtures.smtp_sink", "tests.fixtures.dovecot"]
 
+SHARED_SCOPES = {"class", "module", "package"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Plain `-n N` means `--dist load`, which would split the groups below across workers.
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests linked by a module- or class-scoped fixture run on one xdist worker (it is built
+    once); tests that already name their group keep it."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    shared: dict[int, list[str]] = {}
+    for index, item in enumerate(items):
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        keys = [
+            f"{defs[-1].baseid}::{name}"
+            for name, defs in info.name2fixturedefs.items()
+            if name in item.fixturenames and defs and defs[-1].scope in SHARED_SCOPES
+        ]
+        for key in keys[1:]:
+            parent[root(key)] = root(keys[0])
+        if keys:
+            shared[index] = keys
+    for index, keys in shared.items():
+        items[index].add_marker(pytest.mark.xdist_group(root(keys[0])))
+
 
 @pytest.fixture(scope="session")
-def services() -> TestServices:
-    return TestServices()
+def services() -> LocalServices:
+    return LocalServices()
 
 
 @pytest.fixture(scope="session")
-def pg_server(services: TestServices) -> str:
+def pg_server(services: LocalServices) -> str:
     return server_url(services)
 
 
@@ -62,11 +107,12 @@ def make_database(pg_server: str) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def run_id() -> str:
-    return uuid.uuid4().hex[:12]
+    tag = worker_tag()
+    return f"{tag}-{uuid.uuid4().hex[:12]}" if tag else uuid.uuid4().hex[:12]
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, services: TestServices, run_id: str) -> Settings:
+def settings(database_url: str, services: LocalServices, run_id: str) -> Settings:
     return Settings(
         env=Environment.test,
         database_url=database_url,

@@ -24,7 +24,7 @@ def tune_gc() -> None:
     OpenAPI models, the route table — some hundred thousand objects) out of the collector's
     reach, and collect young objects less often. A full collection then no longer walks the
     start-up heap: on a cached GET it cut p99 from 93 ms to 9 ms and raised throughput by a
-    third (scripts/bench; docs/adr/0010-hot-path.md)."""
+    third (scripts/bench http; docs/adr/0010-hot-path.md)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -1,9 +1,9 @@
-"""Shared pieces of the benchmark scripts (scripts/bench_*): a real `helpline serve` in its own
+"""The harness of the benchmarks (`scripts/bench <subcommand>`): a real `helpline serve` in its own
 process group, polled until /health/live answers, and users created through the CLI.
 
-Import it from a script with ``sys.path.insert(0, str(REPO))`` then
-``from scripts.lib import benchkit``. Servers run in their own process group so a benchmark can
-stop everything it started (and count the group's CPU), and never leaves one behind.
+``from scripts.lib import benchkit`` (scripts/bench puts the repository on ``sys.path``). Servers
+run in their own process group so a benchmark can stop everything it started (and count the
+group's CPU), and never leaves one behind. Databases come from :mod:`scripts.lib.services`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The web interface's tool chain, for scripts/dev, scripts/test and scripts/bench_frontend:
+# The web interface's tool chain, for scripts/dev, scripts/test and `scripts/bench frontend`:
 # Node.js check, `npm ci` when the lock changed, a build when the sources changed, Debian's
 # Chromium for the browser tests, and a throw-away Helpline server on a fresh database.
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.live_server import live_server, server_env
-from tests.fixtures.services import create_database, drop_database, redis_url
+from scripts.lib.live_server import live_server, server_env
+from scripts.lib.services import create_database, drop_database, redis_url
 
 pytestmark = pytest.mark.contract
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"

@@ -55,6 +55,7 @@ class TestChangePassword:
         user = await make_login_user(session)
         a = await log_in(client, user.email)
         csrf = {"X-CSRF-Token": a.json()["csrf_token"]}
+        before = await stored_hash(session, user.id)
         async with other_client(app) as other:
             assert (await log_in(other, user.email)).status_code == 200
             r = await client.post(
@@ -63,10 +64,16 @@ class TestChangePassword:
                 headers=csrf,
             )
             assert r.status_code == 204, r.text
-            assert (await client.get("/api/v1/auth/me")).status_code == 200
-            assert (await other.get("/api/v1/auth/me")).status_code == 401
-            assert (await log_in(other, user.email)).status_code == 401
-            assert (await log_in(other, user.email, NEW_PASSWORD)).status_code == 200
+            assert await stored_hash(session, user.id) != before
+            me = await client.get("/api/v1/auth/me")
+            assert (me.status_code, me.json()["id"]) == (200, str(user.id))
+            ended = await other.get("/api/v1/auth/me")
+            assert ended.status_code == 401
+            assert ended.json()["type"] == "/problems/session-expired"
+            old = await log_in(other, user.email)
+            assert (old.status_code, old.json()["type"]) == (401, "/problems/invalid-credentials")
+            new = await log_in(other, user.email, NEW_PASSWORD)
+            assert (new.status_code, new.json()["user"]["id"]) == (200, str(user.id))
 
     async def test_wrong_current_or_weak_new_password_changes_nothing(self, client, session):
         user = await make_login_user(session)
@@ -140,6 +147,8 @@ class TestPasswordReset:
             f"/api/v1/users/{uuid.uuid4()}/password-reset", headers=cast.admin.headers
         )
         assert r.status_code == 404
+        assert r.json()["type"] == "/problems/user-not-found"
+        assert "token" not in r.json()
 
 
 class TestGraphQL:

@@ -16,6 +16,11 @@ pytestmark = pytest.mark.integration
 API = "/api/v1/api-keys"
 
 
+async def keys_of(session, user_id) -> list[ApiKey]:
+    session.expire_all()
+    return list((await session.scalars(select(ApiKey).where(ApiKey.user_id == user_id))).all())
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -57,12 +62,16 @@ class TestCreate:
         r = await client.post(API, json={"name": "x"}, headers=cast.alice.headers)
         assert set(r.json()["scopes"]) == {"tickets:read", "tickets:write", "api_keys:write"}
 
-    async def test_expiry_must_be_in_the_future(self, client, cast: Cast):
+    async def test_expiry_must_be_in_the_future(self, client, cast: Cast, session):
+        before = len(await keys_of(session, cast.alice.id))
         past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
         r = await client.post(
             API, json={"name": "x", "expires_at": past}, headers=cast.alice.headers
         )
         assert r.status_code == 422
+        assert r.json()["type"] == "/problems/validation-error"
+        assert [e["loc"] for e in r.json()["errors"]] == [["body", "expires_at"]]
+        assert len(await keys_of(session, cast.alice.id)) == before
 
     async def test_only_admins_create_for_others(self, client, cast: Cast):
         body = {"name": "x", "user_id": str(cast.bob.id)}
@@ -72,10 +81,14 @@ class TestCreate:
         assert r.json()["user_id"] == str(cast.bob.id)
         assert set(r.json()["scopes"]) <= {"tickets:read", "tickets:write", "api_keys:write"}
 
-    async def test_unknown_fields_rejected(self, client, cast: Cast):
+    async def test_unknown_fields_rejected(self, client, cast: Cast, session):
+        before = len(await keys_of(session, cast.alice.id))
         for extra in ({"id": str(uuid.uuid4())}, {"key_hash": "00"}, {"revoked_at": None}):
             r = await client.post(API, json={"name": "x", **extra}, headers=cast.alice.headers)
             assert r.status_code == 422, extra
+            assert r.json()["type"] == "/problems/validation-error"
+            assert [e["loc"] for e in r.json()["errors"]] == [["body", *extra]]
+        assert len(await keys_of(session, cast.alice.id)) == before
 
 
 class TestVisibility:
@@ -94,13 +107,20 @@ class TestVisibility:
         assert key_id in {k["id"] for k in r.json()}
         assert (await client.get(f"{API}/{key_id}", headers=cast.admin.headers)).status_code == 200
 
-    async def test_key_without_api_keys_scope_cannot_manage_keys(self, client, cast: Cast):
+    async def test_key_without_api_keys_scope_cannot_manage_keys(self, client, cast: Cast, session):
         r = await client.post(
             API, json={"name": "t", "scopes": ["tickets:read"]}, headers=cast.alice.headers
         )
         limited = bearer(r.json()["key"])
-        assert (await client.get(API, headers=limited)).status_code == 403
-        assert (await client.post(API, json={"name": "y"}, headers=limited)).status_code == 403
+        for refused in (
+            await client.get(API, headers=limited),
+            await client.post(API, json={"name": "y"}, headers=limited),
+        ):
+            assert refused.status_code == 403
+            assert refused.json()["type"] == "/problems/permission-denied"
+        # The key still does what its scope allows.
+        assert (await client.get("/api/v1/tickets", headers=limited)).status_code == 200
+        assert [k.name for k in await keys_of(session, cast.alice.id) if k.name == "y"] == []
 
 
 class TestRevoke:
@@ -183,7 +203,7 @@ class TestRotate:
         again = await client.post(f"{API}/{new['id']}/rotate", json={}, headers=cast.alice.headers)
         assert again.status_code == 201
 
-    async def test_grace_is_bounded(self, client, cast: Cast):
+    async def test_grace_is_bounded(self, client, cast: Cast, session):
         old = (await client.post(API, json={"name": "svc"}, headers=cast.alice.headers)).json()
         for grace in (-1, 30 * 24 * 3600 + 1):
             r = await client.post(
@@ -192,12 +212,20 @@ class TestRotate:
                 headers=cast.alice.headers,
             )
             assert r.status_code == 422, grace
+            assert r.json()["errors"][0]["loc"] == ["body", "grace_period_seconds"]
+        lineage = [k for k in await keys_of(session, cast.alice.id) if k.name == "svc"]
+        assert [(str(k.id), k.expires_at) for k in lineage] == [(old["id"], None)]  # not rotated
 
-    async def test_revoked_key_cannot_be_rotated(self, client, cast: Cast):
+    async def test_revoked_key_cannot_be_rotated(self, client, cast: Cast, session):
         old = (await client.post(API, json={"name": "svc"}, headers=cast.alice.headers)).json()
         await client.delete(f"{API}/{old['id']}", headers=cast.alice.headers)
         r = await client.post(f"{API}/{old['id']}/rotate", json={}, headers=cast.alice.headers)
         assert r.status_code == 409
+        assert r.json()["type"] == "/problems/api-key-not-rotatable"
+        assert "key" not in r.json()
+        lineage = [k for k in await keys_of(session, cast.alice.id) if k.name == "svc"]
+        assert len(lineage) == 1  # no new key was made
+        assert lineage[0].revoked_at is not None
 
 
 class TestLastUsed:

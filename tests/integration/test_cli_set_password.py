@@ -16,7 +16,7 @@ from helpline.auth.sessions import SessionStore
 from helpline.kit.passwords import verify_password
 from helpline.runtime import make_redis
 from helpline.seed.loader import connect_kwargs
-from tests.fixtures.services import redis_url
+from scripts.lib.services import redis_url
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fixtures.live_server import LiveServer, live_server, server_env
-from tests.fixtures.services import create_database, drop_database, redis_url
+from scripts.lib.live_server import LiveServer, live_server, server_env
+from scripts.lib.services import create_database, drop_database, redis_url
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures.live_server import free_port
+from scripts.lib.live_server import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -195,6 +195,9 @@ class TestVisibility:
     async def test_needs_credentials(self, client):
         r = await client.get(EVENTS)
         assert r.status_code == 401
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "/problems/unauthenticated"
+        assert "data" not in r.json()
 
 
 class TestTransactions:

@@ -301,7 +301,11 @@ class TestErrors:
         response = await client.get(
             "/graphql", params={"query": "{ __typename }"}, headers=cast.agent.headers
         )
-        assert response.status_code >= 400
+        assert response.status_code == 405
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["allow"] == "POST"
+        assert response.json()["type"] == "/problems/method-not-allowed"
+        assert "__typename" not in response.text  # not executed
 
 
 class TestTransactions:

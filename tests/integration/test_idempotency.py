@@ -111,9 +111,15 @@ class TestIdempotencyKey:
         assert r.status_code == 422, r.text
         assert r.json()["type"] == "/problems/idempotency-key-invalid"
 
-    async def test_max_length_key_is_fine(self, client, cast: Cast):
+    async def test_max_length_key_is_fine(self, client, cast: Cast, session):
         r = await client.post(API, json={"title": "x"}, headers=keyed(cast.alice, "k" * 255))
         assert r.status_code == 201
+        assert r.json()["title"] == "x"
+        stored = await session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == "k" * 255))
+        assert stored is not None
+        again = await client.post(API, json={"title": "x"}, headers=keyed(cast.alice, "k" * 255))
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json()["id"] == r.json()["id"]
 
     async def test_works_for_every_post(self, client, cast: Cast):
         t = (await client.post(API, json={"title": "x"}, headers=cast.alice.headers)).json()

@@ -61,11 +61,20 @@ class TestLogin:
     async def test_user_without_password_or_inactive_cannot_log_in(
         self, client, session, cast: Cast
     ):
-        assert (await log_in(client, cast.agent.email)).status_code == 401
+        no_password = await log_in(client, cast.agent.email)
+        assert no_password.status_code == 401
+        assert no_password.json()["type"] == "/problems/invalid-credentials"
+        assert "set-cookie" not in no_password.headers
         user = await make_login_user(session)
         gone = await client.delete(f"/api/v1/users/{user.id}", headers=cast.admin.headers)
         assert gone.status_code in (200, 204), gone.text
-        assert (await log_in(client, user.email)).status_code == 401
+        inactive = await log_in(client, user.email)
+        assert inactive.status_code == 401
+        # An inactive account is not told apart from a wrong password.
+        same = ("type", "title", "status", "detail")
+        assert [inactive.json()[k] for k in same] == [no_password.json()[k] for k in same]
+        assert "set-cookie" not in inactive.headers
+        assert client.cookies.get("helpline_session") is None
 
     async def test_login_is_rate_limited_per_account(self, client, session, settings):
         user = await make_login_user(session)
@@ -115,15 +124,18 @@ class TestSessionEnd:
         r = await client.delete(f"/api/v1/users/{user.id}", headers=cast.admin.headers)
         assert r.status_code == 204
         client.cookies.set("helpline_session", cookie)
-        assert (await client.get("/api/v1/auth/me")).status_code == 401
+        r = await client.get("/api/v1/auth/me")
+        assert r.status_code == 401
+        assert r.json()["type"] == "/problems/session-expired"
         client.cookies.clear()
-        await client.patch(
+        r = await client.patch(
             f"/api/v1/users/{user.id}", json={"is_active": True}, headers=cast.admin.headers
         )
+        assert r.json()["is_active"] is True
         client.cookies.set("helpline_session", cookie)
-        assert (
-            await client.get("/api/v1/auth/me")
-        ).status_code == 401  # reactivation revives nothing
+        r = await client.get("/api/v1/auth/me")
+        assert r.status_code == 401  # reactivation revives nothing
+        assert r.json()["type"] == "/problems/session-expired"
 
     async def test_password_change_ends_sessions(self, client, session, cast: Cast):
         user = await make_login_user(session)
@@ -137,26 +149,42 @@ class TestSessionEnd:
         )
         assert r.status_code == 200
         client.cookies.set("helpline_session", cookie)
-        assert (await client.get("/api/v1/auth/me")).status_code == 401
+        r = await client.get("/api/v1/auth/me")
+        assert r.status_code == 401
+        assert r.json()["type"] == "/problems/session-expired"
         client.cookies.clear()
-        assert (await log_in(client, user.email, "another-Strong-pass-99")).status_code == 200
+        assert (await log_in(client, user.email)).json()["type"] == "/problems/invalid-credentials"
+        r = await log_in(client, user.email, "another-Strong-pass-99")
+        assert r.status_code == 200
+        assert r.json()["user"]["id"] == str(user.id)
+        me = await client.get("/api/v1/auth/me")
+        assert (me.json()["authenticated_by"], me.json()["id"]) == ("session", str(user.id))
 
     async def test_demotion_applies_to_the_session_at_once(self, client, session, cast: Cast):
         user = await make_login_user(session, Role.admin)
         await log_in(client, user.email)
-        assert (await client.get("/api/v1/users")).status_code == 200
+        r = await client.get("/api/v1/users")
+        assert r.status_code == 200
+        assert str(user.id) in {u["id"] for u in r.json()["data"]}
         cookie = client.cookies.get("helpline_session")
         client.cookies.clear()
-        await client.patch(
+        r = await client.patch(
             f"/api/v1/users/{user.id}", json={"role": "customer"}, headers=cast.admin.headers
         )
+        assert r.json()["role"] == "customer"
         client.cookies.set("helpline_session", cookie)
-        assert (await client.get("/api/v1/users")).status_code == 403
+        r = await client.get("/api/v1/users")
+        assert r.status_code == 403
+        assert r.json()["type"] == "/problems/permission-denied"
+        me = await client.get("/api/v1/auth/me")  # the same session, with the new role
+        assert (me.json()["id"], me.json()["role"]) == (str(user.id), "customer")
 
     async def test_garbage_cookie_is_401(self, client):
         client.cookies.set("helpline_session", "x" * 43)
         r = await client.get("/api/v1/auth/me")
         assert r.status_code == 401
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "/problems/session-expired"
 
 
 class TestLoginCommitsFirst:

@@ -266,11 +266,17 @@ class TestDeleteTicket:
         ).scalar_one()
         assert deleted_at is not None
 
-    async def test_customer_cannot_delete(self, client, cast: Cast):
+    async def test_customer_cannot_delete(self, client, cast: Cast, session):
         t = await create(client, cast.alice, title="A")
         r = await client.delete(f"{API}/{t['id']}", headers=cast.alice.headers)
         assert r.status_code == 403
-        assert (await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)).status_code == 200
+        assert r.json()["type"] == "/problems/permission-denied"
+        still = await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)
+        assert (still.status_code, still.json()["title"]) == (200, "A")
+        deleted_at = await session.scalar(
+            select(Ticket.deleted_at).where(Ticket.id == uuid.UUID(t["id"]))
+        )
+        assert deleted_at is None
 
 
 class TestListTickets:

@@ -56,11 +56,14 @@ class TestCreate:
         assert r.json()["errors"][0]["loc"] == ["body", "password"]
         assert password not in r.text
 
-    async def test_only_admins_create(self, client, cast: Cast):
+    async def test_only_admins_create(self, client, session, cast: Cast):
         body = {"email": "x@example.com", "name": "X", "role": "admin"}
         for actor in (cast.agent, cast.alice):
             r = await client.post(API, json=body, headers=actor.headers)
             assert r.status_code == 403
+            assert r.json()["type"] == "/problems/permission-denied"
+        made = await session.scalar(select(User).where(User.email == "x@example.com"))
+        assert made is None
 
 
 class TestRead:
@@ -133,12 +136,15 @@ class TestUpdate:
             r = await client.patch(f"{API}/{cast.alice.id}", json=body, headers=cast.admin.headers)
             assert r.status_code == 422, body
 
-    async def test_non_admins_cannot_update_even_themselves(self, client, cast: Cast):
+    async def test_non_admins_cannot_update_even_themselves(self, client, session, cast: Cast):
         for actor in (cast.agent, cast.alice):
             r = await client.patch(
                 f"{API}/{actor.id}", json={"role": "admin"}, headers=actor.headers
             )
             assert r.status_code == 403
+            assert r.json()["type"] == "/problems/permission-denied"
+        roles = dict((await session.execute(select(User.id, User.role))).all())
+        assert (roles[cast.agent.id], roles[cast.alice.id]) == ("agent", "customer")
 
     async def test_deactivation_stops_keys_at_once(self, client, cast: Cast):
         assert (await client.get("/api/v1/tickets", headers=cast.bob.headers)).status_code == 200
@@ -191,6 +197,8 @@ class TestUpdate:
             f"{API}/{uuid.uuid4()}", json={"name": "x"}, headers=cast.admin.headers
         )
         assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "/problems/user-not-found"
 
 
 class TestInternalEmailDomains:

@@ -157,6 +157,11 @@ class TestNotBuilt:
     async def test_the_api_still_works(self, unbuilt):
         r = await unbuilt.get("/health/live")
         assert r.status_code == 200
+        assert r.json() == {"status": "ok"}
+        # An API path is the API's, even from a browser: a problem, not the "not built" page.
+        r = await unbuilt.get("/api/v1/tickets", headers={"Accept": "text/html"})
+        assert r.status_code == 401
+        assert r.json()["type"] == "/problems/unauthenticated"
 
 
 class TestDemoAdminSignsIn:

@@ -90,6 +90,8 @@ class TestCredentials:
         for key in ("hl_short", bad_checksum_key(), "x" * 49, "hl_" + "!" * 46):
             r = await client.get("/api/v1/auth/me", headers=bearer(key))
             assert r.status_code == 401
+            assert r.json()["type"] == "/problems/unauthenticated"
+            assert key not in r.text  # the credential is never echoed
 
 
 class TestScopes:
@@ -242,3 +244,5 @@ async def test_session_cookie_cannot_be_replaced_by_a_forged_one(client, role):
     client.cookies.set("helpline_session", "A" * 43)
     r = await client.post("/api/v1/auth/logout")
     assert r.status_code == 401
+    assert r.json()["type"] == "/problems/session-expired"
+    assert "set-cookie" not in r.headers  # a forged cookie is neither renewed nor replaced

@@ -88,6 +88,13 @@ class TestAttachmentBinding:
         bob_upload = (await upload(client, cast.bob.headers, png(2_000))).json()["id"]
         r = await post_message(client, cast.bob.headers, alice_ticket, [bob_upload])
         assert r.status_code == 404
+        assert r.json()["type"] == "/problems/ticket-not-found"
+        descriptor = await client.get(f"{API}/{bob_upload}", headers=cast.bob.headers)
+        assert descriptor.json()["message_id"] is None  # still unbound, still Bob's
+        thread = await client.get(
+            f"/api/v1/tickets/{alice_ticket}/conversations", headers=cast.alice.headers
+        )
+        assert thread.json()["data"] == []
 
 
 class TestUploadAccess:

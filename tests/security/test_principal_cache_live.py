@@ -11,8 +11,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.fixtures.live_server import LiveServer, live_server, server_env
-from tests.fixtures.services import redis_url
+from scripts.lib.live_server import LiveServer, live_server, server_env
+from scripts.lib.services import redis_url
 
 pytestmark = pytest.mark.security
 

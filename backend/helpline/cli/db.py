@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from alembic import command
-from alembic.config import Config
 
 from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
 from helpline.runtime import migrations_dir, resolve_database_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where a command uses it: it is a fifth of the CLI's start-up, and every
+# other `helpline` command (and each test that runs one) would pay for it.
 
 app = typer.Typer(
     help="Database migrations (Alembic); stop the embedded development server.",
@@ -19,6 +23,8 @@ app = typer.Typer(
 
 def alembic_config(database_url: str | None = None) -> Config:
     """An Alembic config pointing at the shipped migrations and the settings' database."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     if database_url is None:
@@ -33,6 +39,8 @@ def alembic_config(database_url: str | None = None) -> Config:
 @one_line_errors
 def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Upgrade the schema (default: to the latest revision)."""
+    from alembic import command
+
     from helpline.cli.audit import record_system_event
 
     command.upgrade(alembic_config(), revision)
@@ -46,6 +54,8 @@ def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
 ) -> None:
     """Downgrade the schema to REVISION."""
+    from alembic import command
+
     command.downgrade(alembic_config(), revision)
     typer.echo(f"database downgraded to {revision}")
 
@@ -54,6 +64,8 @@ def downgrade(
 @one_line_errors
 def current() -> None:
     """Show the database's current revision."""
+    from alembic import command
+
     command.current(alembic_config(), verbose=False)
 
 
@@ -61,6 +73,8 @@ def current() -> None:
 @one_line_errors
 def history() -> None:
     """List all revisions."""
+    from alembic import command
+
     command.history(alembic_config(), verbose=False)
 
 

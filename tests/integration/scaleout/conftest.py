@@ -1,6 +1,7 @@
-"""Scale-out engines for the tests in this folder, started once per run (marker `scaleout`):
-a private PostgreSQL primary with a streaming replica, PgBouncer in front of the primary, a
-3-node Redis Cluster and a Sentinel-watched Redis — all on 127.0.0.1, removed at the end."""
+"""Scale-out engines for the tests in this folder, started once per run (marker `scaleout`; one
+xdist group, so once per run under `scripts/test` too): a private PostgreSQL primary with a
+streaming replica, PgBouncer in front of the primary, a 3-node Redis Cluster and a
+Sentinel-watched Redis — all on 127.0.0.1, removed at the end."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.scaleout import (
+from scripts.lib.scaleout import (
     PgBouncer,
     PostgresCluster,
     RedisCluster,
@@ -20,15 +21,18 @@ from tests.fixtures.scaleout import (
     replayed,
     scratch_dir,
 )
-from tests.fixtures.services import create_database, drop_database
+from scripts.lib.services import create_database, drop_database
 
 
+@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py groups by fixture, and before xdist
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.scaleout)
             item.add_marker(pytest.mark.integration)
+            # One set of engines per run: every scale-out test on the same xdist worker.
+            item.add_marker(pytest.mark.xdist_group("scaleout"))
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from helpline.config import Environment, Settings
 from helpline.db import ActorContext, Database, make_engine
-from tests.fixtures.live_server import BIN, server_env
-from tests.fixtures.scaleout import PgBouncer, PostgresCluster
+from scripts.lib.live_server import BIN, server_env
+from scripts.lib.scaleout import PgBouncer, PostgresCluster
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -17,9 +17,9 @@ from helpline.app import create_app
 from helpline.config import Environment, Settings
 from helpline.db import make_engine
 from helpline.models.enums import Role
-from tests.fixtures import services as test_services
+from scripts.lib import services as test_services
+from scripts.lib.scaleout import PostgresCluster, replayed
 from tests.fixtures.factories import TEST_PEPPER, make_actor
-from tests.fixtures.scaleout import PostgresCluster, replayed
 
 API = "/api/v1/tickets"
 
@@ -33,7 +33,7 @@ async def stack(
         database_url=pg_primary.url_for(scaleout_database),
         database_replica_urls=[pg_replica.url_for(scaleout_database)],
         database_replica_max_lag_s=300,  # a paused replica stays in use: routing is visible
-        redis_url=test_services.redis_url(test_services.TestServices()),
+        redis_url=test_services.redis_url(test_services.LocalServices()),
         redis_key_prefix=f"helpline-ryw-{uuid.uuid4().hex[:8]}",
         api_key_pepper=TEST_PEPPER.decode(),
         cache_enabled=False,  # every GET reads PostgreSQL

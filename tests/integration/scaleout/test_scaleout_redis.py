@@ -26,8 +26,8 @@ from helpline.kit.cache import CacheBackend
 from helpline.kit.redis_client import is_cluster, parse_redis_url
 from helpline.runtime import make_redis
 from helpline.ticket.cache import TicketCache
-from tests.fixtures import services as test_services
-from tests.fixtures.scaleout import RedisCluster, RedisSentinel
+from scripts.lib import services as test_services
+from scripts.lib.scaleout import RedisCluster, RedisSentinel
 
 TOPOLOGIES = ("single", "sentinel", "cluster")
 
@@ -37,7 +37,7 @@ def topology_url(
     request: pytest.FixtureRequest, redis_cluster: RedisCluster, redis_sentinel: RedisSentinel
 ) -> str:
     if request.param == "single":
-        url = test_services.redis_url(test_services.TestServices())
+        url = test_services.redis_url(test_services.LocalServices())
         assert url, "the scale-out tests need the machine's Redis at 127.0.0.1:6379"
         return url
     return redis_sentinel.url if request.param == "sentinel" else redis_cluster.url
@@ -176,7 +176,7 @@ class TestSentinelFailover:
         import asyncio
 
         from helpline.errors import DependencyUnavailable
-        from tests.fixtures.scaleout import cleanup_dir
+        from scripts.lib.scaleout import cleanup_dir
 
         with cleanup_dir(scaleout_dir / f"failover-{uuid.uuid4().hex[:6]}") as workdir:
             sentinel = RedisSentinel(workdir, with_replica=True)

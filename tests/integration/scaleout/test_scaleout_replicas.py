@@ -17,8 +17,8 @@ from helpline.db import make_engine
 from helpline.kit.redis_client import redis_from_url
 from helpline.kit.replicas import ReadRouter
 from helpline.runtime import make_read_router, make_redis
-from tests.fixtures import services as test_services
-from tests.fixtures.scaleout import PostgresCluster, RedisCluster, replayed
+from scripts.lib import services as test_services
+from scripts.lib.scaleout import PostgresCluster, RedisCluster, replayed
 
 
 class Clock:
@@ -59,7 +59,7 @@ def notes_db(pg_primary: PostgresCluster, pg_replica: PostgresCluster) -> Iterat
 def settings_for(
     pg_primary: PostgresCluster, pg_replica: PostgresCluster, db: str, prefix: str, **extra: Any
 ) -> Settings:
-    redis = extra.pop("redis_url", None) or test_services.redis_url(test_services.TestServices())
+    redis = extra.pop("redis_url", None) or test_services.redis_url(test_services.LocalServices())
     return Settings(
         env=Environment.test,
         database_url=pg_primary.url_for(db),

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fixtures import services as test_services
-from tests.fixtures.live_server import LiveServer, live_server, server_env
-from tests.fixtures.scaleout import (
+from scripts.lib import services as test_services
+from scripts.lib.live_server import LiveServer, live_server, server_env
+from scripts.lib.scaleout import (
     PgBouncer,
     PostgresCluster,
     RedisCluster,
@@ -74,7 +74,7 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     urls = {"cluster": redis_cluster.url, "sentinel": redis_sentinel.url}
-    redis = urls.get(request.param) or test_services.redis_url(test_services.TestServices())
+    redis = urls.get(request.param) or test_services.redis_url(test_services.LocalServices())
     assert redis
     env = server_env(
         pgbouncer.url_for(scaleout_database),

@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Benchmark the cost of history/audit triggers and the speed of the audit queries.
 
 Usage (a PostgreSQL server where we may create a scratch database; Redis for the API part):
 
-    scripts/bench_audit                                  # everything, ~10 million audit rows
-    scripts/bench_audit --audit-rows 1000000 --seconds 5 # quicker
-    HELPLINE_BENCH_SERVER_URL=postgresql://postgres@db:5432/postgres scripts/bench_audit --json
+    scripts/bench audit                                  # everything, ~10 million audit rows
+    scripts/bench audit --audit-rows 1000000 --seconds 5 # quicker
+    HELPLINE_BENCH_SERVER_URL=postgresql://postgres@db:5432/postgres scripts/bench audit --json
 
 In ONE scratch database (dropped at the end unless --keep) it measures:
 
@@ -38,17 +37,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "backend"))
-sys.path.insert(0, str(REPO))
+import asyncpg
+import httpx
+from alembic import command
+from sqlalchemy.engine import make_url
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from alembic import command  # noqa: E402
-from scripts.lib import benchkit  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from helpline.cli.db import alembic_config  # noqa: E402
+from helpline.cli.db import alembic_config
+from scripts.lib import benchkit
 
 MY_TRIGGERS = (
     ("tickets", "tickets_history"),
@@ -526,7 +521,7 @@ def print_report(report: dict[str, object]) -> None:
             print(f"  {name:32} p50 {value['p50_ms']:7.2f} ms   p99 {value['p99_ms']:7.2f} ms")
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -540,14 +535,10 @@ def main() -> int:
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
         print_report(report)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,5 @@
-"""Results, verdicts and output of scripts/bench (table, JSON) plus the py-spy summary."""
+"""Results, verdicts and output of `scripts/bench http` and `cache` (table, JSON), and the py-spy
+summary."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Front-end figures (a report, not a test): gzip size of the initial route and, in headless
+# `scripts/bench frontend`: front-end figures (a report, not a test): gzip size of the initial route and, in headless
 # Chromium against a real `helpline serve`, the time to the first inbox render and to open a
 # ticket. Database: HELPLINE_BENCH_DATABASE_URL, else `helpline_bench` on the local server when it
 # exists (the 1M-ticket database; left as it was except for one agent `frontend-bench@example.com`
 # made and given a password here), else (or with BENCH_FRESH=1) a fresh database seeded with
 # BENCH_TICKETS (20000), dropped afterwards. Needs Node.js 20.19+ and Chromium (HELPLINE_CHROMIUM).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/lib/venv.sh
 source scripts/lib/venv.sh
 ensure_venv

@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Attachment throughput and server memory against a real `helpline serve`.
 
 Usage (a PostgreSQL server; a throwaway database is created, migrated and dropped):
 
-    scripts/bench_attachments [--size-mib 20] [--rounds 5] [--big-mib 100]
+    scripts/bench attachments [--size-mib 20] [--rounds 5] [--big-mib 100]
 
 Starts `helpline serve` (1 worker) on a free port with attachments in a temporary directory and
 the size limit raised to fit the big file, creates a customer with an API key, then reports:
@@ -20,7 +19,6 @@ import argparse
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,14 +28,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from scripts.lib import benchkit  # noqa: E402
-
-from tests.fixtures.live_server import server_env  # noqa: E402
-from tests.fixtures.services import (  # noqa: E402
-    TestServices,
+from scripts.lib import benchkit
+from scripts.lib.live_server import server_env
+from scripts.lib.services import (
+    LocalServices,
     create_database,
     drop_database,
     redis_url,
@@ -108,14 +102,14 @@ def download(client: httpx.Client, headers: dict[str, str], ident: str) -> tuple
     return received, time.perf_counter() - started
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--big-mib", type=int, default=100)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
-    services = TestServices()
+    services = LocalServices()
     server = server_url(services)
     database_url = create_database(server, prefix="helpline_bench")
     workdir = Path(tempfile.mkdtemp(prefix="helpline-bench-att-"))
@@ -177,7 +171,3 @@ def report(args: argparse.Namespace, srv: benchkit.Server, key: str) -> None:
         f"({args.big_mib / big_s:.1f} MiB/s) peak {sampler.peak / 1024:.1f} MiB "
         f"(+{(sampler.peak - idle_rss) / 1024:.1f} MiB); VmHWM {hwm / 1024:.1f} MiB"
     )
-
-
-if __name__ == "__main__":
-    main()

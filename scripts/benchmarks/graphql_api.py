@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Agent inbox through GraphQL vs the equivalent REST calls, against a real `helpline serve`.
 
 Usage (a PostgreSQL server; a throwaway database is created, migrated and dropped):
 
-    scripts/bench_graphql [--tickets 60] [--duration 10] [--concurrency 8]
+    scripts/bench graphql [--tickets 60] [--duration 10] [--concurrency 8]
 
 The inbox: 25 newest tickets with customer, assignee, last message and metadata.
 GraphQL: one POST. REST: the list, then per ticket GET /tickets/{id} (metadata) and
@@ -20,7 +19,6 @@ import argparse
 import asyncio
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,14 +27,10 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from scripts.lib import benchkit  # noqa: E402
-
-from tests.fixtures.live_server import server_env  # noqa: E402
-from tests.fixtures.services import (  # noqa: E402
-    TestServices,
+from scripts.lib import benchkit
+from scripts.lib.live_server import server_env
+from scripts.lib.services import (
+    LocalServices,
     create_database,
     drop_database,
     redis_url,
@@ -152,14 +146,14 @@ async def count_statements(database_url: str, env: dict[str, str], key: str) -> 
     return counts
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=60)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=8)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
-    services = TestServices()
+    services = LocalServices()
     server = server_url(services)
     database_url = create_database(server, prefix="helpline_bench")
     workdir = Path(tempfile.mkdtemp(prefix="helpline-bench-gql-"))
@@ -202,7 +196,3 @@ def main() -> None:
     finally:
         drop_database(server, database_url)
         subprocess.run(["rm", "-rf", str(workdir)], check=False)
-
-
-if __name__ == "__main__":
-    main()

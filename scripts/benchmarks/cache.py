@@ -1,24 +1,21 @@
-#!/usr/bin/env python3
 """Benchmark the ticket cache: cached vs uncached GET ticket and first-page list, in one run.
 
 Usage (on a seeded database, e.g. `helpline seed --tickets 1000000`):
 
-    HELPLINE_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/helpline_bench scripts/bench_cache
-    scripts/bench_cache --duration 10 --json > bench-cache.json
+    HELPLINE_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/helpline_bench scripts/bench cache
+    scripts/bench cache --duration 10 --json > bench-cache.json
 
-Reuses scripts/bench (wrk driver, scenario.lua, the bare FastAPI baseline, id sampling, admin key)
-and starts, with the same uvicorn settings, the baseline plus two services on the same database and
-Redis: one with `HELPLINE_CACHE_ENABLED=true`, one with `false`. It then runs a mixed load against
-the cached service — GETs of open tickets and first-page lists, while another wrk adds messages to
-the same tickets (each write invalidates that ticket and the staff lists) — and reports the hit
-ratios from the service's /metrics. A report, not a test: nothing here fails a build.
-"""
+Reuses `scripts/bench http` (wrk driver, scenario.lua, the bare FastAPI baseline, id sampling, admin
+key) and starts, with the same uvicorn settings, the baseline plus two services on the same database
+and Redis: one with `HELPLINE_CACHE_ENABLED=true`, one with `false`. It then runs a mixed load
+against the cached service — GETs of open tickets and first-page lists, while another wrk adds
+messages to the same tickets (each write invalidates that ticket and the staff lists) — and reports
+the hit ratios from the service's /metrics. A report, not a test: nothing here fails a build."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.machinery
-import importlib.util
+import asyncio
 import json
 import os
 import shutil
@@ -28,29 +25,14 @@ import threading
 import urllib.request
 from dataclasses import asdict
 from pathlib import Path
-from types import ModuleType
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-if Path(sys.prefix).resolve() != (REPO / ".venv").resolve() and VENV_PYTHON.exists():
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+from scripts.benchmarks import http_api as bench
+from scripts.benchmarks.common import VENV_PYTHON
 
-
-def load_bench() -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader("helpline_bench", str(REPO / "scripts" / "bench"))
-    spec = importlib.util.spec_from_loader("helpline_bench", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["helpline_bench"] = module
-    loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
 Scenario = bench.Scenario
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("HELPLINE_DATABASE_URL"))
     parser.add_argument(
@@ -69,7 +51,7 @@ def parse_args() -> argparse.Namespace:
         "--mixed-ids", type=int, default=500, help="open tickets read and written in the mix"
     )
     parser.add_argument("--json", action="store_true")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def cache_counters(base: str, token: str) -> dict[str, float]:
@@ -101,22 +83,22 @@ def ratio(before: dict[str, float], after: dict[str, float], cache: str) -> dict
     }
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str]) -> None:
+    args = parse_args(argv)
     if not args.database_url:
-        sys.exit("bench_cache: set HELPLINE_DATABASE_URL (or --database-url) to a seeded database")
+        sys.exit("bench cache: set HELPLINE_DATABASE_URL (or --database-url) to a seeded database")
     if shutil.which("wrk") is None:
-        sys.exit("bench_cache: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`)")
+        sys.exit("bench cache: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`)")
     say = lambda message: bench.say(args, message)  # noqa: E731
-    say("bench_cache: sampling ids and creating an admin key …")
-    pools = bench.asyncio.run(bench.fetch_pools(args.database_url))
+    say("bench cache: sampling ids and creating an admin key …")
+    pools = asyncio.run(bench.fetch_pools(args.database_url))
     token = bench.create_admin_key(args)
     workdir = Path(tempfile.mkdtemp(prefix="helpline-bench-cache-"))
     pool_files = {}
     pools["mixed"] = pools["open_tickets"][: args.mixed_ids]
     for name in ("tickets", "open_tickets", "mixed"):
         if not pools[name]:
-            sys.exit(f"bench_cache: the database has no {name.replace('_', ' ')}: seed it first")
+            sys.exit(f"bench cache: the database has no {name.replace('_', ' ')}: seed it first")
         pool_files[name] = workdir / f"{name}.txt"
         pool_files[name].write_text("\n".join(pools[name]) + "\n")
 
@@ -163,7 +145,7 @@ def main() -> None:
         for scenario, process, base in plan:
             base = base or f"http://127.0.0.1:{args.baseline_port}"
             pool = pool_files[scenario.pool] if scenario.pool else None
-            say(f"bench_cache: {scenario.label} ({args.duration} s) …")
+            say(f"bench cache: {scenario.label} ({args.duration} s) …")
             result = bench.measure(args, scenario, base, pool, token, process.pid)
             if scenario.baseline:
                 baseline_rps = result.rps
@@ -172,7 +154,7 @@ def main() -> None:
         bench.stop(baseline)
         bench.stop(uncached)
 
-        say(f"bench_cache: mixed read/write load on the cached service ({args.duration} s) …")
+        say(f"bench cache: mixed read/write load on the cached service ({args.duration} s) …")
         readers = max(args.connections - args.write_connections, 1)
         mixed_results: dict[str, dict[str, float]] = {}
         if args.warmup:  # steady state: every ticket of the mix read once before measuring
@@ -239,7 +221,3 @@ def main() -> None:
         bench.print_table(results, summary)
         print("mixed load:", json.dumps(mixed, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    main()

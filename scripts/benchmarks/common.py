@@ -1,7 +1,7 @@
 """Plumbing shared by the HTTP benchmark scripts: processes, wrk, CPU accounting, id pools.
 
-Imported by scripts/bench (which re-exports these names for scripts/bench_cache). Runs in the
-project's .venv; nothing here is part of the service.
+Used by `scripts/bench http` and `scripts/bench cache`. Runs in the project's .venv; nothing here
+is part of the service.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent.parent
+REPO = Path(__file__).resolve().parents[2]
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 HELPLINE = REPO / ".venv" / "bin" / "helpline"
-HELPERS = REPO / "scripts" / "bench_app"
+HELPERS = Path(__file__).resolve().parent / "apps"  # uvicorn apps and the wrk script
 SEARCH_WORD = "refund"  # in the seeded titles "Refund request for order #…"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

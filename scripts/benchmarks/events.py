@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
 """Benchmark the change feed and webhook deliveries.
 
 Usage (a PostgreSQL server where we may create a scratch database):
 
-    scripts/bench_events                          # all four figures, 1M events for catch-up
-    scripts/bench_events --feed-events 200000 --seconds 5    # quicker
-    scripts/bench_events --private-server         # on a PostgreSQL of its own (see 3.)
-    HELPLINE_BENCH_SERVER_URL=postgresql://postgres@db:5432/postgres scripts/bench_events --json
+    scripts/bench events                          # all four figures, 1M events for catch-up
+    scripts/bench events --feed-events 200000 --seconds 5    # quicker
+    scripts/bench events --private-server         # on a PostgreSQL of its own (see 3.)
+    HELPLINE_BENCH_SERVER_URL=postgresql://postgres@db:5432/postgres scripts/bench events --json
 
 In one scratch database (dropped at the end unless --keep) it measures:
 
@@ -44,17 +43,14 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "backend"))
+import asyncpg
+from alembic import command
+from sqlalchemy.engine import make_url
 
-import asyncpg  # noqa: E402
-from alembic import command  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from helpline.auth.principal import SYSTEM_PRINCIPAL  # noqa: E402
-from helpline.cli.db import alembic_config  # noqa: E402
-from helpline.config import Environment, Settings  # noqa: E402
-from helpline.db import Database, make_engine  # noqa: E402
+from helpline.auth.principal import SYSTEM_PRINCIPAL
+from helpline.cli.db import alembic_config
+from helpline.config import Environment, Settings
+from helpline.db import Database, make_engine
 
 EVENT_TRIGGERS = ("tickets_events", "ticket_metadata_events", "conversations_events")
 ACTOR = (
@@ -472,7 +468,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
     return report
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10, help="Per write round / latency run.")
     parser.add_argument("--rounds", type=int, default=3, help="Alternating on/off rounds.")
@@ -488,7 +484,7 @@ def main() -> None:
         help="Run on a private embedded PostgreSQL (no other databases' transactions).",
     )
     parser.add_argument("--json", action="store_true", help="Print JSON only.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     report = asyncio.run(main_async(args))
     if args.json:
         print(json.dumps(report, indent=2))
@@ -513,7 +509,3 @@ def main() -> None:
         f"{d['queued_to_sent_p50_ms']} ms, p99 {d['queued_to_sent_p99_ms']} ms)"
     )
     print(f"feed catch-up: {f['events']} events in {f['seconds']} s = {f['events_per_s']} events/s")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Cost of authentication + rate limiting on a cached GET ticket, measured in one run as a ratio.
 
 Usage (a migrated database with at least one ticket, and a Redis):
 
     HELPLINE_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/helpline_bench \
-    HELPLINE_REDIS_URL=redis://127.0.0.1:6379/0 scripts/bench_auth [--requests 2000] [--rounds 5]
+    HELPLINE_REDIS_URL=redis://127.0.0.1:6379/0 scripts/bench auth [--requests 2000] [--rounds 5]
 
 Copies of the application, each built by `create_app(settings)` with its own engine and Redis
 client, serve `GET /api/v1/tickets/{id}` in-process (httpx ASGI transport, so HTTP parsing does
@@ -30,29 +29,20 @@ import os
 import secrets
 import statistics
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-if Path(sys.prefix).resolve() != (REPO / ".venv").resolve() and VENV_PYTHON.exists():
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+import httpx
 
-import httpx  # noqa: E402
-
-from helpline.app import create_app  # noqa: E402
-from helpline.auth.dependencies import (  # noqa: E402
-    get_principal,
-    get_principal_for_cached_read,
-)
-from helpline.auth.permissions import ROLE_SCOPES  # noqa: E402
-from helpline.auth.principal import Principal  # noqa: E402
-from helpline.config import Settings, load_settings  # noqa: E402
-from helpline.db.route import request_work  # noqa: E402
-from helpline.models.enums import Role  # noqa: E402
-from helpline.runtime import make_redis  # noqa: E402
+from helpline.app import create_app
+from helpline.auth.dependencies import get_principal, get_principal_for_cached_read
+from helpline.auth.permissions import ROLE_SCOPES
+from helpline.auth.principal import Principal
+from helpline.config import Settings, load_settings
+from helpline.db.route import request_work
+from helpline.models.enums import Role
+from helpline.runtime import make_redis
+from scripts.lib import benchkit
 
 
 async def timed(
@@ -70,13 +60,13 @@ async def timed(
 def create_agent_key(database_url: str, email: str) -> str:
     """An agent (sees every ticket) and its API key, through the CLI as an operator would."""
     done = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "helpline"), "users", "create", "--role", "agent",
+        [str(benchkit.HELPLINE), "users", "create", "--role", "agent",
          "--email", email, "--key-name", "bench-auth"],
         env={**os.environ, "HELPLINE_DATABASE_URL": database_url}, capture_output=True,
-        text=True, check=False, cwd=REPO,
+        text=True, check=False, cwd=benchkit.REPO,
     )  # fmt: skip
     if done.returncode != 0:
-        raise SystemExit(f"bench_auth: could not create the agent: {done.stderr.strip()}")
+        raise SystemExit(f"bench auth: could not create the agent: {done.stderr.strip()}")
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -94,7 +84,7 @@ async def ticket_and_user(database_url: str, email: str) -> tuple[str, Any]:
     finally:
         await conn.close()
     if ticket is None:
-        raise SystemExit("bench_auth: the database has no tickets: seed it first")
+        raise SystemExit("bench auth: the database has no tickets: seed it first")
     return ticket, user_id
 
 
@@ -124,7 +114,7 @@ def limiter_off(app: Any) -> Any:
     return limiter
 
 
-async def main(args: argparse.Namespace) -> None:
+async def measure(args: argparse.Namespace) -> None:
     base = load_settings()
     if base.database_url is None or base.redis_url is None:
         raise SystemExit("set HELPLINE_DATABASE_URL and HELPLINE_REDIS_URL")
@@ -210,8 +200,8 @@ async def main(args: argparse.Namespace) -> None:
     print("(wall time counts every round trip's wait; on a busy machine trust the CPU figure)")
 
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per round and side")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds")
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(measure(parser.parse_args(argv)))

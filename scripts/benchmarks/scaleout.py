@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Benchmark the scale-out pieces on this machine and print figures (a report, not a test).
 
-Usage:  scripts/bench_scaleout [--duration 8] [--connections 16] [--tickets 300] [--json]
+Usage:  scripts/bench scaleout [--duration 8] [--connections 16] [--tickets 300] [--json]
 
 Starts its own engines (tests/fixtures/scaleout.py: a private PostgreSQL primary, a streaming
 replica, PgBouncer in transaction pooling; Redis at HELPLINE_BENCH_REDIS_URL or 127.0.0.1:6379)
@@ -38,26 +37,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-if Path(sys.prefix).resolve() != (REPO / ".venv").resolve() and VENV_PYTHON.exists():
-    os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-sys.path.insert(0, str(REPO))
+import httpx
+from sqlalchemy import text
 
-import httpx  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-
-from helpline.config import Environment, Settings  # noqa: E402
-from helpline.db import make_engine  # noqa: E402
-from helpline.runtime import make_read_router, make_redis  # noqa: E402
-from tests.fixtures.live_server import live_server, server_env  # noqa: E402
-from tests.fixtures.scaleout import (  # noqa: E402
+from helpline.config import Environment, Settings
+from helpline.db import make_engine
+from helpline.runtime import make_read_router, make_redis
+from scripts.lib.live_server import live_server, server_env
+from scripts.lib.scaleout import (
     PgBouncer,
     PostgresCluster,
     replayed,
     scratch_dir,
 )
-from tests.fixtures.services import create_database  # noqa: E402
+from scripts.lib.services import create_database
 
 WRK_SCRIPT = """
 local ids = {}
@@ -73,7 +66,7 @@ end
 
 
 def say(message: str) -> None:
-    print(f"bench_scaleout: {message}", file=sys.stderr)
+    print(f"bench scaleout: {message}", file=sys.stderr)
 
 
 def wrk(base_url: str, args: argparse.Namespace, script: Path, env: dict[str, str]) -> float:
@@ -97,7 +90,7 @@ def wrk(base_url: str, args: argparse.Namespace, script: Path, env: dict[str, st
     match = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
     if not match or errors:
-        sys.exit(f"bench_scaleout: wrk failed:\n{done.stdout}\n{done.stderr}")
+        sys.exit(f"bench scaleout: wrk failed:\n{done.stdout}\n{done.stderr}")
     return float(match.group(1))
 
 
@@ -258,15 +251,15 @@ async def _fetch(engine: Any, sql: str) -> list[Any]:
         return list((await conn.execute(text(sql))).all())
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="Seconds per measurement.")
     parser.add_argument("--connections", type=int, default=16, help="Concurrent clients.")
     parser.add_argument("--tickets", type=int, default=300, help="Tickets to read from.")
     parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
-        sys.exit("bench_scaleout: wrk is required (apt-get install wrk)")
+        sys.exit("bench scaleout: wrk is required (apt-get install wrk)")
     redis = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     work = scratch_dir("helpline-bench-scaleout-")
     logs = Path(tempfile.mkdtemp(prefix="helpline-bench-logs-"))
@@ -296,7 +289,3 @@ def main() -> None:
     print(f"scale-out figures ({meta})")
     for name, value in figures.items():
         print(f"  {name:<34} {value:>12.1f}")
-
-
-if __name__ == "__main__":
-    main()
