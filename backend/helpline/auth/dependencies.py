@@ -183,7 +183,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
         )
         await limit_principal(request, principal)
     else:
-        raise Unauthenticated("An API key is required.")
+        raise Unauthenticated.no_credentials()
     request.state.principal = principal
     router = getattr(request.app.state, "read_router", None)
     if router is not None:

@@ -111,7 +111,8 @@ async def get_user(user_id: UserId, session: SessionDep, principal: Authenticate
     "deactivation applies to the user's keys and sessions on their next request, and "
     "deactivation or a new password ends their sessions. Deactivation revokes their keys: "
     "reactivating the user does not revive them. `email`, `id` and other fields are "
-    "rejected (422). The last active admin cannot be demoted or deactivated (409).",
+    "rejected (422). The last active admin cannot be demoted or deactivated (409); an admin "
+    "cannot demote or deactivate themselves (403 `self-demotion`).",
     operation_id="updateUser",
     responses=problem_responses(403, 404, 409),
 )
@@ -119,11 +120,16 @@ async def update_user(
     user_id: UserId,
     body: UserUpdate,
     session: SessionDep,
-    _principal: UsersWrite,
+    principal: UsersWrite,
     sessions: Sessions,
 ) -> UserRead:
     row = await service.update_user(
-        session, user_id, body, sessions.delete_all, auth_service.revoke_keys_of_user
+        session,
+        user_id,
+        body,
+        sessions.delete_all,
+        auth_service.revoke_keys_of_user,
+        acting_user=principal.user_id,
     )
     return UserRead.model_validate(row)
 
@@ -134,15 +140,19 @@ async def update_user(
     summary="Deactivate a user",
     description="Admins only. Users are never deleted (their tickets and history stay); they are "
     "deactivated: their keys are revoked and their sessions end at once (reactivating the user "
-    "does not revive the keys; issue new ones).",
+    "does not revive the keys; issue new ones). Not oneself (403 `self-demotion`).",
     operation_id="deactivateUser",
     responses=problem_responses(403, 404, 409),
 )
 async def deactivate_user(
-    user_id: UserId, session: SessionDep, _principal: UsersWrite, sessions: Sessions
+    user_id: UserId, session: SessionDep, principal: UsersWrite, sessions: Sessions
 ) -> Response:
     await service.deactivate_user(
-        session, user_id, sessions.delete_all, auth_service.revoke_keys_of_user
+        session,
+        user_id,
+        sessions.delete_all,
+        auth_service.revoke_keys_of_user,
+        acting_user=principal.user_id,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
