@@ -4,6 +4,7 @@ import { Loading } from "../../components/Loading";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { formatDateTime } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
+import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
 import { nameOf, useStaff, useUser } from "../users/api";
 import { type Message, useTicket } from "./api";
@@ -23,6 +24,7 @@ export function TicketPage() {
   const customer = useUser(ticket.data?.customer_id, staff);
   const reply = useRef<HTMLTextAreaElement>(null);
   const navigate = useNavigate();
+  useDocumentTitle(ticket.data ? ticket.data.title : ticket.isError ? "Ticket not found" : "Ticket");
 
   useShortcuts({
     r: () => reply.current?.focus(),
