@@ -1,4 +1,5 @@
 import { type FormEvent, type ReactNode, useEffect, useId, useRef } from "react";
+import { createPortal } from "react-dom";
 import styles from "./ui.module.css";
 
 interface Props {
@@ -35,10 +36,12 @@ export function Dialog({ title, children, confirm, cancel = "Cancel", danger, on
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    event.stopPropagation(); // React events bubble through portals: never submit an outer form
     onConfirm(new FormData(event.currentTarget));
   }
 
-  return (
+  // In <body>, not inside the page's own form (a <form> must not hold another).
+  return createPortal(
     <dialog
       ref={ref}
       className={styles.dialog}
@@ -60,6 +63,7 @@ export function Dialog({ title, children, confirm, cancel = "Cancel", danger, on
           </button>
         </div>
       </form>
-    </dialog>
+    </dialog>,
+    document.body,
   );
 }

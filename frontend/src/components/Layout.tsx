@@ -1,5 +1,5 @@
 import { useEffect, useRef } from "react";
-import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
+import { NavLink, Outlet, useLocation, useNavigate, useNavigationType } from "react-router";
 import { isStaff, useMe, useSignOut } from "../features/auth/api";
 import { ConnectionBanner } from "./ConnectionBanner";
 import styles from "./Layout.module.css";
@@ -10,6 +10,7 @@ export function Layout() {
   const navigate = useNavigate();
   const staff = isStaff(me);
   const { pathname } = useLocation();
+  const navigationType = useNavigationType();
   const first = useRef(true);
 
   // A new page takes the focus to its heading (else <main>), as a page load would put a screen
@@ -17,7 +18,9 @@ export function Layout() {
   useEffect(() => {
     if (first.current) {
       first.current = false;
-      return;
+      // A page the browser loaded (or reloaded) starts at the top, skip link first; arriving
+      // from the sign-in page is an in-app navigation like any other.
+      if (navigationType === "POP") return;
     }
     const main = document.getElementById("main");
     let tries = 0;
