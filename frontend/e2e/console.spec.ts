@@ -100,6 +100,35 @@ test.describe("the console by keyboard", () => {
   });
 });
 
+test.describe("an unsent reply", () => {
+  test("asks before the browser's Back and before a reload", async ({ page }) => {
+    const title = `Draft ${Date.now().toString(36)}`;
+    const id = await createTicket(title);
+    await signIn(page, "agent1");
+    await page.getByRole("link", { name: title }).click(); // in the app: Back stays in it
+    const message = page.getByRole("textbox", { name: "Message" });
+    await message.click();
+    await page.keyboard.type("Dear customer, about your printer");
+
+    await page.goBack();
+    const ask = page.getByRole("dialog", { name: "Discard your reply?" });
+    await expect(ask).toBeVisible();
+    await ask.getByRole("button", { name: "Keep writing" }).click();
+    await expect(page).toHaveURL(new RegExp(`/tickets/${id}$`));
+    await expect(message).toHaveValue("Dear customer, about your printer");
+
+    const asked = new Promise<string>((resolve) => {
+      page.once("dialog", (dialog) => {
+        resolve(dialog.type());
+        void dialog.dismiss(); // stay on the page
+      });
+    });
+    await page.reload({ timeout: 3_000 }).catch(() => undefined);
+    expect(await asked).toBe("beforeunload");
+    await expect(message).toHaveValue("Dear customer, about your printer");
+  });
+});
+
 test.describe("status changes", () => {
   test("a customer may only solve and reopen; nothing saves without Save", async ({ browser }) => {
     const title = `Customer transitions ${Date.now().toString(36)}`;
