@@ -121,6 +121,23 @@ class TestRead:
             assert r.json()["authenticated_by"] == "api_key"
 
 
+class TestStaffFilter:
+    async def test_staff_filter_is_agents_and_admins_in_one_list(self, client, cast: Cast):
+        staff = await client.get(
+            API, params={"staff": "true", "limit": 100}, headers=cast.agent.headers
+        )
+        assert staff.status_code == 200
+        roles = {u["role"] for u in staff.json()["data"]}
+        ids = {u["id"] for u in staff.json()["data"]}
+        assert roles == {"agent", "admin"}
+        assert {str(cast.agent.id), str(cast.admin.id)} <= ids
+        customers = await client.get(
+            API, params={"staff": "false", "limit": 100}, headers=cast.agent.headers
+        )
+        assert {u["role"] for u in customers.json()["data"]} == {"customer"}
+        assert str(cast.alice.id) in {u["id"] for u in customers.json()["data"]}
+
+
 class TestUpdate:
     async def test_admin_updates_and_unknown_fields_rejected(self, client, cast: Cast):
         r = await client.patch(

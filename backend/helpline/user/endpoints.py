@@ -71,6 +71,10 @@ async def list_users(
     session: SessionDep,
     _principal: UsersRead,
     role: Annotated[Role | None, Query(description="Only users with this role.")] = None,
+    staff: Annotated[
+        bool | None,
+        Query(description="Only agents and admins (`true`), or only customers (`false`)."),
+    ] = None,
     is_active: Annotated[bool | None, Query(description="Only active (or inactive) users.")] = None,
     email: Annotated[
         str | None, Query(min_length=3, max_length=320, description="Exact email.")
@@ -84,7 +88,7 @@ async def list_users(
 ) -> Page[UserRead]:
     page = await service.list_users(
         session,
-        service.UserFilters(role=role, is_active=is_active, email=email),
+        service.UserFilters(role=role, is_active=is_active, email=email, staff=staff),
         limit=limit,
         cursor=cursor,
         cursor_secret=request.app.state.settings.cursor_secret,

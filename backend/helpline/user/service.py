@@ -43,6 +43,7 @@ class UserFilters:
     role: Role | None = None
     is_active: bool | None = None
     email: str | None = None
+    staff: bool | None = None  # agents and admins (True), customers (False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,7 @@ async def list_users(
         role=filters.role.value if filters.role else None,
         is_active=filters.is_active,
         email=filters.email,
+        staff=filters.staff,
         limit=limit,
         after=after,
     )

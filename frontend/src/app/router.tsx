@@ -1,4 +1,3 @@
-import { lazy, Suspense } from "react";
 import { Navigate, createBrowserRouter } from "react-router";
 import { Layout } from "../components/Layout";
 import { EmptyState, Loading } from "../components/Loading";
@@ -6,19 +5,8 @@ import { useMe } from "../features/auth/api";
 import { LoginPage } from "../features/auth/LoginPage";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { InboxPage } from "../features/inbox/InboxPage";
-import { NewTicketPage } from "../features/tickets/NewTicketPage";
-import { TicketPage } from "../features/tickets/TicketPage";
 import { useDocumentTitle } from "../lib/title";
-
-// Pages most people never open load on first use, in their own chunks: the inbox and the ticket
-// page (what agents and customers live in) do not wait for them.
-const AuditPage = lazy(() => import("../features/audit/AuditPage").then((m) => ({ default: m.AuditPage })));
-const KeysPage = lazy(() => import("../features/keys/KeysPage").then((m) => ({ default: m.KeysPage })));
-const UsersPage = lazy(() => import("../features/users/UsersPage").then((m) => ({ default: m.UsersPage })));
-
-function Deferred({ children }: { children: React.ReactNode }) {
-  return <Suspense fallback={<Loading label="Loading the page" />}>{children}</Suspense>;
-}
+import { pages } from "./pages";
 
 function AdminOnly({ children }: { children: React.ReactNode }) {
   const me = useMe().data;
@@ -36,21 +24,31 @@ function NotFound() {
   return <EmptyState title="Page not found">Check the address, or go back to the tickets.</EmptyState>;
 }
 
+// The inbox and the sign-in page are in the first chunk; every other page is a route `lazy`:
+// its chunk loads on first use, before the router shows it (no half-rendered page) — the admin
+// pages most people never open cost them nothing.
 export const router = createBrowserRouter([
   { path: "/login", element: <LoginPage /> },
   {
     element: <RequireAuth />,
+    HydrateFallback: () => <Loading label="Loading the page" />,
     children: [
       {
         element: <Layout />,
         children: [
           { index: true, element: <Navigate to="/tickets" replace /> },
           { path: "tickets", element: <InboxPage /> },
-          { path: "tickets/new", element: <NewTicketPage /> },
-          { path: "tickets/:ticketId", element: <TicketPage /> },
-          { path: "keys", element: <Deferred><KeysPage /></Deferred> },
-          { path: "admin/users", element: <AdminOnly><Deferred><UsersPage /></Deferred></AdminOnly> },
-          { path: "admin/audit", element: <AdminOnly><Deferred><AuditPage /></Deferred></AdminOnly> },
+          { path: "tickets/new", lazy: () => pages.newTicket().then((m) => ({ Component: m.NewTicketPage })) },
+          { path: "tickets/:ticketId", lazy: () => pages.ticket().then((m) => ({ Component: m.TicketPage })) },
+          { path: "keys", lazy: () => pages.keys().then((m) => ({ Component: m.KeysPage })) },
+          {
+            path: "admin/users",
+            lazy: () => pages.users().then(({ UsersPage }) => ({ Component: () => <AdminOnly><UsersPage /></AdminOnly> })),
+          },
+          {
+            path: "admin/audit",
+            lazy: () => pages.audit().then(({ AuditPage }) => ({ Component: () => <AdminOnly><AuditPage /></AdminOnly> })),
+          },
           { path: "*", element: <NotFound /> },
         ],
       },

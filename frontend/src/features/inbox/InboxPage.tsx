@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
+import { pages, preload } from "../../app/pages";
 import { EmptyState, Loading } from "../../components/Loading";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { cappedCount, formatDateTime, humanize } from "../../lib/format";
@@ -43,6 +44,7 @@ export function InboxPage() {
   useDocumentTitle(staff ? "Inbox" : "My tickets");
 
   useEffect(() => setSelected(-1), [params]);
+  useEffect(() => preload(pages.ticket), []);
 
   function update(change: Partial<InboxFilters>) {
     setParams(filtersToParams({ ...filters, ...change }));
