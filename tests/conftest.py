@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from helpline.app import create_app
 from helpline.config import Environment, Settings
@@ -91,14 +91,7 @@ async def db(engine: AsyncEngine) -> AsyncIterator[Database]:
     """A Database whose sessions all join one outer transaction, rolled back after the test."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
-        database = Database(engine)
-        database.sessionmaker = async_sessionmaker(
-            bind=connection,
-            join_transaction_mode="create_savepoint",
-            expire_on_commit=False,
-            autoflush=False,
-        )
-        yield database
+        yield Database(engine, connection=connection)
         await transaction.rollback()
 
 
@@ -132,7 +125,7 @@ def clock() -> FakeClock:
 async def app(
     settings: Settings, db: Database, redis: Any, clock: FakeClock
 ) -> AsyncIterator[FastAPI]:
-    application = create_app(settings, database=db, redis=redis, clock=clock)
+    application = create_app(settings, background=False, database=db, redis=redis, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
 

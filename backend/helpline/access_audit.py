@@ -19,7 +19,10 @@ from helpline.audit.service import (
     record_rate_limited,
     session_event,
 )
+from helpline.auth.principal import Principal
+from helpline.db.route import request_work
 from helpline.errors import HelplineError, NotFound, RateLimited, Unauthenticated
+from helpline.services import services
 
 # "Who am I?" without any credentials is how a client asks whether it is signed in (the web
 # interface's sign-in page does, every time): an answer, not a failed authentication. With
@@ -28,7 +31,14 @@ PROBE_PATHS = frozenset({"/api/v1/auth/me"})
 
 
 def _audit(request: Request) -> AuditService | None:
-    return getattr(request.app.state, "audit", None)
+    return services(request).audit
+
+
+def _principal(request: Request) -> Principal | None:
+    """The caller, if the request's unit of work got as far as resolving one."""
+    work = request_work(request.scope)
+    caller = work.principal if work is not None else None
+    return caller if isinstance(caller, Principal) else None
 
 
 def _ip(request: Request) -> str | None:
@@ -48,9 +58,9 @@ def record_access_failure(request: Request, exc: HelplineError) -> None:
         record_rate_limited(
             audit,
             exc,
-            principal=getattr(request.state, "principal", None),
+            principal=_principal(request),
             ip=_ip(request),
-            now=request.app.state.clock(),
+            now=services(request).clock(),
         )
         return
     if audit is None or not is_audited_failure(exc, request.url.path):
@@ -62,10 +72,10 @@ def record_access_failure(request: Request, exc: HelplineError) -> None:
             detail=exc.detail,
             method=request.method,
             path=request.url.path,
-            principal=getattr(request.state, "principal", None),
+            principal=_principal(request),
             request_id=getattr(request.state, "request_id", None),
             ip=_ip(request),
-            now=request.app.state.clock(),
+            now=services(request).clock(),
             concealed=exc.concealed if isinstance(exc, NotFound) else None,
         )
     )
@@ -82,6 +92,6 @@ def record_session_event(request: Request, action: str, user_id: uuid.UUID) -> N
             user_id=user_id,
             request_id=getattr(request.state, "request_id", None),
             ip=_ip(request),
-            now=request.app.state.clock(),
+            now=services(request).clock(),
         )
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import structlog
@@ -24,6 +24,7 @@ from helpline.attachment.storage import make_storage
 from helpline.audit.endpoints import router as audit_router
 from helpline.audit.service import AuditService
 from helpline.auth import principal_cache
+from helpline.auth.credentials import CredentialResolver
 from helpline.auth.dependencies import declared_permissions, security_schemes
 from helpline.auth.endpoints import auth_router, keys_router
 from helpline.auth.principal_cache import PrincipalCache
@@ -37,6 +38,7 @@ from helpline.errors import (
     BadRequest,
     DependencyUnavailable,
     HelplineError,
+    InvalidCursorError,
     MethodNotAllowed,
     NotFound,
     ValidationFailed,
@@ -49,6 +51,7 @@ from helpline.http import NotModified, problem_json_bytes
 from helpline.idempotency import middleware as idempotency
 from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
+from helpline.kit.cursor import InvalidCursor
 from helpline.logs import configure_logging
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
@@ -60,6 +63,7 @@ from helpline.runtime import (
     resolve_database_url,
     tune_gc,
 )
+from helpline.services import AppServices
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -118,14 +122,21 @@ def _validation_errors(exc: RequestValidationError) -> HelplineError:
     return ValidationFailed(f"Invalid input: {fields}.", errors=errors)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method any route serves at this path (Starlette reports only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    """Every method some route serves at this path (Starlette reports only the first route's).
+
+    Asked of the router itself, method by method: FastAPI wraps included routers in route
+    objects of its own, whose ``methods`` are not the routes' (reading them gave an empty
+    ``Allow``)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -133,6 +144,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def helpline_error(request: Request, exc: HelplineError) -> Response:
         record_access_failure(request, exc)
         return _problem(exc, request)
+
+    @app.exception_handler(InvalidCursor)
+    async def invalid_cursor(request: Request, exc: InvalidCursor) -> Response:
+        return _problem(InvalidCursorError(str(exc)), request)
 
     @app.exception_handler(NotModified)
     async def not_modified(request: Request, exc: NotModified) -> Response:
@@ -205,61 +220,116 @@ def document_security(app: FastAPI, settings: Settings) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(
-    settings: Settings | None = None,
-    *,
-    database: Database | None = None,
-    redis: Any = None,
-    clock: Clock = utcnow,
-) -> FastAPI:
-    """Build the ASGI application. Tests inject a database, a Redis client and a clock."""
-    settings = settings or get_settings()
-    configure_logging(settings)
+OPENAPI_TAGS = [
+    {"name": "tickets", "description": "Support tickets."},
+    {"name": "metadata", "description": "Key/value metadata of a ticket."},
+    {"name": "conversations", "description": "Messages and internal notes of a ticket."},
+    {"name": "health", "description": "Probes for orchestrators."},
+    {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
+    {"name": "events", "description": "The change feed of tickets (resumable)."},
+    {"name": "webhooks", "description": "Signed event deliveries (admins)."},
+    {"name": "auth", "description": "Login sessions and the caller's identity."},
+    {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
+    {"name": "users", "description": "Users: admins manage, agents read."},
+    {
+        "name": "attachments",
+        "description": "Files on conversation messages: upload, descriptor, content.",
+    },
+]
+CORS_HEADERS = [
+    "Authorization",
+    "X-API-Key",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+    "X-CSRF-Token",
+]
+CORS_EXPOSED = ["ETag", "Location", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owns_db = database is None
-        app.state.db = database or Database(make_engine(resolve_database_url(settings), settings))
-        app.state.redis = redis if redis is not None else make_redis(settings)
-        app.state.cache = kit_cache.open_backend(app.state.redis, settings)
-        outbox = None
-        if app.state.cache is not None and not settings.uses_embedded_redis:
-            outbox = ticket_cache.InvalidationOutbox(
-                app.state.db, ticket_cache.for_app(app.state.cache)
-            )
-            if owns_db:  # tests deliver explicitly
-                outbox.start()
-        app.state.invalidation_outbox = outbox
-        app.state.rate_limiter = RateLimiter.for_app(settings)
-        app.state.read_router = None
-        if settings.database_replica_urls:
-            app.state.read_router = make_read_router(settings, app.state.db.engine, app.state.redis)
-            await app.state.read_router.start()
-        app.state.principals = PrincipalCache(
-            key=principal_cache.generation_key(settings.redis_key_prefix),
-            ttl_s=settings.principal_cache_ttl_s,
-            check_interval_s=settings.principal_check_interval_s,
-        )
-        publisher = principal_cache.redis_publisher(
-            app.state.redis, app.state.principals.generation_key, app.state.principals
-        )
-        principal_cache.register_publisher(publisher)
-        app.state.key_use = KeyUseRecorder(
-            app.state.db, interval_s=settings.key_use_flush_interval_s
-        )
-        app.state.attachment_storage = make_storage(settings)
-        app.state.migration_head = migration_head()
-        app.state.known_revisions = known_revisions()
-        app.state.audit = AuditService(
-            app.state.db,
+
+async def open_services(
+    settings: Settings, *, database: Database | None, redis: Any, clock: Clock
+) -> AppServices:
+    """Build the application's services (a database or Redis client given by the caller stays
+    the caller's to close)."""
+    db = database or Database(make_engine(resolve_database_url(settings), settings))
+    redis = redis if redis is not None else make_redis(settings)
+    cache = kit_cache.open_backend(redis, settings)
+    principals = PrincipalCache(
+        key=principal_cache.generation_key(settings.redis_key_prefix),
+        ttl_s=settings.principal_cache_ttl_s,
+        check_interval_s=settings.principal_check_interval_s,
+    )
+    services = AppServices(
+        settings=settings,
+        clock=clock,
+        db=db,
+        redis=redis,
+        cache=cache,
+        rate_limiter=RateLimiter.for_app(settings),
+        principals=principals,
+        credentials=CredentialResolver(
+            pepper=settings.api_key_pepper.get_secret_value().encode(),
+            principals=principals,
+            clock=clock,
+        ),
+        key_use=KeyUseRecorder(db, interval_s=settings.key_use_flush_interval_s),
+        audit=AuditService(
+            db,
             clock=clock,
             capacity=settings.audit_buffer_size,
             batch_size=settings.audit_batch_size,
+        ),
+        attachment_storage=make_storage(settings),
+        migration_head=migration_head(),
+        known_revisions=known_revisions(),
+    )
+    services.periodic = [services.audit.flusher, services.key_use.flusher]
+    if cache is not None and not settings.uses_embedded_redis:
+        outbox = ticket_cache.InvalidationOutbox(db, ticket_cache.for_app(cache))
+        services.invalidation_outbox = outbox
+        services.periodic.append(outbox.deliverer)
+    if settings.database_replica_urls:
+        services.read_router = make_read_router(settings, db.engine, redis)
+        await services.read_router.start()  # polls once now; its poller is a periodic task
+    return services
+
+
+async def close_services(services: AppServices, *, database: Database | None, redis: Any) -> None:
+    """Stop the background loops (each flushes what it holds) and close what was opened here."""
+    for task in services.periodic:
+        await task.stop()
+    if services.read_router is not None:
+        await services.read_router.stop()
+    kit_cache.close_backend(services.cache)
+    if database is None:
+        await services.db.dispose()
+    if redis is None:
+        await services.redis.aclose()
+    if services.rate_limiter is not None:
+        await services.rate_limiter.aclose()
+
+
+def make_lifespan(
+    settings: Settings, *, database: Database | None, redis: Any, clock: Clock, background: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Open the services at start-up (and the background loops when ``background``), close
+    them at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await open_services(settings, database=database, redis=redis, clock=clock)
+        app.state.services = services
+        publisher = principal_cache.redis_publisher(
+            services.redis, services.principals.generation_key, services.principals
         )
-        if owns_db:  # tests inject a database and flush the buffers explicitly
-            app.state.audit.start()
-            app.state.key_use.start()
-        app.state.audit.system_event("system.started", version=__version__, env=settings.env.value)
+        principal_cache.register_publisher(publisher)
+        if background:
+            for task in services.periodic:
+                task.start()
+        services.audit.system_event("system.started", version=__version__, env=settings.env.value)
         log.info(
             "helpline started",
             version=__version__,
@@ -267,56 +337,20 @@ def create_app(
             database="embedded" if settings.uses_embedded_database else "external",
             redis="in-process" if settings.uses_embedded_redis else "external",
         )
-        if owns_db:  # a serving process (tests inject a database and keep the collector as is)
+        if background:  # a serving process: its start-up heap out of the collector's reach
             tune_gc()
         try:
             yield
         finally:
-            app.state.audit.system_event("system.stopped", version=__version__)
-            await app.state.audit.stop()
-            await app.state.key_use.stop()
-            if app.state.read_router is not None:
-                await app.state.read_router.stop()
-            if outbox is not None:
-                await outbox.stop()
+            services.audit.system_event("system.stopped", version=__version__)
             principal_cache.unregister_publisher(publisher)
-            kit_cache.close_backend(app.state.cache)
-            if owns_db:
-                await app.state.db.dispose()
-            if redis is None:
-                await app.state.redis.aclose()
-            await app.state.rate_limiter.aclose()
+            await close_services(services, database=database, redis=redis)
             log.info("helpline stopped")
 
-    app = FastAPI(
-        title="Helpline",
-        version=__version__,
-        description=API_DESCRIPTION,
-        lifespan=lifespan,
-        debug=settings.debug,
-        # FastAPI's built-in OpenTelemetry hooks asked OpenTelemetry for its providers (reading
-        # the environment) on every request; Helpline has its own metrics and structured logs.
-        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
-        openapi_tags=[
-            {"name": "tickets", "description": "Support tickets."},
-            {"name": "metadata", "description": "Key/value metadata of a ticket."},
-            {"name": "conversations", "description": "Messages and internal notes of a ticket."},
-            {"name": "health", "description": "Probes for orchestrators."},
-            {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
-            {"name": "events", "description": "The change feed of tickets (resumable)."},
-            {"name": "webhooks", "description": "Signed event deliveries (admins)."},
-            {"name": "auth", "description": "Login sessions and the caller's identity."},
-            {"name": "api-keys", "description": "API keys: create, rotate, revoke."},
-            {"name": "users", "description": "Users: admins manage, agents read."},
-            {
-                "name": "attachments",
-                "description": "Files on conversation messages: upload, descriptor, content.",
-            },
-        ],
-    )
-    app.state.settings = settings
-    app.state.clock = clock
-    install_error_handlers(app)
+    return lifespan
+
+
+def include_routers(app: FastAPI, settings: Settings) -> None:
     for router in (
         health_router,
         ticket_router,
@@ -331,30 +365,18 @@ def create_app(
     for router in (auth_router, keys_router, user_router, webhook_router):
         app.include_router(router)
     app.include_router(metrics_router)
-    idempotency.install(app)
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Innermost first: idempotency, then CORS, then the request context (outermost)."""
+    app.add_middleware(idempotency.IdempotencyMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=[
-                "Authorization",
-                "X-API-Key",
-                "Content-Type",
-                "If-Match",
-                "If-None-Match",
-                "Idempotency-Key",
-                "X-Request-ID",
-                "X-CSRF-Token",
-            ],
-            expose_headers=[
-                "ETag",
-                "Location",
-                "X-Request-ID",
-                "RateLimit",
-                "RateLimit-Policy",
-                "Retry-After",
-            ],
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED,
             max_age=600,
         )
     app.add_middleware(
@@ -366,6 +388,36 @@ def create_app(
         raw_max_body_bytes=settings.attachment_max_bytes + 1_048_576,
         access_log_enabled=settings.access_log,
     )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    redis: Any = None,
+    clock: Clock = utcnow,
+    background: bool = True,
+) -> FastAPI:
+    """Build the ASGI application. A caller may hand in the database, the Redis client and the
+    clock; ``background=False`` runs no background loops (their owner flushes them)."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    app = FastAPI(
+        title="Helpline",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=make_lifespan(
+            settings, database=database, redis=redis, clock=clock, background=background
+        ),
+        debug=settings.debug,
+        # FastAPI's built-in OpenTelemetry hooks asked OpenTelemetry for its providers (reading
+        # the environment) on every request; Helpline has its own metrics and structured logs.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        openapi_tags=OPENAPI_TAGS,
+    )
+    install_error_handlers(app)
+    include_routers(app, settings)
+    install_middleware(app, settings)
     document_security(app, settings)
     mount_frontend(app, settings)  # the web interface answers only what no API route does
     return app

@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     login_rate_limit_per_account_per_minute: int = Field(
         5, ge=1, description="Login attempts per minute per account (email), any IP."
     )
+    graphql_max_nodes: int = Field(
+        10_000,
+        ge=1,
+        description="Most nodes one GraphQL operation may ask for (list sizes multiplied: "
+        "`first`/`count`, or their default); a costlier operation is refused before it runs "
+        "(400 `query-too-costly`). It is charged ceil(nodes / 100) requests of the rate limit.",
+    )
     rate_limit_redis_timeout_s: float = Field(
         1.0, gt=0, description="Redis timeout of the rate limiter before it falls back (seconds)."
     )
@@ -308,7 +315,8 @@ class Settings(BaseSettings):
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma list of hosts or IPs webhook targets may resolve to although they "
-        "are loopback, private or link-local (default: none; tests allow 127.0.0.1).",
+        "are not globally reachable (loopback, private, …; default: none; tests allow "
+        "127.0.0.1). Cloud metadata addresses and names are refused all the same.",
     )
     # Scale-out (docs/scaling.md).
     database_pgbouncer: bool = Field(

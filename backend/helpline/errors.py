@@ -77,6 +77,22 @@ class JsonTooDeep(BadRequest):
     description = "The JSON body nests arrays and objects deeper than the server accepts."
 
 
+class QueryTooCostly(BadRequest):
+    slug, title = "query-too-costly", "GraphQL operation too costly"
+    description = (
+        "The GraphQL operation could return more nodes than one operation may (list sizes "
+        "multiplied through nesting: `first`/`count`, or their defaults); `cost` and `limit` "
+        "say by how much. Nothing ran. Ask for smaller pages or fewer nested lists."
+    )
+
+
+class OperationNameRequired(BadRequest):
+    slug, title = "operation-name-required", "GraphQL operation name required"
+    description = (
+        "The GraphQL document holds several operations: `operationName` must say which to run."
+    )
+
+
 class InvalidCursorError(HelplineError):
     status, slug, title = 400, "invalid-cursor", "Invalid cursor"
     description = "The pagination cursor is malformed, forged or belongs to another sort order."
@@ -162,6 +178,14 @@ class SelfDemotion(PermissionDenied):
     slug, title = "self-demotion", "Admins cannot demote or deactivate themselves"
     description = (
         "An admin's own role and active flag are changed by another admin, never by themselves."
+    )
+
+
+class ScopeNotGrantable(PermissionDenied):
+    slug, title = "scope-not-grantable", "Scope not grantable"
+    description = (
+        "A key created or rotated through an API key may hold only scopes that the presenting "
+        "key holds itself (a cookie session may grant its role's scopes); `scopes` lists them."
     )
 
 
@@ -331,6 +355,8 @@ class WebhookNotFound(NotFound):
 class WebhookTargetRefused(ValidationFailed):
     slug, title = "webhook-target-refused", "Webhook target refused"
     description = (
-        "The URL's host does not resolve, or resolves to a loopback, private, link-local, "
-        "multicast or cloud-metadata address that HELPLINE_WEBHOOK_ALLOWED_HOSTS does not allow."
+        "The URL's host does not resolve, or resolves to an address that is not globally "
+        "reachable (loopback, private, link-local, shared, reserved, multicast …) and that "
+        "HELPLINE_WEBHOOK_ALLOWED_HOSTS does not allow, or names a cloud metadata service "
+        "(refused always)."
     )

@@ -8,7 +8,30 @@ from typing import Any
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from helpline.errors import PROBLEM_CONTENT_TYPE, BadRequest, HelplineError, problem_catalogue
+from helpline.errors import (
+    PROBLEM_CONTENT_TYPE,
+    ApiKeyExpired,
+    BadRequest,
+    Conflict,
+    CsrfTokenInvalid,
+    DependencyUnavailable,
+    HelplineError,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    JsonTooDeep,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    PreconditionFailed,
+    RangeNotSatisfiable,
+    RateLimited,
+    SessionExpired,
+    Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 
 class ValidationErrorItem(BaseModel):
@@ -35,27 +58,77 @@ class Problem(BaseModel):
 
 _DESCRIPTIONS = {
     400: "Malformed request.",
-    401: "Missing, malformed, unknown, expired or revoked API key.",
+    401: "Missing, malformed, unknown, expired or revoked credentials.",
     403: "The caller lacks the role or scope for this action.",
     404: "No such resource, or it is not visible to the caller.",
+    405: "The route does not accept this method.",
     409: "Conflicts with the resource's current state.",
     412: "The If-Match version is stale.",
     413: "The request body is too large.",
     415: "The request body must be JSON.",
+    416: "The range is not satisfiable.",
     422: "Invalid input; `errors[]` names each field.",
     429: "Rate limit exceeded.",
     503: "A dependency is unavailable.",
 }
 
+Documented = type[HelplineError] | int
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the given error statuses, each with an example."""
+# The generic problem of each status: what an operation documents when it names a bare status.
+GENERIC: dict[int, type[HelplineError]] = {
+    400: BadRequest,
+    401: Unauthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    412: PreconditionFailed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    416: RangeNotSatisfiable,
+    422: ValidationFailed,
+    429: RateLimited,
+    503: DependencyUnavailable,
+}
+# What any route may answer: malformed input, invalid fields, its rate limit, a dependency down.
+EVERY_ROUTE: tuple[type[HelplineError], ...] = (
+    BadRequest,
+    ValidationFailed,
+    RateLimited,
+    DependencyUnavailable,
+)
+# Routes that need credentials.
+AUTHENTICATED: tuple[type[HelplineError], ...] = (Unauthenticated, ApiKeyExpired, SessionExpired)
+# Unsafe methods with credentials: a cookie session must echo its CSRF token.
+UNSAFE: tuple[type[HelplineError], ...] = (CsrfTokenInvalid,)
+# Requests with a JSON body (the request middleware's checks).
+JSON_BODY: tuple[type[HelplineError], ...] = (JsonTooDeep, PayloadTooLarge, UnsupportedMediaType)
+# Authenticated POSTs: every one takes an Idempotency-Key.
+IDEMPOTENT: tuple[type[HelplineError], ...] = (
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    IdempotencyKeyInFlight,
+)
+
+
+def problem_responses(
+    *documented: Documented, public: bool = False
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problems *this operation* can return, each with an example.
+
+    ``documented`` names the operation's own problems (classes; a bare status stands for that
+    status's generic problem); added to them is what every route may answer (``EVERY_ROUTE``)
+    and, unless the route is ``public``, the authentication problems.
+    """
+    classes: dict[str, type[HelplineError]] = {}
+    for item in (*EVERY_ROUTE, *(() if public else AUTHENTICATED), *documented):
+        cls = GENERIC[item] if isinstance(item, int) else item
+        classes.setdefault(cls.slug, cls)
     by_status: dict[int, list[type[HelplineError]]] = {}
-    for cls in problem_catalogue():
+    for cls in sorted(classes.values(), key=lambda c: (c.status, c.slug)):
         by_status.setdefault(cls.status, []).append(cls)
     out: dict[int | str, dict[str, Any]] = {}
-    for status in sorted({*statuses, 400, 401, 422, 429}):  # every route is rate limited
-        classes = by_status.get(status, [])
+    for status, members in sorted(by_status.items()):
         examples = {
             cls.slug: {
                 "summary": cls.title,
@@ -68,12 +141,12 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
                     "request_id": "4f1c2d0e9a8b4c7d",
                 },
             }
-            for cls in classes
+            for cls in members
         }
         out[status] = {
             "model": Problem,
             "description": _DESCRIPTIONS.get(status, "Error."),
-            "content": {PROBLEM_CONTENT_TYPE: {"examples": examples}} if examples else {},
+            "content": {PROBLEM_CONTENT_TYPE: {"examples": examples}},
         }
     return out
 

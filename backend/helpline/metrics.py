@@ -39,7 +39,7 @@ admin_only.required_permission = "admin"  # type: ignore[attr-defined]  # read b
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text exposition."},
-        **problem_responses(403),
+        **problem_responses(PermissionDenied),
     },
 )
 async def metrics(

@@ -1,5 +1,6 @@
 """The one pure-ASGI middleware: request id, client address, body limits, anonymous rate limit,
-rate-limit headers, cache context and the access log — one pass over the headers per request.
+rate-limit headers, the request's unit of work and the access log — one pass over the headers
+per request.
 
 Every other concern lives in the route's dependencies. Kept as one layer on purpose: each ASGI
 layer costs a coroutine frame and a ``send`` wrapper per message on every request.
@@ -13,14 +14,15 @@ import random
 import re
 import time
 from collections.abc import Iterable
-from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.audit.service import record_rate_limited
-from helpline.auth import keys
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult, policy_for
+from helpline.db import RequestIdentity
+from helpline.db.route import attach_work
+from helpline.db.work import Caller
 from helpline.errors import (
     HelplineError,
     JsonTooDeep,
@@ -29,9 +31,8 @@ from helpline.errors import (
     UnsupportedMediaType,
 )
 from helpline.http import send_problem
-from helpline.kit import cache as kit_cache
-from helpline.kit import roundtrip
 from helpline.kit.unicode import lone_surrogate_at, may_hold_surrogates
+from helpline.services import AppServices
 from helpline.unicode_input import not_unicode
 
 access_log = structlog.get_logger("helpline.access")
@@ -171,8 +172,10 @@ class HelplineMiddleware:
             scope["client"] = (ip, 0)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        app_state = scope["app"].state
-        limiter: RateLimiter | None = getattr(app_state, "rate_limiter", None)
+        app_state: AppServices = scope["app"].state.services
+        uow = app_state.db.work(identity=RequestIdentity(request_id, ip), cache=app_state.cache)
+        attach_work(scope, uow)
+        limiter: RateLimiter | None = app_state.rate_limiter
         path: str = scope["path"]
         # Probes and the web interface's static files: never limited, never counted.
         unlimited = path.startswith(PROBE_PREFIX) or not path.startswith(LIMITED_PREFIXES)
@@ -206,8 +209,6 @@ class HelplineMiddleware:
 
         # Every log line written while serving this request carries its id.
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        cache_token = kit_cache.bind(getattr(app_state, "cache", None))
-        deferred_token = roundtrip.reset()
         try:
             rejection = self._reject(scope, length, ctype, chunked)
             if rejection is not None:
@@ -238,33 +239,22 @@ class HelplineMiddleware:
                 scope, receive if limit is None else self._limited(receive, limit), send_wrapper
             )
         finally:
-            roundtrip.restore(deferred_token)
-            kit_cache.unbind(cache_token)
             if self.access_log_enabled:
-                self._log(scope, status, started)
+                self._log(scope, status, started, uow.principal)
             structlog.contextvars.unbind_contextvars("request_id")
 
     @staticmethod
-    def _audit(app_state: Any, refused: RateLimited, ip: str) -> None:
-        audit = getattr(app_state, "audit", None)
-        record_rate_limited(audit, refused, principal=None, ip=ip, now=app_state.clock())
+    def _audit(app_state: AppServices, refused: RateLimited, ip: str) -> None:
+        record_rate_limited(app_state.audit, refused, principal=None, ip=ip, now=app_state.clock())
 
     async def _late_hit(
-        self, app_state: Any, limiter: RateLimiter, credentials: bytes, ip: str
+        self, app_state: AppServices, limiter: RateLimiter, credentials: bytes, ip: str
     ) -> RateLimitResult:
-        principals = getattr(app_state, "principals", None)
-        if principals is not None and credentials:
-            presented = credentials.decode("latin-1")
-            scheme, _, rest = presented.partition(" ")
-            if scheme.lower() == "bearer":
-                presented = rest
-            presented = presented.strip()
-            if keys.is_well_formed(presented):
-                pepper = app_state.settings.api_key_pepper.get_secret_value().encode()
-                principal = principals.get(keys.hash_key(pepper, presented), app_state.clock())
-                if principal is not None:
-                    default = app_state.settings.default_rate_limit_per_minute
-                    return await limiter.hit(*policy_for(principal, default))
+        if credentials:
+            principal = app_state.credentials.known(credentials)
+            if principal is not None:
+                default = app_state.settings.default_rate_limit_per_minute
+                return await limiter.hit(*policy_for(principal, default))
         return await limiter.hit(
             "anonymous", ip, app_state.settings.anonymous_rate_limit_per_minute
         )
@@ -343,9 +333,8 @@ class HelplineMiddleware:
         return wrapped
 
     @staticmethod
-    def _log(scope: Scope, status: int, started: float) -> None:
+    def _log(scope: Scope, status: int, started: float, principal: Caller | None) -> None:
         route = scope.get("route")
-        principal: Any = scope.get("state", {}).get("principal")
         access_log.info(
             "request",
             method=scope["method"],

@@ -43,7 +43,7 @@ class TestLoginAndLogout:
             "/api/v1/auth/logout", headers={"X-CSRF-Token": csrf, "X-Request-ID": logout_rid}
         )
         assert out.status_code == 204
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         (login,) = await audit_rows(session, action="auth.login", request_id=login_rid)
         assert (login.actor_type, login.actor_id, login.outcome) == ("user", user.id, "success")
         assert (login.entity_type, login.entity_id) == ("user", str(user.id))
@@ -60,7 +60,7 @@ class TestLoginAndLogout:
             headers={"X-Request-ID": request_id},
         )
         assert r.status_code == 401
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         assert await audit_rows(session, action="auth.login", request_id=request_id) == []
         assert len(await audit_rows(session, action="auth.failed", request_id=request_id)) == 1
 
@@ -112,7 +112,7 @@ class TestHiddenResources:
             headers={**cast.alice.headers, "X-Request-ID": write_rid},
         )
         assert r.status_code == 404
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         for request_id in (hidden_rid, write_rid):
             (row,) = await audit_rows(session, action="access.not_visible", request_id=request_id)
             assert (row.actor_id, row.outcome) == (cast.alice.id, "denied")
@@ -128,7 +128,7 @@ class TestHiddenResources:
             headers={**cast.alice.headers, "X-Request-ID": request_id},
         )
         assert r.status_code == 404
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         (row,) = await audit_rows(session, action="access.not_visible", request_id=request_id)
         assert (row.entity_type, row.entity_id) == ("api_key", bobs_key)
 
@@ -157,7 +157,7 @@ class TestGraphQLDenials:
         )
         body = r.json()
         assert body["data"]["ticket"] is None or body["errors"][0]["extensions"]["status"] == 404
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         (row,) = await audit_rows(session, action="permission.denied", request_id=denied_rid)
         assert (row.actor_id, row.outcome) == (cast.agent.id, "denied")
         assert row.changes["path"] == "/graphql"

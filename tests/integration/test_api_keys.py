@@ -222,9 +222,9 @@ class TestLastUsed:
             ).scalar_one()
 
         assert await last_used() is None  # nothing written on the request path
-        assert await app.state.key_use.flush() >= 1
+        assert await app.state.services.key_use.flush() >= 1
         assert await last_used() == clock()
-        assert await app.state.key_use.flush() == 0  # nothing new: no statement at all
+        assert await app.state.services.key_use.flush() == 0  # nothing new: no statement at all
 
 
 class TestCommandLine:
@@ -252,3 +252,114 @@ class TestCommandLine:
         future = cli("keys", "create", "--email", "cli@example.com", "--expires-at", "2999-01-01")
         assert future.returncode == 0, future.stderr
         assert future.stdout.strip().startswith("hl_")
+
+
+class TestNoScopeEscalation:
+    """A key hands on at most its own scopes; a cookie session, its role's."""
+
+    async def _narrow_key(self, client, actor) -> dict:
+        r = await client.post(
+            API, json={"name": "narrow", "scopes": ["api_keys:write"]}, headers=actor.headers
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    async def _key_count(self, session) -> int:
+        return len((await session.execute(select(ApiKey.id))).all())
+
+    async def test_a_narrow_key_cannot_create_a_broader_key(self, client, cast: Cast, session):
+        narrow = await self._narrow_key(client, cast.agent)
+        before = await self._key_count(session)
+        r = await client.post(
+            API,
+            json={"name": "wide", "scopes": ["tickets:read", "tickets:write"]},
+            headers=bearer(narrow["key"]),
+        )
+        assert r.status_code == 403, r.text
+        body = r.json()
+        assert body["type"] == "/problems/scope-not-grantable"
+        assert body["scopes"] == ["tickets:read", "tickets:write"]
+        assert "key" not in body
+        assert await self._key_count(session) == before
+
+    async def test_without_scopes_a_key_grants_the_role_within_its_own(self, client, cast: Cast):
+        narrow = await self._narrow_key(client, cast.agent)
+        r = await client.post(API, json={"name": "default"}, headers=bearer(narrow["key"]))
+        assert r.status_code == 201, r.text
+        assert r.json()["scopes"] == ["api_keys:write"]
+        me = await client.get("/api/v1/auth/me", headers=bearer(r.json()["key"]))
+        assert me.json()["scopes"] == ["api_keys:write"]
+
+    async def test_an_admin_key_cannot_grant_another_user_more_than_it_holds(
+        self, client, cast: Cast
+    ):
+        r = await client.post(
+            API,
+            json={"name": "audit-only", "scopes": ["audit:read", "api_keys:write"]},
+            headers=cast.admin.headers,
+        )
+        admin_narrow = bearer(r.json()["key"])
+        for_agent = {"name": "x", "user_id": str(cast.agent.id), "scopes": ["tickets:read"]}
+        refused = await client.post(API, json=for_agent, headers=admin_narrow)
+        assert refused.status_code == 403
+        assert refused.json()["type"] == "/problems/scope-not-grantable"
+        default = await client.post(
+            API, json={"name": "x", "user_id": str(cast.agent.id)}, headers=admin_narrow
+        )
+        assert default.status_code == 201
+        assert default.json()["scopes"] == ["api_keys:write"]  # agent role ∩ the admin key
+
+    async def test_a_narrow_key_cannot_rotate_a_broader_key(self, client, cast: Cast, session):
+        wide = (await client.post(API, json={"name": "wide"}, headers=cast.agent.headers)).json()
+        narrow = await self._narrow_key(client, cast.agent)
+        before = await self._key_count(session)
+        r = await client.post(f"{API}/{wide['id']}/rotate", json={}, headers=bearer(narrow["key"]))
+        assert r.status_code == 403, r.text
+        assert r.json()["type"] == "/problems/scope-not-grantable"
+        assert "key" not in r.json()
+        assert await self._key_count(session) == before
+        still = (await client.get(f"{API}/{wide['id']}", headers=cast.agent.headers)).json()
+        assert still["expires_at"] is None  # no grace period started
+        # a key rotates itself, and a full key rotates the narrow one
+        own = await client.post(
+            f"{API}/{narrow['id']}/rotate", json={}, headers=bearer(narrow["key"])
+        )
+        assert own.status_code == 201, own.text
+        assert own.json()["scopes"] == ["api_keys:write"]
+
+    async def test_a_cookie_session_grants_the_roles_scopes(self, client, session):
+        from tests.integration.test_sessions import log_in, make_login_user
+
+        user = await make_login_user(session)
+        login = await log_in(client, user.email)
+        csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+        r = await client.post(API, json={"name": "web"}, headers=csrf)
+        assert r.status_code == 201, r.text
+        assert r.json()["scopes"] == sorted(
+            ["tickets:read", "tickets:write", "users:read", "api_keys:write"]
+        )
+
+    async def test_graphql_refuses_the_same_escalation(self, client, cast: Cast, session):
+        narrow = await self._narrow_key(client, cast.agent)
+        before = await self._key_count(session)
+        r = await client.post(
+            "/graphql",
+            json={
+                "query": 'mutation { createApiKey(input: {name: "w", scopes: ["tickets:read"]})'
+                " { key apiKey { scopes } } }"
+            },
+            headers=bearer(narrow["key"]),
+        )
+        body = r.json()
+        assert body["data"] is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["scope-not-grantable"]
+        assert body["errors"][0]["extensions"]["status"] == 403
+        assert await self._key_count(session) == before
+        ok = await client.post(
+            "/graphql",
+            json={
+                "query": 'mutation { createApiKey(input: {name: "d"}) { key apiKey { scopes } } }'
+            },
+            headers=bearer(narrow["key"]),
+        )
+        assert ok.json()["data"]["createApiKey"]["apiKey"]["scopes"] == ["api_keys:write"]

@@ -500,7 +500,7 @@ class TestS3Storage:
             s3_storage.object_key("../escape")
 
     async def test_api_upload_and_download_through_s3(self, app, client, cast: Cast, s3_storage):
-        app.state.attachment_storage = s3_storage
+        app.state.services.attachment_storage = s3_storage
         content = png(120_000)
         r = await upload(client, cast.alice.headers, content)
         assert r.status_code == 201, r.text

@@ -176,7 +176,7 @@ class TestApplicationEvents:
             f"{API}/audit-events", headers={**cast.agent.headers, "X-Request-ID": denied_rid}
         )
         assert r.status_code == 403
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         failed = await audit_rows(session, action="auth.failed", request_id="bad-key-1")
         assert len(failed) == 1
         assert failed[0].actor_type == "anonymous"
@@ -198,14 +198,14 @@ class TestApplicationEvents:
         await session.commit()
         r = await client.get(f"{API}/tickets", headers={**cast.bob.headers, "X-Request-ID": "rv1"})
         assert r.status_code == 401
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         (row,) = await audit_rows(session, action="auth.failed", request_id="rv1")
         assert row.changes["reason"] == "The API key has been revoked."
 
     async def test_repeated_failures_aggregate_into_one_row(self, app, client, session):
         for i in range(30):
             await client.get(f"{API}/tickets", headers={"X-Request-ID": f"flood-{i}"})
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         rows = [
             r
             for r in await audit_rows(session, action="auth.failed")
@@ -225,10 +225,12 @@ class TestApplicationEvents:
             for _ in range(12)
         ]
         assert [r.status_code for r in statuses].count(429) == 10
-        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 1})
+        app.state.services.settings = settings.model_copy(
+            update={"anonymous_rate_limit_per_minute": 1}
+        )
         anonymous = [(await client.get("/openapi.json")).status_code for _ in range(4)]
         assert anonymous == [200, 429, 429, 429]
-        await app.state.audit.flush()
+        await app.state.services.audit.flush()
         rows = await audit_rows(session, action="rate_limit.exceeded")
         by_policy = {r.changes["policy"]: r for r in rows}
         assert by_policy["api-key"].changes["occurrences"] == 10
@@ -263,7 +265,7 @@ class TestApplicationEvents:
     async def test_service_start_and_stop_events(self, settings, db, redis, clock, session):
         from helpline.app import create_app
 
-        application = create_app(settings, database=db, redis=redis, clock=clock)
+        application = create_app(settings, background=False, database=db, redis=redis, clock=clock)
         async with application.router.lifespan_context(application):
             pass
         actions = [r.action for r in await audit_rows(session, actor_type="system")]

@@ -53,10 +53,10 @@ class ControlledCache(TicketCache):
         self.loads = 0
         self._db = asyncio.Lock()  # the test harness shares one connection between sessions
 
-    async def _load(self, session, ticket_id):
+    async def _load(self, uow, ticket_id):
         async with self._db:
             self.loads += 1
-            entry = await super()._load(session, ticket_id)
+            entry = await super()._load(uow, ticket_id)
         self.loaded.set()
         await self.proceed.wait()
         return entry
@@ -107,14 +107,14 @@ class TestTicketCache:
         assert (await client.delete(url, headers=h)).status_code == 204
         assert (await client.get(url, headers=h)).status_code == 404
 
-    async def test_stale_set_race_returns_the_new_version(self, app, client, cast: Cast, session):
+    async def test_stale_set_race_returns_the_new_version(self, app, client, cast: Cast, db):
         """Reader misses and reads v1; a writer commits v2 and invalidates; the reader's late
         fill must be refused, so the next read sees v2."""
         ticket = await create(client, cast.agent, for_customer=cast.alice.id)
         tid = uuid.UUID(ticket["id"])
-        other_process = ControlledCache(app.state.cache)
+        other_process = ControlledCache(app.state.services.cache)
         other_process.proceed.clear()
-        reader = asyncio.create_task(other_process.get_ticket(session, tid, STAFF_VIEW))
+        reader = asyncio.create_task(other_process.get_ticket(db.work(), tid, STAFF_VIEW))
         await other_process.loaded.wait()  # the reader holds v1, not yet stored
         r = await client.patch(f"{API}/{tid}", json={"title": "v2"}, headers=cast.agent.headers)
         assert r.status_code == 200
@@ -126,7 +126,7 @@ class TestTicketCache:
         fresh = await client.get(f"{API}/{tid}", headers=cast.agent.headers)
         assert fresh.json()["version"] == 2
         assert fresh.json()["title"] == "v2"
-        again = await other_process.get_ticket(session, tid, STAFF_VIEW)
+        again = await other_process.get_ticket(db.work(), tid, STAFF_VIEW)
         assert again is not None
         assert again.version == 2
 
@@ -139,20 +139,16 @@ class TestTicketCache:
         agent = Principal(user_id=cast.agent.id, role=Role.agent, scopes=frozenset())
 
         async def write_then_fail() -> None:
-            async with db.transaction() as tx:
+            async with db.unit_of_work(cache=app.state.services.cache) as uow:
                 await ticket_service.update_ticket(
-                    tx, agent, tid, TicketUpdate(title="never"), None
+                    uow, agent, tid, TicketUpdate(title="never"), None
                 )
-                inside = await ticket_service.get_ticket(tx, agent, tid)
+                inside = await ticket_service.get_ticket(uow, agent, tid)
                 assert inside.title == "never"  # the transaction sees its own write…
                 raise RuntimeError("roll back")
 
-        kit_cache.register(app.state.cache)
-        try:
-            with pytest.raises(RuntimeError, match="roll back"):
-                await write_then_fail()
-        finally:
-            kit_cache.unregister(app.state.cache)
+        with pytest.raises(RuntimeError, match="roll back"):
+            await write_then_fail()
         before = hits("ticket")
         r = await client.get(url, headers=cast.agent.headers)
         assert hits("ticket") == before + 1  # …but nothing was evicted
@@ -160,16 +156,19 @@ class TestTicketCache:
         assert r.json()["version"] == 1
 
     async def test_stampede_on_an_expired_hot_key_reads_the_database_once_or_twice(
-        self, app, client, cast: Cast, session, redis
+        self, app, client, cast: Cast, db, redis
     ):
         ticket = await create(client, cast.agent, for_customer=cast.alice.id)
         tid = uuid.UUID(ticket["id"])
-        first, second = ControlledCache(app.state.cache), ControlledCache(app.state.cache)
-        assert await first.get_ticket(session, tid, STAFF_VIEW) is not None
-        await redis.delete(app.state.cache.key("ticket", tid))  # the hot key expires
+        first, second = (
+            ControlledCache(app.state.services.cache),
+            ControlledCache(app.state.services.cache),
+        )
+        assert await first.get_ticket(db.work(), tid, STAFF_VIEW) is not None
+        await redis.delete(app.state.services.cache.key("ticket", tid))  # the hot key expires
         first.loads = 0
         readers = [
-            cache.get_ticket(session, tid, STAFF_VIEW)
+            cache.get_ticket(db.work(), tid, STAFF_VIEW)
             for _ in range(100)
             for cache in (first, second)  # two processes, 100 concurrent readers each
         ]
@@ -258,7 +257,7 @@ class TestConditionalRequests:
 async def app_with_redis(settings, db, clock, url: str, **overrides: Any) -> AsyncIterator[Any]:
     custom = settings.model_copy(update={"redis_url": url, **overrides})
     client = make_redis(custom)
-    application = create_app(custom, database=db, redis=client, clock=clock)
+    application = create_app(custom, background=False, database=db, redis=client, clock=clock)
     try:
         async with application.router.lifespan_context(application):
             transport = httpx.ASGITransport(app=application)
@@ -299,10 +298,10 @@ class TestRedisDown:
                 before = hits("ticket")
                 assert (await client.get(url, headers=h)).json()["version"] == 2
                 assert hits("ticket") == before + 1  # caching again
-                assert app.state.cache.breaker.state == kit_cache.BreakerState.closed
+                assert app.state.services.cache.breaker.state == kit_cache.BreakerState.closed
 
     async def test_lost_invalidation_cannot_leave_stale_data_behind(
-        self, settings, db, clock, cast: Cast, tmp_path, session
+        self, settings, db, clock, cast: Cast, tmp_path
     ):
         """Redis unreachable (paused, data kept) while a write commits: once it answers again,
         no process may serve the version cached before the write."""
@@ -317,16 +316,16 @@ class TestRedisDown:
                 server.pause()
                 r = await client.patch(url, json={"title": "v2"}, headers=h)
                 assert r.status_code == 200  # the write succeeds; its invalidation is lost
-                assert app.state.cache.has_lost_invalidations
+                assert app.state.services.cache.has_lost_invalidations
                 server.resume()
                 other_process = TicketCache(
-                    CacheBackend(app.state.redis, prefix=settings.redis_key_prefix)
+                    CacheBackend(app.state.services.redis, prefix=settings.redis_key_prefix)
                 )
                 assert (await client.get(url, headers=h)).json()["version"] == 2
-                seen = await other_process.get_ticket(session, tid, STAFF_VIEW)
+                seen = await other_process.get_ticket(db.work(), tid, STAFF_VIEW)
                 assert seen is not None
                 assert seen.version == 2
-                assert not app.state.cache.has_lost_invalidations
+                assert not app.state.services.cache.has_lost_invalidations
 
     async def test_an_instance_without_redis_cannot_leave_others_serving_stale_tickets(
         self, settings, db, clock, cast: Cast
@@ -349,15 +348,15 @@ class TestRedisDown:
             assert (await client_b.get(url, headers=h)).json()["title"] == "changed on B"
             stale = await client_a.get(url, headers=h)
             assert stale.json()["version"] == 1  # not yet delivered: what the outbox is for
-            assert await a.state.invalidation_outbox.deliver() == 1
+            assert await a.state.services.invalidation_outbox.deliver() == 1
             fresh = await client_a.get(url, headers=h)
             assert fresh.json()["title"] == "changed on B"
             assert fresh.json()["version"] == 2
-            assert await a.state.invalidation_outbox.deliver() == 0  # delivered once, gone
+            assert await a.state.services.invalidation_outbox.deliver() == 0  # delivered once, gone
 
             r = await client_b.delete(url, headers=h)
             assert r.status_code == 204
-            assert await a.state.invalidation_outbox.deliver() == 1
+            assert await a.state.services.invalidation_outbox.deliver() == 1
             gone = await client_a.get(url, headers=h)
             assert gone.status_code == 404
             assert gone.json()["type"] == "/problems/ticket-not-found"

@@ -113,6 +113,19 @@ class TestTicketParity:
         assert gql_ids == rest_ids
         assert len(gql_ids) == 3
 
+    async def test_a_forged_cursor_is_the_invalid_cursor_problem_as_in_rest(
+        self, client, cast: Cast
+    ):
+        body = await gql(
+            client,
+            cast.agent,
+            "query($after: String) { tickets(first: 2, after: $after) { edges { cursor } } }",
+            {"after": "not-a-cursor"},
+        )
+        assert codes(body) == ["invalid-cursor"]
+        assert body["errors"][0]["extensions"]["status"] == 400
+        assert body["data"] is None or body["data"].get("tickets") is None
+
     async def test_create_update_delete_like_rest(self, client, cast: Cast, session):
         body = await gql(
             client,

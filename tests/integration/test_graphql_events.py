@@ -34,7 +34,7 @@ async def gql(client, actor, query: str, variables: dict[str, Any] | None = None
 @pytest.fixture
 async def hook_client(settings: Settings, db, redis, clock):
     allowed = settings.model_copy(update={"webhook_allowed_hosts": ["127.0.0.1"]})
-    application = create_app(allowed, database=db, redis=redis, clock=clock)
+    application = create_app(allowed, background=False, database=db, redis=redis, clock=clock)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://helpline.test") as c:

@@ -92,3 +92,17 @@ class TestNesting:
         )
         assert r.status_code == 201, r.text
         assert r.json()["title"] == title
+
+
+class TestMethodNotAllowed:
+    async def test_allow_lists_every_method_the_path_serves(self, client, cast: Cast):
+        ticket = "/api/v1/tickets/0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10"
+        for method, path, allowed in (
+            ("PROPFIND", ticket, "DELETE, GET, PATCH"),
+            ("FOOBAR", "/api/v1/tickets", "GET, POST"),
+            ("PUT", "/health/live", "GET"),
+        ):
+            r = await client.request(method, path, headers=cast.agent.headers)
+            assert r.status_code == 405, (method, path)
+            assert r.headers["allow"] == allowed, (method, path)
+            assert r.json()["type"] == "/problems/method-not-allowed"

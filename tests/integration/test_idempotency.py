@@ -189,33 +189,28 @@ class TestCompletionCommitsWithTheChange:
         assert later_stores == [422]
 
     async def test_a_claim_taken_over_meanwhile_rolls_the_change_back(
-        self, client, cast: Cast, session
+        self, client, cast: Cast, session, monkeypatch
     ):
-        from sqlalchemy import event
-        from sqlalchemy.orm import Session
-
         from helpline.idempotency import service
 
         stolen: list[bool] = []
+        store = service.Pending.store_before_commit
 
-        def steal(sync_session) -> None:  # another process takes the claim over just then
-            current = service._PENDING.get()
-            if current is not None and current.response is not None and not stolen:
+        async def steal_then_store(pending, uow) -> None:  # another process takes it over then
+            if not stolen:
                 stolen.append(True)
-                sync_session.execute(
+                await uow.session.execute(
                     update(IdempotencyKey)
                     .where(IdempotencyKey.key == "atomic-stolen")
                     .values(created_at=func.clock_timestamp())
                 )
+            await store(pending, uow)
 
         before = await ticket_count(session)
-        event.listen(Session, "before_commit", steal, insert=True)
-        try:
-            r = await client.post(
-                API, json={"title": "stolen"}, headers=keyed(cast.alice, "atomic-stolen")
-            )
-        finally:
-            event.remove(Session, "before_commit", steal)
+        monkeypatch.setattr(service.Pending, "store_before_commit", steal_then_store)
+        r = await client.post(
+            API, json={"title": "stolen"}, headers=keyed(cast.alice, "atomic-stolen")
+        )
         assert stolen == [True]
         assert r.status_code == 409
         assert r.json()["type"] == "/problems/idempotency-key-in-flight"

@@ -1,4 +1,4 @@
-"""Lone reads (db.run_read) on a real engine: autocommit outside a transaction, the request's own
+"""Lone reads (UnitOfWork.read) on a real engine: autocommit outside a transaction, the request's own
 transaction once it has begun. (The other integration tests share one outer transaction, which
 takes the second path only.)"""
 
@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from helpline.db import Database, after_commit, run_read
+from helpline.db import Database
 
 pytestmark = pytest.mark.integration
 
@@ -28,29 +28,31 @@ async def scalar(session: AsyncSession, statement: object) -> object:
 
 
 async def test_a_read_before_any_transaction_runs_in_autocommit(database: Database):
-    async with database.sessionmaker() as session:
-        first = await run_read(session, lambda s: scalar(s, NOW))
-        second = await run_read(session, lambda s: scalar(s, NOW))
+    async with database.work().boundary() as uow:
+        first = await uow.read(lambda s: scalar(s, NOW))
+        second = await uow.read(lambda s: scalar(s, NOW))
         assert first != second  # two transactions of their own
-        assert not session.in_transaction()  # the request's session took no connection
+        assert not uow.in_transaction  # the unit's session took no connection
 
 
 async def test_a_read_after_the_request_began_uses_its_transaction(database: Database):
-    async with database.sessionmaker() as session:
-        await session.execute(text("SELECT set_config('helpline.actor_id', 'someone', true)"))
-        began = await scalar(session, NOW)
-        assert await run_read(session, lambda s: scalar(s, NOW)) == began
-        # it sees what the transaction set (an autocommit read would not)
-        assert await run_read(session, lambda s: scalar(s, ACTOR)) == "someone"
-        await session.rollback()
+    uow = database.work()
+    await uow.session.execute(text("SELECT set_config('helpline.actor_id', 'someone', true)"))
+    began = await scalar(uow.session, NOW)
+    assert await uow.read(lambda s: scalar(s, NOW)) == began
+    # it sees what the transaction set (an autocommit read would not)
+    assert await uow.read(lambda s: scalar(s, ACTOR)) == "someone"
+    await uow.rollback()
+    await uow.session.close()
 
 
 async def test_a_read_after_queued_side_effects_uses_the_request_session(database: Database):
     async def nothing() -> None:
         return None
 
-    async with database.sessionmaker() as session:
-        after_commit(session, nothing)
-        first = await run_read(session, lambda s: scalar(s, NOW))
-        assert await run_read(session, lambda s: scalar(s, NOW)) == first  # one transaction
-        await session.rollback()
+    uow = database.work()
+    uow.after_commit(nothing)
+    first = await uow.read(lambda s: scalar(s, NOW))
+    assert await uow.read(lambda s: scalar(s, NOW)) == first  # one transaction
+    await uow.rollback()
+    await uow.session.close()

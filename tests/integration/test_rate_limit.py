@@ -77,7 +77,9 @@ class TestLimits:
         assert (await client.get("/api/v1/auth/me", headers=bearer(b))).status_code == 200
 
     async def test_anonymous_callers_are_limited_per_ip(self, app, client, settings):
-        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
+        app.state.services.settings = settings.model_copy(
+            update={"anonymous_rate_limit_per_minute": 2}
+        )
         statuses = [(await client.get("/openapi.json")).status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
         r = await client.get("/health/live")
@@ -85,7 +87,9 @@ class TestLimits:
         assert "ratelimit" not in r.headers  # … and never counted
 
     async def test_probes_never_spend_the_allowance(self, app, client, settings, cast: Cast):
-        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
+        app.state.services.settings = settings.model_copy(
+            update={"anonymous_rate_limit_per_minute": 2}
+        )
         for headers in ({}, cast.alice.headers, {"Authorization": "Bearer nope"}):
             for _ in range(5):
                 r = await client.get("/health/live", headers=headers)
@@ -96,7 +100,9 @@ class TestLimits:
         assert r.headers["ratelimit"].startswith('"anonymous";r=1;')
 
     async def test_the_web_interfaces_files_never_spend_the_allowance(self, app, client, settings):
-        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
+        app.state.services.settings = settings.model_copy(
+            update={"anonymous_rate_limit_per_minute": 2}
+        )
         for path in ("/", "/assets/index-abc123.js", "/tickets/some-client-route", "/favicon.ico"):
             r = await client.get(path)
             assert r.status_code in (200, 404), (path, r.status_code)
@@ -107,7 +113,9 @@ class TestLimits:
     async def test_a_keys_client_errors_count_against_the_key_not_the_ip(
         self, app, client, session, settings, cast: Cast
     ):
-        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
+        app.state.services.settings = settings.model_copy(
+            update={"anonymous_rate_limit_per_minute": 2}
+        )
         key = await make_api_key(session, cast.agent.id, Role.agent, rate_limit_per_minute=50)
         await session.commit()
         assert (await client.get("/api/v1/auth/me", headers=bearer(key))).status_code == 200
@@ -126,7 +134,7 @@ class TestLimits:
         assert r.headers["ratelimit"].startswith('"anonymous";r=1;')
 
     async def test_429_carries_the_refusing_policys_headers(self, app, client, settings):
-        app.state.settings = settings.model_copy(
+        app.state.services.settings = settings.model_copy(
             update={"anonymous_rate_limit_per_minute": 100, "login_rate_limit_per_ip_per_minute": 1}
         )
         body = {"email": "nobody@example.com", "password": "wrong-password-1"}
@@ -156,7 +164,7 @@ class _BrokenPool:
 class TestFallback:
     async def test_redis_down_falls_back_without_5xx(self, app, client, settings, cast: Cast):
         limiter = RateLimiter.for_app(settings, _BrokenPool().pool)
-        app.state.rate_limiter = limiter
+        app.state.services.rate_limiter = limiter
         r = await client.get("/api/v1/tickets", headers=cast.alice.headers)
         assert r.status_code == 200
         assert_headers(r)
@@ -168,7 +176,9 @@ class TestFallback:
 
 class TestClientAddress:
     async def test_forwarded_for_is_ignored_unless_the_peer_is_trusted(self, app, client, settings):
-        app.state.settings = settings.model_copy(update={"anonymous_rate_limit_per_minute": 2})
+        app.state.services.settings = settings.model_copy(
+            update={"anonymous_rate_limit_per_minute": 2}
+        )
         statuses = [
             (
                 await client.get("/openapi.json", headers={"X-Forwarded-For": f"198.51.100.{i}"})
@@ -185,7 +195,7 @@ class TestClientAddress:
         proxied = settings.model_copy(
             update={"anonymous_rate_limit_per_minute": 2, "trusted_proxies": ["127.0.0.1"]}
         )
-        application = create_app(proxied, database=db, redis=redis, clock=clock)
+        application = create_app(proxied, background=False, database=db, redis=redis, clock=clock)
         transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 5000))
         async with (
             application.router.lifespan_context(application),

@@ -210,7 +210,9 @@ class TestLoginDuringRedisOutage:
         with redis_server(tmp_path) as server:
             custom = settings.model_copy(update={"redis_url": server.url})
             redis_client = make_redis(custom)
-            application = create_app(custom, database=db, redis=redis_client, clock=clock)
+            application = create_app(
+                custom, background=False, database=db, redis=redis_client, clock=clock
+            )
             try:
                 async with application.router.lifespan_context(application):
                     transport = httpx.ASGITransport(app=application)
@@ -228,3 +230,76 @@ class TestLoginDuringRedisOutage:
             assert "set-cookie" not in r.headers
         assert right.json()["type"] == wrong.json()["type"] == "/problems/service-unavailable"
         assert right.json()["detail"] == wrong.json()["detail"] == unknown.json()["detail"]
+
+    async def test_every_attempt_is_503_never_the_fallback_limiters_429(
+        self, settings, db, clock, session, tmp_path
+    ):
+        from helpline.app import create_app
+        from helpline.runtime import make_redis
+        from tests.fixtures.redis_server import redis_server
+
+        user = await make_login_user(session)
+        attempts = settings.login_rate_limit_per_ip_per_minute + 3
+        with redis_server(tmp_path) as server:
+            custom = settings.model_copy(update={"redis_url": server.url})
+            redis_client = make_redis(custom)
+            application = create_app(custom, database=db, redis=redis_client, clock=clock)
+            try:
+                async with application.router.lifespan_context(application):
+                    transport = httpx.ASGITransport(app=application)
+                    async with httpx.AsyncClient(
+                        transport=transport, base_url="http://helpline.test"
+                    ) as c:
+                        server.kill()
+                        answers = [
+                            await log_in(c, user.email, PASSWORD if i % 2 else "wrong-pass-1234")
+                            for i in range(attempts)
+                        ]
+            finally:
+                await redis_client.aclose()
+        assert [r.status_code for r in answers] == [503] * attempts
+        assert {r.json()["type"] for r in answers} == {"/problems/service-unavailable"}
+        assert len({r.json()["detail"] for r in answers}) == 1
+        assert not any("set-cookie" in r.headers for r in answers)
+
+
+class TestLoginWhoseSessionWasNotStored:
+    async def test_redis_dying_after_the_check_fails_the_login_and_changes_nothing(
+        self, settings, db, clock, session, tmp_path, monkeypatch
+    ):
+        from sqlalchemy import text
+
+        from helpline.app import create_app
+        from helpline.auth import service as auth_service
+        from helpline.runtime import make_redis
+        from tests.fixtures.redis_server import redis_server
+
+        user = await make_login_user(session)
+        with redis_server(tmp_path) as server:
+            real_verify = auth_service.verify_password
+
+            async def verify_then_lose_redis(password_hash, password):  # type: ignore[no-untyped-def]
+                server.kill()  # after the store's check, before the session is written
+                return await real_verify(password_hash, password)
+
+            monkeypatch.setattr(auth_service, "verify_password", verify_then_lose_redis)
+            custom = settings.model_copy(update={"redis_url": server.url})
+            redis_client = make_redis(custom)
+            application = create_app(custom, database=db, redis=redis_client, clock=clock)
+            try:
+                async with application.router.lifespan_context(application):
+                    transport = httpx.ASGITransport(app=application)
+                    async with httpx.AsyncClient(
+                        transport=transport, base_url="http://helpline.test"
+                    ) as c:
+                        r = await log_in(c, user.email)
+            finally:
+                await redis_client.aclose()
+        assert r.status_code == 503, r.text
+        assert r.json()["type"] == "/problems/service-unavailable"
+        assert "set-cookie" not in r.headers
+        assert "csrf_token" not in r.text
+        last_login = await session.scalar(
+            text("SELECT last_login_at FROM users WHERE id = :id"), {"id": user.id}
+        )
+        assert last_login is None  # the login rolled back

@@ -131,7 +131,7 @@ class TestGraphQLMasksServerFaults:
         ticket_id = await make_ticket(session, cast.alice.id)
         await session.commit()
         dev = settings.model_copy(update={"env": Environment.development, "debug": False})
-        application = create_app(dev, database=db, redis=redis, clock=clock)
+        application = create_app(dev, background=False, database=db, redis=redis, clock=clock)
         async with application.router.lifespan_context(application):
             transport = httpx.ASGITransport(app=application)
             async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:

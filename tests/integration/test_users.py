@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from helpline.db import UnitOfWork
 from helpline.errors import LastAdmin
 from helpline.models import User
 from helpline.models.enums import Role
@@ -232,9 +233,10 @@ class TestUpdate:
             return None
 
         # Only a change without an acting admin (the CLI, a job) can reach the last admin now.
+        uow = UnitOfWork(sessions=None, _session=session)  # type: ignore[arg-type]
         with pytest.raises(LastAdmin):
             await user_service.update_user(
-                session, cast.admin.id, UserUpdate(role=Role.agent), nothing, nothing
+                uow, cast.admin.id, UserUpdate(role=Role.agent), nothing, nothing
             )
 
     async def test_unknown_user_is_404(self, client, cast: Cast):
@@ -270,7 +272,7 @@ class TestInternalEmailDomains:
         from helpline.app import create_app
 
         strict = settings.model_copy(update={"email_public_domains_only": True})
-        application = create_app(strict, database=db, redis=redis, clock=clock)
+        application = create_app(strict, background=False, database=db, redis=redis, clock=clock)
         async with application.router.lifespan_context(application):
             transport = httpx.ASGITransport(app=application)
             async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:

@@ -36,6 +36,7 @@ async def _client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     application: FastAPI = create_app(
         settings.model_copy(update={"frontend_dir": frontend_dir}),
+        background=False,
         database=db,
         redis=redis,
         clock=clock,

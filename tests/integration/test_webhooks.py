@@ -217,6 +217,69 @@ class TestDeliveries:
         assert "disabled automatically" in (endpoint.disabled_reason or "")
         assert "HTTP 500" in (endpoint.disabled_reason or "")
 
+    async def test_delivery_connects_to_the_checked_address_without_a_second_lookup(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver, monkeypatch
+    ):
+        from helpline.webhook import targets
+
+        lookups: list[str] = []
+
+        async def resolve(host: str, port: int) -> list[str]:
+            lookups.append(host)
+            if host != "hooks.example.test":
+                raise OSError("unknown host")
+            return ["127.0.0.1"]
+
+        monkeypatch.setattr(targets, "system_resolve", resolve)
+        url = f"http://hooks.example.test:{receiver.port}/hook"
+        async with worker_context(hook_settings, database_url=committed_url) as ctx:
+            async with ctx.database.transaction() as s:
+                _row, secret = await webhook_service.create_endpoint(
+                    s, SYSTEM_PRINCIPAL, WebhookCreate(url=url), allowed_hosts=["127.0.0.1"]
+                )
+            receiver.secrets.append(secret)
+            await make_changes(ctx.database, tickets=1, updates=0)
+        await drain(hook_settings, committed_url, lambda: len(receiver.accepted_ids()) >= 1)
+        [first, *_] = receiver.accepted
+        assert first.headers["host"] == f"hooks.example.test:{receiver.port}"
+        assert first.payload["type"] == "ticket.created"
+        # once when saved, once before the delivery — and never by the HTTP client
+        assert lookups == ["hooks.example.test", "hooks.example.test"]
+
+    async def test_a_name_that_now_resolves_to_a_private_address_is_not_called(
+        self, hook_settings: Settings, committed_url: str, receiver: Receiver, monkeypatch
+    ):
+        from helpline.webhook import targets
+
+        answers = {"hooks.example.test": ["127.0.0.1"]}
+
+        async def resolve(host: str, port: int) -> list[str]:
+            return answers[host]
+
+        monkeypatch.setattr(targets, "system_resolve", resolve)
+        url = f"http://hooks.example.test:{receiver.port}/hook"
+        clock = FakeClock()
+        async with worker_context(hook_settings, database_url=committed_url, clock=clock) as ctx:
+            async with ctx.database.transaction() as s:
+                row, _secret = await webhook_service.create_endpoint(
+                    s, SYSTEM_PRINCIPAL, WebhookCreate(url=url), allowed_hosts=["127.0.0.1"]
+                )
+            [ticket] = await make_changes(ctx.database, tickets=1, updates=0)
+            answers["hooks.example.test"] = ["100.100.100.200"]  # rebound to a metadata service
+            clock.now = datetime.now(UTC)
+            for _poll in range(600):  # until the event settled and an attempt was recorded
+                await ctx.deliverer.run(row.id, ticket)
+                async with ctx.database.transaction() as s:
+                    delivery = await s.scalar(select(WebhookDelivery))
+                if delivery is not None and delivery.attempts:
+                    break
+                await asyncio.sleep(0.1)
+        assert receiver.requests == []
+        assert delivery is not None
+        assert delivery.status == "pending"
+        assert "WebhookTargetRefused" in (delivery.last_error or "")
+        assert "metadata" in (delivery.last_error or "")
+
     async def test_rolled_back_change_produces_no_event_delivery_or_job(
         self, hook_settings: Settings, committed_url: str, receiver: Receiver
     ):
@@ -362,7 +425,7 @@ class TestPeriodic:
 @pytest.fixture
 async def hook_client(settings: Settings, db, redis, clock):
     allowed = settings.model_copy(update={"webhook_allowed_hosts": ["127.0.0.1"]})
-    application = create_app(allowed, database=db, redis=redis, clock=clock)
+    application = create_app(allowed, background=False, database=db, redis=redis, clock=clock)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://helpline.test") as c:
@@ -400,6 +463,58 @@ class TestWebhookApi:
             is None
         )
 
+    async def test_endpoint_changes_are_audited_without_secrets(
+        self, hook_client, cast: Cast, session
+    ):
+        from helpline.models import AuditLog
+
+        async def rows(entity_id: str) -> list[AuditLog]:
+            stmt = (
+                select(AuditLog)
+                .where(AuditLog.entity_type == "webhook", AuditLog.entity_id == entity_id)
+                .order_by(AuditLog.id)
+            )
+            return list((await session.execute(stmt)).scalars())
+
+        headers = {**cast.admin.headers, "X-Request-ID": "req-webhook-audit-1"}
+        r = await hook_client.post(
+            HOOKS, json={"url": "http://127.0.0.1:9/a", "description": "crm"}, headers=headers
+        )
+        created = r.json()
+        hook_id = created["id"]
+        await hook_client.patch(
+            f"{HOOKS}/{hook_id}", json={"url": "http://127.0.0.1:9/b"}, headers=cast.admin.headers
+        )
+        rotated = await hook_client.post(
+            f"{HOOKS}/{hook_id}/rotate", json={}, headers=cast.admin.headers
+        )
+        await hook_client.patch(
+            f"{HOOKS}/{hook_id}", json={"enabled": False}, headers=cast.admin.headers
+        )
+        await hook_client.patch(
+            f"{HOOKS}/{hook_id}", json={"enabled": True}, headers=cast.admin.headers
+        )
+        await hook_client.delete(f"{HOOKS}/{hook_id}", headers=cast.admin.headers)
+        audit = await rows(hook_id)
+        assert [a.action for a in audit] == [
+            "webhook.created",
+            "webhook.updated",
+            "webhook.secret_rotated",
+            "webhook.disabled",
+            "webhook.enabled",
+            "webhook.deleted",
+        ]
+        assert {a.actor_type for a in audit} == {"api_key"}
+        assert {a.actor_id for a in audit} == {cast.admin.id}
+        assert audit[0].request_id == "req-webhook-audit-1"
+        assert audit[0].changes["url"] == "http://127.0.0.1:9/a"
+        assert audit[1].changes == {"url": ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]}
+        assert audit[2].changes["secret"] == "[changed]"
+        assert audit[3].changes["enabled"] == [True, False]
+        logged = " ".join(str(a.changes) for a in audit)
+        for secret in (created["secret"], rotated.json()["secret"]):
+            assert secret not in logged
+
     async def test_agents_and_customers_are_refused(self, hook_client, cast: Cast):
         for actor in (cast.agent, cast.alice):
             r = await hook_client.get(HOOKS, headers=actor.headers)
@@ -424,6 +539,16 @@ class TestWebhookApi:
             "http://169.254.169.254/latest/meta-data",
             "http://[::1]:8080/hook",
             "http://0.0.0.0:8080/hook",
+            "http://100.100.100.200/latest/meta-data/",  # Alibaba Cloud metadata
+            "http://100.64.0.1/hook",  # RFC 6598 shared address space
+            "http://100.127.255.254/hook",
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "http://metadata.google.internal./computeMetadata/v1/",
+            "http://[fd00:ec2::254]/latest/meta-data/",
+            "http://[::ffff:100.64.0.1]/hook",  # IPv4-mapped
+            "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 of 169.254.169.254
+            "http://192.0.0.8/hook",  # IETF protocol assignments
+            "http://198.18.0.1/hook",  # benchmarking
         ],
     )
     async def test_private_targets_are_refused(self, hook_client, cast: Cast, session, url):

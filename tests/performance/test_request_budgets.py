@@ -75,7 +75,7 @@ def count(engine, monkeypatch) -> Iterator[Any]:
 def warm(app):
     """Freeze the principal cache's clock so its generation check is not due mid-test."""
     now = [0.0]
-    app.state.principals.monotonic = lambda: now[0]
+    app.state.services.principals.monotonic = lambda: now[0]
     return now
 
 

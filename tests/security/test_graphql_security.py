@@ -246,10 +246,10 @@ class TestRateLimit:
     ):
         from helpline.graphql import limits as limits_module
 
-        hits = []
+        hits: list[int] = []
 
-        async def count(request, principal):
-            hits.append(principal.user_id)
+        async def count(request, principal, cost=1):
+            hits.extend([cost] * cost)
 
         monkeypatch.setattr(limits_module, "limit_principal", count)
         ticket_id = await make_ticket(session, cast.alice.id)
@@ -267,11 +267,141 @@ class TestRateLimit:
         assert len(hits) == 2  # 3 operations: the request's own hit + 2 more
 
 
+def remaining(response: httpx.Response) -> int:
+    """The `r` of the RateLimit header: requests left in the window."""
+    return int(response.headers["ratelimit"].split(";r=")[1].split(";")[0])
+
+
+PROBE = (  # the black-box probe's query: 100 x 100 x 100 tickets, one million nodes
+    "{ tickets(first:100){ nodes{ customer{ tickets(first:100){ nodes{ customer{ "
+    "tickets(first:100){ nodes{ id }}}}}}}}}"
+)
+
+
+class TestCost:
+    """Static cost: list sizes multiply; too costly is refused before anything runs; the rate
+    limit is charged ceil(nodes / 100)."""
+
+    @pytest.fixture
+    def no_resolvers(self, monkeypatch):
+        called = []
+        from helpline.graphql import ticket
+
+        async def boom(*args, **kwargs):
+            called.append(True)
+            raise AssertionError("resolver ran")
+
+        for name in ("list_tickets", "get_ticket", "create_ticket"):
+            monkeypatch.setattr(ticket.ticket_service, name, boom)
+        return called
+
+    async def test_the_probes_million_node_query_is_refused_with_cost_and_limit(
+        self, client, cast: Cast, no_resolvers
+    ):
+        for actor in (cast.alice, cast.agent):
+            response = await client.post("/graphql", json={"query": PROBE}, headers=actor.headers)
+            assert response.status_code == 200
+            body = response.json()
+            assert body["data"] is None
+            [error] = body["errors"]
+            extensions = error["extensions"]
+            assert extensions["code"] == "query-too-costly"
+            assert extensions["type"] == "/problems/query-too-costly"
+            assert extensions["status"] == 400
+            assert extensions["cost"] == 100 + 100 * 100 + 100 * 100 * 100
+            assert extensions["limit"] == 10_000
+            assert "1,010,100" in error["message"]
+            assert "10,000" in error["message"]
+        assert not no_resolvers
+
+    async def test_a_customers_smaller_probe_is_refused_too(self, client, cast: Cast):
+        query = (
+            "{ tickets(first:100){ nodes{ customer{ tickets(first:100){ nodes{ customer{ "
+            "tickets(first:5){ nodes{ id }}}}}}}}}"
+        )
+        body = await gql(client, cast.alice, query)
+        assert codes(body) == ["query-too-costly"]
+        assert body["errors"][0]["extensions"]["cost"] == 100 + 100 * 100 + 100 * 100 * 5
+
+    async def test_absent_sizes_count_their_default_page_size(self, client, cast: Cast):
+        query = (
+            "{ tickets { nodes { customer { tickets { nodes { messages { nodes { id } } } } } } } }"
+        )
+        body = await gql(client, cast.agent, query)
+        assert codes(body) == ["query-too-costly"]
+        assert body["errors"][0]["extensions"]["cost"] == 25 * (1 + 25 * (1 + 25))
+
+    async def test_variables_and_fragments_are_counted(self, client, cast: Cast):
+        query = """query Q($n: Int!) { tickets(first: $n) { ...T } }
+        fragment T on TicketConnection { nodes { customer { tickets(first: $n) { nodes { id } } } } }
+        """
+        body = await gql(client, cast.agent, query, {"n": 100})
+        assert codes(body) == ["query-too-costly"]
+        assert body["errors"][0]["extensions"]["cost"] == 100 * (1 + 100)
+        body = await gql(client, cast.agent, query, {"n": 50})
+        assert "errors" not in body, body
+        assert body["extensions"]["cost"] == {"nodes": 2550, "requests": 26, "limit": 10_000}
+
+    async def test_a_too_costly_mutation_changes_nothing(self, client, cast: Cast, session):
+        from sqlalchemy import func, select
+
+        from helpline.models import Ticket
+
+        before = await session.scalar(select(func.count()).select_from(Ticket))
+        mutation = """mutation { createTicket(input: {title: "costly"}) { id
+            customer { tickets(first: 100) { nodes { messages(first: 100) { nodes { id } } } } }
+        } }"""
+        body = await gql(client, cast.alice, mutation)
+        assert codes(body) == ["query-too-costly"]
+        assert body["data"] is None
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == before
+
+    async def test_the_rate_limit_is_charged_by_cost(self, client, cast: Cast):
+        cheap = await client.post(
+            "/graphql", json={"query": "{ me { scopes } }"}, headers=cast.agent.headers
+        )
+        assert cheap.json()["extensions"]["cost"] == {"nodes": 0, "requests": 1, "limit": 10_000}
+        query = (
+            "{ tickets(first: 50) { nodes { customer { tickets(first: 50) { nodes { id } } } } } }"
+        )
+        costly = await client.post("/graphql", json={"query": query}, headers=cast.agent.headers)
+        assert costly.json()["extensions"]["cost"]["requests"] == 26  # ceil(2550 / 100)
+        assert remaining(cheap) - remaining(costly) == 26
+
+    async def test_several_operations_need_an_operation_name(
+        self, client, cast: Cast, no_resolvers
+    ):
+        document = "query A { me { scopes } } query B { tickets { nodes { id } } }"
+        body = await gql(client, cast.agent, document)
+        assert codes(body) == ["operation-name-required"]
+        assert body["errors"][0]["extensions"]["status"] == 400
+        assert body["data"] is None
+        named = await client.post(
+            "/graphql",
+            json={"query": document, "operationName": "A"},
+            headers=cast.agent.headers,
+        )
+        assert named.json()["data"]["me"]["scopes"]
+        assert not no_resolvers
+
+    @pytest.mark.parametrize("params", [{}, {"query": "{ me { scopes } }"}])
+    async def test_get_is_a_405_problem_that_agrees_with_the_catalogue(
+        self, client, cast: Cast, params
+    ):
+        response = await client.get("/graphql", params=params, headers=cast.agent.headers)
+        assert response.status_code == 405
+        assert response.headers["allow"] == "POST"
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["type"] == "/problems/method-not-allowed"
+        assert body["status"] == 405
+
+
 class TestProductionLockDown:
     @pytest.fixture
     async def prod_client(self, settings, db, redis, clock):
         prod = settings.model_copy(update={"env": Environment.production})
-        app = create_app(prod, database=db, redis=redis, clock=clock)
+        app = create_app(prod, background=False, database=db, redis=redis, clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://h.test") as c:

@@ -115,3 +115,80 @@ def test_every_schema_property_has_a_description(document):
     described = sum(len(s.get("properties", {})) for s in schemas.values()) - len(found)
     assert described >= 150  # the ones that exist stay described
     assert_ratchet("fields without a description", found)
+
+
+def problem_types(op: dict[str, Any]) -> dict[str, set[str]]:
+    """The problem slugs an operation documents, by status."""
+    return {
+        status: set(response["content"]["application/problem+json"]["examples"])
+        for status, response in op["responses"].items()
+        if status.startswith(("4", "5"))
+    }
+
+
+# A resource's own problems (by slug prefix) belong on the operations of its paths only.
+RESOURCE_PROBLEMS = {
+    "ticket-": ("/tickets",),
+    "metadata-": ("/metadata",),
+    "user-": ("/users", "/api-keys"),  # a key's owner
+    "api-key-": ("/api-keys",),
+    "attachment-": ("/attachments", "/conversations"),  # messages bind uploads
+    "webhook-": ("/webhooks",),
+    "scope-": ("/api-keys",),
+    "email-": ("/users",),
+    "last-admin": ("/users",),
+    "invalid-credentials": ("/auth/login",),
+    "password-reset-": ("/auth/password-reset",),
+}
+
+
+ANY_ROUTE = {"api-key-expired"}  # credentials, wherever they are presented
+
+
+def test_each_operation_documents_its_own_problems_not_every_one_of_a_status(document):
+    misplaced = sorted(
+        f"{name}: {slug}"
+        for name, op in operations(document)
+        for slugs in problem_types(op).values()
+        for slug in slugs
+        for prefix, paths in RESOURCE_PROBLEMS.items()
+        if slug.startswith(prefix) and slug not in ANY_ROUTE and not any(p in name for p in paths)
+    )
+    assert misplaced == []
+
+
+@pytest.mark.parametrize(
+    ("operation", "status", "expected"),
+    [
+        ("GET /api/v1/tickets/{ticket_id}", "404", {"ticket-not-found"}),
+        ("GET /api/v1/tickets/{ticket_id}", "403", {"permission-denied"}),
+        (
+            "PATCH /api/v1/tickets/{ticket_id}",
+            "409",
+            {"conflict", "ticket-closed"},
+        ),
+        ("PATCH /api/v1/tickets/{ticket_id}", "412", {"precondition-failed"}),
+        ("GET /api/v1/users/{user_id}", "404", {"user-not-found"}),
+        ("POST /api/v1/webhooks", "422", {
+            "validation-error", "webhook-target-refused", "idempotency-key-invalid",
+            "idempotency-key-reused",
+        }),
+        ("POST /api/v1/api-keys", "403", {
+            "permission-denied", "csrf-token-invalid", "scope-not-grantable",
+        }),
+        ("POST /api/v1/auth/login", "401", {"invalid-credentials"}),
+        ("GET /api/v1/auth/me", "401", {"unauthenticated", "api-key-expired", "session-expired"}),
+    ],
+)  # fmt: skip
+def test_an_operation_documents_exactly_the_problems_it_can_return(
+    document, operation, status, expected
+):
+    ops = dict(operations(document))
+    assert problem_types(ops[operation])[status] == expected
+
+
+def test_no_operation_documents_a_status_it_cannot_return(document):
+    ops = dict(operations(document))
+    assert "409" not in ops["GET /api/v1/tickets/{ticket_id}"]["responses"]
+    assert "404" not in ops["GET /api/v1/tickets"]["responses"]
+    assert "403" not in ops["GET /api/v1/auth/me"]["responses"]

@@ -56,12 +56,18 @@ class TestTargets:
     @pytest.mark.parametrize(
         "address",
         ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.0.1", "169.254.169.254", "::1",
-         "fe80::1", "fd00:ec2::254", "0.0.0.0", "::ffff:127.0.0.1", "224.0.0.1"],
+         "fe80::1", "fd00:ec2::254", "0.0.0.0", "::ffff:127.0.0.1", "224.0.0.1",
+         "100.100.100.200", "100.64.0.1", "100.127.255.254", "192.0.0.8", "198.18.0.1",
+         "192.0.2.1", "240.0.0.1", "255.255.255.255", "::ffff:100.64.0.1",
+         "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "2002:a9fe:a9fe::1", "2002:7f00:1::1",
+         "fec0::1", "ff02::1", "2001:db8::1"],
     )  # fmt: skip
     def test_non_public_addresses_are_forbidden(self, address: str):
         assert _forbidden(ipaddress.ip_address(address))
 
-    @pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700::1111"])
+    @pytest.mark.parametrize(
+        "address", ["93.184.216.34", "2606:4700::1111", "64:ff9b::5db8:d822", "100.128.0.1"]
+    )
     def test_public_addresses_are_allowed(self, address: str):
         assert not _forbidden(ipaddress.ip_address(address))
 
@@ -71,6 +77,34 @@ class TestTargets:
         await check_target("http://127.0.0.1:8080/x", ["127.0.0.1"])
         with pytest.raises(WebhookTargetRefused):
             await check_target("ftp://example.com/x", [])
+
+    @pytest.mark.parametrize(
+        "url",
+        ["http://2130706433/x", "http://0x7f.1/x", "http://metadata.google.internal/x",
+         "http://METADATA.google.internal./x", "http://instance-data/x"],
+    )  # fmt: skip
+    async def test_disguised_loopback_and_metadata_names_are_refused(self, url: str):
+        with pytest.raises(WebhookTargetRefused):
+            await check_target(url, [])
+
+    async def test_metadata_is_refused_even_when_allowed(self):
+        with pytest.raises(WebhookTargetRefused, match="metadata"):
+            await check_target("http://169.254.169.254/latest", ["169.254.169.254"])
+
+    async def test_the_checked_address_is_returned_for_pinning(self):
+        async def resolve(host: str, port: int) -> list[str]:
+            assert (host, port) == ("hooks.example.test", 8443)
+            return ["93.184.216.34", "2606:4700::1111"]
+
+        target = await check_target("https://hooks.example.test:8443/x", [], resolve=resolve)
+        assert (target.host, target.address) == ("hooks.example.test", "93.184.216.34")
+
+    async def test_one_private_answer_refuses_the_name(self):
+        async def resolve(host: str, port: int) -> list[str]:
+            return ["93.184.216.34", "10.0.0.1"]
+
+        with pytest.raises(WebhookTargetRefused, match=r"10\.0\.0\.1"):
+            await check_target("https://hooks.example.test/x", [], resolve=resolve)
 
     async def test_localhost_name_is_refused(self):
         with pytest.raises(WebhookTargetRefused):

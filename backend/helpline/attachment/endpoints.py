@@ -15,9 +15,23 @@ from helpline.attachment.storage import StorageBackend
 from helpline.attachment.upload import FILE_FIELD, UploadLimits
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.config import Settings
-from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.errors import RangeNotSatisfiable
-from helpline.http import NotModified, if_none_match_hits, problem_responses
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
+from helpline.errors import (
+    AttachmentNotFound,
+    AttachmentTooLarge,
+    PermissionDenied,
+    RangeNotSatisfiable,
+    UnsupportedAttachmentType,
+)
+from helpline.http import (
+    IDEMPOTENT,
+    UNSAFE,
+    Documented,
+    NotModified,
+    if_none_match_hits,
+    problem_responses,
+)
+from helpline.services import services
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/attachments", tags=["attachments"])
 
@@ -35,15 +49,15 @@ DOWNLOAD_HEADERS = {
 
 def get_storage(request: Request) -> StorageBackend:
     """The process's storage backend (built from the settings in the app's lifespan)."""
-    storage: StorageBackend = request.app.state.attachment_storage
+    storage: StorageBackend = services(request).attachment_storage
     return storage
 
 
 StorageDep = Annotated[StorageBackend, Depends(get_storage)]
 
 
-def _responses(*statuses: int, **overrides: str) -> dict[int | str, dict[str, Any]]:
-    out = problem_responses(*statuses)
+def _responses(*problems: Documented, **overrides: str) -> dict[int | str, dict[str, Any]]:
+    out = problem_responses(*problems)
     for code, text in overrides.items():
         out[int(code.removeprefix("s"))]["description"] = text
     return out
@@ -87,9 +101,11 @@ UPLOAD_BODY = {
     openapi_extra={"requestBody": UPLOAD_BODY},
     response_description="The attachment's descriptor.",
     responses=_responses(
-        403,
-        413,
-        415,
+        PermissionDenied,
+        *UNSAFE,
+        *IDEMPOTENT,
+        AttachmentTooLarge,
+        UnsupportedAttachmentType,
         s413="The file exceeds the attachment size limit; nothing was stored.",
         s415="Not multipart/form-data, or the file's detected type is not allowed.",
     ),
@@ -101,7 +117,7 @@ async def upload_attachment(
     storage: StorageDep,
     response: Response,
 ) -> AttachmentRead:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     length = request.headers.get("content-length")
     row = await service.upload_attachment(
         session,
@@ -131,18 +147,22 @@ def _descriptor_etag(row: Any) -> str:
     "its uploader; a bound one with its message's visibility (customers: public messages of "
     "their own tickets). Anything else is 404.",
     operation_id="getAttachment",
-    responses=_responses(404, s404="No such attachment, or it is not visible to the caller."),
+    responses=_responses(
+        PermissionDenied,
+        AttachmentNotFound,
+        s404="No such attachment, or it is not visible to the caller.",
+    ),
 )
 async def get_attachment(
     attachment_id: AttachmentId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     response: Response,
     if_none_match: Annotated[
         str | None, Header(max_length=1024, description="ETag of a cached copy → 304.")
     ] = None,
 ) -> AttachmentRead:
-    row = await service.get_attachment(session, principal, attachment_id)
+    row = await service.get_attachment(uow, principal, attachment_id)
     etag = _descriptor_etag(row)
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
@@ -210,16 +230,21 @@ def _download_headers(row: Any, etag: str) -> dict[str, str]:
             "content": {"*/*": BINARY},
         },
         304: {"description": "The cached copy named by `If-None-Match` is current."},
-        **_responses(404, 416, s404="No such attachment, or it is not visible to the caller."),
+        **_responses(
+            PermissionDenied,
+            AttachmentNotFound,
+            RangeNotSatisfiable,
+            s404="No such attachment, or it is not visible to the caller.",
+        ),
         416: {
-            **problem_responses(416)[416],
+            **problem_responses(RangeNotSatisfiable)[416],
             "description": "The range starts beyond the end; `Content-Range: bytes */<size>`.",
         },
     },
 )
 async def download_attachment(
     attachment_id: AttachmentId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     storage: StorageDep,
     range_: Annotated[
@@ -233,7 +258,7 @@ async def download_attachment(
         str | None, Header(max_length=1024, description="ETag of a cached copy → 304.")
     ] = None,
 ) -> Response:
-    row = await service.get_attachment(session, principal, attachment_id)
+    row = await service.get_attachment(uow, principal, attachment_id)
     etag = f'"{row.sha256}"'
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
@@ -267,18 +292,22 @@ async def download_attachment(
     responses={
         200: {"description": "The file exists and is visible; headers only."},
         304: {"description": "The cached copy named by `If-None-Match` is current."},
-        **_responses(404, s404="No such attachment, or it is not visible to the caller."),
+        **_responses(
+            PermissionDenied,
+            AttachmentNotFound,
+            s404="No such attachment, or it is not visible to the caller.",
+        ),
     },
 )
 async def head_attachment_content(
     attachment_id: AttachmentId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     if_none_match: Annotated[
         str | None, Header(max_length=1024, description="ETag of a cached copy → 304.")
     ] = None,
 ) -> Response:
-    row = await service.get_attachment(session, principal, attachment_id)
+    row = await service.get_attachment(uow, principal, attachment_id)
     etag = f'"{row.sha256}"'
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)

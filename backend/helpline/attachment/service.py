@@ -25,6 +25,7 @@ from helpline.attachment.schemas import descriptor
 from helpline.attachment.storage import StorageBackend, remove_quietly
 from helpline.attachment.upload import ReceivedFile, UploadLimits, receive_file
 from helpline.auth.principal import Principal
+from helpline.db import UnitOfWork
 from helpline.errors import AttachmentNotBindable, AttachmentNotFound, TicketNotFound
 from helpline.kit.ids import new_id
 from helpline.kit.rows import AnyRow
@@ -77,10 +78,9 @@ async def _record(
     return row
 
 
-async def get_attachment(
-    session: AsyncSession, principal: Principal, attachment_id: uuid.UUID
-) -> AnyRow:
+async def get_attachment(uow: UnitOfWork, principal: Principal, attachment_id: uuid.UUID) -> AnyRow:
     """An attachment the caller may see (its message's visibility), or 404."""
+    session = uow.session
     row = await repository.get_attachment_with_message(session, attachment_id)
     if row is None:
         raise AttachmentNotFound()
@@ -91,7 +91,7 @@ async def get_attachment(
     if row.is_internal and not visible_tickets(principal).sees_internal:
         raise AttachmentNotFound()
     try:
-        await ticket_service.get_ticket(session, principal, row.ticket_id)
+        await ticket_service.get_ticket(uow, principal, row.ticket_id)
     except TicketNotFound:
         raise AttachmentNotFound() from None
     return row

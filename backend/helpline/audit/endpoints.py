@@ -12,10 +12,12 @@ from helpline.audit.schemas import AuditEventFilters, AuditEventRead, HistoryEnt
 from helpline.auth.dependencies import TicketsRead, require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
+from helpline.errors import InvalidCursorError, PermissionDenied, TicketNotFound
 from helpline.http import problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import ActorType, AuditOutcome
+from helpline.services import services
 from helpline.ticket.schemas import Rfc3339
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
@@ -27,10 +29,6 @@ Cursor = Annotated[
 ]
 
 
-def _secret(request: Request) -> bytes:
-    return bytes(request.app.state.settings.cursor_secret)
-
-
 @router.get(
     "/tickets/{ticket_id}/history",
     tags=["tickets"],
@@ -40,11 +38,11 @@ def _secret(request: Request) -> bytes:
     "by database triggers. Customers see only the public part of their own tickets' history: "
     "no assignment or priority changes and no internal notes.",
     operation_id="getTicketHistory",
-    responses=problem_responses(400, 403, 404),
+    responses=problem_responses(PermissionDenied, TicketNotFound, InvalidCursorError),
 )
 async def list_ticket_history(
     request: Request,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     ticket_id: Annotated[uuid.UUID, Path(description="Ticket id.")],
     change_set_id: Annotated[
@@ -54,13 +52,13 @@ async def list_ticket_history(
     cursor: Cursor = None,
 ) -> Page[HistoryEntryRead]:
     page = await service.list_history(
-        session,
+        uow,
         principal,
         ticket_id,
         change_set_id=change_set_id,
         limit=limit,
         cursor=cursor,
-        cursor_secret=_secret(request),
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[HistoryEntryRead].of(page.rows, page.next_cursor)
 
@@ -73,7 +71,7 @@ async def list_ticket_history(
     "auth, permission and system events recorded by the service. Needs `audit:read` (admins). "
     "Filters combine with AND; `action` takes a comma list.",
     operation_id="listAuditEvents",
-    responses=problem_responses(400, 403),
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
 )
 async def list_audit_events(
     request: Request,
@@ -110,7 +108,11 @@ async def list_audit_events(
         occurred_before=occurred_before,
     )
     page = await service.list_audit_events(
-        session, filters, limit=limit, cursor=cursor, cursor_secret=_secret(request)
+        session,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[AuditEventRead].of(
         [AuditEventRead.model_validate(r, from_attributes=True) for r in page.rows],

@@ -25,10 +25,7 @@ from helpline.audit.schemas import AuditEventFilters
 from helpline.kit.rows import AnyRow
 from helpline.models import AuditArchive, AuditLog, AuditSeal, Ticket, TicketHistory
 from helpline.models.audit_log import AUDIT_PARTITION_PREFIX
-from helpline.ticket.access import TicketVisibility
-
-# Entries a customer never sees in their ticket's history (DESIGN §6).
-STAFF_ONLY_CHANGES = ("assignee_changed", "priority_changed")
+from helpline.ticket.access import STAFF_ONLY_CHANGE_TYPES, TicketVisibility
 
 
 async def list_history(
@@ -54,7 +51,7 @@ async def list_history(
 
 def _public_history(stmt: Any) -> Any:
     return stmt.where(
-        TicketHistory.change_type.not_in(STAFF_ONLY_CHANGES),
+        TicketHistory.change_type.not_in(STAFF_ONLY_CHANGE_TYPES),
         or_(
             TicketHistory.change_type != "message_added",
             TicketHistory.new_value["is_internal"].as_boolean().is_not(True),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -17,43 +16,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.audit import repository
 from helpline.audit.schemas import AuditEvent, AuditEventFilters, HistoryEntryRead
 from helpline.auth.principal import Principal
-from helpline.db import ActorContext, Database
-from helpline.errors import InvalidCursorError, RateLimited
+from helpline.db import ActorContext, Database, UnitOfWork
+from helpline.errors import RateLimited
 from helpline.kit.clock import Clock, utcnow
-from helpline.kit.cursor import InvalidCursor, decode_cursor, decode_keyset, encode_cursor
+from helpline.kit.pagination import Keyset, KeysetPage, time_and_id
+from helpline.kit.periodic import Periodic
 from helpline.kit.rows import AnyRow
 from helpline.ticket import service as ticket_service
-from helpline.ticket.access import visible_tickets
+from helpline.ticket.access import public_fields, visible_tickets
 
 log = logging.getLogger(__name__)
 
 HISTORY_CURSOR = "history"
 EVENTS_CURSOR = "audit-events"
-# Keys of a ticket's `created` entry that customers do not see (assignment and priority).
-STAFF_ONLY_CREATED_KEYS = ("assigned_to", "priority")
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryPage:
-    rows: list[HistoryEntryRead]
-    next_cursor: str | None
+def _one_id(values: list[Any]) -> int:
+    (ident,) = values
+    return int(ident)
 
 
-@dataclass(frozen=True, slots=True)
-class EventPage:
-    rows: list[AnyRow]
-    next_cursor: str | None
+# A ticket's history, oldest first (by id); the audit log, newest first.
+HISTORY_KEYSET: Keyset[Any, int] = Keyset(HISTORY_CURSOR, lambda r: [r.id], _one_id)
+EVENTS_KEYSET: Keyset[Any, tuple[datetime, int]] = Keyset(
+    EVENTS_CURSOR, lambda r: [r.occurred_at.isoformat(), r.id], time_and_id(int)
+)
+HistoryPage = KeysetPage[HistoryEntryRead]
 
 
 def _public_entry(entry: HistoryEntryRead) -> HistoryEntryRead:
     if entry.change_type == "created" and isinstance(entry.new_value, dict):
-        shown = {k: v for k, v in entry.new_value.items() if k not in STAFF_ONLY_CREATED_KEYS}
-        return entry.model_copy(update={"new_value": shown})
+        return entry.model_copy(update={"new_value": public_fields(entry.new_value)})
     return entry
 
 
 async def list_history(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     ticket_id: uuid.UUID,
     *,
@@ -63,14 +61,9 @@ async def list_history(
     cursor_secret: bytes,
 ) -> HistoryPage:
     """One page of a visible ticket's history; customers see only its public part."""
-    await ticket_service.get_ticket(session, principal, ticket_id)  # 404 unless visible
-    after_id = None
-    if cursor:
-        try:
-            (after_id,) = decode_cursor(cursor_secret, HISTORY_CURSOR, cursor)
-            after_id = int(after_id)
-        except (InvalidCursor, ValueError, TypeError) as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    session = uow.session
+    await ticket_service.get_ticket(uow, principal, ticket_id)  # 404 unless visible
+    after_id = HISTORY_KEYSET.after(cursor_secret, cursor)
     public_only = not visible_tickets(principal).sees_internal
     rows = await repository.list_history(
         session,
@@ -80,14 +73,11 @@ async def list_history(
         after_id=after_id,
         limit=limit,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(cursor_secret, HISTORY_CURSOR, [rows[-1].id])
-    entries = [HistoryEntryRead.model_validate(r) for r in rows]
+    page = HISTORY_KEYSET.page(cursor_secret, rows, limit)
+    entries = [HistoryEntryRead.model_validate(r) for r in page.rows]
     if public_only:
         entries = [_public_entry(e) for e in entries]
-    return HistoryPage(rows=entries, next_cursor=next_cursor)
+    return KeysetPage(entries, page.next_cursor)
 
 
 async def list_audit_events(
@@ -97,23 +87,11 @@ async def list_audit_events(
     limit: int,
     cursor: str | None,
     cursor_secret: bytes,
-) -> EventPage:
+) -> KeysetPage[AnyRow]:
     """One page of audit events, newest first (the caller holds `audit:read`)."""
-    after = None
-    if cursor:
-        try:
-            after = decode_keyset(cursor_secret, EVENTS_CURSOR, cursor, int)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    after = EVENTS_KEYSET.after(cursor_secret, cursor)
     rows = await repository.list_audit_events(session, filters, after, limit)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            cursor_secret, EVENTS_CURSOR, [last.occurred_at.isoformat(), last.id]
-        )
-    return EventPage(rows=rows, next_cursor=next_cursor)
+    return EVENTS_KEYSET.page(cursor_secret, rows, limit)
 
 
 async def record_events(session: AsyncSession, events: list[AuditEvent]) -> None:
@@ -269,9 +247,9 @@ class AuditService:
         self.flush_interval_s = flush_interval_s
         self.stats = BufferStats()
         self._queue: deque[AuditEvent] = deque()
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # Writes in the background (and once more at shutdown); tests flush explicitly.
+        self.flusher = Periodic("audit-flusher", self.flush, interval_s=flush_interval_s)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -285,7 +263,7 @@ class AuditService:
         self._queue.append(event)
         self.stats.emitted += 1
         if len(self._queue) >= self.batch_size:
-            self._wakeup.set()
+            self.flusher.wake()
         return True
 
     def system_event(self, action: str, **changes: Any) -> bool:
@@ -368,27 +346,6 @@ class AuditService:
                 written += len(rows)
         return written
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.flush_interval_s)
-            self._wakeup.clear()
-            await self.flush()
-
-    def start(self) -> None:
-        """Flush in the background (the service's own engine; tests flush explicitly)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="audit-flusher")
-
-    async def stop(self) -> None:
-        """Stop the background flusher and write what is left."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
-
 
 async def history_of_tickets(
     session: AsyncSession,
@@ -407,16 +364,12 @@ async def history_of_tickets(
     for row in rows:
         entry = HistoryEntryRead.model_validate(row)
         grouped[row.ticket_id].append(_public_entry(entry) if public_only else entry)
-    pages = {}
-    for ticket_id, entries in grouped.items():
-        next_cursor = None
-        if len(entries) > per_ticket:
-            entries = entries[:per_ticket]
-            next_cursor = encode_cursor(cursor_secret, HISTORY_CURSOR, [entries[-1].id])
-        pages[ticket_id] = HistoryPage(rows=entries, next_cursor=next_cursor)
-    return pages
+    return {
+        ticket_id: HISTORY_KEYSET.page(cursor_secret, entries, per_ticket)
+        for ticket_id, entries in grouped.items()
+    }
 
 
 def history_cursor(cursor_secret: bytes, entry: HistoryEntryRead) -> str:
     """The cursor that continues a ticket's history after ``entry``."""
-    return encode_cursor(cursor_secret, HISTORY_CURSOR, [entry.id])
+    return HISTORY_KEYSET.cursor(cursor_secret, entry)

@@ -11,27 +11,19 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute
 
-from helpline.auth import keys, service
+from helpline.auth import service
+from helpline.auth.credentials import api_key_of
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.auth.principal_cache import PrincipalCache
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult, policy_for
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
-from helpline.db import (
-    ActorContext,
-    SessionDep,
-    act_as,
-    after_commit,
-    end_read,
-    route_reads,
-)
+from helpline.db import ActorContext, UnitOfWork, UowDep
 from helpline.errors import PermissionDenied, Unauthenticated
 from helpline.kit import roundtrip
-from helpline.kit.clock import Clock
+from helpline.services import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -67,19 +59,13 @@ def security_schemes(cookie_name: str) -> dict[str, dict[str, str]]:
 
 def presented_key(request: Request) -> str | None:
     """The API key from ``Authorization: Bearer`` or ``X-API-Key``."""
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
-            raise Unauthenticated("Use 'Authorization: Bearer <api key>'.")
-        return credentials.strip()
-    return request.headers.get("x-api-key")
+    return api_key_of(request.headers.get("authorization"), request.headers.get("x-api-key"))
 
 
 def session_store(request: Request) -> SessionStore:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     return SessionStore(
-        request.app.state.redis, settings.redis_key_prefix, settings.session_ttl_seconds
+        services(request).redis, settings.redis_key_prefix, settings.session_ttl_seconds
     )
 
 
@@ -87,15 +73,8 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def cached_read(endpoint: F) -> F:
-    """Mark a GET route whose service starts with a cache lookup: the caller's rate-limit hit
-    rides along with that lookup (one Redis round trip on a hit; see ``kit.roundtrip``)."""
-    endpoint.helpline_cached_read = True  # type: ignore[attr-defined]
-    return endpoint
-
-
 def _limit_of(request: Request, principal: Principal) -> tuple[str, str, int]:
-    return policy_for(principal, request.app.state.settings.default_rate_limit_per_minute)
+    return policy_for(principal, services(request).settings.default_rate_limit_per_minute)
 
 
 def _record_limit(request: Request, result: RateLimitResult) -> None:
@@ -104,40 +83,37 @@ def _record_limit(request: Request, result: RateLimitResult) -> None:
         raise result.exceeded()
 
 
-async def limit_principal(request: Request, principal: Principal) -> None:
-    """Count the request against the key's (or session user's) limit; 429 when exhausted."""
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+async def limit_principal(request: Request, principal: Principal, cost: int = 1) -> None:
+    """Count the request (as ``cost`` requests: a costly GraphQL operation) against the key's
+    (or session user's) limit; 429 when exhausted."""
+    limiter: RateLimiter | None = services(request).rate_limiter
     if limiter is not None:
-        _record_limit(request, await limiter.hit(*_limit_of(request, principal)))
+        _record_limit(request, await limiter.hit(*_limit_of(request, principal), cost=cost))
 
 
-async def _api_key_principal(request: Request, session: AsyncSession, key: str) -> Principal:
+async def _api_key_principal(
+    request: Request, uow: UnitOfWork, key: str, *, cached_read: bool
+) -> Principal:
     """The key's principal — from this process's cache when it may be trusted — and its
-    rate-limit hit, in one Redis round trip (deferred to the route's cache lookup if it has one)."""
-    if not keys.is_well_formed(key):
-        raise Unauthenticated("The API key is malformed.")
-    state = request.app.state
-    settings: Settings = state.settings
-    credential = keys.hash_key(settings.api_key_pepper.get_secret_value().encode(), key)
-    cache: PrincipalCache = state.principals
-    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    rate-limit hit, in one Redis round trip (deferred to the route's cache lookup on a
+    ``cached_read`` route; see ``kit.roundtrip``)."""
+    state = services(request)
+    resolver = state.credentials
+    credential = resolver.credential(key)
+    cache = resolver.principals
+    limiter: RateLimiter | None = state.rate_limiter
     if limiter is not None and limiter.redis_configured and not limiter.uses_redis:
         cache.unobserved()  # Redis is down: no change can reach us, so trust nothing cached
-    now = state.clock()
-    principal = cache.get(credential, now)
+    principal = resolver.cached(credential)
     cached = principal is not None
     if principal is None:
-        principal = await _resolve_key(session, cache, credential, state.clock)
+        principal = await resolver.resolve(uow, credential)
     policy = _limit_of(request, principal)
     if limiter is None:
         pass
     elif not limiter.uses_redis or not cache.check_due:
-        if limiter.uses_redis and getattr(
-            request.scope.get("endpoint"), "helpline_cached_read", False
-        ):  # the route's cache lookup sends the hit along
-            roundtrip.defer(
-                limiter.deferred(*policy, lambda r: setattr(request.state, "rate_limit", r))
-            )
+        if limiter.uses_redis and cached_read:  # the route's cache lookup sends the hit along
+            uow.defer(limiter.deferred(*policy, lambda r: setattr(request.state, "rate_limit", r)))
         else:
             _record_limit(request, await limiter.hit(*policy))
     else:  # read the principals' generation in the same round trip as the limit
@@ -146,80 +122,99 @@ async def _api_key_principal(request: Request, session: AsyncSession, key: str) 
         if answers is None:
             cache.unobserved()
             if cached:
-                principal = await _resolve_key(session, cache, credential, state.clock)
+                principal = await resolver.resolve(uow, credential)
         elif not cache.observe(answers[0]) and cached:
             # Something changed somewhere since we last looked: resolve again from PostgreSQL.
-            principal = await _resolve_key(session, cache, credential, state.clock)
+            principal = await resolver.resolve(uow, credential)
         _record_limit(request, result)
-    state.key_use.note(principal.api_key_id, now)
+    if principal.api_key_id is not None:  # always, for a key's principal
+        state.key_use.note(principal.api_key_id, resolver.clock())
     return principal
 
 
-async def _resolve_key(
-    session: AsyncSession, cache: PrincipalCache, credential: bytes, clock: Clock
-) -> Principal:
-    generation = cache.generation  # read before the lookup: a change during it discards it
-    resolved = await service.resolve_api_key(session, credential, clock=clock)
-    await end_read(session)  # no connection held across the Redis work that follows
-    cache.put(credential, resolved.principal, expires_at=resolved.expires_at, generation=generation)
-    return resolved.principal
-
-
-async def get_principal(request: Request, session: SessionDep) -> Principal:
-    settings: Settings = request.app.state.settings
+async def _principal(request: Request, uow: UnitOfWork, *, cached_read: bool) -> Principal:
+    settings: Settings = services(request).settings
     key = presented_key(request)
     if key is not None:
-        principal = await _api_key_principal(request, session, key)
+        principal = await _api_key_principal(request, uow, key, cached_read=cached_read)
     elif (token := request.cookies.get(settings.session_cookie_name)) is not None:
         principal = await service.authenticate_session(
-            session,
+            uow.session,
             session_store(request),
             token,
             method=request.method,
             csrf_header=request.headers.get("x-csrf-token"),
             mark_secret=settings.secret_key.get_secret_value().encode(),
-            request_id=request.state.request_id,
-            ip=client_ip(request),
+            request_id=uow.identity.request_id or "",
+            ip=uow.identity.ip or "",
         )
         await limit_principal(request, principal)
     else:
         raise Unauthenticated.no_credentials()
-    request.state.principal = principal
-    router = getattr(request.app.state, "read_router", None)
+    uow.principal = principal
+    router = services(request).read_router
     if router is not None:
         if request.method in WRITE_METHODS:  # the caller's next reads must see this write
-            after_commit(session, lambda: router.record_write(principal.ident()))
+            uow.after_commit(lambda: router.record_write(principal.ident()))
         else:
-            await end_read(session)  # a session lookup's snapshot must not pin reads to it
-            route_reads(session, router, principal.ident())
+            await uow.release()  # a session lookup's snapshot must not pin reads to it
+            uow.route_reads(router)
     # Triggers need the actor; reads don't pay for it. GraphQL sets it per mutation
     # (graphql/limits.py): a query over POST is still a read.
     if request.method in WRITE_METHODS and request.url.path != GRAPHQL_PATH:
-        await act_as(session, actor_context(request, principal))
+        await uow.act_as(actor_context(uow, principal))
     return principal
 
 
-def actor_context(request: Request, principal: Principal) -> ActorContext:
-    """Who acts in this request, for the database triggers (transaction-local settings)."""
+async def get_principal(request: Request, uow: UowDep) -> Principal:
+    """The caller; its rate-limit hit is sent at once."""
+    return await _principal(request, uow, cached_read=False)
+
+
+async def get_principal_for_cached_read(request: Request, uow: UowDep) -> Principal:
+    """The caller of a GET whose service starts with a cache lookup: the rate-limit hit rides
+    along with that lookup (one Redis round trip on a hit)."""
+    return await _principal(request, uow, cached_read=True)
+
+
+def actor_context(uow: UnitOfWork, principal: Principal) -> ActorContext:
+    """Who acts in this unit of work, for the database triggers (transaction-local settings)."""
     return ActorContext(
         actor_type=principal.actor_type,
         actor_id=str(principal.user_id),
         api_key_id=str(principal.api_key_id) if principal.api_key_id else None,
-        request_id=request.state.request_id,
-        ip=client_ip(request),
+        request_id=uow.identity.request_id,
+        ip=uow.identity.ip or "",
     )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(scope: Scope) -> Any:
-    """A dependency that admits only principals holding ``scope`` (role ∩ key scopes)."""
+CachedReadPrincipal = Annotated[Principal, Depends(get_principal_for_cached_read)]
 
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.has(scope):
-            raise PermissionDenied(f"This action needs the '{scope.value}' permission.")
-        return principal
+
+def _admit(principal: Principal, scope: Scope) -> Principal:
+    if not principal.has(scope):
+        raise PermissionDenied(f"This action needs the '{scope.value}' permission.")
+    return principal
+
+
+def require(scope: Scope, *, cached_read: bool = False) -> Any:
+    """A dependency that admits only principals holding ``scope`` (role ∩ key scopes).
+
+    ``cached_read``: the route's service starts with a cache lookup, which sends the caller's
+    rate-limit hit along (:func:`get_principal_for_cached_read`)."""
+
+    if cached_read:
+
+        async def check(principal: CachedReadPrincipal) -> Principal:
+            return _admit(principal, scope)
+
+    else:
+
+        async def check(principal: CurrentPrincipal) -> Principal:
+            return _admit(principal, scope)
 
     check.required_scope = scope  # type: ignore[attr-defined]  # read by the route audit test
     check.required_permission = scope.value  # type: ignore[attr-defined]
@@ -244,6 +239,8 @@ PUBLIC = Depends(public_route)
 PermissionCheck = Callable[..., Awaitable[Principal]]
 Authenticated = Annotated[Principal, Depends(authenticated)]
 TicketsRead = Annotated[Principal, require(Scope.tickets_read)]
+# For a GET whose service starts with a cache lookup (one Redis round trip on a hit).
+TicketsReadCached = Annotated[Principal, require(Scope.tickets_read, cached_read=True)]
 TicketsWrite = Annotated[Principal, require(Scope.tickets_write)]
 UsersRead = Annotated[Principal, require(Scope.users_read)]
 UsersWrite = Annotated[Principal, require(Scope.users_write)]

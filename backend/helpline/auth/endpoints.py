@@ -30,8 +30,18 @@ from helpline.auth.schemas import (
     PasswordResetRedeem,
 )
 from helpline.config import Environment, Settings
-from helpline.db import SessionDep, UnitOfWorkRoute, after_commit
-from helpline.http import problem_responses
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
+from helpline.errors import (
+    ApiKeyNotFound,
+    ApiKeyNotRotatable,
+    InvalidCredentials,
+    PasswordResetTokenInvalid,
+    PermissionDenied,
+    ScopeNotGrantable,
+    UserNotFound,
+)
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
+from helpline.services import services
 from helpline.user import service as user_service
 from helpline.user.schemas import UserRead
 
@@ -42,7 +52,7 @@ KeyId = Annotated[uuid.UUID, PathParam(description="API key id.")]
 
 
 def _pepper(request: Request) -> bytes:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     return settings.api_key_pepper.get_secret_value().encode()
 
 
@@ -58,7 +68,7 @@ def _created(issued: service.IssuedKey) -> ApiKeyCreated:
     description="The caller's keys (admins: any user's with `user_id`), oldest first, including "
     "revoked and expired ones. Secrets are never returned; `prefix` identifies a key.",
     operation_id="listApiKeys",
-    responses=problem_responses(403),
+    responses=problem_responses(PermissionDenied),
 )
 async def list_api_keys(
     session: SessionDep,
@@ -74,9 +84,14 @@ async def list_api_keys(
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key",
     description="Issues a key for the caller (admins: for `user_id`). Scopes must be within the "
-    "owner's role. The secret `key` appears only in this response.",
+    "owner's role (422) and, when the caller presents an API key, within that key's own scopes "
+    "(403 `scope-not-grantable`: a key never mints a broader one). Without `scopes`: the role's "
+    "scopes — within the presenting key's, or all of them for a cookie session. The secret "
+    "`key` appears only in this response.",
     operation_id="createApiKey",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(
+        PermissionDenied, ScopeNotGrantable, *UNSAFE, *JSON_BODY, *IDEMPOTENT, UserNotFound
+    ),
 )
 async def create_api_key(
     request: Request,
@@ -86,7 +101,7 @@ async def create_api_key(
     response: Response,
 ) -> ApiKeyCreated:
     issued = await service.create_key(
-        session, principal, body, pepper=_pepper(request), clock=request.app.state.clock
+        session, principal, body, pepper=_pepper(request), clock=services(request).clock
     )
     response.headers["Location"] = f"/api/v1/api-keys/{issued.row.id}"
     response.headers["Cache-Control"] = "no-store"
@@ -98,7 +113,7 @@ async def create_api_key(
     summary="Get an API key",
     description="One of the caller's keys (admins: anyone's); others are 404.",
     operation_id="getApiKey",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(PermissionDenied, ApiKeyNotFound),
 )
 async def get_api_key(key_id: KeyId, session: SessionDep, principal: ApiKeysWrite) -> ApiKeyRead:
     return ApiKeyRead.model_validate(await service.get_key(session, principal, key_id))
@@ -110,12 +125,12 @@ async def get_api_key(key_id: KeyId, session: SessionDep, principal: ApiKeysWrit
     summary="Revoke an API key",
     description="The key stops working immediately on every server (idempotent).",
     operation_id="revokeApiKey",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, ApiKeyNotFound),
 )
 async def revoke_api_key(
-    request: Request, key_id: KeyId, session: SessionDep, principal: ApiKeysWrite
+    request: Request, key_id: KeyId, uow: UowDep, principal: ApiKeysWrite
 ) -> Response:
-    await service.revoke_key(session, principal, key_id, clock=request.app.state.clock)
+    await service.revoke_key(uow, principal, key_id, clock=services(request).clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -126,25 +141,34 @@ async def revoke_api_key(
     description="Returns a new key with the same owner, name, scopes and limit; the old key keeps "
     "working for `grace_period_seconds` (default 24 h, 0 = stops now, at most 30 days), then "
     "gets 401 `api-key-expired`. A lineage has at most two live keys: rotating again while the "
-    "previous grace period runs is 409.",
+    "previous grace period runs is 409. Through an API key, only keys whose scopes that key "
+    "holds itself can be rotated (403 `scope-not-grantable`).",
     operation_id="rotateApiKey",
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(
+        PermissionDenied,
+        ScopeNotGrantable,
+        *UNSAFE,
+        *JSON_BODY,
+        *IDEMPOTENT,
+        ApiKeyNotFound,
+        ApiKeyNotRotatable,
+    ),
 )
 async def rotate_api_key(
     request: Request,
     key_id: KeyId,
-    session: SessionDep,
+    uow: UowDep,
     principal: ApiKeysWrite,
     response: Response,
     body: ApiKeyRotate | None = None,
 ) -> ApiKeyCreated:
     issued = await service.rotate_key(
-        session,
+        uow,
         principal,
         key_id,
         grace_period_seconds=(body or ApiKeyRotate()).grace_period_seconds,
         pepper=_pepper(request),
-        clock=request.app.state.clock,
+        clock=services(request).clock,
     )
     response.headers["Location"] = f"/api/v1/api-keys/{issued.row.id}"
     response.headers["Cache-Control"] = "no-store"
@@ -159,17 +183,20 @@ async def rotate_api_key(
     "`expires_in` idle seconds, at logout, deactivation or a password change. Send the returned "
     "`csrf_token` as `X-CSRF-Token` on unsafe requests. Wrong email and wrong password give the "
     "same 401; attempts are limited per IP and per account (429). While the session store "
-    "(Redis) is unavailable every attempt is 503, whatever the password.",
+    "(Redis) is unavailable every attempt is 503 (never 429), whatever the password; a login "
+    "whose session could not be stored is 503 too, with no cookie and nothing changed.",
     operation_id="login",
     dependencies=[PUBLIC],
-    responses=problem_responses(429, 503),
+    responses=problem_responses(InvalidCredentials, *JSON_BODY, public=True),
 )
 async def login(
-    request: Request, body: LoginRequest, session: SessionDep, response: Response
+    request: Request, body: LoginRequest, uow: UowDep, response: Response
 ) -> LoginResult:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
+    store = session_store(request)
     result = await service.check_login_limits(
-        getattr(request.app.state, "rate_limiter", None),
+        services(request).rate_limiter,
+        store,
         ip=client_ip(request),
         email=str(body.email),
         per_ip=settings.login_rate_limit_per_ip_per_minute,
@@ -178,19 +205,28 @@ async def login(
     if result is not None:
         request.state.rate_limit = result
     outcome = await service.login(
-        session,
-        session_store(request),
+        uow,
+        store,
         email=str(body.email),
         password=body.password.get_secret_value(),
         mark_secret=settings.secret_key.get_secret_value().encode(),
-        clock=request.app.state.clock,
+        clock=services(request).clock,
     )
+    # The one route that ends its transaction itself: the session is stored first (503 and a
+    # rollback when it cannot be), then the login commits; a failed commit takes the stored
+    # session back. Either way a failed login changes nothing and sets no cookie.
+    await service.open_session(store, outcome)
+    try:
+        await uow.session.commit()
+    except BaseException:
+        await service.discard_session(store, outcome)
+        raise
     user_id = outcome.user.id
 
     async def audit_login() -> None:  # after the commit (and the session write queued before)
         record_session_event(request, "auth.login", user_id)
 
-    after_commit(session, audit_login)
+    uow.after_commit(audit_login)
     response.set_cookie(
         settings.session_cookie_name,
         outcome.token,
@@ -214,14 +250,14 @@ async def login(
     description="Ends the cookie session (needs `X-CSRF-Token`) and clears the cookie. With an "
     "API key it does nothing (revoke keys with `DELETE /api/v1/api-keys/{id}`).",
     operation_id="logout",
-    responses=problem_responses(403),
+    responses=problem_responses(*UNSAFE, *IDEMPOTENT),
 )
 async def logout(request: Request, principal: Authenticated) -> Response:
     await service.logout(session_store(request), principal)
     if principal.session_id is not None:
         record_session_event(request, "auth.logout", principal.user_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
+    response.delete_cookie(services(request).settings.session_cookie_name, path="/")
     return response
 
 
@@ -233,14 +269,14 @@ async def logout(request: Request, principal: Authenticated) -> Response:
     "one is weak). Every other session of the user ends; a cookie session making the change "
     "stays valid. With an API key the change works the same and ends all sessions.",
     operation_id="changePassword",
-    responses=problem_responses(403),
+    responses=problem_responses(*UNSAFE, *JSON_BODY, *IDEMPOTENT),
 )
 async def change_password(
-    request: Request, body: PasswordChange, session: SessionDep, principal: Authenticated
+    request: Request, body: PasswordChange, uow: UowDep, principal: Authenticated
 ) -> Response:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     await service.change_password(
-        session,
+        uow,
         session_store(request),
         principal,
         current_password=body.current_password.get_secret_value(),
@@ -260,13 +296,13 @@ async def change_password(
     "usable. All of the user's sessions end. No credentials needed (per-IP rate limit).",
     operation_id="redeemPasswordReset",
     dependencies=[PUBLIC],
-    responses=problem_responses(400, 429, 503),
+    responses=problem_responses(PasswordResetTokenInvalid, *JSON_BODY, public=True),
 )
 async def redeem_password_reset(
-    request: Request, body: PasswordResetRedeem, session: SessionDep
+    request: Request, body: PasswordResetRedeem, uow: UowDep
 ) -> Response:
     await service.redeem_password_reset(
-        session,
+        uow,
         password_resets(request),
         session_store(request),
         token=body.token.get_secret_value(),
@@ -276,9 +312,9 @@ async def redeem_password_reset(
 
 
 def password_resets(request: Request) -> PasswordResetStore:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     return PasswordResetStore(
-        request.app.state.redis, settings.redis_key_prefix, settings.password_reset_ttl_seconds
+        services(request).redis, settings.redis_key_prefix, settings.password_reset_ttl_seconds
     )
 
 

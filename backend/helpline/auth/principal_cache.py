@@ -29,10 +29,9 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
-from helpline.db import after_commit
+from helpline.db import UnitOfWork
 
 log = structlog.get_logger("helpline.auth")
 
@@ -166,21 +165,14 @@ def redis_publisher(redis: Any, key: str, local: PrincipalCache | None = None) -
     return publish
 
 
-def changed_after_commit(session: AsyncSession) -> None:
-    """Queue the announcement that a credential or its owner changed (after commit only)."""
-    if session.info.get(_QUEUED):
-        return
-    session.info[_QUEUED] = True
-
-    async def effect() -> None:
-        session.info.pop(_QUEUED, None)
-        for publish in list(_publishers):
-            await publish()
-
-    after_commit(session, effect)
+async def _announce_change() -> None:
+    for publish in list(_publishers):
+        await publish()
 
 
-_QUEUED = "helpline.principals.changed"
+def changed_after_commit(uow: UnitOfWork) -> None:
+    """Queue the announcement that a credential or its owner changed (after commit, once)."""
+    uow.collect(_announce_change, lambda: _announce_change)
 
 
 def generation_key(prefix: str) -> str:

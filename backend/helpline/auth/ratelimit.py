@@ -157,12 +157,13 @@ class RateLimiter:
     def redis(self) -> Any:
         return self._bridge.storage if self._bridge is not None else None
 
-    def calls(self, policy: str, identity: str, limit: int) -> list[roundtrip.Call]:
-        """The Redis calls of one hit: acquire (exact under concurrency), then read the window."""
+    def calls(self, policy: str, identity: str, limit: int, cost: int = 1) -> list[roundtrip.Call]:
+        """The Redis calls of one hit (``cost`` requests at once): acquire (exact under
+        concurrency), then read the window."""
         key, expiry = self._key(policy, identity, limit)
         now = time.time()
         return [
-            self._acquire.call([key], [now, limit, expiry, 1]),
+            self._acquire.call([key], [now, limit, expiry, cost]),
             self._read.call([key], [now - expiry, limit]),
         ]
 
@@ -192,17 +193,24 @@ class RateLimiter:
             error=type(exc).__name__,
         )
 
-    async def hit(self, policy: str, identity: str, limit: int) -> RateLimitResult:
-        """Count one request of ``identity`` against ``limit`` per minute."""
-        return (await self.hit_with(policy, identity, limit, []))[0]
+    async def hit(self, policy: str, identity: str, limit: int, cost: int = 1) -> RateLimitResult:
+        """Count ``cost`` requests (one, unless an operation weighs more) of ``identity``
+        against ``limit`` per minute."""
+        return (await self.hit_with(policy, identity, limit, [], cost=cost))[0]
 
     async def hit_with(
-        self, policy: str, identity: str, limit: int, extra: list[roundtrip.Call]
+        self,
+        policy: str,
+        identity: str,
+        limit: int,
+        extra: list[roundtrip.Call],
+        *,
+        cost: int = 1,
     ) -> tuple[RateLimitResult, list[Any] | None]:
         """A hit with ``extra`` calls in the same round trip: their answers, or None when Redis
         could not be used (the hit then went to the per-process fallback)."""
         if self.uses_redis:
-            calls = self.calls(policy, identity, limit) + extra
+            calls = self.calls(policy, identity, limit, cost) + extra
             try:
                 if self._client is not None:  # our own client: its sockets time out
                     answers = await roundtrip.execute(self.redis, calls)
@@ -213,13 +221,15 @@ class RateLimiter:
                 self.storage_failed(exc)
             else:
                 return self.result(policy, limit, answers[0], answers[1]), answers[2:]
-        return await self.hit_fallback(policy, identity, limit), None
+        return await self.hit_fallback(policy, identity, limit, cost), None
 
-    async def hit_fallback(self, policy: str, identity: str, limit: int) -> RateLimitResult:
+    async def hit_fallback(
+        self, policy: str, identity: str, limit: int, cost: int = 1
+    ) -> RateLimitResult:
         if self._primary is not None:
             self.fallback_count += 1
         item = RateLimitItemPerMinute(limit)
-        allowed = await self._fallback.hit(item, policy, identity)
+        allowed = await self._fallback.hit(item, policy, identity, cost=cost)
         stats = await self._fallback.get_window_stats(item, policy, identity)
         reset_after = max(0, math.ceil(stats.reset_time - time.time()))
         return RateLimitResult(

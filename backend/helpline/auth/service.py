@@ -17,15 +17,17 @@ from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
 from helpline.auth.schemas import ApiKeyCreate
 from helpline.auth.sessions import SessionData, SessionStore, password_mark
-from helpline.db import after_commit
+from helpline.db import UnitOfWork
 from helpline.errors import (
     ApiKeyExpired,
     ApiKeyNotFound,
     ApiKeyNotRotatable,
     CsrfTokenInvalid,
+    DependencyUnavailable,
     InvalidCredentials,
     PasswordResetTokenInvalid,
     PermissionDenied,
+    ScopeNotGrantable,
     SessionExpired,
     Unauthenticated,
     ValidationFailed,
@@ -100,15 +102,24 @@ async def issue_api_key(
     rate_limit_per_minute: int | None = None,
     expires_at: datetime | None = None,
     clock: Clock = utcnow,
+    grantable: frozenset[Scope] | None = None,
 ) -> IssuedKey:
-    """Create a key for a user; scopes default to everything the role allows (API and CLI)."""
+    """Create a key for a user; scopes default to everything the role allows (API and CLI).
+
+    ``grantable`` is what the presenting credentials may hand on (an API key's own scopes;
+    None for a cookie session or the command line): the default is then the role's scopes
+    within it, and asking for more is 403 ``scope-not-grantable``.
+    """
     if expires_at is not None and expires_at <= clock():
         raise ValidationFailed(
             "expires_at must be in the future.",
             errors=[{"loc": ["body", "expires_at"], "msg": "in the past", "type": "value_error"}],
         )
     allowed = {s.value for s in ROLE_SCOPES[role]}
-    requested = sorted(allowed if scopes is None else set(scopes))
+    if scopes is None:
+        requested = sorted(allowed & _values(grantable) if grantable is not None else allowed)
+    else:
+        requested = sorted(set(scopes))
     unknown = [s for s in requested if s not in {sc.value for sc in Scope}]
     beyond = [s for s in requested if s not in allowed and s not in unknown]
     if unknown or beyond:
@@ -119,6 +130,8 @@ async def issue_api_key(
                 for s in unknown + beyond
             ],
         )
+    if grantable is not None:
+        _refuse_scopes_not_held(requested, grantable)
     secret = keys.generate_key()
     row = await repository.insert_key(
         session,
@@ -132,6 +145,28 @@ async def issue_api_key(
         expires_at=expires_at,
     )
     return IssuedKey(row=row, secret=secret)
+
+
+def _values(scopes: frozenset[Scope]) -> set[str]:
+    return {s.value for s in scopes}
+
+
+def grantable_by(principal: Principal) -> frozenset[Scope] | None:
+    """The scopes ``principal`` may put on a key it creates or rotates: an API key's own
+    (effective) scopes — a key never mints a broader one; None (the owner's role decides) for a
+    cookie session, which already acts with its role's scopes."""
+    return principal.scopes if principal.api_key_id is not None else None
+
+
+def _refuse_scopes_not_held(scopes: list[str], grantable: frozenset[Scope]) -> None:
+    missing = sorted(set(scopes) - _values(grantable))
+    if missing:
+        raise ScopeNotGrantable(
+            "An API key can grant only scopes it holds itself; the presenting key lacks "
+            + ", ".join(repr(s) for s in missing)
+            + ".",
+            scopes=missing,
+        )
 
 
 # -- key lifecycle -------------------------------------------------------------------------------
@@ -182,16 +217,18 @@ async def create_key(
         rate_limit_per_minute=data.rate_limit_per_minute,
         expires_at=data.expires_at,
         clock=clock,
+        grantable=grantable_by(principal),
     )
 
 
 async def revoke_key(
-    session: AsyncSession, principal: Principal, key_id: uuid.UUID, *, clock: Clock
+    uow: UnitOfWork, principal: Principal, key_id: uuid.UUID, *, clock: Clock
 ) -> None:
     """Revoke at once (idempotent): the next lookup on any worker sees revoked_at."""
+    session = uow.session
     row = await _visible_key(session, principal, key_id)
     await repository.revoke_key(session, row.id, clock())
-    principal_cache.changed_after_commit(session)
+    principal_cache.changed_after_commit(uow)
 
 
 async def revoke_keys_of_user(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -215,7 +252,7 @@ def _is_live(row: ApiKey, now: datetime) -> bool:
 
 
 async def rotate_key(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     key_id: uuid.UUID,
     *,
@@ -224,11 +261,21 @@ async def rotate_key(
     clock: Clock,
 ) -> IssuedKey:
     """Replace a key: same owner, name, scopes and limit; the old one expires after the grace."""
+    session = uow.session
     target = await _visible_key(session, principal, key_id)
     await _refuse_rotated_out_key(session, principal)
     now = clock()
     lineage = await repository.lock_lineage(session, target.lineage_id)
     old = next(k for k in lineage if k.id == key_id)
+    grantable = grantable_by(principal)
+    if grantable is not None:  # the new secret must not carry more than the presenting key
+        owner_role = principal.role if old.user_id == principal.user_id else None
+        if owner_role is None:
+            owner_role = Role((await user_service.get_user(session, old.user_id)).role)
+        # Scopes the owner's role no longer allows are inert on either key: not a grant.
+        _refuse_scopes_not_held(
+            [s for s in old.scopes if s in _values(ROLE_SCOPES[owner_role])], grantable
+        )
     if not _is_live(old, now):
         raise ApiKeyNotRotatable("A revoked or expired key cannot be rotated.")
     if any(_is_live(k, now) for k in lineage if k.id != old.id):
@@ -253,7 +300,7 @@ async def rotate_key(
     grace_end = now + timedelta(seconds=grace_period_seconds)
     if old.expires_at is None or grace_end < old.expires_at:
         await repository.set_key_expiry(session, old.id, grace_end)
-        principal_cache.changed_after_commit(session)
+        principal_cache.changed_after_commit(uow)
     return IssuedKey(row=row, secret=secret)
 
 
@@ -267,13 +314,20 @@ class LoginOutcome:
 
 async def check_login_limits(
     limiter: RateLimiter | None,
+    store: SessionStore,
     *,
     ip: str,
     email: str,
     per_ip: int,
     per_account: int,
 ) -> RateLimitResult | None:
-    """Count a login attempt per IP and per account; raise 429 when either is exhausted."""
+    """Count a login attempt per IP and per account; raise 429 when either is exhausted.
+
+    The session store is asked first: while it (Redis) is down every attempt is 503 — never a
+    429 from the per-process fallback limiter, which would only count attempts that cannot
+    succeed anyway.
+    """
+    await store.ensure_available()
     if limiter is None:
         return None
     by_ip = await limiter.hit("login-ip", ip, per_ip)
@@ -287,7 +341,7 @@ async def check_login_limits(
 
 
 async def login(
-    session: AsyncSession,
+    uow: UnitOfWork,
     store: SessionStore,
     *,
     email: str,
@@ -295,12 +349,14 @@ async def login(
     mark_secret: bytes,
     clock: Clock,
 ) -> LoginOutcome:
-    """Check a password and open a session. Unknown email and wrong password look the same.
+    """Check a password and prepare a session (stored by :func:`open_session`). Unknown email
+    and wrong password look the same.
 
-    While sessions cannot be stored every attempt is 503, before any password is checked: an
-    outage must not tell a right password (which could not log in) from a wrong one.
+    While sessions cannot be stored every attempt is 503 (:func:`check_login_limits` asks the
+    store first), before any password is checked: an outage must not tell a right password
+    (which could not log in) from a wrong one.
     """
-    await store.ensure_available()
+    session = uow.session
     candidate = await user_service.get_login_candidate(session, email)
     password_hash = candidate.password_hash if candidate is not None else None
     ok = await verify_password(password_hash, password)
@@ -313,16 +369,30 @@ async def login(
     token, data = store.prepare(candidate.id, password_mark(mark_secret, password_hash))
     await user_service.record_login(session, candidate.id, clock())
     user = await user_service.get_user(session, candidate.id)
-
-    async def open_session() -> None:  # only once the login is committed (DESIGN §3)
-        await store.save(data)
-
-    after_commit(session, open_session)
     return LoginOutcome(token=token, data=data, user=user)
 
 
+async def open_session(store: SessionStore, outcome: LoginOutcome) -> None:
+    """Store a prepared login session; 503 when the store fails.
+
+    Not an after-commit effect: a login whose session could not be stored must fail (and roll
+    back), never answer 200 with a cookie that names no session. The caller commits right
+    after and calls :func:`discard_session` if that commit fails.
+    """
+    await store.save(outcome.data)
+
+
+async def discard_session(store: SessionStore, outcome: LoginOutcome) -> None:
+    """Remove a stored session whose login did not commit (best effort: its token was never
+    handed out, and it expires with the session TTL)."""
+    try:
+        await store.delete(outcome.data.session_id, outcome.data.user_id)
+    except DependencyUnavailable:
+        log.warning("could not remove the session of a login that did not commit")
+
+
 async def change_password(
-    session: AsyncSession,
+    uow: UnitOfWork,
     store: SessionStore,
     principal: Principal,
     *,
@@ -332,6 +402,7 @@ async def change_password(
 ) -> None:
     """Self-service: the current password is required; every other session of the user ends
     (the caller's own session, if it is one, stays valid)."""
+    session = uow.session
     user = await user_service.get_credentials(session, principal.user_id)
     if not await verify_password(user.password_hash, current_password):
         raise ValidationFailed(
@@ -344,7 +415,7 @@ async def change_password(
     async def end_other_sessions() -> None:
         await store.end_other_sessions(principal.user_id, principal.session_id, mark)
 
-    after_commit(session, end_other_sessions)
+    uow.after_commit(end_other_sessions)
 
 
 async def issue_password_reset(
@@ -356,7 +427,7 @@ async def issue_password_reset(
 
 
 async def redeem_password_reset(
-    session: AsyncSession,
+    uow: UnitOfWork,
     resets: PasswordResetStore,
     store: SessionStore,
     *,
@@ -364,6 +435,7 @@ async def redeem_password_reset(
     new_password: str,
 ) -> None:
     """Set a new password with a reset token; all of the user's sessions end."""
+    session = uow.session
     user_id = await resets.peek(token)
     if user_id is None:
         raise PasswordResetTokenInvalid()
@@ -375,7 +447,7 @@ async def redeem_password_reset(
     async def end_sessions() -> None:
         await store.delete_all(user_id)
 
-    after_commit(session, end_sessions)
+    uow.after_commit(end_sessions)
 
 
 async def authenticate_session(

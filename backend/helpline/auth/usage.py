@@ -8,8 +8,6 @@ moves the time backwards.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from datetime import datetime
 
@@ -17,20 +15,22 @@ import structlog
 
 from helpline.auth import repository
 from helpline.db import ActorContext, Database
+from helpline.kit.periodic import Periodic
 
 log = structlog.get_logger("helpline.auth")
 
 
 class KeyUseRecorder:
-    """Bounded buffer of key uses, flushed every ``interval_s`` (and at shutdown)."""
+    """Bounded buffer of key uses, flushed every ``interval_s`` (and at shutdown) by its
+    ``flusher``."""
 
     def __init__(self, database: Database, *, interval_s: float = 30.0, capacity: int = 50_000):
         self.database = database
         self.interval_s = interval_s
         self.capacity = capacity
         self._uses: dict[uuid.UUID, datetime] = {}
-        self._task: asyncio.Task[None] | None = None
         self.dropped = 0
+        self.flusher = Periodic("key-use", self.flush, interval_s=interval_s)
 
     def note(self, key_id: uuid.UUID, at: datetime) -> None:
         if key_id in self._uses or len(self._uses) < self.capacity:
@@ -53,19 +53,3 @@ class KeyUseRecorder:
             log.warning("could not record API key use; will retry", keys=len(uses))
             return 0
         return len(uses)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="helpline-key-use")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.flush()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            await self.flush()

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.config import Settings, UnsafeSettingsError, get_settings
-from helpline.db import ActorContext, Database, make_engine
+from helpline.db import ActorContext, Database, UnitOfWork, make_engine
 from helpline.errors import HelplineError
 from helpline.logs import configure_logging
 from helpline.runtime import ConfigurationError, resolve_database_url
@@ -72,8 +72,24 @@ async def in_transaction(
     *,
     database_url: str | None = None,
 ) -> T:
-    """``work`` in one transaction whose actor is the system job ``job`` (default database:
-    the service's; the audit jobs pass the owner role's URL)."""
+    """``work`` with the session of one unit of work whose actor is the system job ``job``
+    (default database: the service's; the audit jobs pass the owner role's URL)."""
+
+    async def on_session(uow: UnitOfWork) -> T:
+        return await work(uow.session)
+
+    return await in_unit_of_work(settings, job, on_session, database_url=database_url)
+
+
+async def in_unit_of_work(
+    settings: Settings,
+    job: str,
+    work: Callable[[UnitOfWork], Awaitable[T]],
+    *,
+    database_url: str | None = None,
+) -> T:
+    """``work`` in one unit of work (one transaction, then its side effects) whose actor is the
+    system job ``job``."""
     from helpline.auth import principal_cache
     from helpline.runtime import make_redis
 
@@ -89,8 +105,8 @@ async def in_transaction(
         )
         principal_cache.register_publisher(publisher)
     try:
-        async with database.transaction(ActorContext.system(job)) as session:
-            return await work(session)
+        async with database.unit_of_work(ActorContext.system(job)) as uow:
+            return await work(uow)
     finally:
         if publisher is not None:
             principal_cache.unregister_publisher(publisher)
@@ -104,6 +120,13 @@ def run_in_transaction(
 ) -> T:
     """Run ``work`` in one transaction whose actor is the system job ``job``."""
     return asyncio.run(in_transaction(settings, job, work))
+
+
+def run_in_unit_of_work(
+    settings: Settings, job: str, work: Callable[[UnitOfWork], Awaitable[T]]
+) -> T:
+    """Run ``work`` in one unit of work whose actor is the system job ``job``."""
+    return asyncio.run(in_unit_of_work(settings, job, work))
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

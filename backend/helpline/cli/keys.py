@@ -20,8 +20,10 @@ from helpline.cli.jobs import (
     echo_secret_line,
     one_line_errors,
     run_in_transaction,
+    run_in_unit_of_work,
     settings_or_exit,
 )
+from helpline.db import UnitOfWork
 from helpline.errors import Unauthenticated, UserNotFound
 from helpline.kit.clock import utcnow
 from helpline.models.enums import Role
@@ -57,7 +59,8 @@ def create(
     if expires_at is not None and expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=UTC)
 
-    async def work(session: AsyncSession) -> str:
+    async def work(uow: UnitOfWork) -> str:
+        session = uow.session
         user = await user_service.get_user_by_email(session, email)
         if user is None:
             raise UserNotFound(f"No user with email {email}.")
@@ -66,7 +69,7 @@ def create(
             for key in await auth_service.list_api_keys(session, user.id):
                 live = key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
                 if live and key.name == name:
-                    await auth_service.revoke_key(session, SYSTEM_PRINCIPAL, key.id, clock=utcnow)
+                    await auth_service.revoke_key(uow, SYSTEM_PRINCIPAL, key.id, clock=utcnow)
         issued = await auth_service.issue_api_key(
             session,
             user_id=user.id,
@@ -79,7 +82,7 @@ def create(
         )
         return issued.secret
 
-    echo_secret_line(run_in_transaction(settings, "keys.create", work))
+    echo_secret_line(run_in_unit_of_work(settings, "keys.create", work))
 
 
 @app.command("verify")
@@ -144,9 +147,9 @@ def rotate(
     """Replace a key (same owner, name, scopes, limit); the new key is printed alone, once."""
     settings = settings_or_exit()
 
-    async def work(session: AsyncSession) -> str:
+    async def work(uow: UnitOfWork) -> str:
         issued = await auth_service.rotate_key(
-            session,
+            uow,
             SYSTEM_PRINCIPAL,
             key_id,
             grace_period_seconds=grace,
@@ -155,7 +158,7 @@ def rotate(
         )
         return issued.secret
 
-    echo_secret_line(run_in_transaction(settings, "keys.rotate", work))
+    echo_secret_line(run_in_unit_of_work(settings, "keys.rotate", work))
 
 
 @app.command("revoke")
@@ -164,8 +167,8 @@ def revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="Id of the key to re
     """Revoke a key: it stops working at once."""
     settings = settings_or_exit()
 
-    async def work(session: AsyncSession) -> None:
-        await auth_service.revoke_key(session, SYSTEM_PRINCIPAL, key_id, clock=utcnow)
+    async def work(uow: UnitOfWork) -> None:
+        await auth_service.revoke_key(uow, SYSTEM_PRINCIPAL, key_id, clock=utcnow)
 
-    run_in_transaction(settings, "keys.revoke", work)
+    run_in_unit_of_work(settings, "keys.revoke", work)
     typer.echo(f"revoked {key_id}", err=True)

@@ -58,6 +58,7 @@ def serve(
     from helpline.app import create_app
     from helpline.cli.db import alembic_config
     from helpline.runtime import resolve_database_url
+    from helpline.serving import HelplineHttpToolsProtocol
 
     settings = settings_or_exit()
     host, port = host or settings.host, port or settings.port
@@ -66,7 +67,8 @@ def serve(
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
+        # httptools, but a request with a method llhttp does not know reaches the app (405).
+        "http": HelplineHttpToolsProtocol,
         "log_config": None,
         "access_log": False,
         # The app resolves the client address itself, trusting only HELPLINE_TRUSTED_PROXIES.

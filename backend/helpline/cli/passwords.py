@@ -8,18 +8,18 @@ from typing import Annotated
 
 import typer
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth import service as auth_service
 from helpline.auth.sessions import SessionStore
 from helpline.cli.jobs import (
     echo_secret_line,
     fail,
-    in_transaction,
+    in_unit_of_work,
     one_line_errors,
     run,
     settings_or_exit,
 )
+from helpline.db import UnitOfWork
 from helpline.errors import ValidationFailed
 from helpline.runtime import make_redis
 from helpline.user import service as user_service
@@ -51,13 +51,13 @@ def set_password(
         redis = make_redis(settings)
         store = SessionStore(redis, settings.redis_key_prefix, settings.session_ttl_seconds)
 
-        async def work(session: AsyncSession) -> None:
-            user = await user_service.get_user_by_email(session, email)
+        async def work(uow: UnitOfWork) -> None:
+            user = await user_service.get_user_by_email(uow.session, email)
             if user is None:
                 raise fail(f"no user with email {email}")
             try:
                 await user_service.update_user(
-                    session,
+                    uow,
                     user.id,
                     UserUpdate(password=SecretStr(password)),
                     store.delete_all,
@@ -69,7 +69,7 @@ def set_password(
             typer.echo(f"password set for {user.role} {user.email}", err=True)
 
         try:
-            await in_transaction(settings, "users.set_password", work)
+            await in_unit_of_work(settings, "users.set_password", work)
         finally:
             await redis.aclose()
 

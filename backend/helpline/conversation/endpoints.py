@@ -10,9 +10,17 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.conversation import service
 from helpline.conversation.schemas import MessageCreate, MessageRead
-from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.http import json_response, problem_responses
+from helpline.db import UnitOfWorkRoute, UowDep
+from helpline.errors import (
+    AttachmentNotBindable,
+    InvalidCursorError,
+    PermissionDenied,
+    TicketClosed,
+    TicketNotFound,
+)
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, json_response, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from helpline.services import services
 
 router = APIRouter(
     route_class=UnitOfWorkRoute,
@@ -28,12 +36,12 @@ TicketId = Annotated[uuid.UUID, Path(description="Ticket id.")]
     summary="List a ticket's messages",
     description="Oldest first, keyset-paginated. Customers never see internal notes.",
     operation_id="listTicketMessages",
-    responses=problem_responses(400, 403, 404),
+    responses=problem_responses(PermissionDenied, TicketNotFound, InvalidCursorError),
 )
 async def list_ticket_messages(
     request: Request,
     ticket_id: TicketId,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsRead,
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")
@@ -43,12 +51,12 @@ async def list_ticket_messages(
     ] = None,
 ) -> Page[MessageRead]:
     page = await service.list_messages(
-        session,
+        uow,
         principal,
         ticket_id,
         limit,
         cursor,
-        request.app.state.settings.cursor_secret,
+        services(request).settings.cursor_secret,
     )
     return Page[MessageRead].of(
         [MessageRead.model_validate(r) for r in page.rows], page.next_cursor
@@ -62,10 +70,18 @@ async def list_ticket_messages(
     summary="Add a message",
     description="Add a public reply, or (staff only) an internal note. A closed ticket → 409.",
     operation_id="addTicketMessage",
-    responses=problem_responses(403, 404, 409, 413, 415),
+    responses=problem_responses(
+        PermissionDenied,
+        *UNSAFE,
+        *JSON_BODY,
+        *IDEMPOTENT,
+        TicketNotFound,
+        TicketClosed,
+        AttachmentNotBindable,
+    ),
 )
 async def add_ticket_message(
-    ticket_id: TicketId, body: MessageCreate, session: SessionDep, principal: TicketsWrite
+    ticket_id: TicketId, body: MessageCreate, uow: UowDep, principal: TicketsWrite
 ) -> Response:
-    row = await service.add_message(session, principal, ticket_id, body)
+    row = await service.add_message(uow, principal, ticket_id, body)
     return json_response(MessageRead.model_validate(row), status_code=status.HTTP_201_CREATED)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,9 +12,10 @@ from helpline.attachment import service as attachment_service
 from helpline.auth.principal import Principal
 from helpline.conversation import repository
 from helpline.conversation.schemas import MessageCreate
-from helpline.errors import InvalidCursorError, PermissionDenied
-from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
+from helpline.db import UnitOfWork
+from helpline.errors import PermissionDenied
 from helpline.kit.ids import new_id
+from helpline.kit.pagination import Keyset, KeysetPage, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import SenderType
 from helpline.ticket import service as ticket_service
@@ -22,20 +24,21 @@ from helpline.ticket.access import visible_tickets
 CURSOR_SORT = "conversation"
 
 
-@dataclass(frozen=True, slots=True)
-class MessagePage:
-    rows: list[AnyRow]
-    next_cursor: str | None
+# Oldest first: the conversation's own order.
+MESSAGE_KEYSET: Keyset[Any, tuple[datetime, uuid.UUID]] = Keyset(
+    CURSOR_SORT, time_and_id_of(lambda r: r.timestamp), time_and_id(uuid.UUID)
+)
 
 
 async def add_message(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID, data: MessageCreate
 ) -> AnyRow:
     """Add a reply or (staff only) an internal note to a visible, open ticket."""
+    session = uow.session
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
     # Locks the ticket (404 unseen, 409 closed) and bumps its version, before the insert.
-    await ticket_service.change_open_ticket(session, principal, ticket_id)
+    await ticket_service.change_open_ticket(uow, principal, ticket_id)
     attachments = await attachment_service.claim_uploads(session, principal, data.attachment_ids)
     message_id = new_id()
     row = await repository.insert_message(
@@ -57,32 +60,20 @@ async def add_message(
 
 
 async def list_messages(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     ticket_id: uuid.UUID,
     limit: int,
     cursor: str | None,
     cursor_secret: bytes,
-) -> MessagePage:
+) -> KeysetPage[AnyRow]:
     """One page of a visible ticket's conversation, oldest first."""
-    await ticket_service.get_ticket(session, principal, ticket_id)
-    after = None
-    if cursor:
-        try:
-            after = decode_keyset(cursor_secret, CURSOR_SORT, cursor, uuid.UUID)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    await ticket_service.get_ticket(uow, principal, ticket_id)
+    after = MESSAGE_KEYSET.after(cursor_secret, cursor)
     rows = await repository.list_messages(
-        session, ticket_id, visible_tickets(principal).sees_internal, limit, after
+        uow.session, ticket_id, visible_tickets(principal).sees_internal, limit, after
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            cursor_secret, CURSOR_SORT, [last.timestamp.isoformat(), str(last.id)]
-        )
-    return MessagePage(rows=rows, next_cursor=next_cursor)
+    return MESSAGE_KEYSET.page(cursor_secret, rows, limit)
 
 
 async def messages_of_tickets(
@@ -112,4 +103,4 @@ async def messages_of_tickets(
 
 def message_cursor(cursor_secret: bytes, row: AnyRow) -> str:
     """The cursor that continues a conversation after ``row`` (same codec as the REST list)."""
-    return encode_cursor(cursor_secret, CURSOR_SORT, [row.timestamp.isoformat(), str(row.id)])
+    return MESSAGE_KEYSET.cursor(cursor_secret, row)

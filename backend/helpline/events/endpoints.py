@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request
 
 from helpline.auth.dependencies import TicketsRead
 from helpline.db import SessionDep, UnitOfWorkRoute
+from helpline.errors import InvalidCursorError, PermissionDenied
 from helpline.events import service
 from helpline.events.schemas import EventPage, EventPageMeta
 from helpline.http import problem_responses
 from helpline.kit.pagination import MAX_LIMIT
+from helpline.services import services
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
 
@@ -29,7 +31,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1")
     "assignment and priority changes. Events older than the retention "
     "(`HELPLINE_EVENTS_RETENTION_DAYS`) are purged by the worker.",
     operation_id="listEvents",
-    responses=problem_responses(400, 403, 422),
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
 )
 async def list_events(
     request: Request,
@@ -53,7 +55,7 @@ async def list_events(
         types=service.parse_types(types),
         ticket_id=ticket_id,
         limit=limit,
-        cursor_secret=request.app.state.settings.secret_key.get_secret_value().encode(),
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return EventPage(
         data=page.events, meta=EventPageMeta(next_cursor=page.next_cursor, has_more=page.has_more)

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
+from helpline.ticket.access import STAFF_ONLY_FIELDS
 
 # An event is shown only when every transaction with a smaller xid has ended (or it is the
 # reader's own): then no event can later appear before a position a reader has passed.
@@ -16,10 +17,11 @@ VISIBLE = (
     "(e.xid < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"
     " OR e.xid = (pg_current_xact_id_if_assigned()::text)::bigint)"
 )
-# Customers never see internal notes nor assignment/priority-only updates (as in the history).
+# Customers never see internal notes nor updates that changed only staff-only fields
+# (ticket/access.py, as in the history).
 CUSTOMER_HIDDEN = (
     "NOT e.internal AND NOT (e.type = 'ticket.updated'"
-    " AND (e.data->'changes') - '{assigned_to,priority}'::text[] = '{}'::jsonb)"
+    f" AND (e.data->'changes') - '{{{','.join(STAFF_ONLY_FIELDS)}}}'::text[] = '{{}}'::jsonb)"
 )
 COLUMNS = "e.id, e.xid, e.occurred_at, e.type, e.ticket_id, e.internal, e.actor_id, e.data"
 

@@ -15,11 +15,9 @@ from helpline.events import repository
 from helpline.events.schemas import EventRead
 from helpline.kit.cursor import InvalidCursor, decode_cursor, encode_cursor
 from helpline.models.event import EVENT_TYPES
-from helpline.ticket.access import visible_tickets
+from helpline.ticket.access import public_fields, visible_tickets
 
 FEED_CURSOR = "events"
-# What customers never see of a ticket (as in its history): assignment and priority.
-STAFF_ONLY_FIELDS = ("assigned_to", "priority")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +51,9 @@ def decode_position(secret: bytes, cursor: str) -> tuple[int, int]:
 
 def _public_data(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     if event_type == "ticket.created":
-        return {k: v for k, v in data.items() if k not in STAFF_ONLY_FIELDS}
+        return public_fields(data)
     if event_type == "ticket.updated":
-        changes = {k: v for k, v in data["changes"].items() if k not in STAFF_ONLY_FIELDS}
-        return {**data, "changes": changes}
+        return {**data, "changes": public_fields(data["changes"])}
     return data
 
 

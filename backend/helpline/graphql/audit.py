@@ -51,9 +51,9 @@ async def history_connection(
     if after is None:
         page = await ctx.loaders.history.load((ticket_id, first))
     else:
-        async with ctx.db() as session:
+        async with ctx.work() as uow:
             page = await audit_service.list_history(
-                session,
+                uow,
                 principal,
                 ticket_id,
                 change_set_id=None,
@@ -136,9 +136,9 @@ class AuditQuery:
         ctx = info.context
         principal = ctx.require(Scope.tickets_read)
         check_page_size(first, "first")
-        async with ctx.db() as session:
+        async with ctx.work() as uow:
             page = await audit_service.list_history(
-                session,
+                uow,
                 principal,
                 parse_id(ticket_id, "ticketId"),
                 change_set_id=None,

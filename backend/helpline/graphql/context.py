@@ -1,14 +1,15 @@
-"""The per-request GraphQL context: the request's session, its principal and the DataLoaders.
+"""The per-request GraphQL context: the request's unit of work, its principal and the DataLoaders.
 
 The context is a FastAPI dependency built from the same dependencies as every REST route
-(:func:`helpline.db.get_session` and :func:`helpline.auth.dependencies.get_principal`), so one
+(:func:`helpline.db.get_uow` and :func:`helpline.auth.dependencies.get_principal`), so one
 HTTP request is one transaction with the same actor context, the same commit-once and
 after-commit semantics, and an authentication failure is the same 401 problem — raised before any
 GraphQL parsing or execution.
 
 graphql-core runs sibling resolvers concurrently, but one ``AsyncSession`` admits one statement
-at a time: every database access of a resolver or loader goes through :meth:`GraphQLContext.db`,
-which serializes them. A resolver never awaits a DataLoader while holding it.
+at a time: every database access of a resolver or loader goes through :meth:`GraphQLContext.db`
+(or :meth:`GraphQLContext.work` for services that take the unit of work), which serializes them.
+A resolver never awaits a DataLoader while holding it.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from helpline.auth.dependencies import Authenticated
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.config import Settings
-from helpline.db import SessionDep
+from helpline.db import UnitOfWork, UowDep
 from helpline.errors import PermissionDenied, ValidationFailed
 from helpline.kit.clock import Clock
+from helpline.services import services
 
 if TYPE_CHECKING:
     from helpline.graphql.loaders import Loaders
@@ -38,13 +40,13 @@ if TYPE_CHECKING:
 class GraphQLContext(BaseContext):
     """What every resolver sees as ``info.context``."""
 
-    def __init__(self, http_request: Request, session: AsyncSession, principal: Principal) -> None:
+    def __init__(self, http_request: Request, uow: UnitOfWork, principal: Principal) -> None:
         super().__init__()
         self.http_request = http_request
-        self.session = session
+        self.uow = uow
         self.principal = principal
-        self.settings: Settings = http_request.app.state.settings
-        self.clock: Clock = http_request.app.state.clock
+        self.settings: Settings = services(http_request).settings
+        self.clock: Clock = services(http_request).clock
         self.batched = False  # set by the router for a batch of operations
         self._lock = asyncio.Lock()
         self._loaders: Loaders | None = None
@@ -59,7 +61,13 @@ class GraphQLContext(BaseContext):
     async def db(self) -> AsyncIterator[AsyncSession]:
         """The request's session, for one service call at a time."""
         async with self._lock:
-            yield self.session
+            yield self.uow.session
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[UnitOfWork]:
+        """The request's unit of work, for one service call at a time."""
+        async with self._lock:
+            yield self.uow
 
     @property
     def loaders(self) -> Loaders:
@@ -80,11 +88,9 @@ class GraphQLContext(BaseContext):
         return self.principal
 
 
-async def get_context(
-    request: Request, session: SessionDep, principal: Authenticated
-) -> GraphQLContext:
-    """FastAPI dependency: the same session and principal resolution as the REST routes."""
-    return GraphQLContext(request, session, principal)
+async def get_context(request: Request, uow: UowDep, principal: Authenticated) -> GraphQLContext:
+    """FastAPI dependency: the same unit of work and principal resolution as the REST routes."""
+    return GraphQLContext(request, uow, principal)
 
 
 def parse_id(value: Any, field: str) -> uuid.UUID:

@@ -26,7 +26,13 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from helpline.access_audit import record_access_failure
-from helpline.errors import DependencyUnavailable, HelplineError, database_error
+from helpline.errors import (
+    DependencyUnavailable,
+    HelplineError,
+    InvalidCursorError,
+    database_error,
+)
+from helpline.kit.cursor import InvalidCursor
 
 if TYPE_CHECKING:
     from helpline.graphql.context import GraphQLContext
@@ -39,6 +45,8 @@ def _domain_error(exc: BaseException | None) -> HelplineError | None:
     """The problem a resolver's exception maps to, as the REST error handlers would map it."""
     if isinstance(exc, HelplineError):
         return exc
+    if isinstance(exc, InvalidCursor):  # from the keyset pager (kit), as REST maps it
+        return InvalidCursorError(str(exc))
     if isinstance(exc, DBAPIError):
         mapped = database_error(exc)
         if mapped is None and isinstance(exc, OperationalError | InterfaceError):
@@ -109,20 +117,19 @@ class OperationBoundary(SchemaExtension):
         savepoint = None
         kept_effects = 0
         if ctx.batched:
-            async with ctx.db() as session:
-                savepoint = await session.begin_nested()
-                kept_effects = len(session.info.get("after_commit", []))
+            async with ctx.work() as uow:
+                savepoint = await uow.session.begin_nested()
+                kept_effects = uow.effects_mark()
         yield
         result = self.execution_context.result
         errors: list[GraphQLError] | None = getattr(result, "errors", None)
-        async with ctx.db() as session:
+        async with ctx.work() as uow:
             if errors:
                 if savepoint is not None:
                     await savepoint.rollback()
-                    del session.info.setdefault("after_commit", [])[kept_effects:]
+                    uow.drop_effects(kept_effects)
                 else:
-                    await session.rollback()
-                    session.info.pop("after_commit", None)
+                    await uow.rollback()
             elif savepoint is not None:
                 await savepoint.commit()
         for error in errors or ():

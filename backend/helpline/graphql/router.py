@@ -1,8 +1,9 @@
 """The `/graphql` route: Strawberry's FastAPI router with Helpline's context and rules.
 
-POST only (no queries over GET: no cross-site reads with a session cookie), no IDE, no
-subscriptions. A batch (a JSON list of operations, at most ``MAX_BATCH``) runs its operations one
-after another in the request's one session, each in its own savepoint.
+POST only (no queries over GET: no cross-site reads with a session cookie — any other method is
+405 ``method-not-allowed`` with ``Allow: POST``), no IDE, no subscriptions. A batch (a JSON list
+of operations, at most ``MAX_BATCH``) runs its operations one after another in the request's one
+session, each in its own savepoint.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from strawberry.fastapi import GraphQLRouter
 
 from helpline.config import Settings
 from helpline.db import UnitOfWorkRoute
-from helpline.errors import BadRequest
+from helpline.errors import (
+    BadRequest,
+    HelplineError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from helpline.graphql.context import GraphQLContext, get_context
 from helpline.graphql.schema import build_schema
 
@@ -49,13 +57,25 @@ class HelplineGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         ]
 
     async def run(self, request: Any, context: Any = None, root_value: Any = None) -> Any:
-        """Malformed HTTP-level requests become the same problem+json as REST's."""
+        """Malformed HTTP-level requests become the same problem+json as REST's, with the type
+        the catalogue gives their status; anything but POST is 405 (Allow: POST)."""
+        if request.method != "POST":
+            raise MethodNotAllowed("GraphQL is served over POST only.", headers={"Allow": "POST"})
         try:
             return await super().run(request=request, context=context, root_value=root_value)
         except HTTPException as exc:
-            error = BadRequest(exc.reason)
-            error.status = exc.status_code  # type: ignore[misc]
-            raise error from None
+            problem = _BY_STATUS.get(exc.status_code, BadRequest)
+            raise problem(exc.reason) from None
+
+
+# Strawberry's own HTTP errors, by status (all 400 today; the others for safety).
+_BY_STATUS: dict[int, type[HelplineError]] = {
+    400: BadRequest,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+}
 
 
 def graphql_router(settings: Settings) -> HelplineGraphQLRouter:

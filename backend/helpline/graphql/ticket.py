@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import strawberry
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from strawberry.scalars import JSON
 
 from helpline.auth.permissions import Scope
@@ -24,14 +24,13 @@ from helpline.graphql.types import (
     Ticket,
     check_page_size,
 )
-from helpline.kit.pagination import DEFAULT_LIMIT, Page
+from helpline.kit.pagination import DEFAULT_LIMIT
 from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.ticket import service as ticket_service
 from helpline.ticket.schemas import (
     TicketCreate,
     TicketFilters,
-    TicketRead,
     TicketSort,
     TicketUpdate,
 )
@@ -124,12 +123,12 @@ async def ticket_connection(
     ctx = info.context
     principal = ctx.require(Scope.tickets_read)
     check_page_size(first, "first")
-    async with ctx.db() as session:
+    async with ctx.work() as uow:
         # The same rendered (and cached) page as GET /api/v1/tickets: one list cache for both.
         document = await ticket_service.list_tickets_document(
-            session, principal, filters, sort, first, after, ctx.cursor_secret
+            uow, principal, filters, sort, first, after, ctx.cursor_secret
         )
-    page = TICKET_PAGE.validate_json(document.body)
+    page = document.page()
     edges = [
         Edge(
             cursor=ticket_service.ticket_cursor(ctx.cursor_secret, sort, t), node=Ticket.from_row(t)
@@ -142,17 +141,14 @@ async def ticket_connection(
     )
 
 
-TICKET_PAGE = TypeAdapter(Page[TicketRead])
-
-
 @strawberry.type
 class TicketQuery:
     @strawberry.field(description="A ticket; null with a `ticket-not-found` error when unseen.")
     async def ticket(self, info: Info, id: strawberry.ID) -> Ticket | None:
         ctx = info.context
         principal = ctx.require(Scope.tickets_read)
-        async with ctx.db() as session:
-            row = await ticket_service.get_ticket(session, principal, parse_id(id, "id"))
+        async with ctx.work() as uow:
+            row = await ticket_service.get_ticket(uow, principal, parse_id(id, "id"))
         return Ticket.from_row(row)
 
     @strawberry.field(description="The tickets the caller may see (as `GET /api/v1/tickets`).")
@@ -251,8 +247,8 @@ class TicketMutation:
         ctx = info.context
         principal = ctx.require(Scope.tickets_write)
         data = build(TicketCreate, _ids(given(input), "assigned_to", "customer_id"))
-        async with ctx.db() as session:
-            row = await ticket_service.create_ticket(session, principal, data)
+        async with ctx.work() as uow:
+            row = await ticket_service.create_ticket(uow, principal, data)
         return Ticket.from_row(row)
 
     @strawberry.mutation(description="Update a ticket (as `PATCH`; `expectedVersion` = If-Match).")
@@ -263,8 +259,8 @@ class TicketMutation:
         ticket_id = parse_id(values.pop("id"), "id")
         expected = values.pop("expected_version", None)
         data = build(TicketUpdate, _ids(values, "assigned_to"))
-        async with ctx.db() as session:
-            row = await ticket_service.update_ticket(session, principal, ticket_id, data, expected)
+        async with ctx.work() as uow:
+            row = await ticket_service.update_ticket(uow, principal, ticket_id, data, expected)
         return Ticket.from_row(row)
 
     @strawberry.mutation(description="Soft-delete a ticket (as `DELETE`).")
@@ -272,10 +268,8 @@ class TicketMutation:
         ctx = info.context
         principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.id, "id")
-        async with ctx.db() as session:
-            await ticket_service.delete_ticket(
-                session, principal, ticket_id, input.expected_version
-            )
+        async with ctx.work() as uow:
+            await ticket_service.delete_ticket(uow, principal, ticket_id, input.expected_version)
         return DeleteTicketPayload(id=input.id)
 
     @strawberry.mutation(description="Add a message (as `POST …/conversations`).")
@@ -291,8 +285,8 @@ class TicketMutation:
                 "attachment_ids": [str(i) for i in input.attachment_ids],
             },
         )
-        async with ctx.db() as session:
-            row = await conversation_service.add_message(session, principal, ticket_id, data)
+        async with ctx.work() as uow:
+            row = await conversation_service.add_message(uow, principal, ticket_id, data)
         return Message.from_row(row)
 
     @strawberry.mutation(description="Set a metadata key (as `PUT …/metadata/{key}`).")
@@ -301,8 +295,8 @@ class TicketMutation:
         principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.ticket_id, "ticketId")
         key = input.key  # the metadata service checks the key rule
-        async with ctx.db() as session:
-            await metadata_service.set_metadata(session, principal, ticket_id, key, input.value)
+        async with ctx.work() as uow:
+            await metadata_service.set_metadata(uow, principal, ticket_id, key, input.value)
         return MetadataEntry(key=key, value=input.value)
 
     @strawberry.mutation(description="Remove a metadata key (as `DELETE …/metadata/{key}`).")
@@ -313,6 +307,6 @@ class TicketMutation:
         principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.ticket_id, "ticketId")
         key = input.key  # the metadata service checks the key rule
-        async with ctx.db() as session:
-            await metadata_service.remove_metadata(session, principal, ticket_id, key)
+        async with ctx.work() as uow:
+            await metadata_service.remove_metadata(uow, principal, ticket_id, key)
         return RemoveTicketMetadataPayload(ticket_id=input.ticket_id, key=key)

@@ -255,9 +255,9 @@ class Ticket:
             )
             rows = rows[:first]
         else:
-            async with ctx.db() as session:
+            async with ctx.work() as uow:
                 page = await conversation_service.list_messages(
-                    session, ctx.principal, self.uuid, first, after, ctx.cursor_secret
+                    uow, ctx.principal, self.uuid, first, after, ctx.cursor_secret
                 )
             rows, next_cursor = page.rows, page.next_cursor
         return message_connection(ctx, rows, next_cursor)

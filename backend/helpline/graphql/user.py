@@ -238,9 +238,9 @@ class UserMutation:
         user_id = parse_id(values.pop("id"), "id")
         data = build(UserUpdate, values)
         sessions = session_store(ctx.http_request)
-        async with ctx.db() as session:
+        async with ctx.work() as uow:
             row = await user_service.update_user(
-                session,
+                uow,
                 user_id,
                 data,
                 sessions.delete_all,
@@ -270,9 +270,9 @@ class UserMutation:
         values = given(input)
         key_id = parse_id(values.pop("id"), "id")
         body = build(ApiKeyRotate, values)
-        async with ctx.db() as session:
+        async with ctx.work() as uow:
             issued = await auth_service.rotate_key(
-                session,
+                uow,
                 principal,
                 key_id,
                 grace_period_seconds=body.grace_period_seconds,
@@ -285,10 +285,8 @@ class UserMutation:
     async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
         ctx = info.context
         principal = ctx.require(Scope.api_keys_write)
-        async with ctx.db() as session:
-            await auth_service.revoke_key(
-                session, principal, parse_id(input.id, "id"), clock=ctx.clock
-            )
+        async with ctx.work() as uow:
+            await auth_service.revoke_key(uow, principal, parse_id(input.id, "id"), clock=ctx.clock)
         return RevokeApiKeyPayload(id=input.id)
 
     @strawberry.mutation(description="Change my password (as `POST /api/v1/auth/password`).")
@@ -297,9 +295,9 @@ class UserMutation:
     ) -> ChangePasswordPayload:
         ctx = info.context
         data = build(PasswordChange, given(input))
-        async with ctx.db() as session:
+        async with ctx.work() as uow:
             await auth_service.change_password(
-                session,
+                uow,
                 session_store(ctx.http_request),
                 ctx.principal,
                 current_password=data.current_password.get_secret_value(),

@@ -6,9 +6,10 @@ import asyncio
 from typing import Any
 
 from helpline.health import repository
+from helpline.services import AppServices
 
 
-async def readiness(state: Any) -> dict[str, dict[str, Any]]:
+async def readiness(state: AppServices) -> dict[str, dict[str, Any]]:
     """Check the database (reachable, at or past this release's migration head) and Redis.
 
     A database *ahead* of the head (a revision this release does not ship) is ready: during a
@@ -19,7 +20,7 @@ async def readiness(state: Any) -> dict[str, dict[str, Any]]:
     try:
         async with asyncio.timeout(2):
             revision = await repository.current_revision(state.db.engine)
-        known: frozenset[str] = getattr(state, "known_revisions", frozenset())
+        known = state.known_revisions
         ahead = revision is not None and revision != state.migration_head and revision not in known
         checks["database"] = {
             "ok": revision == state.migration_head or ahead,

@@ -4,26 +4,26 @@ The key is scoped to the presented credentials (an HMAC of the API key or sessio
 the server secret): the middleware runs before the route resolves the principal, and a key
 belongs to exactly one principal this way too. Requests without credentials (e.g. login) are not
 made idempotent: they would only be answered 401, and a login response must never be replayed.
+
+The claim's completion is a before-commit step of the request's unit of work (made by the outer
+middleware), so a route that commits stores its response in the same transaction; routes are
+not touched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
-from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.routing import APIRoute, request_response
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.auth.keys import is_well_formed
-from helpline.db import UnitOfWorkRoute
+from helpline.db.route import request_work
 from helpline.errors import HelplineError
 from helpline.http import send_problem
 from helpline.idempotency import service
 from helpline.idempotency.service import Claim
+from helpline.services import AppServices
 
 HEADER = b"idempotency-key"
 
@@ -64,9 +64,9 @@ class IdempotencyMiddleware:
         if raw_key is None:
             await self.app(scope, receive, send)
             return
-        state: Any = scope["app"].state
+        state: AppServices = scope["app"].state.services
         settings = state.settings
-        credential = _credential(headers, getattr(settings, "session_cookie_name", ""))
+        credential = _credential(headers, settings.session_cookie_name)
         try:
             key = service.check_key(raw_key.decode("latin-1"))
         except HelplineError as exc:
@@ -102,7 +102,9 @@ class IdempotencyMiddleware:
             return
         await self._run(scope, body, send, state, outcome)
 
-    async def _run(self, scope: Scope, body: bytes, send: Send, state: Any, claim: Claim) -> None:
+    async def _run(
+        self, scope: Scope, body: bytes, send: Send, state: AppServices, claim: Claim
+    ) -> None:
         sent = False
 
         async def replay_receive() -> Message:
@@ -124,13 +126,16 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             buffered.append(message)
 
-        with service.pending(claim) as pending:
-            try:
-                await self.app(scope, replay_receive, capture)
-            except BaseException:
-                if not pending.committed:
-                    await service.release(state.db, claim)
-                raise
+        pending = service.Pending(claim)
+        uow = request_work(scope)
+        if uow is not None:  # the route stores the response in its own transaction
+            uow.before_commit(pending.store_before_commit)
+        try:
+            await self.app(scope, replay_receive, capture)
+        except BaseException:
+            if not pending.committed:
+                await service.release(state.db, claim)
+            raise
         if start is None:
             if not pending.committed:
                 await service.release(state.db, claim)
@@ -146,46 +151,6 @@ class IdempotencyMiddleware:
             )
         for message in buffered:
             await send(message)
-
-
-def install(app: FastAPI) -> None:
-    """Idempotency-Key handling: the middleware, and POST routes that hand it their response.
-
-    Call after every router is included. Each POST route passes the response it built to
-    :func:`service.capture_response` inside its unit of work, i.e. before the request's
-    transaction commits, so the response is stored in that same transaction
-    (``UnitOfWorkRoute.wrap_handler``).
-    """
-    for route in _post_routes(app.router.routes):
-        if route.wrap_handler is _capturing:  # module-level routers are shared by every app
-            continue
-        route.wrap_handler = _capturing
-        route.app = request_response(route.get_route_handler())
-    app.add_middleware(IdempotencyMiddleware)
-
-
-def _post_routes(routes: Iterable[BaseRoute]) -> Iterator[UnitOfWorkRoute]:
-    for route in routes:
-        if isinstance(route, APIRoute) and "POST" in (route.methods or ()):
-            if not isinstance(route, UnitOfWorkRoute):
-                raise TypeError(f"{route.path}: POST routes must be UnitOfWorkRoutes")
-            yield route
-        included = getattr(route, "original_router", None)  # an included router
-        if included is not None:
-            yield from _post_routes(included.routes)
-
-
-def _capturing(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-    async def handle(request: Request) -> Response:
-        response = await handler(request)
-        body = getattr(response, "body", None)
-        if isinstance(body, bytes):  # not a streamed response
-            service.capture_response(response.status_code, dict(response.headers), body)
-        return response
-
-    return handle
 
 
 async def _read_body(receive: Receive) -> bytes:

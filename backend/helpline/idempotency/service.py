@@ -3,7 +3,7 @@
 A POST with an ``Idempotency-Key`` first *claims* the key (INSERT … ON CONFLICT DO NOTHING,
 committed at once, so concurrent requests see it). The winner runs the request. Its response is
 stored on the claim *inside the request's own transaction*, just before that transaction commits
-(a ``before_commit`` hook fed by the route, which has built the response by then), so the change
+(a before-commit step of the request's unit of work, which holds the built response), so the change
 and its stored response commit together or not at all: a process that dies after the commit
 leaves a completed key that every retry replays, and a claim still in flight always means the
 change did not commit. A request that commits nothing (e.g. a validation error) or whose route
@@ -22,17 +22,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-from helpline.db import Database
+from helpline.db import Database, UnitOfWork
 from helpline.errors import IdempotencyKeyInFlight, IdempotencyKeyInvalid, IdempotencyKeyReused
 from helpline.idempotency import repository
 from helpline.kit.metrics import REGISTRY
@@ -63,70 +57,38 @@ class StoredResponse:
 
 @dataclass(slots=True)
 class Pending:
-    """The claim of the request running in this context, and its response once built."""
+    """The claim of a request being run, and whether its own commit stored the response."""
 
     claim: Claim
-    response: StoredResponse | None = None
     committed: bool = False  # the response was stored by the request's own commit
 
+    async def store_before_commit(self, uow: UnitOfWork) -> None:
+        """A before-commit step of the request's unit of work: store the response the route
+        built in the same transaction as the change (see the module docstring)."""
+        response = uow.response
+        body = getattr(response, "body", None)
+        if not isinstance(body, bytes) or not should_store(response.status_code):
+            return  # streamed, or not to be replayed: the middleware finishes the claim
+        headers = {
+            k.lower(): v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS
+        }
+        claim_ = self.claim
+        result = await uow.session.execute(
+            repository.complete_claim_statement(
+                claim_.principal, claim_.key, claim_.claimed_at, response.status_code,
+                _encode_body(body), headers,
+            )
+        )  # fmt: skip
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            # Our claim was taken over (we ran past the in-flight timeout): the retry that took
+            # it over owns the key now, so this change must not commit as well.
+            raise IdempotencyKeyInFlight(
+                "A retry with this key took over; this request rolled back."
+            )
+        uow.after_commit(self._committed)
 
-_PENDING: ContextVar[Pending | None] = ContextVar("helpline_idempotency_pending", default=None)
-_SESSION_INFO_KEY = "helpline_idempotency_pending"
-
-
-@contextmanager
-def pending(claim_: Claim) -> Iterator[Pending]:
-    """Make ``claim_`` the one that a commit in this context completes (see the docstring)."""
-    current = Pending(claim_)
-    token = _PENDING.set(current)
-    try:
-        yield current
-    finally:
-        _PENDING.reset(token)
-
-
-def capture_response(status: int, headers: dict[str, str], body: bytes) -> None:
-    """The response the route built, to be stored by the commit of the request's transaction."""
-    current = _PENDING.get()
-    if current is None or current.response is not None or current.committed:
-        return
-    kept = {k.lower(): v for k, v in headers.items() if k.lower() in REPLAYED_HEADERS}
-    current.response = StoredResponse(status=status, headers=kept, body=body)
-
-
-def _complete_before_commit(session: Session) -> None:
-    current = _PENDING.get()
-    if current is None or current.committed or current.response is None:
-        return
-    if _SESSION_INFO_KEY in session.info or not should_store(current.response.status):
-        return
-    claim_, response = current.claim, current.response
-    result = session.execute(
-        repository.complete_claim_statement(
-            claim_.principal, claim_.key, claim_.claimed_at, response.status,
-            _encode_body(response.body), response.headers,
-        )
-    )  # fmt: skip
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        # Our claim was taken over (we ran past the in-flight timeout): the retry that took it
-        # over owns the key now, so this change must not commit as well.
-        raise IdempotencyKeyInFlight("A retry with this key took over; this request rolled back.")
-    session.info[_SESSION_INFO_KEY] = current
-
-
-def _after_commit(session: Session) -> None:
-    current: Pending | None = session.info.pop(_SESSION_INFO_KEY, None)
-    if current is not None:
-        current.committed = True
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_SESSION_INFO_KEY, None)
-
-
-event.listen(Session, "before_commit", _complete_before_commit)
-event.listen(Session, "after_commit", _after_commit)
-event.listen(Session, "after_rollback", _after_rollback)
+    async def _committed(self) -> None:
+        self.committed = True
 
 
 def check_key(raw: str) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from helpline.config import Settings
-from helpline.db import Database
+from helpline.db import Database, UnitOfWork
 from helpline.kit.clock import Clock
 from helpline.webhook.delivery import Deliverer
 
@@ -17,6 +18,11 @@ class WorkerContext:
     owner_database: Database
     clock: Clock
     deliverer: Deliverer
+
+    def unit_of_work(self, *, owner: bool = False) -> AbstractAsyncContextManager[UnitOfWork]:
+        """One job's unit of work: one transaction (on the owner role's database for the audit
+        jobs), then the side effects it queued."""
+        return (self.owner_database if owner else self.database).unit_of_work()
 
 
 _current: list[WorkerContext] = []

@@ -49,9 +49,9 @@ async def deliver_webhooks(endpoint_id: str, ticket_id: str) -> int:
 @blueprint.task(name="events_purge", queue="maintenance", retry=RETRY)
 async def events_purge(timestamp: int) -> int:
     ctx = current()
-    async with ctx.database.transaction() as session:
+    async with ctx.unit_of_work() as uow:
         purged = await events_service.purge_expired(
-            session, _at(timestamp), ctx.settings.events_retention_days
+            uow.session, _at(timestamp), ctx.settings.events_retention_days
         )
     log.info("events purged", purged=purged)
     return purged
@@ -70,9 +70,9 @@ async def idempotency_purge(timestamp: int) -> int:
 @blueprint.task(name="audit_rotate", queue="maintenance", retry=RETRY)
 async def audit_rotate(timestamp: int) -> list[str]:
     ctx = current()
-    async with ctx.owner_database.transaction() as session:
+    async with ctx.unit_of_work(owner=True) as uow:
         report = await rotation.rotate(
-            session,
+            uow.session,
             now=_at(timestamp),
             retention_months=ctx.settings.audit_retention_months,
             archive_dir=ctx.settings.var_dir / "audit-archive",
@@ -85,11 +85,13 @@ async def audit_rotate(timestamp: int) -> list[str]:
 @blueprint.task(name="audit_seal", queue="maintenance", retry=RETRY)
 async def audit_seal(timestamp: int) -> bool:
     ctx = current()
-    async with ctx.owner_database.transaction() as session:
-        report = await integrity.verify(session)
+    async with ctx.unit_of_work(owner=True) as uow:
+        report = await integrity.verify(uow.session)
         if report.ok:
             await integrity.seal(
-                session, now=_at(timestamp), settle_minutes=ctx.settings.audit_seal_settle_minutes
+                uow.session,
+                now=_at(timestamp),
+                settle_minutes=ctx.settings.audit_seal_settle_minutes,
             )
         else:
             log.error("audit verification failed", problems=report.problems[:20])

@@ -15,6 +15,7 @@ from helpline.jobs.tasks import blueprint
 from helpline.kit.clock import Clock, utcnow
 from helpline.runtime import resolve_database_url
 from helpline.webhook.delivery import Deliverer
+from helpline.webhook.pinning import pinned_client
 
 QUEUES = ("webhooks", "maintenance")
 
@@ -60,13 +61,19 @@ async def worker_context(
         if settings.database_owner_url and not database_url
         else database
     )
-    http = client or httpx.AsyncClient(follow_redirects=False)
+    pins = None
+    if client is None:  # webhooks connect only to addresses the SSRF check approved
+        http, pins = pinned_client()
+    else:
+        http = client
     ctx = context.WorkerContext(
         settings=settings,
         database=database,
         owner_database=owner,
         clock=clock,
-        deliverer=Deliverer(database=database, settings=settings, clock=clock, client=http),
+        deliverer=Deliverer(
+            database=database, settings=settings, clock=clock, client=http, pins=pins
+        ),
     )
     context.use(ctx)
     try:

@@ -15,7 +15,6 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar, Token
 from enum import IntEnum
 from typing import Any, TypeVar
 
@@ -208,35 +207,14 @@ class CacheBackend:
         return self._lost_invalidations
 
 
-# The backend of the app serving the current request (several apps may share a process in tests).
-_current: ContextVar[CacheBackend | None] = ContextVar("helpline_cache_backend", default=None)
-_default: list[CacheBackend] = []
-
-
 def register(backend: CacheBackend) -> None:
-    """Make ``backend`` the process default (the metrics gauge reports the latest one)."""
+    """Report ``backend``'s breaker in the metrics gauge (the latest one registered)."""
     _BACKENDS.append(backend)
-    _default.append(backend)
 
 
 def unregister(backend: CacheBackend) -> None:
-    for registry in (_BACKENDS, _default):
-        if backend in registry:
-            registry.remove(backend)
-
-
-def current() -> CacheBackend | None:
-    """The request's backend, else the process default, else None (no caching)."""
-    return _current.get() or (_default[-1] if _default else None)
-
-
-def bind(backend: CacheBackend | None) -> Token[CacheBackend | None]:
-    """Make ``backend`` the current request's (undo with :func:`unbind`)."""
-    return _current.set(backend)
-
-
-def unbind(token: Token[CacheBackend | None]) -> None:
-    _current.reset(token)
+    if backend in _BACKENDS:
+        _BACKENDS.remove(backend)
 
 
 class SingleFlight:

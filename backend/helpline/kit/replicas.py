@@ -22,7 +22,6 @@ Redis GET (the hot path can fold it into its existing round trip via :meth:`mark
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import time
@@ -33,6 +32,8 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from helpline.kit.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class ReadRouter:
     redis_timeout_s: float = 0.25
     clock: Callable[[], float] = time.monotonic
     _next: itertools.count[int] = field(default_factory=itertools.count, init=False)
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    poller: Periodic = field(init=False)
     _record_script: Any = field(default=None, init=False)
 
     # --- state -------------------------------------------------------------------------------
@@ -147,27 +148,20 @@ class ReadRouter:
         replica.error = type(exc).__name__
         log.warning("read router: replica %s unavailable: %s", replica.name, replica.error)
 
+    def __post_init__(self) -> None:
+        self.poller = Periodic(
+            "replica-poller", self.refresh, interval_s=self.check_interval_s, final_step=False
+        )
+
     async def start(self) -> None:
         """Poll once now, then in the background every ``check_interval_s``."""
         await self.refresh()
-        if self.replicas and self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="helpline-replica-poller")
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.check_interval_s)
-            try:
-                await self.refresh()
-            except Exception:  # the poller must outlive any single failure
-                log.exception("read router: poll failed")
+        if self.replicas:
+            self.poller.start()
 
     async def stop(self) -> None:
         """Stop polling and close the replicas' engines (the primary is the caller's)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.poller.stop()
         for replica in self.replicas:
             await replica.engine.dispose()
 

@@ -1,9 +1,10 @@
 """One Redis round trip per request: calls that ride along with the request's next trip.
 
 A request's own Redis work (e.g. its rate-limit check) may be *deferred* instead of sent at once:
-the next Redis operation of the same request (e.g. the ticket cache lookup) sends it in the same
-pipeline, so a cache-hit read costs one round trip in all. Whatever is still deferred when the
-handler is done — or before any PostgreSQL work, by the caller's choice — is flushed on its own.
+it waits on the request's unit of work (``UnitOfWork.defer``), and the next Redis operation of the
+same request (e.g. the ticket cache lookup) takes it and sends it in the same pipeline, so a
+cache-hit read costs one round trip in all. Whatever is still deferred when the handler is done is
+flushed on its own by the unit of work's boundary.
 
 Calls are plain command tuples; Lua scripts go by SHA (``EVALSHA``) and are loaded only when Redis
 answers ``NOSCRIPT`` (first use, or after a restart), re-running just the calls that failed.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,34 +116,3 @@ class Deferred:
             await self.fallback(exc)
             return
         await self.resolve(results)
-
-
-_deferred: ContextVar[Deferred | None] = ContextVar("helpline_deferred_redis", default=None)
-
-
-def defer(deferred: Deferred) -> None:
-    _deferred.set(deferred)
-
-
-def take() -> Deferred | None:
-    """Remove and return the request's deferred calls (None if there are none)."""
-    deferred = _deferred.get()
-    if deferred is not None:
-        _deferred.set(None)
-    return deferred
-
-
-async def flush() -> None:
-    """Send whatever is still deferred (before PostgreSQL work, or when the handler is done)."""
-    deferred = take()
-    if deferred is not None:
-        await deferred.flush()
-
-
-def reset() -> Token[Deferred | None]:
-    """Start a request with nothing deferred (undo with :func:`restore`)."""
-    return _deferred.set(None)
-
-
-def restore(token: Token[Deferred | None]) -> None:
-    _deferred.reset(token)

@@ -8,8 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 
 from helpline.auth.dependencies import TicketsRead, TicketsWrite
-from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.http import problem_responses
+from helpline.db import UnitOfWorkRoute, UowDep
+from helpline.errors import (
+    MetadataKeyNotFound,
+    MetadataLimitReached,
+    PermissionDenied,
+    TicketClosed,
+    TicketNotFound,
+)
+from helpline.http import JSON_BODY, UNSAFE, problem_responses
 from helpline.metadata import service
 from helpline.metadata.schemas import MetadataEntry, MetadataPut
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
@@ -29,13 +36,13 @@ Key = Annotated[str, Path(pattern=METADATA_KEY_PATTERN, description="Metadata ke
     operation_id="getTicketMetadata",
     responses={
         200: {"content": {"application/json": {"example": {"plan": "pro", "seats": 25}}}},
-        **problem_responses(403, 404),
+        **problem_responses(PermissionDenied, TicketNotFound),
     },
 )
 async def get_ticket_metadata(
-    ticket_id: TicketId, session: SessionDep, principal: TicketsRead
+    ticket_id: TicketId, uow: UowDep, principal: TicketsRead
 ) -> dict[str, Any]:
-    return await service.get_metadata(session, principal, ticket_id)
+    return await service.get_metadata(uow, principal, ticket_id)
 
 
 @router.put(
@@ -44,12 +51,14 @@ async def get_ticket_metadata(
     description="Create or replace one key (staff only). Keys match `^[a-z0-9][a-z0-9_.-]{0,63}$`; "
     "values are any JSON up to 4 KiB; a ticket has at most 100 keys (409 beyond).",
     operation_id="setTicketMetadata",
-    responses=problem_responses(403, 404, 409, 413, 415),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, TicketNotFound, TicketClosed, MetadataLimitReached
+    ),
 )
 async def set_ticket_metadata(
-    ticket_id: TicketId, key: Key, body: MetadataPut, session: SessionDep, principal: TicketsWrite
+    ticket_id: TicketId, key: Key, body: MetadataPut, uow: UowDep, principal: TicketsWrite
 ) -> MetadataEntry:
-    await service.set_metadata(session, principal, ticket_id, key, body.value)
+    await service.set_metadata(uow, principal, ticket_id, key, body.value)
     return MetadataEntry(key=key, value=body.value)
 
 
@@ -59,10 +68,12 @@ async def set_ticket_metadata(
     summary="Remove a metadata key",
     description="Remove one key (staff only); 404 when the ticket has no such key.",
     operation_id="removeTicketMetadata",
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, MetadataKeyNotFound, TicketClosed
+    ),
 )
 async def remove_ticket_metadata(
-    ticket_id: TicketId, key: Key, session: SessionDep, principal: TicketsWrite
+    ticket_id: TicketId, key: Key, uow: UowDep, principal: TicketsWrite
 ) -> Response:
-    await service.remove_metadata(session, principal, ticket_id, key)
+    await service.remove_metadata(uow, principal, ticket_id, key)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
+from helpline.db import UnitOfWork
 from helpline.errors import (
     MetadataKeyNotFound,
     MetadataLimitReached,
@@ -62,17 +63,18 @@ def _staff_only(principal: Principal) -> None:
 
 
 async def get_metadata(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID
 ) -> dict[str, Any]:
     """The key → value map of a visible ticket."""
-    ticket = await ticket_service.get_ticket(session, principal, ticket_id)
+    ticket = await ticket_service.get_ticket(uow, principal, ticket_id)
     return dict(ticket.metadata)
 
 
 async def set_metadata(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, key: str, value: Any
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID, key: str, value: Any
 ) -> None:
     """Create or replace one key (staff only); at most 100 keys per ticket."""
+    session = uow.session
     _staff_only(principal)
     check_key(key)
     _check_value(value)
@@ -80,18 +82,19 @@ async def set_metadata(
     if await repository.count_other_keys(session, ticket_id, key) >= METADATA_MAX_KEYS:
         raise MetadataLimitReached(f"A ticket has at most {METADATA_MAX_KEYS} metadata keys.")
     if await repository.upsert(session, ticket_id, key, value):
-        await ticket_service.touch_ticket(session, ticket_id)
+        await ticket_service.touch_ticket(uow, ticket_id)
 
 
 async def remove_metadata(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, key: str
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID, key: str
 ) -> None:
     """Remove one key (staff only); 404 when absent."""
+    session = uow.session
     _staff_only(principal)
     check_key(key)
     # Locks, checks (404 unseen, 409 closed) and touches the ticket in one statement; a missing
     # key's 404 rolls the touch back with the rest.
-    await ticket_service.change_open_ticket(session, principal, ticket_id)
+    await ticket_service.change_open_ticket(uow, principal, ticket_id)
     if not await repository.remove(session, ticket_id, key):
         raise MetadataKeyNotFound()
 

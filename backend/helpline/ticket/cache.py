@@ -21,20 +21,18 @@ queued writes (its rows may still roll back).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import BaseModel
 
-from helpline.db import Database, after_commit, end_read, run_read
-from helpline.kit import cache as kit_cache
+from helpline.db import Database, UnitOfWork
 from helpline.kit import roundtrip
 from helpline.kit.cache import (
     CACHE_INVALIDATIONS,
@@ -44,15 +42,15 @@ from helpline.kit.cache import (
     CacheUnavailable,
     SingleFlight,
 )
+from helpline.kit.pagination import Page
+from helpline.kit.periodic import Periodic
 from helpline.ticket import repository
 from helpline.ticket.access import TicketVisibility
-from helpline.ticket.schemas import TicketDetail
+from helpline.ticket.schemas import TicketDetail, TicketRead
 
 log = logging.getLogger(__name__)
 
 STAFF_VIEW = TicketVisibility(customer_id=None, sees_internal=True)
-DIRTY = "helpline.cache.dirty"  # session.info flag: this transaction has queued writes
-PENDING = "helpline.cache.pending"  # session.info: ticket id -> customer id, to invalidate
 
 # Entry: b"<epoch>|<version>|<customer_id>|<json body>".
 TICKET_GET = roundtrip.Script("""
@@ -114,8 +112,12 @@ class TicketEntry:
     version: int
     customer_id: uuid.UUID
     body: bytes
+    rendered: TicketDetail | None = field(default=None, compare=False)  # known without parsing
 
     def detail(self) -> TicketDetail:
+        """The ticket as an object (parsed only when it came from Redis)."""
+        if self.rendered is not None:
+            return self.rendered
         return TicketDetail.model_validate_json(self.body)
 
     def visible_to(self, visibility: TicketVisibility) -> bool:
@@ -123,8 +125,9 @@ class TicketEntry:
 
     @classmethod
     def from_row(cls, row: Any) -> TicketEntry:
-        body = TicketDetail.model_validate(row).model_dump_json().encode()
-        return cls(version=row.version, customer_id=row.customer_id, body=body)
+        detail = TicketDetail.model_validate(row)
+        body = detail.model_dump_json().encode()
+        return cls(version=row.version, customer_id=row.customer_id, body=body, rendered=detail)
 
     @classmethod
     def parse(cls, raw: bytes) -> TicketEntry:
@@ -137,20 +140,40 @@ class TicketEntry:
         )
 
 
+TicketPage = Page[TicketRead]
+# A list page, or another list-shaped answer cached the same way (the per-status counts).
+LoadPage = Callable[[], Awaitable[BaseModel]]
+
+
 @dataclass(frozen=True, slots=True)
 class ListDocument:
-    """A rendered list response and its (weak) ETag."""
+    """A list response as REST sends it (JSON bytes and a weak ETag) and as GraphQL reads it
+    (:meth:`page`). The cache owns the encoding: callers hand it objects and get objects back."""
 
     etag: str
     body: bytes
+    rendered: TicketPage | None = field(default=None, compare=False)  # known without parsing
 
     @classmethod
-    def of(cls, body: bytes) -> ListDocument:
-        return cls(etag=f'W/"{hashlib.sha256(body).hexdigest()[:32]}"', body=body)
+    def of(cls, body: bytes, rendered: TicketPage | None = None) -> ListDocument:
+        return cls(f'W/"{hashlib.sha256(body).hexdigest()[:32]}"', body, rendered)
+
+    @classmethod
+    def render(cls, page: BaseModel) -> ListDocument:
+        return cls.of(page.model_dump_json().encode(), page if isinstance(page, Page) else None)
+
+    def page(self) -> TicketPage:
+        """The page as objects (parsed only when it came from Redis)."""
+        if self.rendered is not None:
+            return self.rendered
+        return TicketPage.model_validate_json(self.body)
 
 
-def is_dirty(session: AsyncSession) -> bool:
-    return bool(session.info.get(DIRTY))
+async def render_list(uow: UnitOfWork, load: LoadPage) -> ListDocument:
+    """Load a page and encode it, its connection back in the pool before the encoding."""
+    page = await load()
+    await uow.release()
+    return ListDocument.render(page)
 
 
 def _b(value: Any) -> bytes:
@@ -192,35 +215,33 @@ class TicketCache:
 
     # tickets ------------------------------------------------------------------------------
     async def get_ticket(
-        self, session: AsyncSession, ticket_id: uuid.UUID, visibility: TicketVisibility
+        self, uow: UnitOfWork, ticket_id: uuid.UUID, visibility: TicketVisibility
     ) -> TicketEntry | None:
         """The ticket if it exists and ``visibility`` may see it, else None."""
-        if is_dirty(session):
+        if uow.changed:
             CACHE_REQUESTS.inc(cache="ticket", result="bypass")
-            entry = await self._load(session, ticket_id)
+            entry = await self._load(uow, ticket_id)
         else:
             entry = await self.flights.do(
-                str(ticket_id), lambda: self._read_through(session, ticket_id)
+                str(ticket_id), lambda: self._read_through(uow, ticket_id)
             )
         if entry is None or not entry.visible_to(visibility):
             return None
         return entry
 
-    async def _load(self, session: AsyncSession, ticket_id: uuid.UUID) -> TicketEntry | None:
-        row = await run_read(session, lambda s: repository.get_ticket(s, ticket_id, STAFF_VIEW))
-        await end_read(session)  # the connection goes back before the body is built
+    async def _load(self, uow: UnitOfWork, ticket_id: uuid.UUID) -> TicketEntry | None:
+        row = await uow.read(lambda s: repository.get_ticket(s, ticket_id, STAFF_VIEW))
+        await uow.release()  # the connection goes back before the body is built
         return None if row is None else TicketEntry.from_row(row)
 
-    async def _read_through(
-        self, session: AsyncSession, ticket_id: uuid.UUID
-    ) -> TicketEntry | None:
+    async def _read_through(self, uow: UnitOfWork, ticket_id: uuid.UUID) -> TicketEntry | None:
         keys = self._ticket_keys(ticket_id)
         token = self.backend.token()
         deadline = time.monotonic() + self.lease_wait_s
         try:
             while True:
                 call = TICKET_GET.call(keys, [token, self.lease_ms, self.backend.token()])
-                status, raw, epoch = await self._first_trip("ticket", call)
+                status, raw, epoch = await self._first_trip(uow, "ticket", call)
                 if status == 1:
                     CACHE_REQUESTS.inc(cache="ticket", result="hit")
                     return TicketEntry.parse(raw)
@@ -229,20 +250,20 @@ class TicketCache:
                 await asyncio.sleep(0.005)  # another process is filling this key
         except CacheUnavailable:
             CACHE_REQUESTS.inc(cache="ticket", result="error")
-            return await self._load(session, ticket_id)
+            return await self._load(uow, ticket_id)
         CACHE_REQUESTS.inc(cache="ticket", result="miss")
-        entry = await self._load(session, ticket_id)
+        entry = await self._load(uow, ticket_id)
         if status == 2 and entry is not None:
             await self._fill(keys, token, _b(epoch), entry)
         return entry
 
-    async def _first_trip(self, cache: str, call: roundtrip.Call) -> Any:
-        """Run ``call``; the request's deferred Redis work (its rate-limit hit) rides along.
+    async def _first_trip(self, uow: UnitOfWork, cache: str, call: roundtrip.Call) -> Any:
+        """Run ``call``; the unit's deferred Redis work (its rate-limit hit) rides along.
 
         A refused hit raises 429 here, before the answer is used. If Redis cannot be used, the
         deferred work is settled on its own (its owner's fallback) and CacheUnavailable raised.
         """
-        deferred = roundtrip.take()
+        deferred = uow.take_deferred()
         if deferred is None:
             return (await self._execute(cache, [call]))[0]
         calls = [*deferred.calls, call]
@@ -277,15 +298,15 @@ class TicketCache:
     # lists --------------------------------------------------------------------------------
     async def get_list(
         self,
-        session: AsyncSession,
+        uow: UnitOfWork,
         visibility: TicketVisibility,
         query: str,
-        render: Callable[[], Awaitable[bytes]],
+        load: LoadPage,
     ) -> ListDocument:
-        """The rendered list for this visibility and normalized query, cached briefly."""
-        if is_dirty(session):
+        """The list page for this visibility and normalized query, cached briefly."""
+        if uow.changed:
             CACHE_REQUESTS.inc(cache="list", result="bypass")
-            return ListDocument.of(await render())
+            return await render_list(uow, load)
         scope = visibility.cache_key()
         digest = hashlib.sha256(query.encode()).hexdigest()[:32]
         keys = [
@@ -293,20 +314,21 @@ class TicketCache:
             self._generation_key(scope),
             self.backend.key("list", scope, digest),
         ]
-        return await self.flights.do(f"list:{scope}:{digest}", lambda: self._list(keys, render))
+        return await self.flights.do(f"list:{scope}:{digest}", lambda: self._list(uow, keys, load))
 
-    async def _list(self, keys: list[str], render: Callable[[], Awaitable[bytes]]) -> ListDocument:
+    async def _list(self, uow: UnitOfWork, keys: list[str], load: LoadPage) -> ListDocument:
         try:
-            hit, value = await self._first_trip("list", LIST_GET.call(keys, [self.backend.token()]))
+            call = LIST_GET.call(keys, [self.backend.token()])
+            hit, value = await self._first_trip(uow, "list", call)
         except CacheUnavailable:
             CACHE_REQUESTS.inc(cache="list", result="error")
-            return ListDocument.of(await render())
+            return await render_list(uow, load)
         if hit == 1:
             CACHE_REQUESTS.inc(cache="list", result="hit")
             _stamp, etag, body = _b(value).split(b"|", 2)
             return ListDocument(etag=etag.decode(), body=body)
         CACHE_REQUESTS.inc(cache="list", result="miss")
-        document = ListDocument.of(await render())
+        document = await render_list(uow, load)
         stamp = _b(value)
         packed = b"|".join((stamp, document.etag.encode(), document.body))
         args = [stamp, packed, self._ttl_ms(self.list_ttl_s)]
@@ -365,7 +387,7 @@ class InvalidationOutbox:
         self.cache = cache
         self.interval_s = interval_s
         self.batch = batch
-        self._task: asyncio.Task[None] | None = None
+        self.deliverer = Periodic("invalidation-outbox", self.deliver, interval_s=interval_s)
         cache.outbox = self
 
     async def record(self, tickets: dict[uuid.UUID, uuid.UUID | None]) -> None:
@@ -390,24 +412,6 @@ class InvalidationOutbox:
             return 0
         return delivered
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="helpline-invalidation-outbox")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval_s)
-            try:
-                await self.deliver()
-            except Exception:  # the database is unreachable: try again next interval
-                log.warning("could not read the invalidation outbox", exc_info=True)
-
 
 def for_backend(backend: CacheBackend) -> TicketCache:
     settings = backend.settings
@@ -428,27 +432,27 @@ def for_app(backend: CacheBackend) -> TicketCache:
     return backend.extension("ticket", for_backend)
 
 
-def current() -> TicketCache | None:
-    """The ticket cache of the current app (None: caching off, read PostgreSQL)."""
-    backend = kit_cache.current()
-    return None if backend is None else for_app(backend)
+def of(uow: UnitOfWork) -> TicketCache | None:
+    """The ticket cache of the unit's cache backend (None: caching off, read PostgreSQL)."""
+    return None if uow.cache is None else for_app(uow.cache)
+
+
+@dataclass(eq=False, slots=True)
+class _Invalidation:
+    """The unit's one after-commit invalidation: every ticket it changed (id -> customer id)."""
+
+    cache: TicketCache | None
+    tickets: dict[uuid.UUID, uuid.UUID | None]
+
+    async def __call__(self) -> None:
+        if self.cache is not None:
+            await self.cache.invalidate(self.tickets)
 
 
 def invalidate_after_commit(
-    session: AsyncSession, ticket_id: uuid.UUID, customer_id: uuid.UUID | None
+    uow: UnitOfWork, ticket_id: uuid.UUID, customer_id: uuid.UUID | None
 ) -> None:
-    """Queue invalidation of a changed ticket; marks the transaction as not cacheable."""
-    session.info[DIRTY] = True
-    queued = session.info.get(PENDING)
-    if queued is not None and queued[1] in session.info.get("after_commit", []):
-        queued[0][ticket_id] = customer_id or queued[0].get(ticket_id)
-        return
-    pending: dict[uuid.UUID, uuid.UUID | None] = {ticket_id: customer_id}
-    cache = current()
-
-    async def effect() -> None:
-        if cache is not None:
-            await cache.invalidate(pending)
-
-    session.info[PENDING] = (pending, effect)
-    after_commit(session, effect)
+    """Queue invalidation of a changed ticket; marks the unit's reads as not cacheable."""
+    uow.changed = True
+    pending = uow.collect(_Invalidation, lambda: _Invalidation(of(uow), {}))
+    pending.tickets[ticket_id] = customer_id or pending.tickets.get(ticket_id)

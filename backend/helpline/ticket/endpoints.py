@@ -8,11 +8,23 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from pydantic import ValidationError
 
-from helpline.auth.dependencies import TicketsRead, TicketsWrite, cached_read
-from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.errors import ValidationFailed
+from helpline.auth.dependencies import TicketsReadCached, TicketsWrite
+from helpline.db import UnitOfWorkRoute, UowDep
+from helpline.errors import (
+    Conflict,
+    InvalidCursorError,
+    PermissionDenied,
+    PreconditionFailed,
+    StatusTransitionForbidden,
+    TicketClosed,
+    TicketNotFound,
+    ValidationFailed,
+)
 from helpline.http import (
+    IDEMPOTENT,
     IF_MATCH_PATTERN,
+    JSON_BODY,
+    UNSAFE,
     NotModified,
     etag_for_version,
     if_none_match_hits,
@@ -22,6 +34,7 @@ from helpline.http import (
 )
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import TicketPriority, TicketStatus
+from helpline.services import services
 from helpline.ticket import service
 from helpline.ticket.schemas import (
     COUNT_CAP,
@@ -85,12 +98,10 @@ def _status_filter(raw: str | None) -> tuple[TicketStatus, ...]:
     description="Customers create tickets for themselves; agents and admins must give "
     "`customer_id`. `status`, `priority` and `assigned_to` are for staff only.",
     operation_id="createTicket",
-    responses=problem_responses(403, 409, 413, 415),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, Conflict),
 )
-async def create_ticket(
-    body: TicketCreate, session: SessionDep, principal: TicketsWrite
-) -> Response:
-    row = await service.create_ticket(session, principal, body)
+async def create_ticket(body: TicketCreate, uow: UowDep, principal: TicketsWrite) -> Response:
+    row = await service.create_ticket(uow, principal, body)
     return json_response(
         TicketRead.model_validate(row),
         status_code=status.HTTP_201_CREATED,
@@ -160,14 +171,13 @@ IfNoneMatch = Annotated[str | None, Header(description="ETag from a previous GET
     operation_id="listTickets",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(400, 403),
+        **problem_responses(PermissionDenied, InvalidCursorError),
     },
 )
-@cached_read
 async def list_tickets(
     request: Request,
-    session: SessionDep,
-    principal: TicketsRead,
+    uow: UowDep,
+    principal: TicketsReadCached,
     filters: Filters,
     sort: Annotated[
         TicketSort,
@@ -184,13 +194,13 @@ async def list_tickets(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     document = await service.list_tickets_document(
-        session,
+        uow,
         principal,
         filters,
         sort,
         limit,
         cursor,
-        request.app.state.settings.cursor_secret,
+        services(request).settings.cursor_secret,
     )
     if if_none_match_hits(if_none_match, document.etag):
         raise NotModified(document.etag)
@@ -209,20 +219,19 @@ async def list_tickets(
     operation_id="countTickets",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(400, 403),
+        **problem_responses(PermissionDenied),
     },
 )
-@cached_read
 async def count_tickets(
-    session: SessionDep,
-    principal: TicketsRead,
+    uow: UowDep,
+    principal: TicketsReadCached,
     filters: Filters,
     by: Annotated[
         Literal["status"], Query(description="What to group by (only `status` for now).")
     ] = "status",
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    document = await service.count_tickets_document(session, principal, filters)
+    document = await service.count_tickets_document(uow, principal, filters)
     if if_none_match_hits(if_none_match, document.etag):
         raise NotModified(document.etag)
     return Response(document.body, media_type="application/json", headers={"ETag": document.etag})
@@ -236,17 +245,16 @@ async def count_tickets(
     operation_id="getTicket",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(403, 404),
+        **problem_responses(PermissionDenied, TicketNotFound),
     },
 )
-@cached_read
 async def get_ticket(
     ticket_id: TicketId,
-    session: SessionDep,
-    principal: TicketsRead,
+    uow: UowDep,
+    principal: TicketsReadCached,
     if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
 ) -> Response:
-    entry = await service.get_ticket_entry(session, principal, ticket_id)
+    entry = await service.get_ticket_entry(uow, principal, ticket_id)
     etag = etag_for_version(entry.version)
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
@@ -266,16 +274,25 @@ async def get_ticket(
     "different fields do not conflict); when one did, → 412 with `current_version` and "
     "`conflicts[]` (`field`, `your_value`, `current_value`).",
     operation_id="updateTicket",
-    responses=problem_responses(400, 403, 404, 409, 412, 413, 415),
+    responses=problem_responses(
+        PermissionDenied,
+        StatusTransitionForbidden,
+        *UNSAFE,
+        *JSON_BODY,
+        TicketNotFound,
+        TicketClosed,
+        PreconditionFailed,
+        Conflict,
+    ),
 )
 async def update_ticket(
     ticket_id: TicketId,
     body: TicketUpdate,
-    session: SessionDep,
+    uow: UowDep,
     principal: TicketsWrite,
     if_match: IfMatch = None,
 ) -> Response:
-    row = await service.update_ticket(session, principal, ticket_id, body, parse_if_match(if_match))
+    row = await service.update_ticket(uow, principal, ticket_id, body, parse_if_match(if_match))
     return json_response(
         TicketRead.model_validate(row), headers={"ETag": etag_for_version(row.version)}
     )
@@ -287,10 +304,12 @@ async def update_ticket(
     summary="Delete a ticket",
     description="Soft delete (staff only; a closed ticket only by an admin). Honours `If-Match`.",
     operation_id="deleteTicket",
-    responses=problem_responses(400, 403, 404, 409, 412),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, PreconditionFailed, Conflict
+    ),
 )
 async def delete_ticket(
-    ticket_id: TicketId, session: SessionDep, principal: TicketsWrite, if_match: IfMatch = None
+    ticket_id: TicketId, uow: UowDep, principal: TicketsWrite, if_match: IfMatch = None
 ) -> Response:
-    await service.delete_ticket(session, principal, ticket_id, parse_if_match(if_match))
+    await service.delete_ticket(uow, principal, ticket_id, parse_if_match(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

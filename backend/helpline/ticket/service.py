@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -12,9 +11,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
-from helpline.db import end_read, run_read
+from helpline.db import UnitOfWork
 from helpline.errors import (
-    InvalidCursorError,
     PermissionDenied,
     PreconditionFailed,
     StatusTransitionForbidden,
@@ -22,14 +20,19 @@ from helpline.errors import (
     TicketNotFound,
     ValidationFailed,
 )
-from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.ids import new_id
-from helpline.kit.pagination import Page
+from helpline.kit.pagination import Keyset, KeysetPage, Page, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
-from helpline.ticket.access import TicketVisibility, visible_tickets
+from helpline.ticket.access import (
+    CUSTOMER_UNSETTABLE_ON_CREATE,
+    CUSTOMER_UPDATABLE,
+    TicketVisibility,
+    customer_status_choices,
+    visible_tickets,
+)
 from helpline.ticket.cache import ListDocument, TicketEntry
 from helpline.ticket.schemas import (
     COUNT_CAP,
@@ -45,26 +48,18 @@ from helpline.ticket.schemas import (
 from helpline.user import service as user_service
 
 STAFF = {Role.agent, Role.admin}
-STAFF_ONLY_FIELDS = ("status", "priority", "assigned_to", "customer_id")
-CUSTOMER_UPDATABLE = {"title", "description", "status"}
 
 
-def customer_status_choices(current: TicketStatus) -> tuple[TicketStatus, ...]:
-    """The statuses a customer may give their ticket from ``current`` (itself included).
-
-    A customer marks their ticket solved, and reopens a solved one; waiting states (pending,
-    on hold) and closing are the agents' decisions, and closed is terminal for everyone."""
-    if current is TicketStatus.closed:
-        return (current,)
-    if current is TicketStatus.solved:
-        return (TicketStatus.open, TicketStatus.solved)
-    return (current, TicketStatus.solved)
+def _ticket_keyset(sort: TicketSort) -> Keyset[Any, tuple[datetime, uuid.UUID]]:
+    updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
+    return Keyset(
+        sort.value,
+        time_and_id_of(lambda r: r.updated_at if updated else r.created_at),
+        time_and_id(uuid.UUID),
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class TicketPage:
-    rows: list[AnyRow]
-    next_cursor: str | None
+TICKET_KEYSETS = {sort: _ticket_keyset(sort) for sort in TicketSort}
 
 
 def _forbid(fields: list[str]) -> PermissionDenied:
@@ -77,11 +72,12 @@ def _forbid(fields: list[str]) -> PermissionDenied:
     )
 
 
-async def create_ticket(session: AsyncSession, principal: Principal, data: TicketCreate) -> AnyRow:
+async def create_ticket(uow: UnitOfWork, principal: Principal, data: TicketCreate) -> AnyRow:
     """Create a ticket; customers create their own, staff name the customer."""
+    session = uow.session
     given = data.model_fields_set
     if principal.is_customer:
-        forbidden = [f for f in STAFF_ONLY_FIELDS if f in given]
+        forbidden = [f for f in CUSTOMER_UNSETTABLE_ON_CREATE if f in given]
         if data.customer_id == principal.user_id:
             forbidden.remove("customer_id")
         if forbidden:
@@ -120,7 +116,7 @@ async def create_ticket(session: AsyncSession, principal: Principal, data: Ticke
             "customer_id and assigned_to must reference active users.",
             errors=[{"loc": ["body"], "msg": "a referenced user changed", "type": "reference"}],
         )
-    ticket_cache.invalidate_after_commit(session, row.id, row.customer_id)
+    ticket_cache.invalidate_after_commit(uow, row.id, row.customer_id)
     return row
 
 
@@ -142,26 +138,24 @@ async def _not_found(
 
 
 async def get_ticket_entry(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID
 ) -> TicketEntry:
     """A visible ticket as GET renders it (read through the cache), or 404."""
-    cache = ticket_cache.current()
+    cache = ticket_cache.of(uow)
     visibility = visible_tickets(principal)
     if cache is not None:
-        entry = await cache.get_ticket(session, ticket_id, visibility)
+        entry = await cache.get_ticket(uow, ticket_id, visibility)
     else:
-        row = await run_read(session, lambda s: repository.get_ticket(s, ticket_id, visibility))
+        row = await uow.read(lambda s: repository.get_ticket(s, ticket_id, visibility))
         entry = None if row is None else TicketEntry.from_row(row)
     if entry is None:
-        raise await _not_found(session, principal, ticket_id)
+        raise await _not_found(uow.session, principal, ticket_id)
     return entry
 
 
-async def get_ticket(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
-) -> TicketDetail:
+async def get_ticket(uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID) -> TicketDetail:
     """A visible ticket with its metadata, or 404."""
-    return (await get_ticket_entry(session, principal, ticket_id)).detail()
+    return (await get_ticket_entry(uow, principal, ticket_id)).detail()
 
 
 async def lock_ticket_for_change(
@@ -222,33 +216,33 @@ async def _refuse_conflicting_changes(
         )
 
 
-async def change_open_ticket(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
-) -> None:
+async def change_open_ticket(uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID) -> None:
     """Lock a visible, open ticket and record that its conversation or metadata changes, in
     one statement: 404 if unseen, 409 if closed (the rules of :func:`lock_ticket_for_change`)."""
-    customer_id = await repository.touch_open_ticket(session, ticket_id, visible_tickets(principal))
+    visibility = visible_tickets(principal)
+    customer_id = await repository.touch_open_ticket(uow.session, ticket_id, visibility)
     if customer_id is None:  # find out why (raises), or it was reopened meanwhile: touch it
-        await lock_ticket_for_change(session, principal, ticket_id)
-        await touch_ticket(session, ticket_id)
+        await lock_ticket_for_change(uow.session, principal, ticket_id)
+        await touch_ticket(uow, ticket_id)
         return
-    ticket_cache.invalidate_after_commit(session, ticket_id, customer_id)
+    ticket_cache.invalidate_after_commit(uow, ticket_id, customer_id)
 
 
-async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> None:
+async def touch_ticket(uow: UnitOfWork, ticket_id: uuid.UUID) -> None:
     """Record that the ticket's metadata or conversation changed."""
-    customer_id = await repository.touch_ticket(session, ticket_id)
-    ticket_cache.invalidate_after_commit(session, ticket_id, customer_id)
+    customer_id = await repository.touch_ticket(uow.session, ticket_id)
+    ticket_cache.invalidate_after_commit(uow, ticket_id, customer_id)
 
 
 async def update_ticket(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     ticket_id: uuid.UUID,
     data: TicketUpdate,
     expected_version: int | None,
 ) -> AnyRow:
     """Apply a partial update (fields present in the body only)."""
+    session = uow.session
     changes = {f: getattr(data, f) for f in data.model_fields_set}
     for field in ("title", "description", "status", "priority"):
         if field in changes and changes[field] is None:
@@ -286,21 +280,21 @@ async def update_ticket(
     if not values:
         return current
     row = await repository.update_ticket(session, ticket_id, values)
-    ticket_cache.invalidate_after_commit(session, ticket_id, row.customer_id)
+    ticket_cache.invalidate_after_commit(uow, ticket_id, row.customer_id)
     return row
 
 
 async def delete_ticket(
-    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID, expected_version: int | None
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID, expected_version: int | None
 ) -> None:
     """Soft-delete: staff only; a closed ticket only by an admin."""
     if principal.is_customer:
         raise PermissionDenied("Customers cannot delete tickets.")
     row = await lock_ticket_for_change(
-        session, principal, ticket_id, expected_version, closed_ok=principal.is_admin
+        uow.session, principal, ticket_id, expected_version, closed_ok=principal.is_admin
     )
-    await repository.soft_delete_ticket(session, ticket_id)
-    ticket_cache.invalidate_after_commit(session, ticket_id, row.customer_id)
+    await repository.soft_delete_ticket(uow.session, ticket_id)
+    ticket_cache.invalidate_after_commit(uow, ticket_id, row.customer_id)
 
 
 async def list_tickets(
@@ -311,39 +305,23 @@ async def list_tickets(
     limit: int,
     cursor: str | None,
     cursor_secret: bytes,
-) -> TicketPage:
+) -> KeysetPage[AnyRow]:
     """One keyset page of visible tickets."""
-    after: tuple[datetime, uuid.UUID] | None = None
-    if cursor:
-        try:
-            after = decode_keyset(cursor_secret, sort.value, cursor, uuid.UUID)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    keyset = TICKET_KEYSETS[sort]
+    after = keyset.after(cursor_secret, cursor)
     rows = await repository.list_tickets(
         session, visible_tickets(principal), filters, sort, limit, after
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        key = (
-            last.updated_at
-            if sort in (TicketSort.updated_desc, TicketSort.updated_asc)
-            else last.created_at
-        )
-        next_cursor = encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(last.id)])
-    return TicketPage(rows=rows, next_cursor=next_cursor)
+    return keyset.page(cursor_secret, rows, limit)
 
 
 def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow | TicketRead) -> str:
     """The cursor that continues a ticket list after ``row`` (what ``list_tickets`` returns)."""
-    updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
-    key = row.updated_at if updated else row.created_at
-    return encode_cursor(cursor_secret, sort.value, [key.isoformat(), str(row.id)])
+    return TICKET_KEYSETS[sort].cursor(cursor_secret, row)
 
 
 async def list_tickets_document(
-    session: AsyncSession,
+    uow: UnitOfWork,
     principal: Principal,
     filters: TicketFilters,
     sort: TicketSort,
@@ -351,61 +329,48 @@ async def list_tickets_document(
     cursor: str | None,
     cursor_secret: bytes,
 ) -> ListDocument:
-    """One rendered list page with its ETag, cached per visibility and normalized query."""
+    """One list page (objects, and the JSON REST sends with its ETag), cached per visibility
+    and normalized query."""
     # Decode the cursor first: a bad cursor is a 400 whether or not the page is cached.
-    if cursor:
-        try:
-            decode_keyset(cursor_secret, sort.value, cursor, uuid.UUID)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    TICKET_KEYSETS[sort].after(cursor_secret, cursor)
 
-    async def render() -> bytes:
-        page = await run_read(
-            session,
-            lambda s: list_tickets(s, principal, filters, sort, limit, cursor, cursor_secret),
+    async def load() -> Page[TicketRead]:
+        page = await uow.read(
+            lambda s: list_tickets(s, principal, filters, sort, limit, cursor, cursor_secret)
         )
-        await end_read(session)  # the connection goes back before the body is built
-        return (
-            Page[TicketRead]
-            .of([TicketRead.model_validate(r) for r in page.rows], page.next_cursor)
-            .model_dump_json()
-            .encode()
+        return Page[TicketRead].of(
+            [TicketRead.model_validate(r) for r in page.rows], page.next_cursor
         )
 
-    cache = ticket_cache.current()
+    cache = ticket_cache.of(uow)
     if cache is None:
-        return ListDocument.of(await render())
+        return await ticket_cache.render_list(uow, load)
     query = "|".join((filters.model_dump_json(), sort.value, str(limit), cursor or ""))
-    return await cache.get_list(session, visible_tickets(principal), query, render)
+    return await cache.get_list(uow, visible_tickets(principal), query, load)
 
 
 async def count_tickets_document(
-    session: AsyncSession, principal: Principal, filters: TicketFilters
+    uow: UnitOfWork, principal: Principal, filters: TicketFilters
 ) -> ListDocument:
     """Visible tickets per status under the other filters (exact up to ``COUNT_CAP``), with
     its ETag, cached like a list page (same visibility key, same invalidation)."""
     visibility = visible_tickets(principal)
 
-    async def render() -> bytes:
-        counts = await run_read(
-            session, lambda s: repository.count_by_status(s, visibility, filters, COUNT_CAP)
+    async def load() -> TicketCounts:
+        counts = await uow.read(
+            lambda s: repository.count_by_status(s, visibility, filters, COUNT_CAP)
         )
-        await end_read(session)
-        return (
-            TicketCounts(
-                by="status",
-                cap=COUNT_CAP,
-                counts=[
-                    StatusCount(status=s, count=min(n, COUNT_CAP), capped=n > COUNT_CAP)
-                    for s, n in ((TicketStatus(k), v) for k, v in counts.items())
-                ],
-            )
-            .model_dump_json()
-            .encode()
+        return TicketCounts(
+            by="status",
+            cap=COUNT_CAP,
+            counts=[
+                StatusCount(status=TicketStatus(k), count=min(n, COUNT_CAP), capped=n > COUNT_CAP)
+                for k, n in counts.items()
+            ],
         )
 
-    cache = ticket_cache.current()
+    cache = ticket_cache.of(uow)
     if cache is None:
-        return ListDocument.of(await render())
+        return await ticket_cache.render_list(uow, load)
     query = "|".join(("counts:status", filters.model_dump_json(), str(COUNT_CAP)))
-    return await cache.get_list(session, visibility, query, render)
+    return await cache.get_list(uow, visibility, query, load)

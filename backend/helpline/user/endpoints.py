@@ -19,10 +19,19 @@ from helpline.auth.endpoints import password_resets
 from helpline.auth.schemas import PasswordResetIssued
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
-from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.http import problem_responses
+from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
+from helpline.errors import (
+    EmailTaken,
+    InvalidCursorError,
+    LastAdmin,
+    PermissionDenied,
+    SelfDemotion,
+    UserNotFound,
+)
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import Role
+from helpline.services import services
 from helpline.user import service
 from helpline.user.schemas import UserCreate, UserRead, UserUpdate
 
@@ -41,7 +50,7 @@ Sessions = Annotated[SessionStore, Depends(session_store)]
     "unless `HELPLINE_EMAIL_PUBLIC_DOMAINS_ONLY` is on. An optional password enables login for "
     "the web interface.",
     operation_id="createUser",
-    responses=problem_responses(403, 409),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, EmailTaken),
 )
 async def create_user(
     request: Request,
@@ -50,7 +59,7 @@ async def create_user(
     _principal: UsersWrite,
     response: Response,
 ) -> UserRead:
-    settings: Settings = request.app.state.settings
+    settings: Settings = services(request).settings
     row = await service.create_user(
         session, body, public_domains_only=settings.email_public_domains_only
     )
@@ -64,7 +73,7 @@ async def create_user(
     description="Agents and admins (`users:read`). Newest first, keyset-paginated; filters "
     "combine with AND. `email` matches case-insensitively and exactly.",
     operation_id="listUsers",
-    responses=problem_responses(400, 403),
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
 )
 async def list_users(
     request: Request,
@@ -91,7 +100,7 @@ async def list_users(
         service.UserFilters(role=role, is_active=is_active, email=email, staff=staff),
         limit=limit,
         cursor=cursor,
-        cursor_secret=request.app.state.settings.cursor_secret,
+        cursor_secret=services(request).settings.cursor_secret,
     )
     return Page[UserRead].of([UserRead.model_validate(r) for r in page.rows], page.next_cursor)
 
@@ -102,7 +111,7 @@ async def list_users(
     description="Agents and admins read anyone; other callers only themselves (anyone else is "
     "404, as if it did not exist).",
     operation_id="getUser",
-    responses=problem_responses(403, 404),
+    responses=problem_responses(PermissionDenied, UserNotFound),
 )
 async def get_user(user_id: UserId, session: SessionDep, principal: Authenticated) -> UserRead:
     return UserRead.model_validate(await service.get_visible_user(session, principal, user_id))
@@ -118,17 +127,19 @@ async def get_user(user_id: UserId, session: SessionDep, principal: Authenticate
     "rejected (422). The last active admin cannot be demoted or deactivated (409); an admin "
     "cannot demote or deactivate themselves (403 `self-demotion`).",
     operation_id="updateUser",
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(
+        PermissionDenied, SelfDemotion, *UNSAFE, *JSON_BODY, UserNotFound, EmailTaken, LastAdmin
+    ),
 )
 async def update_user(
     user_id: UserId,
     body: UserUpdate,
-    session: SessionDep,
+    uow: UowDep,
     principal: UsersWrite,
     sessions: Sessions,
 ) -> UserRead:
     row = await service.update_user(
-        session,
+        uow,
         user_id,
         body,
         sessions.delete_all,
@@ -146,13 +157,13 @@ async def update_user(
     "deactivated: their keys are revoked and their sessions end at once (reactivating the user "
     "does not revive the keys; issue new ones). Not oneself (403 `self-demotion`).",
     operation_id="deactivateUser",
-    responses=problem_responses(403, 404, 409),
+    responses=problem_responses(PermissionDenied, SelfDemotion, *UNSAFE, UserNotFound, LastAdmin),
 )
 async def deactivate_user(
-    user_id: UserId, session: SessionDep, principal: UsersWrite, sessions: Sessions
+    user_id: UserId, uow: UowDep, principal: UsersWrite, sessions: Sessions
 ) -> Response:
     await service.deactivate_user(
-        session,
+        uow,
         user_id,
         sessions.delete_all,
         auth_service.revoke_keys_of_user,
@@ -170,7 +181,7 @@ async def deactivate_user(
     "(`HELPLINE_PASSWORD_RESET_TTL_SECONDS`). Issuing another token replaces the previous one. "
     "The current password keeps working until the token is redeemed.",
     operation_id="issuePasswordReset",
-    responses=problem_responses(403, 404, 503),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *IDEMPOTENT, UserNotFound),
 )
 async def issue_password_reset(
     request: Request,

@@ -14,18 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.auth import principal_cache
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
-from helpline.db import after_commit
+from helpline.db import UnitOfWork
 from helpline.errors import (
     EmailTaken,
-    InvalidCursorError,
     LastAdmin,
     SelfDemotion,
     UserNotFound,
     ValidationFailed,
 )
-from helpline.kit.cursor import InvalidCursor, decode_keyset, encode_cursor
 from helpline.kit.emails import normalize_email
 from helpline.kit.ids import new_id
+from helpline.kit.pagination import Keyset, KeysetPage, time_and_id, time_and_id_of
 from helpline.kit.passwords import hash_password, password_problems
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role
@@ -46,10 +45,10 @@ class UserFilters:
     staff: bool | None = None  # agents and admins (True), customers (False)
 
 
-@dataclass(frozen=True, slots=True)
-class UserPage:
-    rows: list[AnyRow]
-    next_cursor: str | None
+# Newest first.
+USER_KEYSET: Keyset[Any, tuple[datetime, uuid.UUID]] = Keyset(
+    USER_SORT, time_and_id_of(lambda r: r.created_at), time_and_id(uuid.UUID)
+)
 
 
 async def _checked_password_hash(password: str, *, email: str, name: str) -> str:
@@ -117,14 +116,9 @@ async def list_users(
     limit: int,
     cursor: str | None,
     cursor_secret: bytes,
-) -> UserPage:
+) -> KeysetPage[AnyRow]:
     """One keyset page of users, newest first."""
-    after: tuple[datetime, uuid.UUID] | None = None
-    if cursor:
-        try:
-            after = decode_keyset(cursor_secret, USER_SORT, cursor, uuid.UUID)
-        except InvalidCursor as exc:
-            raise InvalidCursorError(str(exc)) from exc
+    after = USER_KEYSET.after(cursor_secret, cursor)
     rows = await repository.list_users(
         session,
         role=filters.role.value if filters.role else None,
@@ -134,18 +128,11 @@ async def list_users(
         limit=limit,
         after=after,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(
-            cursor_secret, USER_SORT, [last.created_at.isoformat(), str(last.id)]
-        )
-    return UserPage(rows=rows, next_cursor=next_cursor)
+    return USER_KEYSET.page(cursor_secret, rows, limit)
 
 
 async def update_user(
-    session: AsyncSession,
+    uow: UnitOfWork,
     user_id: uuid.UUID,
     data: UserUpdate,
     end_sessions: EndSessions,
@@ -161,6 +148,7 @@ async def update_user(
     Deactivation also revokes the user's keys, so that a later reactivation does not bring them
     back to life: the admin issues new keys deliberately.
     """
+    session = uow.session
     current = await repository.lock_user(session, user_id)
     if current is None:
         raise UserNotFound()
@@ -193,14 +181,14 @@ async def update_user(
     if values.get("is_active") is False and current.is_active:
         await revoke_keys(session, user_id)
     if values.get("is_active") is False or "password_hash" in values:
-        after_commit(session, lambda: end_sessions(user_id))
+        uow.after_commit(lambda: end_sessions(user_id))
     if "role" in values or "is_active" in values:
-        principal_cache.changed_after_commit(session)  # cached keys of this user re-resolve
+        principal_cache.changed_after_commit(uow)  # cached keys of this user re-resolve
     return row
 
 
 async def deactivate_user(
-    session: AsyncSession,
+    uow: UnitOfWork,
     user_id: uuid.UUID,
     end_sessions: EndSessions,
     revoke_keys: RevokeKeys,
@@ -209,7 +197,7 @@ async def deactivate_user(
 ) -> None:
     """Deactivate (never delete) a user: keys are revoked and sessions end at once."""
     await update_user(
-        session,
+        uow,
         user_id,
         UserUpdate(is_active=False),
         end_sessions,

@@ -26,6 +26,7 @@ from helpline.db import ActorContext, Database
 from helpline.kit.clock import Clock, utcnow
 from helpline.webhook import repository, signing
 from helpline.webhook.errors import WebhookTargetRefused
+from helpline.webhook.pinning import PinnedBackend
 from helpline.webhook.targets import check_target
 
 ACTOR = ActorContext.system("webhooks")
@@ -57,6 +58,8 @@ class Deliverer:
     # The signature timestamp is a freshness proof for the receiver: always the real time,
     # while scheduling decisions use the injectable ``clock``.
     wall: Clock = utcnow
+    # The client's connection backend, when it is the pinned one (the worker's default client).
+    pins: PinnedBackend | None = None
     _caps: dict[uuid.UUID, asyncio.Semaphore] = field(default_factory=dict)
     sent: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -134,8 +137,11 @@ class Deliverer:
         headers = signing.headers(live, f"evt_{head.event_id}", stamp, body)
         started = time.perf_counter()
         try:
-            # Re-checked at send time: the name may resolve elsewhere than when it was saved.
-            await check_target(url, self.settings.webhook_allowed_hosts)
+            # Re-checked at send time: the name may resolve elsewhere than when it was saved;
+            # the connection then goes to the address checked now (pinned, no second lookup).
+            target = await check_target(url, self.settings.webhook_allowed_hosts)
+            if self.pins is not None:
+                self.pins.pin(url, target)
             async with (
                 self._cap(endpoint_id),
                 self.client.stream(

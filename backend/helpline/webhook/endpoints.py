@@ -12,8 +12,10 @@ from helpline.auth.dependencies import require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.http import problem_responses
+from helpline.errors import PermissionDenied, WebhookNotFound, WebhookTargetRefused
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from helpline.services import services
 from helpline.webhook import service
 from helpline.webhook.schemas import (
     DeliveryRead,
@@ -43,7 +45,9 @@ def _with_secret(row: object, secret: str) -> WebhookWithSecret:
     "The response carries the signing `secret` — the only time it is shown. The URL must "
     "resolve to public addresses (see `HELPLINE_WEBHOOK_ALLOWED_HOSTS`).",
     operation_id="createWebhook",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, WebhookTargetRefused
+    ),
 )
 async def create_webhook(
     request: Request, session: SessionDep, principal: Admin, body: WebhookCreate
@@ -52,7 +56,7 @@ async def create_webhook(
         session,
         principal,
         body,
-        allowed_hosts=request.app.state.settings.webhook_allowed_hosts,
+        allowed_hosts=services(request).settings.webhook_allowed_hosts,
     )
     return _with_secret(row, secret)
 
@@ -62,7 +66,7 @@ async def create_webhook(
     summary="List webhook endpoints",
     description="Every endpoint with its health: `enabled`, `disabled_reason`, failure streak.",
     operation_id="listWebhooks",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(PermissionDenied),
 )
 async def list_webhooks(session: SessionDep, principal: Admin) -> list[WebhookRead]:
     rows = await service.list_endpoints(session, principal)
@@ -74,7 +78,7 @@ async def list_webhooks(session: SessionDep, principal: Admin) -> list[WebhookRe
     summary="Get a webhook endpoint",
     description="One endpoint (never its secret).",
     operation_id="getWebhook",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, WebhookNotFound),
 )
 async def get_webhook(
     session: SessionDep, principal: Admin, endpoint_id: EndpointId
@@ -88,7 +92,9 @@ async def get_webhook(
     description="`enabled: false` stops deliveries (pending ones wait); `enabled: true` resumes "
     "them and clears the failure streak and `disabled_reason`.",
     operation_id="updateWebhook",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, WebhookNotFound, WebhookTargetRefused
+    ),
 )
 async def update_webhook(
     request: Request,
@@ -102,8 +108,8 @@ async def update_webhook(
         principal,
         endpoint_id,
         body,
-        now=request.app.state.clock(),
-        allowed_hosts=request.app.state.settings.webhook_allowed_hosts,
+        now=services(request).clock(),
+        allowed_hosts=services(request).settings.webhook_allowed_hosts,
     )
     return WebhookRead.model_validate(row)
 
@@ -114,7 +120,7 @@ async def update_webhook(
     summary="Delete a webhook endpoint",
     description="Removes the endpoint and its delivery log.",
     operation_id="deleteWebhook",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, WebhookNotFound),
 )
 async def delete_webhook(
     session: SessionDep, principal: Admin, endpoint_id: EndpointId
@@ -129,7 +135,9 @@ async def delete_webhook(
     description="Returns a new secret (shown once). During the overlap window deliveries carry "
     "two signatures, one per secret, so receivers can switch without losing messages.",
     operation_id="rotateWebhookSecret",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, WebhookNotFound
+    ),
 )
 async def rotate_webhook_secret(
     request: Request,
@@ -138,7 +146,7 @@ async def rotate_webhook_secret(
     endpoint_id: EndpointId,
     body: WebhookRotate | None = None,
 ) -> WebhookWithSecret:
-    settings = request.app.state.settings
+    settings = services(request).settings
     seconds = (
         body.overlap_seconds
         if body and body.overlap_seconds is not None
@@ -148,7 +156,7 @@ async def rotate_webhook_secret(
         session,
         principal,
         endpoint_id,
-        now=request.app.state.clock(),
+        now=services(request).clock(),
         overlap=timedelta(seconds=seconds),
     )
     return _with_secret(row, secret)
@@ -160,7 +168,7 @@ async def rotate_webhook_secret(
     description="The endpoint's deliveries, newest first: status, attempts, HTTP status, "
     "latency, response excerpt and last error. Page with `before=<id of the last row>`.",
     operation_id="listWebhookDeliveries",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, WebhookNotFound),
 )
 async def list_webhook_deliveries(
     session: SessionDep,
@@ -182,7 +190,7 @@ async def list_webhook_deliveries(
     summary="Redeliver",
     description="Queues the delivery again (same `webhook-id`, in its ticket's order).",
     operation_id="redeliverWebhook",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *IDEMPOTENT, WebhookNotFound),
 )
 async def redeliver_webhook(
     request: Request,
@@ -192,6 +200,6 @@ async def redeliver_webhook(
     delivery_id: Annotated[int, Path(description="Delivery id.")],
 ) -> Response:
     await service.redeliver(
-        session, principal, endpoint_id, delivery_id, now=request.app.state.clock()
+        session, principal, endpoint_id, delivery_id, now=services(request).clock()
     )
     return Response(status_code=202)

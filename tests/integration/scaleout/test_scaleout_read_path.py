@@ -67,8 +67,8 @@ async def test_the_writer_reads_its_write_while_the_replica_is_paused(
 ):
     app, client, actors = stack
     writer, reader = actors["writer"].headers, actors["reader"].headers
-    await app.state.read_router.refresh()
-    assert [r["usable"] for r in app.state.read_router.status()] == [True]
+    await app.state.services.read_router.refresh()
+    assert [r["usable"] for r in app.state.services.read_router.status()] == [True]
     await _replay(pg_replica, "pause")
     try:
         created = await client.post(
@@ -87,7 +87,7 @@ async def test_the_writer_reads_its_write_while_the_replica_is_paused(
     finally:
         await _replay(pg_replica, "resume")
     await replayed(pg_replica.url, pg_primary.url)
-    await app.state.read_router.refresh()
+    await app.state.services.read_router.refresh()
     theirs = await client.get(url, headers=reader)
     assert theirs.status_code == 200
     assert theirs.json()["title"] == "Fresh"

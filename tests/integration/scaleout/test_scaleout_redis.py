@@ -8,7 +8,6 @@ within a slot.
 
 from __future__ import annotations
 
-import types
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +21,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from helpline.auth.ratelimit import RateLimiter
 from helpline.auth.sessions import SessionStore
 from helpline.config import Environment, Settings
+from helpline.db import UnitOfWork
 from helpline.kit.cache import CacheBackend
 from helpline.kit.redis_client import is_cluster, parse_redis_url
 from helpline.runtime import make_redis
@@ -150,7 +150,7 @@ class TestCacheGenerations:
         self, request: pytest.FixtureRequest, topology_url: str, client: Any, redis_prefix: str
     ):
         cache = TicketCache(CacheBackend(client, prefix=redis_prefix, op_timeout_s=1.0))
-        session: Any = types.SimpleNamespace(info={})
+        uow = UnitOfWork(sessions=None)  # type: ignore[arg-type]  # the cache alone: no database
         renders: list[int] = []
 
         async def render() -> bytes:
@@ -159,11 +159,11 @@ class TestCacheGenerations:
 
         from helpline.ticket.cache import STAFF_VIEW
 
-        first = await cache.get_list(session, STAFF_VIEW, "limit=20", render)
-        again = await cache.get_list(session, STAFF_VIEW, "limit=20", render)
+        first = await cache.get_list(uow, STAFF_VIEW, "limit=20", render)
+        again = await cache.get_list(uow, STAFF_VIEW, "limit=20", render)
         assert (first.body, again.body, len(renders)) == (b'{"data":[],"n":1}',) * 2 + (1,)
         await cache.invalidate({uuid.uuid4(): None})
-        fresh = await cache.get_list(session, STAFF_VIEW, "limit=20", render)
+        fresh = await cache.get_list(uow, STAFF_VIEW, "limit=20", render)
         assert fresh.body == b'{"data":[],"n":2}'
         assert cache.backend.breaker.allow()  # no Redis error was hidden by the fallback
 

@@ -1,8 +1,8 @@
 """Ticket history rows of field changes carry the ticket version they produced.
 
 Revision ID: 0009
-Revises: 0006
-Create Date: 2026-12-07 07:30:00+00:00
+Revises: 0010
+Create Date: 2026-12-07 07:45:00+00:00
 
 A PATCH based on an older version (``If-Match: "N"``) is merged when none of its fields changed
 after version N: ``ticket_history.version`` (the version a field change produced) tells which
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
