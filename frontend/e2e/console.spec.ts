@@ -247,3 +247,40 @@ test.describe("forms and narrow screens", () => {
     await expect(page).toHaveTitle("Audit events · Helpline");
   });
 });
+
+test.describe("inbox ergonomics", () => {
+  test("solved and closed are hidden by default; ? lists the shortcuts", async ({ page }) => {
+    const stamp = Date.now().toString(36);
+    const open = await createTicket(`Still open ${stamp}`);
+    const done = await createTicket(`Already solved ${stamp}`);
+    const agent = await apiAs("agent1");
+    const r = await agent.api.patch(`/api/v1/tickets/${done}`, {
+      data: { status: "solved" },
+      headers: { "X-CSRF-Token": agent.csrf },
+    });
+    expect(r.status()).toBe(200);
+    await agent.api.dispose();
+    expect(open).not.toBe(done);
+
+    await signIn(page, "agent1");
+    const statuses = page.getByRole("group", { name: "Status" });
+    for (const name of ["New", "Open", "Pending", "On hold"]) {
+      await expect(statuses.getByRole("checkbox", { name: new RegExp(`^${name}`) })).toBeChecked();
+    }
+    await expect(statuses.getByRole("checkbox", { name: /^Solved/ })).not.toBeChecked();
+    await expect(page.getByRole("link", { name: `Still open ${stamp}` })).toBeVisible();
+    await expect(page.getByRole("link", { name: `Already solved ${stamp}` })).toHaveCount(0);
+    await statuses.getByRole("checkbox", { name: /^Solved/ }).check();
+    await expect(page).toHaveURL(/status=new%2Copen%2Cpending%2Con_hold%2Csolved/);
+    const row = page.getByRole("row").filter({ hasText: `Already solved ${stamp}` });
+    await expect(row).toContainText("Solved"); // the badge says it in words, not colour alone
+
+    await page.getByRole("heading", { level: 1, name: "Inbox" }).click();
+    await page.keyboard.press("?");
+    const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+    await expect(help).toContainText("Next / previous ticket");
+    await expectAccessible(page);
+    await page.keyboard.press("Escape");
+    await expect(help).toHaveCount(0);
+  });
+});

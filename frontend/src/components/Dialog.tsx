@@ -7,7 +7,8 @@ interface Props {
   children?: ReactNode;
   /** The confirming button's text, e.g. "Close ticket". */
   confirm: string;
-  cancel?: string;
+  /** The cancelling button's text; null for a dialog that only informs (Escape still closes). */
+  cancel?: string | null;
   danger?: boolean;
   onConfirm: (data: FormData) => void;
   onCancel: () => void;
@@ -58,9 +59,11 @@ export function Dialog({ title, children, confirm, cancel = "Cancel", danger, on
           <button type="submit" data-variant={danger ? "danger" : undefined}>
             {confirm}
           </button>
-          <button ref={cancelRef} type="button" data-variant="secondary" onClick={onCancel}>
-            {cancel}
-          </button>
+          {cancel !== null && (
+            <button ref={cancelRef} type="button" data-variant="secondary" onClick={onCancel}>
+              {cancel}
+            </button>
+          )}
         </div>
       </form>
     </dialog>,

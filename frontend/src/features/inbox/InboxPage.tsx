@@ -2,6 +2,7 @@ import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { pages, preload } from "../../app/pages";
 import { EmptyState, Loading } from "../../components/Loading";
+import { type Shortcut, ShortcutsHelp } from "../../components/ShortcutsHelp";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { cappedCount, formatDateTime, humanize } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
@@ -10,6 +11,8 @@ import { isStaff, useMe } from "../auth/api";
 import { nameOf, useStaff } from "../users/api";
 import { useStatusCounts, useTicketList } from "./api";
 import {
+  AGENT_DEFAULTS,
+  DEFAULT_FILTERS,
   type InboxFilters,
   PRIORITIES,
   SORTS,
@@ -20,6 +23,14 @@ import {
   toApiQuery,
 } from "./filters";
 import styles from "./Inbox.module.css";
+
+const SHORTCUTS: Shortcut[] = [
+  { keys: ["j", "k"], what: "Next / previous ticket" },
+  { keys: ["o", "Enter"], what: "Open the selected ticket" },
+  { keys: ["/"], what: "Search" },
+  { keys: ["c"], what: "New ticket" },
+  { keys: ["?"], what: "This list" },
+];
 
 const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
   "-updated_at": "Recently updated",
@@ -32,7 +43,8 @@ export function InboxPage() {
   const me = useMe().data ?? null;
   const staff = isStaff(me);
   const [params, setParams] = useSearchParams();
-  const filters = parseFilters(params);
+  const defaults = staff ? AGENT_DEFAULTS : DEFAULT_FILTERS;
+  const filters = parseFilters(params, defaults);
   const query = toApiQuery(filters, me?.id ?? null);
   const list = useTicketList(query);
   const counts = useStatusCounts(query);
@@ -40,6 +52,7 @@ export function InboxPage() {
   const navigate = useNavigate();
   const searchRef = useRef<HTMLInputElement>(null);
   const [selected, setSelected] = useState(-1);
+  const [help, setHelp] = useState(false);
   const tickets = list.data?.pages.flatMap((p) => p.data) ?? [];
   useDocumentTitle(staff ? "Inbox" : "My tickets");
 
@@ -47,7 +60,7 @@ export function InboxPage() {
   useEffect(() => preload(pages.ticket), []);
 
   function update(change: Partial<InboxFilters>) {
-    setParams(filtersToParams({ ...filters, ...change }));
+    setParams(filtersToParams({ ...filters, ...change }, defaults));
   }
 
   function toggleStatus(status: (typeof STATUSES)[number]) {
@@ -63,6 +76,7 @@ export function InboxPage() {
     o: () => tickets[selected] && navigate(`/tickets/${tickets[selected].id}`),
     "/": () => searchRef.current?.focus(),
     c: () => navigate("/tickets/new"),
+    "?": () => setHelp(true),
   });
 
   useEffect(() => {
@@ -217,8 +231,13 @@ export function InboxPage() {
       )}
       {list.isFetchNextPageError && <ProblemMessage error={list.error} />}
       <p className={styles.hint}>
-        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> or <kbd>Enter</kbd> open, <kbd>/</kbd> search, <kbd>c</kbd> new ticket.
+        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> or <kbd>Enter</kbd> open, <kbd>/</kbd> search, <kbd>c</kbd> new
+        ticket.{" "}
+        <button type="button" data-variant="secondary" onClick={() => setHelp(true)}>
+          Keyboard shortcuts (?)
+        </button>
       </p>
+      {help && <ShortcutsHelp shortcuts={SHORTCUTS} onClose={() => setHelp(false)} />}
     </section>
   );
 }
