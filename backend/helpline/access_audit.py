@@ -21,8 +21,13 @@ from helpline.audit.service import (
 )
 from helpline.auth.principal import Principal
 from helpline.db.route import request_work
-from helpline.errors import HelplineError, NotFound, RateLimited
+from helpline.errors import HelplineError, NotFound, RateLimited, Unauthenticated
 from helpline.services import services
+
+# "Who am I?" without any credentials is how a client asks whether it is signed in (the web
+# interface's sign-in page does, every time): an answer, not a failed authentication. With
+# credentials that do not work it is audited like any other route.
+PROBE_PATHS = frozenset({"/api/v1/auth/me"})
 
 
 def _audit(request: Request) -> AuditService | None:
@@ -40,7 +45,9 @@ def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def is_audited_failure(exc: HelplineError) -> bool:
+def is_audited_failure(exc: HelplineError, path: str = "") -> bool:
+    if isinstance(exc, Unauthenticated) and not exc.credentials_presented and path in PROBE_PATHS:
+        return False
     return exc.status in (401, 403) or (isinstance(exc, NotFound) and exc.concealed is not None)
 
 
@@ -56,7 +63,7 @@ def record_access_failure(request: Request, exc: HelplineError) -> None:
             now=services(request).clock(),
         )
         return
-    if audit is None or not is_audited_failure(exc):
+    if audit is None or not is_audited_failure(exc, request.url.path):
         return
     audit.emit(
         access_failure_event(

@@ -127,10 +127,18 @@ class RangeNotSatisfiable(HelplineError):
 class Unauthenticated(HelplineError):
     status, slug, title = 401, "unauthenticated", "Authentication required"
     description = "No credentials, or credentials that are malformed, unknown or revoked."
+    # False when the request carried no credentials at all (no key, no session cookie).
+    credentials_presented: bool = True
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="helpline"'})
         super().__init__(detail, **kw)
+
+    @classmethod
+    def no_credentials(cls) -> Unauthenticated:
+        error = cls("An API key is required.")
+        error.credentials_presented = False
+        return error
 
 
 class ApiKeyExpired(Unauthenticated):
@@ -156,6 +164,21 @@ class SessionExpired(Unauthenticated):
 class PermissionDenied(HelplineError):
     status, slug, title = 403, "permission-denied", "Permission denied"
     description = "The caller is authenticated but lacks the role or scope for this action."
+
+
+class StatusTransitionForbidden(PermissionDenied):
+    slug, title = "status-transition-forbidden", "Status change not allowed"
+    description = (
+        "Customers may mark their ticket solved, and reopen a solved one; every other status "
+        "change is for staff."
+    )
+
+
+class SelfDemotion(PermissionDenied):
+    slug, title = "self-demotion", "Admins cannot demote or deactivate themselves"
+    description = (
+        "An admin's own role and active flag are changed by another admin, never by themselves."
+    )
 
 
 class ScopeNotGrantable(PermissionDenied):
@@ -258,7 +281,10 @@ class IdempotencyKeyInFlight(Conflict):
 
 class PreconditionFailed(HelplineError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
-    description = "The If-Match version is stale; the body carries the current version."
+    description = (
+        "The If-Match version is stale and a field of the change was changed since: the body "
+        "carries `current_version` and, per such field, `conflicts[]` with both values."
+    )
 
 
 class ValidationFailed(HelplineError):

@@ -7,6 +7,7 @@ catch-all route shows up in the OpenAPI document or in `Allow` headers.
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -33,6 +34,34 @@ HTML_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+# Precompressed siblings written by the build (frontend/scripts/compress.mjs), best first:
+# `app-1a2b.js.br`, `app-1a2b.js.gz`. Served as they are, never compressed per request.
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings an `Accept-Encoding` header accepts (q > 0; `*` counts for all)."""
+    accepted: set[str] = set()
+    refused: set[str] = set()
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        name = name.strip().lower()
+        if not name:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        (accepted if q > 0 else refused).add(name)
+    if "*" in accepted:
+        accepted |= {name for name, _ in ENCODINGS} - refused
+    return accepted - refused
+
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Helpline</title></head>
@@ -73,12 +102,28 @@ class SinglePageApp:
         if path.startswith("/assets/"):  # hashed names: a missing one is a real 404
             if found is None:
                 return None
-            return FileResponse(found, headers={"Cache-Control": IMMUTABLE})
+            return self._asset(found, request.headers.get("accept-encoding", ""))
         if found is not None and found.name != "index.html":
             return FileResponse(found, headers={"Cache-Control": "no-cache"})
         if "." in path.rsplit("/", 1)[-1]:  # a missing file, not a client route
             return None
         return FileResponse(index, media_type="text/html", headers=HTML_HEADERS)
+
+    def _asset(self, found: Path, accept_encoding: str) -> Response:
+        """A hashed asset, as its precompressed sibling when the client takes that coding."""
+        siblings = [(coding, found.with_name(found.name + suffix)) for coding, suffix in ENCODINGS]
+        siblings = [(coding, path) for coding, path in siblings if path.is_file()]
+        headers = {"Cache-Control": IMMUTABLE}
+        if not siblings:
+            return FileResponse(found, headers=headers)
+        headers["Vary"] = "Accept-Encoding"  # caches keep one copy per coding
+        accepted = accepted_encodings(accept_encoding)
+        for coding, path in siblings:
+            if coding in accepted:
+                media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+                headers["Content-Encoding"] = coding
+                return FileResponse(path, media_type=media_type, headers=headers)
+        return FileResponse(found, headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):

@@ -30,14 +30,26 @@ test.describe("admin", () => {
     expect(await page.content()).not.toContain(key);
 
     // Rotation shows the new secret once; revocation stops the key at once.
-    page.once("dialog", (dialog) => void dialog.accept("0"));
-    await page.getByRole("button", { name: `Rotate ${name}` }).first().click();
+    // The grace period is asked in a dialog (not window.prompt); the old key is named as such.
+    const prefix = key.slice(0, 11);
+    await page.getByRole("button", { name: new RegExp(`^Rotate ${name} \\(`) }).click();
+    const dialog = page.getByRole("dialog", { name: `Rotate ${name} (${prefix}…)?` });
+    await expect(dialog).toBeVisible();
+    await expectAccessible(page);
+    await dialog.getByLabel("Grace period for the old key, in hours (0 = stop now)").fill("2");
+    await dialog.getByRole("button", { name: "Rotate key" }).click();
     const rotated = await page.getByLabel("New API key").inputValue();
     expect(rotated).not.toBe(key);
     await page.getByRole("button", { name: "Done" }).click();
-    page.once("dialog", (dialog) => void dialog.accept());
-    await page.getByRole("button", { name: `Revoke ${name}` }).first().click();
-    await expect(page.getByRole("button", { name: `Revoke ${name}` })).toHaveCount(0);
+    const oldRow = page.getByRole("row").filter({ hasText: `${prefix}…` });
+    await expect(oldRow).toContainText("Replaced by a rotation");
+    await expect(oldRow).toContainText("Old key, stops in 2 hours");
+    await expect(page.getByRole("button", { name: `Rotate ${name} (${prefix}…)` })).toHaveCount(0);
+    const newPrefix = rotated.slice(0, 11);
+    await expect(page.getByRole("button", { name: `Revoke old key ${name} (${prefix}…)` })).toBeVisible();
+    await page.getByRole("button", { name: `Revoke ${name} (${newPrefix}…)` }).click();
+    await page.getByRole("dialog", { name: `Revoke ${name} (${newPrefix}…)?` }).getByRole("button", { name: "Revoke key" }).click();
+    await expect(page.getByRole("button", { name: `Revoke ${name} (${newPrefix}…)` })).toHaveCount(0);
     const after = await page.request.get("/api/v1/auth/me", { headers: { Authorization: `Bearer ${rotated}` } });
     expect(after.status()).toBe(401);
   });
@@ -54,10 +66,14 @@ test.describe("admin", () => {
     await page.getByLabel("Exact email").fill(email);
     await page.getByRole("button", { name: "Find" }).click();
     await expect(page.getByRole("table", { name: "Users" }).getByRole("row")).toHaveCount(2);
-    await page.getByLabel(`Role of ${email}`).selectOption("customer");
-    await expect(page.getByLabel(`Role of ${email}`)).toHaveValue("customer");
-    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByLabel(`Role of ${email}`, { exact: true }).selectOption("customer");
+    const confirmRole = page.getByRole("dialog", { name: `Change the role of ${email}?` });
+    await expect(confirmRole).toContainText("From Agent to Customer");
+    await expect(page.getByLabel(`Role of ${email}`, { exact: true })).toHaveValue("agent"); // nothing saved yet
+    await confirmRole.getByRole("button", { name: "Make customer" }).click();
+    await expect(page.getByLabel(`Role of ${email}`, { exact: true })).toHaveValue("customer");
     await page.getByRole("button", { name: `Deactivate ${email}` }).click();
+    await page.getByRole("dialog", { name: `Deactivate ${email}?` }).getByRole("button", { name: "Deactivate" }).click();
     await expect(page.getByRole("button", { name: `Reactivate ${email}` })).toBeVisible();
     await expectAccessible(page);
 

@@ -33,6 +33,7 @@ test.describe("sign-in and sign-out", () => {
     await expect(page.getByRole("heading", { name: "Session expiry ticket" })).toBeVisible();
     await context.clearCookies(); // the server-side session is no longer presented
     await page.getByLabel("Status").selectOption("pending");
+    await page.getByRole("button", { name: "Save changes" }).click();
     await expect(page).toHaveURL(/\/login\?expired=1&next=/);
     await expect(page.getByRole("status")).toContainText("Your session has ended");
     await page.getByLabel("Email").fill(users.agent1);
@@ -50,12 +51,14 @@ test.describe("sign-in and sign-out", () => {
     await expect(page.getByRole("heading", { name: "Lost CSRF token ticket" })).toBeVisible();
     await page.evaluate(() => window.localStorage.clear());
     await page.getByLabel("Status").selectOption("solved");
+    await page.getByRole("button", { name: "Save changes" }).click();
     await expect(page).toHaveURL(/\/login\?expired=1&next=/);
     await page.getByLabel("Email").fill(users.agent1);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByLabel("Status")).toHaveValue("new");
     await page.getByLabel("Status").selectOption("solved"); // with a fresh token it works
+    await page.getByRole("button", { name: "Save changes" }).click();
     await expect(page.getByText("Version 2")).toBeVisible();
   });
 });

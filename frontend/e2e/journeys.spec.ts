@@ -21,8 +21,12 @@ test.describe("working a ticket", () => {
     await expect(page.getByRole("heading", { name: `Cannot print invoices ${word}` })).toBeVisible();
 
     await page.getByLabel("Status").selectOption("open");
+    await expect(page.getByRole("status").filter({ hasText: "Unsaved changes" })).toBeVisible();
+    await page.getByRole("button", { name: "Save changes" }).click();
     await expect(page.getByText("Version 2")).toBeVisible();
+    await expect(page.getByLabel("Status")).toBeFocused(); // focus stays where the user works
     await page.getByLabel("Assignee").selectOption({ label: "E2E agent1" });
+    await page.getByRole("button", { name: "Save changes" }).click();
     await expect(page.getByText("Version 3")).toBeVisible();
     await expect(page.getByRole("region", { name: "History" })).toContainText("Status: New → Open");
     await expect(page.getByRole("region", { name: "History" })).toContainText("Assignee: Unassigned → E2E agent1");
@@ -87,29 +91,46 @@ test.describe("working a ticket", () => {
     await expect(thread.getByRole("article", { name: "Message from E2E customer" })).toContainText("works again");
   });
 
-  test("two agents edit the same ticket: the second sees the conflict, nothing is overwritten", async ({ browser }) => {
-    const id = await createTicket("Conflicting edits");
+  test("two agents edit the same ticket: other fields merge, the same field shows both values", async ({ browser }) => {
+    const id = await createTicket("Conflicting edits", "The original description.");
     const first = await newSignedInPage(browser, "agent1");
     const second = await newSignedInPage(browser, "agent2");
     await first.goto(`/tickets/${id}`);
     await second.goto(`/tickets/${id}`);
     await expect(second.getByText("Version 1")).toBeVisible();
 
+    // Agent 1 changes the priority; agent 2, still on version 1, saves the description: merged.
     await first.getByLabel("Priority").selectOption("urgent");
+    await first.getByRole("button", { name: "Save changes" }).click();
     await expect(first.getByText("Version 2")).toBeVisible();
+    await second.getByRole("button", { name: "Edit description" }).click();
+    await second.getByRole("textbox", { name: "Description" }).fill("Agent 2's better description.");
+    await second.getByRole("button", { name: "Save description" }).click();
+    await expect(second.getByRole("alert").filter({ hasText: "Changed by someone else" })).toHaveCount(0);
+    await expect(second.getByText("Version 3")).toBeVisible();
+    await expect(second.getByRole("status").filter({ hasText: "changed other fields" })).toBeVisible();
+    await expect(second.getByText("Agent 2's better description.")).toBeVisible();
+    await expect(second.getByLabel("Priority")).toHaveValue("urgent"); // their change is shown too
+    await expect(second.getByRole("button", { name: "Edit description" })).toBeFocused();
 
-    await second.getByLabel("Priority").selectOption("low"); // based on version 1: stale
-    const notice = second.getByRole("alert").filter({ hasText: "Changed by someone else" });
-    await expect(notice).toContainText("Priority: now Urgent (you chose Low)");
-    await expect(second.getByLabel("Priority")).toHaveValue("urgent");
-    await expect(second.getByText("Version 2")).toBeVisible();
-    await expectAccessible(second);
-    await docsScreenshot(second, "conflict");
+    // The same field: agent 1 (on version 2) sets the priority to low after agent 2 set high.
+    await second.getByLabel("Priority").selectOption("high");
+    await second.getByRole("button", { name: "Save changes" }).click();
+    await expect(second.getByText("Version 4")).toBeVisible();
+    await first.getByLabel("Priority").selectOption("low"); // based on version 2: stale
+    await first.getByRole("button", { name: "Save changes" }).click();
+    const notice = first.getByRole("alert").filter({ hasText: "Changed by someone else" });
+    await expect(notice).toContainText("Priority: theirs High, yours Low");
+    await expect(notice).not.toContainText("Description");
+    await expect(first.getByLabel("Priority")).toHaveValue("high");
+    await expect(first.getByText("Version 4")).toBeVisible();
+    await expectAccessible(first);
+    await docsScreenshot(first, "conflict");
 
-    await second.getByRole("button", { name: "Keep theirs" }).click();
+    await first.getByRole("button", { name: "Keep theirs" }).click();
     await expect(notice).toHaveCount(0);
-    await first.reload();
-    await expect(first.getByLabel("Priority")).toHaveValue("urgent");
+    await second.reload();
+    await expect(second.getByLabel("Priority")).toHaveValue("high");
     await first.context().close();
     await second.context().close();
   });

@@ -3,33 +3,44 @@
 // Helpline. Prints figures; asserts nothing.
 // Env: BENCH_URL, BENCH_EMAIL, BENCH_PASSWORD, BENCH_RUNS (default 7), HELPLINE_CHROMIUM.
 import { chromium } from "@playwright/test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = process.env.BENCH_DIST ?? join(root, "dist");
 const url = process.env.BENCH_URL ?? "http://127.0.0.1:8000";
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 
+// What the initial route costs on the wire: the build's precompressed files when it has them
+// (what `helpline serve` sends), else compressed here for comparison.
 function initialRouteSize() {
-  const html = readFileSync(join(root, "dist", "index.html"), "utf8");
+  const html = readFileSync(join(dist, "index.html"), "utf8");
   const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]);
   let raw = html.length;
   let gz = gzipSync(html).length;
+  let br = brotliCompressSync(html).length;
+  let stored = 0;
   for (const asset of assets) {
-    const bytes = readFileSync(join(root, "dist", asset));
+    const path = join(dist, asset);
+    const bytes = readFileSync(path);
     raw += bytes.length;
-    gz += gzipSync(bytes, { level: 9 }).length;
+    gz += existsSync(`${path}.gz`) ? readFileSync(`${path}.gz`).length : gzipSync(bytes, { level: 9 }).length;
+    br += existsSync(`${path}.br`) ? readFileSync(`${path}.br`).length : brotliCompressSync(bytes).length;
+      stored += existsSync(`${path}.gz`) ? 1 : 0;
   }
-  return { assets: assets.length + 1, raw, gz };
+  return { assets: assets.length + 1, raw, gz, br, precompressed: stored > 0 };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) => `median ${median(xs).toFixed(0)} ms, min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)} (n=${xs.length})`;
 
 const size = initialRouteSize();
-console.log(`initial route: ${size.assets} files, ${(size.raw / 1024).toFixed(1)} KiB raw, ${(size.gz / 1024).toFixed(1)} KiB gzip (target < 200 KB)`);
+console.log(
+  `initial route: ${size.assets} files, ${(size.raw / 1024).toFixed(1)} KiB raw, ${(size.gz / 1024).toFixed(1)} KiB gzip, ` +
+    `${(size.br / 1024).toFixed(1)} KiB brotli (${size.precompressed ? "precompressed by the build" : "not precompressed: served raw"}; target < 120 KB)`,
+);
 
 const browser = await chromium.launch({
   executablePath: process.env.HELPLINE_CHROMIUM ?? "/usr/bin/chromium",
@@ -83,5 +94,54 @@ console.log(`first inbox render (reload):            ${fmt(inbox)}`);
 console.log(`inbox, status+priority filter:          ${fmt(filtered)}`);
 console.log(`inbox, full-text search "${word}":     ${fmt(search)}`);
 console.log(`open a ticket from the inbox:           ${fmt(ticket)}  (target < 1 s each)`);
+/** Requests and bytes on the wire (headers + encoded bodies) while `load` shows the inbox. */
+async function traffic(page, load) {
+  const seen = [];
+  const pending = [];
+  const onDone = (req) =>
+    pending.push(
+      req.sizes().then(
+        (s) => seen.push({ url: req.url(), bytes: s.responseBodySize + s.responseHeadersSize }),
+        () => seen.push({ url: req.url(), bytes: 0 }),
+      ),
+    );
+  page.on("requestfinished", onDone);
+  await load();
+  await page.waitForLoadState("networkidle");
+  page.off("requestfinished", onDone);
+  await Promise.all(pending);
+  const api = seen.filter((r) => new URL(r.url).pathname.startsWith("/api/"));
+  const sum = (xs) => (xs.reduce((n, r) => n + r.bytes, 0) / 1024).toFixed(1);
+  return `${seen.length} requests, ${sum(seen)} KiB (API: ${api.length} requests, ${sum(api)} KiB: ${api.map((r) => new URL(r.url).pathname.replace("/api/v1", "")).join(" ")})`;
+}
+
+// A fresh browser context (empty cache, signed in like the first one).
+const fresh = await browser.newContext({ baseURL: url });
+await fresh.request.post("/api/v1/auth/login", {
+  data: { email: process.env.BENCH_EMAIL, password: process.env.BENCH_PASSWORD },
+});
+const tab = await fresh.newPage();
+const row = tab.getByRole("table", { name: "Tickets" }).getByRole("row").nth(1);
+const shown = () => row.or(tab.getByText("No tickets match")).waitFor({ timeout: 120_000 });
+const coldTraffic = await traffic(tab, async () => {
+  await tab.goto("/tickets");
+  await shown();
+});
+const warmTraffic = await traffic(tab, async () => {
+  await tab.reload();
+  await shown();
+});
+await row.getByRole("link").click();
+await tab.getByRole("region", { name: "History" }).getByRole("listitem").first().waitFor();
+await tab.waitForLoadState("networkidle");
+const inAppTraffic = await traffic(tab, async () => {
+  await tab.getByRole("navigation", { name: "Main" }).getByRole("link").first().click();
+  await shown();
+});
+await fresh.close();
+console.log(`inbox view, cold browser cache:  ${coldTraffic}`);
+console.log(`inbox view, reload (warm cache): ${warmTraffic}`);
+console.log(`inbox view, in the app (from a ticket): ${inAppTraffic}`);
+
 console.log(`api check: ${total}`);
 await browser.close();

@@ -1,7 +1,7 @@
 """Cache invalidation outbox: kept for every Redis namespace, and principal changes too.
 
-Revision ID: 0008
-Revises: 0010
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 07:30:00+00:00
 
 Until now the first process that delivered a row deleted it, even a process of another Redis
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0010"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Audit trigger on webhook endpoints: create, update, enable/disable, secret rotation, delete.
 
-Revision ID: 0010
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 07:40:00+00:00
 
 Webhook endpoints send ticket data elsewhere, so changing one is an admin change like a user's or
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Email channel: ticket numbers, message channels, mailboxes, raw inbound mail, the outbox.
 
-Revision ID: 0007
-Revises: 0010 (main's head when merged; the lead re-chains)
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 08:00:00+00:00
 
 - ``tickets.number``: bigint from the sequence ``tickets_number_seq``, unique. Existing tickets
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007"
-down_revision: str | None = "0010"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -65,6 +65,27 @@ class TestLoginAndLogout:
         assert len(await audit_rows(session, action="auth.failed", request_id=request_id)) == 1
 
 
+class TestWhoAmIProbe:
+    async def test_me_without_credentials_is_not_a_failed_authentication(
+        self, app, client, session, settings
+    ):
+        probe, bad_cookie, other = rid(), rid(), rid()
+        r = await client.get("/api/v1/auth/me", headers={"X-Request-ID": probe})
+        assert r.status_code == 401
+        assert r.json()["type"] == "/problems/unauthenticated"
+        client.cookies.set(settings.session_cookie_name, "not-a-session")
+        r = await client.get("/api/v1/auth/me", headers={"X-Request-ID": bad_cookie})
+        assert r.status_code == 401
+        client.cookies.clear()
+        r = await client.get("/api/v1/tickets", headers={"X-Request-ID": other})
+        assert r.status_code == 401
+        await app.state.services.audit.flush()
+        assert await audit_rows(session, request_id=probe) == []
+        # presented-but-bad credentials, and anonymous calls elsewhere, are still recorded
+        assert len(await audit_rows(session, action="auth.failed", request_id=bad_cookie)) == 1
+        assert len(await audit_rows(session, action="auth.failed", request_id=other)) == 1
+
+
 class TestHiddenResources:
     async def test_another_customers_ticket_is_a_recorded_404(
         self, app, client, cast: Cast, session

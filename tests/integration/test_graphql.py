@@ -320,7 +320,7 @@ class TestTransactions:
             """
             mutation($t: ID!) {
               a: updateTicket(input: {id: $t, title: "renamed"}) { version }
-              b: updateTicket(input: {id: $t, priority: urgent, expectedVersion: 1}) { version }
+              b: updateTicket(input: {id: $t, title: "other", expectedVersion: 1}) { version }
             }""",
             {"t": str(ticket_id)},
         )

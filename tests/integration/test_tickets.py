@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from helpline.models import Ticket
 from tests.fixtures.actors import Cast
+from tests.fixtures.factories import make_ticket
 
 pytestmark = pytest.mark.integration
 
@@ -365,3 +366,252 @@ class TestListTickets:
         )
         assert r.status_code == 400
         assert r.json()["type"] == "/problems/invalid-cursor"
+
+
+class TestCustomerStatusTransitions:
+    """Customers mark their ticket solved and reopen a solved one; nothing else."""
+
+    async def test_customer_may_solve_and_reopen(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Solve me")
+        solved = await client.patch(
+            f"{API}/{t['id']}", json={"status": "solved"}, headers=cast.alice.headers
+        )
+        assert solved.status_code == 200, solved.text
+        assert solved.json()["status"] == "solved"
+        reopened = await client.patch(
+            f"{API}/{t['id']}", json={"status": "open"}, headers=cast.alice.headers
+        )
+        assert reopened.status_code == 200
+        assert (reopened.json()["status"], reopened.json()["version"]) == ("open", 3)
+
+    @pytest.mark.parametrize("target", ["pending", "on_hold", "closed", "new", "open"])
+    async def test_other_transitions_are_refused_and_change_nothing(
+        self, client, cast: Cast, target
+    ):
+        t = await create(client, cast.alice, title="Not yours to close")
+        r = await client.patch(
+            f"{API}/{t['id']}", json={"status": target, "title": "X"}, headers=cast.alice.headers
+        )
+        if target == "new":  # the status it already has: not a transition
+            assert r.status_code == 200
+            return
+        assert r.status_code == 403, r.text
+        assert r.json()["type"] == "/problems/status-transition-forbidden"
+        assert r.json()["errors"][0]["loc"] == ["body", "status"]
+        after = (await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)).json()
+        assert (after["status"], after["title"], after["version"]) == (
+            "new",
+            "Not yours to close",
+            1,
+        )
+
+    async def test_staff_set_any_status(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Staff")
+        for status in ("pending", "on_hold", "solved", "open", "closed"):
+            r = await client.patch(
+                f"{API}/{t['id']}", json={"status": status}, headers=cast.agent.headers
+            )
+            assert r.status_code == 200, (status, r.text)
+            assert r.json()["status"] == status
+
+
+class TestStaleEditsMerge:
+    """If-Match of an older version: other fields merge, the same field conflicts."""
+
+    async def test_different_fields_merge(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Merge", description="old")
+        first = await client.patch(
+            f"{API}/{t['id']}",
+            json={"priority": "urgent"},
+            headers={**cast.agent.headers, "If-Match": '"1"'},
+        )
+        assert first.status_code == 200
+        second = await client.patch(
+            f"{API}/{t['id']}",
+            json={"description": "new text"},
+            headers={**cast.admin.headers, "If-Match": '"1"'},  # saw version 1: stale
+        )
+        assert second.status_code == 200, second.text
+        body = second.json()
+        assert (body["priority"], body["description"], body["version"]) == (
+            "urgent",
+            "new text",
+            3,
+        )
+        assert second.headers["etag"] == '"3"'
+
+    async def test_same_field_conflicts_with_both_values(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Same field")
+        await client.patch(
+            f"{API}/{t['id']}",
+            json={"priority": "urgent", "title": "Theirs"},
+            headers={**cast.agent.headers, "If-Match": '"1"'},
+        )
+        r = await client.patch(
+            f"{API}/{t['id']}",
+            json={"priority": "low", "description": "mine too"},
+            headers={**cast.admin.headers, "If-Match": '"1"'},
+        )
+        assert r.status_code == 412
+        problem = r.json()
+        assert problem["type"] == "/problems/precondition-failed"
+        assert problem["current_version"] == 2
+        assert problem["conflicts"] == [
+            {"field": "priority", "your_value": "low", "current_value": "urgent"}
+        ]
+        after = (await client.get(f"{API}/{t['id']}", headers=cast.agent.headers)).json()
+        assert (after["priority"], after["description"], after["version"]) == (
+            "urgent",
+            t["description"],
+            2,
+        )  # a refused change changes nothing, not even its other field
+
+    async def test_same_value_is_no_conflict(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Agree")
+        await client.patch(
+            f"{API}/{t['id']}", json={"priority": "high"}, headers=cast.agent.headers
+        )
+        r = await client.patch(
+            f"{API}/{t['id']}",
+            json={"priority": "high"},
+            headers={**cast.admin.headers, "If-Match": '"1"'},
+        )
+        assert r.status_code == 200
+        assert r.json()["version"] == 2
+
+    async def test_a_message_since_is_no_conflict(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Talk")
+        msg = await client.post(
+            f"{API}/{t['id']}/conversations", json={"message": "hi"}, headers=cast.alice.headers
+        )
+        assert msg.status_code == 201
+        r = await client.patch(
+            f"{API}/{t['id']}",
+            json={"status": "open"},
+            headers={**cast.agent.headers, "If-Match": '"1"'},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "open"
+
+    async def test_history_without_versions_still_conflicts(self, client, cast: Cast, session):
+        t = await create(client, cast.alice, title="Legacy")
+        await client.patch(f"{API}/{t['id']}", json={"title": "Later"}, headers=cast.agent.headers)
+        # rows written before versions were recorded have none
+        await session.execute(
+            text("UPDATE ticket_history SET version = NULL WHERE ticket_id = :t"), {"t": t["id"]}
+        )
+        r = await client.patch(
+            f"{API}/{t['id']}",
+            json={"title": "Mine"},
+            headers={**cast.agent.headers, "If-Match": '"1"'},
+        )
+        assert r.status_code == 412
+        assert r.json()["conflicts"][0]["field"] == "title"
+
+    async def test_a_future_version_is_412(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Future")
+        r = await client.patch(
+            f"{API}/{t['id']}",
+            json={"title": "x"},
+            headers={**cast.alice.headers, "If-Match": '"7"'},
+        )
+        assert r.status_code == 412
+        assert "conflicts" not in r.json()
+
+
+class TestBidiControls:
+    @pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069", "\u200f", "\u061c"])
+    async def test_titles_with_bidi_controls_are_refused(self, client, cast: Cast, char):
+        r = await client.post(
+            API, json={"title": f"invoice{char}gpj.exe"}, headers=cast.alice.headers
+        )
+        assert r.status_code == 422
+        problem = r.json()
+        assert problem["type"] == "/problems/validation-error"
+        assert problem["errors"][0]["loc"][-1] == "title"
+        assert f"U+{ord(char):04X}" in problem["errors"][0]["msg"]
+        t = await create(client, cast.alice, title="Plain")
+        patched = await client.patch(
+            f"{API}/{t['id']}", json={"title": f"a{char}b"}, headers=cast.alice.headers
+        )
+        assert patched.status_code == 422
+        after = (await client.get(f"{API}/{t['id']}", headers=cast.alice.headers)).json()
+        assert after["title"] == "Plain"
+
+    async def test_right_to_left_text_is_fine(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="فاتورة לא עובד")
+        assert t["title"] == "فاتورة לא עובד"
+
+
+class TestCounts:
+    async def test_counts_per_status_under_the_filters_and_visibility(
+        self, client, cast: Cast, session
+    ):
+        for status, n in (("new", 3), ("open", 2), ("closed", 1)):
+            for _ in range(n):
+                await make_ticket(session, cast.alice.id, status=status, priority="high")
+        await make_ticket(session, cast.alice.id, status="open", priority="low")
+        await make_ticket(session, cast.bob.id, status="open", priority="high")
+        await session.commit()
+        r = await client.get(
+            f"{API}/counts",
+            params={"priority": "high", "status": "new"},  # status is ignored
+            headers=cast.alice.headers,
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["by"], body["cap"]) == ("status", 1000)
+        assert {c["status"]: (c["count"], c["capped"]) for c in body["counts"]} == {
+            "new": (3, False),
+            "open": (2, False),  # bob's ticket is not alice's to count
+            "pending": (0, False),
+            "on_hold": (0, False),
+            "solved": (0, False),
+            "closed": (1, False),
+        }
+        staff = (
+            await client.get(
+                f"{API}/counts",
+                params={"priority": "high", "customer_id": str(cast.bob.id)},
+                headers=cast.agent.headers,
+            )
+        ).json()
+        assert {c["status"]: c["count"] for c in staff["counts"]}["open"] == 1
+        again = await client.get(
+            f"{API}/counts",
+            params={"priority": "high"},
+            headers={**cast.alice.headers, "If-None-Match": r.headers["etag"]},
+        )
+        assert again.status_code == 304
+
+    async def test_counts_stop_at_the_cap(self, client, cast: Cast, session, monkeypatch):
+        from helpline.ticket import service
+
+        monkeypatch.setattr(service, "COUNT_CAP", 3)
+        for _ in range(5):
+            await make_ticket(session, cast.alice.id)
+        await session.commit()
+        body = (
+            await client.get(
+                f"{API}/counts",
+                params={"customer_id": str(cast.alice.id)},
+                headers=cast.agent.headers,
+            )
+        ).json()
+        new = next(c for c in body["counts"] if c["status"] == "new")
+        assert (body["cap"], new["count"], new["capped"]) == (3, 3, True)
+
+    async def test_counts_follow_writes(self, client, cast: Cast):
+        t = await create(client, cast.alice, title="Counted")
+        first = (await client.get(f"{API}/counts", headers=cast.alice.headers)).json()
+        assert {c["status"]: c["count"] for c in first["counts"]}["new"] == 1
+        await client.patch(
+            f"{API}/{t['id']}", json={"status": "solved"}, headers=cast.alice.headers
+        )
+        after = (await client.get(f"{API}/counts", headers=cast.alice.headers)).json()
+        counts = {c["status"]: c["count"] for c in after["counts"]}
+        assert (counts["new"], counts["solved"]) == (0, 1)
+
+    async def test_unknown_grouping_is_422(self, client, cast: Cast):
+        r = await client.get(f"{API}/counts", params={"by": "priority"}, headers=cast.alice.headers)
+        assert r.status_code == 422

@@ -7,7 +7,12 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from helpline.db import UnitOfWork
+from helpline.errors import LastAdmin
 from helpline.models import User
+from helpline.models.enums import Role
+from helpline.user import service as user_service
+from helpline.user.schemas import UserUpdate
 from tests.fixtures.actors import Cast
 
 pytestmark = pytest.mark.integration
@@ -120,6 +125,23 @@ class TestRead:
             assert r.json()["authenticated_by"] == "api_key"
 
 
+class TestStaffFilter:
+    async def test_staff_filter_is_agents_and_admins_in_one_list(self, client, cast: Cast):
+        staff = await client.get(
+            API, params={"staff": "true", "limit": 100}, headers=cast.agent.headers
+        )
+        assert staff.status_code == 200
+        roles = {u["role"] for u in staff.json()["data"]}
+        ids = {u["id"] for u in staff.json()["data"]}
+        assert roles == {"agent", "admin"}
+        assert {str(cast.agent.id), str(cast.admin.id)} <= ids
+        customers = await client.get(
+            API, params={"staff": "false", "limit": 100}, headers=cast.agent.headers
+        )
+        assert {u["role"] for u in customers.json()["data"]} == {"customer"}
+        assert str(cast.alice.id) in {u["id"] for u in customers.json()["data"]}
+
+
 class TestUpdate:
     async def test_admin_updates_and_unknown_fields_rejected(self, client, cast: Cast):
         r = await client.patch(
@@ -173,6 +195,35 @@ class TestUpdate:
         )
         assert me.status_code == 200
 
+    async def test_admin_cannot_demote_or_deactivate_themselves(self, client, session, cast: Cast):
+        second = await client.post(
+            API,
+            json={"email": "second-admin@example.com", "name": "Second", "role": "admin"},
+            headers=cast.admin.headers,
+        )
+        assert second.status_code == 201
+        for method, body in (("PATCH", {"role": "agent"}), ("PATCH", {"is_active": False})):
+            r = await client.request(
+                method, f"{API}/{cast.admin.id}", json=body, headers=cast.admin.headers
+            )
+            assert r.status_code == 403, r.text
+            assert r.json()["type"] == "/problems/self-demotion"
+        r = await client.delete(f"{API}/{cast.admin.id}", headers=cast.admin.headers)
+        assert r.status_code == 403
+        assert r.json()["type"] == "/problems/self-demotion"
+        renamed = await client.patch(
+            f"{API}/{cast.admin.id}", json={"name": "Still admin"}, headers=cast.admin.headers
+        )
+        assert renamed.status_code == 200  # other changes of oneself are fine
+        row = (await session.execute(select(User).where(User.id == cast.admin.id))).scalar_one()
+        assert (row.role, row.is_active, row.name) == ("admin", True, "Still admin")
+        # Another admin may demote them.
+        other = await client.patch(
+            f"{API}/{second.json()['id']}", json={"role": "agent"}, headers=cast.admin.headers
+        )
+        assert other.status_code == 200
+        assert other.json()["role"] == "agent"
+
     async def test_last_admin_cannot_be_demoted(self, client, session, cast: Cast):
         admins = (
             (await session.execute(select(User.id).where(User.role == "admin", User.is_active)))
@@ -183,14 +234,16 @@ class TestUpdate:
             if other != cast.admin.id:
                 r = await client.delete(f"{API}/{other}", headers=cast.admin.headers)
                 assert r.status_code == 204
-        r = await client.patch(
-            f"{API}/{cast.admin.id}", json={"role": "agent"}, headers=cast.admin.headers
-        )
-        assert r.status_code == 409
-        assert r.json()["type"] == "/problems/last-admin"
-        assert (
-            await client.delete(f"{API}/{cast.admin.id}", headers=cast.admin.headers)
-        ).status_code == 409
+
+        async def nothing(*_args: object) -> None:
+            return None
+
+        # Only a change without an acting admin (the CLI, a job) can reach the last admin now.
+        uow = UnitOfWork(sessions=None, _session=session)  # type: ignore[arg-type]
+        with pytest.raises(LastAdmin):
+            await user_service.update_user(
+                uow, cast.admin.id, UserUpdate(role=Role.agent), nothing, nothing
+            )
 
     async def test_unknown_user_is_404(self, client, cast: Cast):
         r = await client.patch(

@@ -190,3 +190,66 @@ class TestDemoAdminSignsIn:
         bad = await client.post("/api/v1/auth/login", json={"email": "x", "password": password})
         assert bad.status_code == 422
         assert bad.json()["type"] == "/problems/validation-error"
+
+
+class TestPrecompressedAssets:
+    @pytest.fixture
+    def compressed(self, dist: Path) -> Path:
+        import gzip
+
+        script = dist / "assets" / "index-abc123.js"
+        body = ("console.log('app');" * 200).encode()
+        script.write_bytes(body)
+        (dist / "assets" / "index-abc123.js.gz").write_bytes(gzip.compress(body))
+        (dist / "assets" / "index-abc123.js.br").write_bytes(b"brotli-bytes")
+        return script
+
+    async def test_brotli_then_gzip_then_identity(self, web, compressed):
+        async with web.stream(
+            "GET", "/assets/index-abc123.js", headers={"Accept-Encoding": "gzip, br"}
+        ) as br:
+            raw = b"".join([chunk async for chunk in br.aiter_raw()])
+        assert br.status_code == 200
+        assert br.headers["content-encoding"] == "br"
+        assert br.headers["vary"] == "Accept-Encoding"
+        assert br.headers["content-type"].startswith("text/javascript")
+        assert br.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert raw == b"brotli-bytes"  # the stored file, as it is
+        gz = await web.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip"})
+        assert gz.headers["content-encoding"] == "gzip"
+        assert int(gz.headers["content-length"]) < len(compressed.read_bytes()) // 10
+        assert gz.content == compressed.read_bytes()  # httpx decoded the gzip
+        plain = await web.get("/assets/index-abc123.js", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.headers["vary"] == "Accept-Encoding"
+        assert plain.content == compressed.read_bytes()
+
+    async def test_a_refused_coding_is_not_sent(self, web, compressed):
+        r = await web.get("/assets/index-abc123.js", headers={"Accept-Encoding": "br;q=0, *"})
+        assert r.headers["content-encoding"] == "gzip"
+
+    async def test_compressed_files_are_not_served_by_their_own_name_differently(
+        self, web, compressed
+    ):
+        r = await web.get("/assets/index-abc123.js.gz", headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200
+        assert "content-encoding" not in r.headers  # the .gz file itself, as bytes
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("gzip, deflate, br, zstd", {"gzip", "deflate", "br", "zstd"}),
+        ("gzip;q=0.5, br;q=0", {"gzip"}),
+        ("*", {"gzip", "br", "*"}),
+        ("*;q=0", set()),
+        ("identity", {"identity"}),
+        ("", set()),
+        ("GZIP ; q=1.0", {"gzip"}),
+        ("br;q=abc", set()),
+    ],
+)
+def test_accepted_encodings(header, expected):
+    from helpline.web import accepted_encodings
+
+    assert accepted_encodings(header) == expected

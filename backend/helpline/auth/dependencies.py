@@ -150,7 +150,7 @@ async def _principal(request: Request, uow: UnitOfWork, *, cached_read: bool) ->
         )
         await limit_principal(request, principal)
     else:
-        raise Unauthenticated("An API key is required.")
+        raise Unauthenticated.no_credentials()
     uow.principal = principal
     router = services(request).read_router
     if router is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.auth import keys
 from helpline.auth import service as auth_service
 from helpline.auth.principal import SYSTEM_PRINCIPAL
 from helpline.auth.schemas import MAX_GRACE_SECONDS
@@ -22,7 +24,7 @@ from helpline.cli.jobs import (
     settings_or_exit,
 )
 from helpline.db import UnitOfWork
-from helpline.errors import UserNotFound
+from helpline.errors import Unauthenticated, UserNotFound
 from helpline.kit.clock import utcnow
 from helpline.models.enums import Role
 from helpline.user import service as user_service
@@ -43,16 +45,31 @@ def create(
     expires_at: Annotated[
         datetime | None, typer.Option(help="Expiry (UTC, ISO 8601; must be in the future).")
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Revoke the owner's other live keys of this name (one key per name, e.g. the "
+            "development key of scripts/dev).",
+        ),
+    ] = False,
 ) -> None:
     """Create a key for a user; the key is printed alone on stdout, once."""
     settings = settings_or_exit()
     if expires_at is not None and expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=UTC)
 
-    async def work(session: AsyncSession) -> str:
+    async def work(uow: UnitOfWork) -> str:
+        session = uow.session
         user = await user_service.get_user_by_email(session, email)
         if user is None:
             raise UserNotFound(f"No user with email {email}.")
+        if replace:
+            now = utcnow()
+            for key in await auth_service.list_api_keys(session, user.id):
+                live = key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
+                if live and key.name == name:
+                    await auth_service.revoke_key(uow, SYSTEM_PRINCIPAL, key.id, clock=utcnow)
         issued = await auth_service.issue_api_key(
             session,
             user_id=user.id,
@@ -65,7 +82,26 @@ def create(
         )
         return issued.secret
 
-    echo_secret_line(run_in_transaction(settings, "keys.create", work))
+    echo_secret_line(run_in_unit_of_work(settings, "keys.create", work))
+
+
+@app.command("verify")
+@one_line_errors
+def verify() -> None:
+    """Check the key given on stdin (never as an argument): exit 0 when it works now, else 1
+    with the reason. For scripts that keep a key, e.g. scripts/dev's development key."""
+    settings = settings_or_exit()
+    key = sys.stdin.readline().strip()
+    if not keys.is_well_formed(key):
+        raise Unauthenticated("The API key is malformed.")
+    digest = keys.hash_key(settings.api_key_pepper.get_secret_value().encode(), key)
+
+    async def work(session: AsyncSession) -> str:
+        resolved = await auth_service.resolve_api_key(session, digest, clock=utcnow)
+        principal = resolved.principal
+        return f"valid: key {principal.api_key_id} of user {principal.user_id} ({principal.role})"
+
+    typer.echo(run_in_transaction(settings, "keys.verify", work), err=True)
 
 
 @app.command("list")

@@ -233,14 +233,19 @@ class UserMutation:
     @strawberry.mutation(description="Update a user (as `PATCH /api/v1/users/{id}`).")
     async def update_user(self, info: Info, input: UpdateUserInput) -> User:
         ctx = info.context
-        ctx.require(Scope.users_write)
+        principal = ctx.require(Scope.users_write)
         values = given(input)
         user_id = parse_id(values.pop("id"), "id")
         data = build(UserUpdate, values)
         sessions = session_store(ctx.http_request)
         async with ctx.work() as uow:
             row = await user_service.update_user(
-                uow, user_id, data, sessions.delete_all, auth_service.revoke_keys_of_user
+                uow,
+                user_id,
+                data,
+                sessions.delete_all,
+                auth_service.revoke_keys_of_user,
+                acting_user=principal.user_id,
             )
         return User.from_row(row)
 

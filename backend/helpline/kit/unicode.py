@@ -11,6 +11,9 @@ import re
 from typing import Any
 
 SURROGATE = re.compile("[\ud800-\udfff]")
+# Bidirectional controls (embeddings, overrides, isolates, marks): they reorder what is shown,
+# e.g. U+202E turns "invoice\u202egpj.exe" into what reads as "invoiceexe.jpg".
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 def may_hold_surrogates(raw: bytes | str) -> bool:

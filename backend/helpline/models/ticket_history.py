@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     Text,
     func,
 )
@@ -45,3 +46,7 @@ class TicketHistory(Base):
         UUID(as_uuid=True), comment="Groups the rows written by one transaction."
     )
     request_id: Mapped[str | None] = mapped_column(Text, comment="Request that made the change.")
+    version: Mapped[int | None] = mapped_column(
+        Integer,
+        comment="Ticket version a field change produced (NULL: other kinds, older rows).",
+    )

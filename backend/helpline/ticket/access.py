@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from helpline.auth.principal import Principal
+from helpline.models.enums import TicketStatus
 
 # What customers never see of a ticket (DESIGN §6): who it is assigned to and its priority —
 # neither as fields (a created ticket, an update's changes) nor as history entries recording their
@@ -20,6 +21,18 @@ STAFF_ONLY_CHANGE_TYPES = ("assignee_changed", "priority_changed")
 # starts as staff would have it); on update, only these.
 CUSTOMER_UNSETTABLE_ON_CREATE = ("status", "priority", "assigned_to", "customer_id")
 CUSTOMER_UPDATABLE = frozenset({"title", "description", "status"})
+
+
+def customer_status_choices(current: TicketStatus) -> tuple[TicketStatus, ...]:
+    """The statuses a customer may give their ticket from ``current`` (itself included).
+
+    A customer marks their ticket solved, and reopens a solved one; waiting states (pending,
+    on hold) and closing are the agents' decisions, and closed is terminal for everyone."""
+    if current is TicketStatus.closed:
+        return (current,)
+    if current is TicketStatus.solved:
+        return (TicketStatus.open, TicketStatus.solved)
+    return (current, TicketStatus.solved)
 
 
 def public_fields(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from helpline.db import Database, UnitOfWork
@@ -147,7 +148,8 @@ class TicketEntry:
 
 
 TicketPage = Page[TicketRead]
-LoadPage = Callable[[], Awaitable[TicketPage]]
+# A list page, or another list-shaped answer cached the same way (the per-status counts).
+LoadPage = Callable[[], Awaitable[BaseModel]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +166,8 @@ class ListDocument:
         return cls(f'W/"{hashlib.sha256(body).hexdigest()[:32]}"', body, rendered)
 
     @classmethod
-    def render(cls, page: TicketPage) -> ListDocument:
-        return cls.of(page.model_dump_json().encode(), page)
+    def render(cls, page: BaseModel) -> ListDocument:
+        return cls.of(page.model_dump_json().encode(), page if isinstance(page, Page) else None)
 
     def page(self) -> TicketPage:
         """The page as objects (parsed only when it came from Redis)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from pydantic import ValidationError
 
 from helpline.auth.dependencies import TicketsReadCached, TicketsWrite
@@ -15,6 +15,7 @@ from helpline.errors import (
     InvalidCursorError,
     PermissionDenied,
     PreconditionFailed,
+    StatusTransitionForbidden,
     TicketClosed,
     TicketNotFound,
     ValidationFailed,
@@ -36,7 +37,9 @@ from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.services import services
 from helpline.ticket import service
 from helpline.ticket.schemas import (
+    COUNT_CAP,
     Rfc3339,
+    TicketCounts,
     TicketCreate,
     TicketDetail,
     TicketFilters,
@@ -106,24 +109,8 @@ async def create_ticket(body: TicketCreate, uow: UowDep, principal: TicketsWrite
     )
 
 
-@router.get(
-    "",
-    response_model=Page[TicketRead],
-    summary="List tickets",
-    description="Keyset-paginated list of the tickets the caller may see, newest change first by "
-    "default. Filters combine with AND; `metadata.<key>=<value>` matches a metadata entry "
-    "(repeatable); `q` is a full-text search over title and description. Sends an `ETag`; "
-    "`If-None-Match` with it → 304.",
-    operation_id="listTickets",
-    responses={
-        304: {"description": "Not modified (the ETag matches)."},
-        **problem_responses(PermissionDenied, InvalidCursorError),
-    },
-)
-async def list_tickets(
+async def ticket_filters(
     request: Request,
-    uow: UowDep,
-    principal: TicketsReadCached,
     status_: Annotated[
         str | None,
         Query(
@@ -153,22 +140,10 @@ async def list_tickets(
             description="Full-text search; `#1234` or `1234` also matches ticket number 1234.",
         ),
     ] = None,
-    sort: Annotated[
-        TicketSort,
-        Query(
-            description="Order: `-updated_at` (default), `updated_at`, `-created_at`, `created_at`."
-        ),
-    ] = TicketSort.updated_desc,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
-    ] = None,
-    if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
-) -> Response:
+) -> TicketFilters:
+    """The list filters of a request (one parser for the list and the counts)."""
     try:
-        filters = TicketFilters(
+        return TicketFilters(
             status=_status_filter(status_),
             priority=priority,
             assigned_to=assigned_to,
@@ -188,6 +163,45 @@ async def list_tickets(
                 for e in exc.errors()
             ],
         ) from exc
+
+
+Filters = Annotated[TicketFilters, Depends(ticket_filters)]
+IfNoneMatch = Annotated[str | None, Header(description="ETag from a previous GET.")]
+
+
+@router.get(
+    "",
+    response_model=Page[TicketRead],
+    summary="List tickets",
+    description="Keyset-paginated list of the tickets the caller may see, newest change first by "
+    "default. Filters combine with AND; `metadata.<key>=<value>` matches a metadata entry "
+    "(repeatable); `q` is a full-text search over title and description. Sends an `ETag`; "
+    "`If-None-Match` with it → 304.",
+    operation_id="listTickets",
+    responses={
+        304: {"description": "Not modified (the ETag matches)."},
+        **problem_responses(PermissionDenied, InvalidCursorError),
+    },
+)
+async def list_tickets(
+    request: Request,
+    uow: UowDep,
+    principal: TicketsReadCached,
+    filters: Filters,
+    sort: Annotated[
+        TicketSort,
+        Query(
+            description="Order: `-updated_at` (default), `updated_at`, `-created_at`, `created_at`."
+        ),
+    ] = TicketSort.updated_desc,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size (1-100).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
+    ] = None,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     document = await service.list_tickets_document(
         uow,
         principal,
@@ -197,6 +211,36 @@ async def list_tickets(
         cursor,
         services(request).settings.cursor_secret,
     )
+    if if_none_match_hits(if_none_match, document.etag):
+        raise NotModified(document.etag)
+    return Response(document.body, media_type="application/json", headers={"ETag": document.etag})
+
+
+@router.get(
+    "/counts",
+    response_model=TicketCounts,
+    summary="Count tickets per status",
+    description="How many of the tickets the caller may see match the filters (the list's, with "
+    "the same visibility), per status; a `status` filter is ignored (every status is counted). "
+    f"Each count is exact up to {COUNT_CAP} and `capped` beyond (show `{COUNT_CAP}+`): a bounded "
+    "count, fast on any number of tickets. Cached and invalidated like the list; sends an "
+    "`ETag`, `If-None-Match` with it → 304.",
+    operation_id="countTickets",
+    responses={
+        304: {"description": "Not modified (the ETag matches)."},
+        **problem_responses(PermissionDenied),
+    },
+)
+async def count_tickets(
+    uow: UowDep,
+    principal: TicketsReadCached,
+    filters: Filters,
+    by: Annotated[
+        Literal["status"], Query(description="What to group by (only `status` for now).")
+    ] = "status",
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    document = await service.count_tickets_document(uow, principal, filters)
     if if_none_match_hits(if_none_match, document.etag):
         raise NotModified(document.etag)
     return Response(document.body, media_type="application/json", headers={"ETag": document.etag})
@@ -231,12 +275,17 @@ async def get_ticket(
     "/{ticket_id}",
     response_model=TicketRead,
     summary="Update a ticket",
-    description="Partial update: only the fields in the body change. Customers may change title, "
-    "description and status; staff also priority and assignee. A closed ticket cannot change "
-    "(409). With `If-Match`, a stale version → 412 carrying `current_version`.",
+    description="Partial update: only the fields in the body change. Customers may change title "
+    "and description, mark their ticket `solved` and reopen a solved one (`open`); any other "
+    "status change by a customer → 403 `status-transition-forbidden`. Staff also change priority, "
+    "assignee and any status. A closed ticket cannot change (409). With `If-Match` of an older "
+    "version the change is merged when none of its fields changed since that version (edits of "
+    "different fields do not conflict); when one did, → 412 with `current_version` and "
+    "`conflicts[]` (`field`, `your_value`, `current_value`).",
     operation_id="updateTicket",
     responses=problem_responses(
         PermissionDenied,
+        StatusTransitionForbidden,
         *UNSAFE,
         *JSON_BODY,
         TicketNotFound,

@@ -29,8 +29,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import CacheInvalidation, Ticket, TicketMetadata, User
-from helpline.models.enums import Role, TicketStatus
+from helpline.models import CacheInvalidation, Ticket, TicketHistory, TicketMetadata, User
+from helpline.models.enums import ChangeType, Role, TicketStatus
 from helpline.ticket.access import TicketVisibility
 from helpline.ticket.schemas import TicketFilters, TicketSort, ticket_number_in
 
@@ -190,6 +190,34 @@ async def update_ticket(
     return (await session.execute(stmt)).one()
 
 
+HISTORY = cast(Table, TicketHistory.__table__)
+FIELD_CHANGES = {
+    ChangeType.title_changed.value: "title",
+    ChangeType.description_changed.value: "description",
+    ChangeType.status_changed.value: "status",
+    ChangeType.priority_changed.value: "priority",
+    ChangeType.assignee_changed.value: "assigned_to",
+}
+CHANGED_FIELDS = (
+    select(HISTORY.c.change_type)
+    .distinct()
+    .where(
+        HISTORY.c.ticket_id == bindparam("ticket_id"),
+        HISTORY.c.change_type.in_(list(FIELD_CHANGES)),
+        # NULL: a row from before versions were recorded; it may be newer than the version
+        (HISTORY.c.version > bindparam("version")) | HISTORY.c.version.is_(None),
+    )
+)
+
+
+async def fields_changed_since(
+    session: AsyncSession, ticket_id: uuid.UUID, version: int
+) -> set[str]:
+    """The ticket fields (API names) some change after ``version`` touched, from the history."""
+    result = await session.execute(CHANGED_FIELDS, {"ticket_id": ticket_id, "version": version})
+    return {FIELD_CHANGES[change_type] for change_type in result.scalars()}
+
+
 async def touch_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> AnyRow | None:
     """Mark a change of the ticket's metadata or conversation (bumps version and updated_at).
 
@@ -303,6 +331,31 @@ def list_statement(
     else:
         stmt = stmt.order_by(column.asc(), TICKETS.c.id.asc())
     return stmt.limit(limit + 1)
+
+
+async def count_by_status(
+    session: AsyncSession, visibility: TicketVisibility, filters: TicketFilters, cap: int
+) -> dict[str, int]:
+    """Visible tickets per status under ``filters``, each counted up to ``cap + 1`` only.
+
+    One statement of bounded subqueries, one per status (``count(*)`` over ``LIMIT cap + 1``):
+    each stops after cap + 1 index entries, so 10M tickets cost what 1,001 do."""
+    others = filters.model_copy(update={"status": ()})
+    conditions = [_visible(visibility), *_filters(others)]
+    columns = []
+    for status in TicketStatus:
+        inner = (
+            select(literal(1))
+            .select_from(TICKETS)
+            .where(*conditions, TICKETS.c.status == status.value)
+            .limit(cap + 1)
+            .subquery()
+        )
+        columns.append(
+            select(func.count()).select_from(inner).scalar_subquery().label(status.value)
+        )
+    row = (await session.execute(select(*columns))).one()
+    return {status.value: int(row._mapping[status.value]) for status in TicketStatus}
 
 
 # -- cache invalidation outbox ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -18,6 +19,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from helpline.kit.unicode import BIDI_CONTROLS
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
 
@@ -35,7 +37,19 @@ EXAMPLE_TICKET: dict[str, Any] = {
     "version": 3,
 }
 
-TitleText = Annotated[str, Field(min_length=1, max_length=200)]
+
+def _no_bidi_controls(value: str) -> str:
+    """Refuse bidirectional controls: U+202E makes "invoice\u202egpj.exe" read as
+    "invoiceexe.jpg". A title is shown as typed, so it is refused rather than silently changed."""
+    found = BIDI_CONTROLS.search(value)
+    if found:
+        raise ValueError(
+            f"bidirectional control character U+{ord(found.group()):04X} is not allowed"
+        )
+    return value
+
+
+TitleText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_bidi_controls)]
 DescriptionText = Annotated[str, Field(max_length=100_000)]
 RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
@@ -71,7 +85,7 @@ class TicketCreate(BaseModel):
         },
     )
 
-    title: str = Title
+    title: Annotated[str, AfterValidator(_no_bidi_controls)] = Title
     description: str = Field("", max_length=100_000, description=Description.description)
     status: TicketStatus = Field(TicketStatus.new, description="Initial status (staff only).")
     priority: TicketPriority = Field(TicketPriority.normal, description="Priority (staff only).")
@@ -168,3 +182,33 @@ class TicketFilters(BaseModel):
     metadata: tuple[tuple[MetadataFilterKey, MetadataFilterValue], ...] = Field(
         (), max_length=MAX_METADATA_FILTERS
     )
+
+
+COUNT_CAP = 1000
+
+
+class StatusCount(BaseModel):
+    status: TicketStatus = Field(description="A ticket status.")
+    count: int = Field(description=f"Matching tickets, exact up to the cap ({COUNT_CAP}).")
+    capped: bool = Field(description="True when there are more than `count` (shown as `1000+`).")
+
+
+class TicketCounts(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "by": "status",
+                    "cap": COUNT_CAP,
+                    "counts": [
+                        {"status": "new", "count": 12, "capped": False},
+                        {"status": "open", "count": 1000, "capped": True},
+                    ],
+                }
+            ]
+        }
+    )
+
+    by: str = Field(description="What the counts are grouped by (`status`).")
+    cap: int = Field(description="Counts stop at this number (`capped` says there are more).")
+    counts: list[StatusCount] = Field(description="One entry per status, in lifecycle order.")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +15,7 @@ from helpline.db import UnitOfWork
 from helpline.errors import (
     PermissionDenied,
     PreconditionFailed,
+    StatusTransitionForbidden,
     TicketClosed,
     TicketNotFound,
     ValidationFailed,
@@ -27,10 +30,14 @@ from helpline.ticket.access import (
     CUSTOMER_UNSETTABLE_ON_CREATE,
     CUSTOMER_UPDATABLE,
     TicketVisibility,
+    customer_status_choices,
     visible_tickets,
 )
 from helpline.ticket.cache import ListDocument, TicketEntry
 from helpline.ticket.schemas import (
+    COUNT_CAP,
+    StatusCount,
+    TicketCounts,
     TicketCreate,
     TicketDetail,
     TicketFilters,
@@ -176,20 +183,55 @@ async def lock_ticket_for_change(
     expected_version: int | None = None,
     *,
     closed_ok: bool = False,
+    merging: Mapping[str, Any] | None = None,
 ) -> AnyRow:
     """Lock a visible, changeable ticket: 404 if unseen, 412 if stale, 409 if closed (unless
-    ``closed_ok``: an admin's delete is the one change a closed ticket takes)."""
+    ``closed_ok``: an admin's delete is the one change a closed ticket takes).
+
+    With ``merging`` (the field changes of a PATCH), a stale version is accepted when none of
+    those fields changed since it: edits of different fields merge, the same field conflicts."""
     row = await repository.lock_ticket(session, ticket_id, visible_tickets(principal))
     if row is None:
         raise await _not_found(session, principal, ticket_id)
     if expected_version is not None and row.version != expected_version:
-        raise PreconditionFailed(
-            f"The ticket is at version {row.version}, not {expected_version}.",
-            current_version=row.version,
-        )
+        if merging is None or expected_version > row.version:
+            raise PreconditionFailed(
+                f"The ticket is at version {row.version}, not {expected_version}.",
+                current_version=row.version,
+            )
+        await _refuse_conflicting_changes(session, row, merging, expected_version)
     if row.status == TicketStatus.closed.value and not closed_ok:
         raise TicketClosed()
     return row
+
+
+def _plain(value: Any) -> Any:
+    """A field value as the API spells it (enums by value, ids as strings)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+async def _refuse_conflicting_changes(
+    session: AsyncSession, row: AnyRow, changes: Mapping[str, Any], version: int
+) -> None:
+    """412 naming each field of ``changes`` that someone else set to another value after
+    ``version`` (both values); nothing when the change touches only other fields."""
+    changed = await repository.fields_changed_since(session, row.id, version)
+    conflicts = [
+        {"field": field, "your_value": _plain(value), "current_value": _plain(getattr(row, field))}
+        for field, value in changes.items()
+        if field in changed and _plain(value) != _plain(getattr(row, field))
+    ]
+    if conflicts:
+        names = ", ".join(c["field"] for c in conflicts)
+        raise PreconditionFailed(
+            f"The ticket is at version {row.version}, not {version}, and {names} changed since.",
+            current_version=row.version,
+            conflicts=conflicts,
+        )
 
 
 async def change_open_ticket(
@@ -235,7 +277,24 @@ async def update_ticket(
         forbidden = sorted(set(changes) - CUSTOMER_UPDATABLE)
         if forbidden:
             raise _forbid(forbidden)
-    current = await lock_ticket_for_change(session, principal, ticket_id, expected_version)
+    current = await lock_ticket_for_change(
+        session, principal, ticket_id, expected_version, merging=changes
+    )
+    if principal.is_customer and "status" in changes:
+        status = TicketStatus(current.status)
+        if changes["status"] not in customer_status_choices(status):
+            allowed = ", ".join(s.value for s in customer_status_choices(status) if s != status)
+            raise StatusTransitionForbidden(
+                f"Customers cannot change a {status.value} ticket to {changes['status'].value}"
+                + (f"; allowed: {allowed}." if allowed else "."),
+                errors=[
+                    {
+                        "loc": ["body", "status"],
+                        "msg": "not allowed for customers",
+                        "type": "forbidden",
+                    }
+                ],
+            )
     if changes.get("assigned_to") is not None:
         await user_service.require_user_with_role(
             session, changes["assigned_to"], STAFF, "assigned_to"
@@ -311,3 +370,30 @@ async def list_tickets_document(
         return await ticket_cache.render_list(uow, load)
     query = "|".join((filters.model_dump_json(), sort.value, str(limit), cursor or ""))
     return await cache.get_list(uow, visible_tickets(principal), query, load)
+
+
+async def count_tickets_document(
+    uow: UnitOfWork, principal: Principal, filters: TicketFilters
+) -> ListDocument:
+    """Visible tickets per status under the other filters (exact up to ``COUNT_CAP``), with
+    its ETag, cached like a list page (same visibility key, same invalidation)."""
+    visibility = visible_tickets(principal)
+
+    async def load() -> TicketCounts:
+        counts = await uow.read(
+            lambda s: repository.count_by_status(s, visibility, filters, COUNT_CAP)
+        )
+        return TicketCounts(
+            by="status",
+            cap=COUNT_CAP,
+            counts=[
+                StatusCount(status=TicketStatus(k), count=min(n, COUNT_CAP), capped=n > COUNT_CAP)
+                for k, n in counts.items()
+            ],
+        )
+
+    cache = ticket_cache.of(uow)
+    if cache is None:
+        return await ticket_cache.render_list(uow, load)
+    query = "|".join(("counts:status", filters.model_dump_json(), str(COUNT_CAP)))
+    return await cache.get_list(uow, visibility, query, load)

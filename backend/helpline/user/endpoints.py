@@ -25,6 +25,7 @@ from helpline.errors import (
     InvalidCursorError,
     LastAdmin,
     PermissionDenied,
+    SelfDemotion,
     UserNotFound,
 )
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
@@ -79,6 +80,10 @@ async def list_users(
     session: SessionDep,
     _principal: UsersRead,
     role: Annotated[Role | None, Query(description="Only users with this role.")] = None,
+    staff: Annotated[
+        bool | None,
+        Query(description="Only agents and admins (`true`), or only customers (`false`)."),
+    ] = None,
     is_active: Annotated[bool | None, Query(description="Only active (or inactive) users.")] = None,
     email: Annotated[
         str | None, Query(min_length=3, max_length=320, description="Exact email.")
@@ -92,7 +97,7 @@ async def list_users(
 ) -> Page[UserRead]:
     page = await service.list_users(
         session,
-        service.UserFilters(role=role, is_active=is_active, email=email),
+        service.UserFilters(role=role, is_active=is_active, email=email, staff=staff),
         limit=limit,
         cursor=cursor,
         cursor_secret=services(request).settings.cursor_secret,
@@ -119,21 +124,27 @@ async def get_user(user_id: UserId, session: SessionDep, principal: Authenticate
     "deactivation applies to the user's keys and sessions on their next request, and "
     "deactivation or a new password ends their sessions. Deactivation revokes their keys: "
     "reactivating the user does not revive them. `email`, `id` and other fields are "
-    "rejected (422). The last active admin cannot be demoted or deactivated (409).",
+    "rejected (422). The last active admin cannot be demoted or deactivated (409); an admin "
+    "cannot demote or deactivate themselves (403 `self-demotion`).",
     operation_id="updateUser",
     responses=problem_responses(
-        PermissionDenied, *UNSAFE, *JSON_BODY, UserNotFound, EmailTaken, LastAdmin
+        PermissionDenied, SelfDemotion, *UNSAFE, *JSON_BODY, UserNotFound, EmailTaken, LastAdmin
     ),
 )
 async def update_user(
     user_id: UserId,
     body: UserUpdate,
     uow: UowDep,
-    _principal: UsersWrite,
+    principal: UsersWrite,
     sessions: Sessions,
 ) -> UserRead:
     row = await service.update_user(
-        uow, user_id, body, sessions.delete_all, auth_service.revoke_keys_of_user
+        uow,
+        user_id,
+        body,
+        sessions.delete_all,
+        auth_service.revoke_keys_of_user,
+        acting_user=principal.user_id,
     )
     return UserRead.model_validate(row)
 
@@ -144,15 +155,19 @@ async def update_user(
     summary="Deactivate a user",
     description="Admins only. Users are never deleted (their tickets and history stay); they are "
     "deactivated: their keys are revoked and their sessions end at once (reactivating the user "
-    "does not revive the keys; issue new ones).",
+    "does not revive the keys; issue new ones). Not oneself (403 `self-demotion`).",
     operation_id="deactivateUser",
-    responses=problem_responses(PermissionDenied, *UNSAFE, UserNotFound, LastAdmin),
+    responses=problem_responses(PermissionDenied, SelfDemotion, *UNSAFE, UserNotFound, LastAdmin),
 )
 async def deactivate_user(
-    user_id: UserId, uow: UowDep, _principal: UsersWrite, sessions: Sessions
+    user_id: UserId, uow: UowDep, principal: UsersWrite, sessions: Sessions
 ) -> Response:
     await service.deactivate_user(
-        uow, user_id, sessions.delete_all, auth_service.revoke_keys_of_user
+        uow,
+        user_id,
+        sessions.delete_all,
+        auth_service.revoke_keys_of_user,
+        acting_user=principal.user_id,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

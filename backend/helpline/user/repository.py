@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
 from helpline.models import User
+from helpline.models.enums import Role
 
 PUBLIC_COLUMNS = (
     User.id,
@@ -58,11 +59,15 @@ async def list_users(
     email: str | None,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
+    staff: bool | None = None,
 ) -> list[AnyRow]:
     """Newest first, keyset-paginated; fetches ``limit + 1`` rows to tell whether more follow."""
     stmt = select(*PUBLIC_COLUMNS)
     if role is not None:
         stmt = stmt.where(User.role == role)
+    if staff is not None:
+        staff_roles = [Role.agent.value, Role.admin.value]
+        stmt = stmt.where(User.role.in_(staff_roles) if staff else User.role.notin_(staff_roles))
     if is_active is not None:
         stmt = stmt.where(User.is_active.is_(is_active))
     if email is not None:

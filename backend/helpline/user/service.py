@@ -18,6 +18,7 @@ from helpline.db import UnitOfWork
 from helpline.errors import (
     EmailTaken,
     LastAdmin,
+    SelfDemotion,
     UserNotFound,
     ValidationFailed,
 )
@@ -41,6 +42,7 @@ class UserFilters:
     role: Role | None = None
     is_active: bool | None = None
     email: str | None = None
+    staff: bool | None = None  # agents and admins (True), customers (False)
 
 
 # Newest first.
@@ -122,6 +124,7 @@ async def list_users(
         role=filters.role.value if filters.role else None,
         is_active=filters.is_active,
         email=filters.email,
+        staff=filters.staff,
         limit=limit,
         after=after,
     )
@@ -134,8 +137,13 @@ async def update_user(
     data: UserUpdate,
     end_sessions: EndSessions,
     revoke_keys: RevokeKeys,
+    *,
+    acting_user: uuid.UUID | None = None,
 ) -> AnyRow:
     """Apply an admin's change; deactivation or a new password ends the user's sessions.
+
+    ``acting_user`` (the admin making the change) cannot demote or deactivate themselves: one
+    slip of a select would lock them out, or leave the team without the admin it counted on.
 
     Deactivation also revokes the user's keys, so that a later reactivation does not bring them
     back to life: the admin issues new keys deliberately.
@@ -163,6 +171,8 @@ async def update_user(
     loses_admin = loses_admin and (
         values.get("role", Role.admin.value) != Role.admin.value or values.get("is_active") is False
     )
+    if loses_admin and acting_user == user_id:
+        raise SelfDemotion("Ask another admin to change your own role or to deactivate you.")
     if loses_admin and await repository.count_active_admins(session) <= 1:
         raise LastAdmin("At least one active admin must remain.")
     row = await repository.update_user(session, user_id, values)
@@ -178,10 +188,22 @@ async def update_user(
 
 
 async def deactivate_user(
-    uow: UnitOfWork, user_id: uuid.UUID, end_sessions: EndSessions, revoke_keys: RevokeKeys
+    uow: UnitOfWork,
+    user_id: uuid.UUID,
+    end_sessions: EndSessions,
+    revoke_keys: RevokeKeys,
+    *,
+    acting_user: uuid.UUID | None = None,
 ) -> None:
     """Deactivate (never delete) a user: keys are revoked and sessions end at once."""
-    await update_user(uow, user_id, UserUpdate(is_active=False), end_sessions, revoke_keys)
+    await update_user(
+        uow,
+        user_id,
+        UserUpdate(is_active=False),
+        end_sessions,
+        revoke_keys,
+        acting_user=acting_user,
+    )
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> AnyRow | None:

@@ -1,43 +1,54 @@
 import { Navigate, createBrowserRouter } from "react-router";
 import { Layout } from "../components/Layout";
-import { EmptyState } from "../components/Loading";
+import { EmptyState, Loading } from "../components/Loading";
 import { useMe } from "../features/auth/api";
 import { LoginPage } from "../features/auth/LoginPage";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { InboxPage } from "../features/inbox/InboxPage";
-import { NewTicketPage } from "../features/tickets/NewTicketPage";
-import { TicketPage } from "../features/tickets/TicketPage";
-import { AuditPage } from "../features/audit/AuditPage";
-import { KeysPage } from "../features/keys/KeysPage";
-import { UsersPage } from "../features/users/UsersPage";
+import { useDocumentTitle } from "../lib/title";
+import { pages } from "./pages";
 
 function AdminOnly({ children }: { children: React.ReactNode }) {
   const me = useMe().data;
-  if (me?.role !== "admin") {
-    return <EmptyState title="Admins only">This page needs the admin role.</EmptyState>;
-  }
+  if (me?.role !== "admin") return <AdminsOnly />;
   return <>{children}</>;
 }
 
+function AdminsOnly() {
+  useDocumentTitle("Admins only");
+  return <EmptyState title="Admins only">This page needs the admin role.</EmptyState>;
+}
+
 function NotFound() {
+  useDocumentTitle("Page not found");
   return <EmptyState title="Page not found">Check the address, or go back to the tickets.</EmptyState>;
 }
 
+// The inbox and the sign-in page are in the first chunk; every other page is a route `lazy`:
+// its chunk loads on first use, before the router shows it (no half-rendered page) — the admin
+// pages most people never open cost them nothing.
 export const router = createBrowserRouter([
   { path: "/login", element: <LoginPage /> },
   {
     element: <RequireAuth />,
+    HydrateFallback: () => <Loading label="Loading the page" />,
     children: [
       {
         element: <Layout />,
         children: [
           { index: true, element: <Navigate to="/tickets" replace /> },
           { path: "tickets", element: <InboxPage /> },
-          { path: "tickets/new", element: <NewTicketPage /> },
-          { path: "tickets/:ticketId", element: <TicketPage /> },
-          { path: "keys", element: <KeysPage /> },
-          { path: "admin/users", element: <AdminOnly><UsersPage /></AdminOnly> },
-          { path: "admin/audit", element: <AdminOnly><AuditPage /></AdminOnly> },
+          { path: "tickets/new", lazy: () => pages.newTicket().then((m) => ({ Component: m.NewTicketPage })) },
+          { path: "tickets/:ticketId", lazy: () => pages.ticket().then((m) => ({ Component: m.TicketPage })) },
+          { path: "keys", lazy: () => pages.keys().then((m) => ({ Component: m.KeysPage })) },
+          {
+            path: "admin/users",
+            lazy: () => pages.users().then(({ UsersPage }) => ({ Component: () => <AdminOnly><UsersPage /></AdminOnly> })),
+          },
+          {
+            path: "admin/audit",
+            lazy: () => pages.audit().then(({ AuditPage }) => ({ Component: () => <AdminOnly><AuditPage /></AdminOnly> })),
+          },
           { path: "*", element: <NotFound /> },
         ],
       },

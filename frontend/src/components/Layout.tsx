@@ -1,4 +1,5 @@
-import { NavLink, Outlet, useNavigate } from "react-router";
+import { useEffect, useRef } from "react";
+import { NavLink, Outlet, useLocation, useNavigate, useNavigationType } from "react-router";
 import { isStaff, useMe, useSignOut } from "../features/auth/api";
 import { ConnectionBanner } from "./ConnectionBanner";
 import styles from "./Layout.module.css";
@@ -8,6 +9,39 @@ export function Layout() {
   const signOut = useSignOut();
   const navigate = useNavigate();
   const staff = isStaff(me);
+  const { pathname } = useLocation();
+  const navigationType = useNavigationType();
+  const first = useRef(true);
+
+  // A new page takes the focus to its heading (else <main>), as a page load would put a screen
+  // reader at the top: never left on <body> or on a link that is gone.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      // A page the browser loaded (or reloaded) starts at the top, skip link first; arriving
+      // from the sign-in page is an in-app navigation like any other.
+      if (navigationType === "POP") return;
+    }
+    const main = document.getElementById("main");
+    let tries = 0;
+    const focus = () => {
+      const active = document.activeElement;
+      if (active && active !== document.body && main?.contains(active)) return; // the user moved on
+      const heading = main?.querySelector<HTMLElement>("h1");
+      if (heading) {
+        if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      } else if (tries++ < 20) {
+        timer = window.setTimeout(focus, 50); // the page is still loading its data
+        return;
+      } else {
+        main?.focus();
+      }
+    };
+    let timer = window.setTimeout(focus, 0);
+    return () => window.clearTimeout(timer);
+  }, [pathname]);
+
   return (
     <div className={styles.shell}>
       <a className={styles.skip} href="#main">

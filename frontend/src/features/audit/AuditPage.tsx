@@ -1,13 +1,35 @@
-import { useInfiniteQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQueries } from "@tanstack/react-query";
 import type { FormEvent } from "react";
-import { useSearchParams } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { EmptyState, Loading } from "../../components/Loading";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { api, type components, unwrap } from "../../lib/api/client";
 import type { operations } from "../../lib/api/schema";
 import { formatDateTime } from "../../lib/format";
+import { useDocumentTitle } from "../../lib/title";
 import styles from "../users/Admin.module.css";
+import { changeLines } from "./changes";
 import { AUDIT_FILTERS, auditQuery } from "./filters";
+
+type AuditEvent = components["schemas"]["AuditEventRead"];
+
+/** The users who acted on this page, by id (one request per distinct user, cached). */
+function useActors(rows: AuditEvent[]) {
+  const ids = [...new Set(rows.flatMap((e) => (e.actor_id ? [e.actor_id] : [])))];
+  const results = useQueries({
+    queries: ids.map((id) => ({
+      queryKey: ["users", id],
+      staleTime: 5 * 60_000,
+      retry: false,
+      queryFn: () => unwrap(api.GET("/api/v1/users/{user_id}", { params: { path: { user_id: id } } })),
+    })),
+  });
+  const names = new Map<string, { name: string; email: string }>();
+  results.forEach((r) => {
+    if (r.data) names.set(r.data.id, { name: r.data.name, email: r.data.email });
+  });
+  return names;
+}
 
 type Query = NonNullable<operations["listAuditEvents"]["parameters"]["query"]>;
 
@@ -38,7 +60,23 @@ export function AuditPage() {
       unwrap(api.GET("/api/v1/audit-events", { params: { query: { ...query, limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } } })),
     getNextPageParam: (last) => (last.meta.has_more ? last.meta.next_cursor : null),
   });
-  const rows: components["schemas"]["AuditEventRead"][] = events.data?.pages.flatMap((p) => p.data) ?? [];
+  const rows: AuditEvent[] = events.data?.pages.flatMap((p) => p.data) ?? [];
+  const actors = useActors(rows);
+  useDocumentTitle("Audit events");
+
+  function actor(e: AuditEvent) {
+    const who = e.actor_id ? actors.get(e.actor_id) : undefined;
+    if (who) {
+      return (
+        <>
+          {who.name} <span className={styles.note}>{who.email}</span>
+          {e.actor_type === "api_key" && <span className={styles.note}>with an API key</span>}
+        </>
+      );
+    }
+    if (e.actor_id) return <span className={styles.mono}>{`${e.actor_type} ${e.actor_id.slice(0, 8)}…`}</span>;
+    return e.actor_type === "anonymous" ? "Anonymous" : e.actor_type === "system" ? "System" : e.actor_type;
+  }
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -90,37 +128,55 @@ export function AuditPage() {
       ) : rows.length === 0 ? (
         <EmptyState title="No audit events match" />
       ) : (
-        <table aria-label="Audit events">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Action</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Entity</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Changes</th>
-              <th scope="col">Request</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((e) => (
-              <tr key={e.id}>
-                <td>{formatDateTime(e.occurred_at)}</td>
-                <td>{e.action}</td>
-                <td>
-                  {e.actor_type}
-                  {e.actor_id ? ` ${e.actor_id.slice(0, 8)}…` : ""}
-                </td>
-                <td>
-                  {e.entity_type ?? ""} {e.entity_id ? `${e.entity_id.slice(0, 8)}…` : ""}
-                </td>
-                <td>{e.outcome}</td>
-                <td className={styles.changes}>{e.changes ? JSON.stringify(e.changes) : ""}</td>
-                <td className={styles.mono}>{e.request_id ?? ""}</td>
+        <div className={styles.scroll} role="region" aria-label="Audit events, scrollable" tabIndex={0}>
+          <table aria-label="Audit events" className={styles.audit}>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Action</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Entity</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Changes</th>
+                <th scope="col">Request</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((e) => {
+                const lines = changeLines(e.action, e.changes as Record<string, unknown> | null);
+                return (
+                  <tr key={e.id}>
+                    <td>{formatDateTime(e.occurred_at)}</td>
+                    <td>{e.action}</td>
+                    <td>{actor(e)}</td>
+                    <td>
+                      {e.entity_type === "ticket" && e.entity_id ? (
+                        <Link to={`/tickets/${e.entity_id}`}>ticket {e.entity_id.slice(0, 8)}…</Link>
+                      ) : (
+                        <>
+                          {e.entity_type ?? ""} {e.entity_id ? `${e.entity_id.slice(0, 8)}…` : ""}
+                        </>
+                      )}
+                    </td>
+                    <td>{e.outcome}</td>
+                    <td className={styles.changes}>
+                      {lines.length > 0 && (
+                        <ul className={styles.changeList}>
+                          {lines.map((line) => (
+                            <li key={line.key}>
+                              <span className={styles.changeKey}>{line.key}</span>: {line.text}
+                            </li>
+                          ))}
+                        </ul>
+                      )}
+                    </td>
+                    <td className={styles.mono}>{e.request_id ?? ""}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       {events.hasNextPage && (
         <button type="button" data-variant="secondary" onClick={() => void events.fetchNextPage()}>

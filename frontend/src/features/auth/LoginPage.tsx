@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router";
 import { ProblemMessage } from "../../components/ProblemMessage";
+import { useDocumentTitle } from "../../lib/title";
 import { meKey, signIn, useMe } from "./api";
 import { safeNext } from "./next";
 import styles from "./LoginPage.module.css";
@@ -15,6 +16,7 @@ export function LoginPage() {
   const navigate = useNavigate();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  useDocumentTitle("Sign in");
 
   if (me.data) return <Navigate to={next} replace />;
 

@@ -1,13 +1,18 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
+import { pages, preload } from "../../app/pages";
 import { EmptyState, Loading } from "../../components/Loading";
+import { type Shortcut, ShortcutsHelp } from "../../components/ShortcutsHelp";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { cappedCount, formatDateTime, humanize } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
+import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
 import { nameOf, useStaff } from "../users/api";
 import { useStatusCounts, useTicketList } from "./api";
 import {
+  AGENT_DEFAULTS,
+  DEFAULT_FILTERS,
   type InboxFilters,
   PRIORITIES,
   SORTS,
@@ -18,6 +23,14 @@ import {
   toApiQuery,
 } from "./filters";
 import styles from "./Inbox.module.css";
+
+const SHORTCUTS: Shortcut[] = [
+  { keys: ["j", "k"], what: "Next / previous ticket" },
+  { keys: ["o", "Enter"], what: "Open the selected ticket" },
+  { keys: ["/"], what: "Search" },
+  { keys: ["c"], what: "New ticket" },
+  { keys: ["?"], what: "This list" },
+];
 
 const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
   "-updated_at": "Recently updated",
@@ -30,7 +43,8 @@ export function InboxPage() {
   const me = useMe().data ?? null;
   const staff = isStaff(me);
   const [params, setParams] = useSearchParams();
-  const filters = parseFilters(params);
+  const defaults = staff ? AGENT_DEFAULTS : DEFAULT_FILTERS;
+  const filters = parseFilters(params, defaults);
   const query = toApiQuery(filters, me?.id ?? null);
   const list = useTicketList(query);
   const counts = useStatusCounts(query);
@@ -38,12 +52,15 @@ export function InboxPage() {
   const navigate = useNavigate();
   const searchRef = useRef<HTMLInputElement>(null);
   const [selected, setSelected] = useState(-1);
+  const [help, setHelp] = useState(false);
   const tickets = list.data?.pages.flatMap((p) => p.data) ?? [];
+  useDocumentTitle(staff ? "Inbox" : "My tickets");
 
   useEffect(() => setSelected(-1), [params]);
+  useEffect(() => preload(pages.ticket), []);
 
   function update(change: Partial<InboxFilters>) {
-    setParams(filtersToParams({ ...filters, ...change }));
+    setParams(filtersToParams({ ...filters, ...change }, defaults));
   }
 
   function toggleStatus(status: (typeof STATUSES)[number]) {
@@ -57,9 +74,9 @@ export function InboxPage() {
     j: () => setSelected((i) => moveSelection(i, 1, tickets.length)),
     k: () => setSelected((i) => moveSelection(i, -1, tickets.length)),
     o: () => tickets[selected] && navigate(`/tickets/${tickets[selected].id}`),
-    Enter: () => tickets[selected] && navigate(`/tickets/${tickets[selected].id}`),
     "/": () => searchRef.current?.focus(),
     c: () => navigate("/tickets/new"),
+    "?": () => setHelp(true),
   });
 
   useEffect(() => {
@@ -98,8 +115,8 @@ export function InboxPage() {
       </form>
       <fieldset className={styles.statuses}>
         <legend>Status</legend>
-        {STATUSES.map((status, i) => {
-          const count = counts[i]?.data;
+        {STATUSES.map((status) => {
+          const count = counts.data?.get(status);
           return (
             <label key={status} className={styles.chip}>
               <input
@@ -108,8 +125,9 @@ export function InboxPage() {
                 onChange={() => toggleStatus(status)}
               />
               {humanize(status)}{" "}
-              <span className={styles.count} aria-label={count ? `${cappedCount(count.length, count.hasMore)} tickets` : undefined}>
-                {count ? cappedCount(count.length, count.hasMore) : "…"}
+              <span className={styles.count}>
+                {count ? `(${cappedCount(count.count, count.capped)})` : ""}
+                {count && <span className="visually-hidden"> tickets</span>}
               </span>
             </label>
           );
@@ -175,14 +193,14 @@ export function InboxPage() {
               <th scope="col">Title</th>
               <th scope="col">Status</th>
               <th scope="col">Priority</th>
-              {staff && <th scope="col">Assignee</th>}
-              <th scope="col">Updated</th>
+              {staff && <th scope="col" className={styles.wide}>Assignee</th>}
+              <th scope="col" className={styles.wide}>Updated</th>
             </tr>
           </thead>
           <tbody>
             {tickets.map((t, i) => (
               <tr key={t.id} aria-selected={i === selected} className={i === selected ? styles.selected : undefined}>
-                <td>
+                <td className={styles.titleCell}>
                   <Link id={`ticket-row-${i}`} to={`/tickets/${t.id}`}>
                     {t.title}
                   </Link>
@@ -193,8 +211,8 @@ export function InboxPage() {
                   </span>
                 </td>
                 <td>{humanize(t.priority)}</td>
-                {staff && <td>{nameOf(people.data, t.assigned_to)}</td>}
-                <td>{formatDateTime(t.updated_at)}</td>
+                {staff && <td className={styles.wide}>{nameOf(people.data, t.assigned_to)}</td>}
+                <td className={styles.wide}>{formatDateTime(t.updated_at)}</td>
               </tr>
             ))}
           </tbody>
@@ -213,8 +231,13 @@ export function InboxPage() {
       )}
       {list.isFetchNextPageError && <ProblemMessage error={list.error} />}
       <p className={styles.hint}>
-        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>Enter</kbd> open, <kbd>/</kbd> search, <kbd>c</kbd> new ticket.
+        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> or <kbd>Enter</kbd> open, <kbd>/</kbd> search, <kbd>c</kbd> new
+        ticket.{" "}
+        <button type="button" data-variant="secondary" onClick={() => setHelp(true)}>
+          Keyboard shortcuts (?)
+        </button>
       </p>
+      {help && <ShortcutsHelp shortcuts={SHORTCUTS} onClose={() => setHelp(false)} />}
     </section>
   );
 }

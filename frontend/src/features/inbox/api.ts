@@ -1,6 +1,6 @@
-import { useInfiniteQuery, useQueries } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, type components, unwrap } from "../../lib/api/client";
-import { STATUSES, type TicketListQuery } from "./filters";
+import type { TicketListQuery } from "./filters";
 
 export type Ticket = components["schemas"]["TicketRead"];
 
@@ -19,24 +19,18 @@ export function useTicketList(query: TicketListQuery) {
   });
 }
 
-export const COUNT_CAP = 100;
+export type StatusCount = components["schemas"]["StatusCount"];
 
-/**
- * Tickets per status under the other filters. The API has no count endpoint: each status is a
- * capped keyset list (limit 100) and shows "100+" beyond that.
- */
+/** Tickets per status under the other filters: one request to the counts endpoint, exact up to
+ * its cap ("1000+" beyond). */
 export function useStatusCounts(query: TicketListQuery) {
-  const { status: _ignored, ...rest } = query;
-  return useQueries({
-    queries: STATUSES.map((status) => ({
-      queryKey: ["tickets", "count", status, rest],
-      staleTime: 30_000,
-      queryFn: async () => {
-        const page = await unwrap(
-          api.GET("/api/v1/tickets", { params: { query: { ...rest, status, limit: COUNT_CAP } } }),
-        );
-        return { status, length: page.data.length, hasMore: page.meta.has_more };
-      },
-    })),
+  const { status: _ignored, sort: _sort, limit: _limit, ...rest } = query;
+  return useQuery({
+    queryKey: ["tickets", "count", rest],
+    staleTime: 30_000,
+    queryFn: async () => {
+      const body = await unwrap(api.GET("/api/v1/tickets/counts", { params: { query: { ...rest, by: "status" } } }));
+      return new Map<string, StatusCount>(body.counts.map((c) => [c.status, c]));
+    },
   });
 }

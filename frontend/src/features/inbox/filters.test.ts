@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_FILTERS, filtersToParams, moveSelection, parseFilters, toApiQuery } from "./filters";
+import { AGENT_DEFAULTS, DEFAULT_FILTERS, filtersToParams, moveSelection, parseFilters, toApiQuery } from "./filters";
 
 const ME = "0195f2a4-0000-7c3a-9d41-2f7c1e9a5b10";
 
@@ -44,5 +44,21 @@ describe("inbox filters in the URL", () => {
     expect(moveSelection(2, 1, 3)).toBe(2);
     expect(moveSelection(0, -1, 3)).toBe(0);
     expect(moveSelection(1, 1, 0)).toBe(-1);
+  });
+});
+
+describe("the agents' default view", () => {
+  it("shows open work by default, and everything with status=all", () => {
+    expect(parseFilters(new URLSearchParams(""), AGENT_DEFAULTS).status).toEqual(["new", "open", "pending", "on_hold"]);
+    expect(parseFilters(new URLSearchParams("status=all"), AGENT_DEFAULTS).status).toEqual([]);
+    expect(parseFilters(new URLSearchParams("status=solved"), AGENT_DEFAULTS).status).toEqual(["solved"]);
+  });
+  it("keeps the default out of the URL and says 'all' when every status is wanted", () => {
+    expect(filtersToParams(AGENT_DEFAULTS, AGENT_DEFAULTS).toString()).toBe("");
+    expect(filtersToParams({ ...AGENT_DEFAULTS, status: [] }, AGENT_DEFAULTS).toString()).toBe("status=all");
+    expect(filtersToParams({ ...AGENT_DEFAULTS, status: ["closed"] }, AGENT_DEFAULTS).toString()).toBe("status=closed");
+  });
+  it("leaves customers' lists unfiltered", () => {
+    expect(parseFilters(new URLSearchParams("")).status).toEqual([]);
   });
 });

@@ -25,14 +25,22 @@ export const DEFAULT_FILTERS: InboxFilters = {
   sort: "-updated_at",
 };
 
+/** The agents' inbox by default: what still needs work (solved and closed are a click away). */
+export const OPEN_STATUSES: Status[] = ["new", "open", "pending", "on_hold"];
+export const AGENT_DEFAULTS: InboxFilters = { ...DEFAULT_FILTERS, status: OPEN_STATUSES };
+
+// `status=all` in the URL: every status, when the default is a subset.
+const ALL = "all";
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function oneOf<T extends string>(values: readonly T[], value: string | null): T | null {
   return value !== null && (values as readonly string[]).includes(value) ? (value as T) : null;
 }
 
-export function parseFilters(params: URLSearchParams): InboxFilters {
-  const status = (params.get("status") ?? "")
+export function parseFilters(params: URLSearchParams, defaults: InboxFilters = DEFAULT_FILTERS): InboxFilters {
+  const raw = params.get("status");
+  const status = (raw === null ? defaults.status.join(",") : raw === ALL ? "" : raw)
     .split(",")
     .map((s) => oneOf(STATUSES, s.trim()))
     .filter((s): s is Status => s !== null);
@@ -46,10 +54,14 @@ export function parseFilters(params: URLSearchParams): InboxFilters {
   };
 }
 
+const sameStatuses = (a: Status[], b: Status[]) => a.length === b.length && a.every((s) => b.includes(s));
+
 /** URL parameters for filters; defaults are left out so plain URLs stay plain. */
-export function filtersToParams(filters: InboxFilters): URLSearchParams {
+export function filtersToParams(filters: InboxFilters, defaults: InboxFilters = DEFAULT_FILTERS): URLSearchParams {
   const params = new URLSearchParams();
-  if (filters.status.length) params.set("status", filters.status.join(","));
+  if (!sameStatuses(filters.status, defaults.status)) {
+    params.set("status", filters.status.length ? filters.status.join(",") : ALL);
+  }
   if (filters.priority) params.set("priority", filters.priority);
   if (filters.assignee) params.set("assignee", filters.assignee);
   if (filters.q.trim()) params.set("q", filters.q.trim());

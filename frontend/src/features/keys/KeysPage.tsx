@@ -1,9 +1,23 @@
 import { type FormEvent, useState } from "react";
+import { Dialog } from "../../components/Dialog";
 import { EmptyState, Loading } from "../../components/Loading";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { formatDateTime, humanize } from "../../lib/format";
+import { useDocumentTitle } from "../../lib/title";
 import { useMe } from "../auth/api";
-import { type ApiKeyCreated, keyState, type Scope, useCreateKey, useKeys, useRevokeKey, useRotateKey } from "./api";
+import {
+  type ApiKey,
+  type ApiKeyCreated,
+  keyLabel,
+  keyState,
+  replacedKeys,
+  type Scope,
+  timeUntil,
+  useCreateKey,
+  useKeys,
+  useRevokeKey,
+  useRotateKey,
+} from "./api";
 import styles from "../users/Admin.module.css";
 
 /** The once-shown secret of a new or rotated key, with a copy button. */
@@ -46,7 +60,11 @@ export function KeysPage() {
   const rotate = useRotateKey();
   const revoke = useRevokeKey();
   const [created, setCreated] = useState<ApiKeyCreated | null>(null);
+  const [rotating, setRotating] = useState<ApiKey | null>(null);
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const scopes = (me?.scopes ?? []) as Scope[];
+  const replaced = replacedKeys(keys.data ?? []);
+  useDocumentTitle("API keys");
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -64,12 +82,11 @@ export function KeysPage() {
     form.reset();
   }
 
-  async function rotateKey(id: string, name: string) {
-    const hours = window.prompt(`Rotate “${name}”: how many hours should the old key keep working? (0 = stop now)`, "24");
-    if (hours === null) return;
-    const grace = Math.max(0, Math.round(Number(hours) * 3600));
-    if (Number.isNaN(grace)) return;
-    setCreated(await rotate.mutateAsync({ id, grace }));
+  async function rotateKey(key: ApiKey, data: FormData) {
+    const hours = Number(String(data.get("grace") ?? "24"));
+    const grace = Math.max(0, Math.round((Number.isFinite(hours) ? hours : 24) * 3600));
+    setRotating(null);
+    setCreated(await rotate.mutateAsync({ id: key.id, grace }));
   }
 
   return (
@@ -106,6 +123,7 @@ export function KeysPage() {
       ) : keys.data.length === 0 ? (
         <EmptyState title="No API keys yet" />
       ) : (
+        <div className={styles.scroll} role="region" aria-label="Your API keys, scrollable" tabIndex={0}>
         <table aria-label="Your API keys">
           <thead>
             <tr>
@@ -121,29 +139,38 @@ export function KeysPage() {
           <tbody>
             {keys.data.map((k) => {
               const state = keyState(k);
+              const old = replaced.has(k.id);
+              const label = keyLabel(k);
               return (
                 <tr key={k.id}>
-                  <td>{k.name}</td>
+                  <td>
+                    {k.name}
+                    {old && <span className={styles.note}>Replaced by a rotation</span>}
+                  </td>
                   <td className={styles.mono}>{k.prefix}…</td>
                   <td>{k.scopes.join(", ")}</td>
-                  <td>{humanize(state)}</td>
+                  <td>
+                    {state === "active" && k.expires_at
+                      ? `${old ? "Old key, stops" : "Active, expires"} ${timeUntil(k.expires_at)}`
+                      : humanize(state)}
+                  </td>
                   <td>{formatDateTime(k.last_used_at)}</td>
                   <td>{k.expires_at ? formatDateTime(k.expires_at) : "Never"}</td>
                   <td className={styles.row}>
                     {state === "active" && (
                       <>
-                        <button type="button" data-variant="secondary" aria-label={`Rotate ${k.name}`} onClick={() => void rotateKey(k.id, k.name).catch(() => undefined)}>
-                          Rotate
-                        </button>
+                        {!old && (
+                          <button type="button" data-variant="secondary" aria-label={`Rotate ${label}`} onClick={() => setRotating(k)}>
+                            Rotate
+                          </button>
+                        )}
                         <button
                           type="button"
                           data-variant="danger"
-                          aria-label={`Revoke ${k.name}`}
-                          onClick={() => {
-                            if (window.confirm(`Revoke “${k.name}”? It stops working at once.`)) revoke.mutate(k.id);
-                          }}
+                          aria-label={`Revoke ${old ? "old key " : ""}${label}`}
+                          onClick={() => setRevoking(k)}
                         >
-                          Revoke
+                          {old ? "Revoke now" : "Revoke"}
                         </button>
                       </>
                     )}
@@ -153,6 +180,33 @@ export function KeysPage() {
             })}
           </tbody>
         </table>
+        </div>
+      )}
+      {rotating && (
+        <Dialog
+          title={`Rotate ${keyLabel(rotating)}?`}
+          confirm="Rotate key"
+          onCancel={() => setRotating(null)}
+          onConfirm={(data) => void rotateKey(rotating, data).catch(() => undefined)}
+        >
+          <p>A new key with the same name, scopes and limit is shown once. The old key keeps working for the grace period, then stops.</p>
+          <label htmlFor="grace-hours">Grace period for the old key, in hours (0 = stop now)</label>
+          <input id="grace-hours" name="grace" type="number" min={0} max={720} step="any" defaultValue={24} required />
+        </Dialog>
+      )}
+      {revoking && (
+        <Dialog
+          title={`Revoke ${keyLabel(revoking)}?`}
+          confirm="Revoke key"
+          danger
+          onCancel={() => setRevoking(null)}
+          onConfirm={() => {
+            revoke.mutate(revoking.id);
+            setRevoking(null);
+          }}
+        >
+          <p>It stops working at once.</p>
+        </Dialog>
       )}
     </section>
   );

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 
 vi.mock("../../lib/api/client", () => ({ api: {}, unwrap: vi.fn() }));
-const { keyState } = await import("./api");
+const { keyLabel, keyState, replacedKeys, timeUntil } = await import("./api");
 
 const key = {
   id: "k",
@@ -25,5 +25,21 @@ describe("api keys", () => {
     expect(keyState({ ...key, expires_at: "2026-05-01T00:00:00Z" }, now)).toBe("expired");
     expect(keyState({ ...key, expires_at: "2026-07-01T00:00:00Z" }, now)).toBe("active");
     expect(keyState({ ...key, revoked_at: "2026-02-01T00:00:00Z" }, now)).toBe("revoked");
+  });
+
+  it("says how long until a time", () => {
+    const now = new Date("2026-06-01T00:00:00Z");
+    expect(timeUntil("2026-06-01T00:00:30Z", now)).toBe("in 1 minute");
+    expect(timeUntil("2026-06-01T23:00:00Z", now)).toBe("in 23 hours");
+    expect(timeUntil("2026-06-05T00:00:00Z", now)).toBe("in 4 days");
+    expect(timeUntil("2026-05-01T00:00:00Z", now)).toBe("now");
+  });
+  it("tells a rotated key from its replacement", () => {
+    const now = new Date("2026-06-01T00:00:00Z");
+    const old = { ...key, id: "old", prefix: "hl_old", expires_at: "2026-06-02T00:00:00Z" };
+    const fresh = { ...key, id: "new", prefix: "hl_new", rotated_from_id: "old", lineage_id: "old" };
+    expect([...replacedKeys([old, fresh], now)]).toEqual(["old"]);
+    expect([...replacedKeys([{ ...old, revoked_at: "2026-05-31T00:00:00Z" }, fresh], now)]).toEqual([]);
+    expect(keyLabel(old)).toBe("ci (hl_old…)");
   });
 });

@@ -1,4 +1,6 @@
-import { type ChangeEvent, type FormEvent, forwardRef, useState } from "react";
+import { type ChangeEvent, type FormEvent, forwardRef, useEffect, useImperativeHandle, useRef, useState } from "react";
+import { useBlocker } from "react-router";
+import { Dialog } from "../../components/Dialog";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { ApiError } from "../../lib/api/problem";
 import { formatBytes } from "../../lib/format";
@@ -23,6 +25,21 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
     const [uploads, setUploads] = useState<Upload[]>([]);
     const [sent, setSent] = useState<string | null>(null);
     const uploading = uploads.some((u) => !u.done && !u.error);
+    const textRef = useRef<HTMLTextAreaElement>(null);
+    useImperativeHandle(ref, () => textRef.current as HTMLTextAreaElement, []);
+    const unsent = text.trim() !== "" || uploads.length > 0;
+
+    // Leaving with an unsent reply asks first: in the app (links, Back) and on reload or close.
+    const blocker = useBlocker(({ currentLocation, nextLocation }) => unsent && currentLocation.pathname !== nextLocation.pathname);
+    useEffect(() => {
+      if (!unsent) return;
+      const warn = (event: BeforeUnloadEvent) => {
+        event.preventDefault();
+        event.returnValue = "";
+      };
+      window.addEventListener("beforeunload", warn);
+      return () => window.removeEventListener("beforeunload", warn);
+    }, [unsent]);
 
     function patch(key: string, change: Partial<Upload>) {
       setUploads((list) => list.map((u) => (u.key === key ? { ...u, ...change } : u)));
@@ -51,6 +68,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
       setText("");
       setUploads([]);
       setInternal(false);
+      textRef.current?.focus(); // the send button is disabled now: focus stays in the composer
     }
 
     return (
@@ -59,7 +77,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
         <label htmlFor="composer-text">{internal ? "Note (only agents see it)" : "Message"}</label>
         <textarea
           id="composer-text"
-          ref={ref}
+          ref={textRef}
           rows={5}
           value={text}
           onChange={(e) => setText(e.target.value)}
@@ -98,6 +116,18 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
           </ul>
         )}
         {add.isError && <ProblemMessage error={add.error} />}
+        {blocker.state === "blocked" && (
+          <Dialog
+            title={internal ? "Discard your note?" : "Discard your reply?"}
+            confirm="Discard and leave"
+            cancel="Keep writing"
+            danger
+            onConfirm={() => blocker.proceed()}
+            onCancel={() => blocker.reset()}
+          >
+            <p>It has not been sent. Leaving this page loses it.</p>
+          </Dialog>
+        )}
         {sent && <p role="status">{sent}</p>}
         <div className={styles.actions}>
           <button type="submit" disabled={disabled || uploading || add.isPending || !text.trim()}>

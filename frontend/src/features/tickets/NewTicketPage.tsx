@@ -5,6 +5,8 @@ import { ProblemMessage } from "../../components/ProblemMessage";
 import { api, unwrap } from "../../lib/api/client";
 import { fieldErrors } from "../../lib/api/problem";
 import { humanize } from "../../lib/format";
+import { tooLong } from "../../lib/text";
+import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
 import { PRIORITIES } from "../inbox/filters";
 import { useStaff } from "../users/api";
@@ -27,9 +29,17 @@ export function NewTicketPage() {
     queryFn: () => unwrap(api.GET("/api/v1/users", { params: { query: { role: "customer", is_active: true, limit: 100 } } })),
   });
   const errors = fieldErrors(problem);
+  const [title, setTitle] = useState("");
+  const titleProblem = tooLong(title, 200, "The title");
+  const titleError = titleProblem ?? errors.title;
+  useDocumentTitle("New ticket");
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    if (titleProblem) {
+      document.getElementById("new-title-input")?.focus();
+      return;
+    }
     setProblem(null);
     setCustomerError(null);
     const data = new FormData(event.currentTarget);
@@ -95,8 +105,21 @@ export function NewTicketPage() {
           </>
         )}
         <label htmlFor="new-title-input">Title</label>
-        <input id="new-title-input" name="title" required maxLength={200} aria-describedby={errors.title ? "new-title-error" : undefined} />
-        {errors.title && <p id="new-title-error" className={styles.error}>{errors.title}</p>}
+        {/* No maxLength: a pasted 500-character title is not cut silently; the limit is said. */}
+        <input
+          id="new-title-input"
+          name="title"
+          required
+          value={title}
+          onChange={(e) => setTitle(e.target.value)}
+          aria-invalid={titleError ? true : undefined}
+          aria-describedby={titleError ? "new-title-error" : "new-title-hint"}
+        />
+        {titleError ? (
+          <p id="new-title-error" role="alert" className={styles.error}>{titleError}</p>
+        ) : (
+          <p id="new-title-hint" className={styles.hint}>Up to 200 characters.</p>
+        )}
         <label htmlFor="new-description">Description</label>
         <textarea id="new-description" name="description" rows={8} maxLength={100000} />
         {staff && (

@@ -1,9 +1,11 @@
-import { useRef } from "react";
+import { useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { Loading } from "../../components/Loading";
 import { ProblemMessage } from "../../components/ProblemMessage";
+import { type Shortcut, ShortcutsHelp } from "../../components/ShortcutsHelp";
 import { formatDateTime } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
+import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
 import { nameOf, useStaff, useUser } from "../users/api";
 import { type Message, useTicket } from "./api";
@@ -14,6 +16,12 @@ import { Thread } from "./Thread";
 import { TicketFields } from "./TicketFields";
 import styles from "./Ticket.module.css";
 
+const SHORTCUTS: Shortcut[] = [
+  { keys: ["r"], what: "Write a reply" },
+  { keys: ["u"], what: "Back to the list" },
+  { keys: ["?"], what: "This list" },
+];
+
 export function TicketPage() {
   const { ticketId = "" } = useParams();
   const me = useMe().data ?? null;
@@ -23,10 +31,13 @@ export function TicketPage() {
   const customer = useUser(ticket.data?.customer_id, staff);
   const reply = useRef<HTMLTextAreaElement>(null);
   const navigate = useNavigate();
+  const [help, setHelp] = useState(false);
+  useDocumentTitle(ticket.data ? ticket.data.title : ticket.isError ? "Ticket not found" : "Ticket");
 
   useShortcuts({
     r: () => reply.current?.focus(),
     u: () => navigate("/tickets"),
+    "?": () => setHelp(true),
   });
 
   if (ticket.isPending) return <Loading label="Loading ticket" />;
@@ -66,8 +77,12 @@ export function TicketPage() {
             <Composer ref={reply} ticketId={t.id} staff={staff} disabled={closed} />
           )}
           <p className={styles.hint}>
-            Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list.
+            Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list.{" "}
+            <button type="button" data-variant="secondary" onClick={() => setHelp(true)}>
+              Keyboard shortcuts (?)
+            </button>
           </p>
+          {help && <ShortcutsHelp shortcuts={SHORTCUTS} onClose={() => setHelp(false)} />}
         </div>
         <aside className={styles.side} aria-label="Ticket details">
           <section className={styles.panel} aria-labelledby="details-title">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { conflictingFields, ifMatch } from "./conflict";
+import { conflictingFields, conflictsOfProblem, ifMatch } from "./conflict";
 
 const current = {
   title: "Printer on fire",
@@ -25,5 +25,26 @@ describe("conflictingFields", () => {
   });
   it("spells If-Match like the API's ETag", () => {
     expect(ifMatch(7)).toBe('"7"');
+  });
+});
+
+describe("conflictsOfProblem", () => {
+  it("reads the API's per-field conflicts", () => {
+    expect(
+      conflictsOfProblem({
+        current_version: 3,
+        conflicts: [
+          { field: "priority", your_value: "low", current_value: "urgent" },
+          { field: "assigned_to", your_value: null, current_value: "agent-2" },
+          { field: "not-a-field", your_value: 1, current_value: 2 },
+        ],
+      }),
+    ).toEqual([
+      { field: "priority", mine: "low", theirs: "urgent" },
+      { field: "assigned_to", mine: null, theirs: "agent-2" },
+    ]);
+  });
+  it("is null for a 412 without them (e.g. a version from the future)", () => {
+    expect(conflictsOfProblem({ current_version: 3 })).toBeNull();
   });
 });

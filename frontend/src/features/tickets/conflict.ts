@@ -1,5 +1,6 @@
-// A stale If-Match (412) means someone else changed the ticket first. The UI never overwrites
-// their change: it shows, per field the user edited, what they wanted and what it is now.
+// A stale If-Match is merged by the API when the change touches fields nobody else changed
+// since; a 412 means someone changed the *same* field. The UI never overwrites their change: it
+// shows, per field, their value and the user's.
 
 export const EDITABLE = ["title", "description", "status", "priority", "assigned_to"] as const;
 export type EditableField = (typeof EDITABLE)[number];
@@ -18,6 +19,23 @@ export function conflictingFields(mine: Partial<TicketValues>, current: TicketVa
     mine: mine[field] ?? null,
     theirs: current[field],
   }));
+}
+
+function isField(value: unknown): value is EditableField {
+  return typeof value === "string" && (EDITABLE as readonly string[]).includes(value);
+}
+
+const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+
+/** The conflicts a 412 problem names (`conflicts[]`: field, your_value, current_value). */
+export function conflictsOfProblem(body: Record<string, unknown>): FieldConflict[] | null {
+  const raw = body.conflicts;
+  if (!Array.isArray(raw)) return null;
+  return raw.flatMap((item: unknown) => {
+    if (typeof item !== "object" || item === null) return [];
+    const c = item as Record<string, unknown>;
+    return isField(c.field) ? [{ field: c.field, mine: text(c.your_value), theirs: text(c.current_value) }] : [];
+  });
 }
 
 /** The If-Match header for a ticket version, as the API's ETag spells it. */

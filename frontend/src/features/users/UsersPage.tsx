@@ -1,8 +1,10 @@
 import { type FormEvent, useState } from "react";
 import { useSearchParams } from "react-router";
 import { EmptyState, Loading } from "../../components/Loading";
+import { Dialog } from "../../components/Dialog";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { formatDateTime, humanize } from "../../lib/format";
+import { useDocumentTitle } from "../../lib/title";
 import { useMe } from "../auth/api";
 import { type Role, useCreateUser, useDeactivateUser, useUpdateUser, useUserList } from "./api";
 import styles from "./Admin.module.css";
@@ -21,6 +23,9 @@ export function UsersPage() {
   const update = useUpdateUser();
   const deactivate = useDeactivateUser();
   const [notice, setNotice] = useState<string | null>(null);
+  const [roleChange, setRoleChange] = useState<{ id: string; email: string; from: Role; to: Role } | null>(null);
+  const [deactivating, setDeactivating] = useState<{ id: string; email: string } | null>(null);
+  useDocumentTitle("Users");
 
   function filter(change: Record<string, string>) {
     const next = new URLSearchParams(params);
@@ -94,6 +99,36 @@ export function UsersPage() {
           <button type="submit">Find</button>
         </form>
       </div>
+      {roleChange && (
+        <Dialog
+          title={`Change the role of ${roleChange.email}?`}
+          confirm={`Make ${humanize(roleChange.to).toLowerCase()}`}
+          onCancel={() => setRoleChange(null)}
+          onConfirm={() => {
+            update.mutate({ id: roleChange.id, body: { role: roleChange.to } });
+            setRoleChange(null);
+          }}
+        >
+          <p>
+            From {humanize(roleChange.from)} to {humanize(roleChange.to)}. Their keys and sessions get the new
+            role&apos;s permissions on their next request.
+          </p>
+        </Dialog>
+      )}
+      {deactivating && (
+        <Dialog
+          title={`Deactivate ${deactivating.email}?`}
+          confirm="Deactivate"
+          danger
+          onCancel={() => setDeactivating(null)}
+          onConfirm={() => {
+            deactivate.mutate(deactivating.id);
+            setDeactivating(null);
+          }}
+        >
+          <p>Their sessions end and their API keys are revoked at once. Reactivating does not revive the keys.</p>
+        </Dialog>
+      )}
       {update.isError && <ProblemMessage error={update.error} />}
       {deactivate.isError && <ProblemMessage error={deactivate.error} />}
       {users.isPending ? (
@@ -103,6 +138,7 @@ export function UsersPage() {
       ) : users.data.data.length === 0 ? (
         <EmptyState title="No users match" />
       ) : (
+        <div className={styles.scroll} role="region" aria-label="Users, scrollable" tabIndex={0}>
         <table aria-label="Users">
           <thead>
             <tr>
@@ -122,14 +158,20 @@ export function UsersPage() {
                 <td>
                   <select
                     aria-label={`Role of ${u.email}`}
+                    aria-describedby={u.id === me?.id ? "own-role-note" : undefined}
                     value={u.role}
-                    disabled={!u.is_active || update.isPending}
-                    onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}
+                    disabled={!u.is_active || update.isPending || u.id === me?.id}
+                    onChange={(e) => setRoleChange({ id: u.id, email: u.email, from: u.role, to: e.target.value as Role })}
                   >
                     {ROLES.map((r) => (
                       <option key={r} value={r}>{humanize(r)}</option>
                     ))}
                   </select>
+                  {u.id === me?.id && (
+                    <small id="own-role-note" className={styles.note}>
+                      Your own role is changed by another admin.
+                    </small>
+                  )}
                 </td>
                 <td>{u.is_active ? "Yes" : "No"}</td>
                 <td>{formatDateTime(u.created_at)}</td>
@@ -139,9 +181,7 @@ export function UsersPage() {
                       type="button"
                       data-variant="danger"
                       aria-label={`Deactivate ${u.email}`}
-                      onClick={() => {
-                        if (window.confirm(`Deactivate ${u.email}? Their sessions and keys stop at once.`)) deactivate.mutate(u.id);
-                      }}
+                      onClick={() => setDeactivating({ id: u.id, email: u.email })}
                     >
                       Deactivate
                     </button>
@@ -156,6 +196,7 @@ export function UsersPage() {
             ))}
           </tbody>
         </table>
+        </div>
       )}
       <div className={styles.row}>
         {cursors.length > 1 && (

@@ -4,14 +4,14 @@ import { api, type components, unwrap } from "../../lib/api/client";
 export type User = components["schemas"]["UserRead"];
 export type Role = components["schemas"]["Role"];
 
-/** Every active user of a role, page by page (bounded: staff lists are small). */
-async function allOfRole(role: "agent" | "admin"): Promise<User[]> {
+/** Every active agent and admin, page by page (bounded: staff lists are small). */
+async function allStaff(): Promise<User[]> {
   const users: User[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 20; page++) {
     const result: { data: User[]; meta: { next_cursor?: string | null; has_more: boolean } } = await unwrap(
       api.GET("/api/v1/users", {
-        params: { query: { role, is_active: true, limit: 100, ...(cursor ? { cursor } : {}) } },
+        params: { query: { staff: true, is_active: true, limit: 100, ...(cursor ? { cursor } : {}) } },
       }),
     );
     users.push(...result.data);
@@ -21,16 +21,13 @@ async function allOfRole(role: "agent" | "admin"): Promise<User[]> {
   return users;
 }
 
-/** Agents and admins (assignee choices and names); agents and admins may read users. */
+/** Agents and admins (assignee choices and names), one request; agents and admins may read users. */
 export function useStaff(enabled: boolean) {
   return useQuery({
     queryKey: ["users", "staff"],
     enabled,
     staleTime: 5 * 60_000,
-    queryFn: async () => {
-      const [agents, admins] = await Promise.all([allOfRole("agent"), allOfRole("admin")]);
-      return [...agents, ...admins].sort((a, b) => a.name.localeCompare(b.name));
-    },
+    queryFn: async () => (await allStaff()).sort((a, b) => a.name.localeCompare(b.name)),
   });
 }
 

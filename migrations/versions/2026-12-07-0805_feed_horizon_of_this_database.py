@@ -1,7 +1,7 @@
 """The change feed waits only for this database's writers, not for the whole server's.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 08:00:00+00:00
 
 ``helpline_feed_horizon(snap)`` replaces ``pg_snapshot_xmin(pg_current_snapshot())`` as the
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
