@@ -2,7 +2,7 @@
 
 Usage:  scripts/bench scaleout [--duration 8] [--connections 16] [--tickets 300] [--json]
 
-Starts its own engines (tests/fixtures/scaleout.py: a private PostgreSQL primary, a streaming
+Starts its own engines (scripts/lib/scaleout.py: a private PostgreSQL primary, a streaming
 replica, PgBouncer in transaction pooling; Redis at HELPLINE_BENCH_REDIS_URL or 127.0.0.1:6379)
 and measures, with the ticket cache OFF so that every read is a database read:
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the engines the scale-out tests start (tests/fixtures/scaleout.py) when they are
+# Install the engines the scale-out tests start (scripts/lib/scaleout.py) when they are
 # missing: Debian's PgBouncer; PostgreSQL server binaries and redis-server are on the machine
 # already (checked here so a missing one fails with a clear message). Needs root for apt-get.
 set -euo pipefail

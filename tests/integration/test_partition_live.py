@@ -19,9 +19,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.fixtures.live_server import LiveServer, live_server, server_env
+from scripts.lib.live_server import LiveServer, live_server, server_env
+from scripts.lib.services import create_database, drop_database, redis_url
 from tests.fixtures.redis_server import redis_server
-from tests.fixtures.services import create_database, drop_database, redis_url
 from tests.fixtures.tcp_proxy import TcpProxy, tcp_proxy
 
 pytestmark = pytest.mark.integration

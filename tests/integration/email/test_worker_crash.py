@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from helpline.config import Settings
+from scripts.lib.live_server import BIN, server_env
 from tests.fixtures.dovecot import Dovecot
-from tests.fixtures.live_server import BIN, server_env
 from tests.fixtures.mail_channel import raw_mail
 
 pytestmark = pytest.mark.integration
