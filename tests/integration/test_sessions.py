@@ -59,12 +59,12 @@ class TestLogin:
         assert "set-cookie" not in wrong.headers
 
     async def test_user_without_password_or_inactive_cannot_log_in(
-        self, client, session, cast: Cast
+        self, client, session, db, cast: Cast
     ):
         assert (await log_in(client, cast.agent.email)).status_code == 401
         user = await make_login_user(session)
-        await user_service.deactivate_user(session, user.id, _noop, _revoke_nothing)
-        await session.commit()
+        async with db.unit_of_work() as uow:
+            await user_service.deactivate_user(uow, user.id, _noop, _revoke_nothing)
         assert (await log_in(client, user.email)).status_code == 401
 
     async def test_login_is_rate_limited_per_account(self, client, session, settings):
