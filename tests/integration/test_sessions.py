@@ -59,7 +59,7 @@ class TestLogin:
         assert "set-cookie" not in wrong.headers
 
     async def test_user_without_password_or_inactive_cannot_log_in(
-        self, client, session, cast: Cast
+        self, client, session, db, cast: Cast
     ):
         no_password = await log_in(client, cast.agent.email)
         assert no_password.status_code == 401

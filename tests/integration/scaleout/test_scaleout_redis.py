@@ -25,7 +25,7 @@ from helpline.db import UnitOfWork
 from helpline.kit.cache import CacheBackend
 from helpline.kit.redis_client import is_cluster, parse_redis_url
 from helpline.runtime import make_redis
-from helpline.ticket.cache import TicketCache
+from helpline.ticket.cache import STAFF_VIEW, TicketCache, TicketPage
 from scripts.lib import services as test_services
 from scripts.lib.scaleout import RedisCluster, RedisSentinel
 
@@ -153,18 +153,19 @@ class TestCacheGenerations:
         uow = UnitOfWork(sessions=None)  # type: ignore[arg-type]  # the cache alone: no database
         renders: list[int] = []
 
-        async def render() -> bytes:
+        async def load() -> TicketPage:  # the n-th render names itself in the cursor
             renders.append(1)
-            return b'{"data":[],"n":%d}' % len(renders)
+            return TicketPage.of([], next_cursor=str(len(renders)))
 
-        from helpline.ticket.cache import STAFF_VIEW
-
-        first = await cache.get_list(uow, STAFF_VIEW, "limit=20", render)
-        again = await cache.get_list(uow, STAFF_VIEW, "limit=20", render)
-        assert (first.body, again.body, len(renders)) == (b'{"data":[],"n":1}',) * 2 + (1,)
+        first = await cache.get_list(uow, STAFF_VIEW, "limit=20", load)
+        again = await cache.get_list(uow, STAFF_VIEW, "limit=20", load)
+        assert again.rendered is None  # served from Redis: bytes, parsed by the cache layer
+        assert [d.page().meta.next_cursor for d in (first, again)] == ["1", "1"]
+        assert first.body == again.body
+        assert len(renders) == 1
         await cache.invalidate({uuid.uuid4(): None})
-        fresh = await cache.get_list(uow, STAFF_VIEW, "limit=20", render)
-        assert fresh.body == b'{"data":[],"n":2}'
+        fresh = await cache.get_list(uow, STAFF_VIEW, "limit=20", load)
+        assert fresh.page().meta.next_cursor == "2"
         assert cache.backend.breaker.allow()  # no Redis error was hidden by the fallback
 
 
