@@ -85,6 +85,9 @@ class Sender:
             except SmtpPermanentError as exc:
                 values.update(status="failed", error=f"refused: {exc}"[:1000])
                 self.sent["failed"] += 1
+            except ValueError as exc:  # e.g. a non-ASCII local part (needs SMTPUTF8): permanent
+                values.update(status="failed", error=f"not sendable: {exc}"[:1000])
+                self.sent["failed"] += 1
             except (SmtpTemporaryError, OSError, TimeoutError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:1000]
                 if now - row.created_at >= timedelta(hours=self.settings.mail_retry_hours):
