@@ -26,6 +26,7 @@ import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
+from scripts.benchmarks import common, report
 from scripts.benchmarks import http_api as bench
 from scripts.benchmarks.common import VENV_PYTHON
 
@@ -89,9 +90,9 @@ def main(argv: list[str]) -> None:
         sys.exit("bench cache: set HELPLINE_DATABASE_URL (or --database-url) to a seeded database")
     if shutil.which("wrk") is None:
         sys.exit("bench cache: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`)")
-    say = lambda message: bench.say(args, message)  # noqa: E731
+    say = lambda message: common.say(args, message)  # noqa: E731
     say("bench cache: sampling ids and creating an admin key …")
-    pools = asyncio.run(bench.fetch_pools(args.database_url))
+    pools = asyncio.run(common.fetch_pools(args.database_url))
     token = bench.create_admin_key(args)
     workdir = Path(tempfile.mkdtemp(prefix="helpline-bench-cache-"))
     pool_files = {}
@@ -107,17 +108,17 @@ def main(argv: list[str]) -> None:
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     env = bench.server_env(args)
-    serve = [str(bench.HELPLINE), "serve", "--host", "127.0.0.1", "--workers", str(args.workers)]
-    cached = bench.start(
+    serve = [str(common.HELPLINE), "serve", "--host", "127.0.0.1", "--workers", str(args.workers)]
+    cached = common.start(
         [*serve, "--port", str(args.port)], {**env, "HELPLINE_CACHE_ENABLED": "true"},
         workdir / "cached.log",
     )  # fmt: skip
-    uncached = bench.start(
+    uncached = common.start(
         [*serve, "--port", str(args.uncached_port)], {**env, "HELPLINE_CACHE_ENABLED": "false"},
         workdir / "uncached.log",
     )  # fmt: skip
-    baseline = bench.start(
-        [str(VENV_PYTHON), "-m", "uvicorn", "--app-dir", str(bench.HELPERS), "baseline:app",
+    baseline = common.start(
+        [str(VENV_PYTHON), "-m", "uvicorn", "--app-dir", str(common.HELPERS), "baseline:app",
          "--host", "127.0.0.1", "--port", str(args.baseline_port), *flags],
         env, workdir / "baseline.log",
     )  # fmt: skip
@@ -136,9 +137,9 @@ def main(argv: list[str]) -> None:
     results = []
     mixed: dict[str, object] = {}
     try:
-        bench.wait_ready(f"{cached_base}/health/live", cached, workdir / "cached.log")
-        bench.wait_ready(f"{uncached_base}/health/live", uncached, workdir / "uncached.log")
-        bench.wait_ready(
+        common.wait_ready(f"{cached_base}/health/live", cached, workdir / "cached.log")
+        common.wait_ready(f"{uncached_base}/health/live", uncached, workdir / "uncached.log")
+        common.wait_ready(
             f"http://127.0.0.1:{args.baseline_port}/ping", baseline, workdir / "baseline.log"
         )
         baseline_rps = 0.0
@@ -151,20 +152,20 @@ def main(argv: list[str]) -> None:
                 baseline_rps = result.rps
             result.ratio = round(result.rps / baseline_rps, 3) if baseline_rps else None
             results.append(result)
-        bench.stop(baseline)
-        bench.stop(uncached)
+        common.stop(baseline)
+        common.stop(uncached)
 
         say(f"bench cache: mixed read/write load on the cached service ({args.duration} s) …")
         readers = max(args.connections - args.write_connections, 1)
         mixed_results: dict[str, dict[str, float]] = {}
         if args.warmup:  # steady state: every ticket of the mix read once before measuring
-            bench.run_wrk(args, cached_base + "/", Scenario("w", "", "/", "get"),
+            common.run_wrk(args, cached_base + "/", Scenario("w", "", "/", "get"),
                           pool_files["mixed"], token, args.warmup)  # fmt: skip
         before = cache_counters(cached_base, token)
 
         def run(name: str, scenario: object, connections: int, path: str) -> None:
             wrk_args = argparse.Namespace(**{**vars(args), "connections": connections})
-            mixed_results[name] = bench.run_wrk(
+            mixed_results[name] = common.run_wrk(
                 wrk_args, cached_base + path, scenario, pool_files["mixed"], token,
                 args.duration,
             )  # fmt: skip
@@ -199,7 +200,7 @@ def main(argv: list[str]) -> None:
         }  # fmt: skip
     finally:
         for process in (cached, uncached, baseline):
-            bench.stop(process)
+            common.stop(process)
 
     by_name = {r.scenario: r for r in results}
     summary = {
@@ -218,6 +219,6 @@ def main(argv: list[str]) -> None:
         print(json.dumps({"summary": summary, "results": [asdict(r) for r in results],
                           "mixed": mixed}, indent=2))  # fmt: skip
     else:
-        bench.print_table(results, summary)
+        report.print_table(results, summary)
         print("mixed load:", json.dumps(mixed, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)

@@ -58,8 +58,8 @@ class TestKeyset:
             encode_cursor(SECRET, "-created_at", [START.isoformat()]),  # one value short
             "%%%",
         ],
-        # Fixed ids: the cursors embed random uuids, and parallel workers must collect alike.
-        ids=["foreign-sort", "foreign-secret", "bad-time", "one-value-short", "not-base64"],
+        # Ids that do not hold the random uuids: pytest-xdist workers must collect the same tests.
+        ids=["foreign-sort", "forged-secret", "not-a-time", "one-value-short", "not-base64"],
     )
     def test_a_forged_foreign_or_malformed_cursor_is_refused(self, cursor: str):
         with pytest.raises(InvalidCursor):
