@@ -25,13 +25,19 @@ print("created", ticket["id"], "version", ticket["version"], "etag", created.hea
 again = client.get(f"/tickets/{ticket['id']}", headers={"If-None-Match": created.headers["ETag"]})
 print("conditional get", again.status_code)
 
-# Optimistic locking: a PATCH based on a stale version gets 412 and the current version.
+# Optimistic locking: a PATCH based on a stale version is merged when it sets other fields than
+# the changes since; one that sets a field someone else changed gets 412 with both values.
 client.patch(f"/tickets/{ticket['id']}", json={"priority": "urgent"}).raise_for_status()
-stale = client.patch(
+merged = client.patch(
     f"/tickets/{ticket['id']}", json={"status": "pending"}, headers={"If-Match": '"1"'}
+)
+print("stale patch of another field", merged.status_code, "version", merged.json()["version"])
+stale = client.patch(
+    f"/tickets/{ticket['id']}", json={"priority": "low"}, headers={"If-Match": '"1"'}
 )
 problem = stale.json()
 print("stale patch", stale.status_code, problem["type"], "current", problem["current_version"])
+print("conflict", problem["conflicts"][0]["field"], problem["conflicts"][0]["current_value"])
 
 # Errors are problem documents that name the field.
 bad = client.post("/tickets", json={"title": "", "customer_id": os.environ["CUSTOMER_ID"]})

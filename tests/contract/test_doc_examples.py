@@ -97,7 +97,9 @@ def test_tickets_python_example(example_env):
     out = run([sys.executable, str(EXAMPLES / "tickets.py")], example_env)
     assert 'version 1 etag "1"' in out
     assert "conditional get 304" in out
-    assert "stale patch 412 /problems/precondition-failed current 2" in out
+    assert "stale patch of another field 200 version 3" in out
+    assert "stale patch 412 /problems/precondition-failed current 3" in out
+    assert "conflict priority urgent" in out
     assert "bad input 422 ['body', 'title']" in out
     assert "paged through 2 tickets" in out
 
