@@ -60,7 +60,10 @@ export function InboxPage() {
   useEffect(() => preload(pages.ticket), []);
 
   function update(change: Partial<InboxFilters>) {
-    setParams(filtersToParams({ ...filters, ...change }, defaults));
+    // flushSync: the filters are controlled by the URL, and a navigation in a transition would
+    // leave a clicked checkbox or a changed select showing its old value until the transition
+    // commits (under load, long enough to be seen and for a click to seem lost).
+    setParams(filtersToParams({ ...filters, ...change }, defaults), { flushSync: true });
   }
 
   function toggleStatus(status: (typeof STATUSES)[number]) {
