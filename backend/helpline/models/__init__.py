@@ -12,8 +12,11 @@ from helpline.models.email_suppression import EmailSuppression
 from helpline.models.event import Event
 from helpline.models.idempotency_key import IdempotencyKey
 from helpline.models.inbound_email import InboundEmail
+from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
+from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor
+from helpline.models.team import Team, TeamMember
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
@@ -34,8 +37,14 @@ __all__ = [
     "Event",
     "IdempotencyKey",
     "InboundEmail",
+    "Macro",
     "Mailbox",
     "OutboundEmail",
+    "Rule",
+    "RuleExecution",
+    "RuleFeedCursor",
+    "Team",
+    "TeamMember",
     "Ticket",
     "TicketHistory",
     "TicketMetadata",
