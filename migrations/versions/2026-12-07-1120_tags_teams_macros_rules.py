@@ -88,15 +88,13 @@ def _history(with_tags: bool) -> str:
         if with_tags
         else ""
     )
-    created_extra = ", 'tags', NEW.tags, 'team_id', NEW.team_id" if with_tags else ""
     return rf"""
 CREATE OR REPLACE FUNCTION tickets_history() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM helpline_history(NEW.id, 'created', NULL, jsonb_build_object(
             'title', NEW.title, 'status', NEW.status, 'priority', NEW.priority,
-            'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id{created_extra}),
-            NEW.version);
+            'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id), NEW.version);
         RETURN NULL;
     END IF;
     IF NEW.status IS DISTINCT FROM OLD.status THEN
@@ -130,7 +128,6 @@ END $$;
 
 
 def _events(with_tags: bool) -> str:
-    created_extra = ",\n            'tags', NEW.tags, 'team_id', NEW.team_id" if with_tags else ""
     extra = (
         """
     IF NEW.tags IS DISTINCT FROM OLD.tags THEN
@@ -155,7 +152,7 @@ BEGIN
             'id', NEW.id, 'title', NEW.title, 'status', NEW.status, 'priority', NEW.priority,
             'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id,
             'created_at', NEW.created_at, 'updated_at', NEW.updated_at, 'version', NEW.version,
-            'deleted_at', NEW.deleted_at{created_extra}));
+            'deleted_at', NEW.deleted_at));
         RETURN NULL;
     END IF;
     IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
@@ -201,7 +198,7 @@ END $$;
 
 # Audit of the admin-managed objects; bookkeeping columns alone are not a change anyone made.
 AUDITED = {
-    "teams": ("team", "id", "'{updated_at}'"),
+    "teams": ("team", "id", "'{updated_at,last_assigned_to}'"),
     "macros": ("macro", "id", "'{updated_at,usage_count,last_used_at}'"),
     "rules": ("rule", "id", "'{updated_at}'"),
 }
@@ -270,6 +267,12 @@ def upgrade() -> None:
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False, comment="Unique case-insensitively, 1-100 chars."),
         sa.Column("description", sa.Text(), server_default="", nullable=False, comment="Free text."),
+        sa.Column(
+            "last_assigned_to",
+            sa.UUID(),
+            nullable=True,
+            comment="Round-robin position: the member assigned last.",
+        ),
         *_timestamps(),
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 100", name=op.f("ck_teams_name_length")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),

@@ -21,6 +21,9 @@ class Team(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(Text, comment="Unique case-insensitively, 1-100 chars.")
     description: Mapped[str] = mapped_column(Text, server_default="", comment="Free text.")
+    last_assigned_to: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), comment="Round-robin position: the member assigned last."
+    )
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), comment="Last change."
