@@ -69,6 +69,7 @@ from helpline.runtime import (
 from helpline.services import AppServices
 from helpline.ticket import cache as ticket_cache
 from helpline.macro.endpoints import router as macro_router
+from helpline.rule.endpoints import router as rule_router
 from helpline.team.endpoints import router as team_router
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -388,7 +389,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
-    for router in (auth_router, keys_router, user_router, webhook_router, mail_router, team_router, macro_router):
+    for router in (auth_router, keys_router, user_router, webhook_router, mail_router, team_router, macro_router, rule_router):
         app.include_router(router)
     app.include_router(metrics_router)
 

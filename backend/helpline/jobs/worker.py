@@ -18,6 +18,7 @@ from helpline.kit.clock import Clock, utcnow
 from helpline.mail.imap_loop import ImapSupervisor
 from helpline.mail.processing import Processor
 from helpline.mail.sending import Sender
+from helpline.rule.runner import RulesRunner
 from helpline.runtime import resolve_database_url
 from helpline.webhook.delivery import Deliverer
 from helpline.webhook.pinning import pinned_client
@@ -103,6 +104,16 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
         # The IMAP loop runs beside the job worker in the same process, and stops with it.
         imap = ImapSupervisor(database=ctx.database, settings=settings, clock=ctx.clock)
         imap_task = asyncio.create_task(imap.run())
+        # Automation rules read the change feed beside the jobs (ADR 0014).
+        rules = RulesRunner(
+            ctx.database,
+            max_depth=settings.rules_max_depth,
+            batch=settings.rules_batch,
+            lease_s=settings.rules_lease_s,
+            interval_s=settings.rules_poll_interval_s,
+            clock=ctx.clock,
+        )
+        rules.loop.start()
         try:
             await app.run_worker_async(
                 queues=list(QUEUES),
@@ -115,3 +126,5 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
         finally:
             imap.stop()
             await imap_task
+            await rules.loop.stop()
+            await rules.release()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.auth.principal import Principal
 from helpline.automation import actions as automation
 from helpline.automation import template
+from helpline.automation.context import template_context
 from helpline.db import UnitOfWork
 from helpline.errors import MacroNotFound, PermissionDenied, TemplateRefused, ValidationFailed
 from helpline.kit.ids import new_id
@@ -19,7 +20,6 @@ from helpline.macro.schemas import MacroApplied, MacroApply, MacroCreate, MacroU
 from helpline.models import Macro
 from helpline.ticket import service as ticket_service
 from helpline.ticket.schemas import TicketRead
-from helpline.user import service as user_service
 
 
 def _staff(principal: Principal) -> None:
@@ -119,37 +119,13 @@ async def delete_macro(session: AsyncSession, principal: Principal, macro_id: uu
     await repository.delete_macro(session, macro_id)
 
 
-async def template_context(
-    uow: UnitOfWork, ticket: Any, agent_id: uuid.UUID | None
-) -> dict[str, Any]:
-    """What templates see: the ticket, its customer, and the acting agent (if a user)."""
-    session = uow.session
-    customer = await user_service.get_user(session, ticket.customer_id)
-    agent = None
-    if agent_id is not None and agent_id.int:
-        agent = await user_service.get_user(session, agent_id)
-    return {
-        "ticket": {
-            "id": str(ticket.id),
-            "number": ticket.number,
-            "title": ticket.title,
-            "status": str(getattr(ticket.status, "value", ticket.status)),
-            "priority": str(getattr(ticket.priority, "value", ticket.priority)),
-            "tags": list(ticket.tags),
-            "created_at": ticket.created_at.isoformat(),
-        },
-        "customer": {"name": customer.name, "email": customer.email},
-        "agent": {"name": agent.name if agent else "", "email": agent.email if agent else ""},
-    }
-
-
 async def apply_macro(
     uow: UnitOfWork, principal: Principal, macro_id: uuid.UUID, data: MacroApply, now: datetime
 ) -> MacroApplied:
     """Render the reply for a visible ticket and list the changes, or apply them (counted)."""
     macro = await get_macro(uow.session, principal, macro_id)
     ticket = await ticket_service.get_ticket(uow, principal, data.ticket_id)
-    context = await template_context(uow, ticket, principal.user_id)
+    context = await template_context(uow.session, ticket, principal.user_id)
     actions = automation.ACTIONS.validate_python(macro.actions)
     try:
         reply = template.render(macro.body, context)

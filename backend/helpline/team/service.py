@@ -121,3 +121,7 @@ async def team_members(session: AsyncSession, team_id: uuid.UUID) -> list[uuid.U
 async def next_assignee(session: AsyncSession, team_id: uuid.UUID) -> uuid.UUID | None:
     """Round robin: the team's next active agent or admin (None: nobody to assign)."""
     return await repository.next_assignee(session, team_id)
+
+
+async def team_exists(session: AsyncSession, team_id: uuid.UUID) -> bool:
+    return await repository.team_exists(session, team_id)

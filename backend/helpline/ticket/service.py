@@ -450,3 +450,12 @@ async def count_tickets_document(
         return await ticket_cache.render_list(uow, load)
     query = "|".join(("counts:status", filters.model_dump_json(), str(COUNT_CAP)))
     return await cache.get_list(uow, visibility, query, load)
+
+
+async def invalidate_from_worker(
+    session: AsyncSession, ticket_id: uuid.UUID, customer_id: uuid.UUID | None
+) -> None:
+    """A change made where no cache is reachable (the worker's rules): recorded in the
+    invalidation outbox in the same transaction; every API process delivers it within a
+    second (ticket.cache.InvalidationOutbox), so none serves the old ticket from Redis."""
+    await repository.record_lost_invalidations(session, {ticket_id: customer_id})
