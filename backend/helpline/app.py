@@ -53,12 +53,14 @@ from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.cursor import InvalidCursor
 from helpline.logs import configure_logging
+from helpline.macro.endpoints import router as macro_router
 from helpline.mail.endpoints import INBOUND_PATH
 from helpline.mail.endpoints import router as mail_router
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
 from helpline.middleware import HelplineMiddleware
 from helpline.proxies import parse_networks
+from helpline.rule.endpoints import router as rule_router
 from helpline.runtime import (
     make_read_router,
     make_redis,
@@ -67,10 +69,8 @@ from helpline.runtime import (
     tune_gc,
 )
 from helpline.services import AppServices
-from helpline.ticket import cache as ticket_cache
-from helpline.macro.endpoints import router as macro_router
-from helpline.rule.endpoints import router as rule_router
 from helpline.team.endpoints import router as team_router
+from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
 from helpline.web import mount_frontend
@@ -389,7 +389,16 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
-    for router in (auth_router, keys_router, user_router, webhook_router, mail_router, team_router, macro_router, rule_router):
+    for router in (
+        auth_router,
+        keys_router,
+        user_router,
+        webhook_router,
+        mail_router,
+        team_router,
+        macro_router,
+        rule_router,
+    ):
         app.include_router(router)
     app.include_router(metrics_router)
 

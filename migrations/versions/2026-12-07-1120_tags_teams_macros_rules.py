@@ -34,11 +34,11 @@ depends_on: str | Sequence[str] | None = None
 TAG_PATTERN = "^[a-z0-9][a-z0-9_.:-]{0,49}$"
 MAX_TAGS = 50
 
-TAGS_VALID = rf"""
+TAGS_VALID = r"""
 CREATE FUNCTION helpline_tags_valid(tags text[]) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT cardinality(tags) <= {MAX_TAGS}
-       AND coalesce((SELECT bool_and(t ~ '{TAG_PATTERN}') FROM unnest(tags) t), true)
+    SELECT cardinality(tags) <= MAX_TAGS
+       AND coalesce((SELECT bool_and(t ~ 'TAG_PATTERN') FROM unnest(tags) t), true)
        AND tags = ARRAY(SELECT DISTINCT t FROM unnest(tags) t ORDER BY t)
 $$;
 """
@@ -261,12 +261,16 @@ def _timestamps() -> list[sa.Column]:  # type: ignore[type-arg]
 
 
 def upgrade() -> None:
-    op.execute(TAGS_VALID)
+    op.execute(TAGS_VALID.replace("MAX_TAGS", str(MAX_TAGS)).replace("TAG_PATTERN", TAG_PATTERN))
     op.create_table(
         "teams",
         sa.Column("id", sa.UUID(), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False, comment="Unique case-insensitively, 1-100 chars."),
-        sa.Column("description", sa.Text(), server_default="", nullable=False, comment="Free text."),
+        sa.Column(
+            "name", sa.Text(), nullable=False, comment="Unique case-insensitively, 1-100 chars."
+        ),
+        sa.Column(
+            "description", sa.Text(), server_default="", nullable=False, comment="Free text."
+        ),
         sa.Column(
             "last_assigned_to",
             sa.UUID(),
@@ -274,7 +278,9 @@ def upgrade() -> None:
             comment="Round-robin position: the member assigned last.",
         ),
         *_timestamps(),
-        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 100", name=op.f("ck_teams_name_length")),
+        sa.CheckConstraint(
+            "char_length(name) BETWEEN 1 AND 100", name=op.f("ck_teams_name_length")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
         comment="Teams of agents (ADR 0014).",
     )
@@ -287,10 +293,16 @@ def upgrade() -> None:
             "added_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
         sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_team_members_team_id_teams"), ondelete="CASCADE"
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_team_members_team_id_teams"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_team_members_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_team_members_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_team_members")),
         comment="Members of teams: agents and admins.",
@@ -317,7 +329,12 @@ def upgrade() -> None:
         ),
     )
     op.create_foreign_key(
-        op.f("fk_tickets_team_id_teams"), "tickets", "teams", ["team_id"], ["id"], ondelete="SET NULL"
+        op.f("fk_tickets_team_id_teams"),
+        "tickets",
+        "teams",
+        ["team_id"],
+        ["id"],
+        ondelete="SET NULL",
     )
     op.create_check_constraint(
         op.f("ck_tickets_tags_valid"), "tickets", "helpline_tags_valid(tags)"
@@ -357,13 +374,19 @@ def upgrade() -> None:
             "owner_id", sa.UUID(), nullable=True, comment="Owner of a personal macro; null: shared."
         ),
         sa.Column(
-            "usage_count", sa.Integer(), server_default="0", nullable=False, comment="Times applied."
+            "usage_count",
+            sa.Integer(),
+            server_default="0",
+            nullable=False,
+            comment="Times applied.",
         ),
         sa.Column(
             "last_used_at", sa.DateTime(timezone=True), nullable=True, comment="Last application."
         ),
         *_timestamps(),
-        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 100", name=op.f("ck_macros_name_length")),
+        sa.CheckConstraint(
+            "char_length(name) BETWEEN 1 AND 100", name=op.f("ck_macros_name_length")
+        ),
         sa.CheckConstraint("char_length(body) <= 20000", name=op.f("ck_macros_body_length")),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_macros_owner_id_users"), ondelete="CASCADE"
@@ -377,8 +400,12 @@ def upgrade() -> None:
         "rules",
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False, comment="Unique case-insensitively."),
-        sa.Column("description", sa.Text(), server_default="", nullable=False, comment="Free text."),
-        sa.Column("position", sa.Integer(), server_default="0", nullable=False, comment="Run order."),
+        sa.Column(
+            "description", sa.Text(), server_default="", nullable=False, comment="Free text."
+        ),
+        sa.Column(
+            "position", sa.Integer(), server_default="0", nullable=False, comment="Run order."
+        ),
         sa.Column("enabled", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column(
             "once_per_ticket",
@@ -409,7 +436,9 @@ def upgrade() -> None:
         ),
         sa.Column("disabled_reason", sa.Text(), nullable=True, comment="Why it was disabled."),
         *_timestamps(),
-        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 100", name=op.f("ck_rules_name_length")),
+        sa.CheckConstraint(
+            "char_length(name) BETWEEN 1 AND 100", name=op.f("ck_rules_name_length")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rules")),
         comment="Automation rules run by the worker from the change feed (ADR 0014).",
     )
@@ -422,9 +451,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.BigInteger(), nullable=False, comment="The feed event evaluated."),
         sa.Column("ticket_id", sa.UUID(), nullable=False),
         sa.Column("depth", sa.Integer(), server_default="0", nullable=False),
-        sa.Column(
-            "status", sa.Text(), nullable=False, comment="applied|no_change|skipped|failed."
-        ),
+        sa.Column("status", sa.Text(), nullable=False, comment="applied|no_change|skipped|failed."),
         sa.Column(
             "effects",
             postgresql.JSONB(astext_type=sa.Text()),
@@ -440,7 +467,10 @@ def upgrade() -> None:
             name=op.f("ck_rule_executions_status"),
         ),
         sa.ForeignKeyConstraint(
-            ["rule_id"], ["rules.id"], name=op.f("fk_rule_executions_rule_id_rules"), ondelete="CASCADE"
+            ["rule_id"],
+            ["rules.id"],
+            name=op.f("fk_rule_executions_rule_id_rules"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rule_executions")),
         comment="Per-rule execution log.",
@@ -480,17 +510,15 @@ def upgrade() -> None:
         "CREATE TRIGGER team_members_audit AFTER INSERT OR DELETE ON team_members"
         " FOR EACH ROW EXECUTE FUNCTION team_members_audit()"
     )
-    op.execute(
-        f"""
+    grant = """
         DO $$
         BEGIN
             IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'helpline_runtime') THEN
-                GRANT SELECT, INSERT, UPDATE, DELETE ON {", ".join(NEW_TABLES)}
-                    TO helpline_runtime;
+                GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO helpline_runtime;
             END IF;
         END $$;
         """
-    )
+    op.execute(grant.replace("ON TABLES", "ON " + ", ".join(NEW_TABLES)))
 
 
 def downgrade() -> None:

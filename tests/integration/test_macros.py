@@ -10,7 +10,9 @@ from tests.fixtures.actors import Cast
 pytestmark = pytest.mark.integration
 
 API = "/api/v1/macros"
-BODY = "Hi {{ customer.name }}, about #{{ ticket.number }} ({{ ticket.title }}). -- {{ agent.name }}"
+BODY = (
+    "Hi {{ customer.name }}, about #{{ ticket.number }} ({{ ticket.title }}). -- {{ agent.name }}"
+)
 
 
 async def new_ticket(client, cast: Cast) -> dict:
@@ -94,7 +96,9 @@ class TestVisibility:
         assert {m["id"] for m in listed.json()} == {mine["id"], shared["id"]}
         admin_list = await client.get(API, headers=cast.admin.headers)
         assert mine["id"] not in {m["id"] for m in admin_list.json()}
-        assert (await client.get(f"{API}/{mine['id']}", headers=cast.admin.headers)).status_code == 404
+        assert (
+            await client.get(f"{API}/{mine['id']}", headers=cast.admin.headers)
+        ).status_code == 404
         change = await client.patch(
             f"{API}/{shared['id']}", json={"name": "y"}, headers=cast.agent.headers
         )
@@ -114,7 +118,9 @@ class TestApply:
             ],
         )
         r = await client.post(
-            f"{API}/{macro['id']}/apply", json={"ticket_id": ticket["id"]}, headers=cast.agent.headers
+            f"{API}/{macro['id']}/apply",
+            json={"ticket_id": ticket["id"]},
+            headers=cast.agent.headers,
         )
         assert r.status_code == 200, r.text
         body = r.json()
@@ -149,19 +155,23 @@ class TestApply:
         )
         body = r.json()
         assert body["applied"] is True
-        assert body["ticket"]["priority"] == "high" and body["ticket"]["tags"] == ["printer"]
+        assert body["ticket"]["priority"] == "high"
+        assert body["ticket"]["tags"] == ["printer"]
         assert [c["type"] for c in body["changes"]] == ["set", "tags", "internal_note"]
         history = await client.get(
             f"/api/v1/tickets/{ticket['id']}/history", headers=cast.agent.headers
         )
-        changed_by = {h["changed_by"] for h in history.json()["data"] if h["change_type"] != "created"}
+        changed_by = {
+            h["changed_by"] for h in history.json()["data"] if h["change_type"] != "created"
+        }
         assert changed_by == {str(cast.agent.id)}
         notes = await client.get(
             f"/api/v1/tickets/{ticket['id']}/conversations", headers=cast.alice.headers
         )
         assert notes.json()["data"] == []  # the internal note is not the customer's
         got = (await client.get(f"{API}/{macro['id']}", headers=cast.agent.headers)).json()
-        assert got["usage_count"] == 1 and got["last_used_at"] is not None
+        assert got["usage_count"] == 1
+        assert got["last_used_at"] is not None
         audit = (
             await session.execute(
                 text("SELECT count(*) FROM audit_log WHERE entity_id = :m"), {"m": macro["id"]}

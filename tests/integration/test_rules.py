@@ -50,7 +50,8 @@ VIP = {
 class TestRulesApi:
     async def test_admins_only(self, client, cast: Cast):
         r = await client.post(API, json=VIP, headers=cast.agent.headers)
-        assert r.status_code == 403 and r.json()["type"] == "/problems/permission-denied"
+        assert r.status_code == 403
+        assert r.json()["type"] == "/problems/permission-denied"
         assert (await client.get(API, headers=cast.agent.headers)).status_code == 403
         created = await client.post(API, json=VIP, headers=cast.admin.headers)
         assert created.status_code == 201, created.text
@@ -65,10 +66,12 @@ class TestRulesApi:
         assert r.status_code == 422
         bad_event = {**VIP, "conditions": {"all": [{"field": "event", "op": "eq", "value": "x"}]}}
         r = await client.post(API, json=bad_event, headers=cast.admin.headers)
-        assert r.status_code == 422 and "unknown event kind" in r.text
+        assert r.status_code == 422
+        assert "unknown event kind" in r.text
         hostile = {**VIP, "actions": [{"type": "internal_note", "body": "{{ ticket.__class__ }}"}]}
         r = await client.post(API, json=hostile, headers=cast.admin.headers)
-        assert r.status_code == 422 and r.json()["type"] == "/problems/template-refused"
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problems/template-refused"
         sla = {
             **VIP,
             "name": "SLA",
@@ -79,7 +82,8 @@ class TestRulesApi:
     async def test_unknown_team_in_an_action_is_422(self, client, cast: Cast):
         body = {**VIP, "actions": [{"type": "assign_round_robin", "team_id": str(uuid.uuid4())}]}
         r = await client.post(API, json=body, headers=cast.admin.headers)
-        assert r.status_code == 422 and r.json()["type"] == "/problems/rule-invalid"
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problems/rule-invalid"
 
     async def test_dry_run_reports_matches_and_changes_nothing(self, client, cast: Cast, session):
         for title in ("vip customer", "ordinary"):
@@ -104,10 +108,13 @@ class TestRulesApi:
         changes = result["matched"][0]["changes"]
         assert changes[0] == {"type": "set", "field": "priority", "from": "normal", "to": "urgent"}
         assert changes[1] == {"type": "tags", "from": [], "to": ["vip"]}
-        assert changes[2]["type"] == "internal_note" and changes[2]["body"].startswith("VIP #")
+        assert changes[2]["type"] == "internal_note"
+        assert changes[2]["body"].startswith("VIP #")
         assert (await session.execute(text(counts))).one() == before
         other_event = await client.post(
-            f"{API}/{rule['id']}/dry-run", json={"event": "ticket.updated"}, headers=cast.admin.headers
+            f"{API}/{rule['id']}/dry-run",
+            json={"event": "ticket.updated"},
+            headers=cast.admin.headers,
         )
         assert other_event.json()["matched"] == []
 
@@ -116,11 +123,15 @@ class TestRulesApi:
         await client.patch(f"{API}/{rule['id']}", json={"position": 5}, headers=cast.admin.headers)
         await client.delete(f"{API}/{rule['id']}", headers=cast.admin.headers)
         actions = (
-            await session.execute(
-                text("SELECT action FROM audit_log WHERE entity_id = :r ORDER BY id"),
-                {"r": rule["id"]},
+            (
+                await session.execute(
+                    text("SELECT action FROM audit_log WHERE entity_id = :r ORDER BY id"),
+                    {"r": rule["id"]},
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         assert actions == ["rule.created", "rule.updated", "rule.deleted"]
 
 
@@ -186,15 +197,24 @@ class TestRunner:
         await new_ticket(live, "ordinary")
         await drain(runner(live))
 
-        ticket = (await rows(live, "SELECT priority, tags, version FROM tickets WHERE id = :t", t=ticket_id))[0]
-        assert ticket.priority == "urgent" and ticket.tags == ["vip"]
+        ticket = (
+            await rows(
+                live, "SELECT priority, tags, version FROM tickets WHERE id = :t", t=ticket_id
+            )
+        )[0]
+        assert ticket.priority == "urgent"
+        assert ticket.tags == ["vip"]
         history = await rows(
             live,
             "SELECT change_type, changed_by, request_id FROM ticket_history"
             " WHERE ticket_id = :t AND change_type <> 'created' ORDER BY id",
             t=ticket_id,
         )
-        assert {h.change_type for h in history} == {"priority_changed", "tags_changed", "message_added"}
+        assert {h.change_type for h in history} == {
+            "priority_changed",
+            "tags_changed",
+            "message_added",
+        }
         assert {h.changed_by for h in history} == {None}
         assert {h.request_id.rsplit(":", 1)[0] for h in history} == {f"rule:{rule_id}:0"}
         audit = await rows(
@@ -207,11 +227,17 @@ class TestRunner:
             ("rule", True)
         ]
         note = await rows(
-            live, "SELECT message, is_internal, sender_type, sender_id FROM conversations WHERE ticket_id = :t", t=ticket_id
+            live,
+            "SELECT message, is_internal, sender_type, sender_id FROM conversations WHERE ticket_id = :t",
+            t=ticket_id,
         )
-        assert [(n.is_internal, n.sender_type, n.sender_id) for n in note] == [(True, "system", None)]
+        assert [(n.is_internal, n.sender_type, n.sender_id) for n in note] == [
+            (True, "system", None)
+        ]
         assert note[0].message.startswith("VIP #")
-        log = await rows(live, "SELECT status, effects, depth FROM rule_executions WHERE rule_id = :r", r=rule_id)
+        log = await rows(
+            live, "SELECT status, effects, depth FROM rule_executions WHERE rule_id = :r", r=rule_id
+        )
         assert [(e.status, e.depth) for e in log] == [("applied", 0)]
         assert [e["type"] for e in log[0].effects] == ["set", "tags", "internal_note"]
 
@@ -227,21 +253,38 @@ class TestRunner:
         async with live.transaction() as s:
             await s.execute(text("UPDATE rule_feed_cursor SET xid = 0, event_id = 0"))
         await drain(runner(live))
-        assert len(await rows(live, "SELECT 1 FROM rule_executions WHERE rule_id = :r", r=rule_id)) == 1
-        assert len(await rows(live, "SELECT 1 FROM conversations WHERE ticket_id = :t", t=ticket_id)) == 1
+        assert (
+            len(await rows(live, "SELECT 1 FROM rule_executions WHERE rule_id = :r", r=rule_id))
+            == 1
+        )
+        assert (
+            len(await rows(live, "SELECT 1 FROM conversations WHERE ticket_id = :t", t=ticket_id))
+            == 1
+        )
 
     async def test_a_rule_never_fires_on_its_own_change(self, live: Database):
         rule_id = await add_rule(
             live,
             name="tag every update",
-            conditions={"all": [{"field": "event", "op": "in", "value": ["ticket.created", "ticket.updated"]}]},
-            actions=[{"type": "add_tags", "tags": ["seen"]}, {"type": "set", "field": "status", "value": "open"}],
+            conditions={
+                "all": [
+                    {"field": "event", "op": "in", "value": ["ticket.created", "ticket.updated"]}
+                ]
+            },
+            actions=[
+                {"type": "add_tags", "tags": ["seen"]},
+                {"type": "set", "field": "status", "value": "open"},
+            ],
         )
         ticket_id, _ = await new_ticket(live)
         await drain(runner(live))
-        log = await rows(live, "SELECT event_id, status FROM rule_executions WHERE rule_id = :r", r=rule_id)
+        log = await rows(
+            live, "SELECT event_id, status FROM rule_executions WHERE rule_id = :r", r=rule_id
+        )
         assert [e.status for e in log] == ["applied"]  # not again for the event it caused
-        events = await rows(live, "SELECT request_id FROM events WHERE ticket_id = :t ORDER BY id", t=ticket_id)
+        events = await rows(
+            live, "SELECT request_id FROM events WHERE ticket_id = :t ORDER BY id", t=ticket_id
+        )
         by_rule = {e.request_id for e in events if (e.request_id or "").startswith("rule:")}
         assert len(by_rule) == 1  # one execution (its two changes are two events)
 
@@ -291,10 +334,16 @@ class TestRunner:
         )
         ticket_id, _ = await new_ticket(live)
         await drain(runner(live))
-        rule = (await rows(live, "SELECT enabled, disabled_reason FROM rules WHERE id = :r", r=rule_id))[0]
-        assert rule.enabled is False and "no active member" in rule.disabled_reason
-        log = await rows(live, "SELECT status, reason FROM rule_executions WHERE rule_id = :r", r=rule_id)
-        assert [e.status for e in log] == ["failed"] and "no active member" in log[0].reason
+        rule = (
+            await rows(live, "SELECT enabled, disabled_reason FROM rules WHERE id = :r", r=rule_id)
+        )[0]
+        assert rule.enabled is False
+        assert "no active member" in rule.disabled_reason
+        log = await rows(
+            live, "SELECT status, reason FROM rule_executions WHERE rule_id = :r", r=rule_id
+        )
+        assert [e.status for e in log] == ["failed"]
+        assert "no active member" in log[0].reason
         tags = await rows(live, "SELECT tags FROM tickets WHERE id = :t", t=ticket_id)
         assert tags[0].tags == []  # the rule's effects rolled back as one
 
@@ -330,7 +379,10 @@ class TestRunner:
         )
         tickets = [(await new_ticket(live, f"t{i}"))[0] for i in range(5)]
         clock = FakeClock()
-        one, two = runner(live, clock, owner="w1", batch=2), runner(live, clock, owner="w2", batch=2)
+        one, two = (
+            runner(live, clock, owner="w1", batch=2),
+            runner(live, clock, owner="w2", batch=2),
+        )
         # Both at once: one holds the lease, the other finds it taken.
         await asyncio.gather(drain(one), drain(two))
         # A crash after executing, before advancing: the cursor is back, the lease expired.
@@ -338,8 +390,11 @@ class TestRunner:
             await s.execute(text("UPDATE rule_feed_cursor SET xid = 0, event_id = 0"))
         clock.advance(minutes=5)
         await asyncio.gather(drain(two), drain(one))
-        log = await rows(live, "SELECT event_id, status FROM rule_executions WHERE rule_id = :r", r=rule_id)
-        assert len(log) == 5 and {e.status for e in log} == {"applied"}
+        log = await rows(
+            live, "SELECT event_id, status FROM rule_executions WHERE rule_id = :r", r=rule_id
+        )
+        assert len(log) == 5
+        assert {e.status for e in log} == {"applied"}
         notes = await rows(
             live,
             "SELECT ticket_id, count(*) AS n FROM conversations GROUP BY ticket_id",

@@ -14,7 +14,9 @@ API = "/api/v1/tickets"
 
 async def new_ticket(client, cast: Cast, **body) -> dict:
     r = await client.post(
-        API, json={"title": "T", "customer_id": str(cast.alice.id), **body}, headers=cast.agent.headers
+        API,
+        json={"title": "T", "customer_id": str(cast.alice.id), **body},
+        headers=cast.agent.headers,
     )
     assert r.status_code == 201, r.text
     return r.json()
@@ -26,13 +28,16 @@ class TestTags:
         assert ticket["tags"] == []
         tid = ticket["id"]
         r = await client.put(f"{API}/{tid}/tags/vip", headers=cast.agent.headers)
-        assert r.json()["tags"] == ["vip"] and r.json()["version"] == 2
+        assert r.json()["tags"] == ["vip"]
+        assert r.json()["version"] == 2
         r = await client.put(f"{API}/{tid}/tags/billing", headers=cast.agent.headers)
-        assert r.json()["tags"] == ["billing", "vip"] and r.json()["version"] == 3
+        assert r.json()["tags"] == ["billing", "vip"]
+        assert r.json()["version"] == 3
         again = await client.put(f"{API}/{tid}/tags/vip", headers=cast.agent.headers)
         assert again.json()["version"] == 3  # nothing changed
         r = await client.delete(f"{API}/{tid}/tags/vip", headers=cast.agent.headers)
-        assert r.json()["tags"] == ["billing"] and r.json()["version"] == 4
+        assert r.json()["tags"] == ["billing"]
+        assert r.json()["version"] == 4
         got = await client.get(f"{API}/{tid}", headers=cast.agent.headers)
         assert got.json()["tags"] == ["billing"]
 
@@ -42,7 +47,8 @@ class TestTags:
         r = await client.patch(
             f"{API}/{ticket['id']}", json={"tags": ["z"]}, headers=cast.agent.headers
         )
-        assert r.status_code == 200 and r.json()["tags"] == ["z"]
+        assert r.status_code == 200
+        assert r.json()["tags"] == ["z"]
 
     async def test_bad_tag_is_422_and_customers_cannot_tag(self, client, cast):
         tid = (await new_ticket(client, cast))["id"]
@@ -77,9 +83,7 @@ class TestTags:
         assert "tags_changed" not in {h["change_type"] for h in customer.json()["data"]}
         event = (
             await session.execute(
-                text(
-                    "SELECT data FROM events WHERE ticket_id = :t AND type = 'ticket.updated'"
-                ),
+                text("SELECT data FROM events WHERE ticket_id = :t AND type = 'ticket.updated'"),
                 {"t": tid},
             )
         ).scalar_one()
@@ -100,7 +104,8 @@ class TestTags:
         r = await client.put(
             f"{API}/{tid}/tags/b", headers={**cast.agent.headers, "If-Match": '"1"'}
         )
-        assert r.status_code == 412 and r.json()["current_version"] == 2
+        assert r.status_code == 412
+        assert r.json()["current_version"] == 2
 
 
 class TestTeams:
@@ -116,16 +121,15 @@ class TestTeams:
         dup = await client.post(
             "/api/v1/teams", json={"name": "billing"}, headers=cast.admin.headers
         )
-        assert dup.status_code == 409 and dup.json()["type"] == "/problems/name-taken"
+        assert dup.status_code == 409
+        assert dup.json()["type"] == "/problems/name-taken"
         t1 = (await new_ticket(client, cast, team_id=team["id"]))["id"]
         await new_ticket(client, cast)
         listed = await client.get(f"{API}?team_id={team['id']}", headers=cast.agent.headers)
         assert [t["id"] for t in listed.json()["data"]] == [t1]
 
     async def test_agents_read_but_cannot_change_teams(self, client, cast):
-        denied = await client.post(
-            "/api/v1/teams", json={"name": "X"}, headers=cast.agent.headers
-        )
+        denied = await client.post("/api/v1/teams", json={"name": "X"}, headers=cast.agent.headers)
         assert denied.status_code == 403
         assert (await client.get("/api/v1/teams", headers=cast.alice.headers)).status_code == 403
         assert (await client.get("/api/v1/teams", headers=cast.agent.headers)).json() == []
@@ -146,7 +150,8 @@ class TestTeams:
             },
             headers=cast.agent.headers,
         )
-        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "team_id"]
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "team_id"]
 
     async def test_team_change_is_history_and_a_team_in_use_is_not_deleted(self, client, cast):
         team = (
@@ -158,11 +163,12 @@ class TestTeams:
         )
         assert r.json()["team_id"] == team["id"]
         history = await client.get(f"{API}/{tid}/history", headers=cast.agent.headers)
-        assert [h["new_value"] for h in history.json()["data"] if h["change_type"] == "team_changed"] == [
-            team["id"]
-        ]
+        assert [
+            h["new_value"] for h in history.json()["data"] if h["change_type"] == "team_changed"
+        ] == [team["id"]]
         busy = await client.delete(f"/api/v1/teams/{team['id']}", headers=cast.admin.headers)
-        assert busy.status_code == 409 and busy.json()["type"] == "/problems/conflict"
+        assert busy.status_code == 409
+        assert busy.json()["type"] == "/problems/conflict"
         await client.patch(f"{API}/{tid}", json={"team_id": None}, headers=cast.agent.headers)
         gone = await client.delete(f"/api/v1/teams/{team['id']}", headers=cast.admin.headers)
         assert gone.status_code == 204
@@ -183,9 +189,18 @@ class TestTeams:
         )
         assert r.json()["member_ids"] == [str(cast.admin.id)]
         actions = (
-            await session.execute(
-                text("SELECT action FROM audit_log WHERE entity_id = :t ORDER BY id"),
-                {"t": team["id"]},
+            (
+                await session.execute(
+                    text("SELECT action FROM audit_log WHERE entity_id = :t ORDER BY id"),
+                    {"t": team["id"]},
+                )
             )
-        ).scalars().all()
-        assert actions == ["team.created", "team.member_added", "team.member_removed", "team.member_added"]
+            .scalars()
+            .all()
+        )
+        assert actions == [
+            "team.created",
+            "team.member_added",
+            "team.member_removed",
+            "team.member_added",
+        ]

@@ -62,12 +62,20 @@ def test_each_operator(condition, expected):
 
 class TestAllAny:
     def test_all_must_hold(self):
-        assert matches(Conditions(all=[c("status", "eq", "open"), c("tags", "includes", "vip")]), FACTS)
-        assert not matches(Conditions(all=[c("status", "eq", "open"), c("tags", "includes", "x")]), FACTS)
+        assert matches(
+            Conditions(all=[c("status", "eq", "open"), c("tags", "includes", "vip")]), FACTS
+        )
+        assert not matches(
+            Conditions(all=[c("status", "eq", "open"), c("tags", "includes", "x")]), FACTS
+        )
 
     def test_one_of_any_is_enough(self):
-        assert matches(Conditions(any=[c("status", "eq", "new"), c("tags", "includes", "vip")]), FACTS)
-        assert not matches(Conditions(any=[c("status", "eq", "new"), c("tags", "includes", "x")]), FACTS)
+        assert matches(
+            Conditions(any=[c("status", "eq", "new"), c("tags", "includes", "vip")]), FACTS
+        )
+        assert not matches(
+            Conditions(any=[c("status", "eq", "new"), c("tags", "includes", "x")]), FACTS
+        )
 
     def test_all_and_any_together(self):
         both = Conditions(
@@ -114,6 +122,7 @@ class TestEvents:
             request_id = "rule:0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b20:2:77"
 
         rule, depth = cause_of(E)
-        assert str(rule) == "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b20" and depth == 2
+        assert str(rule) == "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b20"
+        assert depth == 2
         E.request_id = "req-abc"
         assert cause_of(E) == (None, -1)

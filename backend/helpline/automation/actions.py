@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
 
 from helpline.auth.principal import Principal
 from helpline.automation import template
@@ -16,6 +24,7 @@ from helpline.conversation import service as conversation_service
 from helpline.conversation.schemas import MessageCreate
 from helpline.db import UnitOfWork
 from helpline.metadata import service as metadata_service
+from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
 from helpline.team import service as team_service
 from helpline.ticket import service as ticket_service
@@ -35,6 +44,18 @@ class SetField(_Action):
     type: Literal["set"]
     field: Literal["status", "priority", "assigned_to", "team_id"]
     value: str | None
+
+    @model_validator(mode="after")
+    def _valid_value(self) -> SetField:
+        allowed = {"status": TicketStatus, "priority": TicketPriority}.get(self.field)
+        if allowed is not None:
+            if self.value not in {m.value for m in allowed}:
+                raise ValueError(
+                    f"{self.field} must be one of: " + ", ".join(m.value for m in allowed)
+                )
+        elif self.value is not None:
+            uuid.UUID(self.value)  # a ValueError names the bad id
+        return self
 
 
 class AddTags(_Action):
@@ -98,9 +119,7 @@ RULE_ONLY = ("assign_round_robin", "webhook", "reply")  # a macro's reply is the
 
 def templates_of(actions: list[Any]) -> list[tuple[int, str]]:
     """(index, template) of the actions that carry one."""
-    return [
-        (i, a.body) for i, a in enumerate(actions) if isinstance(a, InternalNote | Reply)
-    ]
+    return [(i, a.body) for i, a in enumerate(actions) if isinstance(a, InternalNote | Reply)]
 
 
 @dataclass
@@ -114,7 +133,9 @@ class Target:
     event_id: int | None = None  # the feed event a rule runs for (webhook action)
 
 
-def plan(actions: list[Any], ticket: Mapping[str, Any], context: Mapping[str, Any]) -> list[dict[str, Any]]:
+def plan(
+    actions: list[Any], ticket: Mapping[str, Any], context: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """What the actions would change on ``ticket`` (a dry run: nothing is written)."""
     effects: list[dict[str, Any]] = []
     tags = set(ticket.get("tags") or [])
@@ -122,16 +143,22 @@ def plan(actions: list[Any], ticket: Mapping[str, Any], context: Mapping[str, An
         if isinstance(action, SetField):
             old = ticket.get(action.field)
             if (None if old is None else str(old)) != action.value:
-                effects.append({"type": "set", "field": action.field, "from": _plain(old), "to": action.value})
+                effects.append(
+                    {"type": "set", "field": action.field, "from": _plain(old), "to": action.value}
+                )
         elif isinstance(action, AddTags | RemoveTags):
-            after = tags | set(action.tags) if isinstance(action, AddTags) else tags - set(action.tags)
+            after = (
+                tags | set(action.tags) if isinstance(action, AddTags) else tags - set(action.tags)
+            )
             if after != tags:
                 effects.append({"type": "tags", "from": sorted(tags), "to": sorted(after)})
                 tags = after
         elif isinstance(action, SetMetadata):
             effects.append({"type": "set_metadata", "key": action.key, "to": action.value})
         elif isinstance(action, InternalNote | Reply):
-            effects.append({"type": action.type, "body": template.render(action.body, dict(context))})
+            effects.append(
+                {"type": action.type, "body": template.render(action.body, dict(context))}
+            )
         elif isinstance(action, AssignRoundRobin):
             effects.append({"type": "assign_round_robin", "team_id": str(action.team_id)})
         elif isinstance(action, CallWebhook):

@@ -164,7 +164,7 @@ def holds(condition: Condition, facts: Mapping[str, Any]) -> bool:
 
 def _same(actual: Any, wanted: Any) -> bool:
     if isinstance(actual, list) or isinstance(wanted, list):
-        return actual == wanted
+        return bool(actual == wanted)
     if actual is None or wanted is None:
         return actual is None and wanted is None
     if isinstance(actual, bool | int | float) and not isinstance(wanted, str):

@@ -47,9 +47,7 @@ def _check(node: nodes.Node, problems: list[str]) -> None:
             problems.append(f"only one level of attributes is allowed (.{node.attr})")
             return
         allowed = PLACEHOLDERS.get(node.node.name)
-        if allowed is None:
-            problems.append(f"unknown placeholder: {node.node.name}.{node.attr}")
-        elif node.attr not in allowed:
+        if allowed is None or node.attr not in allowed:
             problems.append(f"unknown placeholder: {node.node.name}.{node.attr}")
     elif isinstance(node, nodes.Name):
         problems.append(
@@ -87,9 +85,7 @@ def render(source: str, context: dict[str, Any]) -> str:
     """Render a validated template (validated again: stored bodies may predate a rule)."""
     validate(source)
     try:
-        text = _ENV.from_string(source).render(
-            {k: context.get(k, {}) for k in PLACEHOLDERS}
-        )
+        text = _ENV.from_string(source).render({k: context.get(k, {}) for k in PLACEHOLDERS})
     except (UndefinedError, SecurityError) as exc:
         raise TemplateProblem([str(exc)]) from exc
     if len(text) > MAX_OUTPUT:

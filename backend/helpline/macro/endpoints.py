@@ -37,9 +37,13 @@ MacroId = Annotated[uuid.UUID, Path(description="Macro id.")]
     "reply template and note templates are checked: an unknown placeholder or a construct the "
     "sandbox refuses → 422 `template-refused` naming each.",
     operation_id="createMacro",
-    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, TemplateRefused),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, TemplateRefused
+    ),
 )
-async def create_macro(session: SessionDep, principal: TicketsWrite, body: MacroCreate) -> MacroRead:
+async def create_macro(
+    session: SessionDep, principal: TicketsWrite, body: MacroCreate
+) -> MacroRead:
     return MacroRead.model_validate(await service.create_macro(session, principal, body))
 
 

@@ -103,7 +103,11 @@ async def update_macro(
     values: dict[str, Any] = {"updated_at": now}
     if data.name is not None:
         values["name"] = data.name
-    actions = data.actions if data.actions is not None else automation.ACTIONS.validate_python(row.actions)
+    actions = (
+        data.actions
+        if data.actions is not None
+        else automation.ACTIONS.validate_python(row.actions)
+    )
     _macro_actions(actions)
     check_templates(data.body if data.body is not None else row.body, actions)
     if data.body is not None:

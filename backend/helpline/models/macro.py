@@ -31,9 +31,7 @@ class Macro(Base):
         ForeignKey("users.id", ondelete="CASCADE"),
         comment="Owner of a personal macro; null: shared.",
     )
-    usage_count: Mapped[int] = mapped_column(
-        Integer, server_default="0", comment="Times applied."
-    )
+    usage_count: Mapped[int] = mapped_column(Integer, server_default="0", comment="Times applied.")
     last_used_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="Last application."
     )

@@ -32,7 +32,9 @@ async def get_rule(session: AsyncSession, rule_id: uuid.UUID) -> Rule | None:
 
 async def get_rule_by_name(session: AsyncSession, name: str) -> Rule | None:
     stmt = select(Rule).where(func.lower(Rule.name) == name.lower())
-    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    return (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
 
 
 async def list_rules(session: AsyncSession, *, enabled_only: bool = False) -> list[Rule]:
@@ -100,9 +102,9 @@ async def finish_execution(
 async def log_execution(session: AsyncSession, values: dict[str, Any]) -> None:
     """A log row for an execution that did not run (skipped, failed): once per (rule, event)."""
     await session.execute(
-        pg_insert(RuleExecution).values(**values).on_conflict_do_nothing(
-            index_elements=["rule_id", "event_id"]
-        )
+        pg_insert(RuleExecution)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["rule_id", "event_id"])
     )
 
 
@@ -174,7 +176,9 @@ async def next_events(session: AsyncSession, xid: int, event_id: int, limit: int
         " AND e.xid < (SELECT helpline_feed_horizon(pg_current_snapshot()))"
         " ORDER BY e.xid, e.id LIMIT :limit"
     )
-    return list((await session.execute(stmt, {"xid": xid, "event_id": event_id, "limit": limit})).all())
+    return list(
+        (await session.execute(stmt, {"xid": xid, "event_id": event_id, "limit": limit})).all()
+    )
 
 
 async def ticket_facts(session: AsyncSession, ticket_id: uuid.UUID) -> AnyRow | None:

@@ -114,7 +114,10 @@ class RulesRunner:
                     session, position.xid, position.event_id, self.batch
                 )
                 rules = (
-                    [CompiledRule.of(r) for r in await repository.list_rules(session, enabled_only=True)]
+                    [
+                        CompiledRule.of(r)
+                        for r in await repository.list_rules(session, enabled_only=True)
+                    ]
                     if events
                     else []
                 )
@@ -176,7 +179,9 @@ class RulesRunner:
             f"{cause} ({event.request_id})"
         )
 
-    async def _log(self, rule: CompiledRule, event: Any, depth: int, status: str, reason: str) -> None:
+    async def _log(
+        self, rule: CompiledRule, event: Any, depth: int, status: str, reason: str
+    ) -> None:
         async with self.database.transaction() as session:
             await repository.log_execution(
                 session,
@@ -250,7 +255,11 @@ class RulesRunner:
 
     async def _fail(self, rule: CompiledRule, event: Any, depth: int, reason: str) -> None:
         async with self.database.transaction(
-            ActorContext(actor_type="rule", actor_id=str(rule.id), request_id=f"rule:{rule.id}:{depth}:{event.id}")
+            ActorContext(
+                actor_type="rule",
+                actor_id=str(rule.id),
+                request_id=f"rule:{rule.id}:{depth}:{event.id}",
+            )
         ) as session:
             await repository.log_execution(
                 session,
@@ -264,5 +273,6 @@ class RulesRunner:
                 },
             )
             await repository.disable_rule(session, rule.id, f"failed on event {event.id}: {reason}")
-        log.warning("rule failed and was disabled", rule=str(rule.id), event_id=event.id, reason=reason)
-
+        log.warning(
+            "rule failed and was disabled", rule=str(rule.id), event_id=event.id, reason=reason
+        )

@@ -79,9 +79,7 @@ class DryRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(50, ge=1, le=500, description="How many recently updated tickets.")
-    event: str = Field(
-        "ticket.updated", description="The event kind the tickets are evaluated as."
-    )
+    event: str = Field("ticket.updated", description="The event kind the tickets are evaluated as.")
     rule: RuleCreate | None = Field(
         None, description="Evaluate this definition instead of the saved one (an edit)."
     )

@@ -33,14 +33,13 @@ async def check_actions(session: AsyncSession, principal: Principal, actions: li
     check_templates("", actions, loc="body")
     errors: list[dict[str, Any]] = []
     for i, action in enumerate(actions):
+        team: tuple[str, uuid.UUID] | None = None
         if isinstance(action, automation.AssignRoundRobin):
-            if not await team_service.team_exists(session, action.team_id):
-                errors.append({"loc": ["body", "actions", i, "team_id"], "msg": "no such team"})
-        if isinstance(action, automation.SetField) and action.field == "team_id":
-            if action.value is not None and not await team_service.team_exists(
-                session, uuid.UUID(action.value)
-            ):
-                errors.append({"loc": ["body", "actions", i, "value"], "msg": "no such team"})
+            team = ("team_id", action.team_id)
+        elif isinstance(action, automation.SetField) and action.field == "team_id" and action.value:
+            team = ("value", uuid.UUID(action.value))
+        if team is not None and not await team_service.team_exists(session, team[1]):
+            errors.append({"loc": ["body", "actions", i, team[0]], "msg": "no such team"})
         if isinstance(action, automation.CallWebhook):
             try:
                 await webhook_service.get_endpoint(session, principal, action.endpoint_id)
@@ -128,7 +127,11 @@ async def upsert_rule(session: AsyncSession, principal: Principal, data: RuleCre
 
 
 async def list_executions(
-    session: AsyncSession, principal: Principal, rule_id: uuid.UUID, before_id: int | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    rule_id: uuid.UUID,
+    before_id: int | None,
+    limit: int,
 ) -> list[RuleExecution]:
     """The rule's execution log, newest first."""
     await get_rule(session, principal, rule_id)
@@ -137,10 +140,7 @@ async def list_executions(
 
 def facts_of(ticket: Any, event: str, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """What conditions see of a ticket row (``ticket_facts``) and an event kind."""
-    facts = {
-        name: getattr(ticket, name)
-        for name in (*cond.TICKET_FIELDS, "tags", "metadata")
-    }
+    facts = {name: getattr(ticket, name) for name in (*cond.TICKET_FIELDS, "tags", "metadata")}
     facts["event"] = event
     facts["changes"] = changes or {}
     return facts

@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import array_agg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +13,7 @@ from helpline.kit.rows import AnyRow
 from helpline.models import Team, TeamMember
 
 MEMBERS = (
-    select(func.coalesce(array_agg(TeamMember.user_id), text("'{}'::uuid[]")))
+    select(func.coalesce(func.array_agg(TeamMember.user_id), text("'{}'::uuid[]")))
     .where(TeamMember.team_id == Team.id)
     .correlate(Team)
     .scalar_subquery()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EXAMPLE_TEAM = {
+EXAMPLE_TEAM: dict[str, Any] = {
     "id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b20",
     "name": "Billing",
     "description": "Invoices, refunds, plans.",

@@ -97,9 +97,7 @@ async def delete_team(session: AsyncSession, principal: Principal, team_id: uuid
     require_admin(principal)
     await get_team(session, principal, team_id)
     if await repository.has_tickets(session, team_id):
-        raise Conflict(
-            "Tickets belong to this team; move them to another team (or none) first."
-        )
+        raise Conflict("Tickets belong to this team; move them to another team (or none) first.")
     if not await repository.delete_team(session, team_id):
         raise TeamNotFound()
 

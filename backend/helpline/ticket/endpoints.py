@@ -353,7 +353,11 @@ TagName = Annotated[
     ),
 )
 async def add_ticket_tag(
-    ticket_id: TicketId, tag: TagName, uow: UowDep, principal: TicketsWrite, if_match: IfMatch = None
+    ticket_id: TicketId,
+    tag: TagName,
+    uow: UowDep,
+    principal: TicketsWrite,
+    if_match: IfMatch = None,
 ) -> Response:
     row = await service.change_tag(
         uow, principal, ticket_id, tag, add=True, expected_version=parse_if_match(if_match)
@@ -375,7 +379,11 @@ async def add_ticket_tag(
     ),
 )
 async def remove_ticket_tag(
-    ticket_id: TicketId, tag: TagName, uow: UowDep, principal: TicketsWrite, if_match: IfMatch = None
+    ticket_id: TicketId,
+    tag: TagName,
+    uow: UowDep,
+    principal: TicketsWrite,
+    if_match: IfMatch = None,
 ) -> Response:
     row = await service.change_tag(
         uow, principal, ticket_id, tag, add=False, expected_version=parse_if_match(if_match)

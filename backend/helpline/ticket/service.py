@@ -24,6 +24,7 @@ from helpline.kit.ids import new_id
 from helpline.kit.pagination import Keyset, KeysetPage, Page, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
+from helpline.team import service as team_service
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
 from helpline.ticket.access import (
@@ -45,9 +46,8 @@ from helpline.ticket.schemas import (
     TicketRead,
     TicketSort,
     TicketUpdate,
+    normalize_tags,
 )
-from helpline.team import service as team_service
-from helpline.ticket.schemas import normalize_tags
 from helpline.user import service as user_service
 
 STAFF = {Role.agent, Role.admin}
@@ -352,7 +352,9 @@ async def change_tags(
     if len(after) > MAX_TAGS:
         raise ValidationFailed(
             f"A ticket has at most {MAX_TAGS} tags.",
-            errors=[{"loc": ["path", "tag"], "msg": f"at most {MAX_TAGS} tags", "type": "too_many"}],
+            errors=[
+                {"loc": ["path", "tag"], "msg": f"at most {MAX_TAGS} tags", "type": "too_many"}
+            ],
         )
     # The row is locked: the new set computed here is the one stored.
     row = await repository.update_ticket(uow.session, ticket_id, {"tags": sorted(after)})
