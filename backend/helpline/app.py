@@ -234,6 +234,15 @@ OPENAPI_TAGS = [
     {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
     {"name": "events", "description": "The change feed of tickets (resumable)."},
     {"name": "webhooks", "description": "Signed event deliveries (admins)."},
+    {"name": "teams", "description": "Teams of agents; a ticket belongs to at most one."},
+    {
+        "name": "macros",
+        "description": "Canned replies (sandboxed templates) with actions, personal or shared.",
+    },
+    {
+        "name": "rules",
+        "description": "Automation rules run by the worker from the change feed (admins).",
+    },
     {
         "name": "email",
         "description": "The email channel: mailboxes, the inbound endpoint, the quarantine and "

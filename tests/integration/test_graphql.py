@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 API = "/api/v1/tickets"
 TICKET_FIELDS = (
     "id number title description status priority createdAt updatedAt assignedTo customerId version"
+    " teamId tags"
 )
 
 

@@ -204,3 +204,25 @@ class TestTeams:
             "team.member_removed",
             "team.member_added",
         ]
+
+
+class TestGraphQL:
+    async def test_tags_through_graphql(self, client, cast):
+        tid = (await new_ticket(client, cast))["id"]
+        add = """mutation($t: ID!) { addTicketTag(input: {ticketId: $t, tag: "vip"}) {
+                   tags version } }"""
+        r = await client.post(
+            "/graphql", json={"query": add, "variables": {"t": tid}}, headers=cast.agent.headers
+        )
+        assert r.json()["data"]["addTicketTag"] == {"tags": ["vip"], "version": 2}
+        query = """{ tickets(first: 5, filter: {tags: ["vip"]}) { edges { node { id tags } } } }"""
+        r = await client.post("/graphql", json={"query": query}, headers=cast.agent.headers)
+        assert [e["node"] for e in r.json()["data"]["tickets"]["edges"]] == [
+            {"id": tid, "tags": ["vip"]}
+        ]
+        remove = """mutation($t: ID!) { removeTicketTag(input: {ticketId: $t, tag: "vip"}) {
+                      tags } }"""
+        r = await client.post(
+            "/graphql", json={"query": remove, "variables": {"t": tid}}, headers=cast.alice.headers
+        )
+        assert r.json()["data"] is None or r.json()["errors"]

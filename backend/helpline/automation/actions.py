@@ -41,9 +41,11 @@ class _Action(BaseModel):
 class SetField(_Action):
     """Set a ticket field (`assigned_to`/`team_id`: an id, or null)."""
 
-    type: Literal["set"]
-    field: Literal["status", "priority", "assigned_to", "team_id"]
-    value: str | None
+    type: Literal["set"] = Field(description="The action kind.")
+    field: Literal["status", "priority", "assigned_to", "team_id"] = Field(
+        description="The ticket field."
+    )
+    value: str | None = Field(description="The new value (an id for `assigned_to`/`team_id`).")
 
     @model_validator(mode="after")
     def _valid_value(self) -> SetField:
@@ -59,47 +61,49 @@ class SetField(_Action):
 
 
 class AddTags(_Action):
-    type: Literal["add_tags"]
-    tags: list[Tag] = Field(min_length=1, max_length=20)
+    type: Literal["add_tags"] = Field(description="The action kind.")
+    tags: list[Tag] = Field(min_length=1, max_length=20, description="Tags.")
 
 
 class RemoveTags(_Action):
-    type: Literal["remove_tags"]
-    tags: list[Tag] = Field(min_length=1, max_length=20)
+    type: Literal["remove_tags"] = Field(description="The action kind.")
+    tags: list[Tag] = Field(min_length=1, max_length=20, description="Tags.")
 
 
 class SetMetadata(_Action):
-    type: Literal["set_metadata"]
-    key: Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
-    value: JsonValue
+    type: Literal["set_metadata"] = Field(description="The action kind.")
+    key: Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)] = Field(
+        description="Metadata key."
+    )
+    value: JsonValue = Field(description="Any JSON value.")
 
 
 class InternalNote(_Action):
     """An internal note (a template, like a macro's reply): never shown to customers."""
 
-    type: Literal["internal_note"]
-    body: str = Field(min_length=1, max_length=20_000)
+    type: Literal["internal_note"] = Field(description="The action kind.")
+    body: str = Field(min_length=1, max_length=20_000, description="A template (as a macro's).")
 
 
 class Reply(_Action):
     """A public reply to the customer (a template); mailed when the ticket came by mail."""
 
-    type: Literal["reply"]
-    body: str = Field(min_length=1, max_length=20_000)
+    type: Literal["reply"] = Field(description="The action kind.")
+    body: str = Field(min_length=1, max_length=20_000, description="A template (as a macro's).")
 
 
 class AssignRoundRobin(_Action):
     """Assign to the next active member of a team (in member order), and set the team."""
 
-    type: Literal["assign_round_robin"]
-    team_id: uuid.UUID
+    type: Literal["assign_round_robin"] = Field(description="The action kind.")
+    team_id: uuid.UUID = Field(description="The team whose members take turns.")
 
 
 class CallWebhook(_Action):
     """Deliver the event that fired the rule to a webhook endpoint (signed, retried, in order)."""
 
-    type: Literal["webhook"]
-    endpoint_id: uuid.UUID
+    type: Literal["webhook"] = Field(description="The action kind.")
+    endpoint_id: uuid.UUID = Field(description="An enabled webhook endpoint.")
 
 
 Action = Annotated[

@@ -109,8 +109,14 @@ class Conditions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    all: list[Condition] = Field(default_factory=list, max_length=50)
-    any: list[Condition] = Field(default_factory=list, max_length=50)
+    all: list[Condition] = Field(
+        default_factory=list, max_length=50, description="Conditions that must all hold."
+    )
+    any: list[Condition] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Conditions of which one must hold (ignored when empty).",
+    )
 
 
 def _text(value: Any) -> str | None:

@@ -46,33 +46,37 @@ class RuleCreate(BaseModel):
 class RuleUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=100)
-    description: str | None = Field(None, max_length=2000)
-    position: int | None = Field(None, ge=0, le=1_000_000)
+    name: str | None = Field(None, min_length=1, max_length=100, description="New name.")
+    description: str | None = Field(None, max_length=2000, description="New description.")
+    position: int | None = Field(None, ge=0, le=1_000_000, description="New run order.")
     enabled: bool | None = Field(
         None, description="true re-enables a disabled rule and clears `disabled_reason`."
     )
-    once_per_ticket: bool | None = None
-    max_per_hour: int | None = Field(None, ge=1, le=1_000_000)
-    conditions: Conditions | None = None
-    actions: list[Action] | None = Field(None, min_length=1, max_length=20)
+    once_per_ticket: bool | None = Field(None, description="Run at most once per ticket.")
+    max_per_hour: int | None = Field(
+        None, ge=1, le=1_000_000, description="More executions in an hour disable the rule."
+    )
+    conditions: Conditions | None = Field(None, description="New conditions.")
+    actions: list[Action] | None = Field(
+        None, min_length=1, max_length=20, description="New actions."
+    )
 
 
 class RuleRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    name: str
-    description: str
-    position: int
-    enabled: bool
-    once_per_ticket: bool
-    max_per_hour: int
-    conditions: dict[str, Any]
-    actions: list[dict[str, Any]]
+    id: uuid.UUID = Field(description="Rule id.")
+    name: str = Field(description="Name.")
+    description: str = Field(description="Description.")
+    position: int = Field(description="Run order (ascending).")
+    enabled: bool = Field(description="Whether the worker runs it.")
+    once_per_ticket: bool = Field(description="Runs at most once per ticket.")
+    max_per_hour: int = Field(description="More executions in an hour disable the rule.")
+    conditions: dict[str, Any] = Field(description='`{"all": [...], "any": [...]}`.')
+    actions: list[dict[str, Any]] = Field(description="Actions, in order.")
     disabled_reason: str | None = Field(description="Why it was disabled (by a failure, a rate).")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(description="Creation time.")
+    updated_at: datetime = Field(description="Last change.")
 
 
 class DryRun(BaseModel):
@@ -86,9 +90,9 @@ class DryRun(BaseModel):
 
 
 class DryRunMatch(BaseModel):
-    ticket_id: uuid.UUID
-    number: int
-    title: str
+    ticket_id: uuid.UUID = Field(description="A matching ticket.")
+    number: int = Field(description="Its number.")
+    title: str = Field(description="Its title.")
     changes: list[dict[str, Any]] = Field(description="What the actions would change.")
 
 
@@ -100,12 +104,12 @@ class DryRunResult(BaseModel):
 class ExecutionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    rule_id: uuid.UUID
-    event_id: int
-    ticket_id: uuid.UUID
-    depth: int
+    id: int = Field(description="Log entry id (newest is highest).")
+    rule_id: uuid.UUID = Field(description="The rule.")
+    event_id: int = Field(description="The feed event evaluated.")
+    ticket_id: uuid.UUID = Field(description="The ticket of the event.")
+    depth: int = Field(description="0: a change by a person; n: made by rules n levels deep.")
     status: str = Field(description="applied | no_change | skipped | failed.")
-    effects: list[dict[str, Any]]
-    reason: str | None
-    executed_at: datetime
+    effects: list[dict[str, Any]] = Field(description="What the actions changed.")
+    reason: str | None = Field(description="Why it was skipped or failed.")
+    executed_at: datetime = Field(description="When it ran.")
