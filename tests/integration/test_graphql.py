@@ -40,6 +40,7 @@ def snake(ticket: dict) -> dict:
         "updatedAt": "updated_at",
         "assignedTo": "assigned_to",
         "customerId": "customer_id",
+        "teamId": "team_id",
     }
     return {names.get(k, k): v for k, v in ticket.items()}
 
