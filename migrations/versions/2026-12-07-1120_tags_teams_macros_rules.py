@@ -482,6 +482,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_rule_executions_rule_id_id", "rule_executions", ["rule_id", sa.text("id DESC")]
     )
+    op.create_index(
+        "ix_rule_executions_rule_executed", "rule_executions", ["rule_id", "executed_at"]
+    )
     op.create_table(
         "rule_feed_cursor",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -66,6 +66,7 @@ class RuleExecution(Base):
         Index("uq_rule_executions_rule_event", "rule_id", "event_id", unique=True),
         Index("ix_rule_executions_rule_ticket", "rule_id", "ticket_id"),
         Index("ix_rule_executions_rule_id_id", "rule_id", text("id DESC")),
+        Index("ix_rule_executions_rule_executed", "rule_id", "executed_at"),
         {"comment": "Per-rule execution log."},
     )
 

@@ -181,16 +181,28 @@ async def next_events(session: AsyncSession, xid: int, event_id: int, limit: int
     )
 
 
+FACTS = (
+    "SELECT t.id, t.number, t.title, t.description, t.status, t.priority, t.assigned_to,"
+    " t.team_id, t.customer_id, t.mailbox_id, t.tags, t.created_at, t.deleted_at,"
+    " coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM ticket_metadata m"
+    "  WHERE m.ticket_id = t.id), '{}'::jsonb) AS metadata"
+    " FROM tickets t"
+)
+
+
 async def ticket_facts(session: AsyncSession, ticket_id: uuid.UUID) -> AnyRow | None:
     """A ticket (live or not) with its metadata, as conditions see it."""
-    stmt = text(
-        "SELECT t.id, t.number, t.title, t.description, t.status, t.priority, t.assigned_to,"
-        " t.team_id, t.customer_id, t.mailbox_id, t.tags, t.created_at, t.deleted_at,"
-        " coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM ticket_metadata m"
-        "  WHERE m.ticket_id = t.id), '{}'::jsonb) AS metadata"
-        " FROM tickets t WHERE t.id = :id"
-    )
-    return (await session.execute(stmt, {"id": ticket_id})).first()
+    return (await session.execute(text(FACTS + " WHERE t.id = :id"), {"id": ticket_id})).first()
+
+
+async def ticket_facts_many(
+    session: AsyncSession, ticket_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, AnyRow]:
+    """:func:`ticket_facts` of many tickets in one statement."""
+    if not ticket_ids:
+        return {}
+    stmt = text(FACTS + " WHERE t.id = ANY(CAST(:ids AS uuid[]))")
+    return {row.id: row for row in await session.execute(stmt, {"ids": ticket_ids})}
 
 
 async def recent_tickets(session: AsyncSession, limit: int) -> list[uuid.UUID]:

@@ -43,17 +43,33 @@ class CompiledRule:
     actions: list[Any]
     once_per_ticket: bool
     max_per_hour: int
+    # The event kinds an `all` condition limits the rule to (None: any kind): most rules name
+    # one, so most events skip most rules without building facts or reading the ticket.
+    events: frozenset[str] | None
+    templated: bool  # it has a note or reply: its actions need the template context
 
     @classmethod
     def of(cls, rule: Rule) -> CompiledRule:
+        conditions = cond.Conditions.model_validate(rule.conditions)
+        actions = automation.ACTIONS.validate_python(rule.actions)
+        events: frozenset[str] | None = None
+        for c in conditions.all:
+            if c.field == "event" and c.op in ("eq", "in"):
+                kinds = frozenset(c.value if isinstance(c.value, list) else [c.value])
+                events = kinds if events is None else events & kinds
         return cls(
             id=rule.id,
             name=rule.name,
-            conditions=cond.Conditions.model_validate(rule.conditions),
-            actions=automation.ACTIONS.validate_python(rule.actions),
+            conditions=conditions,
+            actions=actions,
             once_per_ticket=rule.once_per_ticket,
             max_per_hour=rule.max_per_hour,
+            events=events,
+            templated=bool(automation.templates_of(actions)),
         )
+
+    def may_match(self, kind: str) -> bool:
+        return self.events is None or kind in self.events
 
 
 def event_kind(event: Any) -> str:
@@ -121,10 +137,18 @@ class RulesRunner:
                     if events
                     else []
                 )
+                # The tickets some rule may care about, read once for the batch (their state
+                # now; a ticket a rule changes is read again after that change).
+                wanted = {
+                    e.ticket_id
+                    for e in events
+                    if e.ticket_id is not None and any(r.may_match(event_kind(e)) for r in rules)
+                }
+                facts = await repository.ticket_facts_many(session, sorted(wanted))
             if not events:
                 return handled
             for event in events:
-                rules = await self.handle(event, rules)
+                rules = await self.handle(event, rules, facts)
             last = events[-1]
             async with self.database.transaction() as session:
                 if not await repository.advance_cursor(session, self.owner, last.xid, last.id):
@@ -137,24 +161,31 @@ class RulesRunner:
         async with self.database.transaction() as session:
             await repository.release_cursor(session, self.owner)
 
-    async def handle(self, event: Any, rules: list[CompiledRule]) -> list[CompiledRule]:
-        """Run the rules on one event; the rules still enabled afterwards."""
-        if not rules or event.ticket_id is None:
+    async def handle(
+        self, event: Any, rules: list[CompiledRule], facts: dict[uuid.UUID, Any] | None = None
+    ) -> list[CompiledRule]:
+        """Run the rules on one event; the rules still enabled afterwards. ``facts``: tickets
+        read for the batch (updated here when a rule changes one)."""
+        kind = event_kind(event)
+        if event.ticket_id is None or not any(r.may_match(kind) for r in rules):
             return rules
         cause, cause_depth = cause_of(event)
         depth = cause_depth + 1 if cause is not None else 0
-        kind = event_kind(event)
         changes = (event.data or {}).get("changes") if event.type == "ticket.updated" else None
-        async with self.database.transaction() as session:
-            ticket = await repository.ticket_facts(session, event.ticket_id)
+        facts = {} if facts is None else facts
+        ticket = facts.get(event.ticket_id)
+        if ticket is None:
+            async with self.database.transaction() as session:
+                ticket = await repository.ticket_facts(session, event.ticket_id)
         if ticket is None:
             return rules
+        seen = facts_of(ticket, kind, changes)
         still: list[CompiledRule] = []
         for rule in rules:
-            if rule.id == cause:  # never re-fires on its own change
+            if rule.id == cause or not rule.may_match(kind):  # never re-fires on its own change
                 still.append(rule)
                 continue
-            if not cond.matches(rule.conditions, facts_of(ticket, kind, changes)):
+            if not cond.matches(rule.conditions, seen):
                 still.append(rule)
                 continue
             if depth >= self.max_depth:
@@ -168,9 +199,11 @@ class RulesRunner:
             ran, ok = await self._execute(rule, event, depth, ticket)
             if ok:
                 still.append(rule)
-            if ran:  # later rules see the ticket as this one left it
+            if ran:  # later rules (and events) see the ticket as this one left it
                 async with self.database.transaction() as session:
                     ticket = await repository.ticket_facts(session, event.ticket_id) or ticket
+                facts[event.ticket_id] = ticket
+                seen = facts_of(ticket, kind, changes)
         return still
 
     def _depth_reason(self, event: Any, cause: uuid.UUID | None) -> str:
@@ -227,7 +260,7 @@ class RulesRunner:
                         f"rate exceeded: {ran} executions in the last hour (max_per_hour "
                         f"{rule.max_per_hour})"
                     )
-                context = await template_context(session, ticket, None)
+                context = await template_context(session, ticket, None) if rule.templated else {}
                 target = automation.Target(
                     ticket_id=event.ticket_id,
                     principal=SYSTEM_PRINCIPAL,
