@@ -400,3 +400,84 @@ class TestRunner:
             "SELECT ticket_id, count(*) AS n FROM conversations GROUP BY ticket_id",
         )
         assert {n.ticket_id: n.n for n in notes} == {t: 1 for t in tickets}
+
+
+class TestActions:
+    async def test_metadata_tags_reply_and_webhook_actions(self, live: Database):
+        from helpline.webhook import service as webhook_service
+        from helpline.webhook.schemas import WebhookCreate
+
+        async with live.transaction() as s:
+            endpoint, _secret = await webhook_service.create_endpoint(
+                s,
+                SYSTEM_PRINCIPAL,
+                WebhookCreate(url="http://127.0.0.1:9/hook", event_types=["metadata.changed"]),
+                allowed_hosts=["127.0.0.1"],
+            )
+        rule_id = await add_rule(
+            live,
+            name="all actions",
+            conditions={"all": [{"field": "event", "op": "eq", "value": "ticket.created"}]},
+            actions=[
+                {"type": "add_tags", "tags": ["a", "b"]},
+                {"type": "remove_tags", "tags": ["a"]},
+                {"type": "set_metadata", "key": "source", "value": {"rule": True}},
+                {"type": "reply", "body": "We got #{{ ticket.number }}, {{ customer.name }}."},
+                {"type": "webhook", "endpoint_id": str(endpoint.id)},
+            ],
+        )
+        ticket_id, customer = await new_ticket(live)
+        await drain(runner(live))
+        ticket = (await rows(live, "SELECT tags FROM tickets WHERE id = :t", t=ticket_id))[0]
+        assert ticket.tags == ["b"]
+        metadata = await rows(
+            live, "SELECT key, value FROM ticket_metadata WHERE ticket_id = :t", t=ticket_id
+        )
+        assert [(m.key, m.value) for m in metadata] == [("source", {"rule": True})]
+        reply = await rows(
+            live,
+            "SELECT message, is_internal, sender_type FROM conversations WHERE ticket_id = :t",
+            t=ticket_id,
+        )
+        assert [(r.is_internal, r.sender_type) for r in reply] == [(False, "system")]
+        assert reply[0].message.endswith(f"{customer.name}.")
+        created = await rows(
+            live,
+            "SELECT id FROM events WHERE ticket_id = :t AND type = 'ticket.created'",
+            t=ticket_id,
+        )
+        deliveries = await rows(
+            live, "SELECT event_id FROM webhook_deliveries WHERE endpoint_id = :e", e=endpoint.id
+        )
+        # the event that fired the rule, by the action (its types filter is not asked), and the
+        # metadata change the rule made, by the endpoint's own subscription
+        assert created[0].id in [d.event_id for d in deliveries]
+        log = await rows(live, "SELECT effects FROM rule_executions WHERE rule_id = :r", r=rule_id)
+        assert [e["type"] for e in log[0].effects] == [
+            "tags",
+            "tags",
+            "set_metadata",
+            "reply",
+            "webhook",
+        ]
+
+    async def test_a_rule_over_its_rate_is_disabled(self, live: Database):
+        rule_id = await add_rule(
+            live,
+            name="limited",
+            max_per_hour=2,
+            conditions={"all": [{"field": "event", "op": "eq", "value": "ticket.created"}]},
+            actions=[{"type": "add_tags", "tags": ["x"]}],
+        )
+        for i in range(3):
+            await new_ticket(live, f"t{i}")
+        await drain(runner(live))
+        log = await rows(
+            live, "SELECT status FROM rule_executions WHERE rule_id = :r ORDER BY id", r=rule_id
+        )
+        assert [e.status for e in log] == ["applied", "applied", "failed"]
+        rule = (
+            await rows(live, "SELECT enabled, disabled_reason FROM rules WHERE id = :r", r=rule_id)
+        )[0]
+        assert rule.enabled is False
+        assert "rate exceeded" in rule.disabled_reason

@@ -254,7 +254,9 @@ class RulesRunner:
                         session, execution, "skipped", [], "runs once per ticket: ran before"
                     )
                     return False, True
+                # (the count includes this execution's own claimed row)
                 ran = await repository.executions_since(session, rule.id, now - timedelta(hours=1))
+                ran -= 1
                 if ran >= rule.max_per_hour:
                     raise RuleFailed(
                         f"rate exceeded: {ran} executions in the last hour (max_per_hour "
