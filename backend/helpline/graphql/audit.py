@@ -20,6 +20,7 @@ from helpline.graphql.types import (
     PageInfo,
     check_page_size,
 )
+from helpline.history import service as history_service
 from helpline.kit.pagination import DEFAULT_LIMIT
 from helpline.models.enums import ActorType, AuditOutcome
 
@@ -28,11 +29,11 @@ strawberry.enum(AuditOutcome, description="success | failure | denied.")
 
 
 def _history_page(
-    cursor_secret: bytes, page: audit_service.HistoryPage
+    cursor_secret: bytes, page: history_service.HistoryPage
 ) -> Connection[HistoryEntry]:
     """A history page as a connection; every edge carries its own cursor."""
     edges = [
-        Edge(cursor=audit_service.history_cursor(cursor_secret, e), node=HistoryEntry.from_row(e))
+        Edge(cursor=history_service.history_cursor(cursor_secret, e), node=HistoryEntry.from_row(e))
         for e in page.rows
     ]
     return Connection(
@@ -52,7 +53,7 @@ async def history_connection(
         page = await ctx.loaders.history.load((ticket_id, first))
     else:
         async with ctx.work() as uow:
-            page = await audit_service.list_history(
+            page = await history_service.list_history(
                 uow,
                 principal,
                 ticket_id,
@@ -137,7 +138,7 @@ class AuditQuery:
         principal = ctx.require(Scope.tickets_read)
         check_page_size(first, "first")
         async with ctx.work() as uow:
-            page = await audit_service.list_history(
+            page = await history_service.list_history(
                 uow,
                 principal,
                 parse_id(ticket_id, "ticketId"),

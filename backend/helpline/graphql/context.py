@@ -45,8 +45,9 @@ class GraphQLContext(BaseContext):
         self.http_request = http_request
         self.uow = uow
         self.principal = principal
-        self.settings: Settings = services(http_request).settings
-        self.clock: Clock = services(http_request).clock
+        self.services = services(http_request)
+        self.settings: Settings = self.services.settings
+        self.clock: Clock = self.services.clock
         self.batched = False  # set by the router for a batch of operations
         self._lock = asyncio.Lock()
         self._loaders: Loaders | None = None

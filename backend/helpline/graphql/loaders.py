@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
-from helpline.audit import service as audit_service
-from helpline.audit.service import HistoryPage
 from helpline.conversation import service as conversation_service
+from helpline.history import service as history_service
+from helpline.history.service import HistoryPage
 from helpline.kit.rows import AnyRow
 from helpline.metadata import service as metadata_service
 from helpline.user import service as user_service
@@ -80,7 +80,7 @@ class Loaders:
         found: dict[TicketAndCount, HistoryPage] = {}
         async with self.ctx.db() as session:
             for count, ids in by_count.items():
-                pages = await audit_service.history_of_tickets(
+                pages = await history_service.history_of_tickets(
                     session, self.ctx.principal, sorted(ids), count, self.ctx.cursor_secret
                 )
                 found.update({(i, count): page for i, page in pages.items()})

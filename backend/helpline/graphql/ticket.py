@@ -290,7 +290,9 @@ class TicketMutation:
             },
         )
         async with ctx.work() as uow:
-            row = await conversation_service.add_message(uow, principal, ticket_id, data)
+            row = await conversation_service.add_message(
+                uow, principal, ticket_id, data, mailer=ctx.services.reply_mailer
+            )
         return Message.from_row(row)
 
     @strawberry.mutation(description="Set a metadata key (as `PUT …/metadata/{key}`).")
