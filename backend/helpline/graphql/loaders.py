@@ -8,10 +8,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from helpline.auth.principal import Principal
 from helpline.conversation import service as conversation_service
 from helpline.history import service as history_service
 from helpline.history.service import HistoryPage
@@ -19,8 +22,17 @@ from helpline.kit.rows import AnyRow
 from helpline.metadata import service as metadata_service
 from helpline.user import service as user_service
 
-if TYPE_CHECKING:
-    from helpline.graphql.context import GraphQLContext
+
+class LoaderContext(Protocol):
+    """What the loaders need of the request's GraphQL context (which holds them)."""
+
+    principal: Principal
+
+    def db(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    @property
+    def cursor_secret(self) -> bytes: ...
+
 
 TicketAndCount = tuple[uuid.UUID, int]
 
@@ -28,7 +40,7 @@ TicketAndCount = tuple[uuid.UUID, int]
 class Loaders:
     """The DataLoaders of one request (their caches live as long as the request)."""
 
-    def __init__(self, ctx: GraphQLContext) -> None:
+    def __init__(self, ctx: LoaderContext) -> None:
         self.ctx = ctx
         self.users: DataLoader[uuid.UUID, AnyRow | None] = DataLoader(self._users)
         self.metadata: DataLoader[uuid.UUID, dict[str, Any]] = DataLoader(self._metadata)
