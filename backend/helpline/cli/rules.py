@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import SYSTEM_PRINCIPAL
-from helpline.cli.jobs import fail, one_line_errors, run_in_transaction, settings_or_exit
+from helpline.cli.running import fail, one_line_errors, run_in_transaction, settings_or_exit
 from helpline.rule import service
 from helpline.rule.schemas import RuleCreate
 
