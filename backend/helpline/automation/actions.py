@@ -22,6 +22,7 @@ from helpline.auth.principal import Principal
 from helpline.automation import template
 from helpline.conversation import service as conversation_service
 from helpline.conversation.schemas import MessageCreate
+from helpline.conversation.service import ReplyMailer
 from helpline.db import UnitOfWork
 from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
@@ -135,6 +136,7 @@ class Target:
     context: Mapping[str, Any]
     as_system: bool = False  # notes and replies by the system (rules), not by a user
     event_id: int | None = None  # the feed event a rule runs for (webhook action)
+    mailer: ReplyMailer | None = None  # mails public replies on tickets that came by mail
 
 
 def plan(
@@ -203,7 +205,7 @@ async def apply(uow: UnitOfWork, target: Target, actions: list[Any]) -> list[dic
             body = template.render(action.body, dict(target.context))
             message = MessageCreate(message=body, is_internal=isinstance(action, InternalNote))
             row = await conversation_service.add_message(
-                uow, principal, tid, message, as_system=target.as_system
+                uow, principal, tid, message, as_system=target.as_system, mailer=target.mailer
             )
             effects.append({"type": action.type, "message_id": str(row.id)})
         elif isinstance(action, AssignRoundRobin):

@@ -15,6 +15,7 @@ from helpline.db import Database, make_engine
 from helpline.jobs import context
 from helpline.jobs.tasks import blueprint
 from helpline.kit.clock import Clock, utcnow
+from helpline.mail import outbox as mail_outbox
 from helpline.mail.imap_loop import ImapSupervisor
 from helpline.mail.processing import Processor
 from helpline.mail.sending import Sender
@@ -112,6 +113,7 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
             lease_s=settings.rules_lease_s,
             interval_s=settings.rules_poll_interval_s,
             clock=ctx.clock,
+            mailer=mail_outbox.queue_reply,
         )
         rules.loop.start()
         try:

@@ -22,6 +22,7 @@ from helpline.auth.principal import SYSTEM_PRINCIPAL
 from helpline.automation import actions as automation
 from helpline.automation import conditions as cond
 from helpline.automation.context import template_context
+from helpline.conversation.service import ReplyMailer
 from helpline.db import ActorContext, Database
 from helpline.errors import TicketClosed, TicketNotFound
 from helpline.kit.clock import Clock, utcnow
@@ -107,8 +108,10 @@ class RulesRunner:
         interval_s: float = 0.5,
         clock: Clock = utcnow,
         owner: str | None = None,
+        mailer: ReplyMailer | None = None,
     ) -> None:
         self.database = database
+        self.mailer = mailer  # the worker's: a rule's public reply is mailed like an agent's
         self.max_depth = max_depth
         self.batch = batch
         self.lease_s = lease_s
@@ -269,6 +272,7 @@ class RulesRunner:
                     context=context,
                     as_system=True,
                     event_id=event.id,
+                    mailer=self.mailer,
                 )
                 effects = await automation.apply(uow, target, rule.actions)
                 await repository.finish_execution(
