@@ -67,7 +67,12 @@ from helpline.runtime import (
     tune_gc,
 )
 from helpline.services import AppServices
-from helpline.sla.endpoints import calendars_router, clocks_router, policies_router
+from helpline.sla.endpoints import (
+    calendars_router,
+    clocks_router,
+    policies_router,
+    queue_router,
+)
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -389,7 +394,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(attachment_router)
     for router in (auth_router, keys_router, user_router, webhook_router, mail_router):
         app.include_router(router)
-    for router in (calendars_router, policies_router, clocks_router):
+    for router in (calendars_router, policies_router, clocks_router, queue_router):
         app.include_router(router)
     app.include_router(metrics_router)
 

@@ -5,21 +5,25 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from helpline.auth.dependencies import require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import SessionDep, UnitOfWorkRoute
 from helpline.errors import (
+    InvalidCursorError,
     PermissionDenied,
     SlaCalendarInUse,
     SlaCalendarNotFound,
     SlaNameTaken,
     SlaPolicyInvalid,
     SlaPolicyNotFound,
+    ValidationFailed,
 )
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
+from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.services import services
 from helpline.sla import service
 from helpline.sla.schemas import (
@@ -33,6 +37,8 @@ from helpline.sla.schemas import (
     PolicyUpdate,
     PolicyWritten,
     RecomputeRead,
+    SlaQueueItem,
+    TicketSla,
 )
 
 calendars_router = APIRouter(
@@ -41,6 +47,7 @@ calendars_router = APIRouter(
 policies_router = APIRouter(
     route_class=UnitOfWorkRoute, prefix="/api/v1/sla-policies", tags=["service levels"]
 )
+queue_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/sla", tags=["service levels"])
 clocks_router = APIRouter(
     route_class=UnitOfWorkRoute, prefix="/api/v1/tickets", tags=["service levels"]
 )
@@ -232,6 +239,74 @@ async def delete_policy(session: SessionDep, principal: Admin, policy_id: Policy
 
 # -- a ticket's clocks ---------------------------------------------------------------------------
 @clocks_router.get(
+    "/{ticket_id}/sla",
+    summary="A ticket's SLA state",
+    description="The policy that applies, the deadline of each running clock "
+    "(`first_response_due_at`, `next_response_due_at`, `resolution_due_at`; null when none "
+    "runs or it is paused), whether a clock is paused, and the kinds breached so far. Kept by "
+    "the worker from the ticket's history (about a second behind a change). Staff only.",
+    operation_id="getTicketSla",
+    responses=problem_responses(PermissionDenied),
+)
+async def get_ticket_sla(
+    session: SessionDep,
+    principal: Reader,
+    ticket_id: Annotated[uuid.UUID, Path(description="Ticket id.")],
+) -> TicketSla:
+    return await service.ticket_sla(session, principal, ticket_id)
+
+
+@queue_router.get(
+    "/queue",
+    summary="SLA queue: what is about to breach",
+    description="Live tickets with a running SLA deadline, earliest first (keyset-paginated on "
+    "an index of deadlines). Filters: `status` (comma list), `priority`, `assigned_to`, "
+    "`breached` (true: tickets that already missed a target; false: those that have not). "
+    "Staff only.",
+    operation_id="listSlaQueue",
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
+)
+async def list_sla_queue(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    status: Annotated[
+        str | None, Query(description="Comma list of statuses.", examples=["new,open"])
+    ] = None,
+    priority: Annotated[TicketPriority | None, Query(description="One priority.")] = None,
+    assigned_to: Annotated[uuid.UUID | None, Query(description="Assignee id.")] = None,
+    breached: Annotated[bool | None, Query(description="Only (not) breached tickets.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`meta.next_cursor` of the previous page.")
+    ] = None,
+) -> Page[SlaQueueItem]:
+    try:
+        statuses = sorted(
+            {TicketStatus(s.strip()).value for s in (status or "").split(",") if s.strip()}
+        )
+    except ValueError as exc:
+        raise ValidationFailed(
+            "Unknown status.",
+            errors=[{"loc": ["query", "status"], "msg": str(exc), "type": "enum"}],
+        ) from exc
+    page = await service.due_queue(
+        session,
+        principal,
+        statuses=statuses,
+        priority=priority.value if priority else None,
+        assigned_to=assigned_to,
+        breached=breached,
+        limit=limit,
+        cursor=cursor,
+        cursor_secret=services(request).settings.cursor_secret,
+    )
+    return Page[SlaQueueItem].of(
+        [SlaQueueItem.model_validate(r) for r in page.rows], page.next_cursor
+    )
+
+
+@clocks_router.get(
     "/{ticket_id}/sla/clocks",
     summary="A ticket's SLA clocks",
     description="Every clock of the ticket as derived from its history (staff only): when it "
@@ -245,5 +320,5 @@ async def list_ticket_clocks(
     ticket_id: Annotated[uuid.UUID, Path(description="Ticket id.")],
 ) -> list[ClockRead]:
     if not principal.is_staff:
-        raise PermissionDenied("SLA clocks are for staff.")
+        raise PermissionDenied("Service levels are for staff.")
     return [ClockRead.model_validate(c) for c in await service.clocks_of_ticket(session, ticket_id)]

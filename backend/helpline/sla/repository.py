@@ -259,6 +259,46 @@ async def ticket_states(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list
     return list(result.all())
 
 
+async def due_queue(
+    session: AsyncSession,
+    *,
+    statuses: Sequence[str],
+    priority: str | None,
+    assigned_to: uuid.UUID | None,
+    breached: bool | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[AnyRow]:
+    """Live tickets with a running deadline, earliest first (keyset on the due index)."""
+    where = ["s.due_at IS NOT NULL", "t.deleted_at IS NULL"]
+    params: dict[str, Any] = {"limit": limit}
+    if statuses:
+        where.append("t.status = ANY(:statuses)")
+        params["statuses"] = list(statuses)
+    if priority is not None:
+        where.append("t.priority = :priority")
+        params["priority"] = priority
+    if assigned_to is not None:
+        where.append("t.assigned_to = :assigned_to")
+        params["assigned_to"] = assigned_to
+    if breached is not None:
+        where.append("cardinality(s.breached) > 0" if breached else "cardinality(s.breached) = 0")
+    if after is not None:
+        where.append("(s.due_at, s.ticket_id) > (:after_due, :after_id)")
+        params["after_due"], params["after_id"] = after
+    result = await session.execute(
+        text(
+            # Only the constant fragments above are joined; every value is a bound parameter.
+            "SELECT t.id, t.number, t.title, t.status, t.priority, t.assigned_to,"  # noqa: S608  # nosec B608
+            " t.customer_id, t.updated_at, s.due_at, s.breached, s.policy_id"
+            " FROM sla_ticket_states s JOIN tickets t ON t.id = s.ticket_id"
+            f" WHERE {' AND '.join(where)} ORDER BY s.due_at, s.ticket_id LIMIT :limit"
+        ),
+        params,
+    )
+    return list(result.all())
+
+
 async def clocks_of(session: AsyncSession, ticket_id: uuid.UUID) -> list[SlaClock]:
     stmt = (
         select(SlaClock)

@@ -248,3 +248,21 @@ class ClockRead(BaseModel):
     fulfilled_at: datetime | None
     stopped_at: datetime | None = Field(description="Ended unanswered (ticket solved).")
     breached_at: datetime | None = Field(description="When the target was missed.")
+
+
+class SlaQueueItem(BaseModel):
+    """A ticket in the SLA queue: what is about to breach, earliest deadline first."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID = Field(description="Ticket id.")
+    number: int
+    title: str
+    status: TicketStatus
+    priority: TicketPriority
+    assigned_to: uuid.UUID | None
+    customer_id: uuid.UUID
+    updated_at: datetime
+    due_at: datetime = Field(description="The ticket's earliest running SLA deadline.")
+    breached: list[ClockKindName] = Field(description="Kinds already breached on this ticket.")
+    policy_id: uuid.UUID | None

@@ -27,6 +27,7 @@ from helpline.errors import (
     SlaPolicyNotFound,
 )
 from helpline.kit.ids import new_id
+from helpline.kit.pagination import Keyset, KeysetPage, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models import SlaCalendar, SlaClock, SlaPolicy, SlaRecompute
 from helpline.sla import repository
@@ -518,6 +519,51 @@ async def sla_of_tickets(
             breached=list(row.breached),
         )
     return out
+
+
+DUE_KEYSET: Keyset[Any, tuple[datetime, uuid.UUID]] = Keyset(
+    "sla_due", time_and_id_of(lambda r: r.due_at), time_and_id(uuid.UUID)
+)
+
+
+def require_staff(principal: Principal) -> None:
+    if not principal.is_staff:
+        raise PermissionDenied("Service levels are for staff.")
+
+
+async def due_queue(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    statuses: Sequence[str],
+    priority: str | None,
+    assigned_to: uuid.UUID | None,
+    breached: bool | None,
+    limit: int,
+    cursor: str | None,
+    cursor_secret: bytes,
+) -> KeysetPage[AnyRow]:
+    """One page of the SLA queue (staff): tickets by earliest running deadline."""
+    require_staff(principal)
+    after = DUE_KEYSET.after(cursor_secret, cursor)
+    rows = await repository.due_queue(
+        session,
+        statuses=statuses,
+        priority=priority,
+        assigned_to=assigned_to,
+        breached=breached,
+        after=after,
+        limit=limit + 1,
+    )
+    return DUE_KEYSET.page(cursor_secret, rows, limit)
+
+
+async def ticket_sla(
+    session: AsyncSession, principal: Principal, ticket_id: uuid.UUID
+) -> TicketSla:
+    """A ticket's `sla` block (staff); an empty block when no policy applies."""
+    require_staff(principal)
+    return (await sla_of_tickets(session, [ticket_id])).get(ticket_id, TicketSla())
 
 
 async def clocks_of_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> list[SlaClock]:

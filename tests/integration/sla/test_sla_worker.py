@@ -55,7 +55,7 @@ async def second(committed_url: str, settings: Settings):
 
 async def add_policy(database: Database, **extra) -> uuid.UUID:
     async with database.transaction() as s:
-        row, recompute = await service.create_policy(
+        _row, recompute = await service.create_policy(
             s, SYSTEM_PRINCIPAL, PolicyCreate(name="Standard", position=0, targets=TARGETS, **extra)
         )
     return recompute
