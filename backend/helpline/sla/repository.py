@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
@@ -190,9 +189,11 @@ async def replace_clocks(
     keep = [(r["ticket_id"], r["kind"], r["cycle"]) for r in rows]
     await session.execute(
         text(
-            "DELETE FROM sla_clocks c WHERE c.ticket_id = ANY(:ids) AND (c.ticket_id, c.kind,"
-            " c.cycle) NOT IN (SELECT * FROM unnest(CAST(:t AS uuid[]), CAST(:k AS text[]),"
-            " CAST(:c AS int[])))"
+            # NOT EXISTS (an anti-join), not a row NOT IN (a subplan per row: quadratic).
+            "DELETE FROM sla_clocks c WHERE c.ticket_id = ANY(:ids) AND NOT EXISTS (SELECT 1"
+            " FROM unnest(CAST(:t AS uuid[]), CAST(:k AS text[]), CAST(:c AS int[]))"
+            " AS keep(t, k, c) WHERE keep.t = c.ticket_id AND keep.k = c.kind"
+            " AND keep.c = c.cycle)"
         ),
         {
             "ids": list(ids),
@@ -202,36 +203,70 @@ async def replace_clocks(
         },
     )
     if rows:
-        stmt = pg_insert(SlaClock)
-        columns = {
-            c: stmt.excluded[c]
-            for c in rows[0]
-            if c not in ("ticket_id", "kind", "cycle", "warned_at", "breach_noticed_at")
-        }
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["ticket_id", "kind", "cycle"],
-                set_={**columns, "updated_at": func.now()},
-            ),
-            rows,
-        )
+        await _upsert(session, "sla_clocks", CLOCK_TYPES, ("ticket_id", "kind", "cycle"), rows)
     gone = sorted(set(ids) - {s["ticket_id"] for s in states})
     if gone:
         await session.execute(delete(SlaTicketState).where(SlaTicketState.ticket_id.in_(gone)))
     if states:
-        stmt = pg_insert(SlaTicketState)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["ticket_id"],
-                set_={
-                    "policy_id": stmt.excluded.policy_id,
-                    "due_at": stmt.excluded.due_at,
-                    "breached": stmt.excluded.breached,
-                    "updated_at": func.now(),
-                },
-            ),
-            states,
-        )
+        await _upsert(session, "sla_ticket_states", STATE_TYPES, ("ticket_id",), states)
+
+
+CLOCK_TYPES = {
+    "ticket_id": "uuid",
+    "kind": "text",
+    "cycle": "int",
+    "policy_id": "uuid",
+    "target_seconds": "bigint",
+    "business": "boolean",
+    "started_at": "timestamptz",
+    "paused_at": "timestamptz",
+    "running_since": "timestamptz",
+    "used_seconds": "bigint",
+    "due_at": "timestamptz",
+    "warn_at": "timestamptz",
+    "fulfilled_at": "timestamptz",
+    "stopped_at": "timestamptz",
+    "breached_at": "timestamptz",
+    "next_alarm_at": "timestamptz",
+}
+STATE_TYPES = {
+    "ticket_id": "uuid",
+    "policy_id": "uuid",
+    "due_at": "timestamptz",
+    "breached": "text",
+}
+
+
+async def _upsert(
+    session: AsyncSession,
+    table: str,
+    types: dict[str, str],
+    key: tuple[str, ...],
+    rows: list[dict[str, Any]],
+) -> None:
+    """One INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE for all rows (an
+    executemany costs a round trip per row). ``breached`` (text[] per row) travels as a
+    comma-joined text and is split back."""
+    columns = list(types)
+    params: dict[str, Any] = {}
+    selects = []
+    for column in columns:
+        values = [r[column] for r in rows]
+        if column == "breached":
+            values = [",".join(v) for v in values]
+            selects.append(f"coalesce(string_to_array(NULLIF(v.{column}, ''), ','), '{{}}')")
+        else:
+            selects.append(f"v.{column}")
+        params[column] = values
+    arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+    # Only constant column and table names are joined; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selects)}"  # noqa: S608  # nosec B608
+        f" FROM unnest({arrays}) AS v({', '.join(columns)})"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}, updated_at = now()"
+    )
+    await session.execute(text(sql), params)
 
 
 async def ticket_states(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AnyRow]:
