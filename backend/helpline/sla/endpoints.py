@@ -32,6 +32,7 @@ from helpline.sla.schemas import (
     CalendarUpdate,
     CalendarWritten,
     ClockRead,
+    HolidaySeed,
     PolicyCreate,
     PolicyRead,
     PolicyUpdate,
@@ -123,6 +124,29 @@ async def update_calendar(
     body: CalendarUpdate,
 ) -> CalendarWritten:
     row, recompute = await service.update_calendar(
+        session, principal, calendar_id, body, now=services(request).clock()
+    )
+    return CalendarWritten(**CalendarRead.model_validate(row).model_dump(), recompute_id=recompute)
+
+
+@calendars_router.post(
+    "/{calendar_id}/holidays/seed",
+    summary="Add a country's public holidays",
+    description="Adds the public holidays of `country` (ISO 3166-1, optionally a "
+    "`subdivision`) for the given `years`, from the `holidays` package, as one-off dates (named; "
+    "dates already in the calendar are kept as they are). Like an update, it recomputes open "
+    "tickets when a policy uses the calendar.",
+    operation_id="seedCalendarHolidays",
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, SlaCalendarNotFound),
+)
+async def seed_calendar_holidays(
+    request: Request,
+    session: SessionDep,
+    principal: Admin,
+    calendar_id: CalendarId,
+    body: HolidaySeed,
+) -> CalendarWritten:
+    row, recompute = await service.seed_holidays(
         session, principal, calendar_id, body, now=services(request).clock()
     )
     return CalendarWritten(**CalendarRead.model_validate(row).model_dump(), recompute_id=recompute)

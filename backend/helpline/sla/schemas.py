@@ -85,6 +85,27 @@ class CalendarUpdate(BaseModel):
         return None if value is None else _zone(value)
 
 
+class HolidaySeed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    country: str = Field(
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code.", examples=["DE"]
+    )
+    subdivision: str | None = Field(
+        None, max_length=10, description="State/province code, e.g. `BY`.", examples=["BY"]
+    )
+    years: list[int] = Field(
+        min_length=1, max_length=10, description="Years to add the public holidays of."
+    )
+
+    @field_validator("years")
+    @classmethod
+    def _sane_years(cls, value: list[int]) -> list[int]:
+        if any(not 1970 <= y <= 2200 for y in value):
+            raise ValueError("years must be within 1970-2200")
+        return sorted(set(value))
+
+
 class CalendarRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

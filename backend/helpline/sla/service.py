@@ -25,6 +25,7 @@ from helpline.errors import (
     SlaNameTaken,
     SlaPolicyInvalid,
     SlaPolicyNotFound,
+    ValidationFailed,
 )
 from helpline.kit.ids import new_id
 from helpline.kit.pagination import Keyset, KeysetPage, time_and_id, time_and_id_of
@@ -55,6 +56,7 @@ from helpline.sla.clocks import (
 from helpline.sla.schemas import (
     CalendarCreate,
     CalendarUpdate,
+    HolidaySeed,
     PolicyCreate,
     PolicyUpdate,
     TicketSla,
@@ -160,6 +162,44 @@ async def update_calendar(
     if values and await repository.calendar_in_use(session, calendar_id):
         recompute = await start_recompute(session, f"calendar {calendar_id} changed")
     return row, recompute
+
+
+def public_holidays(seed: HolidaySeed) -> list[dict[str, str]]:
+    """A country's public holidays from the `holidays` package, as one-off calendar dates."""
+    import holidays as holiday_data  # imported on request only: a large package
+
+    try:
+        found = holiday_data.country_holidays(
+            seed.country, subdiv=seed.subdivision, years=seed.years
+        )
+    except NotImplementedError as exc:
+        field = "subdivision" if seed.subdivision else "country"
+        raise ValidationFailed(
+            f"No public holidays known for {seed.country} {seed.subdivision or ''}".rstrip() + ".",
+            errors=[{"loc": ["body", field], "msg": str(exc), "type": "value_error"}],
+        ) from exc
+    return [{"date": day.isoformat(), "name": name} for day, name in sorted(found.items())]
+
+
+async def seed_holidays(
+    session: AsyncSession,
+    principal: Principal,
+    calendar_id: uuid.UUID,
+    seed: HolidaySeed,
+    *,
+    now: datetime,
+) -> tuple[SlaCalendar, uuid.UUID | None]:
+    """Add a country's public holidays (dates not already there) to a calendar."""
+    current = await get_calendar(session, principal, calendar_id, lock=True)
+    have = {h.get("date") for h in current.holidays}
+    added = [h for h in public_holidays(seed) if h["date"] not in have]
+    return await update_calendar(
+        session,
+        principal,
+        calendar_id,
+        CalendarUpdate(holidays=[*current.holidays, *added]),
+        now=now,
+    )
 
 
 async def delete_calendar(

@@ -224,3 +224,38 @@ class TestAudit:
         assert rows[0].request_id == "req-sla-audit-1"
         assert rows[1].changes == {"name": ["Berlin office", "Berlin HQ"]}
         assert rows[3].changes == {"warning_percent": [80, 50]}
+
+
+class TestHolidaySeed:
+    async def test_a_countrys_public_holidays_are_added_once(self, client, cast: Cast) -> None:
+        cid = (await client.post(CALENDARS, json=BERLIN, headers=cast.admin.headers)).json()["id"]
+        seed = {"country": "DE", "subdivision": "BY", "years": [2026]}
+        r = await client.post(
+            f"{CALENDARS}/{cid}/holidays/seed", json=seed, headers=cast.admin.headers
+        )
+        assert r.status_code == 200, r.text
+        dates = {h["date"]: h["name"] for h in r.json()["holidays"] if h["date"]}
+        assert dates["2026-01-06"] == "Epiphany"  # Bavaria only
+        assert dates["2026-10-03"] == "German Unity Day"
+        assert dates["2026-12-24"] == "Christmas Eve"  # the calendar's own entry is kept
+        assert r.json()["holidays"][1] == {"date": None, "month": 1, "day": 1, "name": ""}
+        again = await client.post(
+            f"{CALENDARS}/{cid}/holidays/seed", json=seed, headers=cast.admin.headers
+        )
+        assert len(again.json()["holidays"]) == len(r.json()["holidays"])
+
+    async def test_unknown_country_is_a_validation_problem(self, client, cast: Cast) -> None:
+        cid = (await client.post(CALENDARS, json=BERLIN, headers=cast.admin.headers)).json()["id"]
+        r = await client.post(
+            f"{CALENDARS}/{cid}/holidays/seed",
+            json={"country": "QQ", "years": [2026]},
+            headers=cast.admin.headers,
+        )
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["loc"] == ["body", "country"]
+        r = await client.post(
+            f"{CALENDARS}/{cid}/holidays/seed",
+            json={"country": "DE", "years": [2026]},
+            headers=cast.agent.headers,
+        )
+        assert r.status_code == 403
