@@ -59,6 +59,7 @@ from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
 from helpline.middleware import HelplineMiddleware
 from helpline.proxies import parse_networks
+from helpline.report.endpoints import router as report_router
 from helpline.runtime import (
     make_read_router,
     make_redis,
@@ -394,7 +395,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
     app.include_router(attachment_router)
     for router in (auth_router, keys_router, user_router, webhook_router, mail_router):
         app.include_router(router)
-    for router in (calendars_router, policies_router, clocks_router, queue_router):
+    for router in (calendars_router, policies_router, clocks_router, queue_router, report_router):
         app.include_router(router)
     app.include_router(metrics_router)
 

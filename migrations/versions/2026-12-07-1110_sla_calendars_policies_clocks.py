@@ -302,6 +302,13 @@ def upgrade() -> None:
         comment="Per-ticket SLA clocks, derived from history (ADR 0013).",
     )
     op.create_index(
+        "ix_sla_clocks_kind_fulfilled",
+        "sla_clocks",
+        ["kind", "fulfilled_at"],
+        unique=False,
+        postgresql_where=sa.text("fulfilled_at IS NOT NULL"),
+    )
+    op.create_index(
         "ix_sla_clocks_alarm",
         "sla_clocks",
         ["next_alarm_at"],

@@ -122,6 +122,13 @@ class SlaClock(Base):
                 "fulfilled_at IS NULL AND stopped_at IS NULL AND due_at IS NOT NULL"
             ),
         ),
+        # Reports: fulfilled clocks of a kind over a period.
+        Index(
+            "ix_sla_clocks_kind_fulfilled",
+            "kind",
+            "fulfilled_at",
+            postgresql_where=text("fulfilled_at IS NOT NULL"),
+        ),
         {"comment": "Per-ticket SLA clocks, derived from history (ADR 0013)."},
     )
 
