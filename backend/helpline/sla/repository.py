@@ -133,8 +133,10 @@ async def load_tickets(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[
             " coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM ticket_metadata m"
             "           WHERE m.ticket_id = t.id), '{}'::jsonb) AS metadata,"
             " (SELECT h.new_value->>'status' FROM ticket_history h"
+            # ORDER BY the index's own columns: ordering by h.id alone lets the planner walk
+            # the primary key of the whole history table for every ticket.
             "   WHERE h.ticket_id = t.id AND h.change_type = 'created'"
-            "   ORDER BY h.id LIMIT 1) AS initial_status"
+            "   ORDER BY h.ticket_id, h.id LIMIT 1) AS initial_status"
             " FROM tickets t WHERE t.id = ANY(:ids) AND t.deleted_at IS NULL"
         ),
         {"ids": list(ids)},
