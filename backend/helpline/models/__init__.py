@@ -16,6 +16,14 @@ from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
 from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor
+from helpline.models.sla import (
+    SlaCalendar,
+    SlaClock,
+    SlaFeedPosition,
+    SlaPolicy,
+    SlaRecompute,
+    SlaTicketState,
+)
 from helpline.models.team import Team, TeamMember
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_history import TicketHistory
@@ -43,6 +51,12 @@ __all__ = [
     "Rule",
     "RuleExecution",
     "RuleFeedCursor",
+    "SlaCalendar",
+    "SlaClock",
+    "SlaFeedPosition",
+    "SlaPolicy",
+    "SlaRecompute",
+    "SlaTicketState",
     "Team",
     "TeamMember",
     "Ticket",
