@@ -53,7 +53,6 @@ class Ticket(Base):
         _keyset_index("ix_tickets_customer_updated", "customer_id"),
         _keyset_index("ix_tickets_assignee_updated", "assigned_to"),
         _keyset_index("ix_tickets_status_updated", "status"),
-        _keyset_index("ix_tickets_priority_updated", "priority"),
         Index("ix_tickets_search", "search_vector", postgresql_using="gin"),
         Index("uq_tickets_number", "number", unique=True),
         {"comment": "Support tickets. Soft-deleted rows keep deleted_at."},
