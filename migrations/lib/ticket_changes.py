@@ -45,6 +45,12 @@ TICKET_FIELDS_0012: tuple[TrackedField, ...] = (
 SPECIAL = ("deleted_at",)
 # The history row of a new ticket records these.
 CREATED_SNAPSHOT = ("title", "status", "priority", "assigned_to", "customer_id")
+# The ticket.created event's data.
+CREATED_EVENT = """jsonb_build_object(
+            'id', NEW.id, 'title', NEW.title, 'status', NEW.status, 'priority', NEW.priority,
+            'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id,
+            'created_at', NEW.created_at, 'updated_at', NEW.updated_at, 'version', NEW.version,
+            'deleted_at', NEW.deleted_at)"""
 # Bookkeeping the BEFORE trigger maintains: a change of these alone records nothing.
 UNTRACKED = ("updated_at", "version", "search_vector")
 
@@ -54,6 +60,29 @@ def _history(kind: str, old: str, new: str) -> str:
     return (
         f"INSERT INTO ticket_history ({columns}, version) VALUES (NEW.id, '{kind}', actor,"  # noqa: S608
         f" {old}, {new}, helpline_change_set_id(), request, NEW.version);"
+    )
+
+
+def _audit(action: str, changes: str) -> str:
+    """An audit_log row, as helpline_audit() writes it, from the context read once on entry."""
+    return (
+        "INSERT INTO audit_log (actor_type, actor_id, api_key_id, action, entity_type, entity_id,"  # noqa: S608
+        " request_id, ip, changes, outcome) VALUES (coalesce(actor_type, 'system'), actor,"
+        f" api_key, {action}, 'ticket', ticket::text, request, ip, {changes} || db_user,"
+        " 'success');"
+    )
+
+
+def _event(kind: str, data: str) -> str:
+    """A feed row; through helpline_emit_event() (deliveries, jobs) when a webhook listens."""
+    return (
+        f"data := {data};\n"  # noqa: S608 - trigger SQL from constants
+        "        IF EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled) THEN\n"
+        f"            PERFORM helpline_emit_event('{kind}', NEW.id, false, data);\n"
+        "        ELSE\n"
+        "            INSERT INTO events (type, ticket_id, internal, actor_id, request_id, data)"
+        f" VALUES ('{kind}', NEW.id, false, actor, request, data);\n"
+        "        END IF;"
     )
 
 
@@ -80,38 +109,51 @@ def create_function(fields: tuple[TrackedField, ...]) -> str:
         )
     per_field = "\n".join(blocks)
     created = ", ".join(f"'{c}', NEW.{c}" for c in CREATED_SNAPSHOT)
+    created_event = _event("ticket.created", CREATED_EVENT)
     return f"""
 CREATE OR REPLACE FUNCTION tickets_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 -- History, audit and the change feed of tickets, in one pass (migrations/lib/ticket_changes.py).
 DECLARE
-    actor uuid;
-    request text;
+    -- The actor context, read once (helpline_audit() and helpline_emit_event() read it per row).
+    actor_type text := helpline_setting('actor_type');
+    actor uuid := helpline_actor_user();
+    api_key uuid := helpline_setting('api_key_id')::uuid;
+    request text := helpline_setting('request_id');
+    ip_text text := helpline_setting('ip');
+    ip inet := CASE WHEN ip_text ~ '^[0-9A-Fa-f:.]{{2,45}}$' THEN ip_text::inet END;
+    -- No actor context: a direct database change; the audit row records which role made it.
+    db_user jsonb := CASE WHEN actor_type IS NULL
+                          THEN jsonb_build_object('db_user', session_user) ELSE '{{}}' END;
+    ticket uuid;
+    before tickets;  -- the rows without search_vector: to_jsonb() need not render it
+    after tickets;
     diff jsonb;
+    data jsonb;
     changes jsonb := '{{}}'::jsonb;
     action text := 'ticket.updated';
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        PERFORM helpline_audit('ticket.purged', 'ticket', OLD.id::text,
-                               to_jsonb(OLD) - 'search_vector');
+        ticket := OLD.id;
+        before := OLD;
+        before.search_vector := NULL;
+        {_audit("'ticket.purged'", "(to_jsonb(before) - 'search_vector')")}
         RETURN NULL;
     END IF;
-    actor := helpline_actor_user();
-    request := helpline_setting('request_id');
+    ticket := NEW.id;
+    after := NEW;
+    after.search_vector := NULL;
     IF TG_OP = 'INSERT' THEN
-        PERFORM helpline_audit('ticket.created', 'ticket', NEW.id::text,
-                               to_jsonb(NEW) - 'search_vector');
-        PERFORM helpline_emit_event('ticket.created', NEW.id, false, jsonb_build_object(
-            'id', NEW.id, 'title', NEW.title, 'status', NEW.status, 'priority', NEW.priority,
-            'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id,
-            'created_at', NEW.created_at, 'updated_at', NEW.updated_at, 'version', NEW.version,
-            'deleted_at', NEW.deleted_at));
+        {_audit("'ticket.created'", "(to_jsonb(after) - 'search_vector')")}
+        {created_event}
         {_history("created", "NULL", f"jsonb_build_object({created})")}
         RETURN NULL;
     END IF;
     -- An UPDATE that set a tracked column (the trigger's column list: a touch of updated_at
     -- alone never gets here). Audit: every column that changed, whatever it is.
-    diff := helpline_jsonb_diff(to_jsonb(OLD) - '{{{",".join(UNTRACKED)}}}'::text[],
-                                to_jsonb(NEW) - '{{{",".join(UNTRACKED)}}}'::text[]);
+    before := OLD;
+    before.search_vector := NULL;
+    diff := helpline_jsonb_diff(to_jsonb(before) - '{{{",".join(UNTRACKED)}}}'::text[],
+                                to_jsonb(after) - '{{{",".join(UNTRACKED)}}}'::text[]);
     IF diff IS NULL THEN
         RETURN NULL;  -- set to the values it had
     END IF;
@@ -120,13 +162,11 @@ BEGIN
     ELSIF OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL THEN
         action := 'ticket.restored';
     END IF;
-    PERFORM helpline_audit(action, 'ticket', NEW.id::text,
-                           diff || jsonb_build_object('version', NEW.version));
+    {_audit("action", "(diff || jsonb_build_object('version', NEW.version))")}
 {per_field}
     IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
         {_history("deleted", "NULL", "to_jsonb(NEW.deleted_at)")}
-        PERFORM helpline_emit_event('ticket.deleted', NEW.id, false,
-            jsonb_build_object('version', NEW.version, 'deleted_at', NEW.deleted_at));
+        {_event("ticket.deleted", "jsonb_build_object('version', NEW.version, 'deleted_at', NEW.deleted_at)")}
         RETURN NULL;
     ELSIF OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL THEN
         {_history("restored", "to_jsonb(OLD.deleted_at)", "NULL")}
@@ -136,8 +176,7 @@ BEGIN
             'deleted_at', jsonb_build_array(OLD.deleted_at, NEW.deleted_at));
     END IF;
     IF changes <> '{{}}'::jsonb THEN
-        PERFORM helpline_emit_event('ticket.updated', NEW.id, false,
-            jsonb_build_object('version', NEW.version, 'changes', changes));
+        {_event("ticket.updated", "jsonb_build_object('version', NEW.version, 'changes', changes)")}
     END IF;
     RETURN NULL;
 END $$
