@@ -34,6 +34,7 @@ KEY = "00000000-0000-7000-8000-0000000000aa"
 T1 = "00000000-0000-7000-8000-000000000101"
 T2 = "00000000-0000-7000-8000-000000000102"
 T3 = "00000000-0000-7000-8000-000000000103"
+T4 = "00000000-0000-7000-8000-000000000104"  # purged at the end (its history goes with it)
 M1, M2, M3, M4 = (f"00000000-0000-7000-8000-00000000020{i}" for i in range(1, 5))
 A1 = "00000000-0000-7000-8000-000000000301"
 HOOK = "00000000-0000-7000-8000-000000000401"
@@ -109,7 +110,7 @@ SCRIPT: list[tuple[tuple[str, str, str] | None, list[str]]] = [
             "INSERT INTO conversations (id, ticket_id, message, sender_id, sender_type, is_internal,"
             f" timestamp) VALUES ('{M2}', '{T2}', '{'x' * 1500}', '{ALICE}', 'customer', false, {AT}),"
             f" ('{M3}', '{T2}', 'note', '{AGENT}', 'agent', true, {AT}),"
-            f" ('{M4}', '{T3}', 'hello', NULL, 'system', false, {AT})",
+            f" ('{M4}', '{T3}', '{'y' * 1500}', NULL, 'system', false, {AT})",
         ],
     ),
     (
@@ -181,9 +182,20 @@ SCRIPT: list[tuple[tuple[str, str, str] | None, list[str]]] = [
         ],
     ),
     (
+        ("user", ALICE, ""),
+        [
+            "INSERT INTO tickets (id, title, customer_id, created_at, updated_at) VALUES"
+            f" ('{T4}', 'To be purged', '{ALICE}', {AT}, {AT})",
+            f"INSERT INTO ticket_metadata (ticket_id, key, value) VALUES ('{T4}', 'k', '1'),"
+            f" ('{T4}', 'l', '2')",
+            "INSERT INTO conversations (id, ticket_id, message, sender_type, timestamp) VALUES"
+            f" ('00000000-0000-7000-8000-000000000299', '{T4}', 'bye', 'system', {AT})",
+        ],
+    ),
+    (
         ("user", ADMIN, ""),
         [  # a purge: cascades to metadata and messages
-            f"DELETE FROM tickets WHERE id = '{T2}'",
+            f"DELETE FROM tickets WHERE id = '{T4}'",
         ],
     ),
 ]
