@@ -146,8 +146,10 @@ async def rotate_mailbox_secret(
 @router.post(
     "/mailboxes/{mailbox_id}/test-connection",
     summary="Test the mailbox's servers",
-    description="Logs in to IMAP (and selects the folder) and says EHLO to SMTP, with the "
-    "stored credentials; the result says what happened, never a credential.",
+    description="Logs in to IMAP (and selects the folder) and says EHLO (and AUTH) to SMTP, "
+    "with the stored credentials. 200 with each check's result when all pass; when one fails, "
+    "a `mailbox-connection-failed` problem carrying the same `imap`/`smtp` results. Neither "
+    "ever contains a credential.",
     operation_id="testMailboxConnection",
     responses=problem_responses(401, 403, 404),
 )
@@ -157,7 +159,9 @@ async def test_mailbox_connection(
     row = await service.get_mailbox(session, principal, mailbox_id)
     secrets = service.secrets_of(row, vault(request))
     settings = services(request).settings
-    return await connections.test(secrets, default_smtp_url=settings.smtp_url, timeout=10.0)
+    result = await connections.test(secrets, default_smtp_url=settings.smtp_url, timeout=10.0)
+    connections.raise_if_failed(result)
+    return result
 
 
 @router.post(

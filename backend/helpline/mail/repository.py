@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
@@ -90,6 +91,28 @@ async def update_mailbox(
     session: AsyncSession, mailbox_id: uuid.UUID, values: dict[str, Any]
 ) -> None:
     await session.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(**values))
+
+
+async def make_default(session: AsyncSession, mailbox_id: uuid.UUID, now: datetime) -> bool:
+    """Make the mailbox the only default (the previous one stops being it); False when another
+    transaction made a different one the default at the same time (the unique index says so)."""
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                update(Mailbox)
+                .where(Mailbox.is_default.is_(True), Mailbox.id != mailbox_id)
+                .values(is_default=False, updated_at=now)
+            )
+            await session.execute(
+                update(Mailbox)
+                .where(Mailbox.id == mailbox_id)
+                .values(is_default=True, updated_at=now)
+            )
+    except IntegrityError as exc:
+        if "uq_mailboxes_one_default" in str(exc.orig):
+            return False
+        raise
+    return True
 
 
 # -- inbound -------------------------------------------------------------------------------

@@ -114,10 +114,14 @@ class TestMailboxAdmin:
         r = await client.post(
             f"{MAILBOXES}/{box['id']}/test-connection", headers=cast.admin.headers
         )
-        assert r.status_code == 200
+        assert r.status_code == 422
+        assert r.headers["content-type"].startswith("application/problem+json")
         body = r.json()
+        assert body["type"] == "/problems/mailbox-connection-failed"
         assert body["imap"]["ok"] is False
         assert body["smtp"]["ok"] is False
+        assert body["detail"].startswith("IMAP: ")
+        assert "; SMTP: " in body["detail"]
         assert "Pw-Secret" not in r.text
 
     async def test_graphql_mailboxes(self, client, cast: Cast):
