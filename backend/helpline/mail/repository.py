@@ -176,6 +176,22 @@ async def update_inbound(
     )
 
 
+# Only mail whose fate is decided: a received row still needs its bytes to be processed, and a
+# quarantined one to be replayed.
+PURGE_RAW = text(
+    "UPDATE inbound_emails SET raw = NULL, raw_purged_at = :now WHERE id IN ("
+    " SELECT id FROM inbound_emails WHERE raw_purged_at IS NULL AND received_at < :before"
+    " AND status IN ('processed', 'discarded') ORDER BY received_at LIMIT :batch"
+    " FOR UPDATE SKIP LOCKED)"
+)
+
+
+async def purge_raw(session: AsyncSession, before: datetime, now: datetime, batch: int) -> int:
+    """Drop the raw bytes of up to ``batch`` decided messages received before ``before``."""
+    result = await session.execute(PURGE_RAW, {"before": before, "now": now, "batch": batch})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def count_recent_from(
     session: AsyncSession, mailbox_id: uuid.UUID, sender: str, since: datetime, not_id: uuid.UUID
 ) -> int:

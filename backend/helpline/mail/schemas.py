@@ -220,6 +220,11 @@ class InboundEmailRead(BaseModel):
     attempts: int = Field(description="Processing attempts.")
     received_at: datetime = Field(description="When it was stored (UTC).")
     processed_at: datetime | None = Field(description="When processing decided its fate (UTC).")
+    raw_purged_at: datetime | None = Field(
+        None,
+        description="When the retention job dropped its raw bytes (HELPLINE_MAIL_RAW_RETENTION_"
+        "DAYS); the row stays, so the same message is still recognised as a duplicate.",
+    )
 
 
 class SuppressionRead(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -269,6 +269,16 @@ async def discard_inbound_email(
         },
     )
     return await get_inbound_email(session, principal, inbound_id)
+
+
+async def purge_raw_mail(
+    session: AsyncSession, *, now: datetime, retention_days: int, batch: int = 500
+) -> int:
+    """One batch of the retention: drop the raw bytes of processed or discarded mail received
+    more than ``retention_days`` ago (0: never). The rows stay, so deduplication still works."""
+    if retention_days <= 0:
+        return 0
+    return await repository.purge_raw(session, now - timedelta(days=retention_days), now, batch)
 
 
 # -- suppressions --------------------------------------------------------------------------
