@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from helpline.auth.ratelimit import RateLimiter
     from helpline.auth.usage import KeyUseRecorder
     from helpline.config import Settings
+    from helpline.conversation.service import ReplyMailer
     from helpline.db import Database
     from helpline.kit.cache import CacheBackend
     from helpline.kit.clock import Clock
@@ -50,6 +51,8 @@ class AppServices:
     read_router: ReadRouter | None = None
     invalidation_outbox: InvalidationOutbox | None = None
     periodic: list[Periodic] = field(default_factory=list)  # the process's background loops
+    # Mails staff replies on tickets that came by mail (helpline.mail.outbox.queue_reply).
+    reply_mailer: ReplyMailer | None = None
 
 
 def services(connection: HTTPConnection) -> AppServices:
