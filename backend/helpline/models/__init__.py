@@ -14,6 +14,14 @@ from helpline.models.idempotency_key import IdempotencyKey
 from helpline.models.inbound_email import InboundEmail
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
+from helpline.models.sla import (
+    SlaCalendar,
+    SlaClock,
+    SlaFeedPosition,
+    SlaPolicy,
+    SlaRecompute,
+    SlaTicketState,
+)
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
@@ -36,6 +44,12 @@ __all__ = [
     "InboundEmail",
     "Mailbox",
     "OutboundEmail",
+    "SlaCalendar",
+    "SlaClock",
+    "SlaFeedPosition",
+    "SlaPolicy",
+    "SlaRecompute",
+    "SlaTicketState",
     "Ticket",
     "TicketHistory",
     "TicketMetadata",
