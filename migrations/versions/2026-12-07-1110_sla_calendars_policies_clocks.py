@@ -1,7 +1,7 @@
 """Service levels: calendars, ordered policies, per-ticket clocks, and the sla.* feed events.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07 11:10:00+00:00
 
 docs/adr/0013-sla-clocks.md. Tables:
@@ -26,7 +26,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,17 +10,23 @@ docs/adr/0014-rules.md:
   ``helpline_tags_valid``) with a GIN index over live tickets; ``tickets.team_id`` → ``teams``
   (``SET NULL``) with a keyset index like the assignee's. Both columns are new, so a constant
   default makes ``ADD COLUMN`` a catalog change (no table rewrite).
-- **Trigger functions redefined** (``CREATE OR REPLACE``; bodies otherwise unchanged):
-  ``tickets_touch`` (a tag or team change bumps ``version``), ``tickets_history``
-  (``tags_changed``, ``team_changed`` rows) and ``tickets_events`` (``tags``/``team_id`` in
-  ``ticket.updated`` changes). ``tickets_audit`` diffs whole rows and needs no change.
+- ``tags`` and ``team_id`` join the tracked ticket fields (``TICKET_FIELDS_0014`` in
+  migrations/lib/ticket_changes.py, the mechanism of 0012): ``tickets_changes()`` and its
+  trigger's ``UPDATE OF`` list are regenerated from it (``tags_changed`` and ``team_changed``
+  history rows, ``tags``/``team_id`` in ``ticket.updated`` changes, the audit row as for every
+  tracked column), and so is ``tickets_before_write()`` (a tag or team change bumps
+  ``version``). Downgrade reinstalls the ``TICKET_FIELDS_0012`` ones.
 - ``teams``, ``team_members``, ``macros``, ``rules``, ``rule_executions`` and the one-row
   ``rule_feed_cursor`` (started at the end of the feed: past events do not fire new rules).
 - ``audit_log.actor_type`` accepts ``rule``; audit triggers on teams, team members, macros and
   rules (usage counters and execution bookkeeping are not audited).
 """
 
+import importlib.util
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 import sqlalchemy as sa
 from alembic import op
@@ -53,147 +59,25 @@ ACTOR_TYPES_BEFORE = ("user", "api_key", "system", "anonymous")
 ACTOR_TYPES = (*ACTOR_TYPES_BEFORE, "rule")
 
 
-def _touch(with_tags: bool) -> str:
-    extra_new = ", NEW.tags, NEW.team_id" if with_tags else ""
-    extra_old = ", OLD.tags, OLD.team_id" if with_tags else ""
-    return f"""
-CREATE OR REPLACE FUNCTION tickets_touch() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF (NEW.title, NEW.description, NEW.status, NEW.priority, NEW.assigned_to,
-        NEW.customer_id, NEW.deleted_at, NEW.updated_at{extra_new})
-       IS DISTINCT FROM
-       (OLD.title, OLD.description, OLD.status, OLD.priority, OLD.assigned_to,
-        OLD.customer_id, OLD.deleted_at, OLD.updated_at{extra_old}) THEN
-        NEW.version := OLD.version + 1;
-        NEW.updated_at := greatest(clock_timestamp(), OLD.updated_at);
-    ELSE
-        NEW.version := OLD.version;
-    END IF;
-    RETURN NEW;
-END $$;
-"""
+def load_ticket_changes() -> ModuleType:
+    path = Path(__file__).parent.parent / "lib" / "ticket_changes.py"
+    spec = importlib.util.spec_from_file_location("helpline_migrations_ticket_changes", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
-def _history(with_tags: bool) -> str:
-    extra = (
-        """
-    IF NEW.tags IS DISTINCT FROM OLD.tags THEN
-        PERFORM helpline_history(NEW.id, 'tags_changed', to_jsonb(OLD.tags),
-                                 to_jsonb(NEW.tags), NEW.version);
-    END IF;
-    IF NEW.team_id IS DISTINCT FROM OLD.team_id THEN
-        PERFORM helpline_history(NEW.id, 'team_changed', to_jsonb(OLD.team_id),
-                                 to_jsonb(NEW.team_id), NEW.version);
-    END IF;"""
-        if with_tags
-        else ""
-    )
-    return rf"""
-CREATE OR REPLACE FUNCTION tickets_history() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM helpline_history(NEW.id, 'created', NULL, jsonb_build_object(
-            'title', NEW.title, 'status', NEW.status, 'priority', NEW.priority,
-            'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id), NEW.version);
-        RETURN NULL;
-    END IF;
-    IF NEW.status IS DISTINCT FROM OLD.status THEN
-        PERFORM helpline_history(NEW.id, 'status_changed', to_jsonb(OLD.status),
-                                 to_jsonb(NEW.status), NEW.version);
-    END IF;
-    IF NEW.priority IS DISTINCT FROM OLD.priority THEN
-        PERFORM helpline_history(NEW.id, 'priority_changed', to_jsonb(OLD.priority),
-                                 to_jsonb(NEW.priority), NEW.version);
-    END IF;
-    IF NEW.assigned_to IS DISTINCT FROM OLD.assigned_to THEN
-        PERFORM helpline_history(NEW.id, 'assignee_changed', to_jsonb(OLD.assigned_to),
-                                 to_jsonb(NEW.assigned_to), NEW.version);
-    END IF;
-    IF NEW.title IS DISTINCT FROM OLD.title THEN
-        PERFORM helpline_history(NEW.id, 'title_changed', to_jsonb(OLD.title),
-                                 to_jsonb(NEW.title), NEW.version);
-    END IF;
-    IF NEW.description IS DISTINCT FROM OLD.description THEN
-        PERFORM helpline_history(NEW.id, 'description_changed', to_jsonb(OLD.description),
-                                 to_jsonb(NEW.description), NEW.version);
-    END IF;{extra}
-    IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
-        PERFORM helpline_history(NEW.id, 'deleted', NULL, to_jsonb(NEW.deleted_at), NEW.version);
-    ELSIF OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL THEN
-        PERFORM helpline_history(NEW.id, 'restored', to_jsonb(OLD.deleted_at), NULL, NEW.version);
-    END IF;
-    RETURN NULL;
-END $$;
-"""
-
-
-def _events(with_tags: bool) -> str:
-    extra = (
-        """
-    IF NEW.tags IS DISTINCT FROM OLD.tags THEN
-        changes := changes || jsonb_build_object('tags', jsonb_build_array(OLD.tags, NEW.tags));
-    END IF;
-    IF NEW.team_id IS DISTINCT FROM OLD.team_id THEN
-        changes := changes || jsonb_build_object(
-            'team_id', jsonb_build_array(OLD.team_id, NEW.team_id));
-    END IF;"""
-        if with_tags
-        else ""
-    )
-    return rf"""
-CREATE OR REPLACE FUNCTION tickets_events() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    changes jsonb := '{{}}'::jsonb;
-BEGIN
-    -- Columns one by one: cheaper than diffing whole rows (to_jsonb would also render the
-    -- search_vector, and the description up to 100,000 characters, on every update).
-    IF TG_OP = 'INSERT' THEN
-        PERFORM helpline_emit_event('ticket.created', NEW.id, false, jsonb_build_object(
-            'id', NEW.id, 'title', NEW.title, 'status', NEW.status, 'priority', NEW.priority,
-            'assigned_to', NEW.assigned_to, 'customer_id', NEW.customer_id,
-            'created_at', NEW.created_at, 'updated_at', NEW.updated_at, 'version', NEW.version,
-            'deleted_at', NEW.deleted_at));
-        RETURN NULL;
-    END IF;
-    IF OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL THEN
-        PERFORM helpline_emit_event('ticket.deleted', NEW.id, false,
-            jsonb_build_object('version', NEW.version, 'deleted_at', NEW.deleted_at));
-        RETURN NULL;
-    END IF;
-    IF NEW.title IS DISTINCT FROM OLD.title THEN
-        changes := changes || jsonb_build_object('title', jsonb_build_array(OLD.title, NEW.title));
-    END IF;
-    IF NEW.description IS DISTINCT FROM OLD.description THEN
-        changes := changes || jsonb_build_object(
-            'description', jsonb_build_array(OLD.description, NEW.description));
-    END IF;
-    IF NEW.status IS DISTINCT FROM OLD.status THEN
-        changes := changes || jsonb_build_object(
-            'status', jsonb_build_array(OLD.status, NEW.status));
-    END IF;
-    IF NEW.priority IS DISTINCT FROM OLD.priority THEN
-        changes := changes || jsonb_build_object(
-            'priority', jsonb_build_array(OLD.priority, NEW.priority));
-    END IF;
-    IF NEW.assigned_to IS DISTINCT FROM OLD.assigned_to THEN
-        changes := changes || jsonb_build_object(
-            'assigned_to', jsonb_build_array(OLD.assigned_to, NEW.assigned_to));
-    END IF;
-    IF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
-        changes := changes || jsonb_build_object(
-            'customer_id', jsonb_build_array(OLD.customer_id, NEW.customer_id));
-    END IF;{extra}
-    IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at THEN  -- a restore
-        changes := changes || jsonb_build_object(
-            'deleted_at', jsonb_build_array(OLD.deleted_at, NEW.deleted_at));
-    END IF;
-    IF changes <> '{{}}'::jsonb THEN  -- empty: a touch by a metadata or message change
-        PERFORM helpline_emit_event('ticket.updated', NEW.id, false,
-            jsonb_build_object('version', NEW.version, 'changes', changes));
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+def _ticket_changes(fields_of: str) -> None:
+    """tickets_before_write(), tickets_changes() and its trigger for ``TICKET_FIELDS_<rev>``."""
+    changes = load_ticket_changes()
+    fields = getattr(changes, f"TICKET_FIELDS_{fields_of}")
+    op.execute(changes.create_before_write(fields).strip())
+    op.execute(changes.create_function(fields).strip())
+    op.execute("DROP TRIGGER tickets_changes ON tickets")
+    op.execute(changes.create_trigger(fields))
 
 
 # Audit of the admin-managed objects; bookkeeping columns alone are not a change anyone made.
@@ -354,9 +238,7 @@ def upgrade() -> None:
     )
     _check("ticket_history", "change_type", "change_type", HISTORY_TYPES)
     _check("audit_log", "actor_type", "actor_type", ACTOR_TYPES)
-    op.execute(_touch(True))
-    op.execute(_history(True))
-    op.execute(_events(True))
+    _ticket_changes("0014")
 
     op.create_table(
         "macros",
@@ -534,9 +416,7 @@ def downgrade() -> None:
     op.drop_table("rule_executions")
     op.drop_table("rules")
     op.drop_table("macros")
-    op.execute(_events(False))
-    op.execute(_history(False))
-    op.execute(_touch(False))
+    _ticket_changes("0012")
     op.execute("DELETE FROM ticket_history WHERE change_type IN ('tags_changed', 'team_changed')")
     _check("ticket_history", "change_type", "change_type", HISTORY_TYPES_BEFORE)
     # audit_log keeps accepting 'rule': the log is append-only, and rows written by rules stay.
