@@ -264,6 +264,15 @@ OPENAPI_TAGS = [
         "name": "attachments",
         "description": "Files on conversation messages: upload, descriptor, content.",
     },
+    {
+        "name": "service levels",
+        "description": "SLA calendars and policies, recomputations, a ticket's clocks and the "
+        "queue of tickets by deadline.",
+    },
+    {
+        "name": "reports",
+        "description": "First-response and resolution times, in buckets of a time zone.",
+    },
 ]
 CORS_HEADERS = [
     "Authorization",

@@ -15,7 +15,12 @@ pytestmark = pytest.mark.tools  # starts a subprocess: not `unit` (pure, no I/O)
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / "scripts" / "benchmarks"
 LIBRARIES = {"__init__", "common", "report"}  # shared by the subcommands, not one themselves
-MODULE_OF = {"http": "http_api", "graphql": "graphql_api", "frontend": "frontend.sh"}
+MODULE_OF = {
+    "http": "http_api",
+    "graphql": "graphql_api",
+    "frontend": "frontend.sh",
+    "mail-core": "mail_core",
+}
 
 
 def subcommands() -> list[str]:

@@ -139,7 +139,8 @@ RESOURCE_PROBLEMS = {
     "attachment-": ("/attachments", "/conversations"),  # messages bind uploads
     "webhook-": ("/webhooks",),
     "scope-": ("/api-keys",),
-    "email-": ("/users",),
+    "email-taken": ("/users",),
+    "email-suppression-": ("/email-suppressions",),
     "last-admin": ("/users",),
     "invalid-credentials": ("/auth/login",),
     "password-reset-": ("/auth/password-reset",),

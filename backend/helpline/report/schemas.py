@@ -33,8 +33,8 @@ class DurationBucket(BaseModel):
 class DurationReport(BaseModel):
     metric: str = Field(description="`first_response` or `resolution`.")
     definition: str = Field(description="What the numbers count, in words.")
-    period_start: datetime
-    period_end: datetime
-    interval: Interval
-    time_zone: str
+    period_start: datetime = Field(description="Start of the period (inclusive), as requested.")
+    period_end: datetime = Field(description="End of the period (exclusive), as requested.")
+    interval: Interval = Field(description="Bucket size: `day`, `week` or `month`.")
+    time_zone: str = Field(description="IANA zone the buckets start in.", examples=["UTC"])
     buckets: list[DurationBucket] = Field(description="Buckets with at least one ticket, in order.")

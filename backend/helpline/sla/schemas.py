@@ -74,10 +74,14 @@ class CalendarCreate(BaseModel):
 class CalendarUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200, description="Unique name.")
     time_zone: str | None = Field(None, description="IANA time zone.")
-    intervals: list[BusinessInterval] | None = Field(None, min_length=1, max_length=100)
-    holidays: list[Holiday] | None = Field(None, max_length=2000)
+    intervals: list[BusinessInterval] | None = Field(
+        None, min_length=1, max_length=100, description="Weekly business hours (several per day)."
+    )
+    holidays: list[Holiday] | None = Field(
+        None, max_length=2000, description="Closed dates: one-off or yearly."
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -109,13 +113,15 @@ class HolidaySeed(BaseModel):
 class CalendarRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    name: str
-    time_zone: str
-    intervals: list[BusinessInterval]
-    holidays: list[Holiday]
-    created_at: datetime
-    updated_at: datetime
+    id: uuid.UUID = Field(description="Calendar id.")
+    name: str = Field(description="Unique name.")
+    time_zone: str = Field(description="IANA time zone.", examples=["Europe/Berlin"])
+    intervals: list[BusinessInterval] = Field(
+        description="Weekly business hours (several per day)."
+    )
+    holidays: list[Holiday] = Field(description="Closed dates: one-off or yearly.")
+    created_at: datetime = Field(description="When it was created (UTC).")
+    updated_at: datetime = Field(description="When it was last changed (UTC).")
 
 
 class TargetIn(BaseModel):
@@ -142,9 +148,19 @@ class Conditions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    priorities: list[TicketPriority] = Field(default_factory=list)
-    customer_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
-    mailbox_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    priorities: list[TicketPriority] = Field(
+        default_factory=list, description="The ticket's priority is one of these (empty: any)."
+    )
+    customer_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The ticket's customer is one of these users (empty: any).",
+    )
+    mailbox_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The ticket came in through one of these mailboxes (empty: any).",
+    )
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="Metadata key → value the ticket must have (equal)."
     )
@@ -164,8 +180,10 @@ class PolicyCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, description="Unique name.")
     position: int = Field(ge=0, le=1_000_000, description="Lower first; the first match applies.")
-    enabled: bool = True
-    conditions: Conditions = Field(default_factory=Conditions)
+    enabled: bool = Field(True, description="A disabled policy is skipped when matching.")
+    conditions: Conditions = Field(
+        default_factory=Conditions, description="Which tickets the policy applies to."
+    )
     calendar_id: uuid.UUID | None = Field(
         None, description="Calendar of business-time targets; required if any target is."
     )
@@ -186,14 +204,24 @@ class PolicyCreate(BaseModel):
 class PolicyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    position: int | None = Field(None, ge=0, le=1_000_000)
-    enabled: bool | None = None
-    conditions: Conditions | None = None
-    calendar_id: uuid.UUID | None = None
-    targets: dict[TicketPriority, PriorityTargets] | None = None
-    pause_statuses: list[TicketStatus] | None = None
-    warning_percent: int | None = Field(None, ge=0, le=99)
+    name: str | None = Field(None, min_length=1, max_length=200, description="Unique name.")
+    position: int | None = Field(
+        None, ge=0, le=1_000_000, description="Lower first; the first match applies."
+    )
+    enabled: bool | None = Field(None, description="A disabled policy is skipped when matching.")
+    conditions: Conditions | None = Field(None, description="Which tickets the policy applies to.")
+    calendar_id: uuid.UUID | None = Field(
+        None, description="Calendar of business-time targets; required if any target is."
+    )
+    targets: dict[TicketPriority, PriorityTargets] | None = Field(
+        None, description="Targets per ticket priority; a priority left out has no clocks."
+    )
+    pause_statuses: list[TicketStatus] | None = Field(
+        None, description="Statuses that pause the clocks (waiting on the customer)."
+    )
+    warning_percent: int | None = Field(
+        None, ge=0, le=99, description="`sla.warning` once this share of a target is used; 0: none."
+    )
 
     _pausable = field_validator("pause_statuses")(_pausable)
 
@@ -201,17 +229,25 @@ class PolicyUpdate(BaseModel):
 class PolicyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    name: str
-    position: int
-    enabled: bool
-    conditions: Conditions
-    calendar_id: uuid.UUID | None
-    targets: dict[TicketPriority, PriorityTargets]
-    pause_statuses: list[TicketStatus]
-    warning_percent: int
-    created_at: datetime
-    updated_at: datetime
+    id: uuid.UUID = Field(description="Policy id.")
+    name: str = Field(description="Unique name.")
+    position: int = Field(description="Lower first; the first match applies.")
+    enabled: bool = Field(description="A disabled policy is skipped when matching.")
+    conditions: Conditions = Field(description="Which tickets the policy applies to.")
+    calendar_id: uuid.UUID | None = Field(
+        description="Calendar of business-time targets; required if any target is."
+    )
+    targets: dict[TicketPriority, PriorityTargets] = Field(
+        description="Targets per ticket priority; a priority left out has no clocks."
+    )
+    pause_statuses: list[TicketStatus] = Field(
+        description="Statuses that pause the clocks (waiting on the customer)."
+    )
+    warning_percent: int = Field(
+        description="`sla.warning` once this share of a target is used; 0: none."
+    )
+    created_at: datetime = Field(description="When it was created (UTC).")
+    updated_at: datetime = Field(description="When it was last changed (UTC).")
 
 
 class PolicyWritten(PolicyRead):
@@ -229,25 +265,37 @@ class CalendarWritten(CalendarRead):
 class RecomputeRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    reason: str
-    state: Literal["queued", "running", "done", "failed"]
+    id: uuid.UUID = Field(description="Recomputation id.")
+    reason: str = Field(
+        description="The change that queued it, e.g. `policy <id> changed`.",
+        examples=["calendar 0d6f3c8e-5b7a-4c1e-9f2d-3a4b5c6d7e8f changed"],
+    )
+    state: Literal["queued", "running", "done", "failed"] = Field(
+        description="`queued` (not started), `running` (batches of open tickets in progress), "
+        "`done` or `failed`."
+    )
     total: int = Field(description="Open tickets to recompute (counted when it started).")
     done: int = Field(description="Tickets recomputed so far.")
-    created_at: datetime
-    finished_at: datetime | None
+    created_at: datetime = Field(description="When the change queued it (UTC).")
+    finished_at: datetime | None = Field(
+        description="When the last open ticket was recomputed (UTC); null until `done`."
+    )
 
 
 class TicketSla(BaseModel):
     """A ticket's SLA state (kept by the worker from its history; lags a write by ~1 s)."""
 
     policy: uuid.UUID | None = Field(None, description="The policy that applies.")
-    policy_name: str | None = None
+    policy_name: str | None = Field(None, description="Name of the policy that applies.")
     first_response_due_at: datetime | None = Field(
         None, description="Deadline of the running first-response clock (null: none/paused)."
     )
-    next_response_due_at: datetime | None = None
-    resolution_due_at: datetime | None = None
+    next_response_due_at: datetime | None = Field(
+        None, description="Deadline of the running next-response clock (null: none/paused)."
+    )
+    resolution_due_at: datetime | None = Field(
+        None, description="Deadline of the running resolution clock (null: none/paused)."
+    )
     paused: bool = Field(False, description="A clock is open but paused (waiting on customer).")
     breached: list[ClockKindName] = Field(
         default_factory=list, description="Kinds whose target was missed at least once."
@@ -259,14 +307,22 @@ class ClockRead(BaseModel):
 
     kind: str = Field(description="first_response | next_response | resolution.")
     cycle: int = Field(description="0; next_response: 1, 2, … one per customer message cycle.")
-    policy_id: uuid.UUID | None
-    target_seconds: int
+    policy_id: uuid.UUID | None = Field(description="The policy the clock was derived under.")
+    target_seconds: int = Field(
+        description="The time allowed, in seconds of the clock's own time (business or calendar)."
+    )
     business: bool = Field(description="Counted in business time (else calendar time).")
-    started_at: datetime
+    started_at: datetime = Field(
+        description="When the clock started (UTC): ticket created, or the customer message of "
+        "the cycle."
+    )
     paused_at: datetime | None = Field(description="Paused since (waiting on the customer).")
     used_seconds: int = Field(description="Time used before the current run or pause.")
     due_at: datetime | None = Field(description="Deadline while running; null when paused/done.")
-    fulfilled_at: datetime | None
+    fulfilled_at: datetime | None = Field(
+        description="When the target was met (UTC): the public staff reply, or the ticket "
+        "solved or closed."
+    )
     stopped_at: datetime | None = Field(description="Ended unanswered (ticket solved).")
     breached_at: datetime | None = Field(description="When the target was missed.")
 
@@ -277,13 +333,13 @@ class SlaQueueItem(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID = Field(description="Ticket id.")
-    number: int
-    title: str
-    status: TicketStatus
-    priority: TicketPriority
-    assigned_to: uuid.UUID | None
-    customer_id: uuid.UUID
-    updated_at: datetime
+    number: int = Field(description="Human-friendly ticket number (sequential, unique).")
+    title: str = Field(description="Short summary.")
+    status: TicketStatus = Field(description="Lifecycle status.")
+    priority: TicketPriority = Field(description="Priority.")
+    assigned_to: uuid.UUID | None = Field(description="Assignee, if any.")
+    customer_id: uuid.UUID = Field(description="Customer the ticket belongs to.")
+    updated_at: datetime = Field(description="Time of the last change of the ticket (UTC).")
     due_at: datetime = Field(description="The ticket's earliest running SLA deadline.")
     breached: list[ClockKindName] = Field(description="Kinds already breached on this ticket.")
-    policy_id: uuid.UUID | None
+    policy_id: uuid.UUID | None = Field(description="The policy that applies.")
