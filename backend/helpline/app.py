@@ -54,11 +54,13 @@ from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.cursor import InvalidCursor
 from helpline.logs import configure_logging
+from helpline.macro.endpoints import router as macro_router
 from helpline.mail import outbox as mail_outbox
 from helpline.mail.endpoints import INBOUND_PATH
 from helpline.mail.endpoints import router as mail_router
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.report.endpoints import router as report_router
+from helpline.rule.endpoints import router as rule_router
 from helpline.runtime import (
     make_read_router,
     make_redis,
@@ -77,6 +79,7 @@ from helpline.sla.endpoints import (
     policies_router,
     queue_router,
 )
+from helpline.team.endpoints import router as team_router
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -240,6 +243,15 @@ OPENAPI_TAGS = [
     {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
     {"name": "events", "description": "The change feed of tickets (resumable)."},
     {"name": "webhooks", "description": "Signed event deliveries (admins)."},
+    {"name": "teams", "description": "Teams of agents; a ticket belongs to at most one."},
+    {
+        "name": "macros",
+        "description": "Canned replies (sandboxed templates) with actions, personal or shared.",
+    },
+    {
+        "name": "rules",
+        "description": "Automation rules run by the worker from the change feed (admins).",
+    },
     {
         "name": "email",
         "description": "The email channel: mailboxes, the inbound endpoint, the quarantine and "
@@ -413,6 +425,9 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         user_credentials_router,
         webhook_router,
         mail_router,
+        team_router,
+        macro_router,
+        rule_router,
     ):
         app.include_router(router)
     for router in (calendars_router, policies_router, clocks_router, queue_router, report_router):

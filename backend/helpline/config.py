@@ -310,6 +310,21 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         4, ge=1, le=64, description="Deliveries in flight per endpoint and worker process."
     )
+    rules_max_depth: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Rule changes that trigger rules stop at this depth (logged as skipped).",
+    )
+    rules_poll_interval_s: float = Field(
+        0.5, gt=0, le=60, description="How often the worker's rules runner reads the feed."
+    )
+    rules_batch: int = Field(
+        200, ge=1, le=10_000, description="Feed events the rules runner reads per step."
+    )
+    rules_lease_s: float = Field(
+        30, ge=1, le=600, description="A worker holds the rules runner's feed lease this long."
+    )
     webhook_retry_hours: int = Field(
         24, ge=1, le=72, description="How long a failing delivery is retried (backoff)."
     )

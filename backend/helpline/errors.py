@@ -352,6 +352,43 @@ class WebhookNotFound(NotFound):
     description = "No webhook endpoint (or delivery) with this id."
 
 
+class TeamNotFound(NotFound):
+    slug, title = "team-not-found", "Team not found"
+    description = "No team with this id."
+
+
+class MacroNotFound(NotFound):
+    slug, title = "macro-not-found", "Macro not found"
+    description = "No macro with this id that the caller may see (shared, or their own)."
+
+
+class RuleNotFound(NotFound):
+    slug, title = "rule-not-found", "Rule not found"
+    description = "No automation rule with this id."
+
+
+class NameTaken(Conflict):
+    slug, title = "name-taken", "Name already in use"
+    description = "Another team or rule already has this name (compared case-insensitively)."
+
+
+class TemplateRefused(ValidationFailed):
+    slug, title = "template-refused", "Template refused"
+    description = (
+        "The macro template uses a placeholder that does not exist, or a construct the sandbox "
+        "does not allow (statements, calls, subscripts, private or dunder attributes, unknown "
+        "filters); `errors[]` names each one."
+    )
+
+
+class RuleInvalid(ValidationFailed):
+    slug, title = "rule-invalid", "Rule invalid"
+    description = (
+        "A condition names an unknown field, operator or event, or an action an unknown kind "
+        "or a value of the wrong type; `errors[]` names each one."
+    )
+
+
 class WebhookTargetRefused(ValidationFailed):
     slug, title = "webhook-target-refused", "Webhook target refused"
     description = (

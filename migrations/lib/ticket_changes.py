@@ -4,12 +4,17 @@ Loaded by path from migrations (``load_ticket_changes()`` in each), so the one l
 fields lives here, next to the code that turns it into ``tickets_changes()``: history rows, the
 audit row and the change feed's event, in one pass over ``OLD``/``NEW`` (migration 0012).
 
+The BEFORE trigger ``tickets_before_write()`` (``search_vector``, ``version``) is generated here
+too: a change of a field with a ``ticket.updated`` key is a new version of the ticket.
+
 To track a new ticket column (say ``team_id``): add ``TICKET_FIELDS_<rev>`` below — the previous
-tuple plus the new field — and in that revision's migration run ``create_function(<new>)`` and
-``create_trigger(<new>)`` on upgrade and the previous tuple's on downgrade (a new history
-``change_type`` also needs ``ck_ticket_history_change_type`` widened). Earlier tuples never
-change: they are what earlier migrations install. ``tests/migrations/test_change_triggers.py``
-fails while a column of ``tickets`` is neither tracked nor listed in ``UNTRACKED``.
+tuple plus the new field — and in that revision's migration run ``create_function(<new>)``,
+``create_trigger(<new>)`` (after dropping the trigger) and, for a field with an event,
+``create_before_write(<new>)`` on upgrade, and the previous tuple's on downgrade (a new history
+``change_type`` also needs ``ck_ticket_history_change_type`` widened); migration 0014 does so.
+Earlier tuples never change: they are what earlier migrations install.
+``tests/migrations/test_change_triggers.py`` fails while a column of ``tickets`` is neither
+tracked nor listed in ``UNTRACKED``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class TrackedField:
     """A ticket column whose change is audited (every tracked column is) and, optionally, a
-    history row of its own (``history``: the change_type) and a key in ``ticket.updated``."""
+    history row of its own (``history``: the change_type) and a key in ``ticket.updated``
+    (``event``; such a change also bumps ``version``, which the event carries)."""
 
     column: str
     history: str | None = None
@@ -41,6 +47,12 @@ TICKET_FIELDS_0012: tuple[TrackedField, ...] = (
     TrackedField("created_at"),
     TrackedField("mailbox_id"),
 )
+# 0014 (tags, teams): the whole tag set and the team, like the assignee (staff-only: access.py).
+TICKET_FIELDS_0014: tuple[TrackedField, ...] = (
+    *TICKET_FIELDS_0012,
+    TrackedField("tags", "tags_changed", event=True),
+    TrackedField("team_id", "team_changed", event=True),
+)
 # deleted_at is always tracked (history deleted/restored, ticket.deleted, audit actions).
 SPECIAL = ("deleted_at",)
 # The history row of a new ticket records these.
@@ -53,6 +65,11 @@ CREATED_EVENT = """jsonb_build_object(
             'deleted_at', NEW.deleted_at)"""
 # Bookkeeping the BEFORE trigger maintains: a change of these alone records nothing.
 UNTRACKED = ("updated_at", "version", "search_vector")
+# tickets.search_vector, maintained by tickets_before_write() (a generated column before 0012).
+SEARCH_VECTOR_SQL = (
+    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, description), 'B')"
+)
 
 
 def _history(kind: str, old: str, new: str) -> str:
@@ -190,3 +207,49 @@ def create_trigger(fields: tuple[TrackedField, ...]) -> str:
         f"CREATE TRIGGER tickets_changes AFTER INSERT OR DELETE OR UPDATE OF {columns}"
         " ON tickets FOR EACH ROW EXECUTE FUNCTION tickets_changes()"
     )
+
+
+def version_columns(fields: tuple[TrackedField, ...]) -> tuple[str, ...]:
+    """The columns whose change bumps ``version``: those with a ``ticket.updated`` key,
+    ``deleted_at``, and ``updated_at`` (a touch: a new message or metadata change)."""
+    return (*(f.column for f in fields if f.event), *SPECIAL, "updated_at")
+
+
+def create_before_write(fields: tuple[TrackedField, ...]) -> str:
+    """``CREATE OR REPLACE FUNCTION tickets_before_write()``: ``search_vector`` on INSERT and
+    when title or description change; ``version`` + 1 (and a fresh ``updated_at``) when one of
+    ``version_columns(fields)`` changes."""
+    vector = SEARCH_VECTOR_SQL.replace("title", "NEW.title").replace(
+        "description", "NEW.description"
+    )
+    columns = version_columns(fields)
+    new = ", ".join(f"NEW.{c}" for c in columns)
+    old = ", ".join(f"OLD.{c}" for c in columns)
+    return f"""
+CREATE OR REPLACE FUNCTION tickets_before_write() RETURNS trigger LANGUAGE plpgsql AS $$
+-- search_vector and version of tickets (migrations/lib/ticket_changes.py).
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.search_vector := {vector};
+        RETURN NEW;
+    END IF;
+    IF NEW.title IS DISTINCT FROM OLD.title OR NEW.description IS DISTINCT FROM OLD.description
+    THEN
+        NEW.search_vector := {vector};
+    ELSE
+        NEW.search_vector := OLD.search_vector;  -- derived: never set by hand
+    END IF;
+    IF current_setting('session_replication_role') = 'replica' THEN
+        RETURN NEW;  -- replicated rows bring their version (fired ALWAYS for search_vector)
+    END IF;
+    IF ({new})
+       IS DISTINCT FROM
+       ({old}) THEN
+        NEW.version := OLD.version + 1;
+        NEW.updated_at := greatest(clock_timestamp(), OLD.updated_at);
+    ELSE
+        NEW.version := OLD.version;
+    END IF;
+    RETURN NEW;
+END $$
+"""

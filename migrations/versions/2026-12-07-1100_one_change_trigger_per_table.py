@@ -21,10 +21,10 @@ record — the audit one after rendering both rows to JSON. Now:
 - ``search_vector`` is no longer a generated column: PostgreSQL 15 recomputes every stored
   generated column on every UPDATE of a table that has a BEFORE ROW UPDATE trigger (the
   version trigger), so each touch ran ``to_tsvector`` over title and description. It is now a
-  plain column that ``tickets_before_write()`` (the version trigger, which also runs on INSERT)
-  computes only when title or description change (fired ALWAYS, so bulk loads under
-  ``session_replication_role = replica`` get it too). ``DROP EXPRESSION`` keeps the values: no
-  rewrite, instant on a live table.
+  plain column that ``tickets_before_write()`` (the version trigger, which also runs on INSERT;
+  generated in migrations/lib/ticket_changes.py) computes only when title or description change
+  (fired ALWAYS, so bulk loads under ``session_replication_role = replica`` get it too).
+  ``DROP EXPRESSION`` keeps the values: no rewrite, instant on a live table.
 - Indexes no query needs are dropped (docs/performance/write-path.md has the evidence).
 
 The superseded trigger functions stay (unused) so that downgrade reattaches them unchanged;
@@ -57,45 +57,6 @@ def load_ticket_changes() -> ModuleType:
     spec.loader.exec_module(module)
     return module
 
-
-SEARCH_VECTOR_SQL = (
-    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, description), 'B')"
-)
-
-BEFORE_WRITE = rf"""
-CREATE FUNCTION tickets_before_write() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        NEW.search_vector := {
-    SEARCH_VECTOR_SQL.replace("title", "NEW.title").replace("description", "NEW.description")
-};
-        RETURN NEW;
-    END IF;
-    IF NEW.title IS DISTINCT FROM OLD.title OR NEW.description IS DISTINCT FROM OLD.description
-    THEN
-        NEW.search_vector := {
-    SEARCH_VECTOR_SQL.replace("title", "NEW.title").replace("description", "NEW.description")
-};
-    ELSE
-        NEW.search_vector := OLD.search_vector;  -- derived: never set by hand
-    END IF;
-    IF current_setting('session_replication_role') = 'replica' THEN
-        RETURN NEW;  -- replicated rows bring their version (fired ALWAYS for search_vector)
-    END IF;
-    IF (NEW.title, NEW.description, NEW.status, NEW.priority, NEW.assigned_to,
-        NEW.customer_id, NEW.deleted_at, NEW.updated_at)
-       IS DISTINCT FROM
-       (OLD.title, OLD.description, OLD.status, OLD.priority, OLD.assigned_to,
-        OLD.customer_id, OLD.deleted_at, OLD.updated_at) THEN
-        NEW.version := OLD.version + 1;
-        NEW.updated_at := greatest(clock_timestamp(), OLD.updated_at);
-    ELSE
-        NEW.version := OLD.version;
-    END IF;
-    RETURN NEW;
-END $$
-"""
 
 # The actor context, read once per trigger call (helpline_audit() reads it per row).
 ACTOR_DECLARE = """
@@ -381,8 +342,8 @@ def upgrade() -> None:
         "description (weight B); maintained by tickets_before_write().'"
     )
     for sql in (
-        BEFORE_WRITE, CONVERSATIONS_CHANGES, METADATA_CHANGES, ATTACHMENTS_CHANGES,
-        changes.create_function(fields),
+        changes.create_before_write(fields), CONVERSATIONS_CHANGES, METADATA_CHANGES,
+        ATTACHMENTS_CHANGES, changes.create_function(fields),
     ):  # fmt: skip
         op.execute(sql.strip())
     for sql in (*NEW_TRIGGERS, changes.create_trigger(fields)):
@@ -394,6 +355,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    changes = load_ticket_changes()
     for _name, _table, definition in DROPPED_INDEXES:
         op.execute(definition)
     op.execute("DROP TRIGGER tickets_changes ON tickets")
@@ -406,7 +368,7 @@ def downgrade() -> None:
     op.execute("ALTER TABLE tickets DROP COLUMN search_vector")
     op.execute(
         f"ALTER TABLE tickets ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
-        f"({SEARCH_VECTOR_SQL}) STORED NOT NULL"
+        f"({changes.SEARCH_VECTOR_SQL}) STORED NOT NULL"
     )
     op.execute(
         "COMMENT ON COLUMN tickets.search_vector IS "

@@ -1,7 +1,7 @@
 """Default mailbox (replies on web/API tickets go out by mail) and raw-mail retention.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07 11:30:00+00:00
 
 - ``mailboxes.is_default``: the mailbox that mails the public staff replies of tickets that did
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 API = "/api/v1/tickets"
 TICKET_FIELDS = (
     "id number title description status priority createdAt updatedAt assignedTo customerId version"
+    " teamId tags"
 )
 
 
@@ -39,6 +40,7 @@ def snake(ticket: dict) -> dict:
         "updatedAt": "updated_at",
         "assignedTo": "assigned_to",
         "customerId": "customer_id",
+        "teamId": "team_id",
     }
     return {names.get(k, k): v for k, v in ticket.items()}
 

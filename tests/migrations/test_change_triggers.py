@@ -5,7 +5,9 @@ touches, no-op updates, soft delete and restore, a purge with its cascades, meta
 renames, single and multi-row messages, attachments, a listening webhook, a write without actor
 context, bulk statements — run on a database at 0011 (history, audit and events triggers of their
 own) and on one at 0012; ticket_history, audit_log, events and the webhook deliveries they leave
-must be the same rows in the same order (ids, clock times and change-set uuids aside).
+must be the same rows in the same order (ids, clock times and change-set uuids aside). At 0014
+(tags and team tracked too, TICKET_FIELDS_0014) they still are, apart from the two new columns in
+whole-row audit snapshots; and a tag or team change is history, an event, audit and a version.
 """
 
 from __future__ import annotations
@@ -259,16 +261,34 @@ async def _run_and_collect(url: str) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+def _without_tags_and_team(audit: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Audit rows at 0014 as at 0011: whole-row snapshots (a create, a purge) have the two new
+    columns, at their defaults since the script never sets them; diffs never have them."""
+    rows = []
+    for row in audit:
+        changes = dict(row[8] or {})
+        if row[3] in ("ticket.created", "ticket.purged"):
+            assert (changes.pop("tags"), changes.pop("team_id")) == ([], None), row
+        else:
+            assert not {"tags", "team_id"} & changes.keys(), row
+        rows.append((*row[:8], changes if row[8] is not None else None, row[9]))
+    return rows
+
+
 def test_unified_triggers_write_the_same_rows(make_database):
-    before_url, after_url = make_database(migrate=False), make_database(migrate=False)
+    before_url, after_url, tags_url = (make_database(migrate=False) for _ in range(3))
     command.upgrade(alembic_config(before_url), "0011")
     command.upgrade(alembic_config(after_url), "0012")
+    command.upgrade(alembic_config(tags_url), "0014")
 
     before = asyncio.run(_run_and_collect(before_url))
     after = asyncio.run(_run_and_collect(after_url))
+    with_tags = asyncio.run(_run_and_collect(tags_url))
+    with_tags["audit"] = _without_tags_and_team(with_tags["audit"])
 
     for table in ("history", "audit", "events", "deliveries", "jobs"):
         assert after[table] == before[table], table
+        assert with_tags[table] == before[table], table
     # the script exercised every kind of row (a vacuous comparison would pass too)
     assert {r[1] for r in before["history"]} >= {
         "created", "status_changed", "priority_changed", "assignee_changed", "title_changed",
@@ -328,3 +348,144 @@ def test_every_ticket_column_is_tracked_or_bookkeeping(database_url):
     listed = trigger.split(" UPDATE OF ", 1)[1].split(" ON ", 1)[0].split(", ")
     assert set(listed) | set(changes.UNTRACKED) == columns
     assert not set(listed) & set(changes.UNTRACKED)
+
+
+TEAM = "00000000-0000-7000-8000-000000000501"
+# (statement, version after it, history rows, ticket.updated changes, audited columns)
+TAG_SCRIPT: list[tuple[str, int, list[tuple[str, Any, Any]], dict[str, Any] | None, set[str]]] = [
+    (
+        f"UPDATE tickets SET tags = '{{vip}}' WHERE id = '{T1}'",
+        2,
+        [("tags_changed", [], ["vip"])],
+        {"tags": [[], ["vip"]]},
+        {"tags"},
+    ),
+    (
+        f"UPDATE tickets SET team_id = '{TEAM}' WHERE id = '{T1}'",
+        3,
+        [("team_changed", None, TEAM)],
+        {"team_id": [None, TEAM]},
+        {"team_id"},
+    ),
+    (  # several fields: history in the order of the tracked fields
+        f"UPDATE tickets SET tags = '{{billing,vip}}', team_id = NULL, status = 'open'"
+        f" WHERE id = '{T1}'",
+        4,
+        [
+            ("status_changed", "new", "open"),
+            ("tags_changed", ["vip"], ["billing", "vip"]),
+            ("team_changed", TEAM, None),
+        ],
+        {"status": ["new", "open"], "tags": [["vip"], ["billing", "vip"]], "team_id": [TEAM, None]},
+        {"status", "tags", "team_id"},
+    ),
+    (f"UPDATE tickets SET tags = tags, team_id = team_id WHERE id = '{T1}'", 4, [], None, set()),
+]
+
+
+async def _tag_changes(url: str) -> list[tuple[int, list[tuple[str, Any, Any]], Any, Any]]:
+    """Per statement of TAG_SCRIPT: the version, and the history, event and audit rows it wrote."""
+    conn = await asyncpg.connect(**connect_kwargs(url))
+    try:
+        async with conn.transaction():
+            await conn.execute(ACTOR.format(type="system", user="", key="", request="setup"))
+            await conn.execute(
+                "INSERT INTO users (id, email, name, role, created_at, updated_at) VALUES"
+                f" ('{AGENT}', 'agent@example.com', 'Agent', 'agent', {AT}, {AT}),"
+                f" ('{ALICE}', 'alice@example.com', 'Alice', 'customer', {AT}, {AT})"
+            )
+            await conn.execute(f"INSERT INTO teams (id, name) VALUES ('{TEAM}', 'Tier 2')")
+            await conn.execute(
+                "INSERT INTO tickets (id, title, customer_id, created_at, updated_at)"
+                f" VALUES ('{T1}', 'Printer', '{ALICE}', {AT}, {AT})"
+            )
+        marks = "SELECT (SELECT max(id) FROM ticket_history), (SELECT max(id) FROM events),"
+        marks += " (SELECT max(id) FROM audit_log)"
+        results = []
+        for number, (statement, *_expected) in enumerate(TAG_SCRIPT):
+            history_id, event_id, audit_id = await conn.fetchrow(marks)
+            async with conn.transaction():
+                await conn.execute(
+                    ACTOR.format(type="api_key", user=AGENT, key=KEY, request=f"tags-{number}")
+                )
+                await conn.execute(statement)
+            version = await conn.fetchval(f"SELECT version FROM tickets WHERE id = '{T1}'")
+            history = await conn.fetch(
+                "SELECT change_type, old_value, new_value, version, changed_by FROM ticket_history"
+                " WHERE id > $1 ORDER BY id",
+                history_id,
+            )
+            events = await conn.fetch(
+                "SELECT type, data FROM events WHERE id > $1 ORDER BY id", event_id
+            )
+            audit = await conn.fetch(
+                "SELECT action, changes FROM audit_log WHERE id > $1 ORDER BY id", audit_id
+            )
+            assert all(r["version"] == version for r in history)
+            assert all(str(r["changed_by"]) == AGENT for r in history)
+            results.append(
+                (
+                    version,
+                    [(r[0], _normalize(r[1]), _normalize(r[2])) for r in history],
+                    [(r[0], _normalize(r[1])) for r in events],
+                    [(r[0], _normalize(r[1])) for r in audit],
+                )
+            )
+        return results
+    finally:
+        await conn.close()
+
+
+def test_tags_and_team_are_tracked_by_the_one_trigger(make_database):
+    """0014: a tag or team change is a new version, its history row, a key of ticket.updated and
+    an audit row, all from tickets_changes() (no trigger of its own); downgrade removes them."""
+    url = make_database(migrate=False)
+    command.upgrade(alembic_config(url), "0014")
+
+    results = asyncio.run(_tag_changes(url))
+
+    for (_sql, version, history, changes, audited), (
+        got_version,
+        got_history,
+        events,
+        audit,
+    ) in zip(TAG_SCRIPT, results, strict=True):
+        assert got_version == version
+        assert got_history == history
+        if changes is None:
+            assert events == []
+            assert audit == []
+        else:
+            assert events == [("ticket.updated", {"version": version, "changes": changes})]
+            [(action, diff)] = audit
+            assert action == "ticket.updated"
+            assert set(diff) == {*audited, "version"}
+            for column in audited:
+                assert diff[column] == changes[column]
+
+    command.downgrade(alembic_config(url), "0013")
+
+    async def trigger_columns() -> list[str]:
+        conn = await asyncpg.connect(**connect_kwargs(url))
+        try:
+            await conn.execute(f"UPDATE tickets SET status = 'pending' WHERE id = '{T1}'")
+            assert (
+                await conn.fetchval(
+                    "SELECT count(*) FROM ticket_history WHERE change_type = 'status_changed'"
+                    " AND new_value = '\"pending\"'"
+                )
+                == 1
+            )
+            definition = await conn.fetchval(
+                "SELECT pg_get_triggerdef(oid) FROM pg_trigger"
+                " WHERE tgrelid = 'tickets'::regclass AND tgname = 'tickets_changes'"
+            )
+            return str(definition).split(" UPDATE OF ", 1)[1].split(" ON ", 1)[0].split(", ")
+        finally:
+            await conn.close()
+
+    changes = _ticket_changes()
+    assert asyncio.run(trigger_columns()) == [
+        *(f.column for f in changes.TICKET_FIELDS_0012),
+        *changes.SPECIAL,
+    ]

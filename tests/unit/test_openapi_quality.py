@@ -128,7 +128,11 @@ def problem_types(op: dict[str, Any]) -> dict[str, set[str]]:
 
 # A resource's own problems (by slug prefix) belong on the operations of its paths only.
 RESOURCE_PROBLEMS = {
-    "ticket-": ("/tickets",),
+    "ticket-": ("/tickets", "/macros/{macro_id}/apply"),  # a macro is applied to a ticket
+    "team-": ("/teams",),
+    "macro-": ("/macros",),
+    "rule-": ("/rules",),
+    "template-": ("/macros", "/rules"),  # rule notes and replies are templates too
     "metadata-": ("/metadata",),
     "user-": ("/users", "/api-keys"),  # a key's owner
     "api-key-": ("/api-keys",),

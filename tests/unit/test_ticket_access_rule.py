@@ -37,10 +37,11 @@ class TestTicketAccess:
         assert not visibility.sees_internal
         assert visible_tickets(principal(Role.agent)).sees_internal
 
-    def test_public_fields_drop_assignment_and_priority_only(self):
+    def test_public_fields_drop_assignment_priority_team_and_tags_only(self):
         values = {"title": "t", "status": "open", "assigned_to": "x", "priority": "high"}
+        values |= {"team_id": "y", "tags": ["vip"]}
         assert public_fields(values) == {"title": "t", "status": "open"}
-        assert set(STAFF_ONLY_FIELDS) == {"assigned_to", "priority"}
+        assert set(STAFF_ONLY_FIELDS) == {"assigned_to", "priority", "team_id", "tags"}
 
     def test_the_feed_hides_updates_of_exactly_the_staff_only_fields(self):
         hidden = events_repository.CUSTOMER_HIDDEN

@@ -50,6 +50,7 @@ async def add_message(
     data: MessageCreate,
     *,
     channel: MessageChannel | None = None,
+    as_system: bool = False,
     mailer: ReplyMailer | None = None,
 ) -> AnyRow:
     """Add a reply or (staff only) an internal note to a visible, open ticket. A public staff
@@ -69,9 +70,14 @@ async def add_message(
             "id": message_id,
             "ticket_id": ticket_id,
             "message": data.message,
-            "sender_id": principal.user_id,
+            # as_system: written by an automation rule (no user; the actor context names it)
+            "sender_id": None if as_system else principal.user_id,
             "sender_type": (
-                SenderType.customer if principal.is_customer else SenderType.agent
+                SenderType.system
+                if as_system
+                else SenderType.customer
+                if principal.is_customer
+                else SenderType.agent
             ).value,
             "is_internal": data.is_internal,
             "attachments": attachments,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.ticket import service as ticket_service
 from helpline.ticket.schemas import (
+    TAG_PATTERN,
     TicketCreate,
     TicketFilters,
     TicketSort,
@@ -90,6 +92,10 @@ class TicketFilterInput:
     created_before: datetime | None = strawberry.field(default=None, description="Before.")
     updated_since: datetime | None = strawberry.field(default=None, description="At or after.")
     number: int | None = strawberry.field(default=None, description="The ticket number.")
+    team_id: strawberry.ID | None = strawberry.field(default=None, description="Team id.")
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Tickets carrying every one of these tags (as REST `tag=`)."
+    )
     q: str | None = strawberry.field(
         default=None, description="Full-text search (1-200 chars); `#1234` also finds number 1234."
     )
@@ -113,6 +119,8 @@ class TicketFilterInput:
                 "created_before": self.created_before,
                 "updated_since": self.updated_since,
                 "number": self.number,
+                "team_id": self.team_id and parse_id(self.team_id, "filter.teamId"),
+                "tags": tuple(sorted(set(self.tags or ()))),
                 "q": q or None,
                 "metadata": tuple(sorted(pairs)),
             },
@@ -167,6 +175,19 @@ class UpdateTicketInput:
     assigned_to: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="New assignee, or null to unassign (staff only)."
     )
+    team_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="New team, or null (staff only)."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="The whole tag set (staff only)."
+    )
+
+
+@strawberry.input(description="Add or remove one tag (staff only; as `PUT`/`DELETE …/tags/{tag}`).")
+class TicketTagInput:
+    ticket_id: strawberry.ID
+    tag: str
+    expected_version: int | None = None
 
 
 @strawberry.input(description="Soft-delete a ticket (staff only).")
@@ -211,6 +232,22 @@ class RemoveTicketMetadataPayload:
     key: str
 
 
+async def _change_tag(info: Info, input: TicketTagInput, *, add: bool) -> Ticket:
+    ctx = info.context
+    principal = ctx.require(Scope.tickets_write)
+    ticket_id = parse_id(input.ticket_id, "ticketId")
+    if not re.fullmatch(TAG_PATTERN, input.tag):
+        raise ValidationFailed(
+            "Invalid tag.",
+            errors=[{"loc": ["input", "tag"], "msg": TAG_PATTERN, "type": "pattern"}],
+        )
+    async with ctx.work() as uow:
+        row = await ticket_service.change_tag(
+            uow, principal, ticket_id, input.tag, add=add, expected_version=input.expected_version
+        )
+    return Ticket.from_row(row)
+
+
 def _ids(values: dict[str, Any], *names: str) -> dict[str, Any]:
     for name in names:
         if values.get(name) is not None:
@@ -236,10 +273,18 @@ class TicketMutation:
         values = given(input)
         ticket_id = parse_id(values.pop("id"), "id")
         expected = values.pop("expected_version", None)
-        data = build(TicketUpdate, _ids(values, "assigned_to"))
+        data = build(TicketUpdate, _ids(values, "assigned_to", "team_id"))
         async with ctx.work() as uow:
             row = await ticket_service.update_ticket(uow, principal, ticket_id, data, expected)
         return Ticket.from_row(row)
+
+    @strawberry.mutation(description="Add a tag to a ticket (as `PUT …/tags/{tag}`).")
+    async def add_ticket_tag(self, info: Info, input: TicketTagInput) -> Ticket:
+        return await _change_tag(info, input, add=True)
+
+    @strawberry.mutation(description="Remove a tag from a ticket (as `DELETE …/tags/{tag}`).")
+    async def remove_ticket_tag(self, info: Info, input: TicketTagInput) -> Ticket:
+        return await _change_tag(info, input, add=False)
 
     @strawberry.mutation(description="Soft-delete a ticket (as `DELETE`).")
     async def delete_ticket(self, info: Info, input: DeleteTicketInput) -> DeleteTicketPayload:

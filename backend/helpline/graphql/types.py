@@ -262,6 +262,10 @@ class Ticket:
     assigned_to: strawberry.ID | None = strawberry.field(description="Assignee id, if any.")
     customer_id: strawberry.ID
     version: int = strawberry.field(description="+1 on every change; `expectedVersion` value.")
+    team_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Team the ticket belongs to, if any."
+    )
+    tags: list[str] = strawberry.field(default_factory=list, description="Tags, sorted.")
     preloaded_metadata: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
@@ -279,6 +283,10 @@ class Ticket:
             assigned_to=None if row.assigned_to is None else strawberry.ID(str(row.assigned_to)),
             customer_id=strawberry.ID(str(row.customer_id)),
             version=row.version,
+            team_id=(
+                None if getattr(row, "team_id", None) is None else strawberry.ID(str(row.team_id))
+            ),
+            tags=list(getattr(row, "tags", ())),
             preloaded_metadata=getattr(row, "metadata", None),
         )
 

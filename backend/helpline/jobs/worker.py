@@ -16,9 +16,11 @@ from helpline.jobs import context
 from helpline.jobs.tasks import blueprint
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.periodic import Periodic
+from helpline.mail import outbox as mail_outbox
 from helpline.mail.imap_loop import ImapSupervisor
 from helpline.mail.processing import Processor
 from helpline.mail.sending import Sender
+from helpline.rule.runner import RulesRunner
 from helpline.runtime import resolve_database_url
 from helpline.sla import runner as sla_runner
 from helpline.webhook.delivery import Deliverer
@@ -113,6 +115,17 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
             final_step=False,
         )
         sla_loop.start()
+        # Automation rules read the change feed beside the jobs (ADR 0014).
+        rules = RulesRunner(
+            ctx.database,
+            max_depth=settings.rules_max_depth,
+            batch=settings.rules_batch,
+            lease_s=settings.rules_lease_s,
+            interval_s=settings.rules_poll_interval_s,
+            clock=ctx.clock,
+            mailer=mail_outbox.queue_reply,
+        )
+        rules.loop.start()
         try:
             await app.run_worker_async(
                 queues=list(QUEUES),
@@ -126,3 +139,5 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
             await sla_loop.stop()
             imap.stop()
             await imap_task
+            await rules.loop.stop()
+            await rules.release()

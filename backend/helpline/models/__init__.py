@@ -12,8 +12,10 @@ from helpline.models.email_suppression import EmailSuppression
 from helpline.models.event import Event
 from helpline.models.idempotency_key import IdempotencyKey
 from helpline.models.inbound_email import InboundEmail
+from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
+from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor
 from helpline.models.sla import (
     SlaCalendar,
     SlaClock,
@@ -22,6 +24,7 @@ from helpline.models.sla import (
     SlaRecompute,
     SlaTicketState,
 )
+from helpline.models.team import Team, TeamMember
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
@@ -42,14 +45,20 @@ __all__ = [
     "Event",
     "IdempotencyKey",
     "InboundEmail",
+    "Macro",
     "Mailbox",
     "OutboundEmail",
+    "Rule",
+    "RuleExecution",
+    "RuleFeedCursor",
     "SlaCalendar",
     "SlaClock",
     "SlaFeedPosition",
     "SlaPolicy",
     "SlaRecompute",
     "SlaTicketState",
+    "Team",
+    "TeamMember",
     "Ticket",
     "TicketHistory",
     "TicketMetadata",

@@ -56,6 +56,8 @@ class ChangeType(StrEnum):
     message_added = "message_added"
     deleted = "deleted"
     restored = "restored"
+    tags_changed = "tags_changed"
+    team_changed = "team_changed"
 
 
 class ActorType(StrEnum):
@@ -63,6 +65,7 @@ class ActorType(StrEnum):
     api_key = "api_key"
     system = "system"
     anonymous = "anonymous"
+    rule = "rule"
 
 
 class AuditOutcome(StrEnum):

@@ -14,7 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpline.models.base import Base, created_at_column, in_check, uuid_pk
@@ -53,6 +53,9 @@ class Ticket(Base):
         _keyset_index("ix_tickets_customer_updated", "customer_id"),
         _keyset_index("ix_tickets_assignee_updated", "assigned_to"),
         _keyset_index("ix_tickets_status_updated", "status"),
+        _keyset_index("ix_tickets_team_updated", "team_id"),
+        Index("ix_tickets_tags", "tags", postgresql_using="gin", postgresql_where=LIVE),
+        CheckConstraint("helpline_tags_valid(tags)", name="tags_valid"),
         Index("ix_tickets_search", "search_vector", postgresql_using="gin"),
         Index("uq_tickets_number", "number", unique=True),
         {"comment": "Support tickets. Soft-deleted rows keep deleted_at."},
@@ -97,6 +100,16 @@ class Ticket(Base):
         UUID(as_uuid=True),
         ForeignKey("mailboxes.id", ondelete="SET NULL"),
         comment="Mailbox the ticket came from: public staff replies are mailed from it.",
+    )
+    team_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("teams.id", ondelete="SET NULL"),
+        comment="Team the ticket belongs to (at most one).",
+    )
+    tags: Mapped[list[str]] = mapped_column(
+        ARRAY(Text),
+        server_default=text("'{}'::text[]"),
+        comment="Tags: sorted, unique, lower-case; GIN-indexed (ADR 0014).",
     )
     deleted_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="Soft-delete time; deleted tickets are invisible."

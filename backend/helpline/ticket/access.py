@@ -14,12 +14,20 @@ from helpline.models.enums import TicketStatus
 # What customers never see of a ticket (DESIGN §6): who it is assigned to and its priority —
 # neither as fields (a created ticket, an update's changes) nor as history entries recording their
 # changes — and internal notes.
-STAFF_ONLY_FIELDS = ("assigned_to", "priority")
-STAFF_ONLY_CHANGE_TYPES = ("assignee_changed", "priority_changed")
+# Tags and teams are the staff's filing (ADR 0014): their changes are staff-only too.
+STAFF_ONLY_FIELDS = ("assigned_to", "priority", "team_id", "tags")
+STAFF_ONLY_CHANGE_TYPES = ("assignee_changed", "priority_changed", "team_changed", "tags_changed")
 
 # What customers may set: on create, none of these (a customer's ticket is always their own and
 # starts as staff would have it); on update, only these.
-CUSTOMER_UNSETTABLE_ON_CREATE = ("status", "priority", "assigned_to", "customer_id")
+CUSTOMER_UNSETTABLE_ON_CREATE = (
+    "status",
+    "priority",
+    "assigned_to",
+    "customer_id",
+    "team_id",
+    "tags",
+)
 CUSTOMER_UPDATABLE = frozenset({"title", "description", "status"})
 
 

@@ -38,6 +38,7 @@ from helpline.services import services
 from helpline.ticket import service
 from helpline.ticket.schemas import (
     COUNT_CAP,
+    TAG_PATTERN,
     Rfc3339,
     TicketCounts,
     TicketCreate,
@@ -132,6 +133,14 @@ async def ticket_filters(
     number: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="The ticket with this number.")
     ] = None,
+    team_id: Annotated[uuid.UUID | None, Query(description="Team id.")] = None,
+    tag: Annotated[
+        list[Annotated[str, Query(pattern=TAG_PATTERN)]] | None,
+        Query(
+            max_length=10,
+            description="Tickets carrying this tag; repeat for several (all must match).",
+        ),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -152,6 +161,8 @@ async def ticket_filters(
             created_before=created_before,
             updated_since=updated_since,
             number=number,
+            team_id=team_id,
+            tags=tuple(sorted(set(tag or ()))),
             q=q.strip() if q else None,
             metadata=_metadata_filters(request),
         )
@@ -322,3 +333,61 @@ async def delete_ticket(
 ) -> Response:
     await service.delete_ticket(uow, principal, ticket_id, parse_if_match(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+TagName = Annotated[
+    str, Path(pattern=TAG_PATTERN, description="A tag: `^[a-z0-9][a-z0-9_.:-]{0,49}$`.")
+]
+
+
+@router.put(
+    "/{ticket_id}/tags/{tag}",
+    response_model=TicketRead,
+    summary="Add a tag to a ticket",
+    description="Staff only. Idempotent: adding a tag the ticket has changes nothing (same "
+    "version). A change bumps the version, and is history (`tags_changed`), an event "
+    "(`ticket.updated` with `changes.tags`) and audit. Honours `If-Match`.",
+    operation_id="addTicketTag",
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, TicketClosed, PreconditionFailed, Conflict
+    ),
+)
+async def add_ticket_tag(
+    ticket_id: TicketId,
+    tag: TagName,
+    uow: UowDep,
+    principal: TicketsWrite,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.change_tag(
+        uow, principal, ticket_id, tag, add=True, expected_version=parse_if_match(if_match)
+    )
+    return json_response(
+        TicketRead.model_validate(row), headers={"ETag": etag_for_version(row.version)}
+    )
+
+
+@router.delete(
+    "/{ticket_id}/tags/{tag}",
+    response_model=TicketRead,
+    summary="Remove a tag from a ticket",
+    description="Staff only. Idempotent: removing a tag the ticket lacks changes nothing. "
+    "Honours `If-Match`.",
+    operation_id="removeTicketTag",
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, TicketNotFound, TicketClosed, PreconditionFailed, Conflict
+    ),
+)
+async def remove_ticket_tag(
+    ticket_id: TicketId,
+    tag: TagName,
+    uow: UowDep,
+    principal: TicketsWrite,
+    if_match: IfMatch = None,
+) -> Response:
+    row = await service.change_tag(
+        uow, principal, ticket_id, tag, add=False, expected_version=parse_if_match(if_match)
+    )
+    return json_response(
+        TicketRead.model_validate(row), headers={"ETag": etag_for_version(row.version)}
+    )

@@ -61,6 +61,8 @@ COLUMNS = tuple(
         "assigned_to",
         "customer_id",
         "version",
+        "team_id",
+        "tags",
     )
 )
 
@@ -138,6 +140,8 @@ INSERTED = (
     "assigned_to",
     "customer_id",
     "mailbox_id",
+    "team_id",
+    "tags",
 )
 
 
@@ -210,6 +214,8 @@ FIELD_CHANGES = {
     ChangeType.status_changed.value: "status",
     ChangeType.priority_changed.value: "priority",
     ChangeType.assignee_changed.value: "assigned_to",
+    ChangeType.team_changed.value: "team_id",
+    ChangeType.tags_changed.value: "tags",
 }
 CHANGED_FIELDS = (
     select(HISTORY.c.change_type)
@@ -285,6 +291,10 @@ def _filters(filters: TicketFilters) -> list[ColumnElement[bool]]:
         conditions.append(TICKETS.c.updated_at >= filters.updated_since)
     if filters.number is not None:
         conditions.append(TICKETS.c.number == filters.number)
+    if filters.team_id is not None:
+        conditions.append(TICKETS.c.team_id == filters.team_id)
+    if filters.tags:  # all of them: `tags @> ARRAY[...]` (the GIN index, ADR 0014)
+        conditions.append(TICKETS.c.tags.contains(list(filters.tags)))
     if filters.q:
         query = func.websearch_to_tsquery(ENGLISH, filters.q)
         matches: ColumnElement[bool] = TICKETS.c.search_vector.op("@@")(query)

@@ -35,7 +35,18 @@ EXAMPLE_TICKET: dict[str, Any] = {
     "assigned_to": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b11",
     "customer_id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b12",
     "version": 3,
+    "team_id": None,
+    "tags": ["billing", "vip"],
 }
+
+TAG_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,49}$"
+MAX_TAGS = 50
+Tag = Annotated[str, StringConstraints(pattern=TAG_PATTERN)]
+
+
+def normalize_tags(tags: list[str] | tuple[str, ...]) -> list[str]:
+    """Sorted and unique: how tags are stored (the database checks it)."""
+    return sorted(set(tags))
 
 
 def _no_bidi_controls(value: str) -> str:
@@ -95,6 +106,10 @@ class TicketCreate(BaseModel):
     customer_id: uuid.UUID | None = Field(
         None, description="Customer the ticket is for: required for staff; customers omit it."
     )
+    team_id: uuid.UUID | None = Field(None, description="Team (staff only).")
+    tags: list[Tag] = Field(
+        default_factory=list, max_length=MAX_TAGS, description="Tags (staff only)."
+    )
 
 
 class TicketUpdate(BaseModel):
@@ -117,6 +132,12 @@ class TicketUpdate(BaseModel):
         None, description="New priority (staff only)."
     )
     assigned_to: uuid.UUID | None = Field(None, description="New assignee, or null (staff only).")
+    team_id: uuid.UUID | None = Field(None, description="New team, or null (staff only).")
+    tags: list[Tag] | SkipJsonSchema[None] = Field(
+        None,
+        max_length=MAX_TAGS,
+        description="The whole tag set (staff only); `PUT`/`DELETE …/tags/{tag}` change one.",
+    )
 
 
 class TicketRead(BaseModel):
@@ -138,6 +159,9 @@ class TicketRead(BaseModel):
     assigned_to: uuid.UUID | None = Field(description="Assignee, if any.")
     customer_id: uuid.UUID = Field(description="Customer the ticket belongs to.")
     version: int = Field(description="+1 on every change; the ETag / If-Match value.")
+    # Defaults: a cached body written before tags and teams existed still parses.
+    team_id: uuid.UUID | None = Field(None, description="Team the ticket belongs to, if any.")
+    tags: list[str] = Field(default_factory=list, description="Tags, sorted.")
 
 
 class TicketDetail(TicketRead):
@@ -177,6 +201,8 @@ class TicketFilters(BaseModel):
     created_before: AwareDatetime | None = None
     updated_since: AwareDatetime | None = None
     number: int | None = None
+    team_id: uuid.UUID | None = None
+    tags: tuple[Tag, ...] = Field((), max_length=10)
     q: str | None = None
     # `metadata.<key>=<value>` matches; one rule for REST and GraphQL alike.
     metadata: tuple[tuple[MetadataFilterKey, MetadataFilterValue], ...] = Field(

@@ -24,6 +24,7 @@ from helpline.kit.ids import new_id
 from helpline.kit.pagination import Keyset, KeysetPage, Page, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
+from helpline.team import service as team_service
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
 from helpline.ticket.access import (
@@ -36,6 +37,7 @@ from helpline.ticket.access import (
 from helpline.ticket.cache import ListDocument, TicketEntry
 from helpline.ticket.schemas import (
     COUNT_CAP,
+    MAX_TAGS,
     StatusCount,
     TicketCounts,
     TicketCreate,
@@ -44,6 +46,7 @@ from helpline.ticket.schemas import (
     TicketRead,
     TicketSort,
     TicketUpdate,
+    normalize_tags,
 )
 from helpline.user import service as user_service
 
@@ -99,6 +102,8 @@ async def create_ticket(
                 ],
             )
         customer_id = data.customer_id
+        if data.team_id is not None:
+            await team_service.require_team(session, data.team_id)
     values = {
         "id": new_id(),
         "title": data.title,
@@ -108,6 +113,8 @@ async def create_ticket(
         "assigned_to": data.assigned_to,
         "customer_id": customer_id,
         "mailbox_id": mailbox_id,
+        "team_id": data.team_id,
+        "tags": normalize_tags(data.tags),
     }
     # The customer and the assignee are checked by the insert itself (one statement); only
     # when it inserts nothing do we look at which of them was wrong.
@@ -269,7 +276,7 @@ async def update_ticket(
     """Apply a partial update (fields present in the body only)."""
     session = uow.session
     changes = {f: getattr(data, f) for f in data.model_fields_set}
-    for field in ("title", "description", "status", "priority"):
+    for field in ("title", "description", "status", "priority", "tags"):
         if field in changes and changes[field] is None:
             raise ValidationFailed(
                 f"{field} cannot be null.",
@@ -301,10 +308,58 @@ async def update_ticket(
         await user_service.require_user_with_role(
             session, changes["assigned_to"], STAFF, "assigned_to"
         )
+    if changes.get("team_id") is not None:
+        await team_service.require_team(session, changes["team_id"])
     values = {k: (v.value if hasattr(v, "value") else v) for k, v in changes.items()}
+    if "tags" in values:
+        values["tags"] = normalize_tags(values["tags"])
     if not values:
         return current
     row = await repository.update_ticket(session, ticket_id, values)
+    ticket_cache.invalidate_after_commit(uow, ticket_id, row.customer_id)
+    return row
+
+
+async def change_tag(
+    uow: UnitOfWork,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    tag: str,
+    *,
+    add: bool,
+    expected_version: int | None = None,
+) -> AnyRow:
+    """Add or remove one tag (staff only); nothing changes when it is already so."""
+    return await change_tags(
+        uow, principal, ticket_id, [tag], add=add, expected_version=expected_version
+    )
+
+
+async def change_tags(
+    uow: UnitOfWork,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    tags: list[str],
+    *,
+    add: bool,
+    expected_version: int | None = None,
+) -> AnyRow:
+    """Add or remove tags (staff only), the set kept sorted and unique."""
+    if principal.is_customer:
+        raise _forbid(["tags"])
+    current = await lock_ticket_for_change(uow.session, principal, ticket_id, expected_version)
+    after = set(current.tags) | set(tags) if add else set(current.tags) - set(tags)
+    if sorted(after) == list(current.tags):
+        return current
+    if len(after) > MAX_TAGS:
+        raise ValidationFailed(
+            f"A ticket has at most {MAX_TAGS} tags.",
+            errors=[
+                {"loc": ["path", "tag"], "msg": f"at most {MAX_TAGS} tags", "type": "too_many"}
+            ],
+        )
+    # The row is locked: the new set computed here is the one stored.
+    row = await repository.update_ticket(uow.session, ticket_id, {"tags": sorted(after)})
     ticket_cache.invalidate_after_commit(uow, ticket_id, row.customer_id)
     return row
 
@@ -399,3 +454,12 @@ async def count_tickets_document(
         return await ticket_cache.render_list(uow, load)
     query = "|".join(("counts:status", filters.model_dump_json(), str(COUNT_CAP)))
     return await cache.get_list(uow, visibility, query, load)
+
+
+async def invalidate_from_worker(
+    session: AsyncSession, ticket_id: uuid.UUID, customer_id: uuid.UUID | None
+) -> None:
+    """A change made where no cache is reachable (the worker's rules): recorded in the
+    invalidation outbox in the same transaction; every API process delivers it within a
+    second (ticket.cache.InvalidationOutbox), so none serves the old ticket from Redis."""
+    await repository.record_lost_invalidations(session, {ticket_id: customer_id})

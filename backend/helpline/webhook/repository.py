@@ -142,3 +142,18 @@ async def defer_delivery_job(
             "task_name": DELIVER_TASK,
         },
     )
+
+
+async def insert_delivery_of_event(
+    session: AsyncSession, endpoint_id: uuid.UUID, event_id: int
+) -> uuid.UUID | None:
+    """A pending delivery of one event to one endpoint; the event's ticket."""
+    result = await session.execute(
+        text(
+            "INSERT INTO webhook_deliveries (endpoint_id, event_id, event_xid, ticket_id)"
+            " SELECT :endpoint_id, id, xid, ticket_id FROM events WHERE id = :event_id"
+            " RETURNING ticket_id"
+        ),
+        {"endpoint_id": endpoint_id, "event_id": event_id},
+    )
+    return result.scalar()

@@ -179,3 +179,14 @@ async def redeliver(
         {"status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now},
     )
     await repository.defer_delivery_job(session, endpoint_id, delivery.ticket_id, None)
+
+
+async def enqueue_event(session: AsyncSession, endpoint_id: uuid.UUID, event_id: int) -> None:
+    """Deliver one feed event to an enabled endpoint (a rule's webhook action), in the caller's
+    transaction, through the ordinary delivery queue (signed, retried, in order per ticket)."""
+    endpoint = await repository.get_endpoint(session, endpoint_id)
+    if endpoint is None or not endpoint.enabled:
+        raise WebhookNotFound("No enabled webhook endpoint with this id.")
+    ticket_id = await repository.insert_delivery_of_event(session, endpoint_id, event_id)
+    if ticket_id is not None:
+        await repository.defer_delivery_job(session, endpoint_id, ticket_id, None)

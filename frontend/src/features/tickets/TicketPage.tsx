@@ -12,6 +12,7 @@ import { type Message, useTicket } from "./api";
 import { Composer } from "./Composer";
 import { HistoryTimeline } from "./HistoryTimeline";
 import { MetadataEditor } from "./MetadataEditor";
+import { TagEditor } from "./TagEditor";
 import { Thread } from "./Thread";
 import { TicketFields } from "./TicketFields";
 import styles from "./Ticket.module.css";
@@ -104,6 +105,7 @@ export function TicketPage() {
               </div>
             </dl>
           </section>
+          {staff && <TagEditor ticket={t} disabled={closed} />}
           {staff && <MetadataEditor ticket={t} disabled={closed} />}
           <HistoryTimeline ticketId={t.id} name={name} />
         </aside>

@@ -1,0 +1,1 @@
+"""What macros and rules share: the sandboxed reply template, actions and conditions."""
