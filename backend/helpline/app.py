@@ -44,6 +44,7 @@ from helpline.errors import (
     ValidationFailed,
 )
 from helpline.errors import database_error as _database_error
+from helpline.events import live as events_live
 from helpline.events.endpoints import router as events_router
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
@@ -311,6 +312,7 @@ async def open_services(
         )
         services.invalidation_outbox = outbox
         services.periodic.append(outbox.deliverer)
+    services.feed_watcher = events_live.watcher_for(services)
     if settings.database_replica_urls:
         services.read_router = make_read_router(settings, db.engine, redis)
         await services.read_router.start()  # polls once now; its poller is a periodic task
@@ -321,6 +323,8 @@ async def close_services(services: AppServices, *, database: Database | None, re
     """Stop the background loops (each flushes what it holds) and close what was opened here."""
     for task in services.periodic:
         await task.stop()
+    if services.feed_watcher is not None:
+        await services.feed_watcher.stop()
     if services.read_router is not None:
         await services.read_router.stop()
     kit_cache.close_backend(services.cache)

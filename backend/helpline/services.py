@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from helpline.auth.usage import KeyUseRecorder
     from helpline.config import Settings
     from helpline.db import Database
+    from helpline.events.live import FeedWatcher
     from helpline.kit.cache import CacheBackend
     from helpline.kit.clock import Clock
     from helpline.kit.periodic import Periodic
@@ -49,6 +50,7 @@ class AppServices:
     known_revisions: frozenset[str]
     read_router: ReadRouter | None = None
     invalidation_outbox: InvalidationOutbox | None = None
+    feed_watcher: FeedWatcher | None = None  # wakes this process's event streams
     periodic: list[Periodic] = field(default_factory=list)  # the process's background loops
 
 
