@@ -59,6 +59,8 @@ from helpline.mail.endpoints import router as mail_router
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.metrics import router as metrics_router
 from helpline.middleware import HelplineMiddleware
+from helpline.presence.endpoints import router as presence_router
+from helpline.presence.service import PresenceService
 from helpline.proxies import parse_networks
 from helpline.runtime import (
     make_read_router,
@@ -230,7 +232,11 @@ OPENAPI_TAGS = [
     {"name": "conversations", "description": "Messages and internal notes of a ticket."},
     {"name": "health", "description": "Probes for orchestrators."},
     {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
-    {"name": "events", "description": "The change feed of tickets (resumable)."},
+    {"name": "events", "description": "The change feed of tickets (resumable), also live (SSE)."},
+    {
+        "name": "presence",
+        "description": "Who is viewing or replying to which ticket now (staff; expiring).",
+    },
     {"name": "webhooks", "description": "Signed event deliveries (admins)."},
     {
         "name": "email",
@@ -313,6 +319,9 @@ async def open_services(
         services.invalidation_outbox = outbox
         services.periodic.append(outbox.deliverer)
     services.feed_watcher = events_live.watcher_for(services)
+    services.presence = PresenceService(
+        redis, settings.redis_key_prefix, ttl_s=settings.presence_ttl_s, clock=clock
+    )
     if settings.database_replica_urls:
         services.read_router = make_read_router(settings, db.engine, redis)
         await services.read_router.start()  # polls once now; its poller is a periodic task
@@ -386,6 +395,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         conversation_router,
         audit_router,
         events_router,
+        presence_router,
     ):
         app.include_router(router)
     app.include_router(graphql_router(settings))

@@ -323,6 +323,13 @@ class Settings(BaseSettings):
         description="After a wake-up, a stream waits this long for more changes before it reads "
         "the feed (one read per burst instead of one per change).",
     )
+    presence_ttl_s: int = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="Seconds a staff member's presence on a ticket (viewing, replying) lasts "
+        "without renewal: a closed tab disappears within it. The console renews at a third.",
+    )
     worker_concurrency: int = Field(
         8, ge=1, le=100, description="Jobs one `helpline worker` process runs at the same time."
     )

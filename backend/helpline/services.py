@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from helpline.kit.clock import Clock
     from helpline.kit.periodic import Periodic
     from helpline.kit.replicas import ReadRouter
+    from helpline.presence.service import PresenceService
     from helpline.ticket.cache import InvalidationOutbox
 
 
@@ -51,6 +52,7 @@ class AppServices:
     read_router: ReadRouter | None = None
     invalidation_outbox: InvalidationOutbox | None = None
     feed_watcher: FeedWatcher | None = None  # wakes this process's event streams
+    presence: PresenceService | None = None
     periodic: list[Periodic] = field(default_factory=list)  # the process's background loops
 
 

@@ -158,3 +158,22 @@ class TestWatcher:
             await pubsub.queue.put({"type": "message", "data": b"1"})
             assert await w.wait(seen, 30)
             assert w.subscribed
+
+
+class TestPresenceOnTheStream:
+    async def test_presence_messages_reach_streams_that_asked_without_an_id_or_a_feed_read(self):
+        feed = Feed()
+        w = watcher()
+        staff = stream_feed(w, feed.read, "start", heartbeat_s=60, max_s=60, presence=True)
+        other = stream_feed(w, feed.read, "start", heartbeat_s=0.001, max_s=60)
+        await anext(staff)  # ready
+        await anext(other)
+        pending = asyncio.ensure_future(anext(staff))
+        await asyncio.sleep(0)
+        w.note_presence('{"state": "viewing"}')
+        assert await pending == 'event: presence\ndata: {"state": "viewing"}\n\n'
+        assert feed.reads == ["start"]  # presence reads no feed
+        assert await anext(other) == HEARTBEAT  # a stream that did not ask gets none
+        assert feed.reads == ["start", "start"]
+        await staff.aclose()
+        await other.aclose()

@@ -121,6 +121,13 @@ async def stream_events(
         Query(max_length=500, description="Comma list of event types, e.g. `ticket.created`."),
     ] = None,
     ticket_id: Annotated[uuid.UUID | None, Query(description="Only this ticket's events.")] = None,
+    presence: Annotated[
+        bool,
+        Query(
+            description="Also send presence changes (`event: presence`, data as in "
+            "`GET /api/v1/presence`, `state` null when someone left; staff only, no `id:`)."
+        ),
+    ] = False,
 ) -> EventStreamResponse:
     state = services(request)
     settings = state.settings
@@ -143,5 +150,6 @@ async def stream_events(
         heartbeat_s=settings.events_stream_heartbeat_s,
         max_s=settings.events_stream_max_s,
         coalesce_s=settings.events_stream_coalesce_ms / 1000,
+        presence=presence and principal.is_staff,
     )
     return EventStreamResponse(body, headers=STREAM_HEADERS)

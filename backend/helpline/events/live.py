@@ -28,13 +28,14 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from helpline.auth.principal import SYSTEM_PRINCIPAL, Principal
 from helpline.events import service
 from helpline.events.schemas import EventRead
-from helpline.kit.cache import feed_channel
+from helpline.kit.cache import feed_channel, presence_channel
 from helpline.kit.metrics import REGISTRY
 from helpline.kit.pagination import MAX_LIMIT
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 STREAMS = REGISTRY.gauge("helpline_event_streams", "Open change-feed streams of this process.")
 
+PRESENCE_BACKLOG = 256
 PROBE_LIMIT = 1000  # the watcher only needs to know whether the feed moved
 ReadPage = Callable[[str | None], Awaitable[Any]]  # cursor -> FeedPage
 Probe = Callable[[str | None], Awaitable[tuple[bool, str | None]]]  # cursor -> (found, next)
@@ -62,9 +64,15 @@ class FeedWatcher:
         *,
         poll_s: float = 1.0,
         resubscribe_s: float = 5.0,
+        presence_channel: str | None = None,
     ) -> None:
         self.redis = redis
         self.channel = channel
+        self.presence_channel = presence_channel
+        # Presence messages fan out to this process's staff streams as they come: the last few
+        # are kept, numbered, so a stream busy reading the feed sends them when it is back.
+        self.presence: deque[tuple[int, str]] = deque(maxlen=PRESENCE_BACKLOG)
+        self.presence_seq = 0
         self.probe = probe  # reads the feed after a cursor: anything new, and where to go on
         self.start_position = start
         self.poll_s = poll_s
@@ -91,9 +99,12 @@ class FeedWatcher:
             if self.streams == 0:
                 await self.stop()
 
-    async def wait(self, seen: int, timeout_s: float) -> bool:
-        """Wait until the generation moves past ``seen``; False when ``timeout_s`` passed."""
+    async def wait(self, seen: int, timeout_s: float, seen_presence: int | None = None) -> bool:
+        """Wait until the generation moves past ``seen`` (or, given ``seen_presence``, a
+        presence message came after it); False when ``timeout_s`` passed."""
         if self.generation != seen:
+            return True
+        if seen_presence is not None and self.presence_seq != seen_presence:
             return True
         changed = self._changed
         try:
@@ -105,6 +116,18 @@ class FeedWatcher:
     def bump(self) -> None:
         """Something may have become visible: wake every waiting stream."""
         self.generation += 1
+        self._wake()
+
+    def note_presence(self, payload: str) -> None:
+        """A presence change (JSON) for the staff streams."""
+        self.presence_seq += 1
+        self.presence.append((self.presence_seq, payload))
+        self._wake()
+
+    def presence_since(self, seq: int) -> list[tuple[int, str]]:
+        return [(n, p) for n, p in self.presence if n > seq]
+
+    def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -150,7 +173,8 @@ class FeedWatcher:
     async def _listen(self) -> None:
         pubsub = self.redis.pubsub()
         try:
-            await pubsub.subscribe(self.channel)
+            channels = [self.channel] + ([self.presence_channel] if self.presence_channel else [])
+            await pubsub.subscribe(*channels)
             self.subscribed = True
             await self.poll()  # the position to watch from; what came before subscribing
             next_poll = time.monotonic() + self.poll_s
@@ -158,13 +182,20 @@ class FeedWatcher:
                 timeout = max(0.0, next_poll - time.monotonic())
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
                 if message is not None:
-                    self.bump()
+                    if _text(message.get("channel")) == self.presence_channel:
+                        self.note_presence(_text(message.get("data")))
+                    else:
+                        self.bump()
                 if time.monotonic() >= next_poll:
                     await self.poll()
                     next_poll = time.monotonic() + self.poll_s
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # the stream ----------------------------------------------------------------------------------
@@ -191,32 +222,43 @@ async def stream_feed(
     max_s: float = 300.0,
     coalesce_s: float = 0.05,
     retry_ms: int = 2000,
+    presence: bool = False,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[str]:
     """The SSE text of a stream that starts after ``start``: a ``ready`` message carrying the
-    start position as its id, then every event the reader may see, heartbeats while idle."""
+    start position as its id, then every event the reader may see, heartbeats while idle;
+    with ``presence``, presence changes too (``event: presence``, no id: not in the feed)."""
     ready = json.dumps({"cursor": start})
     yield f"retry: {retry_ms}\n" + frame(data=ready, event="ready", ident=start)
     cursor = start
     ends = monotonic() + max_s
     async with watcher.attached():
+        sent_presence = watcher.presence_seq
+        read = True
         while True:
-            seen = watcher.generation
-            page = await read_page(cursor)
-            for event in page.events:
-                yield event_frame(event)
-            cursor = page.next_cursor
-            if page.has_more:
-                continue
+            if read:
+                seen = watcher.generation
+                page = await read_page(cursor)
+                for event in page.events:
+                    yield event_frame(event)
+                cursor = page.next_cursor
+                if page.has_more:
+                    continue
+            if presence:
+                for number, payload in watcher.presence_since(sent_presence):
+                    sent_presence = number
+                    yield frame(data=payload, event="presence")
             while True:
                 left = ends - monotonic()
                 if left <= 0:
                     return
-                if await watcher.wait(seen, min(heartbeat_s, left)):
+                waited = min(heartbeat_s, left)
+                if await watcher.wait(seen, waited, sent_presence if presence else None):
                     break
                 yield HEARTBEAT
-            # Changes come in bursts: gather a few before reading again.
-            await asyncio.sleep(coalesce_s)
+            read = watcher.generation != seen
+            if read:  # changes come in bursts: gather a few before reading again
+                await asyncio.sleep(coalesce_s)
 
 
 # composition -------------------------------------------------------------------------------
@@ -251,6 +293,7 @@ def watcher_for(services: AppServices) -> FeedWatcher:
         probe,
         start,
         poll_s=settings.events_stream_poll_s,
+        presence_channel=presence_channel(settings.redis_key_prefix),
     )
 
 

@@ -127,6 +127,11 @@ def feed_channel(redis_key_prefix: str) -> str:
     return f"{{{redis_key_prefix}:cache}}:{FEED_CHANNEL}"
 
 
+def presence_channel(redis_key_prefix: str) -> str:
+    """The channel presence changes are announced on (helpline.presence)."""
+    return f"{{{redis_key_prefix}:cache}}:presence"
+
+
 class CacheBackend:
     """One process's view of the cache namespace in Redis."""
 
