@@ -33,6 +33,7 @@ from helpline.auth.usage import KeyUseRecorder
 from helpline.config import Settings, get_settings
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
+from helpline.draft.endpoints import router as draft_router
 from helpline.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -233,6 +234,7 @@ OPENAPI_TAGS = [
     {"name": "health", "description": "Probes for orchestrators."},
     {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
     {"name": "events", "description": "The change feed of tickets (resumable), also live (SSE)."},
+    {"name": "drafts", "description": "Your unsent reply per ticket (server-side autosave)."},
     {
         "name": "presence",
         "description": "Who is viewing or replying to which ticket now (staff; expiring).",
@@ -396,6 +398,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         audit_router,
         events_router,
         presence_router,
+        draft_router,
     ):
         app.include_router(router)
     app.include_router(graphql_router(settings))

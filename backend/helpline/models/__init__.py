@@ -15,6 +15,7 @@ from helpline.models.inbound_email import InboundEmail
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
 from helpline.models.ticket import Ticket
+from helpline.models.ticket_draft import TicketDraft
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
 from helpline.models.user import User
@@ -37,6 +38,7 @@ __all__ = [
     "Mailbox",
     "OutboundEmail",
     "Ticket",
+    "TicketDraft",
     "TicketHistory",
     "TicketMetadata",
     "User",
