@@ -10,7 +10,7 @@ export function Layout() {
   const signOut = useSignOut();
   const navigate = useNavigate();
   const staff = isStaff(me);
-  useLiveUpdates(Boolean(me)); // other people's changes appear without a reload
+  useLiveUpdates(Boolean(me), staff); // other people's changes (and, for staff, presence) live
   const { pathname } = useLocation();
   const navigationType = useNavigationType();
   const first = useRef(true);

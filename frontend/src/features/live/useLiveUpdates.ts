@@ -1,6 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { type FeedEvent, applyEvent } from "./apply";
+import { type PresenceMessage, applyPresence } from "./presence";
 
 export const STREAM_URL = "/api/v1/events/stream";
 const MAX_BACKOFF_MS = 30_000;
@@ -10,7 +11,7 @@ const MAX_BACKOFF_MS = 30_000;
  * polling loop. The browser reconnects by itself with Last-Event-ID (nothing missed, nothing
  * twice); when the server refused the connection (e.g. during a restart) we open a new one
  * after a backoff, resuming after the last event we applied. */
-export function useLiveUpdates(enabled: boolean): void {
+export function useLiveUpdates(enabled: boolean, presence = false): void {
   const client = useQueryClient();
   useEffect(() => {
     if (!enabled || typeof EventSource === "undefined") return;
@@ -19,13 +20,20 @@ export function useLiveUpdates(enabled: boolean): void {
     let failures = 0;
     let timer: number | undefined;
     let stopped = false;
+    let connected = false;
 
     const open = () => {
-      const url = last ? `${STREAM_URL}?after=${encodeURIComponent(last)}` : STREAM_URL;
+      const query = new URLSearchParams();
+      if (last) query.set("after", last);
+      if (presence) query.set("presence", "true");
+      const url = query.size ? `${STREAM_URL}?${query.toString()}` : STREAM_URL;
       const current = new EventSource(url, { withCredentials: true });
       source = current;
       current.addEventListener("ready", (e) => {
         failures = 0;
+        // Presence said while we were away is not replayed (it is not in the feed): ask again.
+        if (connected && presence) void client.invalidateQueries({ queryKey: ["presence"] });
+        connected = true;
         if (last === null) last = (e as MessageEvent).lastEventId || null;
       });
       current.onmessage = (e: MessageEvent<string>) => {
@@ -36,6 +44,13 @@ export function useLiveUpdates(enabled: boolean): void {
           // a malformed message is skipped; the next refetch shows the truth
         }
       };
+      current.addEventListener("presence", (e) => {
+        try {
+          applyPresence(client, JSON.parse((e as MessageEvent<string>).data) as PresenceMessage);
+        } catch {
+          // skipped; presence expires by itself
+        }
+      });
       current.onerror = () => {
         if (current.readyState !== EventSource.CLOSED || stopped) return; // the browser retries
         failures += 1;
@@ -49,5 +64,5 @@ export function useLiveUpdates(enabled: boolean): void {
       window.clearTimeout(timer);
       source?.close();
     };
-  }, [enabled, client]);
+  }, [enabled, presence, client]);
 }
