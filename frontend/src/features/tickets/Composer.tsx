@@ -4,7 +4,7 @@ import { Dialog } from "../../components/Dialog";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { ApiError } from "../../lib/api/problem";
 import { formatBytes } from "../../lib/format";
-import { type Message, useAddMessage, useMessages } from "./api";
+import { type Message, discardDraft, saveDraft, useAddMessage, useDraft, useMessages } from "./api";
 import { type Attachment, uploadAttachment } from "./upload";
 import styles from "./Ticket.module.css";
 
@@ -17,6 +17,8 @@ interface Upload {
 }
 
 /** Reply (or, for staff, internal note) with attachments uploaded first, with progress. */
+const DRAFT_DELAY_MS = 800;
+
 interface ComposerProps {
   ticketId: string;
   staff: boolean;
@@ -41,6 +43,11 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
     // after that asks before ours is sent.
     const known = useRef<Set<string> | null>(null);
     const [collision, setCollision] = useState<Message[] | null>(null);
+    // The server-side draft: restored once on arrival, autosaved while typing (debounced),
+    // discarded on send. `saved` is what the server holds, as [text, internal].
+    const draft = useDraft(ticketId, !disabled);
+    const restored = useRef(false);
+    const saved = useRef(JSON.stringify(["", false]));
     const [text, setText] = useState("");
     const [internal, setInternal] = useState(false);
     const [uploads, setUploads] = useState<Upload[]>([]);
@@ -54,6 +61,29 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
       if (known.current === null && loaded) known.current = new Set(loaded.map((m) => m.id));
     }, [loaded]);
     useEffect(() => onTyping?.(text.trim() !== ""), [text, onTyping]);
+    useEffect(() => {
+      if (restored.current || !(draft.isSuccess || draft.isError)) return;
+      restored.current = true;
+      const found = draft.data;
+      if (!found || text !== "") return;
+      saved.current = JSON.stringify([found.body, found.is_internal]);
+      setText(found.body);
+      setInternal(staff && found.is_internal);
+      setSent("Your draft is restored.");
+    }, [draft.isSuccess, draft.isError, draft.data, text, staff]);
+    useEffect(() => {
+      if (!restored.current) return;
+      const key = JSON.stringify([text, staff && internal]);
+      if (key === saved.current) return;
+      const timer = window.setTimeout(() => {
+        saved.current = key;
+        const save = text.trim() === "" ? discardDraft(ticketId) : saveDraft(ticketId, text, staff && internal);
+        save.catch(() => {
+          saved.current = ""; // not saved: try again with the next keystroke
+        });
+      }, DRAFT_DELAY_MS);
+      return () => window.clearTimeout(timer);
+    }, [text, internal, staff, ticketId]);
 
     // Leaving with an unsent reply asks first: in the app (links, Back) and on reload or close.
     const blocker = useBlocker(({ currentLocation, nextLocation }) => unsent && currentLocation.pathname !== nextLocation.pathname);
@@ -103,6 +133,8 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
       setCollision(null);
       const ids = uploads.flatMap((u) => (u.done ? [u.done.id] : []));
       const created = await add.mutateAsync({ message: text, is_internal: staff && internal, attachment_ids: ids });
+      saved.current = JSON.stringify(["", false]); // sent: the draft goes
+      void discardDraft(ticketId).catch(() => undefined);
       const seen = messages.data?.pages.flatMap((p) => p.data) ?? [];
       known.current = new Set([...seen.map((m) => m.id), created.id]);
       setSent(staff && internal ? "Internal note added." : "Reply sent.");
@@ -163,10 +195,14 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
             confirm="Discard and leave"
             cancel="Keep writing"
             danger
-            onConfirm={() => blocker.proceed()}
+            onConfirm={() => {
+              saved.current = JSON.stringify(["", false]);
+              void discardDraft(ticketId).catch(() => undefined);
+              blocker.proceed();
+            }}
             onCancel={() => blocker.reset()}
           >
-            <p>It has not been sent. Leaving this page loses it.</p>
+            <p>It has not been sent. Leaving this page discards it, and its saved draft.</p>
           </Dialog>
         )}
         {collision && (
