@@ -10,6 +10,7 @@ function draftSaved(page: Page, id: string) {
 
 test.describe("drafts", () => {
   test("a draft survives a reload and follows the agent to another browser; sending discards it", async ({ browser }) => {
+    test.setTimeout(90_000); // several browser contexts on a shared machine
     const title = `Drafted ${Date.now().toString(36)}`;
     const id = await createTicket(title);
     const first = await newSignedInPage(browser, "agent1");

@@ -19,6 +19,7 @@ async function streamReady(page: Page) {
 
 test.describe("live collaboration", () => {
   test("agent A sees agent B's change and the customer's new message on the open ticket without reload", async ({ browser }) => {
+    test.setTimeout(60_000); // several browser contexts on a shared machine
     const title = `Live ticket ${Date.now().toString(36)}`;
     const id = await createTicket(title);
     const a = await newSignedInPage(browser, "agent1");
@@ -52,6 +53,7 @@ test.describe("live collaboration", () => {
   });
 
   test("a new ticket and another agent's change appear in the inbox without reload", async ({ browser }) => {
+    test.setTimeout(60_000); // several browser contexts on a shared machine
     const a = await newSignedInPage(browser, "agent1");
     const ready = streamReady(a);
     await a.goto("/tickets");

@@ -3,6 +3,7 @@ import { createTicket, newSignedInPage } from "./helpers";
 
 test.describe("presence and collisions", () => {
   test("another agent viewing, then replying, shows on the ticket and in the inbox; a closed tab goes away", async ({ browser }) => {
+    test.setTimeout(60_000); // several browser contexts on a shared machine
     const title = `Presence ${Date.now().toString(36)}`;
     const id = await createTicket(title);
     const a = await newSignedInPage(browser, "agent1");
@@ -31,6 +32,7 @@ test.describe("presence and collisions", () => {
   });
 
   test("a tab that dies silently expires: the viewer's clock passes the expiry", async ({ browser }) => {
+    test.setTimeout(60_000); // several browser contexts on a shared machine
     const title = `Expiry ${Date.now().toString(36)}`;
     const id = await createTicket(title);
     const a = await newSignedInPage(browser, "agent1");
@@ -49,6 +51,7 @@ test.describe("presence and collisions", () => {
   });
 
   test("sending a reply after someone else replied asks first", async ({ browser }) => {
+    test.setTimeout(60_000); // several browser contexts on a shared machine
     const title = `Collision ${Date.now().toString(36)}`;
     const id = await createTicket(title);
     const a = await newSignedInPage(browser, "agent1");

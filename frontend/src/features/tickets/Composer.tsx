@@ -46,7 +46,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
     // The server-side draft: restored once on arrival, autosaved while typing (debounced),
     // discarded on send. `saved` is what the server holds, as [text, internal].
     const draft = useDraft(ticketId, !disabled);
-    const restored = useRef(false);
+    const [restored, setRestored] = useState(false);
     const saved = useRef(JSON.stringify(["", false]));
     const [text, setText] = useState("");
     const [internal, setInternal] = useState(false);
@@ -62,17 +62,17 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
     }, [loaded]);
     useEffect(() => onTyping?.(text.trim() !== ""), [text, onTyping]);
     useEffect(() => {
-      if (restored.current || !(draft.isSuccess || draft.isError)) return;
-      restored.current = true;
+      if (restored || !(draft.isSuccess || draft.isError)) return;
+      setRestored(true); // from now on, what is typed is saved (also what was typed before)
       const found = draft.data;
       if (!found || text !== "") return;
       saved.current = JSON.stringify([found.body, found.is_internal]);
       setText(found.body);
       setInternal(staff && found.is_internal);
       setSent("Your draft is restored.");
-    }, [draft.isSuccess, draft.isError, draft.data, text, staff]);
+    }, [restored, draft.isSuccess, draft.isError, draft.data, text, staff]);
     useEffect(() => {
-      if (!restored.current) return;
+      if (!restored) return;
       const key = JSON.stringify([text, staff && internal]);
       if (key === saved.current) return;
       const timer = window.setTimeout(() => {
@@ -83,7 +83,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
         });
       }, DRAFT_DELAY_MS);
       return () => window.clearTimeout(timer);
-    }, [text, internal, staff, ticketId]);
+    }, [restored, text, internal, staff, ticketId]);
 
     // Leaving with an unsent reply asks first: in the app (links, Back) and on reload or close.
     const blocker = useBlocker(({ currentLocation, nextLocation }) => unsent && currentLocation.pathname !== nextLocation.pathname);
