@@ -18,15 +18,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from helpline import __version__
-from helpline.access_audit import record_access_failure
+from helpline.account.endpoints import auth_router, keys_router, user_credentials_router
 from helpline.attachment.endpoints import router as attachment_router
 from helpline.attachment.storage import make_storage
+from helpline.audit.access import record_access_failure
 from helpline.audit.endpoints import router as audit_router
 from helpline.audit.service import AuditService
 from helpline.auth import principal_cache
 from helpline.auth.credentials import CredentialResolver
 from helpline.auth.dependencies import declared_permissions, security_schemes
-from helpline.auth.endpoints import auth_router, keys_router
 from helpline.auth.principal_cache import PrincipalCache
 from helpline.auth.ratelimit import RateLimiter
 from helpline.auth.usage import KeyUseRecorder
@@ -49,20 +49,19 @@ from helpline.events import live as events_live
 from helpline.events.endpoints import router as events_router
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
+from helpline.history.endpoints import router as history_router
 from helpline.http import NotModified, problem_json_bytes
 from helpline.idempotency import middleware as idempotency
 from helpline.kit import cache as kit_cache
 from helpline.kit.clock import Clock, utcnow
 from helpline.kit.cursor import InvalidCursor
 from helpline.logs import configure_logging
+from helpline.mail import outbox as mail_outbox
 from helpline.mail.endpoints import INBOUND_PATH
 from helpline.mail.endpoints import router as mail_router
 from helpline.metadata.endpoints import router as metadata_router
-from helpline.metrics import router as metrics_router
-from helpline.middleware import HelplineMiddleware
 from helpline.presence.endpoints import router as presence_router
 from helpline.presence.service import PresenceService
-from helpline.proxies import parse_networks
 from helpline.runtime import (
     make_read_router,
     make_redis,
@@ -70,11 +69,14 @@ from helpline.runtime import (
     resolve_database_url,
     tune_gc,
 )
+from helpline.server.metrics import router as metrics_router
+from helpline.server.middleware import HelplineMiddleware
+from helpline.server.proxies import parse_networks
+from helpline.server.spa import mount_frontend
 from helpline.services import AppServices
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
-from helpline.web import mount_frontend
 from helpline.webhook.endpoints import router as webhook_router
 
 log = structlog.get_logger("helpline.app")
@@ -302,6 +304,7 @@ async def open_services(
         attachment_storage=make_storage(settings),
         migration_head=migration_head(),
         known_revisions=known_revisions(),
+        reply_mailer=mail_outbox.queue_reply,
     )
     services.periodic = [services.audit.flusher, services.key_use.flusher]
     if not settings.uses_embedded_redis:  # ticket invalidations and principal changes
@@ -395,6 +398,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         ticket_router,
         metadata_router,
         conversation_router,
+        history_router,
         audit_router,
         events_router,
         presence_router,
@@ -403,7 +407,14 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         app.include_router(router)
     app.include_router(graphql_router(settings))
     app.include_router(attachment_router)
-    for router in (auth_router, keys_router, user_router, webhook_router, mail_router):
+    for router in (
+        auth_router,
+        keys_router,
+        user_router,
+        user_credentials_router,
+        webhook_router,
+        mail_router,
+    ):
         app.include_router(router)
     app.include_router(metrics_router)
 

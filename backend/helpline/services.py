@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from helpline.auth.ratelimit import RateLimiter
     from helpline.auth.usage import KeyUseRecorder
     from helpline.config import Settings
+    from helpline.conversation.service import ReplyMailer
     from helpline.db import Database
     from helpline.events.live import FeedWatcher
     from helpline.kit.cache import CacheBackend
@@ -54,6 +55,8 @@ class AppServices:
     feed_watcher: FeedWatcher | None = None  # wakes this process's event streams
     presence: PresenceService | None = None
     periodic: list[Periodic] = field(default_factory=list)  # the process's background loops
+    # Mails staff replies on tickets that came by mail (helpline.mail.outbox.queue_reply).
+    reply_mailer: ReplyMailer | None = None
 
 
 def services(connection: HTTPConnection) -> AppServices:

@@ -166,8 +166,8 @@ async def bench_api_writes(url: str, args) -> dict[str, object]:
     process (no HTTP server: the ratio is the events' share of the application's own work)."""
     import httpx
 
+    from helpline.account import service as account_service
     from helpline.app import create_app
-    from helpline.auth import service as auth_service
     from helpline.models.enums import Role
     from helpline.runtime import make_redis
     from helpline.user import service as user_service
@@ -192,7 +192,7 @@ async def bench_api_writes(url: str, args) -> dict[str, object]:
         customer = await user_service.create_user(
             s, UserCreate(email="api-bench-customer@example.com", name="C", role=Role.customer)
         )
-        issued = await auth_service.issue_api_key(
+        issued = await account_service.issue_api_key(
             s,
             user_id=user.id,
             role=Role.admin,

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from helpline.attachment.content import detect_content_type, sanitize_filename
+from helpline.attachment.gc import collect_garbage
 from helpline.attachment.storage import LocalStorage, S3Storage
-from helpline.cli.attachments import collect_garbage
 from helpline.models import Attachment
 from tests.fixtures import attachments as fixtures
 from tests.fixtures.actors import Cast

@@ -289,20 +289,20 @@ class TestLoginWhoseSessionWasNotStored:
     ):
         from sqlalchemy import text
 
+        from helpline.account import service as account_service
         from helpline.app import create_app
-        from helpline.auth import service as auth_service
         from helpline.runtime import make_redis
         from tests.fixtures.redis_server import redis_server
 
         user = await make_login_user(session)
         with redis_server(tmp_path) as server:
-            real_verify = auth_service.verify_password
+            real_verify = account_service.verify_password
 
             async def verify_then_lose_redis(password_hash, password):  # type: ignore[no-untyped-def]
                 server.kill()  # after the store's check, before the session is written
                 return await real_verify(password_hash, password)
 
-            monkeypatch.setattr(auth_service, "verify_password", verify_then_lose_redis)
+            monkeypatch.setattr(account_service, "verify_password", verify_then_lose_redis)
             custom = settings.model_copy(update={"redis_url": server.url})
             redis_client = make_redis(custom)
             application = create_app(custom, database=db, redis=redis_client, clock=clock)

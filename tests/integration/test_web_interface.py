@@ -1,4 +1,4 @@
-"""Serving the built web interface at `/` beside the API (backend/helpline/web.py)."""
+"""Serving the built web interface at `/` beside the API (backend/helpline/server/spa.py)."""
 
 from __future__ import annotations
 
@@ -250,6 +250,6 @@ class TestPrecompressedAssets:
     ],
 )
 def test_accepted_encodings(header, expected):
-    from helpline.web import accepted_encodings
+    from helpline.server.spa import accepted_encodings
 
     assert accepted_encodings(header) == expected

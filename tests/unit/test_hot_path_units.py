@@ -12,8 +12,8 @@ from helpline.auth.permissions import ROLE_SCOPES
 from helpline.auth.principal import Principal
 from helpline.auth.principal_cache import PrincipalCache, generation_deliverer, redis_publisher
 from helpline.models.enums import Role
-from helpline.proxies import forwarded_client, parse_networks
 from helpline.runtime import GC_THRESHOLDS, tune_gc
+from helpline.server.proxies import forwarded_client, parse_networks
 
 pytestmark = pytest.mark.unit
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
-from helpline.audit import repository as audit_repository
 from helpline.auth.permissions import ROLE_SCOPES
 from helpline.auth.principal import Principal
 from helpline.events import repository as events_repository
+from helpline.history import repository as history_repository
 from helpline.models import TicketHistory
 from helpline.models.enums import Role
 from helpline.ticket.access import (
@@ -47,7 +47,7 @@ class TestTicketAccess:
         assert "'{" + ",".join(STAFF_ONLY_FIELDS) + "}'::text[]" in hidden
 
     def test_the_public_history_leaves_out_the_staff_only_change_types(self):
-        stmt = audit_repository._public_history(select(TicketHistory))
+        stmt = history_repository._public_history(select(TicketHistory))
         sql = str(
             stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
         )

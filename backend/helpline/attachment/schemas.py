@@ -48,15 +48,6 @@ class AttachmentRead(BaseModel):
         )
 
 
-class UploadForm(BaseModel):
-    """The multipart/form-data body of an upload (documentation only: the body is streamed)."""
-
-    file: bytes = Field(
-        json_schema_extra={"format": "binary"},
-        description="The file. Its type is detected from the bytes; the name is sanitized.",
-    )
-
-
 def descriptor(row: Any) -> dict[str, Any]:
     """The descriptor stored in `conversations.attachments` (JSON-ready)."""
     return {

@@ -36,7 +36,6 @@ log = structlog.get_logger("helpline.attachments")
 
 UNBOUND_TTL = timedelta(hours=24)
 BLOB_GRACE = timedelta(hours=1)
-MAX_PER_MESSAGE = 10
 
 
 async def upload_attachment(

@@ -1,8 +1,7 @@
-"""All SQL of the audit domain: history and audit-event queries, inserts, partitions, seals."""
+"""All SQL of the audit domain: audit-event queries, inserts, partitions, seals."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +13,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     text,
     tuple_,
@@ -23,68 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.audit.schemas import AuditEventFilters
 from helpline.kit.rows import AnyRow
-from helpline.models import AuditArchive, AuditLog, AuditSeal, Ticket, TicketHistory
+from helpline.models import AuditArchive, AuditLog, AuditSeal
 from helpline.models.audit_log import AUDIT_PARTITION_PREFIX
-from helpline.ticket.access import STAFF_ONLY_CHANGE_TYPES, TicketVisibility
-
-
-async def list_history(
-    session: AsyncSession,
-    ticket_id: uuid.UUID,
-    *,
-    public_only: bool,
-    change_set_id: uuid.UUID | None,
-    after_id: int | None,
-    limit: int,
-) -> list[TicketHistory]:
-    """One keyset page (limit + 1 rows) of a ticket's history, oldest first."""
-    stmt = select(TicketHistory).where(TicketHistory.ticket_id == ticket_id)
-    if public_only:
-        stmt = _public_history(stmt)
-    if change_set_id is not None:
-        stmt = stmt.where(TicketHistory.change_set_id == change_set_id)
-    if after_id is not None:
-        stmt = stmt.where(TicketHistory.id > after_id)
-    stmt = stmt.order_by(TicketHistory.id).limit(limit + 1)
-    return list((await session.execute(stmt)).scalars())
-
-
-def _public_history(stmt: Any) -> Any:
-    return stmt.where(
-        TicketHistory.change_type.not_in(STAFF_ONLY_CHANGE_TYPES),
-        or_(
-            TicketHistory.change_type != "message_added",
-            TicketHistory.new_value["is_internal"].as_boolean().is_not(True),
-        ),
-    )
-
-
-async def first_history_pages(
-    session: AsyncSession,
-    ticket_ids: Sequence[uuid.UUID],
-    visibility: TicketVisibility,
-    per_ticket: int,
-) -> list[TicketHistory]:
-    """The first `per_ticket` entries of each visible ticket, in one query (GraphQL loaders)."""
-    ranked = select(
-        TicketHistory.id,
-        func.row_number()
-        .over(partition_by=TicketHistory.ticket_id, order_by=TicketHistory.id)
-        .label("rank"),
-    ).join(Ticket, Ticket.id == TicketHistory.ticket_id)
-    ranked = ranked.where(TicketHistory.ticket_id.in_(ticket_ids), Ticket.deleted_at.is_(None))
-    if visibility.customer_id is not None:
-        ranked = ranked.where(Ticket.customer_id == visibility.customer_id)
-    if not visibility.sees_internal:
-        ranked = _public_history(ranked)
-    sub = ranked.subquery()
-    stmt = (
-        select(TicketHistory)
-        .join(sub, sub.c.id == TicketHistory.id)
-        .where(sub.c.rank <= per_ticket)
-        .order_by(TicketHistory.ticket_id, TicketHistory.id)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 def _event_filters(filters: AuditEventFilters) -> list[ColumnElement[bool]]:
@@ -221,11 +159,6 @@ async def detach_and_drop(session: AsyncSession, partition: str) -> None:
 
 async def insert_archive(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(AuditArchive).values(**values))
-
-
-async def get_archive(session: AsyncSession, partition: str) -> AuditArchive | None:
-    stmt = select(AuditArchive).where(AuditArchive.partition_name == partition)
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def list_archives(session: AsyncSession) -> list[AuditArchive]:

@@ -7,12 +7,26 @@ Parsing, the malformed-key check, the peppered hash and the principal cache are 
 
 from __future__ import annotations
 
-from helpline.auth import keys, service
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.auth import keys, repository
+from helpline.auth.permissions import ROLE_SCOPES, effective_scopes
 from helpline.auth.principal import Principal
 from helpline.auth.principal_cache import PrincipalCache
+from helpline.auth.sessions import SessionStore, password_mark
 from helpline.db import UnitOfWork
-from helpline.errors import Unauthenticated
-from helpline.kit.clock import Clock
+from helpline.errors import ApiKeyExpired, CsrfTokenInvalid, SessionExpired, Unauthenticated
+from helpline.kit.clock import Clock, utcnow
+from helpline.models.enums import Role
+
+# RFC 9110 §9.2.1: every other method may change state and needs the session's CSRF token.
+# (Not the request middleware's set of methods whose bodies must be JSON.)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def api_key_of(authorization: str | None, x_api_key: str | None) -> str | None:
@@ -58,9 +72,81 @@ class CredentialResolver:
     async def resolve(self, uow: UnitOfWork, credential: bytes) -> Principal:
         """Resolve from PostgreSQL (401 if unknown, revoked, expired) and cache the answer."""
         generation = self.principals.generation  # read first: a change during it discards it
-        resolved = await service.resolve_api_key(uow.session, credential, clock=self.clock)
+        resolved = await resolve_api_key(uow.session, credential, clock=self.clock)
         await uow.release()  # no connection held across the Redis work that follows
         self.principals.put(
             credential, resolved.principal, expires_at=resolved.expires_at, generation=generation
         )
         return resolved.principal
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedKey:
+    """A key resolved to its principal, and until when that holds without another look."""
+
+    principal: Principal
+    expires_at: datetime | None
+
+
+async def resolve_api_key(
+    session: AsyncSession, key_hash: bytes, *, clock: Clock = utcnow
+) -> ResolvedKey:
+    """Resolve a key (by its peppered hash) to a Principal, or raise 401."""
+    row = await repository.lookup_key(session, key_hash)
+    if row is None or not hmac.compare_digest(row.key_hash, key_hash):
+        raise Unauthenticated("The API key is not recognised.")
+    if row.revoked_at is not None:
+        raise Unauthenticated("The API key has been revoked.")
+    if row.expires_at is not None and row.expires_at <= clock():
+        raise ApiKeyExpired("The API key has expired.")
+    if not row.is_active:
+        raise Unauthenticated("The API key's owner is deactivated.")
+    role = Role(row.role)
+    principal = Principal(
+        user_id=row.user_id,
+        role=role,
+        scopes=effective_scopes(role, frozenset(row.scopes)),
+        api_key_id=row.id,
+        rate_limit_per_minute=row.rate_limit_per_minute,
+    )
+    return ResolvedKey(principal, row.expires_at)
+
+
+async def authenticate_session(
+    session: AsyncSession,
+    store: SessionStore,
+    token: str,
+    *,
+    method: str,
+    csrf_header: str | None,
+    mark_secret: bytes,
+    request_id: str,
+    ip: str,
+) -> Principal:
+    """Resolve a session cookie to a Principal with the user's *current* role, or raise 401."""
+    data = await store.load(token)
+    if data is None:
+        raise SessionExpired("The session has ended; log in again.")
+    row = await repository.lookup_user_and_set_actor(session, data.user_id, request_id, ip)
+    if (
+        row is None
+        or not row.is_active
+        or not hmac.compare_digest(
+            password_mark(mark_secret, row.password_hash), data.password_mark
+        )
+    ):
+        await store.delete(data.session_id, data.user_id)
+        raise SessionExpired("The session has ended; log in again.")
+    if method not in SAFE_METHODS and not (
+        csrf_header and hmac.compare_digest(csrf_header.encode(), data.csrf_token.encode())
+    ):
+        raise CsrfTokenInvalid("Send the session's CSRF token in X-CSRF-Token.")
+    role = Role(row.role)
+    return Principal(
+        user_id=row.id, role=role, scopes=ROLE_SCOPES[role], session_id=data.session_id
+    )
+
+
+async def revoke_keys_of_user(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Revoke every live key of a user (deactivation); a reactivation does not revive them."""
+    await repository.revoke_user_keys(session, user_id, utcnow())

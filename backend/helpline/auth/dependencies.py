@@ -13,8 +13,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from starlette.routing import BaseRoute
 
-from helpline.auth import service
-from helpline.auth.credentials import api_key_of
+from helpline.auth.credentials import api_key_of, authenticate_session
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult, policy_for
@@ -138,7 +137,7 @@ async def _principal(request: Request, uow: UnitOfWork, *, cached_read: bool) ->
     if key is not None:
         principal = await _api_key_principal(request, uow, key, cached_read=cached_read)
     elif (token := request.cookies.get(settings.session_cookie_name)) is not None:
-        principal = await service.authenticate_session(
+        principal = await authenticate_session(
             uow.session,
             session_store(request),
             token,

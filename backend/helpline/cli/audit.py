@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.audit import integrity, rotation
 from helpline.audit.schemas import AuditEvent
 from helpline.audit.service import record_events
-from helpline.cli.jobs import fail, in_transaction, one_line_errors, settings_or_exit
+from helpline.cli.running import fail, in_transaction, one_line_errors, settings_or_exit
 from helpline.config import Settings
 from helpline.runtime import resolve_database_url
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
+from helpline.cli.running import fail, one_line_errors, settings_or_exit
 from helpline.runtime import migrations_dir, resolve_database_url
 
 if TYPE_CHECKING:

@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.auth import keys
-from helpline.auth import service as auth_service
+from helpline.account import service as account_service
+from helpline.account.schemas import MAX_GRACE_SECONDS
+from helpline.auth import credentials, keys
 from helpline.auth.principal import SYSTEM_PRINCIPAL
-from helpline.auth.schemas import MAX_GRACE_SECONDS
-from helpline.cli.jobs import (
+from helpline.cli.running import (
     echo_secret_line,
     one_line_errors,
     run_in_transaction,
@@ -66,11 +66,11 @@ def create(
             raise UserNotFound(f"No user with email {email}.")
         if replace:
             now = utcnow()
-            for key in await auth_service.list_api_keys(session, user.id):
+            for key in await account_service.list_api_keys(session, user.id):
                 live = key.revoked_at is None and (key.expires_at is None or key.expires_at > now)
                 if live and key.name == name:
-                    await auth_service.revoke_key(uow, SYSTEM_PRINCIPAL, key.id, clock=utcnow)
-        issued = await auth_service.issue_api_key(
+                    await account_service.revoke_key(uow, SYSTEM_PRINCIPAL, key.id, clock=utcnow)
+        issued = await account_service.issue_api_key(
             session,
             user_id=user.id,
             role=Role(user.role),
@@ -97,7 +97,7 @@ def verify() -> None:
     digest = keys.hash_key(settings.api_key_pepper.get_secret_value().encode(), key)
 
     async def work(session: AsyncSession) -> str:
-        resolved = await auth_service.resolve_api_key(session, digest, clock=utcnow)
+        resolved = await credentials.resolve_api_key(session, digest, clock=utcnow)
         principal = resolved.principal
         return f"valid: key {principal.api_key_id} of user {principal.user_id} ({principal.role})"
 
@@ -114,7 +114,7 @@ def list_keys(email: Annotated[str, typer.Option(help="Owner's email.")]) -> Non
         user = await user_service.get_user_by_email(session, email)
         if user is None:
             raise UserNotFound(f"No user with email {email}.")
-        rows = await auth_service.list_api_keys(session, user.id)
+        rows = await account_service.list_api_keys(session, user.id)
         return [
             [
                 str(k.id),
@@ -148,7 +148,7 @@ def rotate(
     settings = settings_or_exit()
 
     async def work(uow: UnitOfWork) -> str:
-        issued = await auth_service.rotate_key(
+        issued = await account_service.rotate_key(
             uow,
             SYSTEM_PRINCIPAL,
             key_id,
@@ -168,7 +168,7 @@ def revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="Id of the key to re
     settings = settings_or_exit()
 
     async def work(uow: UnitOfWork) -> None:
-        await auth_service.revoke_key(uow, SYSTEM_PRINCIPAL, key_id, clock=utcnow)
+        await account_service.revoke_key(uow, SYSTEM_PRINCIPAL, key_id, clock=utcnow)
 
     run_in_unit_of_work(settings, "keys.revoke", work)
     typer.echo(f"revoked {key_id}", err=True)

@@ -20,7 +20,7 @@ from helpline.cli import (
     webhooks,
     worker,
 )
-from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
+from helpline.cli.running import fail, one_line_errors, settings_or_exit
 
 app = typer.Typer(
     help="Helpline ticket service.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -61,7 +61,7 @@ def serve(
     from helpline.app import create_app
     from helpline.cli.db import alembic_config
     from helpline.runtime import resolve_database_url
-    from helpline.serving import HelplineHttpToolsProtocol
+    from helpline.server.protocol import HelplineHttpToolsProtocol
 
     settings = settings_or_exit()
     host, port = host or settings.host, port or settings.port

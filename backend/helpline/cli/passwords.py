@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 
-from helpline.auth import service as auth_service
+from helpline.auth import credentials
 from helpline.auth.sessions import SessionStore
-from helpline.cli.jobs import (
+from helpline.cli.running import (
     echo_secret_line,
     fail,
     in_unit_of_work,
@@ -61,7 +61,7 @@ def set_password(
                     user.id,
                     UserUpdate(password=SecretStr(password)),
                     store.delete_all,
-                    auth_service.revoke_keys_of_user,
+                    credentials.revoke_keys_of_user,
                 )
             except ValidationFailed as exc:  # say why, not only "too weak"
                 reasons = "; ".join(str(e.get("msg", "")) for e in exc.errors or [])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from helpline.cli.jobs import one_line_errors, settings_or_exit
+from helpline.cli.running import one_line_errors, settings_or_exit
 
 
 @one_line_errors

@@ -8,8 +8,8 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.auth import service as auth_service
-from helpline.cli.jobs import (
+from helpline.account import service as account_service
+from helpline.cli.running import (
     echo_secret_line,
     fail,
     one_line_errors,
@@ -44,7 +44,7 @@ def create(
         user = await user_service.create_user(
             session, data, public_domains_only=settings.email_public_domains_only
         )
-        issued = await auth_service.issue_api_key(
+        issued = await account_service.issue_api_key(
             session,
             user_id=user.id,
             role=data.role,

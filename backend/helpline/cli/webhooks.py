@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import SYSTEM_PRINCIPAL
-from helpline.cli.jobs import (
+from helpline.cli.running import (
     echo_secret_line,
     fail,
     one_line_errors,

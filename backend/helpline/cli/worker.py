@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from helpline.cli.jobs import fail, one_line_errors, settings_or_exit
+from helpline.cli.running import fail, one_line_errors, settings_or_exit
 
 T = TypeVar("T")
 

@@ -81,7 +81,8 @@ async def list_ticket_messages(
     ),
 )
 async def add_ticket_message(
-    ticket_id: TicketId, body: MessageCreate, uow: UowDep, principal: TicketsWrite
+    request: Request, ticket_id: TicketId, body: MessageCreate, uow: UowDep, principal: TicketsWrite
 ) -> Response:
-    row = await service.add_message(uow, principal, ticket_id, body)
+    mailer = services(request).reply_mailer
+    row = await service.add_message(uow, principal, ticket_id, body, mailer=mailer)
     return json_response(MessageRead.model_validate(row), status_code=status.HTTP_201_CREATED)

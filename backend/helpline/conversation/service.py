@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -18,7 +19,6 @@ from helpline.errors import PermissionDenied
 from helpline.kit.ids import new_id
 from helpline.kit.pagination import Keyset, KeysetPage, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
-from helpline.mail import outbox
 from helpline.models.enums import MessageChannel, SenderType
 from helpline.ticket import service as ticket_service
 from helpline.ticket.access import visible_tickets
@@ -30,6 +30,12 @@ CURSOR_SORT = "conversation"
 MESSAGE_KEYSET: Keyset[Any, tuple[datetime, uuid.UUID]] = Keyset(
     CURSOR_SORT, time_and_id_of(lambda r: r.timestamp), time_and_id(uuid.UUID)
 )
+
+
+# Mails a public staff reply on a ticket that came by mail: (session, mailbox id, message row) →
+# the delivery state of the outbox row it wrote in this transaction, or None. The mail channel
+# sits above conversations, so the composition root hands it in (AppServices.reply_mailer).
+ReplyMailer = Callable[[AsyncSession, uuid.UUID, AnyRow], Awaitable[dict[str, Any] | None]]
 
 
 def channel_of(principal: Principal) -> MessageChannel:
@@ -44,10 +50,11 @@ async def add_message(
     data: MessageCreate,
     *,
     channel: MessageChannel | None = None,
+    mailer: ReplyMailer | None = None,
 ) -> AnyRow:
     """Add a reply or (staff only) an internal note to a visible, open ticket. A public staff
-    reply on a ticket that came by mail is also mailed to the customer (an outbox row written
-    in this transaction; its delivery state is the row's ``delivery``)."""
+    reply on a ticket that came by mail is also mailed to the customer by ``mailer`` (an outbox
+    row written in this transaction; its delivery state is the row's ``delivery``)."""
     session = uow.session
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")
@@ -71,8 +78,13 @@ async def add_message(
         },
     )
     await attachment_service.bind_uploads(session, data.attachment_ids, message_id)
-    if mailbox_id is not None and not data.is_internal and not principal.is_customer:
-        delivery = await outbox.queue_reply(session, mailbox_id, row)
+    if (
+        mailer is not None
+        and mailbox_id is not None
+        and not data.is_internal
+        and not principal.is_customer
+    ):
+        delivery = await mailer(session, mailbox_id, row)
         if delivery is not None:
             return with_delivery(row, delivery)
     return row

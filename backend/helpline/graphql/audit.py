@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import strawberry
@@ -19,49 +18,14 @@ from helpline.graphql.types import (
     Info,
     PageInfo,
     check_page_size,
+    history_page,
 )
+from helpline.history import service as history_service
 from helpline.kit.pagination import DEFAULT_LIMIT
 from helpline.models.enums import ActorType, AuditOutcome
 
 strawberry.enum(ActorType, description="Kind of actor of an audit event.")
 strawberry.enum(AuditOutcome, description="success | failure | denied.")
-
-
-def _history_page(
-    cursor_secret: bytes, page: audit_service.HistoryPage
-) -> Connection[HistoryEntry]:
-    """A history page as a connection; every edge carries its own cursor."""
-    edges = [
-        Edge(cursor=audit_service.history_cursor(cursor_secret, e), node=HistoryEntry.from_row(e))
-        for e in page.rows
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-    )
-
-
-async def history_connection(
-    info: Info, ticket_id: uuid.UUID, first: int, after: str | None
-) -> Connection[HistoryEntry]:
-    """A ticket's history page; first pages of many tickets load in one query."""
-    ctx = info.context
-    principal = ctx.require(Scope.tickets_read)
-    check_page_size(first, "first")
-    if after is None:
-        page = await ctx.loaders.history.load((ticket_id, first))
-    else:
-        async with ctx.work() as uow:
-            page = await audit_service.list_history(
-                uow,
-                principal,
-                ticket_id,
-                change_set_id=None,
-                limit=first,
-                cursor=after,
-                cursor_secret=ctx.cursor_secret,
-            )
-    return _history_page(ctx.cursor_secret, page)
 
 
 @strawberry.type(description="An audit event: a data change or an auth/permission/system event.")
@@ -137,7 +101,7 @@ class AuditQuery:
         principal = ctx.require(Scope.tickets_read)
         check_page_size(first, "first")
         async with ctx.work() as uow:
-            page = await audit_service.list_history(
+            page = await history_service.list_history(
                 uow,
                 principal,
                 parse_id(ticket_id, "ticketId"),
@@ -146,7 +110,7 @@ class AuditQuery:
                 cursor=after,
                 cursor_secret=ctx.cursor_secret,
             )
-        return _history_page(ctx.cursor_secret, page)
+        return history_page(ctx.cursor_secret, page)
 
     @strawberry.field(description="Audit events, newest first (`audit:read`; admins).")
     async def audit_events(

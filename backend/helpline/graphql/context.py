@@ -18,7 +18,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,11 +30,9 @@ from helpline.auth.principal import Principal
 from helpline.config import Settings
 from helpline.db import UnitOfWork, UowDep
 from helpline.errors import PermissionDenied, ValidationFailed
+from helpline.graphql.loaders import Loaders
 from helpline.kit.clock import Clock
 from helpline.services import services
-
-if TYPE_CHECKING:
-    from helpline.graphql.loaders import Loaders
 
 
 class GraphQLContext(BaseContext):
@@ -45,8 +43,9 @@ class GraphQLContext(BaseContext):
         self.http_request = http_request
         self.uow = uow
         self.principal = principal
-        self.settings: Settings = services(http_request).settings
-        self.clock: Clock = services(http_request).clock
+        self.services = services(http_request)
+        self.settings: Settings = self.services.settings
+        self.clock: Clock = self.services.clock
         self.batched = False  # set by the router for a batch of operations
         self._lock = asyncio.Lock()
         self._loaders: Loaders | None = None
@@ -72,8 +71,6 @@ class GraphQLContext(BaseContext):
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            from helpline.graphql.loaders import Loaders
-
             self._loaders = Loaders(self)
         return self._loaders
 

@@ -7,7 +7,7 @@
 * Anything else is a server fault: logged with its traceback and, unless ``HELPLINE_DEBUG`` is
   on, masked as ``internal-error`` without details.
 * Denials (401/403, and 404s that hid an existing resource) are audited through the same path as
-  REST's (:mod:`helpline.access_audit`).
+  REST's (:mod:`helpline.audit.access`).
 * An operation with any error is rolled back (and its after-commit effects dropped); a failed
   mutation returns ``data: null`` since nothing of it was kept. A batch runs each operation in a
   savepoint so that one failing operation does not undo the others.
@@ -25,7 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from helpline.access_audit import record_access_failure
+from helpline.audit.access import record_access_failure
 from helpline.errors import (
     DependencyUnavailable,
     HelplineError,

@@ -8,19 +8,31 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from helpline.audit import service as audit_service
-from helpline.audit.service import HistoryPage
+from helpline.auth.principal import Principal
 from helpline.conversation import service as conversation_service
+from helpline.history import service as history_service
+from helpline.history.service import HistoryPage
 from helpline.kit.rows import AnyRow
 from helpline.metadata import service as metadata_service
 from helpline.user import service as user_service
 
-if TYPE_CHECKING:
-    from helpline.graphql.context import GraphQLContext
+
+class LoaderContext(Protocol):
+    """What the loaders need of the request's GraphQL context (which holds them)."""
+
+    principal: Principal
+
+    def db(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    @property
+    def cursor_secret(self) -> bytes: ...
+
 
 TicketAndCount = tuple[uuid.UUID, int]
 
@@ -28,7 +40,7 @@ TicketAndCount = tuple[uuid.UUID, int]
 class Loaders:
     """The DataLoaders of one request (their caches live as long as the request)."""
 
-    def __init__(self, ctx: GraphQLContext) -> None:
+    def __init__(self, ctx: LoaderContext) -> None:
         self.ctx = ctx
         self.users: DataLoader[uuid.UUID, AnyRow | None] = DataLoader(self._users)
         self.metadata: DataLoader[uuid.UUID, dict[str, Any]] = DataLoader(self._metadata)
@@ -80,7 +92,7 @@ class Loaders:
         found: dict[TicketAndCount, HistoryPage] = {}
         async with self.ctx.db() as session:
             for count, ids in by_count.items():
-                pages = await audit_service.history_of_tickets(
+                pages = await history_service.history_of_tickets(
                     session, self.ctx.principal, sorted(ids), count, self.ctx.cursor_secret
                 )
                 found.update({(i, count): page for i, page in pages.items()})

@@ -20,14 +20,17 @@ from strawberry.types import ExecutionContext
 from helpline.config import Environment, Settings
 from helpline.graphql.audit import AuditQuery
 from helpline.graphql.errors import OperationBoundary, log_unexpected
-from helpline.graphql.events import EventsMutation, EventsQuery
+from helpline.graphql.events import EventsQuery
 from helpline.graphql.limits import MAX_BATCH, MAX_TOKENS, RateLimitOperations, cost_rule
 from helpline.graphql.mail import MailMutation, MailQuery
 from helpline.graphql.ticket import TicketMutation, TicketQuery
 from helpline.graphql.user import UserMutation, UserQuery
+from helpline.graphql.webhook import WebhookMutation, WebhookQuery
 
-Query = merge_types("Query", (TicketQuery, UserQuery, AuditQuery, EventsQuery, MailQuery))
-Mutation = merge_types("Mutation", (TicketMutation, UserMutation, EventsMutation, MailMutation))
+Query = merge_types(
+    "Query", (TicketQuery, UserQuery, AuditQuery, EventsQuery, WebhookQuery, MailQuery)
+)
+Mutation = merge_types("Mutation", (TicketMutation, UserMutation, WebhookMutation, MailMutation))
 
 
 class HelplineSchema(strawberry.Schema):

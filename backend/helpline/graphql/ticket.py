@@ -16,13 +16,11 @@ from helpline.errors import ValidationFailed
 from helpline.graphql.context import parse_id
 from helpline.graphql.types import (
     Connection,
-    Edge,
     Info,
     Message,
     MetadataEntry,
-    PageInfo,
     Ticket,
-    check_page_size,
+    ticket_connection,
 )
 from helpline.kit.pagination import DEFAULT_LIMIT
 from helpline.metadata import service as metadata_service
@@ -119,30 +117,6 @@ class TicketFilterInput:
                 "metadata": tuple(sorted(pairs)),
             },
         )
-
-
-async def ticket_connection(
-    info: Info, filters: TicketFilters, sort: TicketSort, first: int, after: str | None
-) -> Connection[Ticket]:
-    ctx = info.context
-    principal = ctx.require(Scope.tickets_read)
-    check_page_size(first, "first")
-    async with ctx.work() as uow:
-        # The same rendered (and cached) page as GET /api/v1/tickets: one list cache for both.
-        document = await ticket_service.list_tickets_document(
-            uow, principal, filters, sort, first, after, ctx.cursor_secret
-        )
-    page = document.page()
-    edges = [
-        Edge(
-            cursor=ticket_service.ticket_cursor(ctx.cursor_secret, sort, t), node=Ticket.from_row(t)
-        )
-        for t in page.data
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=page.meta.has_more, end_cursor=page.meta.next_cursor),
-    )
 
 
 @strawberry.type
@@ -290,7 +264,9 @@ class TicketMutation:
             },
         )
         async with ctx.work() as uow:
-            row = await conversation_service.add_message(uow, principal, ticket_id, data)
+            row = await conversation_service.add_message(
+                uow, principal, ticket_id, data, mailer=ctx.services.reply_mailer
+            )
         return Message.from_row(row)
 
     @strawberry.mutation(description="Set a metadata key (as `PUT …/metadata/{key}`).")

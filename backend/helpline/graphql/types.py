@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from helpline.auth.permissions import Scope
 from helpline.conversation import service as conversation_service
 from helpline.graphql.context import GraphQLContext
+from helpline.history import service as history_service
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import (
@@ -27,7 +28,8 @@ from helpline.models.enums import (
     TicketPriority,
     TicketStatus,
 )
-from helpline.ticket.schemas import TicketSort
+from helpline.ticket import service as ticket_service
+from helpline.ticket.schemas import TicketFilters, TicketSort
 
 Info = strawberry.Info[GraphQLContext, None]
 N = TypeVar("N")
@@ -140,9 +142,6 @@ class User:
         after: str | None = None,
         sort: TicketSort = TicketSort.updated_desc,
     ) -> Connection[Ticket]:
-        from helpline.graphql.ticket import ticket_connection
-        from helpline.ticket.schemas import TicketFilters
-
         filters = TicketFilters(customer_id=uuid.UUID(self.id))
         return await ticket_connection(info, filters, sort, first, after)
 
@@ -308,8 +307,6 @@ class Ticket:
     async def history(
         self, info: Info, first: int = DEFAULT_LIMIT, after: str | None = None
     ) -> Connection[HistoryEntry]:
-        from helpline.graphql.audit import history_connection
-
         return await history_connection(info, self.uuid, first, after)
 
 
@@ -327,3 +324,66 @@ def message_connection(
         edges=edges,
         page_info=PageInfo(has_next_page=next_cursor is not None, end_cursor=next_cursor),
     )
+
+
+# Connections that nested fields and top-level queries share (here, beside the types they build,
+# so that no module of this package imports one that imports it).
+async def ticket_connection(
+    info: Info, filters: TicketFilters, sort: TicketSort, first: int, after: str | None
+) -> Connection[Ticket]:
+    ctx = info.context
+    principal = ctx.require(Scope.tickets_read)
+    check_page_size(first, "first")
+    async with ctx.work() as uow:
+        # The same rendered (and cached) page as GET /api/v1/tickets: one list cache for both.
+        document = await ticket_service.list_tickets_document(
+            uow, principal, filters, sort, first, after, ctx.cursor_secret
+        )
+    page = document.page()
+    edges = [
+        Edge(
+            cursor=ticket_service.ticket_cursor(ctx.cursor_secret, sort, t), node=Ticket.from_row(t)
+        )
+        for t in page.data
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.meta.has_more, end_cursor=page.meta.next_cursor),
+    )
+
+
+def history_page(
+    cursor_secret: bytes, page: history_service.HistoryPage
+) -> Connection[HistoryEntry]:
+    """A history page as a connection; every edge carries its own cursor."""
+    edges = [
+        Edge(cursor=history_service.history_cursor(cursor_secret, e), node=HistoryEntry.from_row(e))
+        for e in page.rows
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+    )
+
+
+async def history_connection(
+    info: Info, ticket_id: uuid.UUID, first: int, after: str | None
+) -> Connection[HistoryEntry]:
+    """A ticket's history page; first pages of many tickets load in one query."""
+    ctx = info.context
+    principal = ctx.require(Scope.tickets_read)
+    check_page_size(first, "first")
+    if after is None:
+        page = await ctx.loaders.history.load((ticket_id, first))
+    else:
+        async with ctx.work() as uow:
+            page = await history_service.list_history(
+                uow,
+                principal,
+                ticket_id,
+                change_set_id=None,
+                limit=first,
+                cursor=after,
+                cursor_secret=ctx.cursor_secret,
+            )
+    return history_page(ctx.cursor_secret, page)

@@ -6,11 +6,12 @@ from datetime import datetime
 
 import strawberry
 
-from helpline.auth import service as auth_service
+from helpline.account import service as account_service
+from helpline.account.endpoints import password_resets
+from helpline.account.schemas import ApiKeyCreate, ApiKeyRotate, PasswordChange
+from helpline.auth import credentials
 from helpline.auth.dependencies import session_store
-from helpline.auth.endpoints import password_resets
 from helpline.auth.permissions import Scope
-from helpline.auth.schemas import ApiKeyCreate, ApiKeyRotate, PasswordChange
 from helpline.graphql.context import GraphQLContext, parse_id
 from helpline.graphql.ticket import build, given
 from helpline.graphql.types import Connection, Edge, Info, PageInfo, User, check_page_size
@@ -136,7 +137,7 @@ class UserQuery:
         principal = ctx.require(Scope.api_keys_write)
         owner = None if user_id is None else parse_id(user_id, "userId")
         async with ctx.db() as session:
-            rows = await auth_service.list_keys_for(session, principal, owner)
+            rows = await account_service.list_keys_for(session, principal, owner)
         return [ApiKey.from_row(r) for r in rows]
 
 
@@ -213,7 +214,7 @@ def _pepper(ctx: GraphQLContext) -> bytes:
     return ctx.settings.api_key_pepper.get_secret_value().encode()
 
 
-def _created(issued: auth_service.IssuedKey) -> CreatedApiKey:
+def _created(issued: account_service.IssuedKey) -> CreatedApiKey:
     return CreatedApiKey(api_key=ApiKey.from_row(issued.row), key=issued.secret)
 
 
@@ -244,7 +245,7 @@ class UserMutation:
                 user_id,
                 data,
                 sessions.delete_all,
-                auth_service.revoke_keys_of_user,
+                credentials.revoke_keys_of_user,
                 acting_user=principal.user_id,
             )
         return User.from_row(row)
@@ -258,7 +259,7 @@ class UserMutation:
             values["user_id"] = parse_id(values["user_id"], "userId")
         data = build(ApiKeyCreate, values)
         async with ctx.db() as session:
-            issued = await auth_service.create_key(
+            issued = await account_service.create_key(
                 session, principal, data, pepper=_pepper(ctx), clock=ctx.clock
             )
         return _created(issued)
@@ -271,7 +272,7 @@ class UserMutation:
         key_id = parse_id(values.pop("id"), "id")
         body = build(ApiKeyRotate, values)
         async with ctx.work() as uow:
-            issued = await auth_service.rotate_key(
+            issued = await account_service.rotate_key(
                 uow,
                 principal,
                 key_id,
@@ -286,7 +287,9 @@ class UserMutation:
         ctx = info.context
         principal = ctx.require(Scope.api_keys_write)
         async with ctx.work() as uow:
-            await auth_service.revoke_key(uow, principal, parse_id(input.id, "id"), clock=ctx.clock)
+            await account_service.revoke_key(
+                uow, principal, parse_id(input.id, "id"), clock=ctx.clock
+            )
         return RevokeApiKeyPayload(id=input.id)
 
     @strawberry.mutation(description="Change my password (as `POST /api/v1/auth/password`).")
@@ -296,7 +299,7 @@ class UserMutation:
         ctx = info.context
         data = build(PasswordChange, given(input))
         async with ctx.work() as uow:
-            await auth_service.change_password(
+            await account_service.change_password(
                 uow,
                 session_store(ctx.http_request),
                 ctx.principal,
@@ -317,7 +320,7 @@ class UserMutation:
         user_id = parse_id(input.user_id, "userId")
         resets = password_resets(ctx.http_request)
         async with ctx.db() as session:
-            token = await auth_service.issue_password_reset(session, resets, user_id)
+            token = await account_service.issue_password_reset(session, resets, user_id)
         return PasswordResetToken(
             user_id=strawberry.ID(str(user_id)), token=token, expires_in=resets.ttl
         )

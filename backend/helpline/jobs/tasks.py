@@ -113,8 +113,8 @@ async def audit_seal(timestamp: int) -> bool:
 @blueprint.periodic(cron=SCHEDULE["attachments_gc"])
 @blueprint.task(name="attachments_gc", queue="maintenance", retry=RETRY)
 async def attachments_gc(timestamp: int) -> int:
+    from helpline.attachment.gc import collect_garbage
     from helpline.attachment.storage import make_storage
-    from helpline.cli.attachments import collect_garbage
 
     ctx = current()
     report = await collect_garbage(ctx.database, make_storage(ctx.settings), _at(timestamp))

@@ -371,6 +371,7 @@ class Processor:
             ticket_id,
             MessageCreate(message=_text(parsed), attachment_ids=ids),
             channel=MessageChannel.email,
+            mailer=outbox.queue_reply,  # an agent answering by mail: mailed on, as from the console
         )
 
     async def _bounce(self, session: AsyncSession, parsed: ParsedMail, sender: str) -> Outcome:

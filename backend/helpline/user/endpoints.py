@@ -8,15 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi import Path as PathParam
 
-from helpline.auth import service as auth_service
+from helpline.auth import credentials
 from helpline.auth.dependencies import (
     Authenticated,
     UsersRead,
     UsersWrite,
     session_store,
 )
-from helpline.auth.endpoints import password_resets
-from helpline.auth.schemas import PasswordResetIssued
 from helpline.auth.sessions import SessionStore
 from helpline.config import Settings
 from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
@@ -143,7 +141,7 @@ async def update_user(
         user_id,
         body,
         sessions.delete_all,
-        auth_service.revoke_keys_of_user,
+        credentials.revoke_keys_of_user,
         acting_user=principal.user_id,
     )
     return UserRead.model_validate(row)
@@ -166,31 +164,7 @@ async def deactivate_user(
         uow,
         user_id,
         sessions.delete_all,
-        auth_service.revoke_keys_of_user,
+        credentials.revoke_keys_of_user,
         acting_user=principal.user_id,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{user_id}/password-reset",
-    status_code=status.HTTP_201_CREATED,
-    summary="Issue a password reset token",
-    description="Admins only. Returns a single-use token, shown only in this response, that the "
-    "user redeems with `POST /api/v1/auth/password-reset` within `expires_in` seconds "
-    "(`HELPLINE_PASSWORD_RESET_TTL_SECONDS`). Issuing another token replaces the previous one. "
-    "The current password keeps working until the token is redeemed.",
-    operation_id="issuePasswordReset",
-    responses=problem_responses(PermissionDenied, *UNSAFE, *IDEMPOTENT, UserNotFound),
-)
-async def issue_password_reset(
-    request: Request,
-    user_id: UserId,
-    session: SessionDep,
-    _principal: UsersWrite,
-    response: Response,
-) -> PasswordResetIssued:
-    resets = password_resets(request)
-    token = await auth_service.issue_password_reset(session, resets, user_id)
-    response.headers["Cache-Control"] = "no-store"
-    return PasswordResetIssued(user_id=user_id, token=token, expires_in=resets.ttl)

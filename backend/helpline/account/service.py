@@ -1,8 +1,9 @@
-"""Authentication: resolve credentials to a Principal; the API key lifecycle; login sessions."""
+"""Accounts: what a user does with their own credentials — sign in and out, change or reset a
+password, create, rotate and revoke API keys (an admin also for others). Resolving credentials
+to a principal is :mod:`helpline.auth.credentials`."""
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,26 +11,22 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.account.schemas import ApiKeyCreate
 from helpline.auth import keys, principal_cache, repository
 from helpline.auth.password_reset import PasswordResetStore
-from helpline.auth.permissions import ROLE_SCOPES, Scope, effective_scopes
+from helpline.auth.permissions import ROLE_SCOPES, Scope
 from helpline.auth.principal import Principal
 from helpline.auth.ratelimit import RateLimiter, RateLimitResult
-from helpline.auth.schemas import ApiKeyCreate
 from helpline.auth.sessions import SessionData, SessionStore, password_mark
 from helpline.db import UnitOfWork
 from helpline.errors import (
-    ApiKeyExpired,
     ApiKeyNotFound,
     ApiKeyNotRotatable,
-    CsrfTokenInvalid,
     DependencyUnavailable,
     InvalidCredentials,
     PasswordResetTokenInvalid,
     PermissionDenied,
     ScopeNotGrantable,
-    SessionExpired,
-    Unauthenticated,
     ValidationFailed,
 )
 from helpline.kit.clock import Clock, utcnow
@@ -41,9 +38,6 @@ from helpline.models.enums import Role
 from helpline.user import service as user_service
 
 log = structlog.get_logger("helpline.auth")
-# RFC 9110 §9.2.1: every other method may change state and needs the session's CSRF token.
-# (Not the request middleware's set of methods whose bodies must be JSON.)
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,38 +46,6 @@ class IssuedKey:
 
     row: ApiKey
     secret: str
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedKey:
-    """A key resolved to its principal, and until when that holds without another look."""
-
-    principal: Principal
-    expires_at: datetime | None
-
-
-async def resolve_api_key(
-    session: AsyncSession, key_hash: bytes, *, clock: Clock = utcnow
-) -> ResolvedKey:
-    """Resolve a key (by its peppered hash) to a Principal, or raise 401."""
-    row = await repository.lookup_key(session, key_hash)
-    if row is None or not hmac.compare_digest(row.key_hash, key_hash):
-        raise Unauthenticated("The API key is not recognised.")
-    if row.revoked_at is not None:
-        raise Unauthenticated("The API key has been revoked.")
-    if row.expires_at is not None and row.expires_at <= clock():
-        raise ApiKeyExpired("The API key has expired.")
-    if not row.is_active:
-        raise Unauthenticated("The API key's owner is deactivated.")
-    role = Role(row.role)
-    principal = Principal(
-        user_id=row.user_id,
-        role=role,
-        scopes=effective_scopes(role, frozenset(row.scopes)),
-        api_key_id=row.id,
-        rate_limit_per_minute=row.rate_limit_per_minute,
-    )
-    return ResolvedKey(principal, row.expires_at)
 
 
 async def list_api_keys(session: AsyncSession, user_id: uuid.UUID) -> list[ApiKey]:
@@ -229,11 +191,6 @@ async def revoke_key(
     row = await _visible_key(session, principal, key_id)
     await repository.revoke_key(session, row.id, clock())
     principal_cache.changed_after_commit(uow)
-
-
-async def revoke_keys_of_user(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Revoke every live key of a user (deactivation); a reactivation does not revive them."""
-    await repository.revoke_user_keys(session, user_id, utcnow())
 
 
 async def _refuse_rotated_out_key(session: AsyncSession, principal: Principal) -> None:
@@ -448,41 +405,6 @@ async def redeem_password_reset(
         await store.delete_all(user_id)
 
     uow.after_commit(end_sessions)
-
-
-async def authenticate_session(
-    session: AsyncSession,
-    store: SessionStore,
-    token: str,
-    *,
-    method: str,
-    csrf_header: str | None,
-    mark_secret: bytes,
-    request_id: str,
-    ip: str,
-) -> Principal:
-    """Resolve a session cookie to a Principal with the user's *current* role, or raise 401."""
-    data = await store.load(token)
-    if data is None:
-        raise SessionExpired("The session has ended; log in again.")
-    row = await repository.lookup_user_and_set_actor(session, data.user_id, request_id, ip)
-    if (
-        row is None
-        or not row.is_active
-        or not hmac.compare_digest(
-            password_mark(mark_secret, row.password_hash), data.password_mark
-        )
-    ):
-        await store.delete(data.session_id, data.user_id)
-        raise SessionExpired("The session has ended; log in again.")
-    if method not in SAFE_METHODS and not (
-        csrf_header and hmac.compare_digest(csrf_header.encode(), data.csrf_token.encode())
-    ):
-        raise CsrfTokenInvalid("Send the session's CSRF token in X-CSRF-Token.")
-    role = Role(row.role)
-    return Principal(
-        user_id=row.id, role=role, scopes=ROLE_SCOPES[role], session_id=data.session_id
-    )
 
 
 async def logout(store: SessionStore, principal: Principal) -> None:

@@ -1,6 +1,7 @@
 """Text that is not valid Unicode is a 422 on every transport (REST and GraphQL alike).
 
-One check before JSON reaches any route: the request middleware (``helpline.middleware``), which
+One check before JSON reaches any route: the request middleware
+(``helpline.server.middleware``), which
 already reads every JSON body to bound its size and nesting, decodes the rare body that holds a
 ``\\u`` escape and refuses lone surrogates — REST routes and ``/graphql`` alike (its variables and
 the document text). A lone

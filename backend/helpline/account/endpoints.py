@@ -1,4 +1,5 @@
-"""REST endpoints for API keys and login sessions: thin handlers over the auth service."""
+"""REST endpoints for API keys, login sessions and passwords: thin handlers over the account
+service."""
 
 from __future__ import annotations
 
@@ -8,17 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi import Path as PathParam
 
-from helpline.access_audit import record_session_event
-from helpline.auth import service
-from helpline.auth.dependencies import (
-    PUBLIC,
-    ApiKeysWrite,
-    Authenticated,
-    client_ip,
-    session_store,
-)
-from helpline.auth.password_reset import PasswordResetStore
-from helpline.auth.schemas import (
+from helpline.account import service
+from helpline.account.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
@@ -27,8 +19,19 @@ from helpline.auth.schemas import (
     LoginResult,
     Me,
     PasswordChange,
+    PasswordResetIssued,
     PasswordResetRedeem,
 )
+from helpline.audit.access import record_session_event
+from helpline.auth.dependencies import (
+    PUBLIC,
+    ApiKeysWrite,
+    Authenticated,
+    UsersWrite,
+    client_ip,
+    session_store,
+)
+from helpline.auth.password_reset import PasswordResetStore
 from helpline.config import Environment, Settings
 from helpline.db import SessionDep, UnitOfWorkRoute, UowDep
 from helpline.errors import (
@@ -47,6 +50,11 @@ from helpline.user.schemas import UserRead
 
 keys_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/api-keys", tags=["api-keys"])
 auth_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/auth", tags=["auth"])
+# An admin acting on another user's credentials; under /users, where admins look for it.
+user_credentials_router = APIRouter(
+    route_class=UnitOfWorkRoute, prefix="/api/v1/users", tags=["users"]
+)
+UserId = Annotated[uuid.UUID, PathParam(description="User id.")]
 
 KeyId = Annotated[uuid.UUID, PathParam(description="API key id.")]
 
@@ -336,3 +344,27 @@ async def me(session: SessionDep, principal: Authenticated) -> Me:
             "api_key_id": principal.api_key_id,
         }
     )
+
+
+@user_credentials_router.post(
+    "/{user_id}/password-reset",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue a password reset token",
+    description="Admins only. Returns a single-use token, shown only in this response, that the "
+    "user redeems with `POST /api/v1/auth/password-reset` within `expires_in` seconds "
+    "(`HELPLINE_PASSWORD_RESET_TTL_SECONDS`). Issuing another token replaces the previous one. "
+    "The current password keeps working until the token is redeemed.",
+    operation_id="issuePasswordReset",
+    responses=problem_responses(PermissionDenied, *UNSAFE, *IDEMPOTENT, UserNotFound),
+)
+async def issue_password_reset(
+    request: Request,
+    user_id: UserId,
+    session: SessionDep,
+    _principal: UsersWrite,
+    response: Response,
+) -> PasswordResetIssued:
+    resets = password_resets(request)
+    token = await service.issue_password_reset(session, resets, user_id)
+    response.headers["Cache-Control"] = "no-store"
+    return PasswordResetIssued(user_id=user_id, token=token, expires_in=resets.ttl)

@@ -31,9 +31,9 @@ from helpline.errors import (
 )
 from helpline.http import send_problem
 from helpline.kit.unicode import lone_surrogate_at, may_hold_surrogates
-from helpline.proxies import Network, forwarded_client
+from helpline.server.proxies import Network, forwarded_client
+from helpline.server.unicode_input import not_unicode
 from helpline.services import AppServices
-from helpline.unicode_input import not_unicode
 
 access_log = structlog.get_logger("helpline.access")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
