@@ -81,13 +81,7 @@ async def consume(
                     arrivals.setdefault(title, []).append(now)
 
 
-async def measure(args: argparse.Namespace) -> None:
-    services = LocalServices()
-    pg = server_url(services)
-    redis = redis_url(services)
-    if not redis:
-        raise SystemExit("the live benchmark needs a Redis (HELPLINE_TEST_REDIS_URL)")
-    url = create_database(pg)
+async def measure(args: argparse.Namespace, pg: str, url: str, redis: str) -> None:
     logs = Path(tempfile.mkdtemp(prefix="helpline-bench-live-"))
     env = server_env(
         url,
@@ -97,114 +91,106 @@ async def measure(args: argparse.Namespace) -> None:
         HELPLINE_DEFAULT_RATE_LIMIT_PER_MINUTE="1000000",
         HELPLINE_DB_POOL_SIZE="10",
     )
-    try:
-        with benchkit.serve(env, logs / "server.log") as server:
-            key = benchkit.create_user_key(env, "agent")
-            headers = {"Authorization": f"Bearer {key}"}
-            customer = benchkit.create_user_key(env, "customer")
-            limits = httpx.Limits(max_connections=args.streams + args.idle + 20)
-            timeout = httpx.Timeout(60, connect=30)
-            async with httpx.AsyncClient(
-                base_url=server.base_url, limits=limits, timeout=timeout
-            ) as client:
-                r = await client.post(
+    with benchkit.serve(env, logs / "server.log") as server:
+        key = benchkit.create_user_key(env, "agent")
+        headers = {"Authorization": f"Bearer {key}"}
+        customer = benchkit.create_user_key(env, "customer")
+        limits = httpx.Limits(max_connections=args.streams + args.idle + 20)
+        timeout = httpx.Timeout(60, connect=30)
+        async with httpx.AsyncClient(
+            base_url=server.base_url, limits=limits, timeout=timeout
+        ) as client:
+            r = await client.post(
+                "/api/v1/tickets",
+                json={"title": "probe"},
+                headers={"Authorization": f"Bearer {customer}"},
+            )
+            customer_id = r.json()["customer_id"]
+            arrivals: dict[str, list[float]] = {}
+            opened = asyncio.Event()
+            ready: list[int] = []
+            streams = [
+                asyncio.create_task(consume(client, headers, arrivals, opened, ready, args.streams))
+                for _ in range(args.streams)
+            ]
+            await asyncio.wait_for(opened.wait(), 120)
+            committed: dict[str, float] = {}
+            interval = 1 / args.rate
+            start = time.monotonic()
+            n = 0
+            pending: set[asyncio.Task[None]] = set()
+
+            async def write(title: str) -> None:
+                resp = await client.post(
                     "/api/v1/tickets",
-                    json={"title": "probe"},
-                    headers={"Authorization": f"Bearer {customer}"},
+                    json={"title": title, "customer_id": customer_id},
+                    headers=headers,
                 )
-                customer_id = r.json()["customer_id"]
-                arrivals: dict[str, list[float]] = {}
-                opened = asyncio.Event()
-                ready: list[int] = []
-                streams = [
-                    asyncio.create_task(
-                        consume(client, headers, arrivals, opened, ready, args.streams)
-                    )
-                    for _ in range(args.streams)
-                ]
-                await asyncio.wait_for(opened.wait(), 120)
-                committed: dict[str, float] = {}
-                interval = 1 / args.rate
-                start = time.monotonic()
-                n = 0
-                pending: set[asyncio.Task[None]] = set()
+                if resp.status_code == 201:
+                    committed[title] = time.monotonic()
 
-                async def write(title: str) -> None:
-                    resp = await client.post(
-                        "/api/v1/tickets",
-                        json={"title": title, "customer_id": customer_id},
-                        headers=headers,
-                    )
-                    if resp.status_code == 201:
-                        committed[title] = time.monotonic()
+            while time.monotonic() - start < args.duration:
+                title = f"live-{n}"
+                task = asyncio.create_task(write(title))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                n += 1
+                await asyncio.sleep(max(0.0, start + n * interval - time.monotonic()))
+            await asyncio.gather(*pending)
+            elapsed = time.monotonic() - start
+            # Let the streams drain (bounded), then stop them.
+            deadline = time.monotonic() + 15
+            while (  # noqa: ASYNC110 - a bounded drain, not a wait for one event
+                time.monotonic() < deadline
+                and sum(len(arrivals.get(t, [])) for t in committed) < len(committed) * args.streams
+            ):
+                await asyncio.sleep(0.1)
+            latencies = [
+                (at - committed[t]) * 1000
+                for t in committed
+                for at in arrivals.get(t, [])
+                if at >= committed[t] - 1
+            ]
+            delivered = sum(len(arrivals.get(t, [])) for t in committed)
+            for task in streams:
+                task.cancel()
+            await asyncio.gather(*streams, return_exceptions=True)
 
-                while time.monotonic() - start < args.duration:
-                    title = f"live-{n}"
-                    task = asyncio.create_task(write(title))
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
-                    n += 1
-                    await asyncio.sleep(max(0.0, start + n * interval - time.monotonic()))
-                await asyncio.gather(*pending)
-                elapsed = time.monotonic() - start
-                # Let the streams drain (bounded), then stop them.
-                deadline = time.monotonic() + 15
-                while (  # noqa: ASYNC110 - a bounded drain, not a wait for one event
-                    time.monotonic() < deadline
-                    and sum(len(arrivals.get(t, [])) for t in committed)
-                    < len(committed) * args.streams
-                ):
-                    await asyncio.sleep(0.1)
-                latencies = [
-                    (at - committed[t]) * 1000
-                    for t in committed
-                    for at in arrivals.get(t, [])
-                    if at >= committed[t] - 1
-                ]
-                delivered = sum(len(arrivals.get(t, [])) for t in committed)
-                for task in streams:
-                    task.cancel()
-                await asyncio.gather(*streams, return_exceptions=True)
+            pid = server_pid(server.pid)
+            await asyncio.sleep(1)
+            before = rss_kib(pid)
+            idle_ready: list[int] = []
+            idle_open = asyncio.Event()
+            idle = [
+                asyncio.create_task(consume(client, headers, {}, idle_open, idle_ready, args.idle))
+                for _ in range(args.idle)
+            ]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(idle_open.wait(), 300)
+            await asyncio.sleep(2)
+            after = rss_kib(pid)
+            db_conns = await count_connections(pg, url)
+            for task in idle:
+                task.cancel()
+            await asyncio.gather(*idle, return_exceptions=True)
 
-                pid = server_pid(server.pid)
-                await asyncio.sleep(1)
-                before = rss_kib(pid)
-                idle_ready: list[int] = []
-                idle_open = asyncio.Event()
-                idle = [
-                    asyncio.create_task(
-                        consume(client, headers, {}, idle_open, idle_ready, args.idle)
-                    )
-                    for _ in range(args.idle)
-                ]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(idle_open.wait(), 300)
-                await asyncio.sleep(2)
-                after = rss_kib(pid)
-                db_conns = await count_connections(pg, url)
-                for task in idle:
-                    task.cancel()
-                await asyncio.gather(*idle, return_exceptions=True)
-
-        p = sorted(latencies)
-        report = {
-            "streams": args.streams,
-            "rate_per_s": args.rate,
-            "changes": len(committed),
-            "achieved_rate_per_s": round(len(committed) / elapsed, 1),
-            "deliveries": delivered,
-            "expected_deliveries": len(committed) * args.streams,
-            "latency_ms_p50": round(statistics.median(p), 1) if p else None,
-            "latency_ms_p99": round(p[int(len(p) * 0.99) - 1], 1) if p else None,
-            "idle_streams_open": len(idle_ready),
-            "rss_kib_before_idle": before,
-            "rss_kib_with_idle": after,
-            "kib_per_idle_stream": round((after - before) / max(1, len(idle_ready)), 1),
-            "server_db_connections_while_idle": db_conns,
-        }
-        print(json.dumps(report, indent=2))
-    finally:
-        drop_database(pg, url)
+    p = sorted(latencies)
+    report = {
+        "streams": args.streams,
+        "rate_per_s": args.rate,
+        "changes": len(committed),
+        "achieved_rate_per_s": round(len(committed) / elapsed, 1),
+        "deliveries": delivered,
+        "expected_deliveries": len(committed) * args.streams,
+        "latency_ms_p50": round(statistics.median(p), 1) if p else None,
+        "latency_ms_p99": round(p[int(len(p) * 0.99) - 1], 1) if p else None,
+        "idle_streams_open": len(idle_ready),
+        "rss_kib_before_idle": before,
+        "rss_kib_with_idle": after,
+        "kib_per_idle_stream": round((after - before) / max(1, len(idle_ready)), 1),
+        "server_db_connections_while_idle": db_conns,
+    }
+    print(json.dumps(report, indent=2))
 
 
 async def count_connections(pg: str, url: str) -> int:
@@ -234,4 +220,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rate", type=float, default=100, help="changes per second")
     parser.add_argument("--duration", type=float, default=10, help="seconds of writing")
     parser.add_argument("--idle", type=int, default=1000, help="idle streams for the memory figure")
-    asyncio.run(measure(parser.parse_args(argv)))
+    args = parser.parse_args(argv)
+    services = LocalServices()
+    pg = server_url(services)
+    redis = redis_url(services)
+    if not redis:
+        raise SystemExit("the live benchmark needs a Redis (HELPLINE_TEST_REDIS_URL)")
+    url = create_database(pg)  # its own event loop: before ours
+    try:
+        asyncio.run(measure(args, pg, url, redis))
+    finally:
+        drop_database(pg, url)
