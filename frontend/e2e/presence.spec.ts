@@ -24,6 +24,7 @@ test.describe("presence and collisions", () => {
 
     // Closing B's tab says so at once (a keepalive DELETE on pagehide).
     await b.getByRole("textbox", { name: "Message" }).fill("");
+    await expect(a.getByText("E2E agent2 is viewing")).toBeVisible(); // B's last word has landed
     await b.close();
     await expect(a.getByText(/E2E agent2 is/)).toHaveCount(0);
     await expect(row).not.toContainText("E2E agent2");
