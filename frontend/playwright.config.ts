@@ -9,7 +9,7 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
-  timeout: 30_000,
+  timeout: 60_000, // a guard against hangs, not a speed check: the machine is shared
   expect: { timeout: 7_000 },
   reporter: [["list"]],
   globalSetup: "./e2e/global-setup.ts",

@@ -62,6 +62,7 @@ from helpline.mail.endpoints import router as mail_router
 from helpline.metadata.endpoints import router as metadata_router
 from helpline.presence.endpoints import router as presence_router
 from helpline.presence.service import PresenceService
+from helpline.report.endpoints import router as report_router
 from helpline.runtime import (
     make_read_router,
     make_redis,
@@ -74,6 +75,12 @@ from helpline.server.middleware import HelplineMiddleware
 from helpline.server.proxies import parse_networks
 from helpline.server.spa import mount_frontend
 from helpline.services import AppServices
+from helpline.sla.endpoints import (
+    calendars_router,
+    clocks_router,
+    policies_router,
+    queue_router,
+)
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
@@ -415,6 +422,8 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         webhook_router,
         mail_router,
     ):
+        app.include_router(router)
+    for router in (calendars_router, policies_router, clocks_router, queue_router, report_router):
         app.include_router(router)
     app.include_router(metrics_router)
 

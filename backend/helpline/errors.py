@@ -409,3 +409,32 @@ class InboundEmailNotQuarantined(Conflict):
 class EmailSuppressionNotFound(NotFound):
     slug, title = "email-suppression-not-found", "Address not suppressed"
     description = "The address is not on the suppression list."
+
+
+# service levels -------------------------------------------------------------------------------
+class SlaCalendarNotFound(NotFound):
+    slug, title = "sla-calendar-not-found", "Calendar not found"
+    description = "No SLA calendar with this id."
+
+
+class SlaPolicyNotFound(NotFound):
+    slug, title = "sla-policy-not-found", "SLA policy not found"
+    description = "No SLA policy (or recomputation) with this id."
+
+
+class SlaNameTaken(Conflict):
+    slug, title = "sla-name-taken", "Name already in use"
+    description = "Another calendar (or policy) already has this name."
+
+
+class SlaCalendarInUse(Conflict):
+    slug, title = "sla-calendar-in-use", "Calendar in use"
+    description = "A policy uses this calendar; change or delete that policy first."
+
+
+class SlaPolicyInvalid(ValidationFailed):
+    slug, title = "sla-policy-invalid", "SLA policy invalid"
+    description = (
+        "The policy cannot work as given: a business-time target without a calendar, an "
+        "unknown calendar, or a calendar with no business time at all."
+    )

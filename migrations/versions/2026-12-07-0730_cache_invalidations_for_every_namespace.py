@@ -56,7 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(f"DELETE FROM {TABLE} WHERE kind <> 'ticket'")
+    op.execute(f"DELETE FROM {TABLE} WHERE kind <> 'ticket'")  # noqa: S608 -- TABLE is a constant
     op.create_table_comment(
         TABLE,
         "Undelivered ticket cache invalidations (an outbox).",

@@ -88,8 +88,7 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     if not args.database_url:
         sys.exit("bench cache: set HELPLINE_DATABASE_URL (or --database-url) to a seeded database")
-    if shutil.which("wrk") is None:
-        sys.exit("bench cache: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`)")
+    common.ensure_wrk("bench cache")
     say = lambda message: common.say(args, message)  # noqa: E731
     say("bench cache: sampling ids and creating an admin key …")
     pools = asyncio.run(common.fetch_pools(args.database_url))

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,6 +78,15 @@ def uvicorn_command(module: str, port: int, workers: int) -> list[str]:
 
 
 # wrk -------------------------------------------------------------------------------------------
+def ensure_wrk(name: str = "bench") -> None:
+    """wrk on PATH, installed by scripts/lib/bench-deps.sh (apt-get, as root) when missing."""
+    if shutil.which("wrk") is not None:
+        return
+    done = subprocess.run([str(REPO / "scripts" / "lib" / "bench-deps.sh")], check=False)
+    if done.returncode != 0 or shutil.which("wrk") is None:
+        sys.exit(f"{name}: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`)")
+
+
 def run_wrk(
     args: argparse.Namespace,
     url: str,

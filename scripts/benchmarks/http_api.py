@@ -39,6 +39,7 @@ from scripts.benchmarks.common import (
     cache_counters,
     cpu_delta,
     cpu_snapshot,
+    ensure_wrk,
     fetch_pools,
     floor_counters,
     hit_ratio,
@@ -332,8 +333,7 @@ def main(argv: list[str]) -> None:
     args.argv = argv
     if not args.database_url:
         sys.exit("bench: set HELPLINE_DATABASE_URL (or --database-url) to a seeded database")
-    if shutil.which("wrk") is None:
-        sys.exit("bench: wrk is not installed (Debian/Ubuntu: `apt-get install -y wrk`)")
+    ensure_wrk("bench")
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     wanted = {s.strip() for s in args.only.split(",") if s.strip()}
     gets = {"get", "get_cached"}

@@ -43,6 +43,7 @@ from sqlalchemy import text
 from helpline.config import Environment, Settings
 from helpline.db import make_engine
 from helpline.runtime import make_read_router, make_redis
+from scripts.benchmarks.common import ensure_wrk
 from scripts.lib.live_server import live_server, server_env
 from scripts.lib.scaleout import (
     PgBouncer,
@@ -258,8 +259,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--tickets", type=int, default=300, help="Tickets to read from.")
     parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        sys.exit("bench scaleout: wrk is required (apt-get install wrk)")
+    ensure_wrk("bench scaleout")
     redis = os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     work = scratch_dir("helpline-bench-scaleout-")
     logs = Path(tempfile.mkdtemp(prefix="helpline-bench-logs-"))

@@ -377,6 +377,7 @@ class TestPeriodic:
             "helpline:events_purge",
             "helpline:idempotency_purge",
             "helpline:retry_stalled_jobs",
+            "helpline:sla_tick",
         }
         later = at + 50 * 60  # 04:20:05: no purge, but the hourly gc and per-minute ones
         due = {task.task.name for task, _ in deferrer.get_previous_tasks(at=later)}

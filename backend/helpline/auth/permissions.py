@@ -14,6 +14,7 @@ class Scope(StrEnum):
     audit_read = "audit:read"
     webhooks_write = "webhooks:write"  # admins: webhooks send ticket data elsewhere
     mailboxes_write = "mailboxes:write"  # admins: mailboxes hold mail credentials
+    sla_write = "sla:write"  # admins: calendars and SLA policies
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {

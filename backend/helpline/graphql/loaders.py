@@ -20,6 +20,8 @@ from helpline.history import service as history_service
 from helpline.history.service import HistoryPage
 from helpline.kit.rows import AnyRow
 from helpline.metadata import service as metadata_service
+from helpline.sla import service as sla_service
+from helpline.sla.schemas import TicketSla
 from helpline.user import service as user_service
 
 
@@ -51,6 +53,12 @@ class Loaders:
             self._messages(newest=True)
         )
         self.history: DataLoader[TicketAndCount, HistoryPage] = DataLoader(self._history)
+        self.sla: DataLoader[uuid.UUID, TicketSla | None] = DataLoader(self._sla)
+
+    async def _sla(self, ids: list[uuid.UUID]) -> list[TicketSla | None]:
+        async with self.ctx.db() as session:
+            found = await sla_service.sla_of_tickets(session, list(set(ids)))
+        return [found.get(i) for i in ids]
 
     async def _users(self, ids: list[uuid.UUID]) -> list[AnyRow | None]:
         async with self.ctx.db() as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar, cast
 
 import strawberry
@@ -218,6 +219,36 @@ class HistoryEntry:
         )
 
 
+@strawberry.enum(description="An SLA clock: first response, next response or resolution.")
+class SlaClockKind(StrEnum):
+    first_response = "first_response"
+    next_response = "next_response"
+    resolution = "resolution"
+
+
+@strawberry.type(description="A ticket's SLA state.")
+class TicketSlaState:
+    policy: strawberry.ID | None = strawberry.field(description="The policy that applies.")
+    policy_name: str | None
+    first_response_due_at: datetime | None
+    next_response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    paused: bool = strawberry.field(description="A clock is open but paused.")
+    breached: list[SlaClockKind] = strawberry.field(description="Kinds missed so far.")
+
+    @classmethod
+    def from_block(cls, block: Any) -> TicketSlaState:
+        return cls(
+            policy=None if block.policy is None else strawberry.ID(str(block.policy)),
+            policy_name=block.policy_name,
+            first_response_due_at=block.first_response_due_at,
+            next_response_due_at=block.next_response_due_at,
+            resolution_due_at=block.resolution_due_at,
+            paused=block.paused,
+            breached=[SlaClockKind(k) for k in block.breached],
+        )
+
+
 @strawberry.type(description="A support ticket.")
 class Ticket:
     id: strawberry.ID
@@ -302,6 +333,16 @@ class Ticket:
         check_page_size(count, "count", MAX_LAST_MESSAGES)
         rows = await info.context.loaders.last_messages.load((self.uuid, count))
         return [Message.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="SLA state (staff; null for customers and when no policy applies), kept by "
+        "the worker from the history — as REST `GET /api/v1/tickets/{id}/sla`."
+    )
+    async def sla(self, info: Info) -> TicketSlaState | None:
+        if not info.context.principal.is_staff:
+            return None
+        found = await info.context.loaders.sla.load(self.uuid)
+        return None if found is None else TicketSlaState.from_block(found)
 
     @strawberry.field(description="The ticket's change history, oldest first.")
     async def history(

@@ -18,6 +18,7 @@ from helpline.audit import integrity, rotation
 from helpline.events import service as events_service
 from helpline.idempotency import service as idempotency_service
 from helpline.jobs.context import current
+from helpline.sla import runner as sla_runner
 
 log = structlog.get_logger("helpline.jobs")
 blueprint = Blueprint()
@@ -32,6 +33,7 @@ SCHEDULE = {
     "events_purge": "30 3 * * *",
     "backup": "0 1 * * *",
     "retry_stalled_jobs": "* * * * *",
+    "sla_tick": "* * * * *",
 }
 
 
@@ -55,6 +57,22 @@ async def process_inbound_email(id: str) -> str:
 async def send_email(id: str) -> str:
     """Send one outbox row if it is due (retries reschedule themselves)."""
     return await current().mail_sender.run(uuid.UUID(id))
+
+
+@blueprint.task(name="sla_recompute", queue="maintenance", retry=RETRY)
+async def sla_recompute(id: str) -> int:
+    """Recompute open tickets' SLA clocks after a policy or calendar change (batched)."""
+    ctx = current()
+    return await sla_runner.recompute(ctx.database, ctx.clock, uuid.UUID(id))
+
+
+@blueprint.periodic(cron=SCHEDULE["sla_tick"])
+@blueprint.task(name="sla_tick", queue="maintenance", retry=RETRY)
+async def sla_tick(timestamp: int) -> int:
+    """The SLA loop's safety net where no worker runs it continuously: feed, then alarms."""
+    ctx = current()
+    await sla_runner.follow_feed(ctx.database, ctx.clock)
+    return len(await sla_runner.fire_alarms(ctx.database, ctx.clock))
 
 
 @blueprint.periodic(cron=SCHEDULE["events_purge"])

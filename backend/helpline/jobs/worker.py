@@ -15,10 +15,12 @@ from helpline.db import Database, make_engine
 from helpline.jobs import context
 from helpline.jobs.tasks import blueprint
 from helpline.kit.clock import Clock, utcnow
+from helpline.kit.periodic import Periodic
 from helpline.mail.imap_loop import ImapSupervisor
 from helpline.mail.processing import Processor
 from helpline.mail.sending import Sender
 from helpline.runtime import resolve_database_url
+from helpline.sla import runner as sla_runner
 from helpline.webhook.delivery import Deliverer
 from helpline.webhook.pinning import pinned_client
 
@@ -103,6 +105,14 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
         # The IMAP loop runs beside the job worker in the same process, and stops with it.
         imap = ImapSupervisor(database=ctx.database, settings=settings, clock=ctx.clock)
         imap_task = asyncio.create_task(imap.run())
+        # SLA clocks follow the change feed within about a second (ADR 0013).
+        sla_loop = Periodic(
+            "sla",
+            lambda: sla_runner.step(ctx.database, ctx.clock),
+            interval_s=1.0,
+            final_step=False,
+        )
+        sla_loop.start()
         try:
             await app.run_worker_async(
                 queues=list(QUEUES),
@@ -113,5 +123,6 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
                 **options,  # type: ignore[arg-type]
             )
         finally:
+            await sla_loop.stop()
             imap.stop()
             await imap_task

@@ -14,6 +14,14 @@ from helpline.models.idempotency_key import IdempotencyKey
 from helpline.models.inbound_email import InboundEmail
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
+from helpline.models.sla import (
+    SlaCalendar,
+    SlaClock,
+    SlaFeedPosition,
+    SlaPolicy,
+    SlaRecompute,
+    SlaTicketState,
+)
 from helpline.models.ticket import Ticket
 from helpline.models.ticket_draft import TicketDraft
 from helpline.models.ticket_history import TicketHistory
@@ -37,6 +45,12 @@ __all__ = [
     "InboundEmail",
     "Mailbox",
     "OutboundEmail",
+    "SlaCalendar",
+    "SlaClock",
+    "SlaFeedPosition",
+    "SlaPolicy",
+    "SlaRecompute",
+    "SlaTicketState",
     "Ticket",
     "TicketDraft",
     "TicketHistory",

@@ -29,7 +29,6 @@ class AuditLog(Base):
         PrimaryKeyConstraint("id", "occurred_at"),
         CheckConstraint(in_check("actor_type", values(ActorType)), name="actor_type"),
         CheckConstraint(in_check("outcome", values(AuditOutcome)), name="outcome"),
-        Index("ix_audit_log_occurred_at_brin", "occurred_at", postgresql_using="brin"),
         # Serves the newest-first keyset order of GET /audit-events without a filter.
         Index("ix_audit_log_occurred_at_id", "occurred_at", "id"),
         Index("ix_audit_log_entity", "entity_type", "entity_id", "occurred_at"),

@@ -18,6 +18,8 @@ class EventType(StrEnum):
     metadata_changed = "metadata.changed"
     attachment_added = "attachment.added"
     message_delivery = "message.delivery"
+    sla_warning = "sla.warning"
+    sla_breached = "sla.breached"
 
 
 EVENT_TYPES = tuple(t.value for t in EventType)

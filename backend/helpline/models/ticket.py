@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Computed,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -53,7 +53,6 @@ class Ticket(Base):
         _keyset_index("ix_tickets_customer_updated", "customer_id"),
         _keyset_index("ix_tickets_assignee_updated", "assigned_to"),
         _keyset_index("ix_tickets_status_updated", "status"),
-        _keyset_index("ix_tickets_priority_updated", "priority"),
         Index("ix_tickets_search", "search_vector", postgresql_using="gin"),
         Index("uq_tickets_number", "number", unique=True),
         {"comment": "Support tickets. Soft-deleted rows keep deleted_at."},
@@ -102,8 +101,13 @@ class Ticket(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), comment="Soft-delete time; deleted tickets are invisible."
     )
+    # Not a generated column: PostgreSQL 15 recomputes those on every UPDATE of a table with a
+    # BEFORE ROW trigger, so each touch of updated_at ran to_tsvector (migration 0012).
     search_vector: Mapped[str] = mapped_column(
         TSVECTOR,
-        Computed(SEARCH_VECTOR_SQL, persisted=True),
-        comment="Full-text vector: title (weight A) and description (weight B).",
+        server_default=FetchedValue(),
+        comment=(
+            "Full-text vector: title (weight A) and description (weight B); "
+            "maintained by tickets_before_write()."
+        ),
     )

@@ -27,7 +27,6 @@ class TicketHistory(Base):
     __table_args__ = (
         CheckConstraint(in_check("change_type", values(ChangeType)), name="change_type"),
         Index("ix_ticket_history_ticket_id_id", "ticket_id", "id"),
-        Index("ix_ticket_history_change_set_id", "change_set_id"),
         {"comment": "Per-ticket change history, one row per changed field, written by triggers."},
     )
 

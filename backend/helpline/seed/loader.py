@@ -12,16 +12,17 @@ Why it is shaped like this (1,000,000 tickets with ~3 messages each in a few min
   foreign key are far cheaper than millions of per-row index insertions and key checks.
 - Everything happens in one transaction: a failure or Ctrl-C leaves the database exactly as it
   was (DDL is transactional in PostgreSQL). The tables are locked for the duration.
-- The per-row triggers of the loaded tables (history, audit, and any added later, e.g. events)
-  are switched off for the load — every non-internal trigger that is enabled, by name, so a
+- The AFTER triggers of the loaded tables (history, audit and events, and any added later)
+  are switched off for the load — every non-internal AFTER trigger that is enabled, by name, so a
   trigger someone disabled on purpose stays disabled — and switched back on before the commit.
   Foreign keys are internal triggers and stay on (``session_replication_role = replica`` would
   switch them off too, needs a superuser, and applies to every table the session touches).
   ``ALTER TABLE … DISABLE TRIGGER`` is transactional: a failed load rolls it back with the rows.
   Instead of a history row per ticket and an audit row per row, the load records one
   ``system.seeded`` audit event with its row counts, in the same transaction.
-- ``search_vector`` is a stored generated column: it is never copied, the server computes it.
-  COPY fires no UPDATE trigger, so ``version`` and ``updated_at`` are written as generated.
+- BEFORE triggers stay on: they derive columns of the row itself (``tickets_before_write``
+  computes ``search_vector``, which is never copied). COPY fires no UPDATE trigger, so
+  ``version`` and ``updated_at`` are written as generated.
 """
 
 from __future__ import annotations
@@ -217,11 +218,13 @@ async def _set_actor(conn: asyncpg.Connection) -> None:
 
 
 async def _disable_row_triggers(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
-    """Switch off every enabled non-internal trigger of the seeded tables; return them."""
+    """Switch off every enabled non-internal AFTER trigger of the seeded tables; return them."""
     rows = await conn.fetch(
         "SELECT c.relname, t.tgname, t.tgenabled::text FROM pg_trigger t"
         " JOIN pg_class c ON c.oid = t.tgrelid"
         " WHERE c.oid = ANY($1::regclass[]) AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
+        # BEFORE triggers derive columns of the row itself (search_vector): they stay on.
+        " AND (t.tgtype::int & 2) = 0"
         " ORDER BY c.relname, t.tgname",
         list(TRIGGER_TABLES),
     )

@@ -1,0 +1,1 @@
+"""Service levels: calendars, policies, per-ticket clocks, alarms (ADR 0013)."""

@@ -1,0 +1,502 @@
+"""SQL of service levels: admin objects, ticket timelines, clocks, feed position, alarms."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpline.kit.rows import AnyRow
+from helpline.models import SlaCalendar, SlaClock, SlaPolicy, SlaRecompute, SlaTicketState
+
+FEED = "sla"
+RECOMPUTE_TASK = "helpline:sla_recompute"  # procrastinate task name (jobs.tasks)
+
+
+# -- calendars and policies ----------------------------------------------------------------------
+async def insert_calendar(session: AsyncSession, values: dict[str, Any]) -> SlaCalendar:
+    await session.execute(insert(SlaCalendar).values(**values))
+    row = await get_calendar(session, values["id"])
+    assert row is not None  # inserted just above
+    return row
+
+
+async def get_calendar(
+    session: AsyncSession, calendar_id: uuid.UUID, *, lock: bool = False
+) -> SlaCalendar | None:
+    stmt = select(SlaCalendar).where(SlaCalendar.id == calendar_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
+async def calendar_name_taken(
+    session: AsyncSession, name: str, *, other_than: uuid.UUID | None = None
+) -> bool:
+    stmt = select(SlaCalendar.id).where(SlaCalendar.name == name)
+    if other_than is not None:
+        stmt = stmt.where(SlaCalendar.id != other_than)
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def list_calendars(session: AsyncSession) -> list[SlaCalendar]:
+    stmt = select(SlaCalendar).order_by(SlaCalendar.name, SlaCalendar.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def calendars_by_id(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, SlaCalendar]:
+    if not ids:
+        return {}
+    rows = (await session.execute(select(SlaCalendar).where(SlaCalendar.id.in_(ids)))).scalars()
+    return {r.id: r for r in rows}
+
+
+async def update_calendar(
+    session: AsyncSession, calendar_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(SlaCalendar)
+        .where(SlaCalendar.id == calendar_id)
+        .values(**values, updated_at=func.now())
+    )
+
+
+async def delete_calendar(session: AsyncSession, calendar_id: uuid.UUID) -> None:
+    await session.execute(delete(SlaCalendar).where(SlaCalendar.id == calendar_id))
+
+
+async def calendar_in_use(session: AsyncSession, calendar_id: uuid.UUID) -> bool:
+    stmt = select(SlaPolicy.id).where(SlaPolicy.calendar_id == calendar_id).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def insert_policy(session: AsyncSession, values: dict[str, Any]) -> SlaPolicy:
+    await session.execute(insert(SlaPolicy).values(**values))
+    row = await get_policy(session, values["id"])
+    assert row is not None  # inserted just above
+    return row
+
+
+async def get_policy(
+    session: AsyncSession, policy_id: uuid.UUID, *, lock: bool = False
+) -> SlaPolicy | None:
+    stmt = select(SlaPolicy).where(SlaPolicy.id == policy_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
+async def policy_name_taken(
+    session: AsyncSession, name: str, *, other_than: uuid.UUID | None = None
+) -> bool:
+    stmt = select(SlaPolicy.id).where(SlaPolicy.name == name)
+    if other_than is not None:
+        stmt = stmt.where(SlaPolicy.id != other_than)
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def list_policies(session: AsyncSession, *, enabled_only: bool = False) -> list[SlaPolicy]:
+    stmt = select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.created_at, SlaPolicy.id)
+    if enabled_only:
+        stmt = stmt.where(SlaPolicy.enabled)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def update_policy(
+    session: AsyncSession, policy_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(SlaPolicy).where(SlaPolicy.id == policy_id).values(**values, updated_at=func.now())
+    )
+
+
+async def delete_policy(session: AsyncSession, policy_id: uuid.UUID) -> None:
+    await session.execute(delete(SlaPolicy).where(SlaPolicy.id == policy_id))
+
+
+# -- what a derivation reads ---------------------------------------------------------------------
+async def load_tickets(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AnyRow]:
+    """Live tickets' attributes that policies match on, with their metadata as one object."""
+    result = await session.execute(
+        text(
+            "SELECT t.id, t.status, t.priority, t.customer_id, t.mailbox_id, t.created_at,"
+            " coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM ticket_metadata m"
+            "           WHERE m.ticket_id = t.id), '{}'::jsonb) AS metadata,"
+            " (SELECT h.new_value->>'status' FROM ticket_history h"
+            # ORDER BY the index's own columns: ordering by h.id alone lets the planner walk
+            # the primary key of the whole history table for every ticket.
+            "   WHERE h.ticket_id = t.id AND h.change_type = 'created'"
+            "   ORDER BY h.ticket_id, h.id LIMIT 1) AS initial_status"
+            " FROM tickets t WHERE t.id = ANY(:ids) AND t.deleted_at IS NULL"
+        ),
+        {"ids": list(ids)},
+    )
+    return list(result.all())
+
+
+async def load_status_changes(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AnyRow]:
+    result = await session.execute(
+        text(
+            "SELECT ticket_id, timestamp, old_value #>> '{}' AS old_status,"
+            " new_value #>> '{}' AS new_status FROM ticket_history"
+            " WHERE ticket_id = ANY(:ids) AND change_type = 'status_changed'"
+            " ORDER BY ticket_id, id"
+        ),
+        {"ids": list(ids)},
+    )
+    return list(result.all())
+
+
+async def load_messages(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AnyRow]:
+    result = await session.execute(
+        text(
+            "SELECT ticket_id, timestamp, sender_type, is_internal FROM conversations"
+            " WHERE ticket_id = ANY(:ids) ORDER BY ticket_id, timestamp, id"
+        ),
+        {"ids": list(ids)},
+    )
+    return list(result.all())
+
+
+# -- clocks --------------------------------------------------------------------------------------
+async def lock_clocks(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AnyRow]:
+    """The tickets' stored clocks with their notices, locked (in one order: no deadlocks)."""
+    result = await session.execute(
+        text(
+            "SELECT ticket_id, kind, cycle, warned_at, breach_noticed_at FROM sla_clocks"
+            " WHERE ticket_id = ANY(:ids) ORDER BY ticket_id, kind, cycle FOR UPDATE"
+        ),
+        {"ids": list(ids)},
+    )
+    return list(result.all())
+
+
+async def replace_clocks(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    rows: list[dict[str, Any]],
+    states: list[dict[str, Any]],
+) -> None:
+    """The tickets' clocks and summaries become exactly ``rows`` and ``states``."""
+    keep = [(r["ticket_id"], r["kind"], r["cycle"]) for r in rows]
+    await session.execute(
+        text(
+            # NOT EXISTS (an anti-join), not a row NOT IN (a subplan per row: quadratic).
+            "DELETE FROM sla_clocks c WHERE c.ticket_id = ANY(:ids) AND NOT EXISTS (SELECT 1"
+            " FROM unnest(CAST(:t AS uuid[]), CAST(:k AS text[]), CAST(:c AS int[]))"
+            " AS keep(t, k, c) WHERE keep.t = c.ticket_id AND keep.k = c.kind"
+            " AND keep.c = c.cycle)"
+        ),
+        {
+            "ids": list(ids),
+            "t": [k[0] for k in keep],
+            "k": [k[1] for k in keep],
+            "c": [k[2] for k in keep],
+        },
+    )
+    if rows:
+        await _upsert(session, "sla_clocks", CLOCK_TYPES, ("ticket_id", "kind", "cycle"), rows)
+    gone = sorted(set(ids) - {s["ticket_id"] for s in states})
+    if gone:
+        await session.execute(delete(SlaTicketState).where(SlaTicketState.ticket_id.in_(gone)))
+    if states:
+        await _upsert(session, "sla_ticket_states", STATE_TYPES, ("ticket_id",), states)
+
+
+CLOCK_TYPES = {
+    "ticket_id": "uuid",
+    "kind": "text",
+    "cycle": "int",
+    "policy_id": "uuid",
+    "target_seconds": "bigint",
+    "business": "boolean",
+    "started_at": "timestamptz",
+    "paused_at": "timestamptz",
+    "running_since": "timestamptz",
+    "used_seconds": "bigint",
+    "due_at": "timestamptz",
+    "warn_at": "timestamptz",
+    "fulfilled_at": "timestamptz",
+    "stopped_at": "timestamptz",
+    "breached_at": "timestamptz",
+    "next_alarm_at": "timestamptz",
+}
+STATE_TYPES = {
+    "ticket_id": "uuid",
+    "policy_id": "uuid",
+    "due_at": "timestamptz",
+    "breached": "text",
+}
+
+
+async def _upsert(
+    session: AsyncSession,
+    table: str,
+    types: dict[str, str],
+    key: tuple[str, ...],
+    rows: list[dict[str, Any]],
+) -> None:
+    """One INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO UPDATE for all rows (an
+    executemany costs a round trip per row). ``breached`` (text[] per row) travels as a
+    comma-joined text and is split back."""
+    columns = list(types)
+    params: dict[str, Any] = {}
+    selects = []
+    for column in columns:
+        values = [r[column] for r in rows]
+        if column == "breached":
+            values = [",".join(v) for v in values]
+            selects.append(f"coalesce(string_to_array(NULLIF(v.{column}, ''), ','), '{{}}')")
+        else:
+            selects.append(f"v.{column}")
+        params[column] = values
+    arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+    # Only constant column and table names are joined; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selects)}"  # noqa: S608  # nosec B608
+        f" FROM unnest({arrays}) AS v({', '.join(columns)})"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}, updated_at = now()"
+    )
+    await session.execute(text(sql), params)
+
+
+async def ticket_states(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AnyRow]:
+    """Per ticket: policy, running deadlines per kind, paused flag and breached kinds."""
+    result = await session.execute(
+        text(
+            "SELECT s.ticket_id, s.policy_id, p.name AS policy_name, s.breached,"
+            " (SELECT min(c.due_at) FROM sla_clocks c WHERE c.ticket_id = s.ticket_id"
+            "   AND c.kind = 'first_response' AND c.fulfilled_at IS NULL"
+            "   AND c.stopped_at IS NULL) AS first_response_due_at,"
+            " (SELECT min(c.due_at) FROM sla_clocks c WHERE c.ticket_id = s.ticket_id"
+            "   AND c.kind = 'next_response' AND c.fulfilled_at IS NULL"
+            "   AND c.stopped_at IS NULL) AS next_response_due_at,"
+            " (SELECT min(c.due_at) FROM sla_clocks c WHERE c.ticket_id = s.ticket_id"
+            "   AND c.kind = 'resolution' AND c.fulfilled_at IS NULL"
+            "   AND c.stopped_at IS NULL) AS resolution_due_at,"
+            " EXISTS (SELECT 1 FROM sla_clocks c WHERE c.ticket_id = s.ticket_id"
+            "   AND c.paused_at IS NOT NULL AND c.fulfilled_at IS NULL"
+            "   AND c.stopped_at IS NULL) AS paused"
+            " FROM sla_ticket_states s LEFT JOIN sla_policies p ON p.id = s.policy_id"
+            " WHERE s.ticket_id = ANY(:ids)"
+        ),
+        {"ids": list(ids)},
+    )
+    return list(result.all())
+
+
+async def due_queue(
+    session: AsyncSession,
+    *,
+    statuses: Sequence[str],
+    priority: str | None,
+    assigned_to: uuid.UUID | None,
+    breached: bool | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[AnyRow]:
+    """Live tickets with a running deadline, earliest first (keyset on the due index)."""
+    where = ["s.due_at IS NOT NULL", "t.deleted_at IS NULL"]
+    params: dict[str, Any] = {"limit": limit}
+    if statuses:
+        where.append("t.status = ANY(:statuses)")
+        params["statuses"] = list(statuses)
+    if priority is not None:
+        where.append("t.priority = :priority")
+        params["priority"] = priority
+    if assigned_to is not None:
+        where.append("t.assigned_to = :assigned_to")
+        params["assigned_to"] = assigned_to
+    if breached is not None:
+        where.append("cardinality(s.breached) > 0" if breached else "cardinality(s.breached) = 0")
+    if after is not None:
+        where.append("(s.due_at, s.ticket_id) > (:after_due, :after_id)")
+        params["after_due"], params["after_id"] = after
+    result = await session.execute(
+        text(
+            # Only the constant fragments above are joined; every value is a bound parameter.
+            "SELECT t.id, t.number, t.title, t.status, t.priority, t.assigned_to,"  # noqa: S608  # nosec B608
+            " t.customer_id, t.updated_at, s.due_at, s.breached, s.policy_id"
+            " FROM sla_ticket_states s JOIN tickets t ON t.id = s.ticket_id"
+            f" WHERE {' AND '.join(where)} ORDER BY s.due_at, s.ticket_id LIMIT :limit"
+        ),
+        params,
+    )
+    return list(result.all())
+
+
+async def clocks_of(session: AsyncSession, ticket_id: uuid.UUID) -> list[SlaClock]:
+    stmt = (
+        select(SlaClock)
+        .where(SlaClock.ticket_id == ticket_id)
+        .order_by(SlaClock.kind, SlaClock.cycle)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# -- the change feed -----------------------------------------------------------------------------
+# Same visibility as the feed (events/repository.py, ADR 0012): an event is read only once no
+# transaction of this database with a smaller xid can still add one, so none is ever skipped.
+HORIZON = "(SELECT helpline_feed_horizon(pg_current_snapshot()))"
+
+
+async def lock_position(session: AsyncSession) -> tuple[int, int] | None:
+    """The consumer's position, locked; None when another worker holds it now."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT xid, event_id FROM sla_feed_positions WHERE name = :name"
+                " FOR UPDATE SKIP LOCKED"
+            ),
+            {"name": FEED},
+        )
+    ).first()
+    return None if row is None else (int(row.xid), int(row.event_id))
+
+
+async def events_after(
+    session: AsyncSession, position: tuple[int, int], limit: int
+) -> list[AnyRow]:
+    result = await session.execute(
+        text(
+            # Only the constant HORIZON is joined; every value is a bound parameter.
+            f"SELECT e.id, e.xid, e.type, e.ticket_id FROM events e WHERE e.xid < {HORIZON}"  # noqa: S608  # nosec B608
+            " AND (e.xid, e.id) > (:xid, :id) ORDER BY e.xid, e.id LIMIT :limit"
+        ),
+        {"xid": position[0], "id": position[1], "limit": limit},
+    )
+    return list(result.all())
+
+
+async def move_position(session: AsyncSession, position: tuple[int, int]) -> None:
+    await session.execute(
+        text(
+            "UPDATE sla_feed_positions SET xid = :xid, event_id = :id, updated_at = now()"
+            " WHERE name = :name"
+        ),
+        {"xid": position[0], "id": position[1], "name": FEED},
+    )
+
+
+# -- alarms --------------------------------------------------------------------------------------
+async def due_alarms(session: AsyncSession, now: datetime, limit: int) -> list[SlaClock]:
+    """Clocks whose alarm is due, locked; clocks another worker holds are skipped."""
+    stmt = (
+        select(SlaClock)
+        .where(SlaClock.next_alarm_at.is_not(None), SlaClock.next_alarm_at <= now)
+        .order_by(SlaClock.next_alarm_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def next_alarm_at(session: AsyncSession) -> datetime | None:
+    """The earliest alarm to come (one index probe)."""
+    return (await session.execute(select(func.min(SlaClock.next_alarm_at)))).scalar()
+
+
+async def record_alarm(session: AsyncSession, clock: SlaClock, values: dict[str, Any]) -> None:
+    await session.execute(
+        update(SlaClock)
+        .where(
+            SlaClock.ticket_id == clock.ticket_id,
+            SlaClock.kind == clock.kind,
+            SlaClock.cycle == clock.cycle,
+        )
+        .values(**values, updated_at=func.now())
+    )
+
+
+async def emit_event(
+    session: AsyncSession, event_type: str, ticket_id: uuid.UUID, data: dict[str, Any]
+) -> None:
+    """A feed event (and its webhook deliveries) through the function the triggers use."""
+    await session.execute(
+        text("SELECT helpline_emit_event(:type, :ticket, true, CAST(:data AS jsonb))"),
+        {"type": event_type, "ticket": ticket_id, "data": _json(data)},
+    )
+
+
+def _json(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, default=str, separators=(",", ":"))
+
+
+# -- recomputations ------------------------------------------------------------------------------
+async def insert_recompute(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(SlaRecompute).values(**values))
+    await session.execute(
+        text(
+            "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('maintenance', :task, 0, NULL,"
+            " NULL, jsonb_build_object('id', CAST(:id AS text)),"
+            " NULL)::procrastinate_job_to_defer_v1])"
+        ),
+        {"task": RECOMPUTE_TASK, "id": str(values["id"])},
+    )
+
+
+async def get_recompute(
+    session: AsyncSession, recompute_id: uuid.UUID, *, lock: bool = False
+) -> SlaRecompute | None:
+    stmt = select(SlaRecompute).where(SlaRecompute.id == recompute_id)
+    if lock:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return (
+        await session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
+async def update_recompute(
+    session: AsyncSession, recompute_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(SlaRecompute).where(SlaRecompute.id == recompute_id).values(**values)
+    )
+
+
+OPEN_TICKETS = "deleted_at IS NULL AND status <> 'closed'"
+
+
+async def count_open_tickets(session: AsyncSession) -> int:
+    result = await session.execute(
+        text(f"SELECT count(*) FROM tickets WHERE {OPEN_TICKETS}")  # noqa: S608  # nosec B608
+    )
+    return int(result.scalar_one())
+
+
+async def open_tickets_after(
+    session: AsyncSession, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """The next open tickets in id order (keyset over the primary key)."""
+    result = await session.execute(
+        text(
+            f"SELECT id FROM tickets WHERE {OPEN_TICKETS}"  # noqa: S608  # nosec B608
+            " AND (CAST(:after AS uuid) IS NULL OR id > CAST(:after AS uuid))"
+            " ORDER BY id LIMIT :limit"
+        ),
+        {"after": after, "limit": limit},
+    )
+    return list(result.scalars())
+
+
+async def tickets_with_clocks(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """Those of ``ids`` that still have SLA rows (a deleted ticket's rows must go)."""
+    result = await session.execute(
+        text("SELECT ticket_id FROM sla_ticket_states WHERE ticket_id = ANY(:ids)"),
+        {"ids": list(ids)},
+    )
+    return list(result.scalars())
