@@ -399,6 +399,13 @@ class Settings(BaseSettings):
     mail_retry_hours: int = Field(
         24, ge=1, le=168, description="How long a temporarily failing send is retried."
     )
+    mail_raw_retention_days: int = Field(
+        90,
+        ge=0,
+        description="The worker purges the raw bytes of processed or discarded inbound mail "
+        "received longer ago than this; the row stays (SHA-256, Message-ID, outcome) so the "
+        "same message is still recognised as a duplicate. 0 keeps raw mail forever.",
+    )
     imap_poll_interval_s: float = Field(
         60,
         gt=0,

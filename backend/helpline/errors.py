@@ -378,6 +378,22 @@ class MailboxAddressTaken(Conflict):
     description = "Another mailbox has this address (compared case-insensitively)."
 
 
+class MailboxDefaultChanged(Conflict):
+    slug, title = "mailbox-default-changed", "Default mailbox changed meanwhile"
+    description = (
+        "Another request made a different mailbox the default at the same moment (one default "
+        "at most); read the mailboxes again and retry."
+    )
+
+
+class MailboxConnectionFailed(HelplineError):
+    status, slug, title = 422, "mailbox-connection-failed", "Mailbox connection failed"
+    description = (
+        "Testing the mailbox's servers failed: `imap` and `smtp` carry each check's result "
+        "(`ok`, `detail`; `imap` is null without IMAP). No credential is ever echoed."
+    )
+
+
 class MailboxDisabled(Conflict):
     slug, title = "mailbox-disabled", "Mailbox disabled"
     description = "The mailbox is disabled and takes no mail; an admin can enable it again."

@@ -1,7 +1,7 @@
 """Drafts: what a user has typed, unsent, in a ticket's composer (server-side autosave).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-07 11:40:00+00:00
 
 One row per user and ticket, replaced by each autosave, deleted when the reply is sent; it goes
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -60,6 +60,10 @@ def create(
     default_priority: Annotated[
         TicketPriority, typer.Option(help="Priority of tickets opened by mail.")
     ] = TicketPriority.normal,
+    default: Annotated[
+        bool,
+        typer.Option("--default", help="Mail the replies of web/API tickets from this mailbox."),
+    ] = False,
 ) -> None:
     """Create a mailbox; its id goes to stderr, the inbound signing secret alone to stdout."""
     settings = settings_or_exit()
@@ -73,6 +77,7 @@ def create(
                 "allow_unknown_senders": allow_unknown_senders,
                 "auto_acknowledge": auto_acknowledge,
                 "default_priority": default_priority,
+                "is_default": default,
             }
         )
     except ValidationError as exc:
@@ -97,13 +102,16 @@ def list_mailboxes() -> None:
     async def work(session: AsyncSession) -> list[Mailbox]:
         return await service.list_mailboxes(session, SYSTEM_PRINCIPAL)
 
-    table = Table("id", "address", "inbound", "active", "unknown senders", "ack", "imap error")
+    table = Table(
+        "id", "address", "inbound", "active", "default", "unknown senders", "ack", "imap error"
+    )
     for row in run_in_transaction(settings, "mailboxes list", work):
         table.add_row(
             str(row.id),
             row.address,
             "imap" if row.imap_url_encrypted is not None else "http",
             "yes" if row.is_active else "no",
+            "yes" if row.is_default else "",
             "allow" if row.allow_unknown_senders else "quarantine",
             "yes" if row.auto_acknowledge else "no",
             row.imap_error or "",
@@ -137,6 +145,10 @@ def update(
     ] = None,
     auto_acknowledge: Annotated[bool | None, typer.Option(help="Acknowledge new tickets.")] = None,
     enable: Annotated[bool, typer.Option("--enable", help="Enable a disabled mailbox.")] = False,
+    default: Annotated[
+        bool | None,
+        typer.Option(help="Make it the default mailbox for web/API tickets (or not)."),
+    ] = None,
 ) -> None:
     """Change a mailbox (only the options given)."""
     settings = settings_or_exit()
@@ -145,6 +157,7 @@ def update(
         ("display_name", display_name),
         ("allow_unknown_senders", allow_unknown_senders),
         ("auto_acknowledge", auto_acknowledge),
+        ("is_default", default),
     ):
         if value is not None:
             values[name] = value

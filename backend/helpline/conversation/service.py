@@ -53,8 +53,9 @@ async def add_message(
     mailer: ReplyMailer | None = None,
 ) -> AnyRow:
     """Add a reply or (staff only) an internal note to a visible, open ticket. A public staff
-    reply on a ticket that came by mail is also mailed to the customer by ``mailer`` (an outbox
-    row written in this transaction; its delivery state is the row's ``delivery``)."""
+    reply is also mailed to the customer by ``mailer`` when the ticket came by mail, or else
+    when a default mailbox is set (an outbox row written in this transaction; its delivery
+    state is the row's ``delivery``)."""
     session = uow.session
     if data.is_internal and principal.is_customer:
         raise PermissionDenied("Customers cannot write internal notes.")

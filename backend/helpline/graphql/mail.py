@@ -32,6 +32,9 @@ class Mailbox:
     auto_acknowledge: bool
     auto_acknowledge_template: str
     is_active: bool
+    is_default: bool = strawberry.field(
+        description="Mails the replies of tickets opened on the web or by the API."
+    )
     imap_uidvalidity: float | None = strawberry.field(description="IMAP UIDVALIDITY last seen.")
     imap_last_uid: float | None = strawberry.field(description="Highest IMAP UID stored.")
     imap_error: str | None
@@ -57,6 +60,7 @@ class Mailbox:
             auto_acknowledge=read.auto_acknowledge,
             auto_acknowledge_template=read.auto_acknowledge_template,
             is_active=read.is_active,
+            is_default=read.is_default,
             imap_uidvalidity=read.imap_uidvalidity,
             imap_last_uid=read.imap_last_uid,
             imap_error=read.imap_error,
@@ -131,6 +135,7 @@ class CreateMailboxInput:
     auto_acknowledge: bool | None = strawberry.UNSET
     auto_acknowledge_template: str | None = strawberry.UNSET
     is_active: bool | None = strawberry.UNSET
+    is_default: bool | None = strawberry.UNSET
 
 
 @strawberry.input(description="Change a mailbox: only the fields given change.")
@@ -147,6 +152,7 @@ class UpdateMailboxInput:
     auto_acknowledge: bool | None = strawberry.UNSET
     auto_acknowledge_template: str | None = strawberry.UNSET
     is_active: bool | None = strawberry.UNSET
+    is_default: bool | None = strawberry.UNSET
 
 
 @strawberry.input(description="A mailbox or an inbound email, by id.")

@@ -18,6 +18,7 @@ from helpline.audit import integrity, rotation
 from helpline.events import service as events_service
 from helpline.idempotency import service as idempotency_service
 from helpline.jobs.context import current
+from helpline.mail import service as mail_service
 from helpline.sla import runner as sla_runner
 
 log = structlog.get_logger("helpline.jobs")
@@ -31,6 +32,7 @@ SCHEDULE = {
     "attachments_gc": "20 * * * *",
     "idempotency_purge": "*/15 * * * *",
     "events_purge": "30 3 * * *",
+    "mail_raw_purge": "40 3 * * *",
     "backup": "0 1 * * *",
     "retry_stalled_jobs": "* * * * *",
     "sla_tick": "* * * * *",
@@ -85,6 +87,32 @@ async def events_purge(timestamp: int) -> int:
         )
     log.info("events purged", purged=purged)
     return purged
+
+
+MAIL_PURGE_BATCH = 500
+MAIL_PURGE_MAX_BATCHES = 2_000  # a bound, not a budget: 1 M messages a night
+
+
+@blueprint.periodic(cron=SCHEDULE["mail_raw_purge"])
+@blueprint.task(name="mail_raw_purge", queue="maintenance", retry=RETRY)
+async def mail_raw_purge(timestamp: int) -> int:
+    """Drop the raw bytes of decided inbound mail past the retention; one transaction per batch
+    (each commits what it purged, so a retry starts where the last run stopped)."""
+    ctx = current()
+    total = 0
+    for _ in range(MAIL_PURGE_MAX_BATCHES):
+        async with ctx.unit_of_work() as uow:
+            purged = await mail_service.purge_raw_mail(
+                uow.session,
+                now=_at(timestamp),
+                retention_days=ctx.settings.mail_raw_retention_days,
+                batch=MAIL_PURGE_BATCH,
+            )
+        total += purged
+        if purged < MAIL_PURGE_BATCH:
+            break
+    log.info("raw mail purged", purged=total)
+    return total
 
 
 @blueprint.periodic(cron=SCHEDULE["idempotency_purge"])

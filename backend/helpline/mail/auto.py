@@ -253,3 +253,94 @@ def _status_blocks(part: Message, decode_text: Callable[[Message], str]) -> list
     if current:
         blocks.append(current)
     return blocks
+
+
+# --- plain-text bounces ---------------------------------------------------------------------
+# Many MTAs (Exim, qmail, older sendmail and Exchange setups) return mail as a plain message
+# instead of a multipart/report: recognised by who sends it (a system sender or a null
+# Return-Path) *and* what it says (the subject or body of a non-delivery notice). A person's mail
+# that merely quotes such a subject is not a bounce.
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*(?:mail delivery failed|undelivered mail returned to sender|undeliver(?:able|ed)\b"
+    r"|delivery status notification \((?:failure|delay)\)|failure notice|returned mail\b"
+    r"|delivery failure|mail system error|message delivery failure|delivery has failed"
+    r"|non[- ]?delivery|warning: message \S+ delayed)",
+    re.IGNORECASE,
+)
+_BOUNCE_BODY = re.compile(
+    r"(?:created automatically by mail delivery software|this is the qmail-send program"
+    r"|could not be delivered to one or more (?:of its )?recipients"
+    r"|wasn't able to deliver your message|has not yet been delivered to one or more"
+    r"|the following addresses had permanent fatal errors"
+    r"|delivery to the following recipients? failed)",
+    re.IGNORECASE,
+)
+_COPY_MARKER = re.compile(
+    r"^[ \t]*-{2,}[ \t]*(?:This is a copy of the message|Below this line is a copy of the message"
+    r"|The header of the original message is following|Original message(?: follows)?"
+    r"|Original message headers)[^\n]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_DELAYED = re.compile(
+    r"\b(?:delayed|has not yet been delivered|will be retried|will keep trying)\b", re.IGNORECASE
+)
+# Bounded repeats: the text is the sender's to choose, and an unbounded local part would make
+# a long run without "@" quadratic.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"
+)
+_ID_LINE = re.compile(r"^Message-ID:[ \t]*<([^<>\s]{1,995})>", re.IGNORECASE | re.MULTILINE)
+_SMTP_REPLY = re.compile(r"\b[45]\d\d[ -][^\n]{1,300}")
+PLAIN_BOUNCE_SCAN = 50_000  # characters of the text looked at (the notice comes first)
+
+
+def parse_plain_bounce(
+    *,
+    sender_email: str,
+    subject: str,
+    text: str,
+    headers: Headers,
+    in_reply_to: Sequence[str] = (),
+    own_domains: Collection[str] = (),
+) -> Bounce | None:
+    """A non-delivery notice sent as plain text (Exim's "Mail delivery failed: returning
+    message to sender", qmail's "failure notice", …): the failed recipients from the notice,
+    the original Message-ID from the returned copy, or None when it is no such notice."""
+    system = bool(_SYSTEM_LOCAL.match(sender_email.partition("@")[0]))
+    if not (system or _null_return_path(headers.get("return-path", ()))):
+        return None
+    text = text[:PLAIN_BOUNCE_SCAN]
+    if not (_BOUNCE_SUBJECT.search(subject or "") or _BOUNCE_BODY.search(text)):
+        return None
+    marker = _COPY_MARKER.search(text)
+    notice = text[: marker.start()] if marker else text
+    returned = text[marker.end() :] if marker else text
+    found = _ID_LINE.search(returned)
+    original_id = found.group(1) if found else (in_reply_to[0] if in_reply_to else None)
+    own = {d.lower() for d in own_domains}
+    recipients: list[str] = []
+    for address in _PLAIN_ADDRESS.findall(notice):
+        local, _, domain = address.lower().rpartition("@")
+        if domain in own or _SYSTEM_LOCAL.match(local) or f"{local}@{domain}" in recipients:
+            continue
+        recipients.append(f"{local}@{domain}")
+    for value in headers.get("x-failed-recipients", ()):  # Exim names them in a header too
+        for address in _PLAIN_ADDRESS.findall(value):
+            if address.lower() not in recipients:
+                recipients.append(address.lower())
+    status_match = _STATUS.search(notice)
+    status = status_match.group(0) if status_match else None
+    reply = _SMTP_REPLY.search(notice)
+    diagnostic = " ".join(reply.group(0).split())[:1000] if reply else None
+    delayed = bool(_DELAYED.search(subject or "")) or (status is not None and status[0] == "4")
+    if not delayed and status is None:
+        delayed = bool(_DELAYED.search(notice[:2000]))
+    return Bounce(
+        original_message_id=original_id,
+        recipients=recipients,
+        status=status,
+        diagnostic=diagnostic,
+        permanent=not delayed,
+        action="delayed" if delayed else "failed",
+        all_recipients=list(recipients),
+    )

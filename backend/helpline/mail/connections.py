@@ -8,6 +8,7 @@ import contextlib
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from helpline.errors import MailboxConnectionFailed
 from helpline.mail.schemas import ConnectionCheck, ConnectionTest
 
 
@@ -78,3 +79,15 @@ async def test(secrets: Any, *, default_smtp_url: str, timeout: float) -> Connec
         return ConnectionTest(imap=None, smtp=await smtp)
     imap_result, smtp_result = await asyncio.gather(imap, smtp)
     return ConnectionTest(imap=imap_result, smtp=smtp_result)
+
+
+def raise_if_failed(result: ConnectionTest) -> None:
+    """A failed check is a problem (`mailbox-connection-failed`) carrying every check's result."""
+    parts = [("IMAP", result.imap), ("SMTP", result.smtp)]
+    failed = [f"{name}: {check.detail}" for name, check in parts if check and not check.ok]
+    if failed:
+        raise MailboxConnectionFailed(
+            "; ".join(failed)[:1000],
+            imap=None if result.imap is None else result.imap.model_dump(),
+            smtp=result.smtp.model_dump(),
+        )

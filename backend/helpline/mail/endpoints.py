@@ -12,8 +12,22 @@ from helpline.auth.dependencies import PUBLIC, require
 from helpline.auth.permissions import Scope
 from helpline.auth.principal import Principal
 from helpline.db import SessionDep, UnitOfWorkRoute
-from helpline.errors import InboundEmailTooLarge, UnsupportedMediaType
-from helpline.http import json_response, problem_responses
+from helpline.errors import (
+    EmailSuppressionNotFound,
+    InboundEmailNotFound,
+    InboundEmailNotQuarantined,
+    InboundEmailTooLarge,
+    InboundSignatureInvalid,
+    InvalidCursorError,
+    MailboxAddressTaken,
+    MailboxConnectionFailed,
+    MailboxDefaultChanged,
+    MailboxDisabled,
+    MailboxNotFound,
+    PermissionDenied,
+    UnsupportedMediaType,
+)
+from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, json_response, problem_responses
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.mail import connections, ingest, service
 from helpline.mail.schemas import (
@@ -54,7 +68,14 @@ def _with_secret(row: object, secret: str) -> MailboxWithSecret:
     "(stored encrypted, never returned). The response carries `inbound_secret`, the signing "
     "secret of the inbound HTTP endpoint — the only time it is shown.",
     operation_id="createMailbox",
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(
+        PermissionDenied,
+        *UNSAFE,
+        *JSON_BODY,
+        *IDEMPOTENT,
+        MailboxAddressTaken,
+        MailboxDefaultChanged,
+    ),
 )
 async def create_mailbox(
     request: Request, session: SessionDep, principal: Admin, body: MailboxCreate
@@ -68,7 +89,7 @@ async def create_mailbox(
     summary="List mailboxes",
     description="Every mailbox with its IMAP state (never its credentials).",
     operation_id="listMailboxes",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(PermissionDenied),
 )
 async def list_mailboxes(session: SessionDep, principal: Admin) -> list[MailboxRead]:
     return [MailboxRead.of(r) for r in await service.list_mailboxes(session, principal)]
@@ -79,7 +100,7 @@ async def list_mailboxes(session: SessionDep, principal: Admin) -> list[MailboxR
     summary="Get a mailbox",
     description="One mailbox (never its credentials).",
     operation_id="getMailbox",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, MailboxNotFound),
 )
 async def get_mailbox(session: SessionDep, principal: Admin, mailbox_id: MailboxId) -> MailboxRead:
     return MailboxRead.of(await service.get_mailbox(session, principal, mailbox_id))
@@ -91,7 +112,9 @@ async def get_mailbox(session: SessionDep, principal: Admin, mailbox_id: Mailbox
     description="Only the fields given change. `is_active: false` disables it (no mail is "
     "fetched or accepted); `imap_url: null` turns IMAP off.",
     operation_id="updateMailbox",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *JSON_BODY, MailboxNotFound, MailboxDefaultChanged
+    ),
 )
 async def update_mailbox(
     request: Request,
@@ -111,7 +134,7 @@ async def update_mailbox(
     summary="Disable a mailbox",
     description="No more mail is fetched or accepted; what was stored stays.",
     operation_id="disableMailbox",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *IDEMPOTENT, MailboxNotFound),
 )
 async def disable_mailbox(
     request: Request, session: SessionDep, principal: Admin, mailbox_id: MailboxId
@@ -132,7 +155,7 @@ async def disable_mailbox(
     summary="Rotate the inbound signing secret",
     description="Returns a new `inbound_secret` (shown once); the old one stops working at once.",
     operation_id="rotateMailboxSecret",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, *IDEMPOTENT, MailboxNotFound),
 )
 async def rotate_mailbox_secret(
     request: Request, session: SessionDep, principal: Admin, mailbox_id: MailboxId
@@ -146,10 +169,14 @@ async def rotate_mailbox_secret(
 @router.post(
     "/mailboxes/{mailbox_id}/test-connection",
     summary="Test the mailbox's servers",
-    description="Logs in to IMAP (and selects the folder) and says EHLO to SMTP, with the "
-    "stored credentials; the result says what happened, never a credential.",
+    description="Logs in to IMAP (and selects the folder) and says EHLO (and AUTH) to SMTP, "
+    "with the stored credentials. 200 with each check's result when all pass; when one fails, "
+    "a `mailbox-connection-failed` problem carrying the same `imap`/`smtp` results. Neither "
+    "ever contains a credential.",
     operation_id="testMailboxConnection",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *IDEMPOTENT, MailboxNotFound, MailboxConnectionFailed
+    ),
 )
 async def test_mailbox_connection(
     request: Request, session: SessionDep, principal: Admin, mailbox_id: MailboxId
@@ -157,7 +184,9 @@ async def test_mailbox_connection(
     row = await service.get_mailbox(session, principal, mailbox_id)
     secrets = service.secrets_of(row, vault(request))
     settings = services(request).settings
-    return await connections.test(secrets, default_smtp_url=settings.smtp_url, timeout=10.0)
+    result = await connections.test(secrets, default_smtp_url=settings.smtp_url, timeout=10.0)
+    connections.raise_if_failed(result)
+    return result
 
 
 @router.post(
@@ -174,7 +203,13 @@ async def test_mailbox_connection(
     dependencies=[PUBLIC],
     responses={
         200: {"description": "Already received: the same id.", "model": InboundAccepted},
-        **problem_responses(401, 409, 413, 415),
+        **problem_responses(
+            InboundSignatureInvalid,
+            MailboxDisabled,
+            InboundEmailTooLarge,
+            UnsupportedMediaType,
+            public=True,
+        ),
     },
     openapi_extra={
         "requestBody": {
@@ -218,7 +253,7 @@ async def receive_inbound_email(
     summary="List inbound emails",
     description="Newest first, keyset-paginated; `status=quarantined` is the quarantine.",
     operation_id="listInboundEmails",
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
 )
 async def list_inbound_emails(
     request: Request,
@@ -253,7 +288,7 @@ async def list_inbound_emails(
     summary="Get an inbound email",
     description="Its state, thread reason and the ticket/message it became (not the raw bytes).",
     operation_id="getInboundEmail",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, InboundEmailNotFound),
 )
 async def get_inbound_email(
     session: SessionDep, principal: Admin, inbound_id: InboundId
@@ -268,7 +303,9 @@ async def get_inbound_email(
     summary="Replay a quarantined email",
     description="Processes it again (e.g. after allowing unknown senders); 409 unless quarantined.",
     operation_id="replayInboundEmail",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *IDEMPOTENT, InboundEmailNotFound, InboundEmailNotQuarantined
+    ),
 )
 async def replay_inbound_email(
     session: SessionDep, principal: Admin, inbound_id: InboundId
@@ -283,7 +320,9 @@ async def replay_inbound_email(
     summary="Discard a quarantined email",
     description="It stays stored for the record and is never processed; 409 unless quarantined.",
     operation_id="discardInboundEmail",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(
+        PermissionDenied, *UNSAFE, *IDEMPOTENT, InboundEmailNotFound, InboundEmailNotQuarantined
+    ),
 )
 async def discard_inbound_email(
     request: Request, session: SessionDep, principal: Admin, inbound_id: InboundId
@@ -300,7 +339,7 @@ async def discard_inbound_email(
     summary="List suppressed addresses",
     description="Addresses no mail goes to (they bounced permanently), in address order.",
     operation_id="listEmailSuppressions",
-    responses=problem_responses(400, 401, 403),
+    responses=problem_responses(PermissionDenied, InvalidCursorError),
 )
 async def list_email_suppressions(
     request: Request,
@@ -329,7 +368,7 @@ async def list_email_suppressions(
     summary="Clear a suppressed address",
     description="Mail may go to the address again.",
     operation_id="clearEmailSuppression",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(PermissionDenied, *UNSAFE, EmailSuppressionNotFound),
 )
 async def clear_email_suppression(
     session: SessionDep,

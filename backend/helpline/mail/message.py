@@ -19,7 +19,14 @@ from email.parser import BytesParser
 
 from helpline.mail import charsets
 from helpline.mail import headers as fields
-from helpline.mail.auto import AutoKind, Bounce, auto_kind, is_delivery_report, parse_bounce
+from helpline.mail.auto import (
+    AutoKind,
+    Bounce,
+    auto_kind,
+    is_delivery_report,
+    parse_bounce,
+    parse_plain_bounce,
+)
 from helpline.mail.headers import MAX_ADDRESSES, MAX_HEADER_CHARS, Address
 from helpline.mail.html import html_to_text
 from helpline.mail.mime import MAX_DEPTH, MAX_PARTS, Body, ParsedAttachment, part_text
@@ -143,9 +150,20 @@ def parse_message(
     text = charsets.storable(text.strip("\n"))
     forwarded = is_forward_subject(subject) or _has_forward_marker(text)
     report = False if "headers_only" in defects else is_delivery_report(message)
+    in_reply_to = fields.ids(" ".join(headers.get("in-reply-to", ())))
+    bounce = parse_bounce(message, part_text) if report else None
+    if not report:
+        bounce = parse_plain_bounce(
+            sender_email=sender.email,
+            subject=subject,
+            text=text,
+            headers=headers,
+            in_reply_to=in_reply_to,
+            own_domains=own_domains,
+        )
     return ParsedMail(
         message_id=message_id,
-        in_reply_to=fields.ids(" ".join(headers.get("in-reply-to", ()))),
+        in_reply_to=in_reply_to,
         references=references,
         subject=subject,
         sender=sender,
@@ -161,9 +179,9 @@ def parse_message(
             sender_email=sender.email,
             message_id=message_id,
             own_domains=own_domains,
-            is_report=report,
+            is_report=bounce is not None,
         ),
-        bounce=parse_bounce(message, part_text) if report else None,
+        bounce=bounce,
         size=len(raw),
         to=to,
         cc=cc,

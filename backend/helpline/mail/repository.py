@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
@@ -92,6 +93,28 @@ async def update_mailbox(
     await session.execute(update(Mailbox).where(Mailbox.id == mailbox_id).values(**values))
 
 
+async def make_default(session: AsyncSession, mailbox_id: uuid.UUID, now: datetime) -> bool:
+    """Make the mailbox the only default (the previous one stops being it); False when another
+    transaction made a different one the default at the same time (the unique index says so)."""
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                update(Mailbox)
+                .where(Mailbox.is_default.is_(True), Mailbox.id != mailbox_id)
+                .values(is_default=False, updated_at=now)
+            )
+            await session.execute(
+                update(Mailbox)
+                .where(Mailbox.id == mailbox_id)
+                .values(is_default=True, updated_at=now)
+            )
+    except IntegrityError as exc:
+        if "uq_mailboxes_one_default" in str(exc.orig):
+            return False
+        raise
+    return True
+
+
 # -- inbound -------------------------------------------------------------------------------
 async def insert_inbound(session: AsyncSession, values: dict[str, Any]) -> AnyRow | None:
     """Store a raw message unless the mailbox has it already; the new row's id and status, or
@@ -151,6 +174,22 @@ async def update_inbound(
     await session.execute(
         update(InboundEmail).where(InboundEmail.id == inbound_id).values(**values)
     )
+
+
+# Only mail whose fate is decided: a received row still needs its bytes to be processed, and a
+# quarantined one to be replayed.
+PURGE_RAW = text(
+    "UPDATE inbound_emails SET raw = NULL, raw_purged_at = :now WHERE id IN ("
+    " SELECT id FROM inbound_emails WHERE raw_purged_at IS NULL AND received_at < :before"
+    " AND status IN ('processed', 'discarded') ORDER BY received_at LIMIT :batch"
+    " FOR UPDATE SKIP LOCKED)"
+)
+
+
+async def purge_raw(session: AsyncSession, before: datetime, now: datetime, batch: int) -> int:
+    """Drop the raw bytes of up to ``batch`` decided messages received before ``before``."""
+    result = await session.execute(PURGE_RAW, {"before": before, "now": now, "batch": batch})
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def count_recent_from(

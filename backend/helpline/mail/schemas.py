@@ -81,6 +81,11 @@ class MailboxCreate(BaseModel):
         DEFAULT_ACKNOWLEDGEMENT, description="Acknowledgement text; `{number}`, `{title}`."
     )
     is_active: bool = Field(True, description="Disabled mailboxes take no mail.")
+    is_default: bool = Field(
+        False,
+        description="Mail the public staff replies of tickets opened on the web or by the API "
+        "from this mailbox (at most one default: making this one the default unsets the other).",
+    )
 
 
 class MailboxUpdate(BaseModel):
@@ -105,6 +110,10 @@ class MailboxUpdate(BaseModel):
         None, description="Acknowledgement text; `{number}`, `{title}`."
     )
     is_active: bool | None = Field(None, description="Disabled mailboxes take no mail.")
+    is_default: bool | None = Field(
+        None,
+        description="Make it the default mailbox (the previous default stops being one), or not.",
+    )
 
 
 class MailboxRead(BaseModel):
@@ -130,6 +139,9 @@ class MailboxRead(BaseModel):
         description="Acknowledgement text; `{number}`, `{title}`."
     )
     is_active: bool = Field(description="Disabled mailboxes take no mail.")
+    is_default: bool = Field(
+        description="Whether it mails the replies of tickets opened on the web or by the API."
+    )
     imap_uidvalidity: int | None = Field(description="IMAP folder UIDVALIDITY last seen.")
     imap_last_uid: int | None = Field(description="Highest IMAP UID stored.")
     imap_error: str | None = Field(description="Last IMAP error (null when healthy).")
@@ -152,6 +164,7 @@ class MailboxRead(BaseModel):
             auto_acknowledge=row.auto_acknowledge,
             auto_acknowledge_template=row.auto_acknowledge_template,
             is_active=row.is_active,
+            is_default=row.is_default,
             imap_uidvalidity=row.imap_uidvalidity,
             imap_last_uid=row.imap_last_uid,
             imap_error=row.imap_error,
@@ -207,6 +220,11 @@ class InboundEmailRead(BaseModel):
     attempts: int = Field(description="Processing attempts.")
     received_at: datetime = Field(description="When it was stored (UTC).")
     processed_at: datetime | None = Field(description="When processing decided its fate (UTC).")
+    raw_purged_at: datetime | None = Field(
+        None,
+        description="When the retention job dropped its raw bytes (HELPLINE_MAIL_RAW_RETENTION_"
+        "DAYS); the row stays, so the same message is still recognised as a duplicate.",
+    )
 
 
 class SuppressionRead(BaseModel):

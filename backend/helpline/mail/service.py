@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from helpline.errors import (
     InboundEmailNotQuarantined,
     InvalidCursorError,
     MailboxAddressTaken,
+    MailboxDefaultChanged,
     MailboxNotFound,
     PermissionDenied,
 )
@@ -75,7 +76,15 @@ async def create_mailbox(
             "is_active": data.is_active,
         },
     )
+    if data.is_default:
+        await _make_default(session, row.id, row.created_at)
+        row = await get_mailbox(session, principal, row.id)
     return row, secret
+
+
+async def _make_default(session: AsyncSession, mailbox_id: uuid.UUID, now: datetime) -> None:
+    if not await repository.make_default(session, mailbox_id, now):
+        raise MailboxDefaultChanged("Another mailbox became the default at the same time.")
 
 
 async def get_mailbox(
@@ -136,9 +145,13 @@ async def update_mailbox(
         values.update(imap_uidvalidity=None, imap_last_uid=None, imap_error=None)
     if "smtp_url" in given:
         values["smtp_url_encrypted"] = vault.encrypt(data.smtp_url) if data.smtp_url else None
+    if "is_default" in given and data.is_default is False:
+        values["is_default"] = False
     if values:
         values["updated_at"] = now
         await repository.update_mailbox(session, mailbox_id, values)
+    if data.is_default:
+        await _make_default(session, mailbox_id, now)
     return await get_mailbox(session, principal, mailbox_id)
 
 
@@ -256,6 +269,16 @@ async def discard_inbound_email(
         },
     )
     return await get_inbound_email(session, principal, inbound_id)
+
+
+async def purge_raw_mail(
+    session: AsyncSession, *, now: datetime, retention_days: int, batch: int = 500
+) -> int:
+    """One batch of the retention: drop the raw bytes of processed or discarded mail received
+    more than ``retention_days`` ago (0: never). The rows stay, so deduplication still works."""
+    if retention_days <= 0:
+        return 0
+    return await repository.purge_raw(session, now - timedelta(days=retention_days), now, batch)
 
 
 # -- suppressions --------------------------------------------------------------------------

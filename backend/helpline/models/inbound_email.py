@@ -36,11 +36,17 @@ class InboundEmail(Base):
             name="thread_reason",
         ),
         CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+        CheckConstraint("raw IS NOT NULL OR raw_purged_at IS NOT NULL", name="raw_kept_or_purged"),
         UniqueConstraint("mailbox_id", "dedupe_key", name="uq_inbound_emails_mailbox_dedupe"),
         Index("ix_inbound_emails_status_id", "status", "id"),
         Index("ix_inbound_emails_message_id", "message_id"),
         Index("ix_inbound_emails_sender_received", "sender", "received_at"),
         Index("ix_inbound_emails_ticket_id", "ticket_id"),
+        Index(
+            "ix_inbound_emails_raw_kept_received",
+            "received_at",
+            postgresql_where=text("raw_purged_at IS NULL"),
+        ),
         {"comment": "Raw inbound mail, one row per message per mailbox (any path)."},
     )
 
@@ -48,7 +54,14 @@ class InboundEmail(Base):
     mailbox_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("mailboxes.id", ondelete="CASCADE")
     )
-    raw: Mapped[bytes] = mapped_column(LargeBinary, comment="The message as received (RFC 5322).")
+    raw: Mapped[bytes | None] = mapped_column(
+        LargeBinary,
+        comment="The message as received (RFC 5322); null once the retention job purged it.",
+    )
+    raw_purged_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="When the retention job dropped the raw bytes (the row stays for dedup).",
+    )
     size: Mapped[int] = mapped_column(Integer, comment="Size of raw in bytes.")
     sha256: Mapped[str] = mapped_column(Text, comment="Hex SHA-256 of raw.")
     message_id: Mapped[str | None] = mapped_column(Text, comment="Message-ID without <>.")

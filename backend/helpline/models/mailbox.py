@@ -30,6 +30,13 @@ class Mailbox(Base):
         CheckConstraint(in_check("default_priority", values(TicketPriority)), name="priority"),
         CheckConstraint("char_length(auto_acknowledge_template) <= 20000", name="template_length"),
         Index("uq_mailboxes_address_lower", text("lower(address)"), unique=True),
+        # One default mailbox at most, whatever the application does.
+        Index(
+            "uq_mailboxes_one_default",
+            text("(true)"),
+            unique=True,
+            postgresql_where=text("is_default"),
+        ),
         {"comment": "Mailboxes of the email channel; credentials are stored encrypted."},
     )
 
@@ -68,6 +75,11 @@ class Mailbox(Base):
     )
     is_active: Mapped[bool] = mapped_column(
         Boolean, server_default=text("true"), comment="Disabled mailboxes take no mail."
+    )
+    is_default: Mapped[bool] = mapped_column(
+        Boolean,
+        server_default=text("false"),
+        comment="Mails the replies of tickets opened on the web or by the API (one at most).",
     )
     imap_uidvalidity: Mapped[int | None] = mapped_column(
         BigInteger, comment="UIDVALIDITY of the IMAP folder last seen."

@@ -29,7 +29,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import CacheInvalidation, Ticket, TicketHistory, TicketMetadata, User
+from helpline.models import (
+    CacheInvalidation,
+    Mailbox,
+    Ticket,
+    TicketHistory,
+    TicketMetadata,
+    User,
+)
 from helpline.models.enums import ChangeType, Role, TicketStatus
 from helpline.ticket.access import TicketVisibility
 from helpline.ticket.schemas import TicketFilters, TicketSort, ticket_number_in
@@ -100,18 +107,24 @@ GET_TICKET = _by_visibility(
 LOCK_TICKET = _by_visibility(
     lambda visible: select(*COLUMNS).where(THIS_TICKET, visible).with_for_update()
 )
+# The mailbox that mails the ticket's public staff replies: the one it came from, else the
+# default mailbox (tickets opened on the web or by the API) — in the same statement.
+REPLY_MAILBOX = func.coalesce(
+    TICKETS.c.mailbox_id,
+    select(Mailbox.id).where(Mailbox.is_default.is_(True)).scalar_subquery(),
+).label("mailbox_id")
 TOUCH_TICKET = (
     update(TICKETS)
     .where(THIS_TICKET)
     .values(updated_at=func.clock_timestamp())
-    .returning(TICKETS.c.customer_id, TICKETS.c.mailbox_id)
+    .returning(TICKETS.c.customer_id, REPLY_MAILBOX)
 )
 TOUCH_OPEN_TICKET = _by_visibility(
     lambda visible: (
         update(TICKETS)
         .where(THIS_TICKET, visible, TICKETS.c.status != TicketStatus.closed.value)
         .values(updated_at=func.clock_timestamp())
-        .returning(TICKETS.c.customer_id, TICKETS.c.mailbox_id)
+        .returning(TICKETS.c.customer_id, REPLY_MAILBOX)
     )
 )
 

@@ -239,7 +239,8 @@ async def change_open_ticket(
 ) -> uuid.UUID | None:
     """Lock a visible, open ticket and record that its conversation or metadata changes, in
     one statement: 404 if unseen, 409 if closed (the rules of :func:`lock_ticket_for_change`).
-    Returns the mailbox the ticket came from (its public replies are mailed), if any."""
+    Returns the mailbox that mails its public replies — the one it came from, else the default
+    mailbox — if any."""
     visibility = visible_tickets(principal)
     row = await repository.touch_open_ticket(uow.session, ticket_id, visibility)
     if row is None:  # find out why (raises), or it was reopened meanwhile: touch it
@@ -251,7 +252,8 @@ async def change_open_ticket(
 
 
 async def touch_ticket(uow: UnitOfWork, ticket_id: uuid.UUID) -> uuid.UUID | None:
-    """Record that the ticket's metadata or conversation changed; the ticket's mailbox."""
+    """Record that the ticket's metadata or conversation changed; the mailbox that mails its
+    replies (its own, else the default one)."""
     row = await repository.touch_ticket(uow.session, ticket_id)
     ticket_cache.invalidate_after_commit(uow, ticket_id, None if row is None else row.customer_id)
     return None if row is None else row.mailbox_id

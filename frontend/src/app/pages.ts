@@ -6,6 +6,8 @@ export const pages = {
   keys: () => import("../features/keys/KeysPage"),
   users: () => import("../features/users/UsersPage"),
   audit: () => import("../features/audit/AuditPage"),
+  mailboxes: () => import("../features/mail/MailboxesPage"),
+  quarantine: () => import("../features/mail/QuarantinePage"),
 };
 
 /** Load a page's chunk when the browser has nothing else to do. */

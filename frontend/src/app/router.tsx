@@ -49,6 +49,14 @@ export const router = createBrowserRouter([
             path: "admin/audit",
             lazy: () => pages.audit().then(({ AuditPage }) => ({ Component: () => <AdminOnly><AuditPage /></AdminOnly> })),
           },
+          {
+            path: "admin/mailboxes",
+            lazy: () => pages.mailboxes().then(({ MailboxesPage }) => ({ Component: () => <AdminOnly><MailboxesPage /></AdminOnly> })),
+          },
+          {
+            path: "admin/quarantine",
+            lazy: () => pages.quarantine().then(({ QuarantinePage }) => ({ Component: () => <AdminOnly><QuarantinePage /></AdminOnly> })),
+          },
           { path: "*", element: <NotFound /> },
         ],
       },

@@ -57,6 +57,8 @@ export function Layout() {
           {staff && <NavLink to="/keys">API keys</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/users">Users</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/audit">Audit</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/mailboxes">Mailboxes</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/quarantine">Quarantine</NavLink>}
         </nav>
         <span className={styles.who}>
           {me?.name} <span className={styles.role}>({me?.role})</span>

@@ -114,10 +114,14 @@ class TestMailboxAdmin:
         r = await client.post(
             f"{MAILBOXES}/{box['id']}/test-connection", headers=cast.admin.headers
         )
-        assert r.status_code == 200
+        assert r.status_code == 422
+        assert r.headers["content-type"].startswith("application/problem+json")
         body = r.json()
+        assert body["type"] == "/problems/mailbox-connection-failed"
         assert body["imap"]["ok"] is False
         assert body["smtp"]["ok"] is False
+        assert body["detail"].startswith("IMAP: ")
+        assert "; SMTP: " in body["detail"]
         assert "Pw-Secret" not in r.text
 
     async def test_graphql_mailboxes(self, client, cast: Cast):
@@ -231,3 +235,58 @@ async def test_explicit_null_urls_are_accepted_not_a_500(client, cast: Cast):
         headers=cast.admin.headers,
     )
     assert r.status_code == 422
+
+
+async def test_mail_routes_document_their_problem_types(app):
+    """The OpenAPI responses name each route's own problem classes (with examples), not bare
+    statuses: a client can tell `mailbox-address-taken` from a generic conflict."""
+    doc = app.openapi()
+
+    def slugs(path: str, method: str) -> set[str]:
+        responses = doc["paths"][path][method]["responses"].values()
+        return {
+            slug
+            for r in responses
+            for slug in r.get("content", {}).get("application/problem+json", {}).get("examples", {})
+        }
+
+    expected = {
+        ("/api/v1/mailboxes", "post"): {
+            "mailbox-address-taken",
+            "mailbox-default-changed",
+            "permission-denied",
+            "csrf-token-invalid",
+            "idempotency-key-reused",
+            "validation-error",
+        },
+        ("/api/v1/mailboxes/{mailbox_id}", "patch"): {
+            "mailbox-not-found",
+            "mailbox-default-changed",
+        },
+        ("/api/v1/mailboxes/{mailbox_id}/test-connection", "post"): {
+            "mailbox-not-found",
+            "mailbox-connection-failed",
+        },
+        ("/api/v1/inbound/email/{mailbox_id}", "post"): {
+            "inbound-signature-invalid",
+            "mailbox-disabled",
+            "inbound-email-too-large",
+            "unsupported-media-type",
+        },
+        ("/api/v1/inbound-emails", "get"): {"invalid-cursor", "permission-denied"},
+        ("/api/v1/inbound-emails/{inbound_id}/replay", "post"): {
+            "inbound-email-not-found",
+            "inbound-email-not-quarantined",
+        },
+        ("/api/v1/email-suppressions/{address}", "delete"): {"email-suppression-not-found"},
+    }
+    for (path, method), wanted in expected.items():
+        assert wanted <= slugs(path, method), (method, path, slugs(path, method))
+    # The signed inbound route takes no credentials: no session or API-key problems.
+    inbound = slugs("/api/v1/inbound/email/{mailbox_id}", "post")
+    assert not inbound & {"session-expired", "api-key-expired", "csrf-token-invalid"}
+    # No mail route falls back to the generic conflict or not-found problem.
+    for path, item in doc["paths"].items():
+        if "mail" in path or "inbound" in path:
+            for method in item:
+                assert not slugs(path, method) & {"conflict", "not-found"}, (method, path)

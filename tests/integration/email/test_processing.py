@@ -427,6 +427,117 @@ class TestBounces:
         assert third.json()["delivery"]["status"] == "queued"
 
 
+CORPUS = __import__("pathlib").Path(__file__).parents[2] / "fixtures" / "mail"
+CORPUS_ID = "helpline.v75qyqxqs3ebuvjlltzliqg3fx4o6d6z@helpline.test"
+
+
+def corpus_bounce(name: str, *, message_id: str, recipient: str, to: str) -> bytes:
+    """A corpus plain-text bounce made to name our real outbound mail and its recipient."""
+    text = (CORPUS / name).read_bytes().decode("ascii")
+    text = text.replace(CORPUS_ID, message_id).replace(
+        "helpline.qmailoriginal@helpline.test", message_id
+    )
+    for original in ("nobody@customer.test", "gone.away@customer.test", "Gone.Away@Customer.test"):
+        text = text.replace(original, recipient)
+    return text.replace("support@helpline.test", to).replace("\n", "\r\n").encode()
+
+
+class TestPlainTextBounces:
+    @pytest.mark.parametrize("name", ["bounce_exim_plain.eml", "bounce_qmail_plain.eml"])
+    async def test_a_plain_bounce_marks_the_mail_suppresses_the_recipient_opens_no_ticket(
+        self, name: str, mail: Mail, client, cast: Cast, session
+    ):
+        box = await mail.mailbox()
+        first = await mail.deliver(box, raw_mail(sender="lost@x.example", to=box.address))
+        ticket = await ticket_of(session, first["ticket_id"])
+        await client.post(
+            f"{TICKETS}/{ticket.id}/conversations",
+            json={"message": "Hello?"},
+            headers=cast.agent.headers,
+        )
+        [out] = await mail.outbound()
+        tickets_before = await session.scalar(text("SELECT count(*) FROM tickets"))
+        bounce = corpus_bounce(
+            name, message_id=out.message_id, recipient="lost@x.example", to=box.address
+        )
+        row = await mail.deliver(box, bounce)
+        assert row["status"] == "processed", row
+        assert row["thread_reason"] == "bounce"
+        assert row["ticket_id"] == ticket.id
+        assert row["conversation_id"] is None
+        [out] = await mail.outbound()
+        assert out.status == "bounced"
+        assert out.error.startswith("5.")
+        assert await session.scalar(text("SELECT count(*) FROM tickets")) == tickets_before
+        listed = await client.get("/api/v1/email-suppressions", headers=cast.admin.headers)
+        [suppressed] = listed.json()["data"]
+        assert suppressed["address"] == "lost@x.example"
+        assert suppressed["reason"].startswith("bounced: 5.")
+        again = await client.post(
+            f"{TICKETS}/{ticket.id}/conversations",
+            json={"message": "Still there?"},
+            headers=cast.agent.headers,
+        )
+        assert again.json()["delivery"]["status"] == "failed"
+
+    async def test_a_delay_warning_suppresses_nothing(
+        self, mail: Mail, client, cast: Cast, session
+    ):
+        box = await mail.mailbox()
+        first = await mail.deliver(box, raw_mail(sender="slow@x.example", to=box.address))
+        await client.post(
+            f"{TICKETS}/{first['ticket_id']}/conversations",
+            json={"message": "Hello?"},
+            headers=cast.agent.headers,
+        )
+        [out] = await mail.outbound()
+        text_ = (CORPUS / "bounce_exim_delayed.eml").read_text()
+        raw = (
+            text_.replace("helpline.delayedplain@helpline.test", out.message_id)
+            .replace("slow@customer.test", "slow@x.example")
+            .replace("support@helpline.test", box.address)
+            .replace("\n", "\r\n")
+            .encode()
+        )
+        row = await mail.deliver(box, raw)
+        assert row["status"] == "processed"
+        assert row["reason"].startswith("delayed: 4.3.0")
+        [out] = await mail.outbound()
+        assert out.status == "queued"
+        listed = await client.get("/api/v1/email-suppressions", headers=cast.admin.headers)
+        assert listed.json()["data"] == []
+
+    async def test_a_plain_bounce_about_nothing_we_sent_is_discarded_never_a_ticket(
+        self, mail: Mail, session
+    ):
+        box = await mail.mailbox()
+        before = await session.scalar(text("SELECT count(*) FROM tickets"))
+        raw = corpus_bounce(
+            "bounce_exim_plain.eml",
+            message_id="someone-else@spoofed.example",
+            recipient="victim@x.example",
+            to=box.address,
+        )
+        row = await mail.deliver(box, raw)
+        assert row["status"] == "discarded"
+        assert row["reason"].startswith("bounce")
+        assert await session.scalar(text("SELECT count(*) FROM tickets")) == before
+        assert (
+            await session.execute(text("SELECT count(*) FROM email_suppressions"))
+        ).scalar() == 0
+
+    async def test_a_customer_quoting_a_bounce_subject_opens_a_ticket(self, mail: Mail, session):
+        box = await mail.mailbox()
+        raw = (
+            (CORPUS / "not_a_bounce_subject.eml")
+            .read_bytes()
+            .replace(b"support@helpline.test", box.address.encode())
+        )
+        row = await mail.deliver(box, raw)
+        assert row["status"] == "processed"
+        assert row["thread_reason"] == "new_ticket"
+
+
 class TestSending:
     async def test_temporary_failures_retry_permanent_ones_fail(
         self, mail: Mail, client, cast: Cast, session, smtp_sink: SmtpSink

@@ -286,3 +286,88 @@ async def test_a_30_mb_message_and_70_attachments_never_block_the_next(
     assert reasons[1] == "too_many_attachments"
     assert reasons[0] in ("too_large", "attachment_refused")
     assert max(r.size for r in by_subject.values()) > 30 * 1024 * 1024  # kept raw, whole
+
+
+async def test_a_changed_uidvalidity_resyncs_without_importing_twice_or_losing_mail(
+    world: World, dovecot: Dovecot, supervisor: ImapSupervisor
+):
+    """The folder is recreated (a server migration, a restore): UIDVALIDITY changes and UIDs
+    start again at 1. The loop re-scans it; what it stored already is a duplicate of its row
+    (Message-ID, or SHA-256 without one), what is new is stored once."""
+    dovecot.create_folder("Support")
+    r = await world.client.post(
+        MAILBOXES,
+        json={"address": "uv@helpline.example", "imap_url": dovecot.url("Support")},
+        headers=world.admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    mailbox_id = uuid.UUID(r.json()["id"])
+    one = raw_mail(sender="a@customer.example", to="uv@helpline.example", subject="One")
+    two = raw_mail(sender="b@customer.example", to="uv@helpline.example", subject="Two")
+    # No Message-ID: the bytes are its key.
+    bare = b"From: c@customer.example\r\nTo: uv@helpline.example\r\nSubject: Bare\r\n\r\nHi\r\n"
+    for raw in (one, two, bare):
+        dovecot.append(raw, "Support")
+    old_validity = dovecot.uidvalidity("Support")
+
+    async def rows(n: int) -> list[InboundEmail] | None:
+        found = await world.rows()
+        return found if len(found) == n else None
+
+    first = await eventually(lambda: rows(3))
+    assert {r.imap_uidvalidity for r in first} == {old_validity}
+    assert sorted(await world.process_all()) == ["processed"] * 3
+
+    # Recreated while the loop is connected (IDLE on it), restored with the same messages and
+    # one that is new; UIDs start again at 1.
+    dovecot.delete_folder("Support")
+    dovecot.create_folder("Support")
+    three = raw_mail(sender="d@customer.example", to="uv@helpline.example", subject="Three")
+    uids = [await _append_when_ready(dovecot, raw) for raw in (one, two, bare, three)]
+    new_validity = dovecot.uidvalidity("Support")
+    assert new_validity != old_validity
+    assert uids == [1, 2, 3, 4]
+
+    async def resynced() -> bool:
+        async with world.database.transaction() as s:
+            mailbox = (
+                await s.execute(select(Mailbox).where(Mailbox.id == mailbox_id))
+            ).scalar_one()
+            return mailbox.imap_uidvalidity == new_validity and mailbox.imap_last_uid == 4
+
+    await eventually(resynced)
+    after = await rows(4)
+    assert after is not None, [r.message_id for r in await world.rows()]
+    new = [r for r in after if r.id not in {f.id for f in first}]
+    assert len(new) == 1
+    assert new[0].imap_uidvalidity == new_validity
+    assert new[0].imap_uid == 4
+    # The old rows are untouched (same ids, same outcome); the new one becomes one ticket.
+    assert {r.id: r.status for r in after if r.id in {f.id for f in first}} == {
+        f.id: "processed" for f in first
+    }
+    assert await world.process_all() == ["processed"]
+    async with world.database.transaction() as s:
+        titles = sorted((await s.execute(select(Ticket.title))).scalars())
+    assert titles == ["Bare", "One", "Three", "Two"]
+    # Every message of the new generation is flagged only after it was stored (or found stored).
+    await eventually(
+        lambda: _all_seen(dovecot, uids),
+    )
+
+
+async def _all_seen(dovecot: Dovecot, uids: list[int]) -> bool:
+    return all("\\Seen" in dovecot.flags(uid, "Support") for uid in uids)
+
+
+async def _append_when_ready(dovecot: Dovecot, raw: bytes) -> int:
+    """APPEND into the recreated folder; dovecot may answer "Mailbox was deleted under us"
+    for a moment after the DELETE, while the loop's session still had the old one selected."""
+    for _ in range(50):
+        try:
+            return dovecot.append(raw, "Support")
+        except AssertionError as exc:
+            if "deleted under us" not in str(exc):
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError("the recreated folder never took mail")

@@ -30,6 +30,10 @@ def kind_of(name: str, own: tuple[str, ...] = ("helpline.test",)) -> AutoKind | 
         ("own_message_id.eml", AutoKind.own_message_id),
         ("dsn_permanent.eml", AutoKind.bounce),
         ("dsn_delayed.eml", AutoKind.bounce),
+        ("bounce_exim_plain.eml", AutoKind.bounce),
+        ("bounce_qmail_plain.eml", AutoKind.bounce),
+        ("bounce_exim_delayed.eml", AutoKind.bounce),
+        ("not_a_bounce_subject.eml", None),  # a person asking about a bounce they got
         ("charset_utf8_8bit.eml", None),  # carries "Auto-Submitted: no"
         ("reply_outlook.eml", None),
     ],
@@ -164,3 +168,67 @@ class TestDeliveryReports:
         assert (bounce.status, bounce.permanent) == ("5.2.1", True)
         assert bounce.diagnostic == "550 5.2.1 mailbox disabled"
         assert bounce.original_message_id == "orig@helpline.test"
+
+
+class TestPlainTextBounces:
+    """Non-DSN bounces: Exim's and qmail's plain-text notices, with the original recipient in
+    the body and the returned message's headers after a marker."""
+
+    def test_exim_permanent_failure(self) -> None:
+        bounce = parse_message((CORPUS / "bounce_exim_plain.eml").read_bytes()).bounce
+        assert bounce is not None
+        assert bounce.original_message_id == make_message_id("helpline.test", "outbox:1")
+        assert bounce.recipients == ["nobody@customer.test"]
+        assert (bounce.status, bounce.permanent, bounce.action) == ("5.1.1", True, "failed")
+        assert bounce.diagnostic == (
+            "550 5.1.1 <nobody@customer.test>: Recipient address rejected: User unknown"
+        )
+
+    def test_qmail_failure_notice_lower_cases_the_recipient(self) -> None:
+        bounce = parse_message((CORPUS / "bounce_qmail_plain.eml").read_bytes()).bounce
+        assert bounce is not None
+        assert bounce.original_message_id == "helpline.qmailoriginal@helpline.test"
+        assert bounce.recipients == ["gone.away@customer.test"]
+        assert (bounce.status, bounce.permanent) == ("5.2.1", True)
+
+    def test_exim_delay_warning_is_not_permanent(self) -> None:
+        bounce = parse_message((CORPUS / "bounce_exim_delayed.eml").read_bytes()).bounce
+        assert bounce is not None
+        assert bounce.original_message_id == "helpline.delayedplain@helpline.test"
+        assert bounce.recipients == ["slow@customer.test"]
+        assert (bounce.status, bounce.permanent, bounce.action) == ("4.3.0", False, "delayed")
+
+    def test_a_person_quoting_a_bounce_subject_is_no_bounce(self) -> None:
+        mail = parse_message((CORPUS / "not_a_bounce_subject.eml").read_bytes())
+        assert mail.bounce is None
+        assert mail.auto is None
+
+    def test_a_system_sender_without_a_notice_is_no_bounce(self) -> None:
+        raw = (
+            b"From: no-reply@shop.test\r\nTo: support@helpline.test\r\n"
+            b"Subject: Your order shipped\r\n\r\nIt is on its way.\r\n"
+        )
+        mail = parse_message(raw)
+        assert mail.bounce is None
+        assert mail.auto == AutoKind.system_sender
+
+    def test_own_addresses_are_never_taken_for_the_failed_recipient(self) -> None:
+        raw = (
+            b"From: MAILER-DAEMON@mx.test\r\nTo: support@helpline.test\r\n"
+            b"Subject: Undelivered Mail Returned to Sender\r\n\r\n"
+            b"Your message from support@helpline.test to lost@customer.test could not be "
+            b"delivered to one or more recipients.\r\n550 5.1.1 user unknown\r\n"
+        )
+        bounce = parse_message(raw, own_domains=["helpline.test"]).bounce
+        assert bounce is not None
+        assert bounce.recipients == ["lost@customer.test"]
+
+    def test_hostile_text_is_bounded(self) -> None:
+        raw = (
+            b"From: mailer-daemon@mx.test\r\nTo: support@helpline.test\r\n"
+            b"Subject: failure notice\r\n\r\n" + b"a" * 200_000 + b"\r\n" + b"-" * 50_000
+        )
+        bounce = parse_message(raw).bounce
+        assert bounce is not None
+        assert bounce.recipients == []
+        assert bounce.original_message_id is None

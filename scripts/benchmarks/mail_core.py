@@ -1,15 +1,16 @@
-#!/usr/bin/env python3
 """Measure the email channel's pure core on this machine: parsing, IMAP fetch, SMTP send.
 
-Usage:  scripts/bench_mail_core [--seconds 5] [--imap-messages 500] [--smtp-messages 200]
+Usage:  scripts/bench mail-core [--seconds 5] [--imap-messages 500] [--smtp-messages 200]
 
 - parse: parse_message over the .eml corpus (tests/fixtures/mail) in a loop: messages/s (wall)
   and CPU ms per message (process time; on a loaded machine the CPU figure is the one to read);
-- IMAP: a real dovecot (the test fixture: throw-away config, installed by scripts/lib/mail-deps.sh
-  when missing) holding N corpus messages; ImapSource.fetch_since(0) fetches them one UID FETCH at
-  a time: messages/s and client CPU per message; then mark_processed (\\Seen) per second;
+- IMAP: a real dovecot (scripts/lib/mailservers.py: throw-away config, installed by
+  scripts/lib/mail-deps.sh when missing) holding N corpus messages; ImapSource.fetch_since(0)
+  fetches them one UID FETCH at a time: messages/s and client CPU per message; then
+  mark_processed (\\Seen) per second;
 - SMTP: send() of one composed reply to an aiosmtpd sink, a new connection each time.
-End-to-end ingestion (raw store, job, ticket) is measured by the mailbox side's benchmark.
+End-to-end ingestion (raw store, job, ticket) is measured by `scripts/bench mail`. The corpus
+files are read as data (tests/fixtures/mail/*.eml); no test module is imported.
 This is a report, not a test: nothing here fails a build.
 """
 
@@ -19,23 +20,18 @@ import argparse
 import asyncio
 import imaplib
 import shutil
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "backend"))
-sys.path.insert(0, str(ROOT))
+from helpline.mail.compose import compose_reply
+from helpline.mail.imap import ImapSource
+from helpline.mail.message import Address, parse_message
+from helpline.mail.smtp import send
+from scripts.lib.mailservers import Dovecot, SinkHandler, start_sink
 
-from helpline.mail.compose import compose_reply  # noqa: E402
-from helpline.mail.imap import ImapSource  # noqa: E402
-from helpline.mail.message import Address, parse_message  # noqa: E402
-from helpline.mail.smtp import send  # noqa: E402
-from tests.fixtures.dovecot import Dovecot  # noqa: E402
-from tests.fixtures.smtp_sink import _Handler, _start  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted((ROOT / "tests/fixtures/mail").glob("*.eml"))
 
 
@@ -84,7 +80,7 @@ async def bench_imap(count: int) -> None:
 
 
 async def bench_smtp(count: int) -> None:
-    controller, port = _start(_Handler())
+    controller, port = start_sink(SinkHandler())
     try:
         message = compose_reply(
             from_address=Address("Support", "support@helpline.test"),
@@ -104,16 +100,14 @@ async def bench_smtp(count: int) -> None:
         controller.stop()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench mail-core", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--imap-messages", type=int, default=500)
     parser.add_argument("--smtp-messages", type=int, default=200)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     bench_parse(args.seconds)
     asyncio.run(bench_imap(args.imap_messages))
     asyncio.run(bench_smtp(args.smtp_messages))
-
-
-if __name__ == "__main__":
-    main()

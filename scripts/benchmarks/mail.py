@@ -1,16 +1,15 @@
-#!/usr/bin/env python3
-"""Benchmark the email channel (issue 22). Bounded runs on 127.0.0.1; a report, not a test.
+"""The email channel end to end: ingest (HTTP, IMAP), processing, arrival-to-visible, sending.
 
 Usage (a PostgreSQL server where we may create a scratch database, Redis at its usual port):
 
-    scripts/bench_mail                      # 1000 messages per ingest path, 10 s at 10/s
-    scripts/bench_mail --messages 300 --seconds 5 --json
+    scripts/bench mail                      # 1000 messages per ingest path, 10 s at 10/s
+    scripts/bench mail --messages 300 --seconds 5 --json
 
 In one scratch database (dropped at the end unless --keep) it measures, in this process:
 
 1. HTTP ingest: --messages signed POSTs of distinct corpus-like messages to
    /api/v1/inbound/email/{id} through the ASGI app, one at a time: messages/s, CPU ms/message;
-2. IMAP ingest: the same number appended to a real dovecot (tests/fixtures/dovecot.py), then
+2. IMAP ingest: the same number appended to a real dovecot (scripts/lib/mailservers.py), then
    one catch-up of the worker's IMAP loop (store raw + queue job + flag each): messages/s;
 3. processing: the processing job over every stored message, one at a time (= one worker slot):
    messages/s and CPU ms/message (parse, thread, ticket or message, attachments);
@@ -19,6 +18,7 @@ In one scratch database (dropped at the end unless --keep) it measures, in this 
 5. outbound: --messages agent replies queued, then sent one by one to an aiosmtpd sink: sends/s.
 
 Targets (issue 22): >= 50 messages/s per worker ingested; p99 arrival-to-visible < 2 s at 10/s.
+Bounded runs on 127.0.0.1; a report, not a test.
 """
 
 from __future__ import annotations
@@ -31,33 +31,28 @@ import hmac
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "backend"))
-sys.path.insert(0, str(REPO))
+import httpx
+from sqlalchemy import select, text
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-from alembic import command  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from helpline.app import create_app  # noqa: E402
-from helpline.attachment.storage import LocalStorage  # noqa: E402
-from helpline.cli.db import alembic_config  # noqa: E402
-from helpline.config import Environment, Settings  # noqa: E402
-from helpline.db import Database, make_engine  # noqa: E402
-from helpline.kit.clock import utcnow  # noqa: E402
-from helpline.mail.imap_loop import MailboxWatcher, imap_source  # noqa: E402
-from helpline.mail.processing import Processor  # noqa: E402
-from helpline.mail.sending import Sender  # noqa: E402
-from helpline.models import InboundEmail, Mailbox, OutboundEmail  # noqa: E402
-from helpline.models.enums import Role  # noqa: E402
+from helpline.app import create_app
+from helpline.attachment.storage import LocalStorage
+from helpline.config import Environment, Settings
+from helpline.db import Database, make_engine
+from helpline.kit.clock import utcnow
+from helpline.mail.imap_loop import MailboxWatcher, imap_source
+from helpline.mail.processing import Processor
+from helpline.mail.sending import Sender
+from helpline.models import InboundEmail, Mailbox, OutboundEmail
+from helpline.models.enums import Role
+from helpline.user import service as user_service
+from helpline.user.schemas import UserCreate
+from scripts.lib.mailservers import Dovecot, SinkHandler, SmtpSink, start_sink
+from scripts.lib.services import LocalServices, create_database, drop_database, server_url
 
 
 def message(i: int, domain: str) -> bytes:
@@ -86,12 +81,22 @@ def signed(secret: str, raw: bytes) -> dict[str, str]:
     }
 
 
-async def admin_key(database: Database) -> str:
-    from tests.fixtures.factories import make_actor
+async def admin_key(database: Database, settings: Settings) -> str:
+    """An admin and an API key of theirs, made through the services (as the CLI does)."""
+    from helpline.auth import service as auth_service
 
     async with database.transaction() as s:
-        actor = await make_actor(s, Role.admin)
-    return actor.key
+        user = await user_service.create_user(
+            s, UserCreate(email="bench-admin@example.com", name="Bench admin", role=Role.admin)
+        )
+        issued = await auth_service.issue_api_key(
+            s,
+            user_id=user.id,
+            role=Role.admin,
+            name="bench",
+            pepper=settings.api_key_pepper.get_secret_value().encode(),
+        )
+    return str(issued.secret)
 
 
 async def process_all(processor: Processor, database: Database) -> tuple[int, float, float]:
@@ -116,7 +121,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
         redis_url=os.environ.get("HELPLINE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
         redis_key_prefix=f"bench-mail-{uuid.uuid4().hex[:8]}",
         secret_key="bench-secret-" + "x" * 32,
-        api_key_pepper="test-pepper-" + "y" * 32,  # the factories' pepper
+        api_key_pepper="bench-pepper-" + "y" * 32,
         attachments_dir=tmp / "attachments",
         anonymous_rate_limit_per_minute=1_000_000,
         mail_flood_limit=1_000_000,
@@ -134,7 +139,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            key = await admin_key(database)
+            key = await admin_key(database, settings)
             headers = {"Authorization": f"Bearer {key}"}
             box = (
                 await client.post(
@@ -160,8 +165,6 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
             report["processing_cpu_ms_per_message"] = round(cpu * 1000 / n, 2)
             # 2. IMAP ingest
             if not args.no_imap:
-                from tests.fixtures.dovecot import Dovecot
-
                 server = Dovecot(Path(tempfile.mkdtemp(prefix="hl-dc-")))
                 server.start()
                 try:
@@ -215,8 +218,9 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
                     (
                         await s.execute(
                             text(
-                                "SELECT extract(epoch FROM processed_at - received_at) FROM inbound_emails"
-                                " WHERE status = 'processed' ORDER BY received_at DESC LIMIT :n"
+                                "SELECT extract(epoch FROM processed_at - received_at)"
+                                " FROM inbound_emails WHERE status = 'processed'"
+                                " ORDER BY received_at DESC LIMIT :n"
                             ),
                             {"n": int(args.rate * args.seconds)},
                         )
@@ -228,10 +232,8 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
             report["visible_p50_ms"] = round(statistics.median(latencies) * 1000, 1)
             report["visible_p99_ms"] = round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1)
             # 5. outbound
-            from tests.fixtures.smtp_sink import SmtpSink, _Handler, _start
-
-            handler = _Handler()
-            controller, port = _start(handler)
+            handler = SinkHandler()
+            controller, port = start_sink(handler)
             try:
                 async with database.transaction() as s:
                     tickets = (
@@ -280,9 +282,11 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, object]:
     return report
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="scripts/bench mail",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=10.0)
@@ -290,36 +294,16 @@ def main() -> None:
     parser.add_argument("--no-imap", action="store_true", help="skip the dovecot part")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    server = os.environ.get(
-        "HELPLINE_BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    name = f"helpline_bench_mail_{uuid.uuid4().hex[:8]}"
-    sa = make_url(server)
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(
-            user=sa.username, password=sa.password, host=sa.host, port=sa.port, database=sa.database
-        )
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = sa.set(database=name).render_as_string(False)
+    args = parser.parse_args(argv)
+    server = os.environ.get("HELPLINE_BENCH_SERVER_URL") or server_url(LocalServices())
+    url = create_database(server, prefix="helpline_bench_mail")
     try:
-        command.upgrade(alembic_config(url), "head")
         report = asyncio.run(run(args, url))
     finally:
         if not args.keep:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop_database(server, url)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         for k, v in report.items():
             print(f"{k:36} {v}")
-
-
-if __name__ == "__main__":
-    main()
