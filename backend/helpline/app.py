@@ -33,6 +33,7 @@ from helpline.auth.usage import KeyUseRecorder
 from helpline.config import Settings, get_settings
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
+from helpline.draft.endpoints import router as draft_router
 from helpline.errors import (
     PROBLEM_CONTENT_TYPE,
     BadRequest,
@@ -44,6 +45,7 @@ from helpline.errors import (
     ValidationFailed,
 )
 from helpline.errors import database_error as _database_error
+from helpline.events import live as events_live
 from helpline.events.endpoints import router as events_router
 from helpline.graphql.router import graphql_router
 from helpline.health.endpoints import router as health_router
@@ -59,6 +61,8 @@ from helpline.mail import outbox as mail_outbox
 from helpline.mail.endpoints import INBOUND_PATH
 from helpline.mail.endpoints import router as mail_router
 from helpline.metadata.endpoints import router as metadata_router
+from helpline.presence.endpoints import router as presence_router
+from helpline.presence.service import PresenceService
 from helpline.report.endpoints import router as report_router
 from helpline.rule.endpoints import router as rule_router
 from helpline.runtime import (
@@ -241,7 +245,12 @@ OPENAPI_TAGS = [
     {"name": "conversations", "description": "Messages and internal notes of a ticket."},
     {"name": "health", "description": "Probes for orchestrators."},
     {"name": "audit", "description": "Audit events (admins, scope `audit:read`)."},
-    {"name": "events", "description": "The change feed of tickets (resumable)."},
+    {"name": "events", "description": "The change feed of tickets (resumable), also live (SSE)."},
+    {"name": "drafts", "description": "Your unsent reply per ticket (server-side autosave)."},
+    {
+        "name": "presence",
+        "description": "Who is viewing or replying to which ticket now (staff; expiring).",
+    },
     {"name": "webhooks", "description": "Signed event deliveries (admins)."},
     {"name": "teams", "description": "Teams of agents; a ticket belongs to at most one."},
     {
@@ -342,6 +351,10 @@ async def open_services(
         )
         services.invalidation_outbox = outbox
         services.periodic.append(outbox.deliverer)
+    services.feed_watcher = events_live.watcher_for(services)
+    services.presence = PresenceService(
+        redis, settings.redis_key_prefix, ttl_s=settings.presence_ttl_s, clock=clock
+    )
     if settings.database_replica_urls:
         services.read_router = make_read_router(settings, db.engine, redis)
         await services.read_router.start()  # polls once now; its poller is a periodic task
@@ -352,6 +365,8 @@ async def close_services(services: AppServices, *, database: Database | None, re
     """Stop the background loops (each flushes what it holds) and close what was opened here."""
     for task in services.periodic:
         await task.stop()
+    if services.feed_watcher is not None:
+        await services.feed_watcher.stop()
     if services.read_router is not None:
         await services.read_router.stop()
     kit_cache.close_backend(services.cache)
@@ -414,6 +429,8 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         history_router,
         audit_router,
         events_router,
+        presence_router,
+        draft_router,
     ):
         app.include_router(router)
     app.include_router(graphql_router(settings))

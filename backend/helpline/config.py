@@ -295,6 +295,41 @@ class Settings(BaseSettings):
     events_retention_days: int = Field(
         90, ge=1, description="Change-feed events older than this are purged by the worker."
     )
+    events_stream_heartbeat_s: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="Seconds between two heartbeat comments on an idle event stream (keep it "
+        "below the idle timeout of every proxy in front of the API).",
+    )
+    events_stream_poll_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds between two looks at the feed by each API process that has an open "
+        "event stream: the bound on a stream's delay when Redis is down or a writer announces "
+        "nothing (Redis pub/sub wakes the streams at once otherwise).",
+    )
+    events_stream_max_s: float = Field(
+        300.0,
+        gt=0,
+        description="An event stream ends after this many seconds; the client reconnects with "
+        "`Last-Event-ID` (and its credentials are checked again).",
+    )
+    events_stream_coalesce_ms: int = Field(
+        50,
+        ge=0,
+        le=1000,
+        description="After a wake-up, a stream waits this long for more changes before it reads "
+        "the feed (one read per burst instead of one per change).",
+    )
+    presence_ttl_s: int = Field(
+        30,
+        ge=2,
+        le=3600,
+        description="Seconds a staff member's presence on a ticket (viewing, replying) lasts "
+        "without renewal: a closed tab disappears within it. The console renews at a third.",
+    )
     worker_concurrency: int = Field(
         8, ge=1, le=100, description="Jobs one `helpline worker` process runs at the same time."
     )

@@ -212,6 +212,11 @@ class TicketNotFound(NotFound):
     description = "The ticket does not exist, is deleted, or is not visible to the caller."
 
 
+class DraftNotFound(NotFound):
+    slug, title = "draft-not-found", "Draft not found"
+    description = "The caller has no draft on this ticket (none saved, or it was sent)."
+
+
 class MetadataKeyNotFound(NotFound):
     slug, title = "metadata-key-not-found", "Metadata key not found"
     description = "The ticket has no metadata entry with this key."

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from helpline.config import Settings
     from helpline.conversation.service import ReplyMailer
     from helpline.db import Database
+    from helpline.events.live import FeedWatcher
     from helpline.kit.cache import CacheBackend
     from helpline.kit.clock import Clock
     from helpline.kit.periodic import Periodic
     from helpline.kit.replicas import ReadRouter
+    from helpline.presence.service import PresenceService
     from helpline.ticket.cache import InvalidationOutbox
 
 
@@ -50,6 +52,8 @@ class AppServices:
     known_revisions: frozenset[str]
     read_router: ReadRouter | None = None
     invalidation_outbox: InvalidationOutbox | None = None
+    feed_watcher: FeedWatcher | None = None  # wakes this process's event streams
+    presence: PresenceService | None = None
     periodic: list[Periodic] = field(default_factory=list)  # the process's background loops
     # Mails staff replies on tickets that came by mail (helpline.mail.outbox.queue_reply).
     reply_mailer: ReplyMailer | None = None

@@ -95,6 +95,11 @@ test.describe("working a ticket", () => {
     const id = await createTicket("Conflicting edits", "The original description.");
     const first = await newSignedInPage(browser, "agent1");
     const second = await newSignedInPage(browser, "agent2");
+    // Live updates would bring each page to the other's version before it saves (no conflict
+    // left to show): their event streams are cut here, as on a flaky network.
+    for (const page of [first, second]) {
+      await page.context().route("**/api/v1/events/stream**", (route) => route.abort());
+    }
     await first.goto(`/tickets/${id}`);
     await second.goto(`/tickets/${id}`);
     await expect(second.getByText("Version 1")).toBeVisible();

@@ -61,6 +61,12 @@ async def list_events(
     return list((await session.execute(text(sql), params)).all())
 
 
+async def feed_horizon(session: AsyncSession) -> int:
+    """The horizon now: every event with a smaller xid is already visible (or never will be),
+    every event that becomes visible from now on has an xid at or above it (ADR 0012)."""
+    return int(await session.scalar(text(f"SELECT {HORIZON}")))  # nosec B608
+
+
 async def purge_events(session: AsyncSession, before: datetime, batch: int) -> int:
     """Delete up to ``batch`` events older than ``before`` (deliveries go with them)."""
     result = await session.execute(

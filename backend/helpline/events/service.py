@@ -98,6 +98,13 @@ async def read_feed(
     return FeedPage(events=events, next_cursor=next_cursor, has_more=has_more)
 
 
+async def current_position(session: AsyncSession, cursor_secret: bytes) -> str:
+    """A cursor for "from now on": reading after it returns exactly the events that were not
+    visible yet when it was taken (position ``(horizon, 0)``, ADR 0012)."""
+    horizon = await repository.feed_horizon(session)
+    return encode_cursor(cursor_secret, FEED_CURSOR, [horizon, 0])
+
+
 async def purge_expired(
     session: AsyncSession, now: datetime, retention_days: int, batch: int = 10_000
 ) -> int:

@@ -117,6 +117,21 @@ REGISTRY.gauge(
 )
 
 
+# Writers announce committed changes on this channel of the cache namespace (after the
+# invalidation, in its MULTI); each process's feed watcher listens (helpline.events.live).
+FEED_CHANNEL = "feed"
+
+
+def feed_channel(redis_key_prefix: str) -> str:
+    """The full name of the feed channel for a key prefix (``CacheBackend.key(FEED_CHANNEL)``)."""
+    return f"{{{redis_key_prefix}:cache}}:{FEED_CHANNEL}"
+
+
+def presence_channel(redis_key_prefix: str) -> str:
+    """The channel presence changes are announced on (helpline.presence)."""
+    return f"{{{redis_key_prefix}:cache}}:presence"
+
+
 class CacheBackend:
     """One process's view of the cache namespace in Redis."""
 

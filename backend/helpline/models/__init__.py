@@ -26,6 +26,7 @@ from helpline.models.sla import (
 )
 from helpline.models.team import Team, TeamMember
 from helpline.models.ticket import Ticket
+from helpline.models.ticket_draft import TicketDraft
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
 from helpline.models.user import User
@@ -60,6 +61,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "Ticket",
+    "TicketDraft",
     "TicketHistory",
     "TicketMetadata",
     "User",

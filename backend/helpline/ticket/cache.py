@@ -39,12 +39,14 @@ from helpline.kit.cache import (
     CACHE_INVALIDATIONS,
     CACHE_REQUESTS,
     CACHE_SETS,
+    FEED_CHANNEL,
     CacheBackend,
     CacheUnavailable,
     SingleFlight,
 )
 from helpline.kit.pagination import Page
 from helpline.kit.periodic import Periodic
+from helpline.kit.redis_client import is_cluster
 from helpline.ticket import repository
 from helpline.ticket.access import TicketVisibility
 from helpline.ticket.schemas import TicketDetail, TicketRead
@@ -363,17 +365,25 @@ class TicketCache:
         CACHE_INVALIDATIONS.inc(outcome="delivered")
 
     async def deliver(self, tickets: dict[uuid.UUID, uuid.UUID | None]) -> None:
-        """One MULTI: delete the entries and leases, replace the list generations (or raise)."""
+        """One MULTI: delete the entries and leases, replace the list generations and announce
+        the change to the event streams of every process (or raise)."""
         keys = [k for tid in tickets for k in self._ticket_keys(tid)[1:]]
         scopes = {"staff"} | {f"c:{c}" for c in tickets.values() if c is not None}
+        redis = self.backend.redis
+        # A cluster routes PUBLISH on its own (it names no key): sent after the MULTI there.
+        clustered = is_cluster(redis)
 
         async def op() -> None:
-            async with self.backend.redis.pipeline(transaction=True) as pipe:
+            async with redis.pipeline(transaction=True) as pipe:
                 if keys:
                     pipe.delete(*keys)
                 for scope in sorted(scopes):
                     pipe.set(self._generation_key(scope), self.backend.token())
+                if not clustered:
+                    pipe.publish(self.backend.key(FEED_CHANNEL), b"1")
                 await pipe.execute()
+            if clustered:
+                await redis.publish(self.backend.key(FEED_CHANNEL), b"1")
 
         await self.backend.run("invalidate", op, invalidation=True)
 

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from "react";
 import { NavLink, Outlet, useLocation, useNavigate, useNavigationType } from "react-router";
 import { isStaff, useMe, useSignOut } from "../features/auth/api";
+import { useLiveUpdates } from "../features/live/useLiveUpdates";
 import { ConnectionBanner } from "./ConnectionBanner";
 import styles from "./Layout.module.css";
 
@@ -9,6 +10,7 @@ export function Layout() {
   const signOut = useSignOut();
   const navigate = useNavigate();
   const staff = isStaff(me);
+  useLiveUpdates(Boolean(me), staff); // other people's changes (and, for staff, presence) live
   const { pathname } = useLocation();
   const navigationType = useNavigationType();
   const first = useRef(true);

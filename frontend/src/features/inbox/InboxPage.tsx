@@ -8,6 +8,7 @@ import { cappedCount, formatDateTime, humanize } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
 import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
+import { describePresence, othersOn, useNow, usePresence } from "../live/presence";
 import { nameOf, useStaff } from "../users/api";
 import { useStatusCounts, useTicketList } from "./api";
 import {
@@ -49,6 +50,8 @@ export function InboxPage() {
   const list = useTicketList(query);
   const counts = useStatusCounts(query);
   const people = useStaff(staff);
+  const presence = usePresence(staff);
+  const now = useNow();
   const navigate = useNavigate();
   const searchRef = useRef<HTMLInputElement>(null);
   const [selected, setSelected] = useState(-1);
@@ -207,6 +210,12 @@ export function InboxPage() {
                   <Link id={`ticket-row-${i}`} to={`/tickets/${t.id}`}>
                     {t.title}
                   </Link>
+                  {(() => {
+                    const here = staff ? othersOn(presence.data, t.id, me?.id, now) : [];
+                    return here.length > 0 ? (
+                      <span className={styles.presence}>{describePresence(here, (id) => nameOf(people.data, id))}</span>
+                    ) : null;
+                  })()}
                 </td>
                 <td>
                   <span className={styles.badge} data-status={t.status}>

@@ -4,7 +4,7 @@ import { Dialog } from "../../components/Dialog";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { ApiError } from "../../lib/api/problem";
 import { formatBytes } from "../../lib/format";
-import { useAddMessage } from "./api";
+import { type Message, discardDraft, saveDraft, useAddMessage, useDraft, useMessages } from "./api";
 import { type Attachment, uploadAttachment } from "./upload";
 import styles from "./Ticket.module.css";
 
@@ -17,9 +17,37 @@ interface Upload {
 }
 
 /** Reply (or, for staff, internal note) with attachments uploaded first, with progress. */
-export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staff: boolean; disabled: boolean }>(
-  function Composer({ ticketId, staff, disabled }, ref) {
+const DRAFT_DELAY_MS = 800;
+
+interface ComposerProps {
+  ticketId: string;
+  staff: boolean;
+  disabled: boolean;
+  /** Whether something is typed (for presence: "is replying…"). */
+  onTyping?: (typing: boolean) => void;
+  /** How to name a message's author in the collision question. */
+  othersName?: (id: string | null) => string;
+  me?: string;
+}
+
+/** Messages by others (not internal notes) that were not there when the ticket was opened. */
+export function newReplies(all: Message[], known: Set<string>, me: string | undefined): Message[] {
+  return all.filter((m) => !known.has(m.id) && m.sender_id !== me && !m.is_internal && m.sender_type !== "system");
+}
+
+export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
+  function Composer({ ticketId, staff, disabled, onTyping, othersName, me }, ref) {
     const add = useAddMessage(ticketId);
+    const messages = useMessages(ticketId);
+    // The messages there when the ticket was opened (or last answered): a reply by someone else
+    // after that asks before ours is sent.
+    const known = useRef<Set<string> | null>(null);
+    const [collision, setCollision] = useState<Message[] | null>(null);
+    // The server-side draft: restored once on arrival, autosaved while typing (debounced),
+    // discarded on send. `saved` is what the server holds, as [text, internal].
+    const draft = useDraft(ticketId, !disabled);
+    const [restored, setRestored] = useState(false);
+    const saved = useRef(JSON.stringify(["", false]));
     const [text, setText] = useState("");
     const [internal, setInternal] = useState(false);
     const [uploads, setUploads] = useState<Upload[]>([]);
@@ -28,6 +56,34 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
     const textRef = useRef<HTMLTextAreaElement>(null);
     useImperativeHandle(ref, () => textRef.current as HTMLTextAreaElement, []);
     const unsent = text.trim() !== "" || uploads.length > 0;
+    const loaded = messages.data?.pages.flatMap((p) => p.data);
+    useEffect(() => {
+      if (known.current === null && loaded) known.current = new Set(loaded.map((m) => m.id));
+    }, [loaded]);
+    useEffect(() => onTyping?.(text.trim() !== ""), [text, onTyping]);
+    useEffect(() => {
+      if (restored || !(draft.isSuccess || draft.isError)) return;
+      setRestored(true); // from now on, what is typed is saved (also what was typed before)
+      const found = draft.data;
+      if (!found || text !== "") return;
+      saved.current = JSON.stringify([found.body, found.is_internal]);
+      setText(found.body);
+      setInternal(staff && found.is_internal);
+      setSent("Your draft is restored.");
+    }, [restored, draft.isSuccess, draft.isError, draft.data, text, staff]);
+    useEffect(() => {
+      if (!restored) return;
+      const key = JSON.stringify([text, staff && internal]);
+      if (key === saved.current) return;
+      const timer = window.setTimeout(() => {
+        saved.current = key;
+        const save = text.trim() === "" ? discardDraft(ticketId) : saveDraft(ticketId, text, staff && internal);
+        save.catch(() => {
+          saved.current = ""; // not saved: try again with the next keystroke
+        });
+      }, DRAFT_DELAY_MS);
+      return () => window.clearTimeout(timer);
+    }, [restored, text, internal, staff, ticketId]);
 
     // Leaving with an unsent reply asks first: in the app (links, Back) and on reload or close.
     const blocker = useBlocker(({ currentLocation, nextLocation }) => unsent && currentLocation.pathname !== nextLocation.pathname);
@@ -59,11 +115,28 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
       }
     }
 
-    async function submit(event: FormEvent<HTMLFormElement>) {
+    function submit(event: FormEvent<HTMLFormElement>) {
       event.preventDefault();
+      void send(false).catch(() => undefined);
+    }
+
+    async function send(anyway: boolean) {
       setSent(null);
+      if (staff && !internal && !anyway && known.current) {
+        const fresh = (await messages.refetch()).data?.pages.flatMap((p) => p.data) ?? [];
+        const others = newReplies(fresh, known.current, me);
+        if (others.length > 0) {
+          setCollision(others);
+          return;
+        }
+      }
+      setCollision(null);
       const ids = uploads.flatMap((u) => (u.done ? [u.done.id] : []));
-      await add.mutateAsync({ message: text, is_internal: staff && internal, attachment_ids: ids });
+      const created = await add.mutateAsync({ message: text, is_internal: staff && internal, attachment_ids: ids });
+      saved.current = JSON.stringify(["", false]); // sent: the draft goes
+      void discardDraft(ticketId).catch(() => undefined);
+      const seen = messages.data?.pages.flatMap((p) => p.data) ?? [];
+      known.current = new Set([...seen.map((m) => m.id), created.id]);
       setSent(staff && internal ? "Internal note added." : "Reply sent.");
       setText("");
       setUploads([]);
@@ -72,7 +145,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
     }
 
     return (
-      <form className={`${styles.composer} ${internal ? styles.composerNote : ""}`} onSubmit={(e) => void submit(e).catch(() => undefined)} aria-labelledby="composer-title">
+      <form className={`${styles.composer} ${internal ? styles.composerNote : ""}`} onSubmit={submit} aria-labelledby="composer-title">
         <h2 id="composer-title">{internal ? "Internal note" : "Reply"}</h2>
         <label htmlFor="composer-text">{internal ? "Note (only agents see it)" : "Message"}</label>
         <textarea
@@ -122,10 +195,34 @@ export const Composer = forwardRef<HTMLTextAreaElement, { ticketId: string; staf
             confirm="Discard and leave"
             cancel="Keep writing"
             danger
-            onConfirm={() => blocker.proceed()}
+            onConfirm={() => {
+              saved.current = JSON.stringify(["", false]);
+              void discardDraft(ticketId).catch(() => undefined);
+              blocker.proceed();
+            }}
             onCancel={() => blocker.reset()}
           >
-            <p>It has not been sent. Leaving this page loses it.</p>
+            <p>It has not been sent. Leaving this page discards it, and its saved draft.</p>
+          </Dialog>
+        )}
+        {collision && (
+          <Dialog
+            title="Someone replied meanwhile"
+            confirm="Send anyway"
+            cancel="Read it first"
+            onConfirm={() => {
+              setCollision(null);
+              void send(true).catch(() => undefined);
+            }}
+            onCancel={() => {
+              known.current = new Set([...(known.current ?? []), ...collision.map((m) => m.id)]);
+              setCollision(null);
+            }}
+          >
+            <p>
+              {Array.from(new Set(collision.map((m) => othersName?.(m.sender_id ?? null) ?? "Someone"))).join(", ")}{" "}
+              replied since you opened this ticket. Your reply is not sent yet.
+            </p>
           </Dialog>
         )}
         {sent && <p role="status">{sent}</p>}

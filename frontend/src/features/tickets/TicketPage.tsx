@@ -7,6 +7,7 @@ import { formatDateTime } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
 import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
+import { describePresence, othersOn, useNow, usePresence, usePresenceReporter } from "../live/presence";
 import { nameOf, useStaff, useUser } from "../users/api";
 import { type Message, useTicket } from "./api";
 import { Composer } from "./Composer";
@@ -33,6 +34,10 @@ export function TicketPage() {
   const reply = useRef<HTMLTextAreaElement>(null);
   const navigate = useNavigate();
   const [help, setHelp] = useState(false);
+  const [typing, setTyping] = useState(false);
+  const presence = usePresence(staff);
+  const now = useNow();
+  usePresenceReporter(ticketId, typing ? "replying" : "viewing", staff && ticket.isSuccess);
   useDocumentTitle(ticket.data ? ticket.data.title : ticket.isError ? "Ticket not found" : "Ticket");
 
   useShortcuts({
@@ -59,6 +64,7 @@ export function TicketPage() {
   };
   const author = (m: Message) => (m.sender_type === "system" ? "System" : name(m.sender_id ?? null));
   const closed = t.status === "closed";
+  const here = staff ? othersOn(presence.data, t.id, me?.id, now) : [];
 
   return (
     <article aria-labelledby="ticket-title" className={styles.page}>
@@ -68,6 +74,9 @@ export function TicketPage() {
       <div className={styles.columns}>
         <div className={styles.mainColumn}>
           <TicketFields ticket={t} staff={staff} people={people.data} />
+          <p role="status" aria-live="polite" className={styles.presence}>
+            {here.length > 0 ? describePresence(here, (id) => nameOf(people.data, id)) : ""}
+          </p>
           <section aria-labelledby="thread-title">
             <h2 id="thread-title">Conversation</h2>
             <Thread ticketId={t.id} author={author} />
@@ -75,7 +84,15 @@ export function TicketPage() {
           {closed ? (
             <p className={styles.muted}>Closed tickets take no new messages.</p>
           ) : (
-            <Composer ref={reply} ticketId={t.id} staff={staff} disabled={closed} />
+            <Composer
+              ref={reply}
+              ticketId={t.id}
+              staff={staff}
+              disabled={closed}
+              onTyping={setTyping}
+              othersName={(id) => name(id)}
+              me={me?.id}
+            />
           )}
           <p className={styles.hint}>
             Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list.{" "}

@@ -1,5 +1,6 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type components, unwrap } from "../../lib/api/client";
+import { ApiError } from "../../lib/api/problem";
 import { ifMatch } from "./conflict";
 
 export type TicketDetail = components["schemas"]["TicketDetail"];
@@ -108,4 +109,37 @@ export function useCreateTicket() {
       void client.invalidateQueries({ queryKey: ["tickets", "count"] });
     },
   });
+}
+
+export type Draft = components["schemas"]["DraftRead"];
+
+/** The caller's saved draft on the ticket (null: none), read fresh on every visit: it may have
+ * been written in another browser. */
+export function useDraft(id: string, enabled = true) {
+  return useQuery({
+    queryKey: ["tickets", id, "draft"],
+    enabled,
+    staleTime: 0,
+    gcTime: 0,
+    retry: false,
+    refetchOnWindowFocus: false,
+    queryFn: async (): Promise<Draft | null> => {
+      try {
+        return await unwrap(api.GET("/api/v1/tickets/{ticket_id}/draft", { params: { path: { ticket_id: id } } }));
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) return null;
+        throw err;
+      }
+    },
+  });
+}
+
+export function saveDraft(id: string, body: string, isInternal: boolean) {
+  return unwrap(
+    api.PUT("/api/v1/tickets/{ticket_id}/draft", { params: { path: { ticket_id: id } }, body: { body, is_internal: isInternal } }),
+  );
+}
+
+export function discardDraft(id: string) {
+  return unwrap(api.DELETE("/api/v1/tickets/{ticket_id}/draft", { params: { path: { ticket_id: id } } }));
 }

@@ -1,0 +1,1 @@
+"""Drafts: a user's unsent reply or note per ticket, autosaved by the composer."""

@@ -1,0 +1,326 @@
+"""The change feed pushed as Server-Sent Events (``GET /api/v1/events/stream``).
+
+A stream is the feed read again and again after its own cursor, by the same
+:func:`helpline.events.service.read_feed` as ``GET /api/v1/events`` (same visibility, same
+cursors: an event's SSE ``id:`` is its feed cursor, so ``Last-Event-ID`` resumes exactly). What a
+stream adds is *when* it reads:
+
+* A writer's after-commit cache invalidation (``ticket/cache.py``) also publishes on a Redis
+  channel, in the same MULTI (no extra round trip). One :class:`FeedWatcher` per process
+  subscribes to it and wakes that process's streams: a change reaches every API process at once.
+* The watcher also reads the feed itself (as the system, from "now") every ``poll_s``, and wakes
+  the streams when it finds anything. That bounds the delay when Redis is down, for writers that
+  publish nothing (the worker, the CLI), and for an event that was held back by an earlier
+  writer still running when its own announcement came (ADR 0012): one small read per process,
+  whatever the number of streams, and only while a stream is open.
+* A stream holds no database connection while it waits: each read takes one from the pool for a
+  single autocommit statement. While idle it sends a comment line every ``heartbeat_s`` (proxies
+  and load balancers keep the connection), and it ends after ``max_s`` so that the client
+  reconnects with ``Last-Event-ID`` and is authenticated again (a revoked key or an expired
+  session stops receiving).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from helpline.auth.principal import SYSTEM_PRINCIPAL, Principal
+from helpline.events import service
+from helpline.events.schemas import EventRead
+from helpline.kit.cache import feed_channel, presence_channel
+from helpline.kit.metrics import REGISTRY
+from helpline.kit.pagination import MAX_LIMIT
+
+if TYPE_CHECKING:
+    from helpline.services import AppServices
+
+log = logging.getLogger(__name__)
+
+STREAMS = REGISTRY.gauge("helpline_event_streams", "Open change-feed streams of this process.")
+
+PRESENCE_BACKLOG = 256
+PROBE_LIMIT = 1000  # the watcher only needs to know whether the feed moved
+ReadPage = Callable[[str | None], Awaitable[Any]]  # cursor -> FeedPage
+Probe = Callable[[str | None], Awaitable[tuple[bool, str | None]]]  # cursor -> (found, next)
+
+
+class FeedWatcher:
+    """This process's one listener for committed changes; its streams wait on it."""
+
+    def __init__(
+        self,
+        redis: Any,
+        channel: str,
+        probe: Probe,
+        start: Callable[[], Awaitable[str | None]],
+        *,
+        poll_s: float = 1.0,
+        resubscribe_s: float = 5.0,
+        presence_channel: str | None = None,
+    ) -> None:
+        self.redis = redis
+        self.channel = channel
+        self.presence_channel = presence_channel
+        # Presence messages fan out to this process's staff streams as they come: the last few
+        # are kept, numbered, so a stream busy reading the feed sends them when it is back.
+        self.presence: deque[tuple[int, str]] = deque(maxlen=PRESENCE_BACKLOG)
+        self.presence_seq = 0
+        self.probe = probe  # reads the feed after a cursor: anything new, and where to go on
+        self.start_position = start
+        self.poll_s = poll_s
+        self.resubscribe_s = resubscribe_s
+        self.generation = 0
+        self.subscribed = False
+        self.streams = 0
+        self._changed = asyncio.Event()
+        self._cursor: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        STREAMS.callback = lambda: {(): float(self.streams)}
+
+    # what streams use ----------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def attached(self) -> AsyncIterator[FeedWatcher]:
+        """Count a stream in; the watcher runs while at least one stream is open."""
+        self.streams += 1
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="helpline-feed-watcher")
+        try:
+            yield self
+        finally:
+            self.streams -= 1
+            if self.streams == 0:
+                await self.stop()
+
+    async def wait(self, seen: int, timeout_s: float, seen_presence: int | None = None) -> bool:
+        """Wait until the generation moves past ``seen`` (or, given ``seen_presence``, a
+        presence message came after it); False when ``timeout_s`` passed."""
+        if self.generation != seen:
+            return True
+        if seen_presence is not None and self.presence_seq != seen_presence:
+            return True
+        changed = self._changed
+        try:
+            await asyncio.wait_for(changed.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    def bump(self) -> None:
+        """Something may have become visible: wake every waiting stream."""
+        self.generation += 1
+        self._wake()
+
+    def note_presence(self, payload: str) -> None:
+        """A presence change (JSON) for the staff streams."""
+        self.presence_seq += 1
+        self.presence.append((self.presence_seq, payload))
+        self._wake()
+
+    def presence_since(self, seq: int) -> list[tuple[int, str]]:
+        return [(n, p) for n, p in self.presence if n > seq]
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.subscribed = False
+        self._cursor = None
+
+    # the loop ------------------------------------------------------------------------------
+    async def poll(self) -> None:
+        """Read the feed after the watcher's own position; wake the streams if it moved."""
+        try:
+            if self._cursor is None:
+                self._cursor = await self.start_position()
+            found, self._cursor = await self.probe(self._cursor)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("feed watcher could not read the feed", exc_info=True)
+            return
+        if found:
+            self.bump()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("feed watcher lost Redis (%s); polling the feed", type(exc).__name__)
+            self.subscribed = False
+            # Redis unavailable: poll for a while, then try to subscribe again.
+            deadline = time.monotonic() + self.resubscribe_s
+            while time.monotonic() < deadline:
+                await self.poll()
+                await asyncio.sleep(self.poll_s)
+
+    async def _listen(self) -> None:
+        pubsub = self.redis.pubsub()
+        try:
+            channels = [self.channel] + ([self.presence_channel] if self.presence_channel else [])
+            await pubsub.subscribe(*channels)
+            self.subscribed = True
+            await self.poll()  # the position to watch from; what came before subscribing
+            next_poll = time.monotonic() + self.poll_s
+            while True:
+                timeout = max(0.0, next_poll - time.monotonic())
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+                if message is not None:
+                    if _text(message.get("channel")) == self.presence_channel:
+                        self.note_presence(_text(message.get("data")))
+                    else:
+                        self.bump()
+                if time.monotonic() >= next_poll:
+                    await self.poll()
+                    next_poll = time.monotonic() + self.poll_s
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# the stream ----------------------------------------------------------------------------------
+def frame(*, data: str, event: str | None = None, ident: str | None = None) -> str:
+    """One SSE message (``data`` is one line of JSON)."""
+    head = f"event: {event}\n" if event else ""
+    head += f"id: {ident}\n" if ident else ""
+    return f"{head}data: {data}\n\n"
+
+
+def event_frame(event: EventRead) -> str:
+    return frame(data=event.model_dump_json(), ident=event.cursor)
+
+
+HEARTBEAT = ": heartbeat\n\n"
+
+
+async def stream_feed(
+    watcher: FeedWatcher,
+    read_page: ReadPage,
+    start: str | None,
+    *,
+    heartbeat_s: float = 15.0,
+    max_s: float = 300.0,
+    coalesce_s: float = 0.05,
+    retry_ms: int = 2000,
+    presence: bool = False,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[str]:
+    """The SSE text of a stream that starts after ``start``: a ``ready`` message carrying the
+    start position as its id, then every event the reader may see, heartbeats while idle;
+    with ``presence``, presence changes too (``event: presence``, no id: not in the feed)."""
+    ready = json.dumps({"cursor": start})
+    yield f"retry: {retry_ms}\n" + frame(data=ready, event="ready", ident=start)
+    cursor = start
+    ends = monotonic() + max_s
+    async with watcher.attached():
+        sent_presence = watcher.presence_seq
+        read = True
+        while True:
+            if read:
+                seen = watcher.generation
+                page = await read_page(cursor)
+                for event in page.events:
+                    yield event_frame(event)
+                cursor = page.next_cursor
+                if page.has_more:
+                    continue
+            if presence:
+                for number, payload in watcher.presence_since(sent_presence):
+                    sent_presence = number
+                    yield frame(data=payload, event="presence")
+            while True:
+                left = ends - monotonic()
+                if left <= 0:
+                    return
+                waited = min(heartbeat_s, left)
+                if await watcher.wait(seen, waited, sent_presence if presence else None):
+                    break
+                yield HEARTBEAT
+            read = watcher.generation != seen
+            if read:  # changes come in bursts: gather a few before reading again
+                await asyncio.sleep(coalesce_s)
+
+
+# composition -------------------------------------------------------------------------------
+def watcher_for(services: AppServices) -> FeedWatcher:
+    """The process's watcher: Redis on the feed channel, the feed read as the system."""
+    settings = services.settings
+    secret = settings.cursor_secret
+    database = services.db
+
+    async def start() -> str | None:
+        async with database.unit_of_work() as work:
+            return await work.read(lambda s: service.current_position(s, secret))
+
+    async def probe(cursor: str | None) -> tuple[bool, str | None]:
+        async with database.unit_of_work() as work:
+            page = await work.read(
+                lambda s: service.read_feed(
+                    s,
+                    SYSTEM_PRINCIPAL,
+                    after=cursor,
+                    types=(),
+                    ticket_id=None,
+                    limit=PROBE_LIMIT,
+                    cursor_secret=secret,
+                )
+            )
+        return bool(page.events), page.next_cursor
+
+    return FeedWatcher(
+        services.redis,
+        feed_channel(settings.redis_key_prefix),
+        probe,
+        start,
+        poll_s=settings.events_stream_poll_s,
+        presence_channel=presence_channel(settings.redis_key_prefix),
+    )
+
+
+def page_reader(
+    services: AppServices,
+    principal: Principal,
+    *,
+    types: tuple[str, ...],
+    ticket_id: uuid.UUID | None,
+) -> ReadPage:
+    """How a stream reads its next page: the feed's own read, on a connection taken from the
+    pool for that one statement (none is held between reads)."""
+    database = services.db
+    secret = services.settings.cursor_secret
+
+    async def read(cursor: str | None) -> service.FeedPage:
+        async with database.unit_of_work() as work:
+            return await work.read(
+                lambda s: service.read_feed(
+                    s,
+                    principal,
+                    after=cursor,
+                    types=types,
+                    ticket_id=ticket_id,
+                    limit=MAX_LIMIT,
+                    cursor_secret=secret,
+                )
+            )
+
+    return read
