@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Measure service levels on this machine: recompute, the alarm step, the SLA queue, the feed.
 
-Usage:  scripts/bench_sla [--tickets 20000] [--rounds 200]
+Usage:  scripts/bench sla [--tickets 20000] [--rounds 200]
 
 On a fresh throw-away database (PostgreSQL at HELPLINE_TEST_DATABASE_URL's server, else
 127.0.0.1:5432 as postgres): N open tickets (mixed priorities, half with a staff reply and a
@@ -20,23 +19,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "backend"))
-sys.path.insert(0, str(ROOT))
+from sqlalchemy import text
 
-from sqlalchemy import text  # noqa: E402
-
-from helpline.auth.principal import SYSTEM_PRINCIPAL  # noqa: E402
-from helpline.config import Settings  # noqa: E402
-from helpline.db import Database, make_engine  # noqa: E402
-from helpline.kit.clock import utcnow  # noqa: E402
-from helpline.sla import runner, service  # noqa: E402
-from helpline.sla.schemas import CalendarCreate, PolicyCreate  # noqa: E402
-from scripts.lib.services import create_database, drop_database  # noqa: E402
+from helpline.auth.principal import SYSTEM_PRINCIPAL
+from helpline.config import Settings
+from helpline.db import Database, make_engine
+from helpline.kit.clock import utcnow
+from helpline.sla import runner, service
+from helpline.sla.schemas import CalendarCreate, PolicyCreate
+from scripts.lib.services import create_database, drop_database
 
 H = 3600
 
@@ -84,7 +77,7 @@ async def seed(db: Database, tickets: int) -> None:
             )
 
 
-async def main(args: argparse.Namespace, url: str) -> None:
+async def run(args: argparse.Namespace, url: str) -> None:
     db = Database(make_engine(url, Settings(), pool_size=2))
     try:
         t = time.perf_counter()
@@ -213,16 +206,17 @@ async def main(args: argparse.Namespace, url: str) -> None:
         await db.dispose()
 
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> object:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=200)
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv)
     server = os.environ.get(
         "HELPLINE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
     database_url = create_database(server, prefix="helpline_bench_sla")
     try:
-        asyncio.run(main(arguments, database_url))
+        asyncio.run(run(arguments, database_url))
     finally:
         drop_database(server, database_url)
+    return 0

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Benchmark automation rules (issue 25). Bounded runs on 127.0.0.1; a report, not a test.
 
 Usage (a PostgreSQL server where we may create a scratch database):
 
-    scripts/bench_rules                       # 100 rules, 1000-event backlog, 5 s at 100/s
-    scripts/bench_rules --rules 100 --backlog 500 --seconds 5 --rate 100 --json
+    scripts/bench rules                       # 100 rules, 1000-event backlog, 5 s at 100/s
+    scripts/bench rules --rules 100 --backlog 500 --seconds 5 --rate 100 --json
 
 In one scratch database (dropped at the end) with --rules enabled rules (one matches every
 ticket creation and adds a tag; the others are realistic non-matching conditions: an `all` of
@@ -25,26 +24,20 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "backend"))
-sys.path.insert(0, str(REPO))
+from sqlalchemy import text
 
-from sqlalchemy import text  # noqa: E402
-
-from helpline.auth.principal import SYSTEM_PRINCIPAL  # noqa: E402
-from helpline.automation import conditions as cond  # noqa: E402
-from helpline.config import Environment, Settings  # noqa: E402
-from helpline.db import Database, make_engine  # noqa: E402
-from helpline.rule import service as rule_service  # noqa: E402
-from helpline.rule.runner import CompiledRule, RulesRunner  # noqa: E402
-from helpline.rule.schemas import RuleCreate  # noqa: E402
-from helpline.rule.service import facts_of  # noqa: E402
-from scripts.lib.services import (  # noqa: E402
+from helpline.auth.principal import SYSTEM_PRINCIPAL
+from helpline.automation import conditions as cond
+from helpline.config import Environment, Settings
+from helpline.db import Database, make_engine
+from helpline.rule import service as rule_service
+from helpline.rule.runner import CompiledRule, RulesRunner
+from helpline.rule.schemas import RuleCreate
+from helpline.rule.service import facts_of
+from scripts.lib.services import (
     LocalServices,
     create_database,
     drop_database,
@@ -96,7 +89,7 @@ def cpu() -> float:
     return time.process_time()
 
 
-async def main(args: argparse.Namespace, url: str) -> dict:
+async def run(args: argparse.Namespace, url: str) -> dict:
     settings = Settings(env=Environment.test, database_url=url, db_pool_size=4)
     database = Database(make_engine(url, settings))
     report: dict = {"rules": args.rules}
@@ -221,18 +214,19 @@ async def main(args: argparse.Namespace, url: str) -> dict:
     return report
 
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> object:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=int, default=100)
     parser.add_argument("--backlog", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     server = server_url(LocalServices())
     url = create_database(server, prefix="helpline_bench_rules")
     try:
-        result = asyncio.run(main(args, url))
+        result = asyncio.run(run(args, url))
     finally:
         drop_database(server, url)
     print(json.dumps(result, indent=None if args.json else 2))
+    return 0
