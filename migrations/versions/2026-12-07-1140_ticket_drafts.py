@@ -46,7 +46,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_ticket_drafts_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_drafts_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", "ticket_id", name=op.f("pk_ticket_drafts")),
         comment="Unsent replies and notes, per user and ticket (the composer's autosave).",

@@ -46,11 +46,19 @@ def body_for(method: str, path: str) -> dict | None:
         return {"message": "hi"}
     if "/metadata/" in path:
         return {"value": 1}
+    if path.endswith("/presence"):
+        return {"state": "viewing"}
+    if path.endswith("/draft"):
+        return {"body": "draft"}
+    if "/tags/" in path:
+        return None
     return {"title": "changed"}
 
 
 def fill(path: str, ticket_id: uuid.UUID) -> str:
-    return path.replace("{ticket_id}", str(ticket_id)).replace("{key}", "plan")
+    return (
+        path.replace("{ticket_id}", str(ticket_id)).replace("{key}", "plan").replace("{tag}", "vip")
+    )
 
 
 class TestCredentials:

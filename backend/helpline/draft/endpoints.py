@@ -51,9 +51,10 @@ async def save_draft(
     "/{ticket_id}/draft",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Discard your draft on a ticket",
-    description="Delete the caller's draft (also when there is none)." + ABOUT,
+    description="Delete the caller's draft (also when there is none); 404 for a ticket the "
+    "caller may not see." + ABOUT,
     operation_id="discardDraft",
-    responses=problem_responses(PermissionDenied),
+    responses=problem_responses(PermissionDenied, TicketNotFound),
 )
 async def discard_draft(uow: UowDep, principal: TicketsWrite, ticket_id: TicketId) -> Response:
     await service.discard_draft(uow, principal, ticket_id)

@@ -35,5 +35,7 @@ async def save_draft(
 
 
 async def discard_draft(uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID) -> None:
-    """Delete the caller's draft (nothing when there is none)."""
+    """Delete the caller's draft on a visible ticket (nothing when there is none); 404 for a
+    ticket the caller may not see, as on every route of a ticket."""
+    await ticket_service.get_ticket_entry(uow, principal, ticket_id)
     await repository.delete_draft(uow.session, principal.user_id, ticket_id)

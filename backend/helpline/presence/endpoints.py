@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from helpline.auth.dependencies import TicketsRead
+from helpline.auth.dependencies import TicketsRead, TicketsWrite
 from helpline.db import UnitOfWorkRoute
 from helpline.errors import DependencyUnavailable, PermissionDenied
 from helpline.http import problem_responses
@@ -22,7 +22,8 @@ ABOUT = (
     " Presence lives in Redis and expires `ttl_s` (`HELPLINE_PRESENCE_TTL_S`, 30 s) after its "
     "last renewal; a change (someone arrives, starts replying, leaves) is announced on "
     "`GET /api/v1/events/stream?presence=true` as an `event: presence` message. Agents and "
-    "admins only."
+    "admins only; saying you are on a ticket needs `tickets:write` (you are working it), "
+    "reading who is where `tickets:read`."
 )
 
 
@@ -42,7 +43,7 @@ def presence_of(request: Request) -> PresenceService:
     responses=problem_responses(PermissionDenied, DependencyUnavailable),
 )
 async def set_presence(
-    request: Request, ticket_id: TicketId, body: PresenceUpdate, principal: TicketsRead
+    request: Request, ticket_id: TicketId, body: PresenceUpdate, principal: TicketsWrite
 ) -> PresenceList:
     return await presence_of(request).set(principal, ticket_id, body.state)
 
@@ -55,7 +56,9 @@ async def set_presence(
     operation_id="clearPresence",
     responses=problem_responses(PermissionDenied, DependencyUnavailable),
 )
-async def clear_presence(request: Request, ticket_id: TicketId, principal: TicketsRead) -> Response:
+async def clear_presence(
+    request: Request, ticket_id: TicketId, principal: TicketsWrite
+) -> Response:
     await presence_of(request).clear(principal, ticket_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

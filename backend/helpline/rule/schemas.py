@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from helpline.automation.actions import Action
 from helpline.automation.conditions import Conditions
+from helpline.kit.patch import PatchBody
 
 EXAMPLE_RULE: dict[str, Any] = {
     "name": "VIP tickets are urgent and go to Billing",
@@ -43,7 +44,7 @@ class RuleCreate(BaseModel):
     actions: list[Action] = Field(min_length=1, max_length=20, description="Actions, in order.")
 
 
-class RuleUpdate(BaseModel):
+class RuleUpdate(PatchBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=100, description="New name.")

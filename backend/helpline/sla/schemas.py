@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from helpline.kit.patch import PatchBody
 from helpline.models.enums import TicketPriority, TicketStatus
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -71,7 +72,7 @@ class CalendarCreate(BaseModel):
     _check_zone = field_validator("time_zone")(_zone)
 
 
-class CalendarUpdate(BaseModel):
+class CalendarUpdate(PatchBody):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=200, description="Unique name.")
@@ -201,8 +202,9 @@ class PolicyCreate(BaseModel):
     _pausable = field_validator("pause_statuses")(_pausable)
 
 
-class PolicyUpdate(BaseModel):
+class PolicyUpdate(PatchBody):
     model_config = ConfigDict(extra="forbid")
+    NULLABLE = frozenset({"calendar_id"})  # a policy of calendar-time targets only
 
     name: str | None = Field(None, min_length=1, max_length=200, description="Unique name.")
     position: int | None = Field(

@@ -133,9 +133,8 @@ class TicketUpdate(BaseModel):
     )
     assigned_to: uuid.UUID | None = Field(None, description="New assignee, or null (staff only).")
     team_id: uuid.UUID | None = Field(None, description="New team, or null (staff only).")
-    tags: list[Tag] | SkipJsonSchema[None] = Field(
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | SkipJsonSchema[None] = Field(
         None,
-        max_length=MAX_TAGS,
         description="The whole tag set (staff only); `PUT`/`DELETE …/tags/{tag}` change one.",
     )
 
