@@ -6,7 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from helpline.kit.patch import PatchBody
 from helpline.kit.unicode import BIDI_CONTROLS
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
@@ -112,15 +113,18 @@ class TicketCreate(BaseModel):
     )
 
 
-class TicketUpdate(BaseModel):
-    """Only the fields present are changed; `assigned_to: null` unassigns."""
+class TicketUpdate(PatchBody):
+    """Only the fields present are changed; `assigned_to: null` unassigns, `team_id: null`
+    leaves the team; `null` for any other field is a 422 naming it."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"assigned_to", "team_id"})
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"status": "pending", "priority": "urgent"}]},
     )
 
-    # `null` is not part of the schema for these fields (the service answers it with a 422).
+    # `null` is not part of the schema for these fields (PatchBody answers it with a 422).
     title: TitleText | SkipJsonSchema[None] = Field(None, description=Title.description)
     description: DescriptionText | SkipJsonSchema[None] = Field(
         None, description=Description.description

@@ -276,12 +276,6 @@ async def update_ticket(
     """Apply a partial update (fields present in the body only)."""
     session = uow.session
     changes = {f: getattr(data, f) for f in data.model_fields_set}
-    for field in ("title", "description", "status", "priority", "tags"):
-        if field in changes and changes[field] is None:
-            raise ValidationFailed(
-                f"{field} cannot be null.",
-                errors=[{"loc": ["body", field], "msg": "may not be null", "type": "null"}],
-            )
     if principal.is_customer:
         forbidden = sorted(set(changes) - CUSTOMER_UPDATABLE)
         if forbidden:
