@@ -30,7 +30,8 @@ def test_each_null_field_is_named() -> None:
 def test_nullable_fields_take_null_as_a_value() -> None:
     update = TicketUpdate.model_validate({"assigned_to": None, "team_id": None})
     assert update.model_fields_set == {"assigned_to", "team_id"}
-    assert update.assigned_to is None and update.team_id is None
+    assert update.assigned_to is None
+    assert update.team_id is None
 
 
 def test_absent_fields_stay_not_given() -> None:
