@@ -28,7 +28,9 @@ from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.ticket import service as ticket_service
 from helpline.ticket.schemas import (
+    SEARCH_CAP,
     TAG_PATTERN,
+    SearchScope,
     TicketCreate,
     TicketFilters,
     TicketSort,
@@ -99,6 +101,11 @@ class TicketFilterInput:
     q: str | None = strawberry.field(
         default=None, description="Full-text search (1-200 chars); `#1234` also finds number 1234."
     )
+    q_scope: SearchScope = strawberry.field(
+        default=SearchScope.tickets,
+        description="Where `q` looks: `tickets` (title, description, number), `messages` (the "
+        "conversation's text; customers match public messages only) or `all`.",
+    )
     metadata: list[MetadataFilterInput] | None = strawberry.field(
         default=None, description="At most 5 metadata matches."
     )
@@ -122,9 +129,42 @@ class TicketFilterInput:
                 "team_id": self.team_id and parse_id(self.team_id, "filter.teamId"),
                 "tags": tuple(sorted(set(self.tags or ()))),
                 "q": q or None,
+                "q_scope": self.q_scope,
                 "metadata": tuple(sorted(pairs)),
             },
         )
+
+
+@strawberry.type(description="A run of an excerpt (plain text).")
+class ExcerptPart:
+    text: str
+    match: bool = strawberry.field(description="The run matched the query (highlight it).")
+
+
+@strawberry.type(description="A ticket found by `searchTickets` (as REST's search hits).")
+class SearchHit:
+    ticket_id: strawberry.ID
+    number: int
+    title: str
+    status: TicketStatus
+    priority: TicketPriority
+    updated_at: datetime
+    rank: float = strawberry.field(description="Relevance; higher is better.")
+    message_id: strawberry.ID | None = strawberry.field(
+        description="The best-matching message; null when the ticket's own text matched best."
+    )
+    message_at: datetime | None
+    internal: bool = strawberry.field(description="The match is in an internal note.")
+    excerpt: list[ExcerptPart]
+
+
+@strawberry.type(description="Ranked search results and what was searched.")
+class SearchResults:
+    hits: list[SearchHit]
+    found: int = strawberry.field(description="Tickets among the ranked matches.")
+    capped: bool = strawberry.field(
+        description=f"A source had more than {SEARCH_CAP} matches; only those were ranked."
+    )
 
 
 @strawberry.type
@@ -148,6 +188,52 @@ class TicketQuery:
     ) -> Connection[Ticket]:
         filters = filter.to_filters() if filter is not None else TicketFilters()
         return await ticket_connection(info, filters, sort, first, after)
+
+    @strawberry.field(
+        description="Tickets and messages best matching `q`, ranked, with excerpts (as "
+        "`GET /api/v1/tickets/search`); customers match their own tickets' public messages only."
+    )
+    async def search_tickets(
+        self, info: Info, q: str, scope: SearchScope = SearchScope.all, first: int = 20
+    ) -> SearchResults:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_read)
+        words = q.strip()
+        if not 1 <= len(words) <= 200:
+            raise _search_invalid("q", "1-200 characters, not only spaces")
+        if not 1 <= first <= 50:
+            raise _search_invalid("first", "1-50")
+        async with ctx.work() as uow:
+            found = await ticket_service.search_tickets(uow, principal, words, scope, first)
+        return SearchResults(
+            hits=[
+                SearchHit(
+                    ticket_id=strawberry.ID(str(hit.ticket_id)),
+                    number=hit.number,
+                    title=hit.title,
+                    status=hit.status,
+                    priority=hit.priority,
+                    updated_at=hit.updated_at,
+                    rank=hit.rank,
+                    message_id=None
+                    if hit.message_id is None
+                    else strawberry.ID(str(hit.message_id)),
+                    message_at=hit.message_at,
+                    internal=hit.internal,
+                    excerpt=[ExcerptPart(text=p.text, match=p.match) for p in hit.excerpt],
+                )
+                for hit in found.data
+            ],
+            found=found.meta.found,
+            capped=found.meta.capped,
+        )
+
+
+def _search_invalid(field: str, msg: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"Invalid {field}: {msg}.",
+        errors=[{"loc": ["args", field], "msg": msg, "type": "value_error"}],
+    )
 
 
 @strawberry.input(description="A new ticket; `status`, `priority`, `assignedTo` are staff-only.")

@@ -30,7 +30,7 @@ from helpline.models.enums import (
     TicketStatus,
 )
 from helpline.ticket import service as ticket_service
-from helpline.ticket.schemas import TicketFilters, TicketSort
+from helpline.ticket.schemas import SearchScope, TicketFilters, TicketSort
 
 Info = strawberry.Info[GraphQLContext, None]
 N = TypeVar("N")
@@ -41,6 +41,7 @@ strawberry.enum(Role, description="admin | agent | customer.")
 strawberry.enum(SenderType, description="Who wrote a message.")
 strawberry.enum(ChangeType, description="Kind of a ticket history entry.")
 strawberry.enum(TicketSort, description="Order of a ticket list (REST `sort`).")
+strawberry.enum(SearchScope, description="Where a ticket search looks (REST `q_scope`).")
 strawberry.enum(MessageChannel, description="How a message arrived: web, api or email.")
 strawberry.enum(DeliveryStatus, description="Delivery state of a mailed message.")
 

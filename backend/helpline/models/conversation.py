@@ -20,6 +20,12 @@ class Conversation(Base):
         CheckConstraint("jsonb_typeof(attachments) = 'array'", name="attachments_array"),
         CheckConstraint(in_check("channel", values(MessageChannel)), name="channel"),
         Index("ix_conversations_ticket_id_timestamp_id", "ticket_id", "timestamp", "id"),
+        # Full-text search over messages (migration 0021): the query repeats this expression.
+        Index(
+            "ix_conversations_message_search",
+            text("to_tsvector('english'::regconfig, message)"),
+            postgresql_using="gin",
+        ),
         {"comment": "Messages of ticket conversations; internal notes are hidden from customers."},
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from pydantic import ValidationError
 
-from helpline.auth.dependencies import TicketsReadCached, TicketsWrite
+from helpline.auth.dependencies import TicketsRead, TicketsReadCached, TicketsWrite
 from helpline.db import UnitOfWorkRoute, UowDep
 from helpline.errors import (
     Conflict,
@@ -38,8 +38,11 @@ from helpline.services import services
 from helpline.ticket import service
 from helpline.ticket.schemas import (
     COUNT_CAP,
+    SEARCH_CAP,
     TAG_PATTERN,
     Rfc3339,
+    SearchResults,
+    SearchScope,
     TicketCounts,
     TicketCreate,
     TicketDetail,
@@ -149,6 +152,14 @@ async def ticket_filters(
             description="Full-text search; `#1234` or `1234` also matches ticket number 1234.",
         ),
     ] = None,
+    q_scope: Annotated[
+        SearchScope,
+        Query(
+            description="Where `q` looks: `tickets` (title, description, number; the default), "
+            "`messages` (the conversation's text; customers match public messages only) or "
+            "`all` (either). `GET /api/v1/tickets/search` ranks the matches with excerpts.",
+        ),
+    ] = SearchScope.tickets,
 ) -> TicketFilters:
     """The list filters of a request (one parser for the list and the counts)."""
     try:
@@ -164,6 +175,7 @@ async def ticket_filters(
             team_id=team_id,
             tags=tuple(sorted(set(tag or ()))),
             q=q.strip() if q else None,
+            q_scope=q_scope,
             metadata=_metadata_filters(request),
         )
     except ValidationError as exc:  # the metadata.<key> filters (other params are typed above)
@@ -255,6 +267,41 @@ async def count_tickets(
     if if_none_match_hits(if_none_match, document.etag):
         raise NotModified(document.etag)
     return Response(document.body, media_type="application/json", headers={"ETag": document.etag})
+
+
+@router.get(
+    "/search",
+    response_model=SearchResults,
+    summary="Search tickets and their messages",
+    description="The visible tickets that best match `q`, ranked by relevance (then by the "
+    "latest change), each with an excerpt of its best match as runs of plain text with the "
+    "matched words marked. `scope` says where to look: `all` (the default: title, description, "
+    "number and every message), `messages` or `tickets`. Customers find only their own "
+    f"tickets and match only public messages. At most {SEARCH_CAP} matches per source are "
+    "ranked (`meta.capped`). For a filtered, paginated list use `GET /api/v1/tickets?q=…"
+    "&q_scope=…`.",
+    operation_id="searchTickets",
+    responses=problem_responses(PermissionDenied),
+)
+async def search_tickets(
+    uow: UowDep,
+    principal: TicketsRead,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"\S",
+            description='Words to find (web-search syntax: `"exact phrase"`, `or`, `-word`); '
+            "`#1234` also finds ticket 1234.",
+        ),
+    ],
+    scope: Annotated[
+        SearchScope, Query(description="`all` (default), `messages` or `tickets`.")
+    ] = SearchScope.all,
+    limit: Annotated[int, Query(ge=1, le=50, description="At most this many hits (1-50).")] = 20,
+) -> SearchResults:
+    return await service.search_tickets(uow, principal, q.strip(), scope, limit)
 
 
 @router.get(

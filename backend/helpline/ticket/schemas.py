@@ -191,6 +191,14 @@ class TicketSort(StrEnum):
     created_asc = "created_at"
 
 
+class SearchScope(StrEnum):
+    """Where `q` looks: the ticket itself, its messages, or both."""
+
+    tickets = "tickets"  # title, description and number
+    messages = "messages"  # the conversation's text (customers: public messages only)
+    all = "all"
+
+
 class TicketFilters(BaseModel):
     """Normalized list filters (also the basis of cache keys)."""
 
@@ -207,6 +215,7 @@ class TicketFilters(BaseModel):
     team_id: uuid.UUID | None = None
     tags: tuple[Tag, ...] = Field((), max_length=10)
     q: str | None = None
+    q_scope: SearchScope = SearchScope.tickets
     # `metadata.<key>=<value>` matches; one rule for REST and GraphQL alike.
     metadata: tuple[tuple[MetadataFilterKey, MetadataFilterValue], ...] = Field(
         (), max_length=MAX_METADATA_FILTERS
@@ -241,3 +250,82 @@ class TicketCounts(BaseModel):
     by: str = Field(description="What the counts are grouped by (`status`).")
     cap: int = Field(description="Counts stop at this number (`capped` says there are more).")
     counts: list[StatusCount] = Field(description="One entry per status, in lifecycle order.")
+
+
+SEARCH_CAP = 1000  # matches taken from each index before ranking (GET /tickets/search)
+
+
+class ExcerptPart(BaseModel):
+    text: str = Field(description="A run of the excerpt's text (plain text, never markup).")
+    match: bool = Field(description="True for a run that matched the query (highlight it).")
+
+
+class SearchHit(BaseModel):
+    ticket_id: uuid.UUID = Field(description="The ticket.")
+    number: int = Field(description="Its number.")
+    title: str = Field(description="Its title.")
+    status: TicketStatus = Field(description="Its status.")
+    priority: TicketPriority = Field(description="Its priority.")
+    updated_at: datetime = Field(description="Its last change.")
+    rank: float = Field(description="Relevance (higher is better); ties go to the newer change.")
+    message_id: uuid.UUID | None = Field(
+        description="The best-matching message, or null when the ticket's own title, description "
+        "or number matched best."
+    )
+    message_at: datetime | None = Field(description="When that message was written.")
+    internal: bool = Field(description="The match is in an internal note (staff only).")
+    excerpt: list[ExcerptPart] = Field(
+        description="Up to two fragments of the matching text around the matched words, as runs "
+        "of plain text (`match: true` for the matched words); fragments are joined by ` … `."
+    )
+
+
+class SearchMeta(BaseModel):
+    q: str = Field(description="The query, as given (trimmed).")
+    scope: SearchScope = Field(description="Where it looked.")
+    limit: int = Field(description="At most this many hits.")
+    found: int = Field(description="Tickets among the ranked matches (exact unless `capped`).")
+    capped: bool = Field(
+        description=f"True when a source had more than {SEARCH_CAP} matches: only the first "
+        f"{SEARCH_CAP} were ranked; narrow the query."
+    )
+
+
+class SearchResults(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "data": [
+                        {
+                            "ticket_id": "0193c0de-7a1b-7c3d-9e4f-5a6b7c8d9e0f",
+                            "number": 1042,
+                            "title": "Printer on fire",
+                            "status": "open",
+                            "priority": "high",
+                            "updated_at": "2026-12-07T10:15:00Z",
+                            "rank": 0.0993,
+                            "message_id": "0193c0df-1111-7c3d-9e4f-5a6b7c8d9e0f",
+                            "message_at": "2026-12-07T10:14:00Z",
+                            "internal": False,
+                            "excerpt": [
+                                {"text": "the toner ", "match": False},
+                                {"text": "smoke", "match": True},
+                                {"text": " came out of the tray", "match": False},
+                            ],
+                        }
+                    ],
+                    "meta": {
+                        "q": "smoke",
+                        "scope": "all",
+                        "limit": 20,
+                        "found": 1,
+                        "capped": False,
+                    },
+                }
+            ]
+        }
+    )
+
+    data: list[SearchHit] = Field(description="Best match first.")
+    meta: SearchMeta = Field(description="What was searched and how much matched.")

@@ -38,6 +38,12 @@ from helpline.ticket.cache import ListDocument, TicketEntry
 from helpline.ticket.schemas import (
     COUNT_CAP,
     MAX_TAGS,
+    SEARCH_CAP,
+    ExcerptPart,
+    SearchHit,
+    SearchMeta,
+    SearchResults,
+    SearchScope,
     StatusCount,
     TicketCounts,
     TicketCreate,
@@ -457,3 +463,49 @@ async def invalidate_from_worker(
     invalidation outbox in the same transaction; every API process delivers it within a
     second (ticket.cache.InvalidationOutbox), so none serves the old ticket from Redis."""
     await repository.record_lost_invalidations(session, {ticket_id: customer_id})
+
+
+async def search_tickets(
+    uow: UnitOfWork, principal: Principal, q: str, scope: SearchScope, limit: int
+) -> SearchResults:
+    """The visible tickets best matching ``q`` (title, description, number and/or messages),
+    ranked, each with an excerpt of its best match; customers match their own tickets' public
+    messages only. Not cached: a search is rarely repeated, and always current."""
+    rows = await uow.read(
+        lambda s: repository.search_tickets(
+            s, visible_tickets(principal), q, scope, limit, SEARCH_CAP
+        )
+    )
+    found, capped = (rows[0].found, rows[0].capped) if rows else (0, False)
+    hits = [
+        SearchHit(
+            ticket_id=row.id,
+            number=row.number,
+            title=row.title,
+            status=row.status,
+            priority=row.priority,
+            updated_at=row.updated_at,
+            rank=round(float(row.rank), 6),
+            message_id=row.message_id,
+            message_at=row.message_at,
+            internal=bool(row.is_internal),
+            excerpt=excerpt_parts(row.excerpt),
+        )
+        for row in rows
+    ]
+    meta = SearchMeta(q=q, scope=scope, limit=limit, found=found, capped=capped)
+    return SearchResults(data=hits, meta=meta)
+
+
+def excerpt_parts(headline: str) -> list[ExcerptPart]:
+    """ts_headline's text with private-use markers → runs of plain text, matched or not."""
+    parts: list[ExcerptPart] = []
+    for index, chunk in enumerate(headline.split(repository.HIGHLIGHT_START)):
+        text, marked = chunk, ""
+        if index:  # a chunk after a start marker: the match runs up to the stop marker
+            marked, _, text = chunk.partition(repository.HIGHLIGHT_STOP)
+        if marked:
+            parts.append(ExcerptPart(text=marked, match=True))
+        if text:
+            parts.append(ExcerptPart(text=text, match=False))
+    return parts
