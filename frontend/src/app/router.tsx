@@ -40,6 +40,7 @@ export const router = createBrowserRouter([
           { path: "tickets", element: <InboxPage /> },
           { path: "tickets/new", lazy: () => pages.newTicket().then((m) => ({ Component: m.NewTicketPage })) },
           { path: "tickets/:ticketId", lazy: () => pages.ticket().then((m) => ({ Component: m.TicketPage })) },
+          { path: "search", lazy: () => pages.search().then((m) => ({ Component: m.SearchPage })) },
           { path: "keys", lazy: () => pages.keys().then((m) => ({ Component: m.KeysPage })) },
           {
             path: "admin/users",
