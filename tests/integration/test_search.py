@@ -250,3 +250,16 @@ class TestMessageProbe:
             API, params={"q": "zebra", "q_scope": "messages"}, headers=cast.agent.headers
         )
         assert r.json()["data"] == []
+
+
+class TestCustomerEmail:
+    async def test_staff_find_a_customers_tickets_by_email(self, client, cast: Cast, corpus):
+        email = cast.bob.email
+        r = await client.get(
+            f"{API}/search", params={"q": email.upper()}, headers=cast.agent.headers
+        )
+        ids = {hit["ticket_id"] for hit in r.json()["data"]}
+        assert ids == {corpus["bobs"]["id"], corpus["other"]["id"]}
+        # A customer searching someone else's address finds nothing of theirs.
+        r = await client.get(f"{API}/search", params={"q": email}, headers=cast.alice.headers)
+        assert r.json()["data"] == []

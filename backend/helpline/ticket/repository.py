@@ -519,6 +519,8 @@ async def prune_lost_invalidations(session: AsyncSession, *, retention_s: float)
 HIGHLIGHT_START, HIGHLIGHT_STOP = "\ue000", "\ue001"
 _SEARCH_SQL = """
 WITH query AS (SELECT websearch_to_tsquery('english'::regconfig, :q) AS q),
+-- `q` that is an email address: that customer's tickets (staff; the unique lower(email) index)
+customer AS (SELECT id FROM users WHERE lower(email) = lower(:email) AND role = 'customer'),
 message_hits AS (
   SELECT c.ticket_id, c.id AS message_id,
          ts_rank(to_tsvector('english'::regconfig, c.message), query.q) AS rank
@@ -533,9 +535,11 @@ ticket_hits AS (
   SELECT v.id AS ticket_id, NULL::uuid AS message_id,
          -- the ticket's own text (title weighted A) counts a little more than a message
          ts_rank(v.search_vector, query.q) * 1.5
-           + CASE WHEN v.number = :number THEN 10 ELSE 0 END AS rank
+           + CASE WHEN v.number = :number THEN 10 ELSE 0 END
+           + CASE WHEN v.customer_id = (SELECT id FROM customer) THEN 5 ELSE 0 END AS rank
     FROM tickets v, query
-   WHERE (v.search_vector @@ query.q OR v.number = :number)
+   WHERE (v.search_vector @@ query.q OR v.number = :number
+          OR v.customer_id = (SELECT id FROM customer))
      AND :tickets AND v.deleted_at IS NULL {own}
    LIMIT :cap
 ),
@@ -591,6 +595,9 @@ async def search_tickets(
     params: dict[str, Any] = {
         "q": q,
         "number": ticket_number_in(q) if scope is not SearchScope.messages else None,
+        "email": q
+        if "@" in q and visibility.sees_internal and scope is not SearchScope.messages
+        else None,
         "messages": scope is not SearchScope.tickets,
         "tickets": scope is not SearchScope.messages,
         "limit": limit,
