@@ -293,7 +293,8 @@ async def search_tickets(
             max_length=200,
             pattern=r"\S",
             description='Words to find (web-search syntax: `"exact phrase"`, `or`, `-word`); '
-            "`#1234` also finds ticket 1234; for staff, a customer's email address finds their tickets.",
+            "`#1234` also finds ticket 1234; for staff, a customer's email address finds their "
+            "tickets.",
         ),
     ],
     scope: Annotated[
