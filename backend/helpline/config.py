@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - the refused default
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105  # nosec B105 - the refused default
 DEFAULT_API_KEY_PEPPER = "dev-insecure-api-key-pepper-change-me"
 
 

@@ -27,11 +27,12 @@ def upgrade() -> None:
     with op.get_context().autocommit_block():
         # A CONCURRENTLY build killed half-way leaves an INVALID index behind: drop it and rebuild.
         op.execute(
-            f"""
+            """
             DO $$ BEGIN
               IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                          WHERE c.relname = '{INDEX}' AND NOT i.indisvalid) THEN
-                DROP INDEX {INDEX};
+                          WHERE c.relname = 'ix_conversations_message_search'
+                            AND NOT i.indisvalid) THEN
+                DROP INDEX ix_conversations_message_search;
               END IF;
             END $$
             """

@@ -105,7 +105,7 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"email": "dana@example.com", "password": "correct horse battery"}]
+            "examples": [{"email": "dana@example.com", "password": "correct horse battery"}]  # nosec B105
         },
     )
 

@@ -165,7 +165,7 @@ async def schema_revision(conn: Any) -> str | None:
     table = await conn.fetchval("SELECT to_regclass('alembic_version')::text")
     if table is None:
         return None
-    rows = await conn.fetch(f"SELECT version_num FROM {table} ORDER BY 1")  # noqa: S608 - from to_regclass
+    rows = await conn.fetch(f"SELECT version_num FROM {table} ORDER BY 1")  # noqa: S608  # nosec B608
     return ",".join(str(r["version_num"]) for r in rows) or None
 
 

@@ -61,7 +61,7 @@ _ANCHOR_BASE = datetime(2026, 1, 1, tzinfo=UTC)
 
 def anchor_for(seed: int) -> datetime:
     """The fixed 'now' of a seed: generated history ends here (never the wall clock)."""
-    days = random.Random(f"helpline-seed-anchor:{seed}").randrange(180)  # noqa: S311 - not secret
+    days = random.Random(f"helpline-seed-anchor:{seed}").randrange(180)  # noqa: S311  # nosec B311 - not secret
     return _ANCHOR_BASE + timedelta(days=days)
 
 
@@ -138,7 +138,7 @@ def user_counts(tickets: int) -> tuple[int, int, int]:
 
 def plan_users(seed: int, tickets: int, admin_email: str, anchor: datetime) -> UserPlan:
     """Deterministic staff and customers; email addresses carry the index, so they are unique."""
-    rng = random.Random(f"helpline-seed-users:{seed}")  # noqa: S311 - reproducible data
+    rng = random.Random(f"helpline-seed-users:{seed}")  # noqa: S311  # nosec B311 - reproducible data
     agents, admins, customers = user_counts(tickets)
     start_ms = to_ms(anchor) - (SPAN_DAYS + 120) * DAY_MS
 
@@ -235,7 +235,7 @@ class TicketGenerator:
     def __init__(
         self, *, seed: int, total: int, offset: int, anchor: datetime, plan: UserPlan
     ) -> None:
-        self.rng = random.Random(f"helpline-seed-tickets:{seed}:{offset}")  # noqa: S311
+        self.rng = random.Random(f"helpline-seed-tickets:{seed}:{offset}")  # noqa: S311  # nosec B311
         self.total = total
         self.anchor_ms = to_ms(anchor)
         self.start_ms = self.anchor_ms - SPAN_DAYS * DAY_MS

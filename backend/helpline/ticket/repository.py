@@ -336,15 +336,14 @@ def _message_matches(
 
 
 def _text_matches(
-    filters: TicketFilters, visibility: TicketVisibility, hits: MessageHits
+    q: str, filters: TicketFilters, visibility: TicketVisibility, hits: MessageHits
 ) -> ColumnElement[bool]:
     """``q`` over what ``q_scope`` names; `#1234` also finds ticket 1234 unless only messages."""
-    assert filters.q is not None
-    query = _tsquery(filters.q)
+    query = _tsquery(q)
     parts: list[ColumnElement[bool]] = []
     if filters.q_scope is not SearchScope.messages:
         parts.append(TICKETS.c.search_vector.op("@@")(query))
-        number = ticket_number_in(filters.q)
+        number = ticket_number_in(q)
         if number is not None:  # `#1234` or `1234`: that ticket too (its number is unique)
             parts.insert(0, TICKETS.c.number == number)
     if filters.q_scope is not SearchScope.tickets:
@@ -377,7 +376,7 @@ def _filters(
     if filters.tags:  # all of them: `tags @> ARRAY[...]` (the GIN index, ADR 0014)
         conditions.append(TICKETS.c.tags.contains(list(filters.tags)))
     if filters.q:
-        conditions.append(_text_matches(filters, visibility, hits))
+        conditions.append(_text_matches(filters.q, filters, visibility, hits))
     for key, raw in filters.metadata:
         values = [literal(json.dumps(v)).cast(JSONB) for v in _metadata_candidates(raw)]
         conditions.append(

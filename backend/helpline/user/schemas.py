@@ -20,7 +20,7 @@ class UserCreate(BaseModel):
                     "email": "dana@example.com",
                     "name": "Dana Agent",
                     "role": "agent",
-                    "password": "correct horse battery staple",
+                    "password": "correct horse battery staple",  # nosec B105 - an example
                 }
             ]
         },
