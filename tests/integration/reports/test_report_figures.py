@@ -23,6 +23,7 @@ from sqlalchemy import insert, text
 from helpline.kit.ids import new_id
 from helpline.models import TicketHistory
 from helpline.report import service as report_service
+from helpline.sla import service as sla_service
 from tests.fixtures.actors import Cast
 from tests.fixtures.factories import make_message, make_metadata, make_ticket
 
@@ -253,3 +254,85 @@ class TestAccess:
         )
         assert r.status_code == 422
         assert r.json()["type"] == "/problems/validation-error"
+
+
+class TestSlaAttainment:
+    async def test_met_and_breached_by_outcome_time(self, client, cast, session, tickets):
+        # e: created Tue 08:00Z, answered Wed 15:00Z: 15 business hours against 4: breached at
+        # Tue 13:00 local (12:00Z).
+        e = await make_ticket(session, cast.alice.id, created_at=at(3, 8))
+        await make_message(session, e, cast.agent.id, sender_type="agent", timestamp=at(4, 15))
+        await session.flush()
+        await sla_service.derive_tickets(session, [*tickets.values(), e], at(6, 0))
+        body = await get(client, cast, "sla-attainment", BERLIN)
+        rows = [
+            (b["start"], b["kind"], b["met"], b["breached"], b["attainment"], b["business"])
+            for b in body["buckets"]
+        ]
+        assert rows == [
+            ("2026-11-02T23:00:00Z", "first_response", 1, 1, 0.5, 2),  # a met, e breached
+            ("2026-11-03T23:00:00Z", "first_response", 1, 0, 1.0, 1),  # b met
+        ]
+
+
+QUERY = """
+query($start: DateTime!, $end: DateTime!) {
+  reports(periodStart: $start, periodEnd: $end, timeZone: "Europe/Berlin",
+          metadata: [{key: "plan", value: "pro"}]) {
+    firstResponse { buckets { start tickets calendar { avg } business { avg } } }
+  }
+  all: reports(periodStart: $start, periodEnd: $end, timeZone: "Europe/Berlin") {
+    resolution(measure: first) { measure buckets { tickets calendar { avg } } }
+    backlog { opening buckets { backlog } }
+    reopens { buckets { reopenRate } }
+    volume(groupBy: priority) { buckets { groups { key tickets } } }
+    slaAttainment { buckets { kind } }
+  }
+}
+"""
+
+
+class TestGraphql:
+    async def test_same_figures_as_rest(self, client, cast, tickets):
+        variables = {"start": BERLIN["period_start"], "end": BERLIN["period_end"]}
+        r = await client.post(
+            "/graphql",
+            json={"query": QUERY, "variables": variables},
+            headers=cast.agent.headers,
+        )
+        body = r.json()
+        assert "errors" not in body, body
+        first = body["data"]["reports"]["firstResponse"]["buckets"]
+        assert first == [
+            {
+                "start": "2026-11-02T23:00:00+00:00",
+                "tickets": 1,
+                "calendar": {"avg": H},
+                "business": {"avg": H},
+            }
+        ]
+        every = body["data"]["all"]
+        assert every["resolution"]["measure"] == "first"
+        assert every["resolution"]["buckets"] == [
+            {"tickets": 2, "calendar": {"avg": (2 * H + 9.5 * H) / 2}}
+        ]
+        assert every["backlog"] == {
+            "opening": 0,
+            "buckets": [{"backlog": 0}, {"backlog": 2}, {"backlog": 2}],
+        }
+        assert every["reopens"]["buckets"][0]["reopenRate"] == 0.5
+        assert every["volume"]["buckets"][0]["groups"] == [
+            {"key": "high", "tickets": 1},
+            {"key": "normal", "tickets": 3},
+        ]
+
+    async def test_customers_are_refused(self, client, cast):
+        variables = {"start": BERLIN["period_start"], "end": BERLIN["period_end"]}
+        r = await client.post(
+            "/graphql",
+            json={"query": QUERY, "variables": variables},
+            headers=cast.alice.headers,
+        )
+        body = r.json()
+        assert body["data"] is None
+        assert {e["extensions"]["code"] for e in body["errors"]} == {"permission-denied"}
