@@ -54,6 +54,7 @@ export function Layout() {
         <nav aria-label="Main">
           <NavLink to="/tickets">{staff ? "Inbox" : "My tickets"}</NavLink>
           <NavLink to="/tickets/new">New ticket</NavLink>
+          {staff && <NavLink to="/reports">Reports</NavLink>}
           {staff && <NavLink to="/keys">API keys</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/users">Users</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/audit">Audit</NavLink>}
