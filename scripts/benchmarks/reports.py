@@ -32,8 +32,7 @@ from helpline.config import Settings
 from helpline.db import Database, make_engine
 from helpline.kit.clock import utcnow
 from helpline.report import runner, service
-from helpline.report.repository import Scope
-from helpline.report.schemas import ResolutionMeasure, VolumeGroup
+from helpline.report.schemas import ResolutionMeasure, Scope, VolumeGroup
 from helpline.sla import service as sla_service
 from helpline.sla.schemas import CalendarCreate, PolicyCreate
 from scripts.lib.services import create_database, drop_database

@@ -18,8 +18,7 @@ from helpline.graphql.ticket import MetadataFilterInput
 from helpline.graphql.types import Info
 from helpline.models.enums import TicketPriority
 from helpline.report import schemas, service
-from helpline.report.repository import Scope
-from helpline.report.schemas import Interval, ResolutionMeasure, VolumeGroup
+from helpline.report.schemas import Interval, ResolutionMeasure, Scope, VolumeGroup
 
 T = TypeVar("T")
 

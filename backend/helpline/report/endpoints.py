@@ -19,7 +19,6 @@ from helpline.errors import PermissionDenied, ValidationFailed
 from helpline.http import problem_responses
 from helpline.models.enums import TicketPriority
 from helpline.report import service
-from helpline.report.repository import Scope
 from helpline.report.schemas import (
     AttainmentReport,
     BacklogReport,
@@ -27,6 +26,7 @@ from helpline.report.schemas import (
     Interval,
     ReopenReport,
     ResolutionMeasure,
+    Scope,
     VolumeGroup,
     VolumeReport,
 )

@@ -2,10 +2,64 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A report's period, buckets and filters (all values are bound parameters)."""
+
+    start: datetime
+    end: datetime
+    interval: str
+    time_zone: str
+    agent: uuid.UUID | None = None
+    priority: str | None = None
+    mailbox: uuid.UUID | None = None
+    team: uuid.UUID | None = None
+    metadata: tuple[tuple[str, str], ...] = field(default=())
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "start": self.start,
+            "end": self.end,
+            "interval": self.interval,
+            "tz": self.time_zone,
+            "agent": self.agent,
+            "priority": self.priority,
+            "mailbox": self.mailbox,
+            "team": self.team,
+        }
+        for i, (key, value) in enumerate(self.metadata):
+            params[f"mk{i}"] = key
+            params[f"mv{i}"] = value
+        return params
+
+    def ticket_filter(self) -> str:
+        """Constant SQL over ``t`` (the ticket); values are parameters of :meth:`params`."""
+        parts = ["t.deleted_at IS NULL"]
+        if self.agent is not None:
+            parts.append("t.assigned_to = :agent")
+        if self.priority is not None:
+            parts.append("t.priority = :priority")
+        if self.mailbox is not None:
+            parts.append("t.mailbox_id = :mailbox")
+        if self.team is not None:
+            parts.append("t.team_id = :team")
+        for i in range(len(self.metadata)):
+            # Only the index i is formatted in; keys and values are bound parameters.
+            exists = (
+                "EXISTS (SELECT 1 FROM ticket_metadata m WHERE m.ticket_id = t.id"  # noqa: S608  # nosec B608
+                f" AND m.key = :mk{i} AND m.value #>> '{{}}' = :mv{i})"
+            )
+            parts.append(exists)
+        return " AND ".join(parts)
 
 
 class Interval(StrEnum):

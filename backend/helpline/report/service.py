@@ -24,7 +24,6 @@ from helpline.errors import PermissionDenied, ValidationFailed
 from helpline.kit.rows import AnyRow
 from helpline.report import repository
 from helpline.report.facts import SPAN, facts_of
-from helpline.report.repository import Scope
 from helpline.report.schemas import (
     AttainmentReport,
     AttainmentRow,
@@ -37,6 +36,7 @@ from helpline.report.schemas import (
     ReopenBucket,
     ReopenReport,
     ResolutionMeasure,
+    Scope,
     VolumeBucket,
     VolumeCount,
     VolumeGroup,
