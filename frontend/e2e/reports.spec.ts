@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { expect, test } from "@playwright/test";
-import { apiAs, createTicket, expectAccessible, signIn } from "./helpers";
+import { apiAs, createTicket, docsScreenshot, expectAccessible, signIn } from "./helpers";
 
 // Reports read metric facts the worker writes from the change feed: this spec runs a worker next
 // to the e2e server (with the server's environment, which scripts/test exports).
@@ -66,6 +66,7 @@ test.describe("reports", () => {
     await expect(page.getByRole("img", { name: /Median first response time per bucket/ })).toBeVisible();
     await expect(page.getByRole("table", { name: "Backlog per bucket" })).toBeVisible();
     await expect(page.getByText(/Internal notes and automatic messages do not count/i).first()).toBeVisible();
+    await docsScreenshot(page, "reports");
 
     // Interval and grouping are URL state; the CSV link carries the same query.
     await page.getByLabel("Interval").selectOption("week");
