@@ -125,6 +125,23 @@ class TestFacts:
             ("solved", 2, 28 * H, 12 * H),
         ]
 
+    async def test_a_calendar_change_leaves_written_facts_alone(
+        self, client, cast, session, tickets
+    ):
+        calendars = (await client.get("/api/v1/calendars", headers=cast.admin.headers)).json()
+        (calendar,) = calendars
+        r = await client.patch(
+            f"/api/v1/calendars/{calendar['id']}",
+            json={
+                "intervals": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+            },
+            headers=cast.admin.headers,
+        )
+        assert r.status_code == 200, r.text
+        await report_service.record_facts(session, list(tickets.values()))
+        body = await get(client, cast, "first-response", BERLIN)
+        assert [b["business"]["avg"] for b in body["buckets"]] == [H, 2 * H]  # as written
+
 
 class TestFirstResponse:
     async def test_notes_and_automatic_messages_are_no_response(self, client, cast, tickets):

@@ -4,6 +4,9 @@ backfill writes the same facts for tickets the feed never showed, and repeats no
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import text
@@ -72,3 +75,36 @@ async def test_two_workers_write_each_fact_once(databases) -> None:
         await s.execute(text("DELETE FROM ticket_metric_facts"))
     assert await runner.backfill(one, batch=8) == (30, 57)
     assert await facts(one) == got
+
+
+def helpline(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from helpline.cli.main import app; app()", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+async def test_backfill_command_writes_history_facts_once(
+    committed_url: str, databases, settings: Settings
+) -> None:
+    one, _ = databases
+    async with one.transaction() as s:
+        customer = await make_user(s)
+        agent = await make_user(s, Role.agent)
+        for _ in range(3):
+            t = await make_ticket(s, customer.id)
+            await make_message(s, t, agent.id, sender_type="agent")
+    env = {
+        "HELPLINE_ENV": "test",
+        "HELPLINE_DATABASE_URL": committed_url,
+        "HELPLINE_REDIS_KEY_PREFIX": settings.redis_key_prefix + "-cli",
+    }
+    first = await asyncio.to_thread(helpline, ["reports", "backfill", "--no-progress"], env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines()[-1] == "read 3 tickets, wrote 6 facts"
+    again = await asyncio.to_thread(helpline, ["reports", "backfill", "--batch", "2"], env)
+    assert again.stdout.strip().splitlines()[-1] == "read 3 tickets, wrote 0 facts"
+    assert await facts(one) == [("created", 1)] * 3 + [("first_response", 1)] * 3
