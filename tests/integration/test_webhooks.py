@@ -378,6 +378,7 @@ class TestPeriodic:
             "helpline:idempotency_purge",
             "helpline:retry_stalled_jobs",
             "helpline:sla_tick",
+            "helpline:reports_tick",
         }
         later = at + 50 * 60  # 04:20:05: no purge, but the hourly gc and per-minute ones
         due = {task.task.name for task, _ in deferrer.get_previous_tasks(at=later)}

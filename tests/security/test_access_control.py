@@ -254,3 +254,35 @@ async def test_session_cookie_cannot_be_replaced_by_a_forged_one(client, role):
     assert r.status_code == 401
     assert r.json()["type"] == "/problems/session-expired"
     assert "set-cookie" not in r.headers  # a forged cookie is neither renewed nor replaced
+
+
+def report_routes(app) -> list[str]:
+    return sorted(
+        context.path
+        for context in iter_route_contexts(app.routes)
+        if (context.path or "").startswith("/api/v1/reports/")
+    )
+
+
+class TestReports:
+    PERIOD = {"period_start": "2026-11-01T00:00:00Z", "period_end": "2026-12-01T00:00:00Z"}
+
+    async def test_every_report_is_for_staff_with_tickets_read(
+        self, app, client, session, cast: Cast
+    ):
+        narrow = await make_raw_api_key(session, cast.agent.id, scopes=["users:read"])
+        await session.commit()
+        routes = report_routes(app)
+        assert len(routes) == 6, routes
+        for path in routes:
+            assert (await client.get(path, params=self.PERIOD)).status_code == 401, path
+            r = await client.get(path, params=self.PERIOD, headers=cast.alice.headers)
+            assert r.status_code == 403
+            assert r.json()["type"] == "/problems/permission-denied"
+            r = await client.get(path, params=self.PERIOD, headers=bearer(narrow))
+            assert r.status_code == 403, path
+            r = await client.get(path, params=self.PERIOD, headers=cast.agent.headers)
+            assert r.status_code == 200, path
+            assert isinstance(r.json()["buckets"], list), path
+            r = await client.get(path, params=self.PERIOD, headers=cast.admin.headers)
+            assert r.status_code == 200, path

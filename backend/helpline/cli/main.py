@@ -15,6 +15,7 @@ from helpline.cli import (
     keys,
     mailboxes,
     passwords,
+    reports,
     rules,
     seed,
     users,
@@ -38,6 +39,7 @@ app.command("worker")(worker.worker)
 app.add_typer(worker.jobs_app, name="jobs")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(rules.app, name="rules")
+app.add_typer(reports.app, name="reports")
 app.add_typer(mailboxes.app, name="mailboxes")
 app.add_typer(mailboxes.mail_app, name="mail")
 

@@ -23,12 +23,14 @@ from helpline.graphql.errors import OperationBoundary, log_unexpected
 from helpline.graphql.events import EventsQuery
 from helpline.graphql.limits import MAX_BATCH, MAX_TOKENS, RateLimitOperations, cost_rule
 from helpline.graphql.mail import MailMutation, MailQuery
+from helpline.graphql.report import ReportQuery
 from helpline.graphql.ticket import TicketMutation, TicketQuery
 from helpline.graphql.user import UserMutation, UserQuery
 from helpline.graphql.webhook import WebhookMutation, WebhookQuery
 
 Query = merge_types(
-    "Query", (TicketQuery, UserQuery, AuditQuery, EventsQuery, WebhookQuery, MailQuery)
+    "Query",
+    (TicketQuery, UserQuery, AuditQuery, EventsQuery, WebhookQuery, MailQuery, ReportQuery),
 )
 Mutation = merge_types("Mutation", (TicketMutation, UserMutation, WebhookMutation, MailMutation))
 

@@ -19,6 +19,7 @@ from helpline.events import service as events_service
 from helpline.idempotency import service as idempotency_service
 from helpline.jobs.context import current
 from helpline.mail import service as mail_service
+from helpline.report import runner as report_runner
 from helpline.sla import runner as sla_runner
 
 log = structlog.get_logger("helpline.jobs")
@@ -36,6 +37,7 @@ SCHEDULE = {
     "backup": "0 1 * * *",
     "retry_stalled_jobs": "* * * * *",
     "sla_tick": "* * * * *",
+    "reports_tick": "* * * * *",
 }
 
 
@@ -75,6 +77,13 @@ async def sla_tick(timestamp: int) -> int:
     ctx = current()
     await sla_runner.follow_feed(ctx.database, ctx.clock)
     return len(await sla_runner.fire_alarms(ctx.database, ctx.clock))
+
+
+@blueprint.periodic(cron=SCHEDULE["reports_tick"])
+@blueprint.task(name="reports_tick", queue="maintenance", retry=RETRY)
+async def reports_tick(timestamp: int) -> int:
+    """The reports consumer's safety net where no worker runs it continuously."""
+    return await report_runner.follow_feed(current().database)
 
 
 @blueprint.periodic(cron=SCHEDULE["events_purge"])

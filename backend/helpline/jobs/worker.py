@@ -20,6 +20,7 @@ from helpline.mail import outbox as mail_outbox
 from helpline.mail.imap_loop import ImapSupervisor
 from helpline.mail.processing import Processor
 from helpline.mail.sending import Sender
+from helpline.report import runner as report_runner
 from helpline.rule.runner import RulesRunner
 from helpline.runtime import resolve_database_url
 from helpline.sla import runner as sla_runner
@@ -115,6 +116,14 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
             final_step=False,
         )
         sla_loop.start()
+        # Report metric facts follow the change feed too (docs/reports.md).
+        reports_loop = Periodic(
+            "reports",
+            lambda: report_runner.follow_feed(ctx.database),
+            interval_s=1.0,
+            final_step=False,
+        )
+        reports_loop.start()
         # Automation rules read the change feed beside the jobs (ADR 0014).
         rules = RulesRunner(
             ctx.database,
@@ -137,6 +146,7 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
             )
         finally:
             await sla_loop.stop()
+            await reports_loop.stop()
             imap.stop()
             await imap_task
             await rules.loop.stop()

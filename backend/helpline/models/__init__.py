@@ -29,6 +29,7 @@ from helpline.models.ticket import Ticket
 from helpline.models.ticket_draft import TicketDraft
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
+from helpline.models.ticket_metric_fact import MetricFeedPosition, TicketMetricFact
 from helpline.models.user import User
 from helpline.models.webhook_delivery import WebhookDelivery
 from helpline.models.webhook_endpoint import WebhookEndpoint
@@ -48,6 +49,7 @@ __all__ = [
     "InboundEmail",
     "Macro",
     "Mailbox",
+    "MetricFeedPosition",
     "OutboundEmail",
     "Rule",
     "RuleExecution",
@@ -64,6 +66,7 @@ __all__ = [
     "TicketDraft",
     "TicketHistory",
     "TicketMetadata",
+    "TicketMetricFact",
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",

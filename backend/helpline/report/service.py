@@ -1,82 +1,359 @@
-"""Duration reports (first response, resolution) over fulfilled SLA clocks; staff only."""
+"""Reports (staff only) over immutable per-ticket metric facts, and the facts' writers.
+
+The worker's consumer (``report.runner``) reads the change feed and records the facts of the
+tickets it touched; ``helpline reports backfill`` does the same for every ticket. A fact is
+written once (``ON CONFLICT DO NOTHING``): several workers, a retried batch or a backfill
+racing the consumer leave the same rows. Definitions: docs/reports.md.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import Principal
 from helpline.errors import PermissionDenied, ValidationFailed
+from helpline.kit.rows import AnyRow
 from helpline.report import repository
-from helpline.report.schemas import DurationBucket, DurationReport, Durations, Interval
+from helpline.report.facts import SPAN, facts_of
+from helpline.report.schemas import (
+    AttainmentReport,
+    AttainmentRow,
+    BacklogBucket,
+    BacklogReport,
+    DurationBucket,
+    DurationReport,
+    Durations,
+    Interval,
+    ReopenBucket,
+    ReopenReport,
+    ResolutionMeasure,
+    Scope,
+    VolumeBucket,
+    VolumeCount,
+    VolumeGroup,
+    VolumeReport,
+)
+from helpline.sla import service as sla_service
 
+FILTERS = (
+    " Filters (`agent`, `priority`, `mailbox`, `team`, `metadata.<key>=<value>`) apply to the "
+    "ticket's current attributes; deleted tickets are left out."
+)
 DEFINITIONS = {
     "first_response": (
         "Per ticket, from creation to the first public message by staff (internal notes and "
-        "automatic messages do not count), bucketed by the time of that reply. Tickets solved "
-        "without a reply are not counted."
+        "automatic messages do not count, nor do messages of rules), bucketed by the time of that "
+        "reply. A reopened ticket keeps its first response. Tickets solved without a reply are "
+        "not counted." + FILTERS
     ),
     "resolution": (
-        "Per ticket, from creation to its last solve, bucketed by that time. `calendar` is the "
-        "wall time (reopened periods included); `clock` leaves out paused and solved time."
+        "Per ticket, from creation to a solve (status solved or closed), bucketed by that time. "
+        "`first`: the first solve of each ticket. `full` (default): the last solve, for tickets "
+        "not reopened since; a reopened ticket counts once, at its final solve, and its "
+        "`calendar` time includes the reopened periods." + FILTERS
+    ),
+    "backlog": (
+        "Tickets open (created or reopened and not solved or closed since) at the start of the "
+        "period and at the end of each bucket, with the tickets created, reopened and solved in "
+        "each bucket." + FILTERS
+    ),
+    "reopens": (
+        "Per bucket of first solve: tickets solved for the first time and how many of them were "
+        "reopened since (the reopen rate); and the reopens that happened in the bucket, with the "
+        "mean time from the solve they undid." + FILTERS
+    ),
+    "sla_attainment": (
+        "SLA clocks by outcome, per clock kind: met (fulfilled before its due time, bucketed "
+        "at fulfilment) and breached (bucketed at the breach); attainment = met / (met + "
+        "breached). Only tickets an SLA policy applies to; each clock counts in its policy's "
+        "business or calendar time." + FILTERS
+    ),
+    "volume": (
+        "Tickets created per bucket, by channel (`email`: came through a mailbox; `api`: REST, "
+        "GraphQL or the console), by current priority, or by current assignee." + FILTERS
     ),
 }
 MAX_DAYS = 400
+FEED_BATCH = 500
 
 
-def _durations(avg: float | None, p50: float | None, p90: float | None) -> Durations:
-    def r(v: float | None) -> float | None:
-        return None if v is None else round(float(v), 3)
-
-    return Durations(avg=r(avg), p50=r(p50), p90=r(p90))
-
-
-async def duration_report(
-    session: AsyncSession,
-    principal: Principal,
-    metric: str,
-    *,
-    start: datetime,
-    end: datetime,
-    interval: Interval,
-    time_zone: str,
-    priority: str | None,
-    assigned_to: uuid.UUID | None,
-) -> DurationReport:
-    """A duration report over ``[start, end)`` (staff)."""
+def require_staff(principal: Principal) -> None:
     if not principal.is_staff:
         raise PermissionDenied("Reports are for staff.")
+
+
+def check_period(start: datetime, end: datetime) -> None:
     if end <= start or (end - start).days > MAX_DAYS:
         raise ValidationFailed(
             f"period_end must follow period_start, at most {MAX_DAYS} days later.",
             errors=[{"loc": ["query", "period_end"], "msg": "bad period", "type": "value_error"}],
         )
+
+
+def _r(value: Any) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+def _durations(row: AnyRow, prefix: str) -> Durations:
+    m = row._mapping
+    return Durations(
+        avg=_r(m[f"{prefix}_avg"]), p50=_r(m[f"{prefix}_p50"]), p90=_r(m[f"{prefix}_p90"])
+    )
+
+
+def _meta(metric: str, scope: Scope) -> dict[str, Any]:
+    return {
+        "metric": metric,
+        "definition": DEFINITIONS[metric],
+        "period_start": scope.start,
+        "period_end": scope.end,
+        "interval": Interval(scope.interval),
+        "time_zone": scope.time_zone,
+    }
+
+
+# -- reports -------------------------------------------------------------------------------------
+async def first_response_report(
+    session: AsyncSession, principal: Principal, scope: Scope
+) -> DurationReport:
+    """First response time per bucket (staff)."""
+    require_staff(principal)
+    check_period(scope.start, scope.end)
+    rows = await repository.duration_buckets(
+        session, scope, kind="first_response", which="any", clock_kind="first_response"
+    )
+    return DurationReport(**_meta("first_response", scope), buckets=_duration_buckets(rows))
+
+
+async def resolution_report(
+    session: AsyncSession, principal: Principal, scope: Scope, measure: ResolutionMeasure
+) -> DurationReport:
+    """Resolution time, first or full, per bucket (staff)."""
+    require_staff(principal)
+    check_period(scope.start, scope.end)
+    full = measure is ResolutionMeasure.full
     rows = await repository.duration_buckets(
         session,
-        kind=metric,
-        start=start,
-        end=end,
-        interval=interval.value,
-        time_zone=time_zone,
-        priority=priority,
-        assigned_to=assigned_to,
+        scope,
+        kind="solved",
+        which="final" if full else "first",
+        clock_kind="resolution" if full else None,
     )
     return DurationReport(
-        metric=metric,
-        definition=DEFINITIONS[metric],
-        period_start=start,
-        period_end=end,
-        interval=interval,
-        time_zone=time_zone,
+        **_meta("resolution", scope), measure=measure, buckets=_duration_buckets(rows)
+    )
+
+
+def _duration_buckets(rows: list[AnyRow]) -> list[DurationBucket]:
+    return [
+        DurationBucket(
+            start=r.bucket,
+            tickets=r.tickets,
+            calendar=_durations(r, "cal"),
+            business_tickets=r.bus_n,
+            business=_durations(r, "bus"),
+            clock=_durations(r, "clk"),
+        )
+        for r in rows
+    ]
+
+
+async def backlog_report(
+    session: AsyncSession, principal: Principal, scope: Scope
+) -> BacklogReport:
+    """Open tickets over time (staff)."""
+    require_staff(principal)
+    check_period(scope.start, scope.end)
+    opening = await repository.backlog_opening(session, scope)
+    moves = {r.bucket: r for r in await repository.backlog_moves(session, scope)}
+    buckets: list[BacklogBucket] = []
+    open_now = opening
+    for start in await repository.bucket_starts(session, scope):
+        move = moves.get(start)
+        created, reopened, solved = (
+            (move.created, move.reopened, move.solved) if move else (0, 0, 0)
+        )
+        open_now += created + reopened - solved
+        buckets.append(
+            BacklogBucket(
+                start=start, created=created, reopened=reopened, solved=solved, backlog=open_now
+            )
+        )
+    return BacklogReport(**_meta("backlog", scope), opening=opening, buckets=buckets)
+
+
+async def reopens_report(session: AsyncSession, principal: Principal, scope: Scope) -> ReopenReport:
+    """First solves, how many were reopened, and reopens per bucket (staff)."""
+    require_staff(principal)
+    check_period(scope.start, scope.end)
+    solved = {r.bucket: r for r in await repository.reopen_buckets(session, scope)}
+    reopens = {r.bucket: r for r in await repository.reopen_events(session, scope)}
+    buckets = []
+    for start in sorted(solved.keys() | reopens.keys()):
+        s, e = solved.get(start), reopens.get(start)
+        n = s.solved if s else 0
+        again = s.reopened_tickets if s else 0
+        buckets.append(
+            ReopenBucket(
+                start=start,
+                solved=n,
+                reopened_tickets=again,
+                reopen_rate=round(again / n, 4) if n else None,
+                reopens=e.reopens if e else 0,
+                reopen_after_avg=_r(e.after_avg) if e else None,
+            )
+        )
+    return ReopenReport(**_meta("reopens", scope), buckets=buckets)
+
+
+async def volume_report(
+    session: AsyncSession, principal: Principal, scope: Scope, group_by: VolumeGroup
+) -> VolumeReport:
+    """Tickets created per bucket, by channel, priority or agent (staff)."""
+    require_staff(principal)
+    check_period(scope.start, scope.end)
+    groups: dict[datetime, list[VolumeCount]] = defaultdict(list)
+    for r in await repository.volume_buckets(session, scope, group_by.value):
+        groups[r.bucket].append(VolumeCount(key=r.key, tickets=r.tickets))
+    return VolumeReport(
+        **_meta("volume", scope),
+        group_by=group_by,
         buckets=[
-            DurationBucket(
+            VolumeBucket(start=start, tickets=sum(g.tickets for g in counts), groups=counts)
+            for start, counts in sorted(groups.items())
+        ],
+    )
+
+
+async def sla_attainment_report(
+    session: AsyncSession, principal: Principal, scope: Scope
+) -> AttainmentReport:
+    """SLA clocks met and breached per bucket and kind (staff)."""
+    require_staff(principal)
+    check_period(scope.start, scope.end)
+    rows = await repository.attainment_buckets(session, scope)
+    return AttainmentReport(
+        **_meta("sla_attainment", scope),
+        buckets=[
+            AttainmentRow(
                 start=r.bucket,
-                tickets=r.tickets,
-                calendar=_durations(r.cal_avg, r.cal_p50, r.cal_p90),
-                clock=_durations(r.clk_avg, r.clk_p50, r.clk_p90),
+                kind=r.kind,
+                met=r.met,
+                breached=r.breached,
+                attainment=round(r.met / (r.met + r.breached), 4) if r.met + r.breached else None,
+                business=r.business,
             )
             for r in rows
         ],
     )
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flat(f"{prefix}_{k}" if prefix else k, v, out)
+    elif isinstance(value, datetime):
+        out[prefix] = value.isoformat().replace("+00:00", "Z")
+    else:
+        out[prefix] = "" if value is None else value
+
+
+def to_csv(report: BaseModel) -> str:
+    """One line per bucket (and group or kind), the nested figures as `calendar_avg`-style
+    columns; volume gives one line per bucket and key."""
+    data = report.model_dump(mode="python")
+    rows: list[dict[str, Any]] = []
+    for bucket in data["buckets"]:
+        groups = bucket.pop("groups", None)
+        if groups is not None:
+            for g in groups:
+                row: dict[str, Any] = {}
+                _flat("", {**bucket, "key": g["key"], "key_tickets": g["tickets"]}, row)
+                rows.append(row)
+            continue
+        row = {}
+        _flat("", bucket, row)
+        rows.append(row)
+    out = io.StringIO()
+    names: list[str] = []
+    for row in rows:
+        names += [n for n in row if n not in names]
+    writer = csv.DictWriter(out, fieldnames=names or ["start"], lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+# -- writing facts -------------------------------------------------------------------------------
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+async def record_facts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> int:
+    """Write the facts these tickets' history holds that are not written yet; returns how many."""
+    ids = sorted(set(ids))
+    if not ids:
+        return 0
+    tickets = await repository.load_tickets(session, ids)
+    if not tickets:
+        return 0
+    live = [t.id for t in tickets]
+    changes: dict[uuid.UUID, list[AnyRow]] = defaultdict(list)
+    for row in await repository.load_status_changes(session, live):
+        changes[row.ticket_id].append(row)
+    responses = {r.ticket_id: r for r in await repository.first_responses(session, live)}
+    have = await repository.fact_keys(session, live)
+    new: list[dict[str, Any]] = []
+    for ticket in tickets:
+        for fact in facts_of(ticket, changes[ticket.id], responses.get(ticket.id)):
+            if (fact["ticket_id"], fact["kind"], fact["seq"]) not in have:
+                new.append(fact)
+    if not new:
+        return 0
+    spans = [f for f in new if f[SPAN] is not None]
+    engines = await sla_service.business_calendars(session, sorted({f["ticket_id"] for f in spans}))
+    for fact in new:
+        span = fact.pop(SPAN)
+        engine = engines.get(fact["ticket_id"])
+        fact["business_seconds"] = (
+            None
+            if span is None or engine is None
+            else engine.elapsed(_epoch(span[0]), _epoch(span[1]))
+        )
+    return await repository.insert_facts(session, new)
+
+
+async def follow_feed(session: AsyncSession, *, batch: int = FEED_BATCH) -> int:
+    """One batch of the change feed: record the touched tickets' facts, move the position.
+
+    Returns the number of events read (0: caught up, or another worker holds the position)."""
+    position = await repository.lock_position(session)
+    if position is None:
+        return 0
+    events = await repository.events_after(session, position, batch)
+    if not events:
+        return 0
+    touched = {
+        e.ticket_id for e in events if e.ticket_id is not None and not e.type.startswith("sla.")
+    }
+    await record_facts(session, sorted(touched))
+    await repository.move_position(session, (events[-1].xid, events[-1].id))
+    return len(events)
+
+
+async def backfill_batch(
+    session: AsyncSession, after: uuid.UUID | None, *, batch: int = 500
+) -> tuple[list[uuid.UUID], int]:
+    """Facts of the next ``batch`` tickets after ``after`` (id order): (ids, facts written)."""
+    ids = await repository.tickets_after(session, after, batch)
+    return ids, await record_facts(session, ids)

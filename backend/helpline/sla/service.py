@@ -608,3 +608,26 @@ async def ticket_sla(
 
 async def clocks_of_ticket(session: AsyncSession, ticket_id: uuid.UUID) -> list[SlaClock]:
     return await repository.clocks_of(session, ticket_id)
+
+
+# -- for reports ---------------------------------------------------------------------------------
+async def business_calendars(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Calendar]:
+    """The business-time engine of the calendar of the policy that applies to each ticket now
+    (tickets without a policy, or whose policy has no calendar, are left out)."""
+    if not ids:
+        return {}
+    policies = await repository.list_policies(session, enabled_only=True)
+    wanted = sorted({p.calendar_id for p in policies if p.calendar_id is not None})
+    if not wanted:
+        return {}
+    engines = {
+        cid: engine_of(c) for cid, c in (await repository.calendars_by_id(session, wanted)).items()
+    }
+    found: dict[uuid.UUID, Calendar] = {}
+    for ticket in await repository.load_tickets(session, sorted(set(ids))):
+        policy = next((p for p in policies if _matches(p, ticket)), None)
+        if policy is not None and policy.calendar_id in engines:
+            found[ticket.id] = engines[policy.calendar_id]
+    return found

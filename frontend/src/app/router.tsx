@@ -1,7 +1,7 @@
 import { Navigate, createBrowserRouter } from "react-router";
 import { Layout } from "../components/Layout";
 import { EmptyState, Loading } from "../components/Loading";
-import { useMe } from "../features/auth/api";
+import { isStaff, useMe } from "../features/auth/api";
 import { LoginPage } from "../features/auth/LoginPage";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { InboxPage } from "../features/inbox/InboxPage";
@@ -12,6 +12,17 @@ function AdminOnly({ children }: { children: React.ReactNode }) {
   const me = useMe().data;
   if (me?.role !== "admin") return <AdminsOnly />;
   return <>{children}</>;
+}
+
+function StaffOnly({ children }: { children: React.ReactNode }) {
+  const me = useMe().data;
+  if (!isStaff(me)) return <StaffOnlyPage />;
+  return <>{children}</>;
+}
+
+function StaffOnlyPage() {
+  useDocumentTitle("Staff only");
+  return <EmptyState title="Staff only">Reports are for agents and admins.</EmptyState>;
 }
 
 function AdminsOnly() {
@@ -40,7 +51,14 @@ export const router = createBrowserRouter([
           { path: "tickets", element: <InboxPage /> },
           { path: "tickets/new", lazy: () => pages.newTicket().then((m) => ({ Component: m.NewTicketPage })) },
           { path: "tickets/:ticketId", lazy: () => pages.ticket().then((m) => ({ Component: m.TicketPage })) },
+<<<<<<< HEAD
           { path: "search", lazy: () => pages.search().then((m) => ({ Component: m.SearchPage })) },
+=======
+          {
+            path: "reports",
+            lazy: () => pages.reports().then(({ ReportsPage }) => ({ Component: () => <StaffOnly><ReportsPage /></StaffOnly> })),
+          },
+>>>>>>> reports
           { path: "keys", lazy: () => pages.keys().then((m) => ({ Component: m.KeysPage })) },
           {
             path: "admin/users",
