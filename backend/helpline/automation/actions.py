@@ -132,7 +132,12 @@ Action = Annotated[
     Field(discriminator="type"),
 ]
 ACTIONS = TypeAdapter(list[Action])
-RULE_ONLY = ("assign_round_robin", "assign", "webhook", "reply")  # a macro's reply is the composer's
+RULE_ONLY = (
+    "assign_round_robin",
+    "assign",
+    "webhook",
+    "reply",
+)  # a macro's reply is the composer's
 
 
 def templates_of(actions: list[Any]) -> list[tuple[int, str]]:

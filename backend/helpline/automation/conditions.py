@@ -5,7 +5,7 @@ dry run and the tests evaluate the same code."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -251,3 +251,96 @@ def due_at(conditions: Conditions, facts: Mapping[str, Any]) -> datetime | None:
     if any(d is None for d in dues):
         return None
     return max(d for d in dues if d is not None)
+
+
+# -- compiled conditions: the runner evaluates every enabled rule on every event -------------
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def _getter(field: str) -> Callable[[Mapping[str, Any]], tuple[bool, Any]]:
+    if field.startswith("metadata."):
+        key = field.removeprefix("metadata.")
+
+        def metadata(facts: Mapping[str, Any]) -> tuple[bool, Any]:
+            found = facts.get("metadata") or {}
+            return key in found, found.get(key)
+
+        return metadata
+    if field == "changed":
+        return lambda facts: (True, sorted((facts.get("changes") or {}).keys()))
+
+    def plain(facts: Mapping[str, Any]) -> tuple[bool, Any]:
+        value = facts.get(field)
+        return value is not None, value
+
+    return plain
+
+
+def compile_condition(condition: Condition) -> Predicate:
+    """A closure equivalent to ``holds(condition, ·)`` with the operator dispatch, the field
+    lookup and the compared values prepared once (the runner's hot path)."""
+    op, field, value = condition.op, condition.field, condition.value
+    get = _getter(field)
+    if op == "eq" and isinstance(value, str) and field not in LIST_FIELDS:
+        plain = not field.startswith("metadata.")
+        # a text value equals a text or id field when their texts are equal (as _same does)
+        if plain:
+            return lambda facts: (
+                (v := facts.get(field)) is not None
+                and (v == value if isinstance(v, str) else _same(v, value))
+            )
+    if (
+        op in ("in", "not_in")
+        and all(isinstance(v, str) for v in value)
+        and not field.startswith("metadata.")
+        and field not in LIST_FIELDS
+    ):
+        wanted = frozenset(value)
+        inside = op == "in"
+
+        def member(facts: Mapping[str, Any]) -> bool:
+            v = facts.get(field)
+            if v is None:
+                return not inside
+            found = (v in wanted) if isinstance(v, str) else any(_same(v, w) for w in wanted)
+            return found if inside else not found
+
+        return member
+    if op in ("includes", "excludes"):
+        inside = op == "includes"
+
+        def includes(facts: Mapping[str, Any]) -> bool:
+            actual = get(facts)[1] or ()
+            return (value in actual) if inside else (value not in actual)
+
+        return includes
+    if op in ("contains", "not_contains"):
+        needle = (_text(value) or "").casefold()
+        inside = op == "contains"
+
+        def contains(facts: Mapping[str, Any]) -> bool:
+            found = needle in (_text(get(facts)[1]) or "").casefold()
+            return found if inside else not found
+
+        return contains
+    return lambda facts: holds(condition, facts)
+
+
+def matches_nothing(facts: Mapping[str, Any]) -> bool:
+    return False
+
+
+def compile_conditions(conditions: Conditions) -> Predicate:
+    """A closure equivalent to ``matches(conditions, ·)``."""
+    every = tuple(compile_condition(c) for c in conditions.all)
+    some = tuple(compile_condition(c) for c in conditions.any)
+
+    def match(facts: Mapping[str, Any]) -> bool:
+        for test in every:
+            if not test(facts):
+                return False
+        if not some:
+            return True
+        return any(test(facts) for test in some)
+
+    return match

@@ -56,6 +56,7 @@ class CompiledRule:
     events: frozenset[str] | None
     templated: bool  # it has a note or reply: its actions need the template context
     timed: bool = False  # a time rule: runs from its timers, never from events
+    match: cond.Predicate = cond.matches_nothing  # the conditions, compiled
 
     @classmethod
     def of(cls, rule: Rule) -> CompiledRule:
@@ -76,6 +77,7 @@ class CompiledRule:
             events=events,
             templated=bool(automation.templates_of(actions)),
             timed=bool(conditions.timed),
+            match=cond.compile_conditions(conditions),
         )
 
     def may_match(self, kind: str) -> bool:
@@ -263,7 +265,7 @@ class RulesRunner:
                         break
                     facts[event.ticket_id] = ticket
                 seen = facts_of(ticket, kind, changes)
-            if not cond.matches(rule.conditions, seen):
+            if not rule.match(seen):
                 continue
             if depth >= self.max_depth:
                 await self._log(rule, trigger, "skipped", self._depth_reason(event, cause))
