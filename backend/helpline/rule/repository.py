@@ -294,14 +294,16 @@ async def delete_timers(session: AsyncSession, keys: list[tuple[uuid.UUID, uuid.
     await session.execute(stmt, {"r": [k[0] for k in keys], "k": [k[1] for k in keys]})
 
 
+DUE_TIMERS = (
+    "SELECT t.rule_id, t.ticket_id FROM rule_timers t JOIN rules r ON r.id = t.rule_id"
+    " WHERE t.due_at IS NOT NULL AND t.due_at <= :now AND r.enabled"
+    " ORDER BY t.due_at LIMIT :limit"
+)
+
+
 async def due_timers(session: AsyncSession, now: datetime, limit: int) -> list[AnyRow]:
     """Due timers of enabled rules, earliest first (the partial index on due_at)."""
-    stmt = text(
-        "SELECT t.rule_id, t.ticket_id FROM rule_timers t JOIN rules r ON r.id = t.rule_id"
-        " WHERE t.due_at IS NOT NULL AND t.due_at <= :now AND r.enabled"
-        " ORDER BY t.due_at LIMIT :limit"
-    )
-    return list((await session.execute(stmt, {"now": now, "limit": limit})).all())
+    return list((await session.execute(text(DUE_TIMERS), {"now": now, "limit": limit})).all())
 
 
 async def lock_due_timer(

@@ -163,7 +163,7 @@ class RulesRunner:
         self.clock = clock
         self.owner = owner or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.loop = Periodic("rules", self.step, interval_s=interval_s, final_step=False)
-        self._disabled: set[uuid.UUID] = set()  # rules disabled during the current batch
+        self.disabled: set[uuid.UUID] = set()  # rules disabled during the current batch
 
     async def step(self) -> int:
         """One turn: the feed (if this worker holds its lease), then due timers (any worker).
@@ -199,9 +199,9 @@ class RulesRunner:
             await timers.build_new(self, compiled)
             if not events:
                 return handled
-            self._disabled = set()
+            self.disabled = set()
             await self._run_lanes(events, [r for r in compiled if not r.timed], facts)
-            timed = [r for r in compiled if r.timed and r.id not in self._disabled]
+            timed = [r for r in compiled if r.timed and r.id not in self.disabled]
             touched = sorted({e.ticket_id for e in events if e.ticket_id is not None})
             await timers.schedule(self, timed, touched)
             last = events[-1]
@@ -241,7 +241,7 @@ class RulesRunner:
         """Run the rules on one event; the rules still enabled afterwards. ``facts``: tickets
         read for the batch (dropped here when a rule changes one, read again when needed)."""
         kind = event_kind(event)
-        live = [r for r in rules if r.id not in self._disabled]
+        live = [r for r in rules if r.id not in self.disabled]
         if event.ticket_id is None or not any(r.may_match(kind) for r in live):
             return live
         cause, cause_depth = cause_of(event)
@@ -254,7 +254,7 @@ class RulesRunner:
         for rule in live:
             if rule.id == cause or not rule.may_match(kind):  # never re-fires on its own change
                 continue
-            if rule.id in self._disabled:
+            if rule.id in self.disabled:
                 continue
             if ticket is None:
                 ticket = facts.get(event.ticket_id)
@@ -277,7 +277,7 @@ class RulesRunner:
             if ran:  # later rules (and events) see the ticket as this one left it
                 facts.pop(event.ticket_id, None)
                 ticket = None
-        return [r for r in rules if r.id not in self._disabled]
+        return [r for r in rules if r.id not in self.disabled]
 
     def _claim_event(self, rule: CompiledRule, trigger: Trigger) -> Claim:
         async def claim(session: Any) -> int | None:
@@ -377,7 +377,7 @@ class RulesRunner:
             return False
 
     async def _fail(self, rule: CompiledRule, trigger: Trigger, reason: str) -> None:
-        self._disabled.add(rule.id)
+        self.disabled.add(rule.id)
         async with self.database.transaction(self.actor(rule, trigger)) as session:
             await repository.log_execution(
                 session, {**trigger.log_values(rule.id), "status": "failed", "reason": reason}

@@ -143,10 +143,10 @@ async def fire_due(runner: RulesRunner, *, batch: int = FIRE_BATCH) -> int:
                 r.id: CompiledRule.of(r)
                 for r in await repository.list_rules(session, enabled_only=True)
             }
-        runner._disabled = set()
+        runner.disabled = set()
         for row in due:
             rule = rules.get(row.rule_id)
-            if rule is not None and rule.timed and rule.id not in runner._disabled:
+            if rule is not None and rule.timed and rule.id not in runner.disabled:
                 fired += await fire_one(runner, rule, row.ticket_id)
         if len(due) < batch:
             return fired
