@@ -280,10 +280,11 @@ class RulesRunner:
         return [r for r in rules if r.id not in self.disabled]
 
     def _claim_event(self, rule: CompiledRule, trigger: Trigger) -> Claim:
+        event_id = int(trigger.event_id or 0)  # an event's trigger always has its id
+
         async def claim(session: Any) -> int | None:
-            assert trigger.event_id is not None
             return await repository.claim_execution(
-                session, rule.id, trigger.event_id, trigger.ticket_id, trigger.depth
+                session, rule.id, event_id, trigger.ticket_id, trigger.depth
             )
 
         return claim
