@@ -196,7 +196,9 @@ class RulesRunner:
                     if e.ticket_id is not None and any(r.may_match(event_kind(e)) for r in compiled)
                 }
                 facts = await repository.ticket_facts_many(session, sorted(wanted))
-            await timers.build_new(self, compiled)
+                unbuilt = await repository.rules_needing_timers(session)
+            if unbuilt:
+                await timers.build_new(self, compiled, unbuilt)
             if not events:
                 return handled
             self.disabled = set()

@@ -102,14 +102,11 @@ async def schedule(
         await _recompute(session, rules, ticket_ids, runner.clock())
 
 
-async def build_new(runner: RulesRunner, rules: list[CompiledRule]) -> int:
-    """Build the timers of enabled time rules created or changed since their last build, over
-    the open tickets (once per change of the rule, in batches of BUILD_BATCH); returns rules
-    built. Other rules are only marked, so they are not listed again."""
-    async with runner.database.transaction() as session:
-        pending = await repository.rules_needing_timers(session)
-    if not pending:
-        return 0
+async def build_new(runner: RulesRunner, rules: list[CompiledRule], pending: list[Any]) -> int:
+    """Build the timers of the enabled time rules created or changed since their last build
+    (``pending``: ``rules_needing_timers``), over the open tickets (once per change of the
+    rule, in batches of BUILD_BATCH); returns rules built. Other rules are only marked, so
+    they are not listed again."""
     by_id = {r.id: r for r in rules}
     for row in pending:
         rule = by_id.get(row.id)
