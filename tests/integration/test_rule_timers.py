@@ -15,7 +15,9 @@ from sqlalchemy import text
 from helpline.auth.principal import SYSTEM_PRINCIPAL
 from helpline.db import Database
 from helpline.models.enums import Role
+from helpline.rule import service as rule_service
 from helpline.rule import timers
+from helpline.rule.schemas import RuleUpdate
 from helpline.sla import service as sla_service
 from helpline.sla.schemas import CalendarCreate
 from tests.fixtures.clock import FakeClock
@@ -273,3 +275,29 @@ class TestTimeRules:
         assert await timers.fire_due(r) == 1
         status = await rows(live, "SELECT status FROM tickets WHERE id = :t", t=ticket_id)
         assert status[0].status == "solved"
+
+    async def test_disabling_drops_timers_and_enabling_builds_them_again(self, live: Database):
+        rule_id = await add_rule(live, **unassigned_for(30))
+        ticket_id, _ = await new_ticket(live, "waiting")
+        clock = FakeClock()
+        r = runner(live, clock)
+        await drain(r)
+        assert await timer(live, rule_id, ticket_id) is not None
+        async with live.transaction() as s:
+            await rule_service.update_rule(
+                s, SYSTEM_PRINCIPAL, rule_id, RuleUpdate(enabled=False), clock()
+            )
+        assert await timer(live, rule_id, ticket_id) is None
+        clock.advance(hours=1)
+        assert await timers.fire_due(r) == 0
+        async with live.transaction() as s:
+            await rule_service.update_rule(
+                s, SYSTEM_PRINCIPAL, rule_id, RuleUpdate(enabled=True), clock()
+            )
+        await drain(r)  # built again over the open tickets; due already, so it runs
+        assert (await timer(live, rule_id, ticket_id)).due_at is None  # fired
+        log = await rows(
+            live, "SELECT status, timer_basis FROM rule_executions WHERE rule_id = :r", r=rule_id
+        )
+        assert [e.status for e in log] == ["applied"]
+        assert await timers.fire_due(r) == 0

@@ -130,6 +130,13 @@ async def disable_rule(session: AsyncSession, rule_id: uuid.UUID, reason: str) -
     await session.execute(
         update(Rule).where(Rule.id == rule_id).values(enabled=False, disabled_reason=reason)
     )
+    await drop_timers(session, rule_id)
+
+
+async def drop_timers(session: AsyncSession, rule_id: uuid.UUID) -> None:
+    """A disabled rule's timers go (they would lie in the due range unread); re-enabling it
+    changes the rule, and its timers are built again."""
+    await session.execute(delete(RuleTimer).where(RuleTimer.rule_id == rule_id))
 
 
 # The feed cursor and its lease --------------------------------------------------------------

@@ -109,6 +109,8 @@ async def update_rule(
     values["updated_at"] = now
     if not await repository.update_rule(session, rule_id, values):
         raise _taken(data.name or "")
+    if data.enabled is False:
+        await repository.drop_timers(session, rule_id)
     return await get_rule(session, principal, rule_id)
 
 
@@ -118,8 +120,11 @@ async def delete_rule(session: AsyncSession, principal: Principal, rule_id: uuid
         raise RuleNotFound()
 
 
-async def upsert_rule(session: AsyncSession, principal: Principal, data: RuleCreate) -> str:
-    """Create or replace the rule of this name (the YAML import); 'created' or 'updated'."""
+async def upsert_rule(
+    session: AsyncSession, principal: Principal, data: RuleCreate, now: datetime
+) -> str:
+    """Create or replace the rule of this name (the YAML import); 'created' or 'updated'.
+    A replaced rule's ``updated_at`` moves, so a time rule's timers are built again."""
     require_admin(principal)
     await check_actions(session, principal, data.actions)
     await check_calendars(session, data.conditions)
@@ -130,7 +135,10 @@ async def upsert_rule(session: AsyncSession, principal: Principal, data: RuleCre
     values = data.model_dump(mode="json")
     if data.enabled:
         values["disabled_reason"] = None
+    values["updated_at"] = now
     await repository.update_rule(session, existing.id, values)
+    if not data.enabled:
+        await repository.drop_timers(session, existing.id)
     return "updated"
 
 
