@@ -357,6 +357,12 @@ class Settings(BaseSettings):
     rules_batch: int = Field(
         200, ge=1, le=10_000, description="Feed events the rules runner reads per step."
     )
+    rules_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Tickets whose rules the rules runner executes at once (one lane per ticket).",
+    )
     rules_lease_s: float = Field(
         30, ge=1, le=600, description="A worker holds the rules runner's feed lease this long."
     )

@@ -10,12 +10,14 @@ ticket creation and adds a tag; the others are realistic non-matching conditions
 an event kind and a tag, an `any` of metadata and text tests):
 
 1. evaluation only: the 100 compiled rules' conditions against one event's facts, in-process
-   (no I/O): CPU µs per event;
+   (no I/O): CPU µs per event (compiled predicates, as the runner runs them, and the
+   interpreter `conditions.matches` for comparison);
 2. catch-up: a backlog of --backlog ticket updates, then one RulesRunner drains it: events/s
    and worker CPU ms per event (reading the feed, the ticket's facts, evaluating, the one
    matching execution per created ticket);
 3. change-to-effect: tickets created at --rate/s for --seconds by one writer while the runner
-   polls every 50 ms: p50/p99 of (rule execution's start - event's occurred_at).
+   polls every 50 ms: p50/p99 of (rule execution's start - event's occurred_at), once per
+   --concurrency value (lanes of the runner: 1 is the one-event-at-a-time runner), in one run.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def rule_definitions(n: int) -> list[dict]:
         {
             "name": "tag new tickets",
             "position": 0,
+            "max_per_hour": 1_000_000,  # the bench runs it thousands of times in an hour
             "conditions": {"all": [{"field": "event", "op": "eq", "value": "ticket.created"}]},
             "actions": [{"type": "add_tags", "tags": ["seen"]}],
         }
@@ -89,6 +92,56 @@ def cpu() -> float:
     return time.process_time()
 
 
+async def latency(
+    args: argparse.Namespace, database: Database, runner: RulesRunner, customer
+) -> dict:
+    """Tickets created at --rate/s for --seconds while the runner polls; the executions' delay."""
+    result: dict = {}
+    cpu_start = cpu()
+    runner.loop.start()
+    marker = time.time()
+    total = int(args.rate * args.seconds)
+    t0 = time.perf_counter()
+    for i in range(total):
+        async with database.transaction() as s:
+            await s.execute(
+                text("INSERT INTO tickets (id, title, customer_id) VALUES (:id, :t, :c)"),
+                {"id": uuid.uuid4(), "t": f"L{i}", "c": customer},
+            )
+        delay = t0 + (i + 1) / args.rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    result["offered_changes_per_s"] = round(total / (time.perf_counter() - t0), 1)
+    deadline = time.perf_counter() + 30
+    latencies: list[float] = []
+    while time.perf_counter() < deadline:
+        async with database.transaction() as s:
+            latencies = list(
+                (
+                    await s.execute(
+                        text(
+                            "SELECT extract(epoch FROM x.executed_at - e.occurred_at)"
+                            " FROM rule_executions x JOIN events e ON e.id = x.event_id"
+                            " WHERE e.type = 'ticket.created'"
+                            " AND e.occurred_at >= to_timestamp(:m)"
+                        ),
+                        {"m": marker},
+                    )
+                ).scalars()
+            )
+        if len(latencies) >= total:
+            break
+        await asyncio.sleep(0.2)
+    await runner.loop.stop()
+    latencies = sorted(float(x) * 1000 for x in latencies)
+    result["latency_samples"] = len(latencies)
+    if latencies:
+        result["latency_ms_p50"] = round(statistics.median(latencies), 1)
+        result["latency_ms_p99"] = round(latencies[int(len(latencies) * 0.99) - 1], 1)
+    result["process_cpu_ms_per_change"] = round((cpu() - cpu_start) / max(total, 1) * 1e3, 3)
+    return result
+
+
 async def run(args: argparse.Namespace, url: str) -> dict:
     settings = Settings(env=Environment.test, database_url=url, db_pool_size=4)
     database = Database(make_engine(url, settings))
@@ -126,10 +179,16 @@ async def run(args: argparse.Namespace, url: str) -> dict:
         start = cpu()
         for _ in range(rounds):
             for rule in rules:
-                cond.matches(rule.conditions, facts)
+                rule.match(facts)  # what the runner does: the compiled conditions
         report["evaluation_cpu_us_per_event"] = round((cpu() - start) / rounds * 1e6, 1)
+        start = cpu()
+        for _ in range(rounds):
+            for rule in rules:
+                cond.matches(rule.conditions, facts)
+        report["evaluation_interpreted_cpu_us_per_event"] = round((cpu() - start) / rounds * 1e6, 1)
 
-        runner = RulesRunner(database, batch=200, interval_s=0.05)
+        lanes = [int(x) for x in str(args.concurrency).split(",")]
+        runner = RulesRunner(database, batch=200, interval_s=0.05, concurrency=max(lanes))
         await runner.step()  # position the cursor
 
         # 2. catch-up of a backlog
@@ -168,47 +227,11 @@ async def run(args: argparse.Namespace, url: str) -> dict:
         report["catchup_events_per_s"] = round(handled / wall, 1)
         report["catchup_worker_cpu_ms_per_event"] = round(used / handled * 1e3, 3)
 
-        # 3. change-to-effect latency at --rate/s
-        runner.loop.start()
-        marker = time.time()
-        total = int(args.rate * args.seconds)
-        t0 = time.perf_counter()
-        for i in range(total):
-            async with database.transaction() as s:
-                await s.execute(
-                    text("INSERT INTO tickets (id, title, customer_id) VALUES (:id, :t, :c)"),
-                    {"id": uuid.uuid4(), "t": f"L{i}", "c": customer},
-                )
-            delay = t0 + (i + 1) / args.rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        report["offered_changes_per_s"] = round(total / (time.perf_counter() - t0), 1)
-        deadline = time.perf_counter() + 30
-        latencies: list[float] = []
-        while time.perf_counter() < deadline:
-            async with database.transaction() as s:
-                latencies = list(
-                    (
-                        await s.execute(
-                            text(
-                                "SELECT extract(epoch FROM x.executed_at - e.occurred_at)"
-                                " FROM rule_executions x JOIN events e ON e.id = x.event_id"
-                                " WHERE e.type = 'ticket.created'"
-                                " AND e.occurred_at >= to_timestamp(:m)"
-                            ),
-                            {"m": marker},
-                        )
-                    ).scalars()
-                )
-            if len(latencies) >= total:
-                break
-            await asyncio.sleep(0.2)
-        await runner.loop.stop()
-        latencies = sorted(float(x) * 1000 for x in latencies)
-        report["latency_samples"] = len(latencies)
-        if latencies:
-            report["latency_ms_p50"] = round(statistics.median(latencies), 1)
-            report["latency_ms_p99"] = round(latencies[int(len(latencies) * 0.99) - 1], 1)
+        # 3. change-to-effect latency at --rate/s, per number of lanes
+        for n in lanes:
+            await runner.release()
+            runner = RulesRunner(database, batch=200, interval_s=0.05, concurrency=n)
+            report[f"lanes_{n}"] = await latency(args, database, runner, customer)
     finally:
         await database.dispose()
     return report
@@ -220,6 +243,9 @@ def main(argv: list[str]) -> object:
     parser.add_argument("--backlog", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument(
+        "--concurrency", default="1,4", help="runner lanes to measure latency with (comma list)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     server = server_url(LocalServices())

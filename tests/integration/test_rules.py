@@ -19,6 +19,7 @@ from helpline.conversation import service as conversation_service
 from helpline.db import Database, make_engine
 from helpline.models.enums import Role
 from helpline.rule import service as rule_service
+from helpline.rule import timers
 from helpline.rule.runner import RulesRunner
 from helpline.rule.schemas import RuleCreate
 from helpline.team import service as team_service
@@ -361,7 +362,9 @@ class TestRunner:
             actions=[{"type": "assign_round_robin", "team_id": str(team.id)}],
         )
         tickets = [(await new_ticket(live, f"t{i}"))[0] for i in range(3)]
-        await drain(runner(live))
+        # one lane: turns follow feed order (with lanes, tickets run side by side and the
+        # turns are taken in the order their transactions reach the team's lock)
+        await drain(runner(live, concurrency=1))
         assigned = [
             (await rows(live, "SELECT assigned_to, team_id FROM tickets WHERE id = :t", t=t))[0]
             for t in tickets
@@ -369,6 +372,92 @@ class TestRunner:
         first, second = sorted([a.id, b.id])
         assert [x.assigned_to for x in assigned] == [first, second, first]
         assert {x.team_id for x in assigned} == {team.id}
+
+    async def test_least_loaded_with_two_workers_counts_each_assignment(self, live: Database):
+        async with live.transaction() as s:
+            a = await make_user(s, Role.agent)
+            b = await make_user(s, Role.agent)
+            team = await team_service.create_team(
+                s, SYSTEM_PRINCIPAL, TeamCreate(name="Desk", member_ids=[a.id, b.id])
+            )
+        busy = [(await new_ticket(live, f"a{i}"))[0] for i in range(2)]
+        async with live.transaction() as s:
+            await s.execute(
+                text("UPDATE tickets SET assigned_to = :a WHERE id = ANY(CAST(:t AS uuid[]))"),
+                {"a": a.id, "t": busy},
+            )
+        clock = FakeClock()
+        feed = runner(live, clock, owner="feed")
+        await drain(feed)  # past the set-up's events
+        # A time rule, so that two workers run assignments at the same time: its timers are
+        # fired by any worker (the feed has one consumer).
+        rule_id = await add_rule(
+            live,
+            name="route stale",
+            conditions={
+                "all": [
+                    {"field": "assigned_to", "op": "not_exists"},
+                    {
+                        "field": "time.created",
+                        "op": "older_than",
+                        "value": {"amount": 5, "unit": "minutes"},
+                    },
+                ]
+            },
+            actions=[{"type": "assign", "team_id": str(team.id), "strategy": "least_loaded"}],
+        )
+        new = [(await new_ticket(live, f"n{i}"))[0] for i in range(4)]
+        await drain(feed)
+        clock.advance(minutes=6)
+        one, two = runner(live, clock, owner="w1"), runner(live, clock, owner="w2")
+        await asyncio.gather(timers.fire_due(one), timers.fire_due(two))
+        loads = {
+            r.assigned_to: r.n
+            for r in await rows(
+                live,
+                "SELECT assigned_to, count(*) AS n FROM tickets WHERE assigned_to IS NOT NULL"
+                " GROUP BY assigned_to",
+            )
+        }
+        # b first (0 < 2), twice; then a tie at 2 each and one more to each: 3 and 3 whatever
+        # the order (without the team lock, both workers could count b as least loaded).
+        assert loads == {a.id: 3, b.id: 3}
+        log = await rows(
+            live, "SELECT status, effects FROM rule_executions WHERE rule_id = :r", r=rule_id
+        )
+        assert len(log) == 4
+        assert {e.status for e in log} == {"applied"}
+        assert all(e.effects[0]["team_id"] == str(team.id) for e in log)
+        assigned = await rows(
+            live, "SELECT team_id FROM tickets WHERE id = ANY(CAST(:t AS uuid[]))", t=new
+        )
+        assert {x.team_id for x in assigned} == {team.id}
+
+    async def test_once_per_ticket_runs_once(self, live: Database):
+        rule_id = await add_rule(
+            live,
+            name="first touch",
+            once_per_ticket=True,
+            conditions={"all": [{"field": "event", "op": "eq", "value": "ticket.updated"}]},
+            actions=[{"type": "internal_note", "body": "first change of #{{ ticket.number }}"}],
+        )
+        ticket_id, _ = await new_ticket(live, "touched twice")
+        for priority in ("high", "low"):
+            async with live.transaction() as s:
+                await s.execute(
+                    text("UPDATE tickets SET priority = :p WHERE id = :t"),
+                    {"p": priority, "t": ticket_id},
+                )
+        await drain(runner(live))
+        log = await rows(
+            live,
+            "SELECT status, reason FROM rule_executions WHERE rule_id = :r ORDER BY id",
+            r=rule_id,
+        )
+        assert [(e.status, e.reason) for e in log] == [
+            ("applied", None),
+            ("skipped", "runs once per ticket: ran before"),
+        ]
 
     async def test_two_workers_execute_each_event_once(self, live: Database):
         rule_id = await add_rule(

@@ -83,3 +83,29 @@ async def test_deep_keyset_page_is_still_an_index_range(session, many_tickets):
     explained = await plan(session, STAFF, TicketFilters(), after=after)
     assert "Seq Scan on tickets" not in explained, explained
     assert "Sort" not in explained.split("->")[0], explained  # rows come out of the index ordered
+
+
+async def test_due_rule_timers_are_an_index_range_not_a_scan(session, many_tickets):
+    """Time rules (issue 25): the worker's look for due timers reads the due_at index, however
+    many tickets have a timer (here 30,000, a handful due)."""
+    from helpline.rule.repository import DUE_TIMERS
+
+    rule_id = uuid.uuid4()
+    await session.execute(
+        text("INSERT INTO rules (id, name, conditions, actions) VALUES (:id, 'stale', '{}', '[]')"),
+        {"id": rule_id},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO rule_timers (rule_id, ticket_id, basis, due_at)"
+            " SELECT :r, id, 'created', now() + make_interval(hours => CAST(1 + number % 500 AS int))"
+            " FROM tickets"
+        ),
+        {"r": rule_id},
+    )
+    await session.execute(text("ANALYZE rule_timers"))
+    sql = DUE_TIMERS.replace(":now", "now()").replace(":limit", "200")
+    found = "\n".join(r[0] for r in await session.execute(text(f"EXPLAIN {sql}")))
+    assert "ix_rule_timers_due_at" in found, found
+    assert "Seq Scan on rule_timers" not in found, found
+    assert "tickets" not in found, found

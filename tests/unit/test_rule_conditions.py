@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from pydantic import ValidationError
 
-from helpline.automation.conditions import Condition, Conditions, holds, matches
+from helpline.automation.conditions import (
+    Condition,
+    Conditions,
+    compile_condition,
+    compile_conditions,
+    holds,
+    matches,
+)
 from helpline.rule.runner import cause_of, event_kind
 
 FACTS = {
@@ -58,6 +67,40 @@ def c(field, op, value=None) -> Condition:
 )
 def test_each_operator(condition, expected):
     assert holds(condition, FACTS) is expected
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        FACTS,
+        {**FACTS, "status": None, "tags": None, "metadata": {}, "changes": {}},
+        {**FACTS, "assigned_to": uuid.UUID(int=7), "number": 7, "title": None},
+    ],
+)
+@pytest.mark.parametrize(
+    "condition",
+    [
+        c("status", "eq", "open"),
+        c("number", "eq", "42"),
+        c("assigned_to", "eq", str(uuid.UUID(int=7))),
+        c("assigned_to", "in", [str(uuid.UUID(int=7)), "x"]),
+        c("status", "in", ["open", "new"]),
+        c("status", "not_in", ["open", "new"]),
+        c("metadata.plan", "eq", "pro"),
+        c("metadata.seats", "in", ["10"]),
+        c("tags", "includes", "vip"),
+        c("tags", "excludes", "vip"),
+        c("changed", "includes", "status"),
+        c("title", "contains", "FIRE"),
+        c("title", "not_contains", "fire"),
+        c("priority", "changed"),
+        c("status", "exists"),
+    ],
+)
+def test_compiled_conditions_agree_with_the_interpreter(condition, facts):
+    assert compile_condition(condition)(facts) == holds(condition, facts)
+    both = Conditions(all=[condition], any=[c("status", "eq", "open"), condition])
+    assert compile_conditions(both)(facts) == matches(both, facts)
 
 
 class TestAllAny:

@@ -100,6 +100,18 @@ class AssignRoundRobin(_Action):
     team_id: uuid.UUID = Field(description="The team whose members take turns.")
 
 
+class Assign(_Action):
+    """Assign to one of a team's active agents and admins, and set the team: `round_robin`
+    (the next member, in turn) or `least_loaded` (the fewest open tickets; ties to the lowest
+    id). Safe with several workers: the team row is locked while choosing."""
+
+    type: Literal["assign"] = Field(description="The action kind.")
+    team_id: uuid.UUID = Field(description="The team whose members are assigned.")
+    strategy: Literal["round_robin", "least_loaded"] = Field(
+        "round_robin", description="`round_robin` or `least_loaded`."
+    )
+
+
 class CallWebhook(_Action):
     """Deliver the event that fired the rule to a webhook endpoint (signed, retried, in order)."""
 
@@ -115,11 +127,17 @@ Action = Annotated[
     | InternalNote
     | Reply
     | AssignRoundRobin
+    | Assign
     | CallWebhook,
     Field(discriminator="type"),
 ]
 ACTIONS = TypeAdapter(list[Action])
-RULE_ONLY = ("assign_round_robin", "webhook", "reply")  # a macro's reply is the composer's
+RULE_ONLY = (
+    "assign_round_robin",
+    "assign",
+    "webhook",
+    "reply",
+)  # a macro's reply is the composer's
 
 
 def templates_of(actions: list[Any]) -> list[tuple[int, str]]:
@@ -167,6 +185,10 @@ def plan(
             )
         elif isinstance(action, AssignRoundRobin):
             effects.append({"type": "assign_round_robin", "team_id": str(action.team_id)})
+        elif isinstance(action, Assign):
+            effects.append(
+                {"type": "assign", "team_id": str(action.team_id), "strategy": action.strategy}
+            )
         elif isinstance(action, CallWebhook):
             effects.append({"type": "webhook", "endpoint_id": str(action.endpoint_id)})
     return effects
@@ -208,8 +230,11 @@ async def apply(uow: UnitOfWork, target: Target, actions: list[Any]) -> list[dic
                 uow, principal, tid, message, as_system=target.as_system, mailer=target.mailer
             )
             effects.append({"type": action.type, "message_id": str(row.id)})
-        elif isinstance(action, AssignRoundRobin):
-            assignee = await team_service.next_assignee(uow.session, action.team_id)
+        elif isinstance(action, AssignRoundRobin | Assign):
+            if isinstance(action, Assign) and action.strategy == "least_loaded":
+                assignee = await team_service.least_loaded_assignee(uow.session, action.team_id)
+            else:
+                assignee = await team_service.next_assignee(uow.session, action.team_id)
             if assignee is None:
                 raise ValueError(f"team {action.team_id} has no active member to assign")
             before = await ticket_service.lock_ticket_for_change(uow.session, principal, tid)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.principal import SYSTEM_PRINCIPAL
 from helpline.cli.running import fail, one_line_errors, run_in_transaction, settings_or_exit
+from helpline.kit.clock import utcnow
 from helpline.rule import service
 from helpline.rule.schemas import RuleCreate
 
@@ -89,7 +90,7 @@ def import_(
     async def work(session: AsyncSession) -> dict[str, int]:
         counts = {"created": 0, "updated": 0, "deleted": 0}
         for rule in rules:
-            counts[await service.upsert_rule(session, SYSTEM_PRINCIPAL, rule)] += 1
+            counts[await service.upsert_rule(session, SYSTEM_PRINCIPAL, rule, utcnow())] += 1
         if prune:
             for existing in await service.list_rules(session, SYSTEM_PRINCIPAL):
                 if existing.name.lower() not in names:

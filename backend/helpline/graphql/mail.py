@@ -28,6 +28,9 @@ class Mailbox:
     smtp_override: bool
     default_priority: TicketPriority
     default_assignee: strawberry.ID | None
+    default_team_id: strawberry.ID | None = strawberry.field(
+        description="Team of tickets opened by mail."
+    )
     allow_unknown_senders: bool
     auto_acknowledge: bool
     auto_acknowledge_template: str
@@ -55,6 +58,9 @@ class Mailbox:
             default_priority=read.default_priority,
             default_assignee=(
                 None if read.default_assignee is None else strawberry.ID(str(read.default_assignee))
+            ),
+            default_team_id=(
+                None if read.default_team_id is None else strawberry.ID(str(read.default_team_id))
             ),
             allow_unknown_senders=read.allow_unknown_senders,
             auto_acknowledge=read.auto_acknowledge,
@@ -131,6 +137,7 @@ class CreateMailboxInput:
     )
     default_priority: TicketPriority | None = strawberry.UNSET
     default_assignee: strawberry.ID | None = strawberry.UNSET
+    default_team_id: strawberry.ID | None = strawberry.UNSET
     allow_unknown_senders: bool | None = strawberry.UNSET
     auto_acknowledge: bool | None = strawberry.UNSET
     auto_acknowledge_template: str | None = strawberry.UNSET
@@ -148,6 +155,7 @@ class UpdateMailboxInput:
     smtp_url: str | None = strawberry.UNSET
     default_priority: TicketPriority | None = strawberry.UNSET
     default_assignee: strawberry.ID | None = strawberry.UNSET
+    default_team_id: strawberry.ID | None = strawberry.UNSET
     allow_unknown_senders: bool | None = strawberry.UNSET
     auto_acknowledge: bool | None = strawberry.UNSET
     auto_acknowledge_template: str | None = strawberry.UNSET
@@ -164,6 +172,8 @@ def _values(input: object) -> dict[str, Any]:
     values = {k: v for k, v in given(input).items() if not (v is None and k in _NOT_NULL)}
     if values.get("default_assignee") is not None:
         values["default_assignee"] = parse_id(values["default_assignee"], "defaultAssignee")
+    if values.get("default_team_id") is not None:
+        values["default_team_id"] = parse_id(values["default_team_id"], "defaultTeamId")
     return values
 
 

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 
 from helpline.config import Environment, Settings
 from helpline.graphql.audit import AuditQuery
+from helpline.graphql.automation import AutomationMutation, AutomationQuery
 from helpline.graphql.errors import OperationBoundary, log_unexpected
 from helpline.graphql.events import EventsQuery
 from helpline.graphql.limits import MAX_BATCH, MAX_TOKENS, RateLimitOperations, cost_rule
@@ -30,9 +31,21 @@ from helpline.graphql.webhook import WebhookMutation, WebhookQuery
 
 Query = merge_types(
     "Query",
-    (TicketQuery, UserQuery, AuditQuery, EventsQuery, WebhookQuery, MailQuery, ReportQuery),
+    (
+        TicketQuery,
+        UserQuery,
+        AuditQuery,
+        EventsQuery,
+        WebhookQuery,
+        MailQuery,
+        ReportQuery,
+        AutomationQuery,
+    ),
 )
-Mutation = merge_types("Mutation", (TicketMutation, UserMutation, WebhookMutation, MailMutation))
+Mutation = merge_types(
+    "Mutation",
+    (TicketMutation, UserMutation, WebhookMutation, MailMutation, AutomationMutation),
+)
 
 
 class HelplineSchema(strawberry.Schema):

@@ -129,6 +129,7 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
             ctx.database,
             max_depth=settings.rules_max_depth,
             batch=settings.rules_batch,
+            concurrency=settings.rules_concurrency,
             lease_s=settings.rules_lease_s,
             interval_s=settings.rules_poll_interval_s,
             clock=ctx.clock,

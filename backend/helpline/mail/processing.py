@@ -336,6 +336,7 @@ class Processor:
             description=description,
             priority=mailbox.default_priority,
             assigned_to=mailbox.default_assignee,
+            team_id=mailbox.default_team_id,
             customer_id=customer.id,
         )
         return await ticket_service.create_ticket(

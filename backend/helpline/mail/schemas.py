@@ -73,6 +73,9 @@ class MailboxCreate(BaseModel):
     default_assignee: uuid.UUID | None = Field(
         None, description="Agent or admin assigned to tickets opened by mail."
     )
+    default_team_id: uuid.UUID | None = Field(
+        None, description="Team that tickets opened by mail belong to (rules can route further)."
+    )
     allow_unknown_senders: bool = Field(
         True, description="Unknown senders become customers (else their mail is quarantined)."
     )
@@ -101,6 +104,9 @@ class MailboxUpdate(BaseModel):
     )
     default_assignee: uuid.UUID | None = Field(
         None, description="Agent or admin assigned to tickets opened by mail."
+    )
+    default_team_id: uuid.UUID | None = Field(
+        None, description="Team of tickets opened by mail, or null for none."
     )
     allow_unknown_senders: bool | None = Field(
         None, description="Unknown senders become customers (else their mail is quarantined)."
@@ -131,6 +137,9 @@ class MailboxRead(BaseModel):
     default_assignee: uuid.UUID | None = Field(
         description="Agent or admin assigned to tickets opened by mail."
     )
+    default_team_id: uuid.UUID | None = Field(
+        description="Team of tickets opened by mail (null: none; a deleted team clears it)."
+    )
     allow_unknown_senders: bool = Field(
         description="Unknown senders become customers (else their mail is quarantined)."
     )
@@ -160,6 +169,7 @@ class MailboxRead(BaseModel):
             smtp_override=row.smtp_url_encrypted is not None,
             default_priority=row.default_priority,
             default_assignee=row.default_assignee,
+            default_team_id=row.default_team_id,
             allow_unknown_senders=row.allow_unknown_senders,
             auto_acknowledge=row.auto_acknowledge,
             auto_acknowledge_template=row.auto_acknowledge_template,

@@ -30,6 +30,7 @@ from helpline.mail.schemas import MailboxCreate, MailboxUpdate
 from helpline.mail.vault import Vault
 from helpline.models import EmailSuppression, Mailbox
 from helpline.models.enums import Role
+from helpline.team import service as team_service
 from helpline.user import service as user_service
 from helpline.webhook.signing import new_secret
 
@@ -49,6 +50,11 @@ async def _check_assignee(session: AsyncSession, assignee: uuid.UUID | None) -> 
         await user_service.require_user_with_role(session, assignee, STAFF, "default_assignee")
 
 
+async def _check_team(session: AsyncSession, team_id: uuid.UUID | None) -> None:
+    if team_id is not None:
+        await team_service.require_team(session, team_id, "default_team_id")
+
+
 async def create_mailbox(
     session: AsyncSession, principal: Principal, data: MailboxCreate, vault: Vault
 ) -> tuple[Mailbox, str]:
@@ -58,6 +64,7 @@ async def create_mailbox(
     if await repository.address_taken(session, address):
         raise MailboxAddressTaken(f"A mailbox for {address} already exists.")
     await _check_assignee(session, data.default_assignee)
+    await _check_team(session, data.default_team_id)
     secret = new_secret()
     row = await repository.insert_mailbox(
         session,
@@ -70,6 +77,7 @@ async def create_mailbox(
             "inbound_secret_encrypted": vault.encrypt(secret),
             "default_priority": data.default_priority.value,
             "default_assignee": data.default_assignee,
+            "default_team_id": data.default_team_id,
             "allow_unknown_senders": data.allow_unknown_senders,
             "auto_acknowledge": data.auto_acknowledge,
             "auto_acknowledge_template": data.auto_acknowledge_template,
@@ -140,6 +148,9 @@ async def update_mailbox(
     if "default_assignee" in given:
         await _check_assignee(session, data.default_assignee)
         values["default_assignee"] = data.default_assignee
+    if "default_team_id" in given:
+        await _check_team(session, data.default_team_id)
+        values["default_team_id"] = data.default_team_id
     if "imap_url" in given:
         values["imap_url_encrypted"] = vault.encrypt(data.imap_url) if data.imap_url else None
         values.update(imap_uidvalidity=None, imap_last_uid=None, imap_error=None)

@@ -15,7 +15,7 @@ from helpline.models.inbound_email import InboundEmail
 from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
-from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor
+from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor, RuleState, RuleTimer
 from helpline.models.sla import (
     SlaCalendar,
     SlaClock,
@@ -54,6 +54,8 @@ __all__ = [
     "Rule",
     "RuleExecution",
     "RuleFeedCursor",
+    "RuleState",
+    "RuleTimer",
     "SlaCalendar",
     "SlaClock",
     "SlaFeedPosition",

@@ -62,6 +62,11 @@ class Mailbox(Base):
         ForeignKey("users.id", ondelete="SET NULL"),
         comment="Assignee of tickets opened by mail.",
     )
+    default_team_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("teams.id", ondelete="SET NULL"),
+        comment="Team of tickets opened by mail.",
+    )
     allow_unknown_senders: Mapped[bool] = mapped_column(
         Boolean,
         server_default=text("true"),

@@ -57,8 +57,9 @@ class Rule(Base):
 
 
 class RuleExecution(Base):
-    """One evaluation of a rule for one feed event: its outcome and effects (the rule's log).
-    Unique per (rule, event): a re-read event is never executed twice."""
+    """One evaluation of a rule for one feed event or timer: its outcome and effects (the rule's
+    log). Unique per (rule, event), and per (rule, ticket, timer basis) for time rules: a re-read
+    event or a timer fired by two workers is never executed twice."""
 
     __tablename__ = "rule_executions"
     __table_args__ = (
@@ -67,6 +68,14 @@ class RuleExecution(Base):
         Index("ix_rule_executions_rule_ticket", "rule_id", "ticket_id"),
         Index("ix_rule_executions_rule_id_id", "rule_id", text("id DESC")),
         Index("ix_rule_executions_rule_executed", "rule_id", "executed_at"),
+        Index(
+            "uq_rule_executions_rule_ticket_timer",
+            "rule_id",
+            "ticket_id",
+            "timer_basis",
+            unique=True,
+            postgresql_where=text("timer_basis IS NOT NULL"),
+        ),
         {"comment": "Per-rule execution log."},
     )
 
@@ -74,8 +83,11 @@ class RuleExecution(Base):
     rule_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("rules.id", ondelete="CASCADE")
     )
-    event_id: Mapped[int] = mapped_column(BigInteger, comment="The feed event evaluated.")
+    event_id: Mapped[int | None] = mapped_column(BigInteger, comment="The feed event evaluated.")
     ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    timer_basis: Mapped[str | None] = mapped_column(
+        Text, comment="The timer a time rule's execution ran for (null: a feed event)."
+    )
     depth: Mapped[int] = mapped_column(Integer, server_default="0")
     status: Mapped[str] = mapped_column(Text, comment="applied|no_change|skipped|failed.")
     effects: Mapped[Any] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
@@ -99,3 +111,48 @@ class RuleFeedCursor(Base):
     event_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
     lease_owner: Mapped[str | None] = mapped_column(Text)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RuleTimer(Base):
+    """When a time rule's conditions start to hold for a ticket (ADR 0014): the worker reads
+    due rows by ``due_at``; a fired timer keeps its row (``due_at`` null) for its basis."""
+
+    __tablename__ = "rule_timers"
+    __table_args__ = (
+        Index("ix_rule_timers_due_at", "due_at", postgresql_where=text("due_at IS NOT NULL")),
+        Index("ix_rule_timers_ticket_id", "ticket_id"),
+        {"comment": "Due times of time rules per ticket (ADR 0014); read by the due_at index."},
+    )
+
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    basis: Mapped[str] = mapped_column(Text, comment="The start instants the due time is from.")
+    due_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="When the time conditions start to hold; null once fired for this basis.",
+    )
+
+
+class RuleState(Base):
+    """A rule's bookkeeping: its hourly execution counter and when its timers were built."""
+
+    __tablename__ = "rule_state"
+    __table_args__ = ({"comment": "Rules' bookkeeping (rate counter, timer build): not audited."},)
+
+    rule_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("rules.id", ondelete="CASCADE"), primary_key=True
+    )
+    rate_hour: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="The clock hour rate_count counts."
+    )
+    rate_count: Mapped[int] = mapped_column(
+        Integer, server_default="0", comment="Applied executions in rate_hour."
+    )
+    timers_built_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="When the worker last built this rule's timers (rebuilt after a change).",
+    )

@@ -33,7 +33,10 @@ Admin = TicketsWrite  # and the admin role, checked by the service
     status_code=201,
     summary="Create an automation rule",
     description="Admins only. Conditions `{all, any}` over the event and the ticket; actions in "
-    "order. The worker runs enabled rules on each change-feed event (ADR 0014).",
+    "order. The worker runs enabled rules on each change-feed event (ADR 0014). A rule with a "
+    "time condition (`time.<clock>` `older_than` a duration, e.g. pending for 3 business days) "
+    "is a time rule: it runs from per-ticket timers when its conditions start to hold, once per "
+    "ticket (`once_per_ticket`) or once each time its clock starts again.",
     operation_id="createRule",
     responses=problem_responses(
         PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, NameTaken, RuleInvalid, TemplateRefused
@@ -99,22 +102,23 @@ async def delete_rule(session: SessionDep, principal: Admin, rule_id: RuleId) ->
     summary="Dry-run an automation rule",
     description="Evaluates the rule (or the definition in `rule`, for an edit) against the last "
     "`limit` updated tickets as the event `event`, and returns which match and what each action "
-    "would change. Changes nothing.",
+    "would change. A time rule is evaluated with each ticket's clocks: the tickets whose "
+    "conditions hold or will hold as they are now, with `due_at`. Changes nothing.",
     operation_id="dryRunRule",
     responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, RuleNotFound, RuleInvalid),
 )
 async def dry_run_rule(
     session: SessionDep, principal: Admin, rule_id: RuleId, body: DryRun
 ) -> DryRunResult:
-    return await service.dry_run(session, principal, rule_id, body)
+    return await service.dry_run(session, principal, rule_id, body, utcnow())
 
 
 @router.get(
     "/{rule_id}/executions",
     summary="A rule's execution log",
-    description="Newest first: each event the rule matched, with its status (`applied`, "
-    "`no_change`, `skipped` with the reason — depth limit, once per ticket, closed ticket — or "
-    "`failed` with the error) and its effects.",
+    description="Newest first: each event (or, for a time rule, each timer: `timer_basis`) the "
+    "rule matched, with its status (`applied`, `no_change`, `skipped` with the reason — depth "
+    "limit, once per ticket, closed ticket — or `failed` with the error) and its effects.",
     operation_id="listRuleExecutions",
     responses=problem_responses(PermissionDenied, RuleNotFound),
 )

@@ -94,6 +94,11 @@ class DryRunMatch(BaseModel):
     ticket_id: uuid.UUID = Field(description="A matching ticket.")
     number: int = Field(description="Its number.")
     title: str = Field(description="Its title.")
+    due_at: datetime | None = Field(
+        None,
+        description="A time rule: when its time conditions hold (past: it runs at the next "
+        "timer check); null for an event rule.",
+    )
     changes: list[dict[str, Any]] = Field(description="What the actions would change.")
 
 
@@ -107,7 +112,12 @@ class ExecutionRead(BaseModel):
 
     id: int = Field(description="Log entry id (newest is highest).")
     rule_id: uuid.UUID = Field(description="The rule.")
-    event_id: int = Field(description="The feed event evaluated.")
+    event_id: int | None = Field(
+        description="The feed event evaluated (null: a time rule's timer, see `timer_basis`)."
+    )
+    timer_basis: str | None = Field(
+        description="A time rule's timer: the start instants it was due from (null: an event)."
+    )
     ticket_id: uuid.UUID = Field(description="The ticket of the event.")
     depth: int = Field(description="0: a change by a person; n: made by rules n levels deep.")
     status: str = Field(description="applied | no_change | skipped | failed.")

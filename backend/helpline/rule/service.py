@@ -4,6 +4,7 @@ How they run is :mod:`helpline.rule.runner` (ADR 0014)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.auth.principal import Principal
 from helpline.automation import actions as automation
 from helpline.automation import conditions as cond
+from helpline.automation import timing
 from helpline.automation.context import template_context
 from helpline.errors import NameTaken, PermissionDenied, RuleInvalid, RuleNotFound
 from helpline.kit.ids import new_id
@@ -19,6 +21,8 @@ from helpline.macro.service import check_templates
 from helpline.models import Rule, RuleExecution
 from helpline.rule import repository
 from helpline.rule.schemas import DryRun, DryRunMatch, DryRunResult, RuleCreate, RuleUpdate
+from helpline.sla import service as sla_service
+from helpline.sla.business_time import Calendar
 from helpline.team import service as team_service
 from helpline.webhook import service as webhook_service
 
@@ -34,7 +38,7 @@ async def check_actions(session: AsyncSession, principal: Principal, actions: li
     errors: list[dict[str, Any]] = []
     for i, action in enumerate(actions):
         team: tuple[str, uuid.UUID] | None = None
-        if isinstance(action, automation.AssignRoundRobin):
+        if isinstance(action, automation.AssignRoundRobin | automation.Assign):
             team = ("team_id", action.team_id)
         elif isinstance(action, automation.SetField) and action.field == "team_id" and action.value:
             team = ("value", uuid.UUID(action.value))
@@ -69,6 +73,7 @@ def _taken(name: str) -> NameTaken:
 async def create_rule(session: AsyncSession, principal: Principal, data: RuleCreate) -> Rule:
     require_admin(principal)
     await check_actions(session, principal, data.actions)
+    await check_calendars(session, data.conditions)
     values = data.model_dump(mode="json")
     rule_id = new_id()
     if not await repository.insert_rule(session, {"id": rule_id, **values}):
@@ -96,12 +101,16 @@ async def update_rule(
     await get_rule(session, principal, rule_id)
     if data.actions is not None:
         await check_actions(session, principal, data.actions)
+    if data.conditions is not None:
+        await check_calendars(session, data.conditions)
     values = _values(data)
     if data.enabled is True:
         values["disabled_reason"] = None
     values["updated_at"] = now
     if not await repository.update_rule(session, rule_id, values):
         raise _taken(data.name or "")
+    if data.enabled is False:
+        await repository.drop_timers(session, rule_id)
     return await get_rule(session, principal, rule_id)
 
 
@@ -111,10 +120,14 @@ async def delete_rule(session: AsyncSession, principal: Principal, rule_id: uuid
         raise RuleNotFound()
 
 
-async def upsert_rule(session: AsyncSession, principal: Principal, data: RuleCreate) -> str:
-    """Create or replace the rule of this name (the YAML import); 'created' or 'updated'."""
+async def upsert_rule(
+    session: AsyncSession, principal: Principal, data: RuleCreate, now: datetime
+) -> str:
+    """Create or replace the rule of this name (the YAML import); 'created' or 'updated'.
+    A replaced rule's ``updated_at`` moves, so a time rule's timers are built again."""
     require_admin(principal)
     await check_actions(session, principal, data.actions)
+    await check_calendars(session, data.conditions)
     existing = await repository.get_rule_by_name(session, data.name)
     if existing is None:
         await create_rule(session, principal, data)
@@ -122,7 +135,10 @@ async def upsert_rule(session: AsyncSession, principal: Principal, data: RuleCre
     values = data.model_dump(mode="json")
     if data.enabled:
         values["disabled_reason"] = None
+    values["updated_at"] = now
     await repository.update_rule(session, existing.id, values)
+    if not data.enabled:
+        await repository.drop_timers(session, existing.id)
     return "updated"
 
 
@@ -138,6 +154,45 @@ async def list_executions(
     return await repository.list_executions(session, rule_id, before_id, limit)
 
 
+TIME_KIND = "time"  # what `event` reads in a time rule's facts (it cannot test it)
+
+
+def timed_facts(
+    ticket: Any, times: Any, now: datetime, calendars: Mapping[uuid.UUID, Calendar]
+) -> dict[str, Any]:
+    """What a time rule's conditions see: the ticket, its clocks, now and the calendars."""
+    facts = facts_of(ticket, TIME_KIND)
+    for clock in timing.CLOCKS:
+        facts[f"time.{clock}"] = getattr(times, clock, None) if times is not None else None
+    facts["now"] = now
+    facts["calendars"] = calendars
+    return facts
+
+
+def calendar_ids(conditions: cond.Conditions) -> set[uuid.UUID]:
+    """The SLA calendars a rule's time conditions count business time in."""
+    ids: set[uuid.UUID] = set()
+    for c in conditions.timed:
+        calendar = (c.value or {}).get("calendar_id")
+        if calendar:
+            ids.add(uuid.UUID(str(calendar)))
+    return ids
+
+
+async def check_calendars(session: AsyncSession, conditions: cond.Conditions) -> None:
+    """Business units of time conditions name an existing SLA calendar (422 otherwise)."""
+    known = await sla_service.calendar_engines(session, sorted(calendar_ids(conditions)))
+    errors = [
+        {"loc": ["body", "conditions", "all", i, "value", "calendar_id"], "msg": "no such calendar"}
+        for i, c in enumerate(conditions.all)
+        if c.op == "older_than"
+        and (c.value or {}).get("calendar_id")
+        and uuid.UUID(str(c.value["calendar_id"])) not in known
+    ]
+    if errors:
+        raise RuleInvalid("no such calendar.", errors=[{**e, "type": "reference"} for e in errors])
+
+
 def facts_of(ticket: Any, event: str, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     """What conditions see of a ticket row (``ticket_facts``) and an event kind."""
     facts = {name: getattr(ticket, name) for name in (*cond.TICKET_FIELDS, "tags", "metadata")}
@@ -147,10 +202,11 @@ def facts_of(ticket: Any, event: str, changes: dict[str, Any] | None = None) -> 
 
 
 async def dry_run(
-    session: AsyncSession, principal: Principal, rule_id: uuid.UUID, data: DryRun
+    session: AsyncSession, principal: Principal, rule_id: uuid.UUID, data: DryRun, now: datetime
 ) -> DryRunResult:
     """Which of the last N updated tickets the rule matches, and what it would change. Reads
-    only: the actions are planned, never applied."""
+    only: the actions are planned, never applied. A time rule lists the tickets it has a timer
+    for, with when it is (or was) due."""
     rule = await get_rule(session, principal, rule_id)
     if data.event not in cond.EVENT_KINDS:
         raise RuleInvalid(
@@ -164,17 +220,33 @@ async def dry_run(
         actions = automation.ACTIONS.validate_python(rule.actions)
     matched: list[DryRunMatch] = []
     ticket_ids = await repository.recent_tickets(session, data.limit)
+    tickets = await repository.ticket_facts_many(session, ticket_ids)
+    times: dict[uuid.UUID, Any] = {}
+    calendars: dict[uuid.UUID, Calendar] = {}
+    if conditions.timed:  # a time rule: evaluated now, with each ticket's clocks
+        times = await repository.ticket_times_many(session, ticket_ids)
+        calendars = await sla_service.calendar_engines(session, sorted(calendar_ids(conditions)))
     for ticket_id in ticket_ids:
-        ticket = await repository.ticket_facts(session, ticket_id)
-        if ticket is None or not cond.matches(conditions, facts_of(ticket, data.event)):
+        ticket = tickets.get(ticket_id)
+        if ticket is None:
             continue
+        if conditions.timed:
+            seen = timed_facts(ticket, times.get(ticket_id), now, calendars)
+            due = cond.due_at(conditions, seen)
+            if due is None:
+                continue
+        else:
+            seen, due = facts_of(ticket, data.event), None
+            if not cond.matches(conditions, seen):
+                continue
         context = await template_context(session, ticket, None)
         matched.append(
             DryRunMatch(
                 ticket_id=ticket.id,
                 number=ticket.number,
                 title=ticket.title,
-                changes=automation.plan(actions, facts_of(ticket, data.event), context),
+                due_at=due,
+                changes=automation.plan(actions, seen, context),
             )
         )
     return DryRunResult(evaluated=len(ticket_ids), matched=matched)

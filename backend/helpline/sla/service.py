@@ -96,6 +96,18 @@ def engine_of(calendar: SlaCalendar) -> Calendar:
     )
 
 
+async def calendar_engines(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Calendar]:
+    """The business-time engines of these calendars (those that exist), for time rules."""
+    calendars = await repository.calendars_by_id(session, sorted(set(ids)))
+    return {cid: engine_of(c) for cid, c in calendars.items()}
+
+
+async def calendar_exists(session: AsyncSession, calendar_id: uuid.UUID) -> bool:
+    return bool(await repository.calendars_by_id(session, [calendar_id]))
+
+
 def _calendar_values(data: CalendarCreate | CalendarUpdate) -> dict[str, Any]:
     values = data.model_dump(exclude_unset=True, mode="json")
     if "holidays" in values:

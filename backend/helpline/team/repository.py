@@ -109,3 +109,24 @@ async def next_assignee(session: AsyncSession, team_id: uuid.UUID) -> uuid.UUID 
         " RETURNING chosen.user_id"
     )
     return (await session.execute(stmt, {"team_id": team_id})).scalar()
+
+
+async def least_loaded_assignee(session: AsyncSession, team_id: uuid.UUID) -> uuid.UUID | None:
+    """The active member with the fewest open tickets (new, open, pending, on hold), ties to
+    the lowest id. The team row's lock is taken first, in its own statement: a concurrent
+    assignment to the team waits for it, then counts in a new snapshot that sees the first
+    one's committed ticket (READ COMMITTED) — two workers never both pick the same agent
+    from the same counts."""
+    locked = await session.execute(
+        text("SELECT id FROM teams WHERE id = :team_id FOR UPDATE"), {"team_id": team_id}
+    )
+    if locked.first() is None:
+        return None
+    stmt = text(
+        "SELECT u.id FROM team_members m JOIN users u ON u.id = m.user_id"
+        " WHERE m.team_id = :team_id AND u.is_active AND u.role IN ('agent', 'admin')"
+        " ORDER BY (SELECT count(*) FROM tickets t WHERE t.assigned_to = u.id"
+        "  AND t.deleted_at IS NULL AND t.status NOT IN ('solved', 'closed')), u.id"
+        " LIMIT 1"
+    )
+    return (await session.execute(stmt, {"team_id": team_id})).scalar()

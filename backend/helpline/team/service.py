@@ -121,5 +121,10 @@ async def next_assignee(session: AsyncSession, team_id: uuid.UUID) -> uuid.UUID 
     return await repository.next_assignee(session, team_id)
 
 
+async def least_loaded_assignee(session: AsyncSession, team_id: uuid.UUID) -> uuid.UUID | None:
+    """The team's active agent or admin with the fewest open tickets (ties: lowest id)."""
+    return await repository.least_loaded_assignee(session, team_id)
+
+
 async def team_exists(session: AsyncSession, team_id: uuid.UUID) -> bool:
     return await repository.team_exists(session, team_id)

@@ -99,6 +99,30 @@ class TestMailboxAdmin:
         assert '"imap_url": "[changed]"' in actions[1][1]
         assert "Sup3r" not in actions[1][1]
 
+    async def test_default_team_is_checked_set_and_cleared(self, client, cast: Cast):
+        h = cast.admin.headers
+        team = (await client.post("/api/v1/teams", json={"name": "Mail desk"}, headers=h)).json()
+        bad = await client.post(
+            MAILBOXES,
+            json={"address": "teamed@example.com", "default_team_id": str(uuid.uuid4())},
+            headers=h,
+        )
+        assert bad.status_code == 422
+        assert bad.json()["errors"][0]["loc"] == ["body", "default_team_id"]
+        box = await client.post(
+            MAILBOXES,
+            json={"address": "teamed@example.com", "default_team_id": team["id"]},
+            headers=h,
+        )
+        assert box.status_code == 201, box.text
+        assert box.json()["default_team_id"] == team["id"]
+        url = f"{MAILBOXES}/{box.json()['id']}"
+        cleared = await client.patch(url, json={"default_team_id": None}, headers=h)
+        assert cleared.status_code == 200, cleared.text
+        assert cleared.json()["default_team_id"] is None
+        again = await client.patch(url, json={"default_team_id": team["id"]}, headers=h)
+        assert again.json()["default_team_id"] == team["id"]
+
     async def test_test_connection_reports_without_credentials(self, client, cast: Cast):
         box = (
             await client.post(

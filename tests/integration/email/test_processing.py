@@ -80,6 +80,30 @@ class TestNewTickets:
         assert ("created", customer.id) in history
         assert ("message_added", customer.id) in history
 
+    async def test_a_mailbox_default_team_is_the_new_ticket_team(self, mail: Mail, session):
+        r = await mail.client.post(
+            "/api/v1/teams", json={"name": "Billing desk"}, headers=mail.cast.admin.headers
+        )
+        assert r.status_code == 201, r.text
+        team_id = r.json()["id"]
+        box = await mail.mailbox(default_team_id=team_id)
+        shown = await mail.client.get(
+            f"/api/v1/mailboxes/{box.id}", headers=mail.cast.admin.headers
+        )
+        assert shown.json()["default_team_id"] == team_id
+        row = await mail.deliver(
+            box, raw_mail(sender="dan@customer.example", to=box.address, subject="Invoice")
+        )
+        ticket = await ticket_of(session, row["ticket_id"])
+        assert str(ticket.team_id) == team_id
+        history = (
+            await session.execute(
+                text("SELECT change_type FROM ticket_history WHERE ticket_id = :t"),
+                {"t": ticket.id},
+            )
+        ).scalars()
+        assert "created" in list(history)
+
     async def test_unknown_senders_are_quarantined_when_not_allowed_then_replayed(
         self, mail: Mail, client, cast: Cast, session
     ):
