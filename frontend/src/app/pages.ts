@@ -8,11 +8,8 @@ export const pages = {
   audit: () => import("../features/audit/AuditPage"),
   mailboxes: () => import("../features/mail/MailboxesPage"),
   quarantine: () => import("../features/mail/QuarantinePage"),
-<<<<<<< HEAD
   search: () => import("../features/search/SearchPage"),
-=======
   reports: () => import("../features/reports/ReportsPage"),
->>>>>>> reports
 };
 
 /** Load a page's chunk when the browser has nothing else to do. */

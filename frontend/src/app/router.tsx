@@ -51,14 +51,11 @@ export const router = createBrowserRouter([
           { path: "tickets", element: <InboxPage /> },
           { path: "tickets/new", lazy: () => pages.newTicket().then((m) => ({ Component: m.NewTicketPage })) },
           { path: "tickets/:ticketId", lazy: () => pages.ticket().then((m) => ({ Component: m.TicketPage })) },
-<<<<<<< HEAD
           { path: "search", lazy: () => pages.search().then((m) => ({ Component: m.SearchPage })) },
-=======
           {
             path: "reports",
             lazy: () => pages.reports().then(({ ReportsPage }) => ({ Component: () => <StaffOnly><ReportsPage /></StaffOnly> })),
           },
->>>>>>> reports
           { path: "keys", lazy: () => pages.keys().then((m) => ({ Component: m.KeysPage })) },
           {
             path: "admin/users",

@@ -54,11 +54,8 @@ export function Layout() {
         <nav aria-label="Main">
           <NavLink to="/tickets">{staff ? "Inbox" : "My tickets"}</NavLink>
           <NavLink to="/tickets/new">New ticket</NavLink>
-<<<<<<< HEAD
           <NavLink to="/search">Search</NavLink>
-=======
           {staff && <NavLink to="/reports">Reports</NavLink>}
->>>>>>> reports
           {staff && <NavLink to="/keys">API keys</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/users">Users</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/audit">Audit</NavLink>}
