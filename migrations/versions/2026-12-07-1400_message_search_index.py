@@ -1,4 +1,4 @@
-"""Full-text search over messages: a GIN index on each message's English tsvector.
+"""Full-text search over messages and customers' names: GIN indexes on their tsvectors.
 
 Revision ID: 0021
 Revises: 0016
@@ -9,6 +9,7 @@ a live database, no trigger, no wider rows), and the query repeats the indexed e
 (``to_tsvector('english', message)``). Built ``CONCURRENTLY`` outside the migration's
 transaction, so a 33M-message table keeps taking writes while it builds; ``IF NOT EXISTS`` makes a
 retried, interrupted run finish the job (an invalid leftover of a killed build is dropped first).
+Names use the `simple` configuration (no stemming, no stop words: "Ana" stays "ana").
 """
 
 from collections.abc import Sequence
@@ -20,29 +21,26 @@ down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-INDEX = "ix_conversations_message_search"
+INDEXES = {
+    "ix_conversations_message_search": "conversations "
+    "USING gin (to_tsvector('english'::regconfig, message))",
+    "ix_users_name_search": "users USING gin (to_tsvector('simple'::regconfig, name))",
+}
 
 
 def upgrade() -> None:
     with op.get_context().autocommit_block():
-        # A CONCURRENTLY build killed half-way leaves an INVALID index behind: drop it and rebuild.
-        op.execute(
-            """
-            DO $$ BEGIN
-              IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                          WHERE c.relname = 'ix_conversations_message_search'
-                            AND NOT i.indisvalid) THEN
-                DROP INDEX ix_conversations_message_search;
-              END IF;
-            END $$
-            """
-        )
-        op.execute(
-            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON conversations "
-            "USING gin (to_tsvector('english'::regconfig, message))"
-        )
+        for name, target in INDEXES.items():
+            # A CONCURRENTLY build killed half-way leaves an INVALID index: drop it and rebuild.
+            op.execute(
+                "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c"  # noqa: S608
+                " ON c.oid = i.indexrelid WHERE c.relname = '" + name + "'"
+                " AND NOT i.indisvalid) THEN DROP INDEX " + name + "; END IF; END $$"
+            )
+            op.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {target}")
 
 
 def downgrade() -> None:
     with op.get_context().autocommit_block():
-        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX}")
+        for name in INDEXES:
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")

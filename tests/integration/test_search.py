@@ -252,7 +252,7 @@ class TestMessageProbe:
         assert r.json()["data"] == []
 
 
-class TestCustomerEmail:
+class TestCustomerEmailAndName:
     async def test_staff_find_a_customers_tickets_by_email(self, client, cast: Cast, corpus):
         email = cast.bob.email
         r = await client.get(
@@ -263,3 +263,27 @@ class TestCustomerEmail:
         # A customer searching someone else's address finds nothing of theirs.
         r = await client.get(f"{API}/search", params={"q": email}, headers=cast.alice.headers)
         assert r.json()["data"] == []
+
+    async def test_staff_find_a_customers_tickets_by_name_in_search_and_list(
+        self, client, cast: Cast, corpus, session
+    ):
+        from sqlalchemy import text
+
+        await session.execute(
+            text("UPDATE users SET name = 'Zelda Quartermaine' WHERE id = :id"), {"id": cast.bob.id}
+        )
+        await session.commit()
+        bobs = {corpus["bobs"]["id"], corpus["other"]["id"]}
+        r = await client.get(
+            f"{API}/search", params={"q": "quartermaine"}, headers=cast.agent.headers
+        )
+        assert {hit["ticket_id"] for hit in r.json()["data"]} == bobs
+        listed = await client.get(
+            API, params={"q": "Zelda Quartermaine"}, headers=cast.agent.headers
+        )
+        assert {t["id"] for t in listed.json()["data"]} == bobs
+        by_email = await client.get(API, params={"q": cast.bob.email}, headers=cast.agent.headers)
+        assert {t["id"] for t in by_email.json()["data"]} == bobs
+        # Customers search their own tickets: another customer's name finds nothing.
+        mine = await client.get(API, params={"q": "quartermaine"}, headers=cast.alice.headers)
+        assert mine.json()["data"] == []

@@ -18,6 +18,12 @@ class User(Base):
         CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         Index("uq_users_email_lower", text("lower(email)"), unique=True),
         Index("ix_users_role_created", "role", "created_at", "id"),
+        # Ticket search by a customer's name (migration 0021): the query repeats this expression.
+        Index(
+            "ix_users_name_search",
+            text("to_tsvector('simple'::regconfig, name)"),
+            postgresql_using="gin",
+        ),
         {"comment": "People who use Helpline: admins, agents and customers."},
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -287,7 +288,20 @@ def _metadata_candidates(raw: str) -> list[Any]:
 # (updated_at) testing each ticket's messages: the words are then common enough that a page of
 # matches comes early. Without the probe a word in no message walked every ticket (3 s at 100k).
 MESSAGE_PROBE_CAP = 5000
-MessageHits = tuple[uuid.UUID, ...] | None
+# Staff's `q` also finds the tickets of customers whose email address is `q` or whose name holds
+# all its words: taken first (at most this many; a name more common than that is no search).
+CUSTOMER_PROBE_CAP = 100
+SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+
+
+@dataclass(frozen=True)
+class SearchProbe:
+    """What a search's words match outside the ticket row, looked up before the list query so
+    that it can use indexes: ``messages`` — the tickets whose messages match (None: more than
+    the cap, the list walks its order instead); ``customers`` — the customers matched."""
+
+    messages: tuple[uuid.UUID, ...] | None = None
+    customers: tuple[uuid.UUID, ...] = ()
 
 
 def _tsquery(q: str) -> ColumnElement[Any]:
@@ -295,7 +309,11 @@ def _tsquery(q: str) -> ColumnElement[Any]:
     statement is then planned for its words each time. With a bound value a prepared statement
     falls back to a generic plan after five runs, which cannot tell a rare word from a common
     one and walked a customer's tickets recomputing every message's vector (70 ms, not 0.1)."""
-    return func.websearch_to_tsquery(ENGLISH, bindparam(None, q, String(), literal_execute=True))
+    return func.websearch_to_tsquery(ENGLISH, _inlined(q))
+
+
+def _inlined(q: str) -> ColumnElement[Any]:
+    return bindparam(None, q, String(), literal_execute=True)
 
 
 def _message_conditions(query: ColumnElement[Any], visibility: TicketVisibility) -> list[Any]:
@@ -305,54 +323,89 @@ def _message_conditions(query: ColumnElement[Any], visibility: TicketVisibility)
     return conditions
 
 
-async def probe_message_hits(
-    session: AsyncSession, visibility: TicketVisibility, filters: TicketFilters
-) -> MessageHits:
-    """The tickets whose messages match ``q`` when the messages' index holds at most
-    ``MESSAGE_PROBE_CAP`` matches; None when there are more, or nothing to probe (no message
-    scope, or a customer, whose own tickets are few enough to walk)."""
-    if not filters.q or filters.q_scope is SearchScope.tickets or visibility.customer_id:
-        return None
-    query = _tsquery(filters.q)
-    stmt = (
-        select(MESSAGES.c.ticket_id)
-        .where(*_message_conditions(query, visibility))
-        .limit(MESSAGE_PROBE_CAP + 1)
+def _customers_matching(q: str) -> Select[tuple[Any]]:
+    """Customers whose email address is ``q`` (any case) or whose name holds all its words."""
+    words = _inlined(q)
+    return select(USERS.c.id).where(
+        USERS.c.role == Role.customer.value,
+        or_(
+            func.lower(USERS.c.email) == func.lower(words),
+            func.to_tsvector(SIMPLE, USERS.c.name).op("@@")(func.plainto_tsquery(SIMPLE, words)),
+        ),
     )
-    ids = (await session.execute(stmt)).scalars().all()
-    return tuple(set(ids)) if len(ids) <= MESSAGE_PROBE_CAP else None
+
+
+def _ids(rows: Select[tuple[Any]], cap: int) -> Any:
+    """``array_agg`` of at most ``cap + 1`` ids (so the caller sees whether there were more)."""
+    limited = rows.limit(cap + 1).subquery()
+    column = next(iter(limited.c))
+    return select(func.array_agg(column)).select_from(limited).scalar_subquery()
+
+
+async def probe_search(
+    session: AsyncSession, visibility: TicketVisibility, filters: TicketFilters
+) -> SearchProbe | None:
+    """One statement for staff's `q` (customers: none — their own tickets are few to walk)."""
+    if not filters.q or visibility.customer_id is not None:
+        return None
+    columns: dict[str, Any] = {}
+    if filters.q_scope is not SearchScope.tickets:
+        matching = select(MESSAGES.c.ticket_id).where(
+            *_message_conditions(_tsquery(filters.q), visibility)
+        )
+        columns["messages"] = _ids(matching, MESSAGE_PROBE_CAP)
+    if filters.q_scope is not SearchScope.messages and visibility.sees_internal:
+        columns["customers"] = _ids(_customers_matching(filters.q), CUSTOMER_PROBE_CAP)
+    row = (await session.execute(select(*(c.label(k) for k, c in columns.items())))).one()
+    found = row._mapping
+    messages = found.get("messages") or []
+    customers = found.get("customers") or []
+    return SearchProbe(
+        messages=None
+        if "messages" not in found or len(messages) > MESSAGE_PROBE_CAP
+        else tuple(set(messages)),
+        customers=() if len(customers) > CUSTOMER_PROBE_CAP else tuple(customers),
+    )
+
+
+def _any(column: Any, ids: tuple[uuid.UUID, ...]) -> ColumnElement[bool]:
+    # One array parameter (not one per id): `column = ANY($1)`, an index probe per id.
+    matches: ColumnElement[bool] = column == any_(bindparam(None, list(ids), type_=ARRAY(Uuid())))
+    return matches
 
 
 def _message_matches(
-    query: ColumnElement[Any], visibility: TicketVisibility, hits: MessageHits
+    query: ColumnElement[Any], visibility: TicketVisibility, probe: SearchProbe | None
 ) -> ColumnElement[bool]:
     """A message of the ticket matches ``query``: customers match public messages only."""
-    if hits is not None:
-        # One array parameter (not one per id): `id = ANY($1)`, a primary-key probe per id.
-        return TICKETS.c.id == any_(bindparam(None, list(hits), type_=ARRAY(Uuid())))
+    if probe is not None and probe.messages is not None:
+        return _any(TICKETS.c.id, probe.messages)
     return exists().where(
         MESSAGES.c.ticket_id == TICKETS.c.id, *_message_conditions(query, visibility)
     )
 
 
 def _text_matches(
-    q: str, filters: TicketFilters, visibility: TicketVisibility, hits: MessageHits
+    q: str, filters: TicketFilters, visibility: TicketVisibility, probe: SearchProbe | None
 ) -> ColumnElement[bool]:
-    """``q`` over what ``q_scope`` names; `#1234` also finds ticket 1234 unless only messages."""
+    """``q`` over what ``q_scope`` names; `#1234` also finds ticket 1234 unless only messages;
+    for staff, a customer's name or email address finds that customer's tickets."""
     query = _tsquery(q)
     parts: list[ColumnElement[bool]] = []
     if filters.q_scope is not SearchScope.messages:
         parts.append(TICKETS.c.search_vector.op("@@")(query))
+        if probe is not None and probe.customers:
+            parts.append(_any(TICKETS.c.customer_id, probe.customers))
         number = ticket_number_in(q)
         if number is not None:  # `#1234` or `1234`: that ticket too (its number is unique)
             parts.insert(0, TICKETS.c.number == number)
     if filters.q_scope is not SearchScope.tickets:
-        parts.append(_message_matches(query, visibility, hits))
+        parts.append(_message_matches(query, visibility, probe))
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
 def _filters(
-    filters: TicketFilters, visibility: TicketVisibility, hits: MessageHits = None
+    filters: TicketFilters, visibility: TicketVisibility, probe: SearchProbe | None = None
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.status:
@@ -376,7 +429,7 @@ def _filters(
     if filters.tags:  # all of them: `tags @> ARRAY[...]` (the GIN index, ADR 0014)
         conditions.append(TICKETS.c.tags.contains(list(filters.tags)))
     if filters.q:
-        conditions.append(_text_matches(filters.q, filters, visibility, hits))
+        conditions.append(_text_matches(filters.q, filters, visibility, probe))
     for key, raw in filters.metadata:
         values = [literal(json.dumps(v)).cast(JSONB) for v in _metadata_candidates(raw)]
         conditions.append(
@@ -406,8 +459,8 @@ async def list_tickets(
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[AnyRow]:
     """One keyset page (limit + 1 rows, so the caller knows whether more follow)."""
-    hits = await probe_message_hits(session, visibility, filters)
-    stmt = list_statement(visibility, filters, sort, limit, after, hits)
+    probe = await probe_search(session, visibility, filters)
+    stmt = list_statement(visibility, filters, sort, limit, after, probe)
     return list((await session.execute(stmt)).all())
 
 
@@ -417,12 +470,12 @@ def list_statement(
     sort: TicketSort,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
-    hits: MessageHits = None,
+    probe: SearchProbe | None = None,
 ) -> Select[*tuple[Any, ...]]:
-    """The keyset page query (separate so its plan can be inspected); ``hits``: the tickets
-    whose messages match, from `probe_message_hits`."""
+    """The keyset page query (separate so its plan can be inspected); ``probe``: what `q`
+    matched outside the ticket row (`probe_search`)."""
     column, descending = SORT_COLUMNS[sort]
-    stmt = select(*COLUMNS).where(_visible(visibility), *_filters(filters, visibility, hits))
+    stmt = select(*COLUMNS).where(_visible(visibility), *_filters(filters, visibility, probe))
     if after is not None:
         key = tuple_(column, TICKETS.c.id)
         bound = tuple_(literal(after[0]), literal(after[1]))
@@ -442,8 +495,8 @@ async def count_by_status(
     One statement of bounded subqueries, one per status (``count(*)`` over ``LIMIT cap + 1``):
     each stops after cap + 1 index entries, so 10M tickets cost what 1,001 do."""
     others = filters.model_copy(update={"status": ()})
-    hits = await probe_message_hits(session, visibility, others)
-    conditions = [_visible(visibility), *_filters(others, visibility, hits)]
+    probe = await probe_search(session, visibility, others)
+    conditions = [_visible(visibility), *_filters(others, visibility, probe)]
     columns = []
     for status in TicketStatus:
         inner = (
@@ -518,8 +571,15 @@ async def prune_lost_invalidations(session: AsyncSession, *, retention_s: float)
 HIGHLIGHT_START, HIGHLIGHT_STOP = "\ue000", "\ue001"
 _SEARCH_SQL = """
 WITH query AS (SELECT websearch_to_tsquery('english'::regconfig, :q) AS q),
--- `q` that is an email address: that customer's tickets (staff; the unique lower(email) index)
-customer AS (SELECT id FROM users WHERE lower(email) = lower(:email) AND role = 'customer'),
+-- staff: customers whose email address is `q` (the unique lower(email) index) or whose name
+-- holds every word of it (the names' GIN index): their tickets are hits too
+customer AS (
+  SELECT id FROM users
+   WHERE :people AND role = 'customer'
+     AND (lower(email) = lower(:q)
+          OR to_tsvector('simple'::regconfig, name) @@ plainto_tsquery('simple'::regconfig, :q))
+   LIMIT 100
+),
 message_hits AS (
   SELECT c.ticket_id, c.id AS message_id,
          ts_rank(to_tsvector('english'::regconfig, c.message), query.q) AS rank
@@ -531,16 +591,21 @@ message_hits AS (
    LIMIT :cap
 ),
 ticket_hits AS (
-  SELECT v.id AS ticket_id, NULL::uuid AS message_id,
-         -- the ticket's own text (title weighted A) counts a little more than a message
-         ts_rank(v.search_vector, query.q) * 1.5
-           + CASE WHEN v.number = :number THEN 10 ELSE 0 END
-           + CASE WHEN v.customer_id = (SELECT id FROM customer) THEN 5 ELSE 0 END AS rank
-    FROM tickets v, query
-   WHERE (v.search_vector @@ query.q OR v.number = :number
-          OR v.customer_id = (SELECT id FROM customer))
-     AND :tickets AND v.deleted_at IS NULL {own}
-   LIMIT :cap
+  (SELECT v.id AS ticket_id, NULL::uuid AS message_id,
+          -- the ticket's own text (title weighted A) counts a little more than a message
+          ts_rank(v.search_vector, query.q) * 1.5
+            + CASE WHEN v.number = :number THEN 10 ELSE 0 END AS rank
+     FROM tickets v, query
+    WHERE (v.search_vector @@ query.q OR v.number = :number)
+      AND :tickets AND v.deleted_at IS NULL {own}
+    LIMIT :cap)
+  UNION ALL
+  -- a branch of its own, so that each side keeps its index (an OR with a subquery would not)
+  (SELECT v.id, NULL::uuid, 5 + ts_rank(v.search_vector, query.q) * 1.5
+     FROM tickets v, query
+    WHERE v.customer_id IN (SELECT id FROM customer)
+      AND :tickets AND v.deleted_at IS NULL {own}
+    LIMIT :cap)
 ),
 best AS (
   SELECT DISTINCT ON (ticket_id) ticket_id, message_id, rank
@@ -594,9 +659,7 @@ async def search_tickets(
     params: dict[str, Any] = {
         "q": q,
         "number": ticket_number_in(q) if scope is not SearchScope.messages else None,
-        "email": q
-        if "@" in q and visibility.sees_internal and scope is not SearchScope.messages
-        else None,
+        "people": visibility.sees_internal and scope is not SearchScope.messages,
         "messages": scope is not SearchScope.tickets,
         "tickets": scope is not SearchScope.messages,
         "limit": limit,
