@@ -420,6 +420,19 @@ async def record_alarm(session: AsyncSession, clock: SlaClock, values: dict[str,
     )
 
 
+async def add_breached_kind(session: AsyncSession, ticket_id: uuid.UUID, kind: str) -> bool:
+    """Add ``kind`` to the ticket's breached kinds (kept sorted); False when it was there."""
+    result = await session.execute(
+        text(
+            "UPDATE sla_ticket_states SET breached = ARRAY(SELECT DISTINCT k FROM"
+            " unnest(array_append(breached, CAST(:kind AS text))) AS k ORDER BY k),"
+            " updated_at = now() WHERE ticket_id = :ticket AND NOT (:kind = ANY(breached))"
+        ),
+        {"ticket": ticket_id, "kind": kind},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def emit_event(
     session: AsyncSession, event_type: str, ticket_id: uuid.UUID, data: dict[str, Any]
 ) -> None:

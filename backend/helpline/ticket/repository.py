@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -32,6 +33,9 @@ from helpline.kit.rows import AnyRow
 from helpline.models import (
     CacheInvalidation,
     Mailbox,
+    SlaClock,
+    SlaPolicy,
+    SlaTicketState,
     Ticket,
     TicketHistory,
     TicketMetadata,
@@ -78,6 +82,51 @@ METADATA_OBJECT = (
     .label("metadata")
 )
 
+# The staff-only `sla` block (sla/schemas.TicketSla) as one jsonb value, NULL when no policy
+# applies: a correlated subquery over the SLA worker's tables (sla_ticket_states by its primary
+# key, the ticket's few clocks by theirs), so a ticket read or a list page stays one statement.
+STATES = cast(Table, SlaTicketState.__table__)
+CLOCKS = cast(Table, SlaClock.__table__)
+POLICIES = cast(Table, SlaPolicy.__table__)
+OPEN_CLOCK = and_(CLOCKS.c.fulfilled_at.is_(None), CLOCKS.c.stopped_at.is_(None))
+
+
+def _kind_due(kind: str) -> ColumnElement[Any]:
+    return func.min(CLOCKS.c.due_at).filter(and_(CLOCKS.c.kind == kind, OPEN_CLOCK))
+
+
+SLA_BLOCK = (
+    select(
+        func.jsonb_build_object(
+            literal_column("'policy'"),
+            STATES.c.policy_id,
+            literal_column("'policy_name'"),
+            POLICIES.c.name,
+            literal_column("'first_response_due_at'"),
+            _kind_due("first_response"),
+            literal_column("'next_response_due_at'"),
+            _kind_due("next_response"),
+            literal_column("'resolution_due_at'"),
+            _kind_due("resolution"),
+            literal_column("'paused'"),
+            func.coalesce(
+                func.bool_or(and_(CLOCKS.c.paused_at.is_not(None), OPEN_CLOCK)), literal(False)
+            ),
+            literal_column("'breached'"),
+            func.to_jsonb(STATES.c.breached),
+        )
+    )
+    .select_from(
+        STATES.outerjoin(POLICIES, POLICIES.c.id == STATES.c.policy_id).outerjoin(
+            CLOCKS, CLOCKS.c.ticket_id == STATES.c.ticket_id
+        )
+    )
+    .where(STATES.c.ticket_id == TICKETS.c.id)
+    .group_by(STATES.c.ticket_id, POLICIES.c.id)
+    .scalar_subquery()
+    .label("sla")
+)
+
 
 def _visible(visibility: TicketVisibility) -> ColumnElement[bool]:
     condition: ColumnElement[bool] = TICKETS.c.deleted_at.is_(None)
@@ -103,9 +152,17 @@ def _visibility_params(ticket_id: uuid.UUID, visibility: TicketVisibility) -> di
 
 
 THIS_TICKET = TICKETS.c.id == bindparam("ticket_id")
-GET_TICKET = _by_visibility(
-    lambda visible: select(*COLUMNS, METADATA_OBJECT).where(THIS_TICKET, visible)
-)
+# Staff read the ticket with its `sla` block; a customer's read never loads it.
+GET_TICKET = {
+    False: select(*COLUMNS, METADATA_OBJECT, SLA_BLOCK).where(
+        THIS_TICKET, TICKETS.c.deleted_at.is_(None)
+    ),
+    True: select(*COLUMNS, METADATA_OBJECT).where(
+        THIS_TICKET,
+        TICKETS.c.deleted_at.is_(None),
+        TICKETS.c.customer_id == bindparam("visible_to"),
+    ),
+}
 LOCK_TICKET = _by_visibility(
     lambda visible: select(*COLUMNS).where(THIS_TICKET, visible).with_for_update()
 )
@@ -302,6 +359,22 @@ def _filters(filters: TicketFilters) -> list[ColumnElement[bool]]:
         if number is not None:  # `#1234` or `1234`: that ticket too (its number is unique)
             matches = or_(TICKETS.c.number == number, matches)
         conditions.append(matches)
+    # An alias: the `sla_due` order joins sla_ticket_states itself.
+    state = STATES.alias("sla_filter")
+    if filters.sla_breached is not None:
+        breached = func.cardinality(state.c.breached)
+        conditions.append(
+            exists().where(
+                state.c.ticket_id == TICKETS.c.id,
+                breached > 0 if filters.sla_breached else breached == 0,
+            )
+        )
+    if filters.sla_due_before is not None:
+        conditions.append(
+            exists().where(
+                state.c.ticket_id == TICKETS.c.id, state.c.due_at < filters.sla_due_before
+            )
+        )
     for key, raw in filters.metadata:
         values = [literal(json.dumps(v)).cast(JSONB) for v in _metadata_candidates(raw)]
         conditions.append(
@@ -322,6 +395,11 @@ SORT_COLUMNS = {
 }
 
 
+# Tickets without a running deadline come after every ticket with one, as if due at the end
+# of time: their cursor carries this instant, and they are ordered by id among themselves.
+NO_DEADLINE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 async def list_tickets(
     session: AsyncSession,
     visibility: TicketVisibility,
@@ -330,9 +408,29 @@ async def list_tickets(
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[AnyRow]:
-    """One keyset page (limit + 1 rows, so the caller knows whether more follow)."""
-    stmt = list_statement(visibility, filters, sort, limit, after)
-    return list((await session.execute(stmt)).all())
+    """One keyset page (limit + 1 rows, so the caller knows whether more follow).
+
+    ``sla_due`` reads two index-ordered ranges: tickets by their earliest running deadline
+    (the ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out
+    within the page — the tickets without one, by id. The second statement is paid only by the
+    page that crosses over."""
+    if sort is not TicketSort.sla_due:
+        stmt = list_statement(visibility, filters, sort, limit, after)
+        return list((await session.execute(stmt)).all())
+    rows: list[AnyRow] = []
+    if after is None or after[0] < NO_DEADLINE:
+        stmt = list_statement(visibility, filters, sort, limit, after)
+        rows = list((await session.execute(stmt)).all())
+        after = None
+    if len(rows) <= limit and filters.sla_due_before is None:
+        stmt = without_deadline_statement(visibility, filters, limit - len(rows), after)
+        rows += (await session.execute(stmt)).all()
+    return rows
+
+
+def _columns(visibility: TicketVisibility) -> list[Any]:
+    """The list's columns: staff also get each ticket's `sla` block (same statement)."""
+    return [*COLUMNS, SLA_BLOCK] if visibility.sees_internal else list(COLUMNS)
 
 
 def list_statement(
@@ -342,9 +440,21 @@ def list_statement(
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> Select[*tuple[Any, ...]]:
-    """The keyset page query (separate so its plan can be inspected)."""
+    """The keyset page query (separate so its plan can be inspected); for ``sla_due``, the
+    tickets with a running deadline."""
+    if sort is TicketSort.sla_due:
+        due = STATES.c.due_at
+        stmt = (
+            select(*_columns(visibility), due.label("sla_due_at"))
+            .select_from(TICKETS.join(STATES, STATES.c.ticket_id == TICKETS.c.id))
+            .where(due.is_not(None), _visible(visibility), *_filters(filters))
+        )
+        if after is not None:
+            bound = tuple_(literal(after[0]), literal(after[1]))
+            stmt = stmt.where(tuple_(due, STATES.c.ticket_id) > bound)
+        return stmt.order_by(due.asc(), STATES.c.ticket_id.asc()).limit(limit + 1)
     column, descending = SORT_COLUMNS[sort]
-    stmt = select(*COLUMNS).where(_visible(visibility), *_filters(filters))
+    stmt = select(*_columns(visibility)).where(_visible(visibility), *_filters(filters))
     if after is not None:
         key = tuple_(column, TICKETS.c.id)
         bound = tuple_(literal(after[0]), literal(after[1]))
@@ -354,6 +464,23 @@ def list_statement(
     else:
         stmt = stmt.order_by(column.asc(), TICKETS.c.id.asc())
     return stmt.limit(limit + 1)
+
+
+def without_deadline_statement(
+    visibility: TicketVisibility,
+    filters: TicketFilters,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> Select[*tuple[Any, ...]]:
+    """``sla_due``'s second range: tickets without a running deadline, by id (the primary key;
+    each probes sla_ticket_states by its primary key)."""
+    running = exists().where(STATES.c.ticket_id == TICKETS.c.id, STATES.c.due_at.is_not(None))
+    stmt = select(*_columns(visibility), null().label("sla_due_at")).where(
+        ~running, _visible(visibility), *_filters(filters)
+    )
+    if after is not None:
+        stmt = stmt.where(TICKETS.c.id > after[1])
+    return stmt.order_by(TICKETS.c.id.asc()).limit(limit + 1)
 
 
 async def count_by_status(
