@@ -490,7 +490,7 @@ async def fire_alarms(
     """Emit the due `sla.warning` / `sla.breached` events, each exactly once per clock; a
     breach also joins its ticket's breached kinds (the `sla` block, the `sla_breached` filter)."""
     fired: list[Alarm] = []
-    breached: set[uuid.UUID] = set()
+    breaches: list[tuple[uuid.UUID, str]] = []
     for clock in await repository.due_alarms(session, now, limit):
         is_open = clock.fulfilled_at is None and clock.stopped_at is None
         breach = clock.breached_at or (clock.due_at if is_open else None)
@@ -503,8 +503,7 @@ async def fire_alarms(
             )
             values = {"breach_noticed_at": now, "breached_at": breach}
             noticed = True
-            if await repository.add_breached_kind(session, clock.ticket_id, clock.kind):
-                breached.add(clock.ticket_id)
+            breaches.append((clock.ticket_id, clock.kind))
             fired.append(Alarm("sla.breached", clock.ticket_id, clock.kind, clock.cycle))
         elif not warned and is_open and clock.warn_at is not None and clock.warn_at <= now:
             await repository.emit_event(
@@ -515,8 +514,9 @@ async def fire_alarms(
             fired.append(Alarm("sla.warning", clock.ticket_id, clock.kind, clock.cycle))
         values["next_alarm_at"] = _next_alarm_of_row(clock, breach, warned, noticed, is_open)
         await repository.record_alarm(session, clock, values)
-    if breached and invalidate is not None:
-        await invalidate(session, sorted(breached))
+    changed = await repository.add_breached_kinds(session, breaches)
+    if changed and invalidate is not None:
+        await invalidate(session, sorted(changed))
     return fired
 
 

@@ -203,12 +203,15 @@ class TestWorkerKeepsCachesFresh:
         )
         assert await self._recorded(session) == [tickets[0]]
 
-    async def test_a_breach_joins_the_block_when_the_alarm_fires(
-        self, session, client, cast: Cast, tickets
+    async def test_a_breach_reaches_the_cached_ticket_through_the_outbox(
+        self, session, app, client, cast: Cast, tickets
     ) -> None:
         await session.execute(text("DELETE FROM cache_invalidations"))
-        r = await client.get(f"{TICKETS}/{tickets[0]}", headers=cast.agent.headers)
-        assert r.json()["sla"]["breached"] == []
+        url = f"{TICKETS}/{tickets[0]}"
+        first = await client.get(url, headers=cast.agent.headers)
+        assert first.json()["sla"]["breached"] == []
+        cached = await client.get(url, headers=cast.agent.headers)  # served from Redis now
+        assert cached.headers["etag"] == first.headers["etag"]
         # 12:00 passes: the alarm step notices the breach and records it on the ticket.
         await service.fire_alarms(
             session,
@@ -218,5 +221,15 @@ class TestWorkerKeepsCachesFresh:
         assert tickets[0] in await self._recorded(session)
         block = (await service.sla_of_tickets(session, [tickets[0]]))[tickets[0]]
         assert block.breached == ["first_response"]
+        # Every API process delivers the outbox within a second; here, by hand.
+        assert await app.state.services.invalidation_outbox.deliver() >= 1
+        fresh = await client.get(url, headers=cast.agent.headers)
+        assert fresh.json()["sla"]["breached"] == ["first_response"]
+        assert fresh.json()["version"] == first.json()["version"]  # no write to the ticket
+        assert fresh.headers["etag"] != first.headers["etag"]  # but a 304 would be stale
+        stale = await client.get(
+            url, headers={**cast.agent.headers, "If-None-Match": first.headers["etag"]}
+        )
+        assert stale.status_code == 200
         r = await client.get(f"{TICKETS}?sla_breached=true", headers=cast.agent.headers)
         assert str(tickets[0]) in _ids(r.json())
