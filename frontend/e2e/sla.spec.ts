@@ -99,4 +99,11 @@ test("a policy with a tiny target: the inbox shows countdown badges and sorts by
   await expect(details).toContainText(`E2E tiny target ${stamp}`);
   await expect(details).toContainText(/due in (< )?\d m|breached/);
   await expectAccessible(page);
+
+  // A public reply is the first response: the worker stops the clock and the badge follows
+  // without a reload (the live stream, then one refetch once the worker has caught up).
+  await page.getByLabel("Message").fill("On it.");
+  await page.getByRole("button", { name: "Send reply" }).click();
+  await expect(details).not.toContainText(/due in/, { timeout: 15_000 });
+  await expect(details).toContainText(`E2E tiny target ${stamp}`);
 });
