@@ -207,8 +207,8 @@ IfNoneMatch = Annotated[str | None, Header(description="ETag from a previous GET
     "(repeatable); `q` is a full-text search over title and description. Staff get each "
     "ticket's `sla` block (null: no policy) and may filter by `sla_breached` and "
     "`sla_due_before` and sort by `sla_due` (earliest running deadline first, tickets without "
-    "one last, by id); a customer using them → 403. Sends an `ETag`; `If-None-Match` with it "
-    "→ 304.",
+    "one last, most recently updated first); a customer using them → 403. Sends an `ETag`; "
+    "`If-None-Match` with it → 304.",
     operation_id="listTickets",
     responses={
         304: {"description": "Not modified (the ETag matches)."},

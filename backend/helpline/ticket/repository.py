@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -395,30 +394,27 @@ SORT_COLUMNS = {
 }
 
 
-# Tickets without a running deadline come after every ticket with one, as if due at the end
-# of time: their cursor carries this instant, and they are ordered by id among themselves.
-NO_DEADLINE = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
-
-
 async def list_tickets(
     session: AsyncSession,
     visibility: TicketVisibility,
     filters: TicketFilters,
     sort: TicketSort,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
 ) -> list[AnyRow]:
     """One keyset page (limit + 1 rows, so the caller knows whether more follow).
 
     ``sla_due`` reads two index-ordered ranges: tickets by their earliest running deadline
     (the ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out
-    within the page — the tickets without one, by id. The second statement is paid only by the
-    page that crosses over."""
+    within the page — the tickets without one, most recently updated first. Its ``after`` is
+    ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the second. The second
+    statement is paid only from the page that crosses over."""
     if sort is not TicketSort.sla_due:
         stmt = list_statement(visibility, filters, sort, limit, after)
         return list((await session.execute(stmt)).all())
     rows: list[AnyRow] = []
-    if after is None or after[0] < NO_DEADLINE:
+    rest = after is not None and len(after) > 2 and bool(after[2])
+    if not rest:
         stmt = list_statement(visibility, filters, sort, limit, after)
         rows = list((await session.execute(stmt)).all())
         after = None
@@ -438,7 +434,7 @@ def list_statement(
     filters: TicketFilters,
     sort: TicketSort,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
 ) -> Select[*tuple[Any, ...]]:
     """The keyset page query (separate so its plan can be inspected); for ``sla_due``, the
     tickets with a running deadline."""
@@ -470,17 +466,21 @@ def without_deadline_statement(
     visibility: TicketVisibility,
     filters: TicketFilters,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
 ) -> Select[*tuple[Any, ...]]:
-    """``sla_due``'s second range: tickets without a running deadline, by id (the primary key;
-    each probes sla_ticket_states by its primary key)."""
+    """``sla_due``'s second range: tickets without a running deadline, most recently updated
+    first (the default order's index; each probes sla_ticket_states by its primary key). An
+    inbox's waiting (paused) tickets are among the recently updated, so with a status filter
+    they come early in that index, where oldest-first would walk the closed past first."""
     running = exists().where(STATES.c.ticket_id == TICKETS.c.id, STATES.c.due_at.is_not(None))
     stmt = select(*_columns(visibility), null().label("sla_due_at")).where(
         ~running, _visible(visibility), *_filters(filters)
     )
     if after is not None:
-        stmt = stmt.where(TICKETS.c.id > after[1])
-    return stmt.order_by(TICKETS.c.id.asc()).limit(limit + 1)
+        key = tuple_(TICKETS.c.updated_at, TICKETS.c.id)
+        stmt = stmt.where(key < tuple_(literal(after[0]), literal(after[1])))
+    order = (TICKETS.c.updated_at.desc(), TICKETS.c.id.desc())
+    return stmt.order_by(*order).limit(limit + 1)
 
 
 async def count_by_status(

@@ -55,10 +55,10 @@ from helpline.user import service as user_service
 STAFF = {Role.agent, Role.admin}
 
 
-def _sla_due_at(row: Any) -> datetime:
-    """A ticket's position in the ``sla_due`` order: its earliest running deadline (a row
-    carries it; a rendered list item has its `sla` block), else the end of time."""
-    due = getattr(row, "sla_due_at", None)
+def _sla_due_at(row: Any) -> datetime | None:
+    """A ticket's earliest running deadline: a row carries it; a rendered list item has its
+    `sla` block."""
+    due: datetime | None = getattr(row, "sla_due_at", None)
     if due is None and getattr(row, "sla", None) is not None:
         block = row.sla if isinstance(row.sla, TicketSla) else TicketSla.model_validate(row.sla)
         running = [
@@ -71,12 +71,29 @@ def _sla_due_at(row: Any) -> datetime:
             if d is not None
         ]
         due = min(running) if running else None
-    return due if due is not None else repository.NO_DEADLINE
+    return due
 
 
-def _ticket_keyset(sort: TicketSort) -> Keyset[Any, tuple[datetime, uuid.UUID]]:
+def _sla_due_position(row: Any) -> list[Any]:
+    """Where a row stands in the ``sla_due`` order: ``[due_at, id]`` among the tickets with a
+    running deadline, ``[updated_at, id, "rest"]`` among the ones without (which follow)."""
+    due = _sla_due_at(row)
+    if due is None:
+        return [row.updated_at.isoformat(), str(row.id), "rest"]
+    return [due.isoformat(), str(row.id)]
+
+
+def _parse_sla_due(values: list[Any]) -> tuple[datetime, uuid.UUID, bool]:
+    if len(values) == 3 and values[2] == "rest":
+        return datetime.fromisoformat(values[0]), uuid.UUID(values[1]), True
+    if len(values) != 2:
+        raise ValueError("not a position of the sla_due order")
+    return datetime.fromisoformat(values[0]), uuid.UUID(values[1]), False
+
+
+def _ticket_keyset(sort: TicketSort) -> Keyset[Any, tuple[Any, ...]]:
     if sort is TicketSort.sla_due:
-        return Keyset(sort.value, time_and_id_of(_sla_due_at), time_and_id(uuid.UUID))
+        return Keyset(sort.value, _sla_due_position, _parse_sla_due)
     updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
     return Keyset(
         sort.value,

@@ -121,25 +121,33 @@ class TestBlockInTickets:
 
 class TestFiltersAndSort:
     async def test_sla_due_order_pages_through_deadlines_then_the_rest(
-        self, client, cast: Cast, tickets
+        self, client, cast: Cast, tickets, session
     ) -> None:
-        seen: list[str] = []
+        # Two more without a deadline: no policy matched yet (never derived), and one answered
+        # and solved (its clocks are done).
+        await make_ticket(session, cast.bob.id, created_at=T0)
+        await make_ticket(session, cast.alice.id, created_at=T0 - timedelta(days=1))
+        await session.flush()
+        seen: list[dict] = []
         cursor = None
-        pages = 0
         while True:
             query = "sort=sla_due&limit=2" + (f"&cursor={cursor}" if cursor else "")
             r = await client.get(f"{TICKETS}?{query}", headers=cast.agent.headers)
             assert r.status_code == 200, r.text
-            seen += _ids(r.json())
-            pages += 1
+            seen += r.json()["data"]
             cursor = r.json()["meta"]["next_cursor"]
             if cursor is None:
                 break
-        # Running deadlines first (09:00, 12:00, next day 06:00), then the one without, by id.
-        assert seen[:3] == [str(tickets[1]), str(tickets[0]), str(tickets[2])]
-        assert str(tickets[3]) in seen[3:]
-        assert len(seen) == len(set(seen))
-        assert seen[3:] == sorted(seen[3:])
+        ids = [t["id"] for t in seen]
+        # Running deadlines first (09:00, 12:00, next day 06:00), then the ones without one,
+        # most recently updated first — across the page boundaries, each exactly once.
+        assert ids[:3] == [str(tickets[1]), str(tickets[0]), str(tickets[2])]
+        assert len(ids) == len(set(ids)) == 6
+        rest = seen[3:]
+        assert str(tickets[3]) in [t["id"] for t in rest]
+        assert all(t["sla"] is None or t["sla"]["first_response_due_at"] is None for t in rest)
+        keys = [(t["updated_at"], t["id"]) for t in rest]
+        assert keys == sorted(keys, reverse=True)
 
     async def test_breached_and_due_before_filters(self, client, cast: Cast, tickets) -> None:
         r = await client.get(f"{TICKETS}?sla_breached=true", headers=cast.agent.headers)
