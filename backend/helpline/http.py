@@ -155,14 +155,15 @@ def etag_for_version(version: int) -> str:
     return f'"{version}"'
 
 
-IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]{1,10}"?)\s*$'
+# The version, optionally with the digest of a staff view's `sla` block (`"3.1a2b3c4d"`).
+IF_MATCH_PATTERN = r'^\s*(\*|(W/)?"?[0-9]{1,10}(\.[0-9a-f]{8})?"?)\s*$'
 
 
 def parse_if_match(value: str | None) -> int | None:
     """The version an If-Match header names (`"3"`, `W/"3"` or `3`); None when absent or `*`."""
     if value is None or value.strip() == "*":
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
+    raw = value.strip().removeprefix("W/").strip('"').split(".", 1)[0]
     if not raw.isdigit() or len(raw) > 10:
         raise BadRequest('If-Match must be an ETag returned by this API, e.g. "3".')
     return int(raw)

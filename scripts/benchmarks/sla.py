@@ -1,6 +1,6 @@
 """Measure service levels on this machine: recompute, the alarm step, the SLA queue, the feed.
 
-Usage:  scripts/bench sla [--tickets 20000] [--rounds 200]
+Usage:  scripts/bench sla [--tickets 20000] [--rounds 200] [--only-inbox]
 
 On a fresh throw-away database (PostgreSQL at HELPLINE_TEST_DATABASE_URL's server, else
 127.0.0.1:5432 as postgres): N open tickets (mixed priorities, half with a staff reply and a
@@ -10,6 +10,9 @@ customer follow-up), a business-hours calendar and a policy, then
 - alarm step with nothing due: p50/p99 wall per step, and the plan's buffers (it must not grow
   with N: an index probe, not a scan);
 - SLA queue first page (`GET /api/v1/sla/queue` query), and with a status filter: p50/p99;
+- the inbox sorted by SLA due (`GET /api/v1/tickets?sort=sla_due`, the repository's statement
+  with every item's `sla` block): first page, a page deep in the list, with filters, and the
+  page that crosses from deadlines to tickets without one — p50/p99, and the first page's plan;
 - the feed consumer: events/s re-deriving the tickets of 2,000 new messages.
 This is a report, not a test: nothing here fails a build.
 """
@@ -29,6 +32,9 @@ from helpline.db import Database, make_engine
 from helpline.kit.clock import utcnow
 from helpline.sla import runner, service
 from helpline.sla.schemas import CalendarCreate, PolicyCreate
+from helpline.ticket import repository as ticket_repository
+from helpline.ticket.access import TicketVisibility
+from helpline.ticket.schemas import TicketFilters, TicketSort
 from scripts.lib.services import create_database, drop_database
 
 H = 3600
@@ -133,6 +139,9 @@ async def run(args: argparse.Namespace, url: str) -> None:
             ).scalar_one()
         print(f"{clocks} clocks, {pending} with an alarm to come")
 
+        if args.only_inbox:
+            await inbox_by_due(db, args.rounds)
+            return
         # Alarm step with nothing newly due (fire everything due now first).
         await runner.fire_alarms(db, utcnow)
         times = []
@@ -187,6 +196,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
                 times.append((time.perf_counter() - t) * 1000)
             print(f"SLA queue {label}: p50 {pct(times, 0.5):.2f} ms, p99 {pct(times, 0.99):.2f} ms")
 
+        await inbox_by_due(db, args.rounds)
+
         async with db.transaction() as s:
             await s.execute(
                 text(
@@ -206,10 +217,85 @@ async def run(args: argparse.Namespace, url: str) -> None:
         await db.dispose()
 
 
+STAFF = TicketVisibility(customer_id=None, sees_internal=True)
+
+
+async def inbox_by_due(db: Database, rounds: int) -> None:
+    """The ticket list in `sla_due` order, as the console's inbox asks for it (25 a page)."""
+    async with db.transaction() as s:
+        (running,) = (
+            await s.execute(text("SELECT count(*) FROM sla_ticket_states WHERE due_at IS NOT NULL"))
+        ).one()
+        middle = (
+            await s.execute(
+                text(
+                    "SELECT due_at, ticket_id FROM sla_ticket_states WHERE due_at IS NOT NULL"
+                    " ORDER BY due_at, ticket_id OFFSET :n LIMIT 1"
+                ),
+                {"n": running // 2},
+            )
+        ).one()
+        last = (
+            await s.execute(
+                text(
+                    "SELECT due_at, ticket_id FROM sla_ticket_states WHERE due_at IS NOT NULL"
+                    " ORDER BY due_at DESC, ticket_id DESC OFFSET 10 LIMIT 1"
+                )
+            )
+        ).one()
+    cases = (
+        ("first page", TicketFilters(), None),
+        ("page in the middle", TicketFilters(), (middle.due_at, middle.ticket_id)),
+        (
+            "status=new,open&priority=high",
+            TicketFilters(status=("new", "open"), priority="high"),
+            None,
+        ),
+        ("sla_breached=true", TicketFilters(sla_breached=True), None),
+        ("crossing to tickets without a deadline", TicketFilters(), (last.due_at, last.ticket_id)),
+    )
+    for label, filters, after in cases:
+        times = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            async with db.transaction() as s:
+                rows = await ticket_repository.list_tickets(
+                    s, STAFF, filters, TicketSort.sla_due, 25, after
+                )
+            times.append((time.perf_counter() - t) * 1000)
+        print(
+            f"inbox sort=sla_due {label}: p50 {pct(times, 0.5):.2f} ms,"
+            f" p99 {pct(times, 0.99):.2f} ms ({len(rows)} rows)"
+        )
+    plans = (
+        (
+            "first page",
+            ticket_repository.list_statement(STAFF, TicketFilters(), TicketSort.sla_due, 25, None),
+        ),
+        (
+            "tickets without a deadline (the crossing page's second statement)",
+            ticket_repository.without_deadline_statement(STAFF, TicketFilters(), 25, None),
+        ),
+    )
+    for label, stmt in plans:
+        async with db.transaction() as s:
+            sql = str(stmt.compile(s.bind, compile_kwargs={"literal_binds": True}))
+            plan = [r[0] for r in await s.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))]
+        print(f"  {label} plan:")
+        for line in plan:
+            if "SubPlan" in line or "->" in line or "Execution" in line or line[:1] != " ":
+                print("   " + line)
+
+
 def main(argv: list[str]) -> object:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument(
+        "--only-inbox",
+        action="store_true",
+        help="after the recompute, only the inbox sorted by SLA due (skips firing the alarms)",
+    )
     arguments = parser.parse_args(argv)
     server = os.environ.get(
         "HELPLINE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

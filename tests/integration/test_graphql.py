@@ -66,13 +66,14 @@ class TestTicketParity:
         body = await gql(
             client,
             cast.agent,
-            f"query($id: ID!) {{ ticket(id: $id) {{ {TICKET_FIELDS} metadata }} }}",
+            f"query($id: ID!) {{ ticket(id: $id) {{ {TICKET_FIELDS} metadata sla {{ policy }} }} }}",
             {"id": str(ticket_id)},
         )
         assert "errors" not in body
         got = snake(body["data"]["ticket"])
         for key in ("created_at", "updated_at"):
             assert got.pop(key).replace("+00:00", "Z")[:19] == rest.pop(key)[:19]
+        assert rest["sla"] is None  # staff see the block; no policy applies here
         assert got == rest
 
     async def test_list_with_filters_and_pages_matches_rest(self, client, cast: Cast, session):

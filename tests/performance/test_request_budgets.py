@@ -84,6 +84,69 @@ async def _warm_up(client, headers) -> None:
     assert r.status_code == 200
 
 
+SLA_POLICY = {
+    "name": "Budget policy",
+    "position": 0,
+    "targets": {"normal": {"first_response": {"seconds": 3600, "business": False}}},
+}
+
+
+async def _with_sla(client, session, cast: Cast, title: str) -> Any:
+    """A ticket under an SLA policy, its clocks derived (the worker's part, done here)."""
+    from helpline.kit.clock import utcnow
+    from helpline.sla import service as sla_service
+
+    r = await client.post("/api/v1/sla-policies", json=SLA_POLICY, headers=cast.admin.headers)
+    assert r.status_code == 201, r.text
+    tid = await make_ticket(session, cast.alice.id, title=title)
+    await session.flush()
+    assert await sla_service.derive_tickets(session, [tid], utcnow()) == 1
+    await session.commit()
+    return tid
+
+
+class TestSlaBlockBudgets:
+    """The `sla` block rides in the ticket's own statement and in its cached bytes (ADR 0013)."""
+
+    async def test_uncached_get_with_sla_is_still_one_statement(
+        self, client, session, cast: Cast, count, warm
+    ):
+        tid = await _with_sla(client, session, cast, "Cold SLA")
+        await _warm_up(client, cast.agent.headers)
+        with count() as miss:
+            r = await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)
+        with count() as hit:
+            again = await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)
+        assert r.status_code == again.status_code == 200
+        assert r.json()["sla"]["policy_name"] == "Budget policy"
+        assert r.json()["sla"]["first_response_due_at"] is not None
+        assert again.json() == r.json()
+        assert len(miss.sql) == 1, miss.sql  # ticket, metadata and sla block
+        assert miss.redis_trips == 2
+        assert hit.sql == []
+        assert hit.redis_trips == 1
+
+    async def test_list_with_sla_blocks_is_one_statement(
+        self, client, session, cast: Cast, count, warm
+    ):
+        await _with_sla(client, session, cast, "Listed SLA")
+        await _warm_up(client, cast.agent.headers)
+        query = {"customer_id": str(cast.alice.id), "limit": 5}
+        with count() as page:
+            r = await client.get(TICKETS, params=query, headers=cast.agent.headers)
+        with count() as due:
+            by_due = await client.get(
+                TICKETS, params={**query, "sort": "sla_due"}, headers=cast.agent.headers
+            )
+        assert r.status_code == by_due.status_code == 200
+        assert r.json()["data"][0]["sla"]["policy_name"] == "Budget policy"
+        assert len(page.sql) == 1, page.sql  # the page with every item's sla block
+        assert page.redis_trips == 2
+        # sla_due: tickets with a deadline, then (the page is not full) those without one.
+        assert by_due.json()["data"][0]["sla"]["first_response_due_at"] is not None
+        assert len(due.sql) == 2, due.sql
+
+
 class TestReadBudgets:
     async def test_cached_get_is_one_redis_trip_and_no_sql(
         self, client, session, cast: Cast, count, warm

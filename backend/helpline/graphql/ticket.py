@@ -109,6 +109,16 @@ class TicketFilterInput:
     metadata: list[MetadataFilterInput] | None = strawberry.field(
         default=None, description="At most 5 metadata matches."
     )
+    sla_breached: bool | None = strawberry.field(
+        default=None,
+        description="Staff only: true — an SLA target was missed; false — a policy applies and "
+        "none was missed (as REST `sla_breached`).",
+    )
+    sla_due_before: datetime | None = strawberry.field(
+        default=None,
+        description="Staff only: a running SLA deadline before this instant (REST "
+        "`sla_due_before`).",
+    )
 
     def to_filters(self) -> TicketFilters:
         q = self.q.strip() if self.q is not None else None
@@ -131,6 +141,8 @@ class TicketFilterInput:
                 "q": q or None,
                 "q_scope": self.q_scope,
                 "metadata": tuple(sorted(pairs)),
+                "sla_breached": self.sla_breached,
+                "sla_due_before": self.sla_due_before,
             },
         )
 

@@ -250,6 +250,9 @@ class TicketSlaState:
         )
 
 
+NOT_LOADED: Any = object()
+
+
 @strawberry.type(description="A support ticket.")
 class Ticket:
     id: strawberry.ID
@@ -268,6 +271,9 @@ class Ticket:
     )
     tags: list[str] = strawberry.field(default_factory=list, description="Tags, sorted.")
     preloaded_metadata: strawberry.Private[dict[str, Any] | None] = None
+    # The `sla` block when the ticket came with it (a staff list page, a staff read); else the
+    # resolver asks the DataLoader.
+    preloaded_sla: strawberry.Private[Any] = NOT_LOADED
 
     @classmethod
     def from_row(cls, row: Any) -> Ticket:
@@ -289,6 +295,7 @@ class Ticket:
             ),
             tags=list(getattr(row, "tags", ())),
             preloaded_metadata=getattr(row, "metadata", None),
+            preloaded_sla=getattr(row, "sla", NOT_LOADED),
         )
 
     @property
@@ -350,7 +357,9 @@ class Ticket:
     async def sla(self, info: Info) -> TicketSlaState | None:
         if not info.context.principal.is_staff:
             return None
-        found = await info.context.loaders.sla.load(self.uuid)
+        found = self.preloaded_sla
+        if found is NOT_LOADED:
+            found = await info.context.loaders.sla.load(self.uuid)
         return None if found is None else TicketSlaState.from_block(found)
 
     @strawberry.field(description="The ticket's change history, oldest first.")

@@ -21,6 +21,7 @@ from helpline.jobs.context import current
 from helpline.mail import service as mail_service
 from helpline.report import runner as report_runner
 from helpline.sla import runner as sla_runner
+from helpline.ticket import service as ticket_service
 
 log = structlog.get_logger("helpline.jobs")
 blueprint = Blueprint()
@@ -67,7 +68,12 @@ async def send_email(id: str) -> str:
 async def sla_recompute(id: str) -> int:
     """Recompute open tickets' SLA clocks after a policy or calendar change (batched)."""
     ctx = current()
-    return await sla_runner.recompute(ctx.database, ctx.clock, uuid.UUID(id))
+    return await sla_runner.recompute(
+        ctx.database,
+        ctx.clock,
+        uuid.UUID(id),
+        invalidate=ticket_service.invalidate_sla_from_worker,
+    )
 
 
 @blueprint.periodic(cron=SCHEDULE["sla_tick"])
@@ -75,8 +81,9 @@ async def sla_recompute(id: str) -> int:
 async def sla_tick(timestamp: int) -> int:
     """The SLA loop's safety net where no worker runs it continuously: feed, then alarms."""
     ctx = current()
-    await sla_runner.follow_feed(ctx.database, ctx.clock)
-    return len(await sla_runner.fire_alarms(ctx.database, ctx.clock))
+    invalidate = ticket_service.invalidate_sla_from_worker
+    await sla_runner.follow_feed(ctx.database, ctx.clock, invalidate=invalidate)
+    return len(await sla_runner.fire_alarms(ctx.database, ctx.clock, invalidate=invalidate))
 
 
 @blueprint.periodic(cron=SCHEDULE["reports_tick"])

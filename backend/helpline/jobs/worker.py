@@ -24,6 +24,7 @@ from helpline.report import runner as report_runner
 from helpline.rule.runner import RulesRunner
 from helpline.runtime import resolve_database_url
 from helpline.sla import runner as sla_runner
+from helpline.ticket import service as ticket_service
 from helpline.webhook.delivery import Deliverer
 from helpline.webhook.pinning import pinned_client
 
@@ -111,7 +112,9 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
         # SLA clocks follow the change feed within about a second (ADR 0013).
         sla_loop = Periodic(
             "sla",
-            lambda: sla_runner.step(ctx.database, ctx.clock),
+            lambda: sla_runner.step(
+                ctx.database, ctx.clock, ticket_service.invalidate_sla_from_worker
+            ),
             interval_s=1.0,
             final_step=False,
         )

@@ -420,6 +420,26 @@ async def record_alarm(session: AsyncSession, clock: SlaClock, values: dict[str,
     )
 
 
+async def add_breached_kinds(
+    session: AsyncSession, breaches: Sequence[tuple[uuid.UUID, str]]
+) -> list[uuid.UUID]:
+    """Add each (ticket, kind) to the ticket's breached kinds (kept sorted and unique), in one
+    statement; the tickets whose kinds changed."""
+    if not breaches:
+        return []
+    result = await session.execute(
+        text(
+            "UPDATE sla_ticket_states s SET breached = ARRAY(SELECT DISTINCT k FROM"
+            " unnest(s.breached || v.kinds) AS k ORDER BY k), updated_at = now()"
+            " FROM (SELECT t, array_agg(k) AS kinds FROM unnest(CAST(:t AS uuid[]),"
+            " CAST(:k AS text[])) AS x(t, k) GROUP BY t) AS v"
+            " WHERE s.ticket_id = v.t AND NOT (s.breached @> v.kinds) RETURNING s.ticket_id"
+        ),
+        {"t": [b[0] for b in breaches], "k": [b[1] for b in breaches]},
+    )
+    return [r.ticket_id for r in result]
+
+
 async def emit_event(
     session: AsyncSession, event_type: str, ticket_id: uuid.UUID, data: dict[str, Any]
 ) -> None:

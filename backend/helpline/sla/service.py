@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -67,6 +67,11 @@ FEED_BATCH = 500
 RECOMPUTE_BATCH = 500
 ALARM_BATCH = 500
 CALENDAR_TIME = CalendarTime()
+
+# Told, in the deriving transaction, which tickets' `sla` block changed, so that their cached
+# staff views are dropped once it commits (the ticket domain's invalidation outbox: the SLA
+# layer sits below tickets and is handed the function by the worker).
+Invalidate = Callable[[AsyncSession, Sequence[uuid.UUID]], Awaitable[None]]
 
 
 def require_admin(principal: Principal) -> None:
@@ -380,12 +385,21 @@ def _row(ticket_id: uuid.UUID, policy: SlaPolicy, clock: Clock, notices: Any) ->
     }
 
 
-async def derive_tickets(session: AsyncSession, ids: Sequence[uuid.UUID], now: datetime) -> int:
-    """Re-derive the clocks of these tickets from their history; returns how many have a policy."""
+async def derive_tickets(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    now: datetime,
+    *,
+    invalidate: Invalidate | None = None,
+) -> int:
+    """Re-derive the clocks of these tickets from their history; returns how many have a policy.
+
+    With ``invalidate``, the tickets whose `sla` block changed are handed to it."""
     ids = sorted(set(ids))
     if not ids:
         return 0
     stored = {(r.ticket_id, r.kind, r.cycle): r for r in await repository.lock_clocks(session, ids)}
+    before = await sla_of_tickets(session, ids) if invalidate is not None else {}
     tickets = await repository.load_tickets(session, ids)
     policies = await repository.list_policies(session, enabled_only=True)
     calendars = await repository.calendars_by_id(
@@ -426,11 +440,22 @@ async def derive_tickets(session: AsyncSession, ids: Sequence[uuid.UUID], now: d
             }
         )
     await repository.replace_clocks(session, ids, rows, states)
+    if invalidate is not None:
+        after = await sla_of_tickets(session, ids)
+        changed = [t for t in ids if before.get(t) != after.get(t)]
+        if changed:
+            await invalidate(session, changed)
     return len(states)
 
 
 # -- the worker's consumer of the change feed ----------------------------------------------------
-async def follow_feed(session: AsyncSession, now: datetime, *, batch: int = FEED_BATCH) -> int:
+async def follow_feed(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    batch: int = FEED_BATCH,
+    invalidate: Invalidate | None = None,
+) -> int:
     """One batch of the change feed: re-derive the tickets it touched, move the position.
 
     Returns the number of events read (0: caught up, or another worker holds the position)."""
@@ -441,7 +466,7 @@ async def follow_feed(session: AsyncSession, now: datetime, *, batch: int = FEED
     if not events:
         return 0
     touched = {e.ticket_id for e in events if not e.type.startswith("sla.")}
-    await derive_tickets(session, sorted(touched), now)
+    await derive_tickets(session, sorted(touched), now, invalidate=invalidate)
     await repository.move_position(session, (events[-1].xid, events[-1].id))
     return len(events)
 
@@ -468,10 +493,16 @@ def _event_data(clock: SlaClock, **extra: Any) -> dict[str, Any]:
 
 
 async def fire_alarms(
-    session: AsyncSession, now: datetime, *, limit: int = ALARM_BATCH
+    session: AsyncSession,
+    now: datetime,
+    *,
+    limit: int = ALARM_BATCH,
+    invalidate: Invalidate | None = None,
 ) -> list[Alarm]:
-    """Emit the due `sla.warning` / `sla.breached` events, each exactly once per clock."""
+    """Emit the due `sla.warning` / `sla.breached` events, each exactly once per clock; a
+    breach also joins its ticket's breached kinds (the `sla` block, the `sla_breached` filter)."""
     fired: list[Alarm] = []
+    breaches: list[tuple[uuid.UUID, str]] = []
     for clock in await repository.due_alarms(session, now, limit):
         is_open = clock.fulfilled_at is None and clock.stopped_at is None
         breach = clock.breached_at or (clock.due_at if is_open else None)
@@ -484,6 +515,7 @@ async def fire_alarms(
             )
             values = {"breach_noticed_at": now, "breached_at": breach}
             noticed = True
+            breaches.append((clock.ticket_id, clock.kind))
             fired.append(Alarm("sla.breached", clock.ticket_id, clock.kind, clock.cycle))
         elif not warned and is_open and clock.warn_at is not None and clock.warn_at <= now:
             await repository.emit_event(
@@ -494,6 +526,9 @@ async def fire_alarms(
             fired.append(Alarm("sla.warning", clock.ticket_id, clock.kind, clock.cycle))
         values["next_alarm_at"] = _next_alarm_of_row(clock, breach, warned, noticed, is_open)
         await repository.record_alarm(session, clock, values)
+    changed = await repository.add_breached_kinds(session, breaches)
+    if changed and invalidate is not None:
+        await invalidate(session, sorted(changed))
     return fired
 
 
@@ -530,7 +565,12 @@ async def get_recompute(
 
 
 async def recompute_batch(
-    session: AsyncSession, recompute_id: uuid.UUID, now: datetime, *, batch: int = RECOMPUTE_BATCH
+    session: AsyncSession,
+    recompute_id: uuid.UUID,
+    now: datetime,
+    *,
+    batch: int = RECOMPUTE_BATCH,
+    invalidate: Invalidate | None = None,
 ) -> bool:
     """One batch of a recomputation (its own transaction); True when there is more to do."""
     run = await repository.get_recompute(session, recompute_id, lock=True)
@@ -543,7 +583,7 @@ async def recompute_batch(
             {"state": "running", "total": await repository.count_open_tickets(session)},
         )
     ids = await repository.open_tickets_after(session, run.last_ticket_id, batch)
-    await derive_tickets(session, ids, now)
+    await derive_tickets(session, ids, now, invalidate=invalidate)
     more = len(ids) == batch
     values: dict[str, Any] = {"done": run.done + len(ids)}
     if ids:

@@ -49,7 +49,7 @@ from helpline.kit.periodic import Periodic
 from helpline.kit.redis_client import is_cluster
 from helpline.ticket import repository
 from helpline.ticket.access import TicketVisibility
-from helpline.ticket.schemas import TicketDetail, TicketRead
+from helpline.ticket.schemas import TicketDetail, TicketListItem
 
 log = logging.getLogger(__name__)
 
@@ -110,24 +110,49 @@ return 1
 
 # The shape of the cached bodies: part of every entry's key, so that entries rendered by an
 # older release (without a field the representation has since gained) are never served after
-# an upgrade. Bump it when TicketRead/TicketDetail change. r2: tickets carry `number`.
-REPRESENTATION = "r2"
+# an upgrade. Bump it when TicketRead/TicketDetail change. r2: tickets carry `number`; r3: the
+# staff-only `sla` block is kept beside the body.
+REPRESENTATION = "r3"
 
 
 @dataclass(frozen=True, slots=True)
 class TicketEntry:
-    """A ticket as GET returns it: the JSON body plus what access checks and ETags need."""
+    """A ticket as GET returns it: the JSON body plus what access checks and ETags need.
+
+    ``body`` is the representation without the staff-only ``sla`` block (what a customer
+    gets, sent as is); ``sla`` is that block's JSON (``null``: no policy applies; ``None``: not
+    loaded, a customer's uncached read). Staff get the body with the block spliced in, so
+    neither view is ever re-serialized on a cache hit."""
 
     version: int
     customer_id: uuid.UUID
     body: bytes
+    sla: bytes | None = None
     rendered: TicketDetail | None = field(default=None, compare=False)  # known without parsing
 
     def detail(self) -> TicketDetail:
-        """The ticket as an object (parsed only when it came from Redis)."""
+        """The ticket as an object, with its ``sla`` block when loaded (parsed only when it
+        came from Redis)."""
         if self.rendered is not None:
             return self.rendered
-        return TicketDetail.model_validate_json(self.body)
+        return TicketDetail.model_validate_json(self.staff_body())
+
+    def staff_body(self) -> bytes:
+        if self.sla is None:
+            return self.body
+        return b"".join((self.body[:-1], b',"sla":', self.sla, b"}"))
+
+    def body_for(self, visibility: TicketVisibility) -> bytes:
+        """The JSON this caller gets: customers never see the ``sla`` block."""
+        return self.staff_body() if visibility.sees_internal else self.body
+
+    def etag_for(self, visibility: TicketVisibility) -> str:
+        """The version as ETag; for staff with a policy, the version and a digest of the
+        ``sla`` block, which the worker changes without a new version (If-Match reads the
+        version only)."""
+        if not visibility.sees_internal or self.sla is None or self.sla == b"null":
+            return f'"{self.version}"'
+        return f'"{self.version}.{hashlib.sha256(self.sla).hexdigest()[:8]}"'
 
     def visible_to(self, visibility: TicketVisibility) -> bool:
         return visibility.customer_id is None or visibility.customer_id == self.customer_id
@@ -135,21 +160,43 @@ class TicketEntry:
     @classmethod
     def from_row(cls, row: Any) -> TicketEntry:
         detail = TicketDetail.model_validate(row)
-        body = detail.model_dump_json().encode()
-        return cls(version=row.version, customer_id=row.customer_id, body=body, rendered=detail)
+        loaded = "sla" in row._fields
+        body = detail.model_dump_json(exclude={"sla"}).encode()
+        sla = detail.sla.model_dump_json().encode() if detail.sla is not None else b"null"
+        return cls(
+            version=row.version,
+            customer_id=row.customer_id,
+            body=body,
+            sla=sla if loaded else None,
+            rendered=detail,
+        )
 
     @classmethod
     def parse(cls, raw: bytes) -> TicketEntry:
-        _epoch, version, customer, body = raw.split(b"|", 3)
-        return cls(version=int(version), customer_id=uuid.UUID(customer.decode()), body=body)
+        _epoch, version, customer, size, rest = raw.split(b"|", 4)
+        n = int(size)
+        return cls(
+            version=int(version),
+            customer_id=uuid.UUID(customer.decode()),
+            body=rest[n:],
+            sla=rest[:n] if n else None,
+        )
 
     def pack(self, epoch: bytes) -> bytes:
+        sla = self.sla or b""
         return b"|".join(
-            (epoch, str(self.version).encode(), str(self.customer_id).encode(), self.body)
+            (
+                epoch,
+                str(self.version).encode(),
+                str(self.customer_id).encode(),
+                str(len(sla)).encode(),
+                sla + self.body,
+            )
         )
 
 
-TicketPage = Page[TicketRead]
+# Staff pages carry each ticket's `sla` block; a customer's page has none (parsed: null).
+TicketPage = Page[TicketListItem]
 # A list page, or another list-shaped answer cached the same way (the per-status counts).
 LoadPage = Callable[[], Awaitable[BaseModel]]
 

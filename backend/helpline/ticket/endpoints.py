@@ -47,6 +47,7 @@ from helpline.ticket.schemas import (
     TicketCreate,
     TicketDetail,
     TicketFilters,
+    TicketListItem,
     TicketRead,
     TicketSort,
     TicketUpdate,
@@ -160,6 +161,21 @@ async def ticket_filters(
             "`all` (either). `GET /api/v1/tickets/search` ranks the matches with excerpts.",
         ),
     ] = SearchScope.tickets,
+    sla_breached: Annotated[
+        bool | None,
+        Query(
+            description="Staff only. `true`: an SLA target of the ticket was missed; `false`: "
+            "a policy applies and no target was missed (tickets without a policy match "
+            "neither)."
+        ),
+    ] = None,
+    sla_due_before: Annotated[
+        Rfc3339 | None,
+        Query(
+            description="Staff only. Tickets with a running SLA deadline before this instant "
+            "(RFC 3339), overdue ones included."
+        ),
+    ] = None,
 ) -> TicketFilters:
     """The list filters of a request (one parser for the list and the counts)."""
     try:
@@ -176,6 +192,8 @@ async def ticket_filters(
             tags=tuple(sorted(set(tag or ()))),
             q=q.strip() if q else None,
             q_scope=q_scope,
+            sla_breached=sla_breached,
+            sla_due_before=sla_due_before,
             metadata=_metadata_filters(request),
         )
     except ValidationError as exc:  # the metadata.<key> filters (other params are typed above)
@@ -194,11 +212,14 @@ IfNoneMatch = Annotated[str | None, Header(description="ETag from a previous GET
 
 @router.get(
     "",
-    response_model=Page[TicketRead],
+    response_model=Page[TicketListItem],
     summary="List tickets",
     description="Keyset-paginated list of the tickets the caller may see, newest change first by "
     "default. Filters combine with AND; `metadata.<key>=<value>` matches a metadata entry "
-    "(repeatable); `q` is a full-text search over title and description. Sends an `ETag`; "
+    "(repeatable); `q` is a full-text search over title and description. Staff get each "
+    "ticket's `sla` block (null: no policy) and may filter by `sla_breached` and "
+    "`sla_due_before` and sort by `sla_due` (earliest running deadline first, tickets without "
+    "one last, most recently updated first); a customer using them → 403. Sends an `ETag`; "
     "`If-None-Match` with it → 304.",
     operation_id="listTickets",
     responses={
@@ -214,7 +235,9 @@ async def list_tickets(
     sort: Annotated[
         TicketSort,
         Query(
-            description="Order: `-updated_at` (default), `updated_at`, `-created_at`, `created_at`."
+            description="Order: `-updated_at` (default), `updated_at`, `-created_at`, "
+            "`created_at`, `sla_due` (staff only: earliest running SLA deadline first, "
+            "tickets without one last)."
         ),
     ] = TicketSort.updated_desc,
     limit: Annotated[
@@ -309,7 +332,11 @@ async def search_tickets(
     "/{ticket_id}",
     response_model=TicketDetail,
     summary="Get a ticket",
-    description="The ticket with its metadata. Sends an `ETag`; `If-None-Match` with it → 304.",
+    description="The ticket with its metadata and, for staff, its `sla` block (null when no "
+    "policy applies; absent for customers). Sends an `ETag` — the version, for staff with a "
+    'policy the version and a digest of the `sla` block (`"3.1a2b3c4d"`), which changes when '
+    "the worker moves a deadline without a new version; `If-Match` takes either form and "
+    "compares the version. `If-None-Match` with it → 304.",
     operation_id="getTicket",
     responses={
         304: {"description": "Not modified (the ETag matches)."},
@@ -322,12 +349,11 @@ async def get_ticket(
     principal: TicketsReadCached,
     if_none_match: Annotated[str | None, Header(description="ETag from a previous GET.")] = None,
 ) -> Response:
-    entry = await service.get_ticket_entry(uow, principal, ticket_id)
-    etag = etag_for_version(entry.version)
+    etag, body = await service.get_ticket_document(uow, principal, ticket_id)
     if if_none_match_hits(if_none_match, etag):
         raise NotModified(etag)
     # The cached body is exactly TicketDetail's JSON: sent as is, without re-validation.
-    return Response(entry.body, media_type="application/json", headers={"ETag": etag})
+    return Response(body, media_type="application/json", headers={"ETag": etag})
 
 
 @router.patch(

@@ -6,7 +6,6 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -23,6 +22,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    null,
     or_,
     select,
     text,
@@ -37,6 +37,9 @@ from helpline.models import (
     CacheInvalidation,
     Conversation,
     Mailbox,
+    SlaClock,
+    SlaPolicy,
+    SlaTicketState,
     Ticket,
     TicketHistory,
     TicketMetadata,
@@ -87,6 +90,51 @@ METADATA_OBJECT = (
     .label("metadata")
 )
 
+# The staff-only `sla` block (sla/schemas.TicketSla) as one jsonb value, NULL when no policy
+# applies: a correlated subquery over the SLA worker's tables (sla_ticket_states by its primary
+# key, the ticket's few clocks by theirs), so a ticket read or a list page stays one statement.
+STATES = cast(Table, SlaTicketState.__table__)
+CLOCKS = cast(Table, SlaClock.__table__)
+POLICIES = cast(Table, SlaPolicy.__table__)
+OPEN_CLOCK = and_(CLOCKS.c.fulfilled_at.is_(None), CLOCKS.c.stopped_at.is_(None))
+
+
+def _kind_due(kind: str) -> ColumnElement[Any]:
+    return func.min(CLOCKS.c.due_at).filter(and_(CLOCKS.c.kind == kind, OPEN_CLOCK))
+
+
+SLA_BLOCK = (
+    select(
+        func.jsonb_build_object(
+            literal_column("'policy'"),
+            STATES.c.policy_id,
+            literal_column("'policy_name'"),
+            POLICIES.c.name,
+            literal_column("'first_response_due_at'"),
+            _kind_due("first_response"),
+            literal_column("'next_response_due_at'"),
+            _kind_due("next_response"),
+            literal_column("'resolution_due_at'"),
+            _kind_due("resolution"),
+            literal_column("'paused'"),
+            func.coalesce(
+                func.bool_or(and_(CLOCKS.c.paused_at.is_not(None), OPEN_CLOCK)), literal(False)
+            ),
+            literal_column("'breached'"),
+            func.to_jsonb(STATES.c.breached),
+        )
+    )
+    .select_from(
+        STATES.outerjoin(POLICIES, POLICIES.c.id == STATES.c.policy_id).outerjoin(
+            CLOCKS, CLOCKS.c.ticket_id == STATES.c.ticket_id
+        )
+    )
+    .where(STATES.c.ticket_id == TICKETS.c.id)
+    .group_by(STATES.c.ticket_id, POLICIES.c.id)
+    .scalar_subquery()
+    .label("sla")
+)
+
 
 def _visible(visibility: TicketVisibility) -> ColumnElement[bool]:
     condition: ColumnElement[bool] = TICKETS.c.deleted_at.is_(None)
@@ -112,9 +160,17 @@ def _visibility_params(ticket_id: uuid.UUID, visibility: TicketVisibility) -> di
 
 
 THIS_TICKET = TICKETS.c.id == bindparam("ticket_id")
-GET_TICKET = _by_visibility(
-    lambda visible: select(*COLUMNS, METADATA_OBJECT).where(THIS_TICKET, visible)
-)
+# Staff read the ticket with its `sla` block; a customer's read never loads it.
+GET_TICKET = {
+    False: select(*COLUMNS, METADATA_OBJECT, SLA_BLOCK).where(
+        THIS_TICKET, TICKETS.c.deleted_at.is_(None)
+    ),
+    True: select(*COLUMNS, METADATA_OBJECT).where(
+        THIS_TICKET,
+        TICKETS.c.deleted_at.is_(None),
+        TICKETS.c.customer_id == bindparam("visible_to"),
+    ),
+}
 LOCK_TICKET = _by_visibility(
     lambda visible: select(*COLUMNS).where(THIS_TICKET, visible).with_for_update()
 )
@@ -430,6 +486,22 @@ def _filters(
         conditions.append(TICKETS.c.tags.contains(list(filters.tags)))
     if filters.q:
         conditions.append(_text_matches(filters.q, filters, visibility, probe))
+    # An alias: the `sla_due` order joins sla_ticket_states itself.
+    state = STATES.alias("sla_filter")
+    if filters.sla_breached is not None:
+        breached = func.cardinality(state.c.breached)
+        conditions.append(
+            exists().where(
+                state.c.ticket_id == TICKETS.c.id,
+                breached > 0 if filters.sla_breached else breached == 0,
+            )
+        )
+    if filters.sla_due_before is not None:
+        conditions.append(
+            exists().where(
+                state.c.ticket_id == TICKETS.c.id, state.c.due_at < filters.sla_due_before
+            )
+        )
     for key, raw in filters.metadata:
         values = [literal(json.dumps(v)).cast(JSONB) for v in _metadata_candidates(raw)]
         conditions.append(
@@ -456,12 +528,34 @@ async def list_tickets(
     filters: TicketFilters,
     sort: TicketSort,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
 ) -> list[AnyRow]:
-    """One keyset page (limit + 1 rows, so the caller knows whether more follow)."""
+    """One keyset page (limit + 1 rows, so the caller knows whether more follow).
+
+    ``sla_due`` reads two index-ordered ranges: tickets by their earliest running deadline
+    (the ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out
+    within the page — the tickets without one, most recently updated first. Its ``after`` is
+    ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the second. The second
+    statement is paid only from the page that crosses over."""
     probe = await probe_search(session, visibility, filters)
-    stmt = list_statement(visibility, filters, sort, limit, after, probe)
-    return list((await session.execute(stmt)).all())
+    if sort is not TicketSort.sla_due:
+        stmt = list_statement(visibility, filters, sort, limit, after, probe)
+        return list((await session.execute(stmt)).all())
+    rows: list[AnyRow] = []
+    rest = after is not None and len(after) > 2 and bool(after[2])
+    if not rest:
+        stmt = list_statement(visibility, filters, sort, limit, after, probe)
+        rows = list((await session.execute(stmt)).all())
+        after = None
+    if len(rows) <= limit and filters.sla_due_before is None:
+        stmt = without_deadline_statement(visibility, filters, limit - len(rows), after, probe)
+        rows += (await session.execute(stmt)).all()
+    return rows
+
+
+def _columns(visibility: TicketVisibility) -> list[Any]:
+    """The list's columns: staff also get each ticket's `sla` block (same statement)."""
+    return [*COLUMNS, SLA_BLOCK] if visibility.sees_internal else list(COLUMNS)
 
 
 def list_statement(
@@ -469,13 +563,27 @@ def list_statement(
     filters: TicketFilters,
     sort: TicketSort,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: tuple[Any, ...] | None,
     probe: SearchProbe | None = None,
 ) -> Select[*tuple[Any, ...]]:
-    """The keyset page query (separate so its plan can be inspected); ``probe``: what `q`
-    matched outside the ticket row (`probe_search`)."""
+    """The keyset page query (separate so its plan can be inspected); for ``sla_due``, the
+    tickets with a running deadline; ``probe``: what `q` matched outside the ticket row
+    (`probe_search`)."""
+    if sort is TicketSort.sla_due:
+        due = STATES.c.due_at
+        stmt = (
+            select(*_columns(visibility), due.label("sla_due_at"))
+            .select_from(TICKETS.join(STATES, STATES.c.ticket_id == TICKETS.c.id))
+            .where(due.is_not(None), _visible(visibility), *_filters(filters, visibility, probe))
+        )
+        if after is not None:
+            bound = tuple_(literal(after[0]), literal(after[1]))
+            stmt = stmt.where(tuple_(due, STATES.c.ticket_id) > bound)
+        return stmt.order_by(due.asc(), STATES.c.ticket_id.asc()).limit(limit + 1)
     column, descending = SORT_COLUMNS[sort]
-    stmt = select(*COLUMNS).where(_visible(visibility), *_filters(filters, visibility, probe))
+    stmt = select(*_columns(visibility)).where(
+        _visible(visibility), *_filters(filters, visibility, probe)
+    )
     if after is not None:
         key = tuple_(column, TICKETS.c.id)
         bound = tuple_(literal(after[0]), literal(after[1]))
@@ -485,6 +593,28 @@ def list_statement(
     else:
         stmt = stmt.order_by(column.asc(), TICKETS.c.id.asc())
     return stmt.limit(limit + 1)
+
+
+def without_deadline_statement(
+    visibility: TicketVisibility,
+    filters: TicketFilters,
+    limit: int,
+    after: tuple[Any, ...] | None,
+    probe: SearchProbe | None = None,
+) -> Select[*tuple[Any, ...]]:
+    """``sla_due``'s second range: tickets without a running deadline, most recently updated
+    first (the default order's index; each probes sla_ticket_states by its primary key). An
+    inbox's waiting (paused) tickets are among the recently updated, so with a status filter
+    they come early in that index, where oldest-first would walk the closed past first."""
+    running = exists().where(STATES.c.ticket_id == TICKETS.c.id, STATES.c.due_at.is_not(None))
+    stmt = select(*_columns(visibility), null().label("sla_due_at")).where(
+        ~running, _visible(visibility), *_filters(filters, visibility, probe)
+    )
+    if after is not None:
+        key = tuple_(TICKETS.c.updated_at, TICKETS.c.id)
+        stmt = stmt.where(key < tuple_(literal(after[0]), literal(after[1])))
+    order = (TICKETS.c.updated_at.desc(), TICKETS.c.id.desc())
+    return stmt.order_by(*order).limit(limit + 1)
 
 
 async def count_by_status(

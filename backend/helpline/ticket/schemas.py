@@ -23,6 +23,7 @@ from helpline.kit.patch import PatchBody
 from helpline.kit.unicode import BIDI_CONTROLS
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.models.ticket_metadata import METADATA_KEY_PATTERN
+from helpline.sla.schemas import TicketSla
 
 EXAMPLE_TICKET: dict[str, Any] = {
     "id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
@@ -167,12 +168,41 @@ class TicketRead(BaseModel):
     tags: list[str] = Field(default_factory=list, description="Tags, sorted.")
 
 
+EXAMPLE_SLA: dict[str, Any] = {
+    "policy": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b20",
+    "policy_name": "Standard",
+    "first_response_due_at": "2026-11-20T11:15:02Z",
+    "next_response_due_at": None,
+    "resolution_due_at": "2026-11-21T09:15:02Z",
+    "paused": False,
+    "breached": [],
+}
+SLA_DESCRIPTION = (
+    "Staff only (absent for customers): the ticket's SLA state, the fields of "
+    "`GET /tickets/{id}/sla`; null when no policy applies. Kept by the worker from the ticket's "
+    "history, so it lags a write by about a second."
+)
+
+
+class TicketListItem(TicketRead):
+    """A ticket in a list: the representation plus, for staff, its `sla` block."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**EXAMPLE_TICKET, "sla": EXAMPLE_SLA}]}
+    )
+
+    sla: TicketSla | None = Field(None, description=SLA_DESCRIPTION)
+
+
 class TicketDetail(TicketRead):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{**EXAMPLE_TICKET, "metadata": {"plan": "pro"}}]}
+        json_schema_extra={
+            "examples": [{**EXAMPLE_TICKET, "metadata": {"plan": "pro"}, "sla": EXAMPLE_SLA}]
+        }
     )
 
     metadata: dict[str, Any] = Field(description="The ticket's metadata, key → JSON value.")
+    sla: TicketSla | None = Field(None, description=SLA_DESCRIPTION)
 
 
 NUMBER_QUERY_RE = re.compile(r"^#?([0-9]{1,18})$")
@@ -189,6 +219,8 @@ class TicketSort(StrEnum):
     updated_asc = "updated_at"
     created_desc = "-created_at"
     created_asc = "created_at"
+    # Earliest running SLA deadline first; tickets without one after them (staff only).
+    sla_due = "sla_due"
 
 
 class SearchScope(StrEnum):
@@ -216,6 +248,10 @@ class TicketFilters(BaseModel):
     tags: tuple[Tag, ...] = Field((), max_length=10)
     q: str | None = None
     q_scope: SearchScope = SearchScope.tickets
+    # Staff only: a target missed (true) / a policy applies and none missed (false); a running
+    # deadline before this instant.
+    sla_breached: bool | None = None
+    sla_due_before: AwareDatetime | None = None
     # `metadata.<key>=<value>` matches; one rule for REST and GraphQL alike.
     metadata: tuple[tuple[MetadataFilterKey, MetadataFilterValue], ...] = Field(
         (), max_length=MAX_METADATA_FILTERS

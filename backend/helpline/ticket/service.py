@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -24,6 +24,7 @@ from helpline.kit.ids import new_id
 from helpline.kit.pagination import Keyset, KeysetPage, Page, time_and_id, time_and_id_of
 from helpline.kit.rows import AnyRow
 from helpline.models.enums import Role, TicketStatus
+from helpline.sla.schemas import TicketSla
 from helpline.team import service as team_service
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket import repository
@@ -49,6 +50,7 @@ from helpline.ticket.schemas import (
     TicketCreate,
     TicketDetail,
     TicketFilters,
+    TicketListItem,
     TicketRead,
     TicketSort,
     TicketUpdate,
@@ -59,13 +61,75 @@ from helpline.user import service as user_service
 STAFF = {Role.agent, Role.admin}
 
 
-def _ticket_keyset(sort: TicketSort) -> Keyset[Any, tuple[datetime, uuid.UUID]]:
+def _sla_due_at(row: Any) -> datetime | None:
+    """A ticket's earliest running deadline: a row carries it; a rendered list item has its
+    `sla` block."""
+    due: datetime | None = getattr(row, "sla_due_at", None)
+    if due is None and getattr(row, "sla", None) is not None:
+        block = row.sla if isinstance(row.sla, TicketSla) else TicketSla.model_validate(row.sla)
+        running = [
+            d
+            for d in (
+                block.first_response_due_at,
+                block.next_response_due_at,
+                block.resolution_due_at,
+            )
+            if d is not None
+        ]
+        due = min(running) if running else None
+    return due
+
+
+def _sla_due_position(row: Any) -> list[Any]:
+    """Where a row stands in the ``sla_due`` order: ``[due_at, id]`` among the tickets with a
+    running deadline, ``[updated_at, id, "rest"]`` among the ones without (which follow)."""
+    due = _sla_due_at(row)
+    if due is None:
+        return [row.updated_at.isoformat(), str(row.id), "rest"]
+    return [due.isoformat(), str(row.id)]
+
+
+def _parse_sla_due(values: list[Any]) -> tuple[datetime, uuid.UUID, bool]:
+    if len(values) == 3 and values[2] == "rest":
+        return datetime.fromisoformat(values[0]), uuid.UUID(values[1]), True
+    if len(values) != 2:
+        raise ValueError("not a position of the sla_due order")
+    return datetime.fromisoformat(values[0]), uuid.UUID(values[1]), False
+
+
+def _ticket_keyset(sort: TicketSort) -> Keyset[Any, tuple[Any, ...]]:
+    if sort is TicketSort.sla_due:
+        return Keyset(sort.value, _sla_due_position, _parse_sla_due)
     updated = sort in (TicketSort.updated_desc, TicketSort.updated_asc)
     return Keyset(
         sort.value,
         time_and_id_of(lambda r: r.updated_at if updated else r.created_at),
         time_and_id(uuid.UUID),
     )
+
+
+def _refuse_sla_for_customers(
+    principal: Principal, filters: TicketFilters, sort: TicketSort | None = None
+) -> None:
+    """Service levels are staff-only: a customer may neither filter nor sort by them."""
+    if principal.is_staff:
+        return
+    used = [
+        name
+        for name, on in (
+            ("sla_breached", filters.sla_breached is not None),
+            ("sla_due_before", filters.sla_due_before is not None),
+            ("sort", sort is TicketSort.sla_due),
+        )
+        if on
+    ]
+    if used:
+        raise PermissionDenied(
+            "Service levels are for staff.",
+            errors=[
+                {"loc": ["query", name], "msg": "staff only", "type": "forbidden"} for name in used
+            ],
+        )
 
 
 TICKET_KEYSETS = {sort: _ticket_keyset(sort) for sort in TicketSort}
@@ -185,8 +249,21 @@ async def get_ticket_entry(
 
 
 async def get_ticket(uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID) -> TicketDetail:
-    """A visible ticket with its metadata, or 404."""
-    return (await get_ticket_entry(uow, principal, ticket_id)).detail()
+    """A visible ticket with its metadata (and, for staff, its `sla` block), or 404."""
+    detail = (await get_ticket_entry(uow, principal, ticket_id)).detail()
+    if not principal.is_staff and detail.sla is not None:
+        return detail.model_copy(update={"sla": None})
+    return detail
+
+
+async def get_ticket_document(
+    uow: UnitOfWork, principal: Principal, ticket_id: uuid.UUID
+) -> tuple[str, bytes]:
+    """A visible ticket as GET sends it: its ETag and JSON body (the `sla` block for staff
+    only), or 404."""
+    entry = await get_ticket_entry(uow, principal, ticket_id)
+    visibility = visible_tickets(principal)
+    return entry.etag_for(visibility), entry.body_for(visibility)
 
 
 async def lock_ticket_for_change(
@@ -386,7 +463,8 @@ async def list_tickets(
     cursor: str | None,
     cursor_secret: bytes,
 ) -> KeysetPage[AnyRow]:
-    """One keyset page of visible tickets."""
+    """One keyset page of visible tickets (staff rows carry their `sla` block)."""
+    _refuse_sla_for_customers(principal, filters, sort)
     keyset = TICKET_KEYSETS[sort]
     after = keyset.after(cursor_secret, cursor)
     rows = await repository.list_tickets(
@@ -395,7 +473,9 @@ async def list_tickets(
     return keyset.page(cursor_secret, rows, limit)
 
 
-def ticket_cursor(cursor_secret: bytes, sort: TicketSort, row: AnyRow | TicketRead) -> str:
+def ticket_cursor(
+    cursor_secret: bytes, sort: TicketSort, row: AnyRow | TicketRead | TicketListItem
+) -> str:
     """The cursor that continues a ticket list after ``row`` (what ``list_tickets`` returns)."""
     return TICKET_KEYSETS[sort].cursor(cursor_secret, row)
 
@@ -412,14 +492,19 @@ async def list_tickets_document(
     """One list page (objects, and the JSON REST sends with its ETag), cached per visibility
     and normalized query."""
     # Decode the cursor first: a bad cursor is a 400 whether or not the page is cached.
+    _refuse_sla_for_customers(principal, filters, sort)
     TICKET_KEYSETS[sort].after(cursor_secret, cursor)
 
-    async def load() -> Page[TicketRead]:
+    async def load() -> Page[TicketListItem] | Page[TicketRead]:
         page = await uow.read(
             lambda s: list_tickets(s, principal, filters, sort, limit, cursor, cursor_secret)
         )
-        return Page[TicketRead].of(
-            [TicketRead.model_validate(r) for r in page.rows], page.next_cursor
+        if not principal.is_staff:  # no `sla` key at all: it is not theirs to see
+            return Page[TicketRead].of(
+                [TicketRead.model_validate(r) for r in page.rows], page.next_cursor
+            )
+        return Page[TicketListItem].of(
+            [TicketListItem.model_validate(r) for r in page.rows], page.next_cursor
         )
 
     cache = ticket_cache.of(uow)
@@ -434,6 +519,7 @@ async def count_tickets_document(
 ) -> ListDocument:
     """Visible tickets per status under the other filters (exact up to ``COUNT_CAP``), with
     its ETag, cached like a list page (same visibility key, same invalidation)."""
+    _refuse_sla_for_customers(principal, filters)
     visibility = visible_tickets(principal)
 
     async def load() -> TicketCounts:
@@ -509,3 +595,12 @@ def excerpt_parts(headline: str) -> list[ExcerptPart]:
         if text:
             parts.append(ExcerptPart(text=text, match=False))
     return parts
+
+
+async def invalidate_sla_from_worker(
+    session: AsyncSession, ticket_ids: Sequence[uuid.UUID]
+) -> None:
+    """The SLA worker changed these tickets' `sla` blocks: drop their cached staff views (and
+    the staff list pages) through the invalidation outbox, in the worker's transaction.
+    Customers' views hold no `sla` block, so their list pages stay."""
+    await repository.record_lost_invalidations(session, dict.fromkeys(ticket_ids))

@@ -8,11 +8,13 @@ import { cappedCount, formatDateTime, humanize } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
 import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
+import { SlaBadge } from "../tickets/SlaBadge";
 import { describePresence, othersOn, useNow, usePresence } from "../live/presence";
 import { nameOf, useStaff } from "../users/api";
 import { useStatusCounts, useTicketList } from "./api";
 import {
   AGENT_DEFAULTS,
+  CUSTOMER_SORTS,
   DEFAULT_FILTERS,
   type InboxFilters,
   PRIORITIES,
@@ -38,6 +40,7 @@ const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
   updated_at: "Least recently updated",
   "-created_at": "Newest",
   created_at: "Oldest",
+  sla_due: "SLA due",
 };
 
 export function InboxPage() {
@@ -45,7 +48,8 @@ export function InboxPage() {
   const staff = isStaff(me);
   const [params, setParams] = useSearchParams();
   const defaults = staff ? AGENT_DEFAULTS : DEFAULT_FILTERS;
-  const filters = parseFilters(params, defaults);
+  const sorts = staff ? SORTS : CUSTOMER_SORTS;
+  const filters = parseFilters(params, defaults, sorts);
   const query = toApiQuery(filters, me?.id ?? null);
   const list = useTicketList(query);
   const counts = useStatusCounts(query);
@@ -171,7 +175,7 @@ export function InboxPage() {
         <label>
           Sort{" "}
           <select value={filters.sort} onChange={(e) => update({ sort: e.target.value as InboxFilters["sort"] })}>
-            {SORTS.map((s) => (
+            {sorts.map((s) => (
               <option key={s} value={s}>
                 {SORT_LABELS[s]}
               </option>
@@ -199,6 +203,7 @@ export function InboxPage() {
               <th scope="col">Title</th>
               <th scope="col">Status</th>
               <th scope="col">Priority</th>
+              {staff && <th scope="col">SLA</th>}
               {staff && <th scope="col" className={styles.wide}>Assignee</th>}
               <th scope="col" className={styles.wide}>Updated</th>
             </tr>
@@ -223,6 +228,11 @@ export function InboxPage() {
                   </span>
                 </td>
                 <td>{humanize(t.priority)}</td>
+                {staff && (
+                  <td>
+                    <SlaBadge sla={t.sla} now={now} />
+                  </td>
+                )}
                 {staff && <td className={styles.wide}>{nameOf(people.data, t.assigned_to)}</td>}
                 <td className={styles.wide}>{formatDateTime(t.updated_at)}</td>
               </tr>

@@ -2,7 +2,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, type components, unwrap } from "../../lib/api/client";
 import type { TicketListQuery } from "./filters";
 
-export type Ticket = components["schemas"]["TicketRead"];
+export type Ticket = components["schemas"]["TicketListItem"];
 
 export function useTicketList(query: TicketListQuery) {
   return useInfiniteQuery({

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { AGENT_DEFAULTS, DEFAULT_FILTERS, filtersToParams, moveSelection, parseFilters, toApiQuery } from "./filters";
+import {
+  AGENT_DEFAULTS,
+  CUSTOMER_SORTS,
+  DEFAULT_FILTERS,
+  filtersToParams,
+  moveSelection,
+  parseFilters,
+  toApiQuery,
+} from "./filters";
 
 const ME = "0195f2a4-0000-7c3a-9d41-2f7c1e9a5b10";
 
@@ -60,5 +68,11 @@ describe("the agents' default view", () => {
   });
   it("leaves customers' lists unfiltered", () => {
     expect(parseFilters(new URLSearchParams("")).status).toEqual([]);
+  });
+  it("sorts staff by SLA due; a customer's URL cannot ask for it (the API refuses it)", () => {
+    const params = new URLSearchParams("sort=sla_due");
+    expect(parseFilters(params, AGENT_DEFAULTS).sort).toBe("sla_due");
+    expect(toApiQuery(parseFilters(params, AGENT_DEFAULTS), ME).sort).toBe("sla_due");
+    expect(parseFilters(params, DEFAULT_FILTERS, CUSTOMER_SORTS).sort).toBe("-updated_at");
   });
 });

@@ -2,7 +2,9 @@
 
 export const STATUSES = ["new", "open", "pending", "on_hold", "solved", "closed"] as const;
 export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-export const SORTS = ["-updated_at", "updated_at", "-created_at", "created_at"] as const;
+export const SORTS = ["-updated_at", "updated_at", "-created_at", "created_at", "sla_due"] as const;
+/** The orders a customer may use (`sla_due` is staff-only: the API refuses it with a 403). */
+export const CUSTOMER_SORTS: readonly Sort[] = SORTS.filter((s) => s !== "sla_due");
 
 export type Status = (typeof STATUSES)[number];
 export type Priority = (typeof PRIORITIES)[number];
@@ -38,7 +40,11 @@ function oneOf<T extends string>(values: readonly T[], value: string | null): T 
   return value !== null && (values as readonly string[]).includes(value) ? (value as T) : null;
 }
 
-export function parseFilters(params: URLSearchParams, defaults: InboxFilters = DEFAULT_FILTERS): InboxFilters {
+export function parseFilters(
+  params: URLSearchParams,
+  defaults: InboxFilters = DEFAULT_FILTERS,
+  sorts: readonly Sort[] = SORTS,
+): InboxFilters {
   const raw = params.get("status");
   const status = (raw === null ? defaults.status.join(",") : raw === ALL ? "" : raw)
     .split(",")
@@ -50,7 +56,7 @@ export function parseFilters(params: URLSearchParams, defaults: InboxFilters = D
     priority: oneOf(PRIORITIES, params.get("priority")),
     assignee: assignee === "me" || (assignee && UUID.test(assignee)) ? assignee : null,
     q: (params.get("q") ?? "").slice(0, 200),
-    sort: oneOf(SORTS, params.get("sort")) ?? DEFAULT_FILTERS.sort,
+    sort: oneOf(sorts, params.get("sort")) ?? DEFAULT_FILTERS.sort,
   };
 }
 

@@ -1,6 +1,6 @@
 import { QueryClient } from "@tanstack/react-query";
 import { describe, expect, it } from "vitest";
-import { type FeedEvent, applyEvent, newValues } from "./apply";
+import { type FeedEvent, SlaFollowUp, applyEvent, newValues } from "./apply";
 
 const TICKET = "7b0e1c1e-0000-4000-8000-000000000001";
 
@@ -42,5 +42,26 @@ describe("live updates", () => {
     client.setQueryData(["tickets", TICKET, "messages"], { pages: [] });
     applyEvent(client, event("message.created", { message_id: "m", is_internal: false }));
     expect(client.getQueryState(["tickets", TICKET, "messages"])?.isInvalidated).toBe(true);
+  });
+
+  it("refetches a changed ticket once more when the SLA worker has caught up, once per burst", () => {
+    const client = new QueryClient();
+    const other = "7b0e1c1e-0000-4000-8000-000000000002";
+    const follow = new SlaFollowUp();
+    expect(follow.note(event("message.created", { message_id: "m" }))).toBe(true); // schedule
+    expect(follow.note(event("ticket.updated", { changes: {}, version: 4 }))).toBe(false); // same burst
+    expect(follow.note({ ...event("ticket.updated", {}), ticket_id: other })).toBe(false);
+    expect(follow.note(event("sla.breached", { kind: "first_response" }))).toBe(false); // already fresh
+    client.setQueryData(["tickets", TICKET], { id: TICKET, version: 4 });
+    client.setQueryData(["tickets", other], { id: other, version: 1 });
+    client.setQueryData(["tickets", TICKET, "messages"], { pages: [] });
+    client.setQueryData(["tickets", "list", {}], { pages: [] });
+    follow.flush(client);
+    expect(client.getQueryState(["tickets", TICKET])?.isInvalidated).toBe(true);
+    expect(client.getQueryState(["tickets", other])?.isInvalidated).toBe(true);
+    expect(client.getQueryState(["tickets", "list", {}])?.isInvalidated).toBe(true);
+    expect(client.getQueryState(["tickets", TICKET, "messages"])?.isInvalidated).toBe(false);
+    // The next change starts a new burst.
+    expect(follow.note(event("ticket.updated", {}))).toBe(true);
   });
 });

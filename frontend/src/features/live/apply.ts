@@ -37,3 +37,32 @@ export function applyEvent(client: QueryClient, event: FeedEvent): void {
     void client.invalidateQueries({ queryKey: ["tickets", "count"] });
   }
 }
+
+/** How long after a change the SLA worker has usually re-derived the ticket's deadlines (it
+ * follows the feed about once a second; its derivations emit no event of their own). */
+export const SLA_LAG_MS = 3000;
+
+/** The tickets whose `sla` block a change will move, refetched once the worker has caught up:
+ * `note` every applied event, `flush` after {@link SLA_LAG_MS} (one refetch per burst). The SLA
+ * events themselves (`sla.warning`, `sla.breached`) come after the worker's write: nothing to
+ * wait for. Staff only — customers never see the block. */
+export class SlaFollowUp {
+  private ids = new Set<string>();
+
+  /** Remember the event's ticket; true when a flush should be scheduled (the first of a burst). */
+  note(event: FeedEvent): boolean {
+    if (event.type.startsWith("sla.") || event.type === "ticket.deleted" || !event.ticket_id) return false;
+    const first = this.ids.size === 0;
+    this.ids.add(event.ticket_id);
+    return first;
+  }
+
+  flush(client: QueryClient): void {
+    if (this.ids.size === 0) return;
+    for (const id of this.ids) {
+      void client.invalidateQueries({ queryKey: ["tickets", id], exact: true });
+    }
+    this.ids.clear();
+    void client.invalidateQueries({ queryKey: ["tickets", "list"] });
+  }
+}

@@ -1,6 +1,6 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
-import { type FeedEvent, applyEvent } from "./apply";
+import { type FeedEvent, SLA_LAG_MS, SlaFollowUp, applyEvent } from "./apply";
 import { type PresenceMessage, applyPresence } from "./presence";
 
 export const STREAM_URL = "/api/v1/events/stream";
@@ -12,6 +12,7 @@ const MAX_BACKOFF_MS = 30_000;
  * twice); when the server refused the connection (e.g. during a restart) we open a new one
  * after a backoff, resuming after the last event we applied. */
 export function useLiveUpdates(enabled: boolean, presence = false): void {
+  // `presence` is on for staff: they also get presence, and the SLA follow-up refetch.
   const client = useQueryClient();
   useEffect(() => {
     if (!enabled || typeof EventSource === "undefined") return;
@@ -21,6 +22,9 @@ export function useLiveUpdates(enabled: boolean, presence = false): void {
     let timer: number | undefined;
     let stopped = false;
     let connected = false;
+    // Staff see SLA deadlines, which the worker moves about a second after each change.
+    const sla = presence ? new SlaFollowUp() : null;
+    let slaTimer: number | undefined;
 
     const open = () => {
       const query = new URLSearchParams();
@@ -39,7 +43,9 @@ export function useLiveUpdates(enabled: boolean, presence = false): void {
       current.onmessage = (e: MessageEvent<string>) => {
         last = e.lastEventId || last;
         try {
-          applyEvent(client, JSON.parse(e.data) as FeedEvent);
+          const event = JSON.parse(e.data) as FeedEvent;
+          applyEvent(client, event);
+          if (sla?.note(event)) slaTimer = window.setTimeout(() => sla.flush(client), SLA_LAG_MS);
         } catch {
           // a malformed message is skipped; the next refetch shows the truth
         }
@@ -62,6 +68,7 @@ export function useLiveUpdates(enabled: boolean, presence = false): void {
     return () => {
       stopped = true;
       window.clearTimeout(timer);
+      window.clearTimeout(slaTimer);
       source?.close();
     };
   }, [enabled, presence, client]);

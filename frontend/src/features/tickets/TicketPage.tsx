@@ -13,6 +13,7 @@ import { type Message, useTicket } from "./api";
 import { Composer } from "./Composer";
 import { HistoryTimeline } from "./HistoryTimeline";
 import { MetadataEditor } from "./MetadataEditor";
+import { SlaBadge } from "./SlaBadge";
 import { TagEditor } from "./TagEditor";
 import { Thread } from "./Thread";
 import { TicketFields } from "./TicketFields";
@@ -106,6 +107,14 @@ export function TicketPage() {
           <section className={styles.panel} aria-labelledby="details-title">
             <h2 id="details-title">Details</h2>
             <dl className={styles.metadata}>
+              {staff && t.sla && (
+                <div>
+                  <dt>SLA</dt>
+                  <dd>
+                    <SlaBadge sla={t.sla} now={now} /> {t.sla.policy_name}
+                  </dd>
+                </div>
+              )}
               {staff && (
                 <div>
                   <dt>Customer</dt>
