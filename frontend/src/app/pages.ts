@@ -8,6 +8,7 @@ export const pages = {
   audit: () => import("../features/audit/AuditPage"),
   mailboxes: () => import("../features/mail/MailboxesPage"),
   quarantine: () => import("../features/mail/QuarantinePage"),
+  teams: () => import("../features/teams/TeamsPage"),
 };
 
 /** Load a page's chunk when the browser has nothing else to do. */

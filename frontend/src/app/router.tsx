@@ -57,6 +57,10 @@ export const router = createBrowserRouter([
             path: "admin/quarantine",
             lazy: () => pages.quarantine().then(({ QuarantinePage }) => ({ Component: () => <AdminOnly><QuarantinePage /></AdminOnly> })),
           },
+          {
+            path: "admin/teams",
+            lazy: () => pages.teams().then(({ TeamsPage }) => ({ Component: () => <AdminOnly><TeamsPage /></AdminOnly> })),
+          },
           { path: "*", element: <NotFound /> },
         ],
       },

@@ -59,6 +59,7 @@ export function Layout() {
           {me?.role === "admin" && <NavLink to="/admin/audit">Audit</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/mailboxes">Mailboxes</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/quarantine">Quarantine</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/teams">Teams</NavLink>}
         </nav>
         <span className={styles.who}>
           {me?.name} <span className={styles.role}>({me?.role})</span>

@@ -8,6 +8,7 @@ import { useShortcuts } from "../../lib/shortcuts";
 import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
 import { describePresence, othersOn, useNow, usePresence, usePresenceReporter } from "../live/presence";
+import { useTeams } from "../teams/api";
 import { nameOf, useStaff, useUser } from "../users/api";
 import { type Message, useTicket } from "./api";
 import { Composer } from "./Composer";
@@ -30,6 +31,7 @@ export function TicketPage() {
   const staff = isStaff(me);
   const ticket = useTicket(ticketId);
   const people = useStaff(staff);
+  const teams = useTeams(staff);
   const customer = useUser(ticket.data?.customer_id, staff);
   const reply = useRef<HTMLTextAreaElement>(null);
   const navigate = useNavigate();
@@ -73,7 +75,7 @@ export function TicketPage() {
       </p>
       <div className={styles.columns}>
         <div className={styles.mainColumn}>
-          <TicketFields ticket={t} staff={staff} people={people.data} />
+          <TicketFields ticket={t} staff={staff} people={people.data} teams={teams.data} />
           <p role="status" aria-live="polite" className={styles.presence}>
             {here.length > 0 ? describePresence(here, (id) => nameOf(people.data, id)) : ""}
           </p>
