@@ -8,7 +8,7 @@ import { useShortcuts } from "../../lib/shortcuts";
 import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
 import { describePresence, othersOn, useNow, usePresence, usePresenceReporter } from "../live/presence";
-import { useTeams } from "../teams/api";
+import { teamName, useTeams } from "../teams/api";
 import { nameOf, useStaff, useUser } from "../users/api";
 import { type Message, useTicket } from "./api";
 import { Composer } from "./Composer";
@@ -22,6 +22,7 @@ import styles from "./Ticket.module.css";
 const SHORTCUTS: Shortcut[] = [
   { keys: ["r"], what: "Write a reply" },
   { keys: ["u"], what: "Back to the list" },
+  { keys: ["m"], what: "Insert a macro (staff)" },
   { keys: ["?"], what: "This list" },
 ];
 
@@ -93,11 +94,12 @@ export function TicketPage() {
               disabled={closed}
               onTyping={setTyping}
               othersName={(id) => name(id)}
+              names={{ user: (id) => nameOf(people.data, id), team: (id) => teamName(teams.data, id) ?? "No team" }}
               me={me?.id}
             />
           )}
           <p className={styles.hint}>
-            Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list.{" "}
+            Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list{staff && <>, <kbd>m</kbd> insert a macro</>}.{" "}
             <button type="button" data-variant="secondary" onClick={() => setHelp(true)}>
               Keyboard shortcuts (?)
             </button>
