@@ -9,6 +9,8 @@ export const pages = {
   mailboxes: () => import("../features/mail/MailboxesPage"),
   quarantine: () => import("../features/mail/QuarantinePage"),
   teams: () => import("../features/teams/TeamsPage"),
+  macros: () => import("../features/macros/MacrosPage"),
+  rules: () => import("../features/rules/RulesPage"),
 };
 
 /** Load a page's chunk when the browser has nothing else to do. */
