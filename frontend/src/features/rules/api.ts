@@ -24,12 +24,34 @@ export function useSaveRule() {
   });
 }
 
-/** Small changes from the list (enable, order): one PATCH each. */
+/** Small changes from the list (enable, order): one PATCH each, shown at once (and undone if
+ * the API refuses). */
 export function usePatchRule() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: ({ id, body }: { id: string; body: components["schemas"]["RuleUpdate"] }) =>
       unwrap(api.PATCH("/api/v1/rules/{rule_id}", { params: { path: { rule_id: id } }, body })),
+    onMutate: async ({ id, body }) => {
+      await client.cancelQueries({ queryKey: ["rules"] });
+      const before = client.getQueryData<Rule[]>(["rules"]);
+      client.setQueryData<Rule[]>(["rules"], (rules) =>
+        rules
+          ?.map((r) =>
+            r.id === id
+              ? {
+                  ...r,
+                  ...(body.enabled !== undefined && body.enabled !== null ? { enabled: body.enabled } : {}),
+                  ...(body.position !== undefined && body.position !== null ? { position: body.position } : {}),
+                }
+              : r,
+          )
+          .sort((a, b) => a.position - b.position || a.name.localeCompare(b.name)),
+      );
+      return { before };
+    },
+    onError: (_error, _vars, context) => {
+      if (context?.before) client.setQueryData(["rules"], context.before);
+    },
     onSettled: () => client.invalidateQueries({ queryKey: ["rules"] }),
   });
 }
