@@ -249,3 +249,19 @@ class TestWriteBudgets:
         # actor context; lock + check + version bump of the ticket; the insert
         assert len(tally.sql) == 3, tally.sql
         assert tally.redis_trips == 2
+
+    async def test_bulk_update_is_one_lock_and_one_update_per_changed_ticket(
+        self, client, session, cast: Cast, count, warm
+    ):
+        ids = [str(await make_ticket(session, cast.alice.id)) for _ in range(20)]
+        closed = str(await make_ticket(session, cast.alice.id, status="closed"))
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        body = {"ticket_ids": [*ids, closed], "changes": {"status": "open", "add_tags": ["x"]}}
+        with count() as tally:
+            r = await client.post(f"{TICKETS}/bulk", json=body, headers=cast.agent.headers)
+        assert r.status_code == 200
+        assert (r.json()["updated"], r.json()["failed"]) == (20, 1)
+        # actor context, one lock of all 21 rows, one update per changed ticket (not the closed)
+        assert len(tally.sql) == 2 + 20, tally.sql
+        assert tally.redis_trips == 2  # the rate limit, then one invalidation of all 20

@@ -52,6 +52,8 @@ def body_for(method: str, path: str) -> dict | None:
         return {"body": "draft"}
     if "/tags/" in path:
         return None
+    if path.endswith("/bulk"):
+        return {"ticket_ids": [str(uuid.uuid4())], "changes": {"status": "open"}}
     return {"title": "changed"}
 
 
@@ -195,6 +197,26 @@ class TestOwnership:
         assert listed.json()["data"] == []
         mine = await client.get(f"/api/v1/tickets/{tid}", headers=cast.alice.headers)
         assert mine.json()["title"] == "Alice private"
+
+    async def test_bulk_change_is_refused_to_customers_alike_for_any_ticket(
+        self, client, session, cast: Cast
+    ):
+        alices = await make_ticket(session, cast.alice.id, title="Alice private")
+        bobs = await make_ticket(session, cast.bob.id)
+        await session.commit()
+        answers = []
+        for ids in ([alices], [bobs], [uuid.uuid4()], [alices, bobs]):
+            r = await client.post(
+                "/api/v1/tickets/bulk",
+                json={"ticket_ids": [str(i) for i in ids], "changes": {"status": "solved"}},
+                headers=cast.bob.headers,
+            )
+            assert "Alice private" not in r.text
+            answers.append((r.status_code, r.json()["type"]))
+        assert answers == [(403, "/problems/permission-denied")] * 4
+        for tid in (alices, bobs):
+            got = await client.get(f"/api/v1/tickets/{tid}", headers=cast.agent.headers)
+            assert got.json()["status"] == "new"
 
     async def test_mass_assignment_is_rejected(self, client, cast: Cast):
         attempts = [

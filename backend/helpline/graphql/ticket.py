@@ -26,11 +26,15 @@ from helpline.graphql.types import (
 from helpline.kit.pagination import DEFAULT_LIMIT
 from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
+from helpline.ticket import bulk as ticket_bulk
 from helpline.ticket import service as ticket_service
 from helpline.ticket.schemas import (
     SEARCH_CAP,
     TAG_PATTERN,
+    BulkOutcome,
     SearchScope,
+    TicketBulkItem,
+    TicketBulkUpdate,
     TicketCreate,
     TicketFilters,
     TicketSort,
@@ -330,6 +334,59 @@ class RemoveTicketMetadataPayload:
     key: str
 
 
+strawberry.enum(BulkOutcome, description="What a bulk change did to one ticket.")
+
+
+@strawberry.input(
+    description="The same change on up to 100 tickets (staff only; as `POST /tickets/bulk`)."
+)
+class BulkUpdateTicketsInput:
+    ticket_ids: list[strawberry.ID]
+    status: TicketStatus | None = strawberry.UNSET
+    priority: TicketPriority | None = strawberry.UNSET
+    assigned_to: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="New assignee, or null to unassign."
+    )
+    team_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="New team, or null."
+    )
+    add_tags: list[str] = strawberry.field(default_factory=list, description="Tags to add.")
+    remove_tags: list[str] = strawberry.field(default_factory=list, description="Tags to remove.")
+
+
+@strawberry.type(description="Why one ticket of a bulk change was not changed.")
+class BulkProblem:
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+@strawberry.type(description="One ticket's result in a bulk change.")
+class BulkTicketResult:
+    ticket_id: strawberry.ID
+    outcome: BulkOutcome
+    ticket: Ticket | None
+    problem: BulkProblem | None
+
+    @classmethod
+    def of(cls, item: TicketBulkItem) -> BulkTicketResult:
+        problem = item.problem
+        return cls(
+            ticket_id=strawberry.ID(str(item.ticket_id)),
+            outcome=item.outcome,
+            ticket=None if item.ticket is None else Ticket.from_row(item.ticket),
+            problem=None if problem is None else BulkProblem(**problem.model_dump()),
+        )
+
+
+@strawberry.type
+class BulkUpdateTicketsPayload:
+    updated: int
+    failed: int
+    results: list[BulkTicketResult]
+
+
 async def _change_tag(info: Info, input: TicketTagInput, *, add: bool) -> Ticket:
     ctx = info.context
     principal = ctx.require(Scope.tickets_write)
@@ -375,6 +432,23 @@ class TicketMutation:
         async with ctx.work() as uow:
             row = await ticket_service.update_ticket(uow, principal, ticket_id, data, expected)
         return Ticket.from_row(row)
+
+    @strawberry.mutation(description="Change many tickets at once (as `POST /tickets/bulk`).")
+    async def bulk_update_tickets(
+        self, info: Info, input: BulkUpdateTicketsInput
+    ) -> BulkUpdateTicketsPayload:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        changes = _ids(given(input), "assigned_to", "team_id")
+        ids = [parse_id(i, "ticketIds") for i in changes.pop("ticket_ids")]
+        data = build(TicketBulkUpdate, {"ticket_ids": ids, "changes": changes})
+        async with ctx.work() as uow:
+            result = await ticket_bulk.bulk_update_tickets(uow, principal, data)
+        return BulkUpdateTicketsPayload(
+            updated=result.updated,
+            failed=result.failed,
+            results=[BulkTicketResult.of(r) for r in result.results],
+        )
 
     @strawberry.mutation(description="Add a tag to a ticket (as `PUT …/tags/{tag}`).")
     async def add_ticket_tag(self, info: Info, input: TicketTagInput) -> Ticket:

@@ -35,7 +35,7 @@ from helpline.http import (
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.services import services
-from helpline.ticket import service
+from helpline.ticket import bulk, service
 from helpline.ticket.schemas import (
     COUNT_CAP,
     SEARCH_CAP,
@@ -43,6 +43,8 @@ from helpline.ticket.schemas import (
     Rfc3339,
     SearchResults,
     SearchScope,
+    TicketBulkResult,
+    TicketBulkUpdate,
     TicketCounts,
     TicketCreate,
     TicketDetail,
@@ -112,6 +114,27 @@ async def create_ticket(body: TicketCreate, uow: UowDep, principal: TicketsWrite
         status_code=status.HTTP_201_CREATED,
         headers={"Location": f"/api/v1/tickets/{row.id}", "ETag": etag_for_version(row.version)},
     )
+
+
+@router.post(
+    "/bulk",
+    response_model=TicketBulkResult,
+    summary="Change many tickets at once",
+    description="Staff only (a customer → 403). The same `changes` (status, priority, assignee, "
+    "team, tags to add and to remove) applied to up to 100 tickets; each ticket is checked as a "
+    "single `PATCH` would be and changed wholly or not at all, and the answer (200) has one "
+    "result per id, in request order: `updated`, `unchanged` (already so), `not_found` (missing "
+    "or not visible), `conflict` (closed) or `invalid` (e.g. over the tag limit), with the "
+    "problem that single request would have had. Every change is an ordinary update in history, "
+    "audit and the change feed. What is wrong for every ticket (no change given, an unknown "
+    "assignee or team, a tag both added and removed, an id twice) → 422 and nothing changes.",
+    operation_id="bulkUpdateTickets",
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, *IDEMPOTENT, Conflict),
+)
+async def bulk_update_tickets(
+    body: TicketBulkUpdate, uow: UowDep, principal: TicketsWrite
+) -> Response:
+    return json_response(await bulk.bulk_update_tickets(uow, principal, body))
 
 
 async def ticket_filters(

@@ -365,3 +365,108 @@ class SearchResults(BaseModel):
 
     data: list[SearchHit] = Field(description="Best match first.")
     meta: SearchMeta = Field(description="What was searched and how much matched.")
+
+
+MAX_BULK_TICKETS = 100
+
+
+class TicketBulkChanges(BaseModel):
+    """What a bulk update changes on every ticket; at least one field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: TicketStatus | SkipJsonSchema[None] = Field(None, description="New status.")
+    priority: TicketPriority | SkipJsonSchema[None] = Field(None, description="New priority.")
+    assigned_to: uuid.UUID | None = Field(None, description="New assignee, or null (unassign).")
+    team_id: uuid.UUID | None = Field(None, description="New team, or null (no team).")
+    add_tags: list[Tag] = Field(
+        default_factory=list, max_length=MAX_TAGS, description="Tags to add."
+    )
+    remove_tags: list[Tag] = Field(
+        default_factory=list, max_length=MAX_TAGS, description="Tags to remove."
+    )
+
+
+class TicketBulkUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticket_ids": [
+                        "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10",
+                        "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b13",
+                    ],
+                    "changes": {"status": "pending", "add_tags": ["billing"]},
+                }
+            ]
+        },
+    )
+
+    ticket_ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=MAX_BULK_TICKETS,
+        description=f"The tickets to change (1-{MAX_BULK_TICKETS}, each once).",
+    )
+    changes: TicketBulkChanges = Field(description="The changes, applied to every ticket.")
+
+
+class BulkOutcome(StrEnum):
+    updated = "updated"
+    unchanged = "unchanged"
+    not_found = "not_found"
+    conflict = "conflict"
+    invalid = "invalid"
+
+
+class BulkProblem(BaseModel):
+    type: str = Field(description="The problem type (as the single-ticket request's).")
+    title: str = Field(description="Its title.")
+    status: int = Field(description="The HTTP status the single-ticket request would have had.")
+    detail: str = Field(description="What was wrong with this ticket.")
+
+
+class TicketBulkItem(BaseModel):
+    ticket_id: uuid.UUID = Field(description="The ticket.")
+    outcome: BulkOutcome = Field(
+        description="`updated` (changed, new version), `unchanged` (already so), `not_found` "
+        "(missing or not visible), `conflict` (closed), `invalid` (e.g. too many tags)."
+    )
+    ticket: TicketRead | None = Field(description="The ticket after the change, when it is seen.")
+    problem: BulkProblem | None = Field(description="Why it was not changed, when it was not.")
+
+
+class TicketBulkResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "updated": 1,
+                    "failed": 1,
+                    "results": [
+                        {
+                            "ticket_id": EXAMPLE_TICKET["id"],
+                            "outcome": "updated",
+                            "ticket": {**EXAMPLE_TICKET, "status": "pending", "version": 4},
+                            "problem": None,
+                        },
+                        {
+                            "ticket_id": "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b13",
+                            "outcome": "conflict",
+                            "ticket": None,
+                            "problem": {
+                                "type": "/problems/ticket-closed",
+                                "title": "Ticket is closed",
+                                "status": 409,
+                                "detail": "Ticket is closed",
+                            },
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    updated: int = Field(description="How many tickets changed.")
+    failed: int = Field(description="How many could not be changed (`not_found`, `conflict`, …).")
+    results: list[TicketBulkItem] = Field(description="One entry per ticket id, in request order.")

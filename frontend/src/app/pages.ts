@@ -10,6 +10,9 @@ export const pages = {
   quarantine: () => import("../features/mail/QuarantinePage"),
   search: () => import("../features/search/SearchPage"),
   reports: () => import("../features/reports/ReportsPage"),
+  teams: () => import("../features/teams/TeamsPage"),
+  macros: () => import("../features/macros/MacrosPage"),
+  rules: () => import("../features/rules/RulesPage"),
 };
 
 /** Load a page's chunk when the browser has nothing else to do. */

@@ -73,6 +73,15 @@ export const router = createBrowserRouter([
             path: "admin/quarantine",
             lazy: () => pages.quarantine().then(({ QuarantinePage }) => ({ Component: () => <AdminOnly><QuarantinePage /></AdminOnly> })),
           },
+          { path: "macros", lazy: () => pages.macros().then((m) => ({ Component: m.MacrosPage })) },
+          {
+            path: "admin/rules",
+            lazy: () => pages.rules().then(({ RulesPage }) => ({ Component: () => <AdminOnly><RulesPage /></AdminOnly> })),
+          },
+          {
+            path: "admin/teams",
+            lazy: () => pages.teams().then(({ TeamsPage }) => ({ Component: () => <AdminOnly><TeamsPage /></AdminOnly> })),
+          },
           { path: "*", element: <NotFound /> },
         ],
       },

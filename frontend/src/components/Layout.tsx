@@ -57,10 +57,13 @@ export function Layout() {
           <NavLink to="/search">Search</NavLink>
           {staff && <NavLink to="/reports">Reports</NavLink>}
           {staff && <NavLink to="/keys">API keys</NavLink>}
+          {staff && <NavLink to="/macros">Macros</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/users">Users</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/audit">Audit</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/mailboxes">Mailboxes</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/quarantine">Quarantine</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/teams">Teams</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/rules">Rules</NavLink>}
         </nav>
         <span className={styles.who}>
           {me?.name} <span className={styles.role}>({me?.role})</span>

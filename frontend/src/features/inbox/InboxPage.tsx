@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useRef, useState } from "react";
+import { type FormEvent, Suspense, lazy, useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { pages, preload } from "../../app/pages";
 import { EmptyState, Loading } from "../../components/Loading";
@@ -11,6 +11,10 @@ import { isStaff, useMe } from "../auth/api";
 import { SlaBadge } from "../tickets/SlaBadge";
 import { describePresence, othersOn, useNow, usePresence } from "../live/presence";
 import { nameOf, useStaff } from "../users/api";
+import { EMPTY_SELECTION, extendTo, headerState, keepVisible, selectedInOrder, toggle, toggleAll } from "../bulk/selection";
+import { TagChips } from "../teams/TagChips";
+import { teamName, teamsOf, useTeams } from "../teams/api";
+import { useKnownTags } from "../teams/useKnownTags";
 import { useStatusCounts, useTicketList } from "./api";
 import {
   AGENT_DEFAULTS,
@@ -30,10 +34,14 @@ import styles from "./Inbox.module.css";
 const SHORTCUTS: Shortcut[] = [
   { keys: ["j", "k"], what: "Next / previous ticket" },
   { keys: ["o", "Enter"], what: "Open the selected ticket" },
+  { keys: ["x"], what: "Select the ticket for a bulk change" },
   { keys: ["/"], what: "Search" },
   { keys: ["c"], what: "New ticket" },
   { keys: ["?"], what: "This list" },
 ];
+
+// The bulk bar is its own chunk, loaded when the first ticket is selected.
+const BulkBar = lazy(() => import("../bulk/BulkBar").then((m) => ({ default: m.BulkBar })));
 
 const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
   "-updated_at": "Recently updated",
@@ -61,6 +69,12 @@ export function InboxPage() {
   const [selected, setSelected] = useState(-1);
   const [help, setHelp] = useState(false);
   const tickets = list.data?.pages.flatMap((p) => p.data) ?? [];
+  const teams = useTeams(staff);
+  const knownTags = useKnownTags();
+  const [picked, setPicked] = useState(EMPTY_SELECTION);
+  const rowIds = tickets.map((t) => t.id);
+  const visiblePicked = keepVisible(picked, rowIds);
+  const pickedIds = selectedInOrder(visiblePicked, rowIds);
   useDocumentTitle(staff ? "Inbox" : "My tickets");
 
   useEffect(() => setSelected(-1), [params]);
@@ -84,6 +98,14 @@ export function InboxPage() {
     j: () => setSelected((i) => moveSelection(i, 1, tickets.length)),
     k: () => setSelected((i) => moveSelection(i, -1, tickets.length)),
     o: () => tickets[selected] && navigate(`/tickets/${tickets[selected].id}`),
+    ...(staff
+      ? {
+          x: () => {
+            const row = tickets[selected];
+            if (row) setPicked((p) => toggle(p, row.id));
+          },
+        }
+      : {}),
     "/": () => searchRef.current?.focus(),
     c: () => navigate("/tickets/new"),
     "?": () => setHelp(true),
@@ -172,6 +194,56 @@ export function InboxPage() {
             </select>
           </label>
         )}
+        {staff && (
+          <label>
+            Team{" "}
+            <select value={filters.team ?? ""} onChange={(e) => update({ team: e.target.value || null })}>
+              <option value="">Any team</option>
+              {teamsOf(teams.data, me?.id).length > 0 && (
+                <optgroup label="My teams">
+                  {teamsOf(teams.data, me?.id).map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.name}
+                    </option>
+                  ))}
+                </optgroup>
+              )}
+              <optgroup label="All teams">
+                {teams.data
+                  ?.filter((t) => !me || !t.member_ids.includes(me.id))
+                  .map((t) => (
+                    <option key={t.id} value={t.id}>
+                      {t.name}
+                    </option>
+                  ))}
+              </optgroup>
+            </select>
+          </label>
+        )}
+        {staff && (
+          <label>
+            Tag{" "}
+            <input
+              key={filters.tag ?? ""}
+              defaultValue={filters.tag ?? ""}
+              list="inbox-known-tags"
+              maxLength={50}
+              size={10}
+              onKeyDown={(e) => {
+                if (e.key === "Enter") update({ tag: e.currentTarget.value.trim().toLowerCase() || null });
+              }}
+              onBlur={(e) => {
+                const tag = e.currentTarget.value.trim().toLowerCase() || null;
+                if (tag !== filters.tag) update({ tag });
+              }}
+            />
+            <datalist id="inbox-known-tags">
+              {knownTags.map((t) => (
+                <option key={t} value={t} />
+              ))}
+            </datalist>
+          </label>
+        )}
         <label>
           Sort{" "}
           <select value={filters.sort} onChange={(e) => update({ sort: e.target.value as InboxFilters["sort"] })}>
@@ -188,6 +260,18 @@ export function InboxPage() {
           </button>
         )}
       </div>
+      {staff && pickedIds.length > 0 && (
+        <Suspense fallback={<Loading label="Loading bulk actions" />}>
+          <BulkBar
+            ids={pickedIds}
+            titleOf={(id) => tickets.find((t) => t.id === id)?.title ?? id}
+            staff={people.data}
+            teams={teams.data}
+            knownTags={knownTags}
+            onClear={() => setPicked(EMPTY_SELECTION)}
+          />
+        </Suspense>
+      )}
       {list.isPending ? (
         <Loading label="Loading tickets" />
       ) : list.isError ? (
@@ -200,6 +284,19 @@ export function InboxPage() {
         <table className={styles.table} aria-label="Tickets">
           <thead>
             <tr>
+              {staff && (
+                <th scope="col" className={styles.pick}>
+                  <input
+                    type="checkbox"
+                    aria-label="Select all tickets shown"
+                    checked={headerState(visiblePicked, rowIds) === "all"}
+                    ref={(el) => {
+                      if (el) el.indeterminate = headerState(visiblePicked, rowIds) === "some";
+                    }}
+                    onChange={() => setPicked(toggleAll(visiblePicked, rowIds))}
+                  />
+                </th>
+              )}
               <th scope="col">Title</th>
               <th scope="col">Status</th>
               <th scope="col">Priority</th>
@@ -211,6 +308,19 @@ export function InboxPage() {
           <tbody>
             {tickets.map((t, i) => (
               <tr key={t.id} aria-selected={i === selected} className={i === selected ? styles.selected : undefined}>
+                {staff && (
+                  <td className={styles.pick}>
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${t.title}`}
+                      checked={visiblePicked.ids.has(t.id)}
+                      onChange={() => undefined}
+                      onClick={(e) =>
+                        setPicked((p) => (e.shiftKey ? extendTo(keepVisible(p, rowIds), rowIds, t.id) : toggle(p, t.id)))
+                      }
+                    />
+                  </td>
+                )}
                 <td className={styles.titleCell}>
                   <Link id={`ticket-row-${i}`} to={`/tickets/${t.id}`}>
                     {t.title}
@@ -221,6 +331,7 @@ export function InboxPage() {
                       <span className={styles.presence}>{describePresence(here, (id) => nameOf(people.data, id))}</span>
                     ) : null;
                   })()}
+                  <TagChips tags={t.tags ?? []} team={staff ? teamName(teams.data, t.team_id) : null} />
                 </td>
                 <td>
                   <span className={styles.badge} data-status={t.status}>
@@ -253,8 +364,13 @@ export function InboxPage() {
       )}
       {list.isFetchNextPageError && <ProblemMessage error={list.error} />}
       <p className={styles.hint}>
-        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> or <kbd>Enter</kbd> open, <kbd>/</kbd> search, <kbd>c</kbd> new
-        ticket.{" "}
+        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> or <kbd>Enter</kbd> open,{" "}
+        {staff && (
+          <>
+            <kbd>x</kbd> select,{" "}
+          </>
+        )}
+        <kbd>/</kbd> search, <kbd>c</kbd> new ticket.{" "}
         <button type="button" data-variant="secondary" onClick={() => setHelp(true)}>
           Keyboard shortcuts (?)
         </button>

@@ -19,6 +19,8 @@ describe("inbox filters in the URL", () => {
       assignee: "me",
       q: "password reset",
       sort: "created_at" as const,
+      tag: null,
+      team: null,
     };
     const params = filtersToParams(filters);
     expect(params.toString()).toBe("status=new%2Copen&priority=high&assignee=me&q=password+reset&sort=created_at");
@@ -44,6 +46,16 @@ describe("inbox filters in the URL", () => {
       q: "vpn",
     });
     expect(toApiQuery(DEFAULT_FILTERS, null)).toEqual({ sort: "-updated_at", limit: 50 });
+  });
+
+  it("filters by tag and team, refusing what is neither", () => {
+    const team = "0195f2a4-0000-7c3a-9d41-2f7c1e9a5b11";
+    const filters = parseFilters(new URLSearchParams(`tag=vip&team=${team}`));
+    expect([filters.tag, filters.team]).toEqual(["vip", team]);
+    expect(filtersToParams(filters).toString()).toBe(`tag=vip&team=${team}`);
+    expect(toApiQuery(filters, ME)).toEqual({ sort: "-updated_at", limit: 50, tag: ["vip"], team_id: team });
+    const bad = parseFilters(new URLSearchParams("tag=Not%20a%20tag&team=x"));
+    expect([bad.tag, bad.team]).toEqual([null, null]);
   });
 
   it("moves the selection within bounds", () => {

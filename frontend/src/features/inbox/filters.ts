@@ -17,6 +17,10 @@ export interface InboxFilters {
   assignee: string | null;
   q: string;
   sort: Sort;
+  /** Tickets carrying this tag. */
+  tag: string | null;
+  /** A team id (the select groups the user's own teams first). */
+  team: string | null;
 }
 
 export const DEFAULT_FILTERS: InboxFilters = {
@@ -25,6 +29,8 @@ export const DEFAULT_FILTERS: InboxFilters = {
   assignee: null,
   q: "",
   sort: "-updated_at",
+  tag: null,
+  team: null,
 };
 
 /** The agents' inbox by default: what still needs work (solved and closed are a click away). */
@@ -34,6 +40,7 @@ export const AGENT_DEFAULTS: InboxFilters = { ...DEFAULT_FILTERS, status: OPEN_S
 // `status=all` in the URL: every status, when the default is a subset.
 const ALL = "all";
 
+const TAG = /^[a-z0-9][a-z0-9_.:-]{0,49}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function oneOf<T extends string>(values: readonly T[], value: string | null): T | null {
@@ -57,6 +64,8 @@ export function parseFilters(
     assignee: assignee === "me" || (assignee && UUID.test(assignee)) ? assignee : null,
     q: (params.get("q") ?? "").slice(0, 200),
     sort: oneOf(sorts, params.get("sort")) ?? DEFAULT_FILTERS.sort,
+    tag: TAG.test(params.get("tag") ?? "") ? params.get("tag") : null,
+    team: UUID.test(params.get("team") ?? "") ? params.get("team") : null,
   };
 }
 
@@ -72,6 +81,8 @@ export function filtersToParams(filters: InboxFilters, defaults: InboxFilters = 
   if (filters.assignee) params.set("assignee", filters.assignee);
   if (filters.q.trim()) params.set("q", filters.q.trim());
   if (filters.sort !== DEFAULT_FILTERS.sort) params.set("sort", filters.sort);
+  if (filters.tag) params.set("tag", filters.tag);
+  if (filters.team) params.set("team", filters.team);
   return params;
 }
 
@@ -80,6 +91,8 @@ export interface TicketListQuery {
   priority?: Priority;
   assigned_to?: string;
   q?: string;
+  tag?: string[];
+  team_id?: string;
   sort: Sort;
   limit: number;
 }
@@ -92,6 +105,8 @@ export function toApiQuery(filters: InboxFilters, meId: string | null, limit = 5
   const assignee = filters.assignee === "me" ? meId : filters.assignee;
   if (assignee) query.assigned_to = assignee;
   if (filters.q.trim()) query.q = filters.q.trim();
+  if (filters.tag) query.tag = [filters.tag];
+  if (filters.team) query.team_id = filters.team;
   return query;
 }
 

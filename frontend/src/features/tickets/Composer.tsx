@@ -4,6 +4,12 @@ import { Dialog } from "../../components/Dialog";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { ApiError } from "../../lib/api/problem";
 import { formatBytes } from "../../lib/format";
+import { useShortcuts } from "../../lib/shortcuts";
+import { type Names, describeEffect } from "../automation/model";
+import { type Macro, useApplyMacro } from "../macros/api";
+import { insertReply } from "../macros/filter";
+import { MacroPicker } from "../macros/MacroPicker";
+import macroStyles from "../macros/Macros.module.css";
 import { type Message, discardDraft, saveDraft, useAddMessage, useDraft, useMessages } from "./api";
 import { type Attachment, uploadAttachment } from "./upload";
 import styles from "./Ticket.module.css";
@@ -28,6 +34,8 @@ interface ComposerProps {
   /** How to name a message's author in the collision question. */
   othersName?: (id: string | null) => string;
   me?: string;
+  /** How to name people and teams in a macro's changes (staff). */
+  names?: Names;
 }
 
 /** Messages by others (not internal notes) that were not there when the ticket was opened. */
@@ -36,7 +44,7 @@ export function newReplies(all: Message[], known: Set<string>, me: string | unde
 }
 
 export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
-  function Composer({ ticketId, staff, disabled, onTyping, othersName, me }, ref) {
+  function Composer({ ticketId, staff, disabled, onTyping, othersName, me, names }, ref) {
     const add = useAddMessage(ticketId);
     const messages = useMessages(ticketId);
     // The messages there when the ticket was opened (or last answered): a reply by someone else
@@ -53,6 +61,20 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
     const [uploads, setUploads] = useState<Upload[]>([]);
     const [sent, setSent] = useState<string | null>(null);
     const uploading = uploads.some((u) => !u.done && !u.error);
+    const applyMacro = useApplyMacro(ticketId);
+    const [picking, setPicking] = useState(false);
+    const [applied, setApplied] = useState<{ name: string; lines: string[] } | null>(null);
+    useShortcuts(staff && !disabled ? { m: () => setPicking(true) } : {});
+
+    async function pickMacro(macro: Macro) {
+      setPicking(false);
+      setApplied(null);
+      const result = await applyMacro.mutateAsync(macro.id);
+      setText((current) => insertReply(current, result.reply));
+      const fallback: Names = { user: (id) => id ?? "nobody", team: (id) => id ?? "no team" };
+      setApplied({ name: macro.name, lines: result.changes.map((c) => describeEffect(c, names ?? fallback)) });
+      textRef.current?.focus();
+    }
     const textRef = useRef<HTMLTextAreaElement>(null);
     useImperativeHandle(ref, () => textRef.current as HTMLTextAreaElement, []);
     const unsent = text.trim() !== "" || uploads.length > 0;
@@ -226,10 +248,32 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(
           </Dialog>
         )}
         {sent && <p role="status">{sent}</p>}
+        {picking && <MacroPicker onPick={(m) => void pickMacro(m).catch(() => undefined)} onClose={() => setPicking(false)} />}
+        {applyMacro.isError && <ProblemMessage error={applyMacro.error} />}
+        <div role="status" className={applied ? macroStyles.applied : undefined}>
+          {applied && (
+            <>
+              Macro “{applied.name}” applied: its reply is in the message box for you to review before sending.{" "}
+              {applied.lines.length ? "It changed the ticket:" : "It changed nothing on the ticket."}
+              {applied.lines.length > 0 && (
+                <ul aria-label="Changes made by the macro">
+                  {applied.lines.map((line, i) => (
+                    <li key={i}>{line}</li>
+                  ))}
+                </ul>
+              )}
+            </>
+          )}
+        </div>
         <div className={styles.actions}>
           <button type="submit" disabled={disabled || uploading || add.isPending || !text.trim()}>
             {add.isPending ? "Sending…" : internal ? "Add internal note" : "Send reply"}
           </button>
+          {staff && (
+            <button type="button" data-variant="secondary" disabled={disabled || applyMacro.isPending} onClick={() => setPicking(true)}>
+              {applyMacro.isPending ? "Applying macro…" : "Insert macro (m)"}
+            </button>
+          )}
         </div>
       </form>
     );

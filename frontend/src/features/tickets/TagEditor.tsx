@@ -3,6 +3,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { api, unwrap } from "../../lib/api/client";
 import { type TicketDetail, ticketKey } from "./api";
+import { useKnownTags } from "../teams/useKnownTags";
 import styles from "./Ticket.module.css";
 
 /** Same rule as the API (`TAG_PATTERN`): lower-case, starts with a letter or digit, ≤ 50. */
@@ -31,6 +32,7 @@ export function TagEditor({ ticket, disabled }: { ticket: TicketDetail; disabled
   const change = useChangeTag(ticket.id);
   const [error, setError] = useState<string | null>(null);
   const tags = ticket.tags ?? [];
+  const known = useKnownTags().filter((t) => !tags.includes(t));
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -67,7 +69,12 @@ export function TagEditor({ ticket, disabled }: { ticket: TicketDetail; disabled
       {!disabled && (
         <form onSubmit={(e) => void submit(e).catch(() => undefined)} className={styles.metadataForm}>
           <label htmlFor="tag-new">Add a tag</label>
-          <input id="tag-new" name="tag" required maxLength={50} aria-invalid={error ? true : undefined} aria-describedby={error ? "tag-error" : undefined} />
+          <input id="tag-new" name="tag" list="tag-suggestions" autoComplete="off" required maxLength={50} aria-invalid={error ? true : undefined} aria-describedby={error ? "tag-error" : undefined} />
+          <datalist id="tag-suggestions">
+            {known.map((t) => (
+              <option key={t} value={t} />
+            ))}
+          </datalist>
           <button type="submit" disabled={change.isPending}>Add</button>
         </form>
       )}

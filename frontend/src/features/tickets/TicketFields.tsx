@@ -5,6 +5,7 @@ import { ApiError } from "../../lib/api/problem";
 import { humanize } from "../../lib/format";
 import { tooLong } from "../../lib/text";
 import { PRIORITIES, type Status } from "../inbox/filters";
+import { type Team, teamName } from "../teams/api";
 import { nameOf, type User } from "../users/api";
 import { type TicketDetail, type TicketUpdate, useTicket, useUpdateTicket } from "./api";
 import {
@@ -26,6 +27,7 @@ function values(ticket: TicketDetail): TicketValues {
     status: ticket.status,
     priority: ticket.priority,
     assigned_to: ticket.assigned_to ?? null,
+    team_id: ticket.team_id ?? null,
   };
 }
 
@@ -33,12 +35,14 @@ interface Choices {
   status: TicketDetail["status"];
   priority: TicketDetail["priority"];
   assigned_to: string;
+  team_id: string;
 }
 
 const choicesOf = (ticket: TicketDetail): Choices => ({
   status: ticket.status,
   priority: ticket.priority,
   assigned_to: ticket.assigned_to ?? "",
+  team_id: ticket.team_id ?? "",
 });
 
 /** The fields of `draft` that differ from the ticket, as a PATCH body. */
@@ -47,6 +51,7 @@ function changedChoices(ticket: TicketDetail, draft: Choices, staff: boolean): T
   if (draft.status !== ticket.status) body.status = draft.status;
   if (staff && draft.priority !== ticket.priority) body.priority = draft.priority;
   if (staff && draft.assigned_to !== (ticket.assigned_to ?? "")) body.assigned_to = draft.assigned_to || null;
+  if (staff && draft.team_id !== (ticket.team_id ?? "")) body.team_id = draft.team_id || null;
   return body;
 }
 
@@ -54,6 +59,7 @@ interface Props {
   ticket: TicketDetail;
   staff: boolean;
   people: User[] | undefined;
+  teams?: Team[] | undefined;
 }
 
 /**
@@ -61,7 +67,7 @@ interface Props {
  * "Save changes" (a select never saves on its own: one arrow key must not close a ticket), and
  * closing asks first. Every save sends If-Match; a conflict shows both values.
  */
-export function TicketFields({ ticket, staff, people }: Props) {
+export function TicketFields({ ticket, staff, people, teams }: Props) {
   const update = useUpdateTicket(ticket.id);
   const refetch = useTicket(ticket.id).refetch;
   const [editing, setEditing] = useState<"title" | "description" | null>(null);
@@ -95,6 +101,8 @@ export function TicketFields({ ticket, staff, people }: Props) {
   const label = (field: keyof TicketValues, value: string | null) =>
     field === "assigned_to"
       ? nameOf(people, value)
+      : field === "team_id"
+        ? (teamName(teams, value) ?? "No team")
       : field === "status" || field === "priority"
         ? humanize(value ?? "")
         : value || "(empty)";
@@ -270,6 +278,19 @@ export function TicketFields({ ticket, staff, people }: Props) {
                 <option value="">Unassigned</option>
                 {people?.map((u) => (
                   <option key={u.id} value={u.id}>{u.name}</option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Team{" "}
+              <select
+                value={draft.team_id}
+                disabled={closed || update.isPending}
+                onChange={(e) => setDraft((d) => ({ ...d, team_id: e.target.value }))}
+              >
+                <option value="">No team</option>
+                {teams?.map((t) => (
+                  <option key={t.id} value={t.id}>{t.name}</option>
                 ))}
               </select>
             </label>

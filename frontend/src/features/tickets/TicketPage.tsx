@@ -8,6 +8,7 @@ import { useShortcuts } from "../../lib/shortcuts";
 import { useDocumentTitle } from "../../lib/title";
 import { isStaff, useMe } from "../auth/api";
 import { describePresence, othersOn, useNow, usePresence, usePresenceReporter } from "../live/presence";
+import { teamName, useTeams } from "../teams/api";
 import { nameOf, useStaff, useUser } from "../users/api";
 import { type Message, useTicket } from "./api";
 import { Composer } from "./Composer";
@@ -22,6 +23,7 @@ import styles from "./Ticket.module.css";
 const SHORTCUTS: Shortcut[] = [
   { keys: ["r"], what: "Write a reply" },
   { keys: ["u"], what: "Back to the list" },
+  { keys: ["m"], what: "Insert a macro (staff)" },
   { keys: ["?"], what: "This list" },
 ];
 
@@ -31,6 +33,7 @@ export function TicketPage() {
   const staff = isStaff(me);
   const ticket = useTicket(ticketId);
   const people = useStaff(staff);
+  const teams = useTeams(staff);
   const customer = useUser(ticket.data?.customer_id, staff);
   const reply = useRef<HTMLTextAreaElement>(null);
   const navigate = useNavigate();
@@ -74,7 +77,7 @@ export function TicketPage() {
       </p>
       <div className={styles.columns}>
         <div className={styles.mainColumn}>
-          <TicketFields ticket={t} staff={staff} people={people.data} />
+          <TicketFields ticket={t} staff={staff} people={people.data} teams={teams.data} />
           <p role="status" aria-live="polite" className={styles.presence}>
             {here.length > 0 ? describePresence(here, (id) => nameOf(people.data, id)) : ""}
           </p>
@@ -92,11 +95,12 @@ export function TicketPage() {
               disabled={closed}
               onTyping={setTyping}
               othersName={(id) => name(id)}
+              names={{ user: (id) => nameOf(people.data, id), team: (id) => teamName(teams.data, id) ?? "No team" }}
               me={me?.id}
             />
           )}
           <p className={styles.hint}>
-            Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list.{" "}
+            Keys: <kbd>r</kbd> reply, <kbd>u</kbd> back to the list{staff && <>, <kbd>m</kbd> insert a macro</>}.{" "}
             <button type="button" data-variant="secondary" onClick={() => setHelp(true)}>
               Keyboard shortcuts (?)
             </button>

@@ -7,6 +7,7 @@ const current = {
   status: "pending",
   priority: "urgent",
   assigned_to: "agent-2",
+  team_id: null,
 };
 
 describe("conflictingFields", () => {
@@ -21,6 +22,11 @@ describe("conflictingFields", () => {
   it("treats unassignment as a value", () => {
     expect(conflictingFields({ assigned_to: null }, current)).toEqual([
       { field: "assigned_to", mine: null, theirs: "agent-2" },
+    ]);
+  });
+  it("a team set meanwhile conflicts with mine", () => {
+    expect(conflictingFields({ team_id: "t1" }, { ...current, team_id: "t2" })).toEqual([
+      { field: "team_id", mine: "t1", theirs: "t2" },
     ]);
   });
   it("spells If-Match like the API's ETag", () => {

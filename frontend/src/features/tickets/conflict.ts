@@ -2,7 +2,7 @@
 // since; a 412 means someone changed the *same* field. The UI never overwrites their change: it
 // shows, per field, their value and the user's.
 
-export const EDITABLE = ["title", "description", "status", "priority", "assigned_to"] as const;
+export const EDITABLE = ["title", "description", "status", "priority", "assigned_to", "team_id"] as const;
 export type EditableField = (typeof EDITABLE)[number];
 export type TicketValues = Record<EditableField, string | null>;
 
@@ -49,4 +49,5 @@ export const FIELD_LABELS: Record<EditableField, string> = {
   status: "Status",
   priority: "Priority",
   assigned_to: "Assignee",
+  team_id: "Team",
 };
