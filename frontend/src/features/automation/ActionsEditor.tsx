@@ -74,10 +74,16 @@ export function ActionsEditor({ actions, onChange, types, staff, teams, idPrefix
               {(a.type === "internal_note" || a.type === "reply") && (
                 <textarea aria-label={`Action ${n} text (placeholders allowed)`} rows={2} value={a.body} onChange={(e) => set(i, { body: e.target.value })} />
               )}
-              {a.type === "assign_round_robin" && (
+              {(a.type === "assign_round_robin" || a.type === "assign") && (
                 <select aria-label={`Action ${n} team`} value={a.target} onChange={(e) => set(i, { target: e.target.value })}>
                   <option value="">Choose a team</option>
                   {teams?.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
+                </select>
+              )}
+              {a.type === "assign" && (
+                <select aria-label={`Action ${n} strategy`} value={a.value} onChange={(e) => set(i, { value: e.target.value })}>
+                  <option value="round_robin">In turn</option>
+                  <option value="least_loaded">The least loaded (fewest open tickets)</option>
                 </select>
               )}
               {a.type === "webhook" && (

@@ -87,3 +87,13 @@ describe("effects", () => {
     expect(describeEffect({ type: "assign", to: "u2", team_id: "t1" }, names)).toBe("Assigned to user u2 (team t1)");
   });
 });
+
+describe("assign within a team", () => {
+  it("round-trips the strategy and needs a team", () => {
+    const team = "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b10";
+    const draft = actionFromApi({ type: "assign", team_id: team, strategy: "least_loaded" });
+    expect(actionToApi(draft)).toEqual({ type: "assign", team_id: team, strategy: "least_loaded" });
+    expect(actionToApi({ ...newAction("assign"), target: team })).toEqual({ type: "assign", team_id: team, strategy: "round_robin" });
+    expect(actionToApi(newAction("assign"))).toEqual({ error: "Assign within a team: choose a team." });
+  });
+});

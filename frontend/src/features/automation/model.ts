@@ -145,25 +145,27 @@ export const ACTION_LABELS: Record<ActionType, string> = {
   internal_note: "Add an internal note",
   reply: "Send a reply",
   assign_round_robin: "Assign in turn within a team",
+  assign: "Assign within a team (in turn, or the least loaded)",
   webhook: "Call a webhook",
 };
 
 /** What macros offer (the rest need an event: rules only). */
 export const MACRO_ACTIONS: ActionType[] = ["set", "add_tags", "remove_tags", "set_metadata", "internal_note"];
-export const RULE_ACTIONS: ActionType[] = [...MACRO_ACTIONS, "reply", "assign_round_robin", "webhook"];
+export const RULE_ACTIONS: ActionType[] = [...MACRO_ACTIONS, "reply", "assign", "assign_round_robin", "webhook"];
 
 export interface ActionDraft {
   type: ActionType;
   field: string; // set: status | priority | assigned_to | team_id
-  value: string; // set: the value ("" = none for assignee/team); set_metadata: JSON text
+  value: string; // set: the value ("" = none for assignee/team); set_metadata: JSON text; assign: strategy
   tags: string; // comma-separated
   key: string; // set_metadata
   body: string; // internal_note, reply
-  target: string; // assign_round_robin: team id; webhook: endpoint id
+  target: string; // assign, assign_round_robin: team id; webhook: endpoint id
 }
 
 export function newAction(type: ActionType = "set"): ActionDraft {
-  return { type, field: "status", value: type === "set" ? "open" : "", tags: "", key: "", body: "", target: "" };
+  const value = type === "set" ? "open" : type === "assign" ? "round_robin" : "";
+  return { type, field: "status", value, tags: "", key: "", body: "", target: "" };
 }
 
 const TAG = /^[a-z0-9][a-z0-9_.:-]{0,49}$/;
@@ -200,6 +202,9 @@ export function actionToApi(a: ActionDraft): ApiAction | { error: string } {
     case "assign_round_robin":
       if (!UUID.test(a.target)) return { error: "Assign in turn: choose a team." };
       return { type: "assign_round_robin", team_id: a.target };
+    case "assign":
+      if (!UUID.test(a.target)) return { error: "Assign within a team: choose a team." };
+      return { type: "assign", team_id: a.target, strategy: a.value === "least_loaded" ? "least_loaded" : "round_robin" };
     case "webhook":
       if (!UUID.test(a.target)) return { error: "Call a webhook: give the endpoint id." };
       return { type: "webhook", endpoint_id: a.target };
@@ -222,6 +227,8 @@ export function actionFromApi(raw: Record<string, unknown>): ActionDraft {
       return { ...a, body: str(raw.body) };
     case "assign_round_robin":
       return { ...a, target: str(raw.team_id) };
+    case "assign":
+      return { ...a, target: str(raw.team_id), value: str(raw.strategy) || "round_robin" };
     case "webhook":
       return { ...a, target: str(raw.endpoint_id) };
   }
