@@ -6,6 +6,8 @@ repeated batch after a crash changes nothing.
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -77,19 +79,31 @@ def require_admin(principal: Principal) -> None:
 
 # -- calendars -----------------------------------------------------------------------------------
 def engine_of(calendar: SlaCalendar) -> Calendar:
-    """The business-time engine of a stored calendar."""
+    """The business-time engine of a stored calendar.
+
+    Engines are immutable and keep per-day caches, so one engine per calendar *content* is
+    reused across batches and transactions (a recompute of 1M tickets builds it once)."""
+    return _engine(
+        calendar.time_zone,
+        json.dumps(calendar.intervals, sort_keys=True),
+        json.dumps(calendar.holidays, sort_keys=True),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _engine(time_zone: str, intervals_json: str, holidays_json: str) -> Calendar:
     one_off: set[date] = set()
     yearly: set[tuple[int, int]] = set()
-    for holiday in calendar.holidays:
+    for holiday in json.loads(holidays_json):
         if holiday.get("date"):
             one_off.add(date.fromisoformat(holiday["date"]))
         else:
             yearly.add((int(holiday["month"]), int(holiday["day"])))
     return Calendar(
-        calendar.time_zone,
+        time_zone,
         tuple(
             Interval(int(i["weekday"]), parse_hhmm(i["start"]), parse_hhmm(i["end"]))
-            for i in calendar.intervals
+            for i in json.loads(intervals_json)
         ),
         frozenset(one_off),
         frozenset(yearly),
@@ -373,7 +387,7 @@ async def derive_tickets(session: AsyncSession, ids: Sequence[uuid.UUID], now: d
     ids = sorted(set(ids))
     if not ids:
         return 0
-    stored = {(r.ticket_id, r.kind, r.cycle): r for r in await repository.lock_clocks(session, ids)}
+    stored = {(r[0], r[1], r[2]): r for r in await repository.lock_clocks(session, ids)}
     tickets = await repository.load_tickets(session, ids)
     policies = await repository.list_policies(session, enabled_only=True)
     calendars = await repository.calendars_by_id(
@@ -388,6 +402,7 @@ async def derive_tickets(session: AsyncSession, ids: Sequence[uuid.UUID], now: d
     for row in await repository.load_messages(session, live):
         messages[row.ticket_id].append(row)
     rows: list[dict[str, Any]] = []
+    derived: set[tuple[uuid.UUID, str, int]] = set()
     states: list[dict[str, Any]] = []
     at = epoch(now)
     for ticket in tickets:
@@ -404,6 +419,7 @@ async def derive_tickets(session: AsyncSession, ids: Sequence[uuid.UUID], now: d
         for clock in clocks:
             key = (ticket.id, clock.kind.value, clock.cycle)
             rows.append(_row(ticket.id, policy, clock, stored.get(key)))
+            derived.add(key)
         running = [c.due_at for c in clocks if c.is_open and c.due_at is not None]
         states.append(
             {
@@ -413,8 +429,18 @@ async def derive_tickets(session: AsyncSession, ids: Sequence[uuid.UUID], now: d
                 "breached": sorted({c.kind.value for c in clocks if c.breached_at is not None}),
             }
         )
-    await repository.replace_clocks(session, ids, rows, states)
+    # Write only what differs from the stored rows: after a calendar change most clocks move,
+    # but fulfilled and stopped ones (and tickets a new policy does not match) stay as they are.
+    changed = [r for r in rows if not _same(r, stored.get((r["ticket_id"], r["kind"], r["cycle"])))]
+    stale = [key for key in stored if key not in derived]
+    await repository.replace_clocks(session, ids, changed, stale, states)
     return len(states)
+
+
+def _same(row: dict[str, Any], stored: AnyRow | None) -> bool:
+    # Positional: the stored row starts with CLOCK_TYPES' columns in order, as ``_row`` builds
+    # them (attribute access on result rows costs more than the derivation itself).
+    return stored is not None and tuple(row.values()) == tuple(stored)[: len(row)]
 
 
 # -- the worker's consumer of the change feed ----------------------------------------------------
