@@ -8,6 +8,8 @@ export const pages = {
   audit: () => import("../features/audit/AuditPage"),
   mailboxes: () => import("../features/mail/MailboxesPage"),
   quarantine: () => import("../features/mail/QuarantinePage"),
+  calendars: () => import("../features/sla/CalendarsPage"),
+  slaPolicies: () => import("../features/sla/PoliciesPage"),
 };
 
 /** Load a page's chunk when the browser has nothing else to do. */

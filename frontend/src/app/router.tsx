@@ -57,6 +57,14 @@ export const router = createBrowserRouter([
             path: "admin/quarantine",
             lazy: () => pages.quarantine().then(({ QuarantinePage }) => ({ Component: () => <AdminOnly><QuarantinePage /></AdminOnly> })),
           },
+          {
+            path: "admin/calendars",
+            lazy: () => pages.calendars().then(({ CalendarsPage }) => ({ Component: () => <AdminOnly><CalendarsPage /></AdminOnly> })),
+          },
+          {
+            path: "admin/sla-policies",
+            lazy: () => pages.slaPolicies().then(({ PoliciesPage }) => ({ Component: () => <AdminOnly><PoliciesPage /></AdminOnly> })),
+          },
           { path: "*", element: <NotFound /> },
         ],
       },

@@ -59,6 +59,8 @@ export function Layout() {
           {me?.role === "admin" && <NavLink to="/admin/audit">Audit</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/mailboxes">Mailboxes</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/quarantine">Quarantine</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/calendars">Calendars</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/sla-policies">SLA policies</NavLink>}
         </nav>
         <span className={styles.who}>
           {me?.name} <span className={styles.role}>({me?.role})</span>
