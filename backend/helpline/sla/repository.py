@@ -410,25 +410,46 @@ async def next_alarm_at(session: AsyncSession) -> datetime | None:
     return (await session.execute(select(func.min(SlaClock.next_alarm_at)))).scalar()
 
 
-async def record_alarm(session: AsyncSession, clock: SlaClock, values: dict[str, Any]) -> None:
+async def record_alarms(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The notices of fired clocks and their next alarms, one UPDATE for the batch."""
+    if not rows:
+        return
+    columns = ("ticket_id", "kind", "cycle", "warned_at", "breach_noticed_at", "breached_at")
     await session.execute(
-        update(SlaClock)
-        .where(
-            SlaClock.ticket_id == clock.ticket_id,
-            SlaClock.kind == clock.kind,
-            SlaClock.cycle == clock.cycle,
-        )
-        .values(**values, updated_at=func.now())
+        text(
+            "UPDATE sla_clocks c SET warned_at = v.warned_at,"
+            " breach_noticed_at = v.breach_noticed_at, breached_at = v.breached_at,"
+            " next_alarm_at = v.next_alarm_at, updated_at = now()"
+            " FROM unnest(CAST(:ticket_id AS uuid[]), CAST(:kind AS text[]),"
+            " CAST(:cycle AS int[]), CAST(:warned_at AS timestamptz[]),"
+            " CAST(:breach_noticed_at AS timestamptz[]), CAST(:breached_at AS timestamptz[]),"
+            " CAST(:next_alarm_at AS timestamptz[]))"
+            " AS v(ticket_id, kind, cycle, warned_at, breach_noticed_at, breached_at,"
+            " next_alarm_at)"
+            " WHERE c.ticket_id = v.ticket_id AND c.kind = v.kind AND c.cycle = v.cycle"
+        ),
+        {c: [r[c] for r in rows] for c in (*columns, "next_alarm_at")},
     )
 
 
-async def emit_event(
-    session: AsyncSession, event_type: str, ticket_id: uuid.UUID, data: dict[str, Any]
+async def emit_events(
+    session: AsyncSession, events: list[tuple[str, uuid.UUID, dict[str, Any]]]
 ) -> None:
-    """A feed event (and its webhook deliveries) through the function the triggers use."""
+    """Feed events (and their webhook deliveries) through the function the triggers use, in
+    the given order, one statement for the batch."""
+    if not events:
+        return
     await session.execute(
-        text("SELECT helpline_emit_event(:type, :ticket, true, CAST(:data AS jsonb))"),
-        {"type": event_type, "ticket": ticket_id, "data": _json(data)},
+        text(
+            "SELECT helpline_emit_event(e.type, e.ticket, true, CAST(e.data AS jsonb))"
+            " FROM unnest(CAST(:types AS text[]), CAST(:tickets AS uuid[]),"
+            " CAST(:data AS text[])) WITH ORDINALITY AS e(type, ticket, data, n) ORDER BY e.n"
+        ),
+        {
+            "types": [e[0] for e in events],
+            "tickets": [e[1] for e in events],
+            "data": [_json(e[2]) for e in events],
+        },
     )
 
 

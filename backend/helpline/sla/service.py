@@ -484,30 +484,42 @@ def _event_data(clock: SlaClock, **extra: Any) -> dict[str, Any]:
 async def fire_alarms(
     session: AsyncSession, now: datetime, *, limit: int = ALARM_BATCH
 ) -> list[Alarm]:
-    """Emit the due `sla.warning` / `sla.breached` events, each exactly once per clock."""
+    """Emit the due `sla.warning` / `sla.breached` events, each exactly once per clock.
+
+    The due clocks are locked (others' skipped); their events go out in one statement and
+    their notices in one UPDATE — a catch-up of thousands of alarms is a few statements a batch."""
     fired: list[Alarm] = []
+    events: list[tuple[str, uuid.UUID, dict[str, Any]]] = []
+    notices: list[dict[str, Any]] = []
     for clock in await repository.due_alarms(session, now, limit):
         is_open = clock.fulfilled_at is None and clock.stopped_at is None
         breach = clock.breached_at or (clock.due_at if is_open else None)
         warned = clock.warned_at is not None
         noticed = clock.breach_noticed_at is not None
-        values: dict[str, Any] = {}
+        row: dict[str, Any] = {
+            "ticket_id": clock.ticket_id,
+            "kind": clock.kind,
+            "cycle": clock.cycle,
+            "warned_at": clock.warned_at,
+            "breach_noticed_at": clock.breach_noticed_at,
+            "breached_at": clock.breached_at,
+        }
         if not noticed and breach is not None and breach <= now:
-            await repository.emit_event(
-                session, "sla.breached", clock.ticket_id, _event_data(clock, breached_at=breach)
-            )
-            values = {"breach_noticed_at": now, "breached_at": breach}
+            events.append(("sla.breached", clock.ticket_id, _event_data(clock, breached_at=breach)))
+            row |= {"breach_noticed_at": now, "breached_at": breach}
             noticed = True
             fired.append(Alarm("sla.breached", clock.ticket_id, clock.kind, clock.cycle))
         elif not warned and is_open and clock.warn_at is not None and clock.warn_at <= now:
-            await repository.emit_event(
-                session, "sla.warning", clock.ticket_id, _event_data(clock, warn_at=clock.warn_at)
+            events.append(
+                ("sla.warning", clock.ticket_id, _event_data(clock, warn_at=clock.warn_at))
             )
-            values = {"warned_at": now}
+            row["warned_at"] = now
             warned = True
             fired.append(Alarm("sla.warning", clock.ticket_id, clock.kind, clock.cycle))
-        values["next_alarm_at"] = _next_alarm_of_row(clock, breach, warned, noticed, is_open)
-        await repository.record_alarm(session, clock, values)
+        row["next_alarm_at"] = _next_alarm_of_row(clock, breach, warned, noticed, is_open)
+        notices.append(row)
+    await repository.emit_events(session, events)
+    await repository.record_alarms(session, notices)
     return fired
 
 
