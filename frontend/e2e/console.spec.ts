@@ -208,13 +208,13 @@ test.describe("forms and narrow screens", () => {
   });
 
   test("at 390 px nothing scrolls sideways, even with a 200-character title", async ({ browser }) => {
-    test.setTimeout(120_000); // eight pages, each checked by axe
+    test.setTimeout(150_000); // ten pages, each checked by axe
     const long = `Unbroken${"x".repeat(192)}`;
     const id = await createTicket(long);
     const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const page = await context.newPage();
     await signIn(page, "admin");
-    for (const path of ["/tickets", `/tickets/${id}`, "/tickets/new", "/keys", "/admin/users", "/admin/audit", "/admin/mailboxes", "/admin/quarantine"]) {
+    for (const path of ["/tickets", `/tickets/${id}`, "/tickets/new", "/keys", "/admin/users", "/admin/audit", "/admin/mailboxes", "/admin/quarantine", "/admin/calendars", "/admin/sla-policies"]) {
       await page.goto(path);
       await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
       await page.waitForLoadState("networkidle");

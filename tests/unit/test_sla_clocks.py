@@ -170,3 +170,31 @@ class TestAlarms:
     def test_a_fulfilled_clock_in_time_never_alarms(self) -> None:
         c = clocks(agent(10 * M), now=2 * H)[("first_response", 0)]
         assert next_alarm(c, warned=False, breach_noticed=False) is None
+
+
+class TestStoredRows:
+    def test_a_derived_row_has_the_stored_columns_in_their_order(self) -> None:
+        # derive_tickets compares a derived row with its stored one by position (fast), so the
+        # row's keys must be lock_clocks' leading columns, in order.
+        import uuid
+        from types import SimpleNamespace
+
+        from helpline.sla import repository, service
+
+        clock = clocks(now=10 * M)[("first_response", 0)]
+        row = service._row(uuid.uuid4(), SimpleNamespace(id=uuid.uuid4()), clock, None)  # type: ignore[arg-type]
+        assert list(row) == list(repository.CLOCK_TYPES)
+
+    def test_an_equal_row_is_not_written_and_a_moved_deadline_is(self) -> None:
+        import uuid
+        from types import SimpleNamespace
+
+        from helpline.sla import service
+
+        clock = clocks(now=10 * M)[("first_response", 0)]
+        row = service._row(uuid.uuid4(), SimpleNamespace(id=uuid.uuid4()), clock, None)  # type: ignore[arg-type]
+        stored = (*row.values(), None, None)  # + warned_at, breach_noticed_at
+        assert service._same(row, stored)  # type: ignore[arg-type]
+        moved = {**row, "due_at": None}
+        assert not service._same(moved, stored)  # type: ignore[arg-type]
+        assert not service._same(row, None)

@@ -115,13 +115,8 @@ class SlaClock(Base):
             "next_alarm_at",
             postgresql_where=text("next_alarm_at IS NOT NULL"),
         ),
-        Index(
-            "ix_sla_clocks_open_due",
-            "due_at",
-            postgresql_where=text(
-                "fulfilled_at IS NULL AND stopped_at IS NULL AND due_at IS NOT NULL"
-            ),
-        ),
+        # No index on due_at here: running deadlines are read through sla_ticket_states (the SLA
+        # queue) and per ticket through the primary key; one would only tax every recompute.
         # Reports: fulfilled clocks of a kind over a period.
         Index(
             "ix_sla_clocks_kind_fulfilled",

@@ -8,7 +8,9 @@ occurs (and counts) twice — it is two real hours.
 
 Time is split into spans of constant UTC offset; in a span, wall = utc + offset is monotonic, so
 the span's business time is the intersection of its wall range with the day intervals, mapped
-back. Transitions are found by bisection on ``zoneinfo`` and cached per zone and day.
+back. Transitions are found by bisection on ``zoneinfo`` and cached per zone and day; each UTC
+day's business intervals (and their total) are computed once per calendar and cached, so that
+``add``/``elapsed`` over many tickets cost a dictionary lookup per day, whole days in one step.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ WEEK = 7 * DAY
 # An add() that finds no business time within this horizon gives up (a calendar whose every
 # interval falls on holidays): a deadline further than this is no deadline.
 HORIZON_S = 20 * 366 * DAY
+_HORIZON_WEEKS = -(-HORIZON_S // WEEK)  # add() searches this many whole weeks
+_DAY_CACHE = 100_000  # days of intervals kept per calendar (a few MB at most)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
@@ -88,10 +92,16 @@ class Calendar:
     yearly_holidays: frozenset[tuple[int, int]] = frozenset()  # (month, day)
     _tz: ZoneInfo = field(init=False, repr=False, compare=False)
     _pieces: tuple[tuple[tuple[int, int], ...], ...] = field(init=False, repr=False, compare=False)
+    # Per UTC day: its business intervals (epoch seconds) and their total. A recompute asks
+    # the same few hundred days millions of times; the span/offset walk runs once per day.
+    _days: dict[int, tuple[tuple[tuple[int, int], ...], int]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_tz", ZoneInfo(self.zone))
         object.__setattr__(self, "_pieces", _weekday_pieces(self.intervals))
+        object.__setattr__(self, "_days", {})
 
     def is_holiday(self, day: date) -> bool:
         return day in self.holidays or (day.month, day.day) in self.yearly_holidays
@@ -130,30 +140,71 @@ class Calendar:
                 yield t, chunk, off
             t = chunk
 
+    def _day(self, day_number: int) -> tuple[tuple[tuple[int, int], ...], int]:
+        """Business intervals of one UTC day (epoch seconds, in order) and their total."""
+        got = self._days.get(day_number)
+        if got is None:
+            lo = day_number * DAY
+            pieces: list[tuple[int, int]] = []
+            for s, e, off in self._spans(lo, lo + DAY):
+                pieces += [(a - off, b - off) for a, b in self._wall_pieces(s + off, e + off)]
+            got = (tuple(pieces), sum(b - a for a, b in pieces))
+            if len(self._days) >= _DAY_CACHE:
+                self._days.clear()  # bounded: a walk over decades must not grow it forever
+            self._days[day_number] = got
+        return got
+
     def business(self, a: int, b: int) -> Iterator[tuple[int, int]]:
         """Business intervals within [a, b), in order, as epoch seconds."""
-        for s, e, off in self._spans(a, b):
-            for lo, hi in self._wall_pieces(s + off, e + off):
-                yield lo - off, hi - off
+        day_number = a // DAY
+        while day_number * DAY < b:
+            for lo, hi in self._day(day_number)[0]:
+                lo, hi = max(lo, a), min(hi, b)
+                if lo < hi:
+                    yield lo, hi
+            day_number += 1
 
     # -- the two operations ----------------------------------------------------------------
     def elapsed(self, a: int, b: int) -> int:
         """Business seconds in [a, b)."""
-        return sum(hi - lo for lo, hi in self.business(a, b)) if b > a else 0
+        if b <= a:
+            return 0
+        total = 0
+        day_number = a // DAY
+        while day_number * DAY < b:
+            day_start = day_number * DAY
+            pieces, day_total = self._day(day_number)
+            if a <= day_start and day_start + DAY <= b:
+                total += day_total  # a whole day inside [a, b)
+            else:
+                for lo, hi in pieces:
+                    lo, hi = max(lo, a), min(hi, b)
+                    if lo < hi:
+                        total += hi - lo
+            day_number += 1
+        return total
 
     def add(self, start: int, seconds: int) -> int:
         """The earliest instant by which ``seconds`` of business time have passed since start."""
         if seconds <= 0:
             return start
         left = seconds
-        t = start
-        while t - start < HORIZON_S:
-            stop = t + WEEK
-            for lo, hi in self.business(t, stop):
-                if hi - lo >= left:
-                    return lo + left
-                left -= hi - lo
-            t = stop
+        limit = start + _HORIZON_WEEKS * WEEK  # the horizon, whole weeks from start
+        day_number = start // DAY
+        while day_number * DAY < limit:
+            day_start = day_number * DAY
+            pieces, day_total = self._day(day_number)
+            if start <= day_start and day_start + DAY <= limit and day_total < left:
+                left -= day_total  # the whole day passes without reaching the target
+            else:
+                for lo, hi in pieces:
+                    lo, hi = max(lo, start), min(hi, limit)
+                    if lo >= hi:
+                        continue
+                    if hi - lo >= left:
+                        return lo + left
+                    left -= hi - lo
+            day_number += 1
         raise NoBusinessTime(f"no business time within {HORIZON_S // DAY} days")
 
 

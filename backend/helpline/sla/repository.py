@@ -170,10 +170,11 @@ async def load_messages(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list
 
 # -- clocks --------------------------------------------------------------------------------------
 async def lock_clocks(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[AnyRow]:
-    """The tickets' stored clocks with their notices, locked (in one order: no deadlocks)."""
+    """The tickets' stored clocks (every column but ``updated_at``), locked in one order (no
+    deadlocks): their notices are kept, and a re-derived clock equal to its row is not written."""
     result = await session.execute(
         text(
-            "SELECT ticket_id, kind, cycle, warned_at, breach_noticed_at FROM sla_clocks"
+            f"SELECT {', '.join(CLOCK_TYPES)}, warned_at, breach_noticed_at FROM sla_clocks"  # noqa: S608  # nosec B608
             " WHERE ticket_id = ANY(:ids) ORDER BY ticket_id, kind, cycle FOR UPDATE"
         ),
         {"ids": list(ids)},
@@ -184,28 +185,24 @@ async def lock_clocks(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[A
 async def replace_clocks(
     session: AsyncSession,
     ids: Sequence[uuid.UUID],
-    rows: list[dict[str, Any]],
+    changed: list[dict[str, Any]],
+    stale: Sequence[tuple[uuid.UUID, str, int]],
     states: list[dict[str, Any]],
 ) -> None:
-    """The tickets' clocks and summaries become exactly ``rows`` and ``states``."""
-    keep = [(r["ticket_id"], r["kind"], r["cycle"]) for r in rows]
-    await session.execute(
-        text(
-            # NOT EXISTS (an anti-join), not a row NOT IN (a subplan per row: quadratic).
-            "DELETE FROM sla_clocks c WHERE c.ticket_id = ANY(:ids) AND NOT EXISTS (SELECT 1"
-            " FROM unnest(CAST(:t AS uuid[]), CAST(:k AS text[]), CAST(:c AS int[]))"
-            " AS keep(t, k, c) WHERE keep.t = c.ticket_id AND keep.k = c.kind"
-            " AND keep.c = c.cycle)"
-        ),
-        {
-            "ids": list(ids),
-            "t": [k[0] for k in keep],
-            "k": [k[1] for k in keep],
-            "c": [k[2] for k in keep],
-        },
-    )
-    if rows:
-        await _upsert(session, "sla_clocks", CLOCK_TYPES, ("ticket_id", "kind", "cycle"), rows)
+    """The tickets' clocks and summaries become what was derived: ``changed`` clocks (new or
+    different from their row) are written, ``stale`` ones (no longer derived) deleted, and the
+    summaries become ``states`` — at most one statement each, whatever the batch size."""
+    if stale:
+        await session.execute(
+            text(
+                "DELETE FROM sla_clocks c USING unnest(CAST(:t AS uuid[]), CAST(:k AS text[]),"
+                " CAST(:c AS int[])) AS gone(t, k, c)"
+                " WHERE c.ticket_id = gone.t AND c.kind = gone.k AND c.cycle = gone.c"
+            ),
+            {"t": [k[0] for k in stale], "k": [k[1] for k in stale], "c": [k[2] for k in stale]},
+        )
+    if changed:
+        await _upsert(session, "sla_clocks", CLOCK_TYPES, ("ticket_id", "kind", "cycle"), changed)
     gone = sorted(set(ids) - {s["ticket_id"] for s in states})
     if gone:
         await session.execute(delete(SlaTicketState).where(SlaTicketState.ticket_id.in_(gone)))
@@ -261,12 +258,17 @@ async def _upsert(
             selects.append(f"v.{column}")
         params[column] = values
     arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in columns)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+    rest = [c for c in columns if c not in key]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
+    mine = ", ".join(f"{table}.{c}" for c in rest)
+    theirs = ", ".join(f"EXCLUDED.{c}" for c in rest)
     # Only constant column and table names are joined; every value is a bound parameter.
+    # An equal row is left alone (no new tuple, no index entries, no WAL).
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selects)}"  # noqa: S608  # nosec B608
         f" FROM unnest({arrays}) AS v({', '.join(columns)})"
         f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}, updated_at = now()"
+        f" WHERE ({mine}) IS DISTINCT FROM ({theirs})"
     )
     await session.execute(text(sql), params)
 
@@ -408,15 +410,25 @@ async def next_alarm_at(session: AsyncSession) -> datetime | None:
     return (await session.execute(select(func.min(SlaClock.next_alarm_at)))).scalar()
 
 
-async def record_alarm(session: AsyncSession, clock: SlaClock, values: dict[str, Any]) -> None:
+async def record_alarms(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The notices of fired clocks and their next alarms, one UPDATE for the batch."""
+    if not rows:
+        return
+    columns = ("ticket_id", "kind", "cycle", "warned_at", "breach_noticed_at", "breached_at")
     await session.execute(
-        update(SlaClock)
-        .where(
-            SlaClock.ticket_id == clock.ticket_id,
-            SlaClock.kind == clock.kind,
-            SlaClock.cycle == clock.cycle,
-        )
-        .values(**values, updated_at=func.now())
+        text(
+            "UPDATE sla_clocks c SET warned_at = v.warned_at,"
+            " breach_noticed_at = v.breach_noticed_at, breached_at = v.breached_at,"
+            " next_alarm_at = v.next_alarm_at, updated_at = now()"
+            " FROM unnest(CAST(:ticket_id AS uuid[]), CAST(:kind AS text[]),"
+            " CAST(:cycle AS int[]), CAST(:warned_at AS timestamptz[]),"
+            " CAST(:breach_noticed_at AS timestamptz[]), CAST(:breached_at AS timestamptz[]),"
+            " CAST(:next_alarm_at AS timestamptz[]))"
+            " AS v(ticket_id, kind, cycle, warned_at, breach_noticed_at, breached_at,"
+            " next_alarm_at)"
+            " WHERE c.ticket_id = v.ticket_id AND c.kind = v.kind AND c.cycle = v.cycle"
+        ),
+        {c: [r[c] for r in rows] for c in (*columns, "next_alarm_at")},
     )
 
 
@@ -440,13 +452,24 @@ async def add_breached_kinds(
     return [r.ticket_id for r in result]
 
 
-async def emit_event(
-    session: AsyncSession, event_type: str, ticket_id: uuid.UUID, data: dict[str, Any]
+async def emit_events(
+    session: AsyncSession, events: list[tuple[str, uuid.UUID, dict[str, Any]]]
 ) -> None:
-    """A feed event (and its webhook deliveries) through the function the triggers use."""
+    """Feed events (and their webhook deliveries) through the function the triggers use, in
+    the given order, one statement for the batch."""
+    if not events:
+        return
     await session.execute(
-        text("SELECT helpline_emit_event(:type, :ticket, true, CAST(:data AS jsonb))"),
-        {"type": event_type, "ticket": ticket_id, "data": _json(data)},
+        text(
+            "SELECT helpline_emit_event(e.type, e.ticket, true, CAST(e.data AS jsonb))"
+            " FROM unnest(CAST(:types AS text[]), CAST(:tickets AS uuid[]),"
+            " CAST(:data AS text[])) WITH ORDINALITY AS e(type, ticket, data, n) ORDER BY e.n"
+        ),
+        {
+            "types": [e[0] for e in events],
+            "tickets": [e[1] for e in events],
+            "data": [_json(e[2]) for e in events],
+        },
     )
 
 

@@ -6,6 +6,8 @@ repeated batch after a crash changes nothing.
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -82,19 +84,31 @@ def require_admin(principal: Principal) -> None:
 
 # -- calendars -----------------------------------------------------------------------------------
 def engine_of(calendar: SlaCalendar) -> Calendar:
-    """The business-time engine of a stored calendar."""
+    """The business-time engine of a stored calendar.
+
+    Engines are immutable and keep per-day caches, so one engine per calendar *content* is
+    reused across batches and transactions (a recompute of 1M tickets builds it once)."""
+    return _engine(
+        calendar.time_zone,
+        json.dumps(calendar.intervals, sort_keys=True),
+        json.dumps(calendar.holidays, sort_keys=True),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _engine(time_zone: str, intervals_json: str, holidays_json: str) -> Calendar:
     one_off: set[date] = set()
     yearly: set[tuple[int, int]] = set()
-    for holiday in calendar.holidays:
+    for holiday in json.loads(holidays_json):
         if holiday.get("date"):
             one_off.add(date.fromisoformat(holiday["date"]))
         else:
             yearly.add((int(holiday["month"]), int(holiday["day"])))
     return Calendar(
-        calendar.time_zone,
+        time_zone,
         tuple(
             Interval(int(i["weekday"]), parse_hhmm(i["start"]), parse_hhmm(i["end"]))
-            for i in calendar.intervals
+            for i in json.loads(intervals_json)
         ),
         frozenset(one_off),
         frozenset(yearly),
@@ -398,7 +412,7 @@ async def derive_tickets(
     ids = sorted(set(ids))
     if not ids:
         return 0
-    stored = {(r.ticket_id, r.kind, r.cycle): r for r in await repository.lock_clocks(session, ids)}
+    stored = {(r[0], r[1], r[2]): r for r in await repository.lock_clocks(session, ids)}
     before = await sla_of_tickets(session, ids) if invalidate is not None else {}
     tickets = await repository.load_tickets(session, ids)
     policies = await repository.list_policies(session, enabled_only=True)
@@ -414,6 +428,7 @@ async def derive_tickets(
     for row in await repository.load_messages(session, live):
         messages[row.ticket_id].append(row)
     rows: list[dict[str, Any]] = []
+    derived: set[tuple[uuid.UUID, str, int]] = set()
     states: list[dict[str, Any]] = []
     at = epoch(now)
     for ticket in tickets:
@@ -430,6 +445,7 @@ async def derive_tickets(
         for clock in clocks:
             key = (ticket.id, clock.kind.value, clock.cycle)
             rows.append(_row(ticket.id, policy, clock, stored.get(key)))
+            derived.add(key)
         running = [c.due_at for c in clocks if c.is_open and c.due_at is not None]
         states.append(
             {
@@ -439,13 +455,23 @@ async def derive_tickets(
                 "breached": sorted({c.kind.value for c in clocks if c.breached_at is not None}),
             }
         )
-    await repository.replace_clocks(session, ids, rows, states)
+    # Write only what differs from the stored rows: after a calendar change most clocks move,
+    # but fulfilled and stopped ones (and tickets a new policy does not match) stay as they are.
+    changed = [r for r in rows if not _same(r, stored.get((r["ticket_id"], r["kind"], r["cycle"])))]
+    stale = [key for key in stored if key not in derived]
+    await repository.replace_clocks(session, ids, changed, stale, states)
     if invalidate is not None:
         after = await sla_of_tickets(session, ids)
-        changed = [t for t in ids if before.get(t) != after.get(t)]
-        if changed:
-            await invalidate(session, changed)
+        moved = [t for t in ids if before.get(t) != after.get(t)]
+        if moved:
+            await invalidate(session, moved)
     return len(states)
+
+
+def _same(row: dict[str, Any], stored: AnyRow | None) -> bool:
+    # Positional: the stored row starts with CLOCK_TYPES' columns in order, as ``_row`` builds
+    # them (attribute access on result rows costs more than the derivation itself).
+    return stored is not None and tuple(row.values()) == tuple(stored)[: len(row)]
 
 
 # -- the worker's consumer of the change feed ----------------------------------------------------
@@ -500,32 +526,44 @@ async def fire_alarms(
     invalidate: Invalidate | None = None,
 ) -> list[Alarm]:
     """Emit the due `sla.warning` / `sla.breached` events, each exactly once per clock; a
-    breach also joins its ticket's breached kinds (the `sla` block, the `sla_breached` filter)."""
+    breach also joins its ticket's breached kinds (the `sla` block, the `sla_breached` filter).
+
+    The due clocks are locked (others' skipped); their events go out in one statement and
+    their notices in one UPDATE — a catch-up of thousands of alarms is a few statements a batch."""
     fired: list[Alarm] = []
+    events: list[tuple[str, uuid.UUID, dict[str, Any]]] = []
+    notices: list[dict[str, Any]] = []
     breaches: list[tuple[uuid.UUID, str]] = []
     for clock in await repository.due_alarms(session, now, limit):
         is_open = clock.fulfilled_at is None and clock.stopped_at is None
         breach = clock.breached_at or (clock.due_at if is_open else None)
         warned = clock.warned_at is not None
         noticed = clock.breach_noticed_at is not None
-        values: dict[str, Any] = {}
+        row: dict[str, Any] = {
+            "ticket_id": clock.ticket_id,
+            "kind": clock.kind,
+            "cycle": clock.cycle,
+            "warned_at": clock.warned_at,
+            "breach_noticed_at": clock.breach_noticed_at,
+            "breached_at": clock.breached_at,
+        }
         if not noticed and breach is not None and breach <= now:
-            await repository.emit_event(
-                session, "sla.breached", clock.ticket_id, _event_data(clock, breached_at=breach)
-            )
-            values = {"breach_noticed_at": now, "breached_at": breach}
+            events.append(("sla.breached", clock.ticket_id, _event_data(clock, breached_at=breach)))
+            row |= {"breach_noticed_at": now, "breached_at": breach}
             noticed = True
             breaches.append((clock.ticket_id, clock.kind))
             fired.append(Alarm("sla.breached", clock.ticket_id, clock.kind, clock.cycle))
         elif not warned and is_open and clock.warn_at is not None and clock.warn_at <= now:
-            await repository.emit_event(
-                session, "sla.warning", clock.ticket_id, _event_data(clock, warn_at=clock.warn_at)
+            events.append(
+                ("sla.warning", clock.ticket_id, _event_data(clock, warn_at=clock.warn_at))
             )
-            values = {"warned_at": now}
+            row["warned_at"] = now
             warned = True
             fired.append(Alarm("sla.warning", clock.ticket_id, clock.kind, clock.cycle))
-        values["next_alarm_at"] = _next_alarm_of_row(clock, breach, warned, noticed, is_open)
-        await repository.record_alarm(session, clock, values)
+        row["next_alarm_at"] = _next_alarm_of_row(clock, breach, warned, noticed, is_open)
+        notices.append(row)
+    await repository.emit_events(session, events)
+    await repository.record_alarms(session, notices)
     changed = await repository.add_breached_kinds(session, breaches)
     if changed and invalidate is not None:
         await invalidate(session, sorted(changed))

@@ -13,6 +13,8 @@ export const pages = {
   teams: () => import("../features/teams/TeamsPage"),
   macros: () => import("../features/macros/MacrosPage"),
   rules: () => import("../features/rules/RulesPage"),
+  calendars: () => import("../features/sla/CalendarsPage"),
+  slaPolicies: () => import("../features/sla/PoliciesPage"),
 };
 
 /** Load a page's chunk when the browser has nothing else to do. */

@@ -82,6 +82,14 @@ export const router = createBrowserRouter([
             path: "admin/teams",
             lazy: () => pages.teams().then(({ TeamsPage }) => ({ Component: () => <AdminOnly><TeamsPage /></AdminOnly> })),
           },
+          {
+            path: "admin/calendars",
+            lazy: () => pages.calendars().then(({ CalendarsPage }) => ({ Component: () => <AdminOnly><CalendarsPage /></AdminOnly> })),
+          },
+          {
+            path: "admin/sla-policies",
+            lazy: () => pages.slaPolicies().then(({ PoliciesPage }) => ({ Component: () => <AdminOnly><PoliciesPage /></AdminOnly> })),
+          },
           { path: "*", element: <NotFound /> },
         ],
       },

@@ -64,6 +64,8 @@ export function Layout() {
           {me?.role === "admin" && <NavLink to="/admin/quarantine">Quarantine</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/teams">Teams</NavLink>}
           {me?.role === "admin" && <NavLink to="/admin/rules">Rules</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/calendars">Calendars</NavLink>}
+          {me?.role === "admin" && <NavLink to="/admin/sla-policies">SLA policies</NavLink>}
         </nav>
         <span className={styles.who}>
           {me?.name} <span className={styles.role}>({me?.role})</span>
