@@ -45,6 +45,10 @@ test.describe("search", () => {
     await results.getByRole("link", { name: new RegExp(title) }).click();
     await expect(page).toHaveURL(new RegExp(`/tickets/${ticketId}$`));
 
+    // The inbox's search box looks in the messages too.
+    await page.goto(`/tickets?q=${publicWord}`);
+    await expect(page.getByRole("table", { name: "Tickets" }).getByRole("link", { name: title })).toBeVisible();
+
     // The customer finds their ticket by the public word, never by the note's.
     const context = await browser.newContext();
     const customer = await context.newPage();

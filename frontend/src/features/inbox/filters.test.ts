@@ -44,6 +44,7 @@ describe("inbox filters in the URL", () => {
       status: "pending",
       assigned_to: ME,
       q: "vpn",
+      q_scope: "all",
     });
     expect(toApiQuery(DEFAULT_FILTERS, null)).toEqual({ sort: "-updated_at", limit: 50 });
   });

@@ -91,6 +91,7 @@ export interface TicketListQuery {
   priority?: Priority;
   assigned_to?: string;
   q?: string;
+  q_scope?: "tickets" | "messages" | "all";
   tag?: string[];
   team_id?: string;
   sort: Sort;
@@ -104,7 +105,12 @@ export function toApiQuery(filters: InboxFilters, meId: string | null, limit = 5
   if (filters.priority) query.priority = filters.priority;
   const assignee = filters.assignee === "me" ? meId : filters.assignee;
   if (assignee) query.assigned_to = assignee;
-  if (filters.q.trim()) query.q = filters.q.trim();
+  if (filters.q.trim()) {
+    // The inbox's search box looks everywhere: title, description, number, the customer (staff)
+    // and the conversation's messages.
+    query.q = filters.q.trim();
+    query.q_scope = "all";
+  }
   if (filters.tag) query.tag = [filters.tag];
   if (filters.team) query.team_id = filters.team;
   return query;
