@@ -90,4 +90,46 @@ test.describe("rules", () => {
     await form.getByRole("button", { name: "Create rule" }).click();
     await expect(form.getByRole("alert")).toHaveText("Team: choose a value.");
   });
+
+  test("an admin builds a time rule in business days of a calendar", async ({ page }) => {
+    const stamp = Date.now().toString(36);
+    const admin = await apiAs("admin");
+    const made = await admin.api.post("/api/v1/calendars", {
+      headers: { "X-CSRF-Token": admin.csrf },
+      data: { name: `Office ${stamp}`, time_zone: "Europe/Berlin", intervals: [{ weekday: 0, start: "09:00", end: "17:00" }] },
+    });
+    expect(made.status(), await made.text()).toBe(201);
+    const calendar = (await made.json()) as { id: string };
+    await admin.api.dispose();
+
+    const name = `Nudge waiting tickets ${stamp}`;
+    await signIn(page, "admin");
+    await page.goto("/admin/rules");
+    await page.getByRole("button", { name: "New rule" }).click();
+    const form = page.getByRole("form", { name: "New rule" });
+    await form.getByLabel("Name", { exact: true }).fill(name);
+    await form.getByLabel("All of: condition 1 field").selectOption("time.status_changed");
+    await form.getByLabel("All of: condition 1 amount").fill("3");
+    await form.getByLabel("All of: condition 1 unit").selectOption("business_days");
+    await form.getByLabel("All of: condition 1 calendar").selectOption(calendar.id);
+    await form.getByRole("button", { name: "Add a condition to all of" }).click();
+    await form.getByLabel("All of: condition 2 field").selectOption("status");
+    await form.getByLabel("All of: condition 2 value").selectOption("pending");
+    await form.getByLabel("Action 1 field").selectOption("priority");
+    await form.getByLabel("Action 1 value").selectOption("high");
+    await form.getByRole("button", { name: "Create rule" }).click();
+    await expect(page.getByRole("form", { name: `Edit ${name}` })).toBeVisible();
+    const saved = (await (await page.request.get("/api/v1/rules")).json()) as { name: string; conditions: unknown }[];
+    expect(saved.find((r) => r.name === name)?.conditions).toEqual({
+      all: [
+        { field: "time.status_changed", op: "older_than", value: { amount: 3, unit: "business_days", calendar_id: calendar.id } },
+        { field: "status", op: "eq", value: "pending" },
+      ],
+      any: [],
+    });
+    // Opened again, the editor shows the time condition as it was built.
+    const edit = page.getByRole("form", { name: `Edit ${name}` });
+    await expect(edit.getByLabel("All of: condition 1 amount")).toHaveValue("3");
+    await expect(edit.getByLabel("All of: condition 1 calendar")).toHaveValue(calendar.id);
+  });
 });

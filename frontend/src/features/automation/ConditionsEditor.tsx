@@ -1,4 +1,5 @@
 import { humanize } from "../../lib/format";
+import { useCalendars } from "../sla/api";
 import type { Team } from "../teams/api";
 import type { User } from "../users/api";
 import {
@@ -9,7 +10,9 @@ import {
   OP_LABELS,
   PRIORITIES,
   STATUSES,
+  TIME_UNITS,
   fieldDef,
+  isBusinessUnit,
   isListOp,
   needsValue,
   newCondition,
@@ -48,6 +51,7 @@ function choices(kind: string, staff: User[] | undefined, teams: Team[] | undefi
 /** One list of conditions (the rule's "all" or "any"): field, operator and value from lists. */
 export function ConditionsEditor({ legend, conditions, onChange, staff, teams, idPrefix }: Props) {
   const set = (i: number, next: ConditionDraft) => onChange(conditions.map((c, j) => (j === i ? next : c)));
+  const calendars = useCalendars().data;
   return (
     <fieldset className={styles.group}>
       <legend>{legend}</legend>
@@ -77,7 +81,34 @@ export function ConditionsEditor({ legend, conditions, onChange, staff, teams, i
                   </option>
                 ))}
               </select>
-              {needsValue(c.op) &&
+              {def.kind === "duration" && (
+                <>
+                  <input
+                    aria-label={`${name} amount`}
+                    inputMode="numeric"
+                    value={c.value}
+                    onChange={(e) => set(i, { ...c, value: e.target.value })}
+                  />
+                  <select aria-label={`${name} unit`} value={c.unit ?? "hours"} onChange={(e) => set(i, { ...c, unit: e.target.value })}>
+                    {TIME_UNITS.map(([value, label]) => (
+                      <option key={value} value={value}>
+                        {label}
+                      </option>
+                    ))}
+                  </select>
+                  {isBusinessUnit(c.unit) && (
+                    <select aria-label={`${name} calendar`} value={c.calendar ?? ""} onChange={(e) => set(i, { ...c, calendar: e.target.value })}>
+                      <option value="">Choose a calendar…</option>
+                      {(calendars ?? []).map((cal) => (
+                        <option key={cal.id} value={cal.id}>
+                          {cal.name}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </>
+              )}
+              {def.kind !== "duration" && needsValue(c.op) &&
                 (options && !isListOp(c.op) ? (
                   <select aria-label={`${name} value`} value={c.value} onChange={(e) => set(i, { ...c, value: e.target.value })}>
                     <option value="">Choose…</option>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  type ApiCondition,
   actionFromApi,
   actionToApi,
   actionsToApi,
@@ -95,5 +96,26 @@ describe("assign within a team", () => {
     expect(actionToApi(draft)).toEqual({ type: "assign", team_id: team, strategy: "least_loaded" });
     expect(actionToApi({ ...newAction("assign"), target: team })).toEqual({ type: "assign", team_id: team, strategy: "round_robin" });
     expect(actionToApi(newAction("assign"))).toEqual({ error: "Assign within a team: choose a team." });
+  });
+});
+
+describe("time conditions", () => {
+  const calendar = "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b11";
+  it("build the API's duration and read it back", () => {
+    const draft = { ...newCondition("time.status_changed"), value: "3", unit: "business_days", calendar };
+    const api = conditionToApi(draft);
+    expect(api).toEqual({ field: "time.status_changed", op: "older_than", value: { amount: 3, unit: "business_days", calendar_id: calendar } });
+    expect(conditionFromApi(api as ApiCondition)).toEqual({ field: "time.status_changed", key: "", op: "older_than", value: "3", unit: "business_days", calendar });
+    expect(conditionToApi({ ...newCondition("time.created"), value: "30", unit: "minutes" })).toEqual({
+      field: "time.created",
+      op: "older_than",
+      value: { amount: 30, unit: "minutes" },
+    });
+  });
+  it("refuse a missing calendar for business time, and a zero amount", () => {
+    expect(conditionToApi({ ...newCondition("time.updated"), value: "2", unit: "business_hours" })).toEqual({
+      error: "Time since the last change: business time needs a calendar.",
+    });
+    expect(conditionToApi({ ...newCondition("time.updated"), value: "0" })).toEqual({ error: "Time since the last change: a whole number of at least 1." });
   });
 });

@@ -24,7 +24,7 @@ export const EVENTS = [
 export const CHANGEABLE = ["status", "priority", "assigned_to", "team_id", "title", "description", "tags"];
 
 /** How a field's value is chosen: from a list (enum), a person, a team, or typed. */
-export type ValueKind = "event" | "status" | "priority" | "user" | "team" | "text" | "number" | "tag" | "field";
+export type ValueKind = "event" | "status" | "priority" | "user" | "team" | "text" | "number" | "tag" | "field" | "duration";
 
 export interface FieldDef {
   field: string;
@@ -48,7 +48,25 @@ export const FIELDS: FieldDef[] = [
   { field: "description", label: "Description", kind: "text", ops: TEXT_OPS },
   { field: "number", label: "Number", kind: "number", ops: ["eq", "ne", "exists"] },
   { field: "metadata", label: "Metadata key…", kind: "text", ops: ["eq", "ne", "contains", "not_contains", "exists", "not_exists"] },
+  // Time rules ("pending for 3 business days"): run from a schedule, only in "all", and not
+  // beside `event` or `changed` conditions (the API says so when they are mixed).
+  { field: "time.created", label: "Time since created", kind: "duration", ops: ["older_than"] },
+  { field: "time.updated", label: "Time since the last change", kind: "duration", ops: ["older_than"] },
+  { field: "time.status_changed", label: "Time in the current status", kind: "duration", ops: ["older_than"] },
+  { field: "time.assignee_changed", label: "Time since the assignee changed", kind: "duration", ops: ["older_than"] },
+  { field: "time.customer_message", label: "Time since the customer's last message", kind: "duration", ops: ["older_than"] },
+  { field: "time.agent_reply", label: "Time since the last agent reply", kind: "duration", ops: ["older_than"] },
 ];
+
+export const TIME_UNITS: [string, string][] = [
+  ["minutes", "minutes"],
+  ["hours", "hours"],
+  ["days", "days"],
+  ["business_minutes", "business minutes"],
+  ["business_hours", "business hours"],
+  ["business_days", "business days"],
+];
+export const isBusinessUnit = (unit: string | undefined) => (unit ?? "").startsWith("business_");
 
 export const OP_LABELS: Record<string, string> = {
   eq: "is",
@@ -63,6 +81,7 @@ export const OP_LABELS: Record<string, string> = {
   not_exists: "is not set",
   changed: "changed",
   changed_to: "changed to",
+  older_than: "is longer than",
 };
 
 export const needsValue = (op: string) => !["exists", "not_exists", "changed"].includes(op);
@@ -72,13 +91,16 @@ export interface ConditionDraft {
   field: string; // a FIELDS entry's field ("metadata" for metadata.<key>)
   key: string; // the metadata key
   op: string;
-  value: string; // for lists: comma-separated
+  value: string; // for lists: comma-separated; for a time: the amount
+  unit?: string; // a time: minutes … business_days
+  calendar?: string; // a time in business units: the SLA calendar's id
 }
 
 export const fieldDef = (field: string): FieldDef => FIELDS.find((f) => f.field === field) ?? (FIELDS[0] as FieldDef);
 
 export function newCondition(field = "event"): ConditionDraft {
   const def = fieldDef(field);
+  if (def.kind === "duration") return { field, key: "", op: "older_than", value: "1", unit: "hours", calendar: "" };
   const first = def.kind === "event" ? (EVENTS[0] as string) : def.kind === "status" ? "new" : def.kind === "priority" ? "urgent" : "";
   return { field, key: "", op: def.ops[0] as string, value: first };
 }
@@ -100,6 +122,15 @@ export function conditionToApi(d: ConditionDraft): ApiCondition | { error: strin
   }
   if (!needsValue(d.op)) return { field, op: d.op };
   const kind = fieldDef(d.field).kind;
+  if (kind === "duration") {
+    const amount = Number(d.value);
+    const label = fieldDef(d.field).label;
+    if (!Number.isInteger(amount) || amount < 1) return { error: `${label}: a whole number of at least 1.` };
+    const unit = d.unit ?? "hours";
+    if (!isBusinessUnit(unit)) return { field, op: "older_than", value: { amount, unit } };
+    if (!UUID_RE.test(d.calendar ?? "")) return { error: `${label}: business time needs a calendar.` };
+    return { field, op: "older_than", value: { amount, unit, calendar_id: d.calendar } };
+  }
   if (isListOp(d.op)) {
     const values = d.value.split(",").map((v) => v.trim()).filter(Boolean);
     if (values.length === 0) return { error: `${fieldDef(d.field).label}: give at least one value.` };
@@ -114,7 +145,14 @@ export function conditionToApi(d: ConditionDraft): ApiCondition | { error: strin
   return { field, op: d.op, value: d.value.trim() };
 }
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function conditionFromApi(c: ApiCondition): ConditionDraft {
+  if (c.field.startsWith("time.") && c.value && typeof c.value === "object") {
+    const v = c.value as { amount?: unknown; unit?: unknown; calendar_id?: unknown };
+    const str = (x: unknown) => (x === undefined || x === null ? "" : String(x));
+    return { field: c.field, key: "", op: c.op, value: str(v.amount), unit: str(v.unit) || "hours", calendar: str(v.calendar_id) };
+  }
   const metadata = c.field.startsWith("metadata.");
   const value = Array.isArray(c.value) ? c.value.join(", ") : c.value === undefined || c.value === null ? "" : String(c.value);
   return { field: metadata ? "metadata" : c.field, key: metadata ? c.field.slice("metadata.".length) : "", op: c.op, value };
