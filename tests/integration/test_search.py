@@ -134,6 +134,23 @@ class TestSearchEndpoint:
             assert r.status_code == 200, (q, r.text)
             assert r.json()["data"] == [], q
 
+    async def test_quotes_and_backslashes_are_words_not_sql(self, client, cast: Cast, corpus):
+        """The words are inlined into the statement (see ticket.repository._tsquery): quoted."""
+        ticket = await create(client, cast.alice, title="O'Brien's kettle", description="x")
+        for q in ("o'brien", "o\\'brien'; DROP TABLE tickets; --", "$$ smoke $$", "\\x00 :q"):
+            for path, params in (
+                (f"{API}/search", {"q": q}),
+                (API, {"q": q, "q_scope": "all"}),
+            ):
+                r = await client.get(path, params=params, headers=cast.agent.headers)
+                assert r.status_code == 200, (q, r.text)
+        r = await client.get(f"{API}/search", params={"q": "o'brien"}, headers=cast.agent.headers)
+        assert [hit["ticket_id"] for hit in r.json()["data"]] == [ticket["id"]]
+        listed = await client.get(
+            API, params={"q": "smoke", "q_scope": "all"}, headers=cast.agent.headers
+        )
+        assert len(listed.json()["data"]) == 3  # the tickets table is still there
+
     async def test_bad_parameters_are_problems(self, client, cast: Cast):
         for params in (
             {"q": "   "},

@@ -426,6 +426,8 @@ async def probe_search(
         columns["messages"] = _ids(matching, MESSAGE_PROBE_CAP)
     if filters.q_scope is not SearchScope.messages and visibility.sees_internal:
         columns["customers"] = _ids(_customers_matching(filters.q), CUSTOMER_PROBE_CAP)
+    if not columns:
+        return None
     row = (await session.execute(select(*(c.label(k) for k, c in columns.items())))).one()
     found = row._mapping
     messages = found.get("messages") or []
