@@ -270,7 +270,10 @@ test.describe("inbox ergonomics", () => {
     await expect(statuses.getByRole("checkbox", { name: /^Solved/ })).not.toBeChecked();
     await expect(page.getByRole("link", { name: `Still open ${stamp}` })).toBeVisible();
     await expect(page.getByRole("link", { name: `Already solved ${stamp}` })).toHaveCount(0);
-    await statuses.getByRole("checkbox", { name: /^Solved/ }).check();
+    // click + an auto-waiting assertion, not check(): check() fails when the box has not changed
+    // the instant after the click, and the inbox may be re-rendering (live updates, SLA clock).
+    await statuses.getByRole("checkbox", { name: /^Solved/ }).click();
+    await expect(statuses.getByRole("checkbox", { name: /^Solved/ })).toBeChecked();
     await expect(page).toHaveURL(/status=new%2Copen%2Cpending%2Con_hold%2Csolved/);
     const row = page.getByRole("row").filter({ hasText: `Already solved ${stamp}` });
     await expect(row).toContainText("Solved"); // the badge says it in words, not colour alone

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { type Page, expect, test } from "@playwright/test";
-import { docsScreenshot, expectAccessible, signIn } from "./helpers";
+import { apiAs, docsScreenshot, expectAccessible, signIn } from "./helpers";
 
 // Saving a policy queues a recomputation of open tickets' deadlines, run by the worker: this
 // spec runs one next to the e2e server (with the server's environment, as scripts/test exports
@@ -12,7 +12,18 @@ test.beforeAll(() => {
   worker = spawn("helpline", ["worker"], { env: process.env, stdio: "ignore" });
 });
 
+const made: string[] = []; // this spec's policy names: deleted at the end
+
 test.afterAll(async () => {
+  // The policies apply to every ticket of their priority: left behind, they would take
+  // precedence over the policies later journeys (e2e/sla.spec.ts) create for their tickets.
+  const admin = await apiAs("admin");
+  const policies = (await (await admin.api.get("/api/v1/sla-policies")).json()) as { id: string; name: string }[];
+  for (const policy of policies.filter((p) => made.includes(p.name))) {
+    const res = await admin.api.delete(`/api/v1/sla-policies/${policy.id}`, { headers: { "X-CSRF-Token": admin.csrf } });
+    expect(res.status(), await res.text()).toBe(204);
+  }
+  await admin.api.dispose();
   if (worker && worker.exitCode === null) {
     const done = new Promise((resolve) => worker?.once("exit", resolve));
     worker.kill("SIGTERM");
@@ -91,6 +102,7 @@ test.describe("SLA admin", () => {
     await openAdmin(page, "SLA policies", "SLA policies");
     const standard = `Standard ${id}`;
     const vip = `VIP ${id}`;
+    made.push(standard, vip);
     let form = page.getByRole("form", { name: "Create a policy" });
     await form.getByLabel("Name", { exact: true }).fill(standard);
     await form.getByLabel("Calendar").selectOption({ label: `${office} (Europe/Berlin)` });

@@ -300,7 +300,7 @@ export function InboxPage() {
               <th scope="col">Title</th>
               <th scope="col">Status</th>
               <th scope="col">Priority</th>
-              {staff && <th scope="col">SLA</th>}
+              {staff && <th scope="col" className={styles.wide}>SLA</th>}
               {staff && <th scope="col" className={styles.wide}>Assignee</th>}
               <th scope="col" className={styles.wide}>Updated</th>
             </tr>
@@ -340,7 +340,7 @@ export function InboxPage() {
                 </td>
                 <td>{humanize(t.priority)}</td>
                 {staff && (
-                  <td>
+                  <td className={styles.wide}>
                     <SlaBadge sla={t.sla} now={now} />
                   </td>
                 )}
