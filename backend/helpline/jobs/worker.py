@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from procrastinate import App, PsycopgConnector
@@ -102,6 +104,35 @@ async def worker_context(
         await database.dispose()
 
 
+async def _run_until_signalled(worker: Coroutine[Any, Any, None]) -> None:
+    """Run the job worker until SIGTERM/SIGINT, which stop it gracefully (procrastinate treats
+    a cancelled worker as a stop request: running jobs get the shutdown timeout).
+
+    The handlers are ours and installed before the worker starts: procrastinate installs its own
+    only after it has registered the worker, so a SIGTERM in between killed the process at once
+    (exit -15, the worker row left behind until pruned as stalled)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(worker)
+    signals: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, task.cancel)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            continue
+        signals.append(sig)
+    try:
+        await asyncio.wait({task})
+    except asyncio.CancelledError:  # this coroutine itself was cancelled: stop the worker too
+        task.cancel()
+        await asyncio.wait({task})
+        raise
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    if not task.cancelled():
+        task.result()  # an error of the worker's is raised here
+
+
 async def run_worker(settings: Settings, *, wait: bool = True, **options: object) -> None:
     """Run a worker until SIGTERM/SIGINT (graceful: running jobs get the shutdown timeout)."""
     app = make_app(settings)
@@ -140,13 +171,16 @@ async def run_worker(settings: Settings, *, wait: bool = True, **options: object
         )
         rules.loop.start()
         try:
-            await app.run_worker_async(
-                queues=list(QUEUES),
-                concurrency=settings.worker_concurrency,
-                shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
-                wait=wait,
-                name="helpline-worker",
-                **options,  # type: ignore[arg-type]
+            await _run_until_signalled(
+                app.run_worker_async(
+                    queues=list(QUEUES),
+                    concurrency=settings.worker_concurrency,
+                    shutdown_graceful_timeout=settings.worker_shutdown_timeout_s,
+                    wait=wait,
+                    name="helpline-worker",
+                    install_signal_handlers=False,
+                    **options,  # type: ignore[arg-type]
+                )
             )
         finally:
             await sla_loop.stop()
