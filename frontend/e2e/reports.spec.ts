@@ -75,6 +75,8 @@ test.describe("reports", () => {
     await page.getByLabel("Volume by").selectOption("priority");
     await expect(page).toHaveURL(/group_by=priority/);
     const csv = page.getByRole("link", { name: "Download CSV of volume" });
+    // Auto-waiting: the link follows the URL on the next render.
+    await expect(csv).toHaveAttribute("href", /group_by=priority/);
     const href = await csv.getAttribute("href");
     expect(href).toContain("format=csv");
     expect(href).toContain("group_by=priority");
