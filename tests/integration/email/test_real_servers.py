@@ -82,8 +82,10 @@ def _now() -> Any:
     return datetime.now(UTC)
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:  # noqa: ASYNC109
-    """Poll a condition the IMAP loop brings about (it runs concurrently), within a deadline."""
+async def eventually(check: Callable[[], Any], timeout: float = 90.0) -> Any:  # noqa: ASYNC109
+    """Poll a condition the IMAP loop brings about (it runs concurrently), within a deadline:
+    a hang guard, generous because four xdist workers share two cores in CI (30 s was once
+    not enough for a resync under that load)."""
     deadline = time.monotonic() + timeout
     while True:
         value = await check()
