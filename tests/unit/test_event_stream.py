@@ -117,6 +117,7 @@ class TestWatcher:
 
         w = watcher(probe)
         async with w.attached():
+            assert await w.wait(w.generation, 30)  # its start position wakes the streams once
             seen = w.generation
             assert not await w.wait(seen, 0.01)  # polled, nothing found: no wake-up
             moved.set()
@@ -125,6 +126,33 @@ class TestWatcher:
         assert probes[0] == "start"  # it watches from "now", not from the feed's beginning
         assert "after-change" in probes or probes[-1] == "start"
         assert w.streams == 0
+
+    async def test_its_start_wakes_streams_that_read_the_feed_before_its_position(self):
+        # A stream reads the feed, then a change becomes visible, then the watcher takes its
+        # start position (the feed's end, past that change): no probe can find the change, so
+        # the start itself must wake the streams, or the stream misses it until the next one.
+        feed = Feed()
+        gate = asyncio.Event()
+
+        async def start():
+            await gate.wait()
+            return feed.events[-1].cursor if feed.events else "start"
+
+        async def probe(cursor):
+            return False, cursor  # nothing after the start position
+
+        w = FeedWatcher(NoRedis(), "chan", probe, start, poll_s=0.001)
+        frames = stream_feed(w, feed.read, "start", heartbeat_s=60, max_s=60, coalesce_s=0)
+        await anext(frames)  # ready
+        pending = asyncio.ensure_future(anext(frames))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert feed.reads == ["start"]  # it read the (empty) feed and waits
+        feed.events.append(event(1))
+        gate.set()
+        assert (await asyncio.wait_for(pending, 10)).startswith("id: c1")
+        assert feed.reads == ["start", "start"]
+        await frames.aclose()
 
     async def test_a_redis_message_wakes_the_streams(self):
         class PubSub:
@@ -154,7 +182,8 @@ class TestWatcher:
 
         w = FeedWatcher(Redis(), "chan", probe, lambda: asyncio.sleep(0, "start"), poll_s=60)
         async with w.attached():
-            seen = w.generation
+            assert await w.wait(w.generation, 30)  # its start position wakes the streams once
+            seen = w.generation  # polls are a minute apart: only the message can wake them now
             await pubsub.queue.put({"type": "message", "data": b"1"})
             assert await w.wait(seen, 30)
             assert w.subscribed
@@ -164,16 +193,21 @@ class TestPresenceOnTheStream:
     async def test_presence_messages_reach_streams_that_asked_without_an_id_or_a_feed_read(self):
         feed = Feed()
         w = watcher()
-        staff = stream_feed(w, feed.read, "start", heartbeat_s=60, max_s=60, presence=True)
+        staff = stream_feed(
+            w, feed.read, "start", heartbeat_s=60, max_s=60, coalesce_s=0, presence=True
+        )
         other = stream_feed(w, feed.read, "start", heartbeat_s=0.001, max_s=60)
         await anext(staff)  # ready
-        await anext(other)
         pending = asyncio.ensure_future(anext(staff))
-        await asyncio.sleep(0)
+        assert await w.wait(0, 30)  # the watcher's start wakes the streams once
+        for _ in range(10):
+            await asyncio.sleep(0)  # the staff stream reads again and waits
+        assert feed.reads == ["start", "start"]
         w.note_presence('{"state": "viewing"}')
         assert await pending == 'event: presence\ndata: {"state": "viewing"}\n\n'
-        assert feed.reads == ["start"]  # presence reads no feed
+        assert feed.reads == ["start", "start"]  # presence reads no feed
+        await anext(other)  # ready
         assert await anext(other) == HEARTBEAT  # a stream that did not ask gets none
-        assert feed.reads == ["start", "start"]
+        assert feed.reads == ["start", "start", "start"]
         await staff.aclose()
         await other.aclose()

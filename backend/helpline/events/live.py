@@ -146,6 +146,10 @@ class FeedWatcher:
         try:
             if self._cursor is None:
                 self._cursor = await self.start_position()
+                # A stream may have read the feed before this position was taken: whatever
+                # became visible in between is before the position and no probe will find it.
+                # Wake the streams once so each reads after its own cursor.
+                self.bump()
             found, self._cursor = await self.probe(self._cursor)
         except asyncio.CancelledError:
             raise
