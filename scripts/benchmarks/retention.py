@@ -16,6 +16,9 @@ statement from events/repository.py, 10,000 rows per statement, then the VACUUM 
 behind; against DETACH + DROP of that partition) — wall time, the backend's CPU (from /proc:
 server and benchmark share this machine), WAL written; and a feed page (`(xid, id) > cursor ORDER
 BY xid, id LIMIT 100`) at the feed's start, middle and end, p50 over --reads reads each.
+With --seeded URL (repeatable: seeded databases of several sizes), it measures instead the
+reads partitioning by time could not prune: a ticket's thread and a history page, by random
+ticket ids, p50/p99 over --reads tickets, and the sizes of `conversations` and its indexes.
 A report, not a test: nothing here fails a build.
 """
 
@@ -184,13 +187,56 @@ async def run(url: str, args: argparse.Namespace) -> None:
     )
 
 
+async def thread_reads(url: str, reads: int) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        ids = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT id FROM tickets TABLESAMPLE SYSTEM (1) LIMIT $1", reads
+            )
+        ]
+        messages = await conn.fetchval(
+            "SELECT reltuples::bigint FROM pg_class WHERE relname = 'conversations'"
+        )
+        name = await conn.fetchval("SELECT current_database()")
+        for label, sql in (
+            ("thread", "SELECT * FROM conversations WHERE ticket_id = $1 ORDER BY timestamp, id"),
+            ("history page", "SELECT * FROM ticket_history WHERE ticket_id = $1 LIMIT 50"),
+        ):
+            statement = await conn.prepare(sql)
+            times = []
+            for ticket_id in ids:
+                started = time.perf_counter()
+                await statement.fetch(ticket_id)
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            print(
+                f"{name} ({messages:,} messages) {label}: p50 {times[len(times) // 2]:.2f} ms,"
+                f" p99 {times[int(len(times) * 0.99)]:.2f} ms"
+            )
+        sizes = await conn.fetch(
+            "SELECT relname, pg_size_pretty(pg_relation_size(oid)) AS size FROM pg_class"
+            " WHERE relname = 'conversations' OR relname LIKE 'ix_conversations%'"
+        )
+        print("  " + ", ".join(f"{r['relname']} {r['size']}" for r in sizes))
+    finally:
+        await conn.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="scripts/bench retention", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--purge-days", type=int, default=10)
     parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument("--seeded", action="append", help="a seeded database: its thread reads")
     args = parser.parse_args(argv)
+    if args.seeded:
+        for url in args.seeded:
+            asyncio.run(thread_reads(url, args.reads))
+        print(f"load average {os.getloadavg()[0]:.1f}")
+        return
     server = os.environ.get("HELPLINE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/")
     url = create_database(server, prefix="helpline_bench_retention")
     try:
