@@ -269,6 +269,51 @@ class TestMessageProbe:
         assert r.json()["data"] == []
 
 
+class TestTicketProbe:
+    """Staff's `q` over the tickets' own text is probed too: up to the cap the list takes the
+    matching tickets by id (a rare word or an order number no longer walks every ticket)."""
+
+    async def test_over_the_cap_the_walk_gives_the_same_list(
+        self, client, cast: Cast, corpus, monkeypatch
+    ):
+        from helpline.ticket import repository
+
+        more = await create(client, cast.bob, title="Smoke detector battery", description="9V")
+        expected = {corpus["bobs"]["id"], more["id"]}
+        for scope in ("tickets", "all"):
+            params = {"q": "smoke", "q_scope": scope}
+            probed = await client.get(API, params=params, headers=cast.agent.headers)
+            monkeypatch.setattr(repository, "TICKET_PROBE_CAP", 1)  # two titles match: over it
+            walked = await client.get(
+                API, params={**params, "limit": 10}, headers=cast.agent.headers
+            )
+            monkeypatch.undo()
+            ids = [t["id"] for t in probed.json()["data"]]
+            assert ids == [t["id"] for t in walked.json()["data"]], scope
+            assert expected <= set(ids), scope
+            if scope == "tickets":
+                assert set(ids) == expected
+
+    async def test_a_ticket_number_is_found_through_the_probe_and_the_walk(
+        self, client, cast: Cast, corpus, monkeypatch
+    ):
+        from helpline.ticket import repository
+
+        number = corpus["other"]["number"]
+        for cap in (repository.TICKET_PROBE_CAP, 0):
+            monkeypatch.setattr(repository, "TICKET_PROBE_CAP", cap)
+            r = await client.get(
+                API, params={"q": f"#{number}", "limit": 5 + cap % 7}, headers=cast.agent.headers
+            )
+            assert [t["id"] for t in r.json()["data"]] == [corpus["other"]["id"]], cap
+
+    async def test_counts_agree_with_the_list(self, client, cast: Cast, corpus):
+        r = await client.get(
+            f"{API}/counts", params={"q": "invoice"}, headers=cast.agent.headers
+        )
+        assert sum(c["count"] for c in r.json()["counts"]) == 1
+
+
 class TestCustomerEmailAndName:
     async def test_staff_find_a_customers_tickets_by_email(self, client, cast: Cast, corpus):
         email = cast.bob.email

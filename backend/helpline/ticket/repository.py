@@ -358,6 +358,11 @@ def _metadata_candidates(raw: str) -> list[Any]:
 # (updated_at) testing each ticket's messages: the words are then common enough that a page of
 # matches comes early. Without the probe a word in no message walked every ticket (3 s at 100k).
 MESSAGE_PROBE_CAP = 5000
+# Staff's `q` over the tickets' own text (and `#number`): the same probe. The planner cannot
+# tell a rare word from a common one under `ORDER BY updated_at LIMIT` (a word it does not know
+# is estimated at thousands of tickets): an order number walked the whole updated_at index —
+# 998,136 rows, 5.7 s at 1M tickets. Up to this many matches the list takes them by id.
+TICKET_PROBE_CAP = 5000
 # Staff's `q` also finds the tickets of customers whose email address is `q` or whose name holds
 # all its words: taken first (at most this many; a name more common than that is no search).
 CUSTOMER_PROBE_CAP = 100
@@ -366,10 +371,12 @@ SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 
 @dataclass(frozen=True)
 class SearchProbe:
-    """What a search's words match outside the ticket row, looked up before the list query so
-    that it can use indexes: ``messages`` — the tickets whose messages match (None: more than
-    the cap, the list walks its order instead); ``customers`` — the customers matched."""
+    """What a search's words match, looked up before the list query so that it can use
+    indexes: ``tickets`` — the tickets whose own text (or number) matches, ``messages`` — the
+    tickets whose messages match (each None: more than its cap, or not probed; the list then
+    tests the words in its order instead); ``customers`` — the customers matched."""
 
+    tickets: tuple[uuid.UUID, ...] | None = None
     messages: tuple[uuid.UUID, ...] | None = None
     customers: tuple[uuid.UUID, ...] = ()
 
@@ -419,6 +426,11 @@ async def probe_search(
     if not filters.q or visibility.customer_id is not None:
         return None
     columns: dict[str, Any] = {}
+    if filters.q_scope is not SearchScope.messages:
+        own_text = select(TICKETS.c.id).where(
+            TICKETS.c.deleted_at.is_(None), _ticket_text_matches(filters.q, _tsquery(filters.q))
+        )
+        columns["tickets"] = _ids(own_text, TICKET_PROBE_CAP)
     if filters.q_scope is not SearchScope.tickets:
         matching = select(MESSAGES.c.ticket_id).where(
             *_message_conditions(_tsquery(filters.q), visibility)
@@ -430,9 +442,13 @@ async def probe_search(
         return None
     row = (await session.execute(select(*(c.label(k) for k, c in columns.items())))).one()
     found = row._mapping
+    tickets = found.get("tickets") or []
     messages = found.get("messages") or []
     customers = found.get("customers") or []
     return SearchProbe(
+        tickets=None
+        if "tickets" not in found or len(tickets) > TICKET_PROBE_CAP
+        else tuple(tickets),
         messages=None
         if "messages" not in found or len(messages) > MESSAGE_PROBE_CAP
         else tuple(set(messages)),
@@ -452,9 +468,18 @@ def _message_matches(
     """A message of the ticket matches ``query``: customers match public messages only."""
     if probe is not None and probe.messages is not None:
         return _any(TICKETS.c.id, probe.messages)
-    return exists().where(
+    matching = select(literal(1)).where(
         MESSAGES.c.ticket_id == TICKETS.c.id, *_message_conditions(query, visibility)
     )
+    if probe is not None:
+        # Staff, and more messages match than the probe takes: the list walks its order and
+        # tests each ticket's few messages. `OFFSET 0` keeps it a per-ticket test: otherwise
+        # PostgreSQL, expecting to walk many tickets, may turn the EXISTS into a hashed subplan
+        # that first collects every matching message (a word in 184k of 3.3M messages: past
+        # the 15 s statement timeout at 1M tickets, against 8 ms walking). A customer's walk
+        # is over their own tickets, few enough for the planner to weigh both ways itself.
+        matching = matching.offset(0)
+    return matching.exists()
 
 
 def _text_matches(
@@ -465,15 +490,23 @@ def _text_matches(
     query = _tsquery(q)
     parts: list[ColumnElement[bool]] = []
     if filters.q_scope is not SearchScope.messages:
-        parts.append(TICKETS.c.search_vector.op("@@")(query))
+        if probe is not None and probe.tickets is not None:
+            parts.append(_any(TICKETS.c.id, probe.tickets))
+        else:
+            parts.append(_ticket_text_matches(q, query))
         if probe is not None and probe.customers:
             parts.append(_any(TICKETS.c.customer_id, probe.customers))
-        number = ticket_number_in(q)
-        if number is not None:  # `#1234` or `1234`: that ticket too (its number is unique)
-            parts.insert(0, TICKETS.c.number == number)
     if filters.q_scope is not SearchScope.tickets:
         parts.append(_message_matches(query, visibility, probe))
     return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def _ticket_text_matches(q: str, query: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The ticket's own text matches; `#1234` or `1234` also finds ticket 1234 (its number is
+    unique)."""
+    text_matches: ColumnElement[bool] = TICKETS.c.search_vector.op("@@")(query)
+    number = ticket_number_in(q)
+    return text_matches if number is None else or_(TICKETS.c.number == number, text_matches)
 
 
 def _filters(
