@@ -86,7 +86,8 @@ async def test_a_rare_word_or_a_number_takes_its_tickets_by_id_not_the_updated_w
     matches first (here 60, none, one) and the list reads them by primary key."""
     filters = TicketFilters(q=q)
     probe = await probe_search(session, STAFF, filters)
-    assert probe is not None and probe.tickets is not None
+    assert probe is not None
+    assert probe.tickets is not None
     explained = await plan(session, STAFF, filters, probe=probe)
     assert "pk_tickets" in explained, explained
     assert "ix_tickets_live_updated" not in explained, explained
