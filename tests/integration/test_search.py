@@ -308,9 +308,7 @@ class TestTicketProbe:
             assert [t["id"] for t in r.json()["data"]] == [corpus["other"]["id"]], cap
 
     async def test_counts_agree_with_the_list(self, client, cast: Cast, corpus):
-        r = await client.get(
-            f"{API}/counts", params={"q": "invoice"}, headers=cast.agent.headers
-        )
+        r = await client.get(f"{API}/counts", params={"q": "invoice"}, headers=cast.agent.headers)
         assert sum(c["count"] for c in r.json()["counts"]) == 1
 
 
