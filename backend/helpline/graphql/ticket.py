@@ -446,7 +446,7 @@ class TicketMutation:
     @strawberry.mutation(description="Mark a ticket read (as `PUT /api/v1/tickets/{id}/read`).")
     async def mark_ticket_read(self, info: Info, input: MarkTicketReadInput) -> ReadMarker:
         ctx = info.context
-        principal = ctx.require(Scope.tickets_read)
+        principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.ticket_id, "ticketId")
         if input.version is not None and input.version < 1:
             raise _search_invalid("version", "at least 1")
@@ -466,7 +466,7 @@ class TicketMutation:
         self, info: Info, input: MarkTicketUnreadInput
     ) -> MarkTicketUnreadPayload:
         ctx = info.context
-        principal = ctx.require(Scope.tickets_read)
+        principal = ctx.require(Scope.tickets_write)
         ticket_id = parse_id(input.ticket_id, "ticketId")
         async with ctx.work() as uow:
             await ticket_reads.mark_unread(uow, principal, ticket_id)

@@ -495,7 +495,8 @@ async def remove_ticket_tag(
 READ_MARKERS = (
     " Staff only (a customer → 403). Read markers are the caller's own (per user and ticket, "
     "server-side: they follow them to another browser) and drive the list's `unread` flag; "
-    "they need only `tickets:read` and change no ticket (no history, audit or event)."
+    "they need `tickets:write` (as every change) but change no ticket (no history, audit or "
+    "event)."
 )
 
 
@@ -512,7 +513,7 @@ READ_MARKERS = (
 async def mark_ticket_read(
     ticket_id: TicketId,
     uow: UowDep,
-    principal: TicketsRead,
+    principal: TicketsWrite,
     body: ReadMarkerWrite | None = None,
 ) -> ReadMarker:
     version = None if body is None else body.version
@@ -528,6 +529,6 @@ async def mark_ticket_read(
     operation_id="markTicketUnread",
     responses=problem_responses(PermissionDenied, *UNSAFE, TicketNotFound),
 )
-async def mark_ticket_unread(ticket_id: TicketId, uow: UowDep, principal: TicketsRead) -> Response:
+async def mark_ticket_unread(ticket_id: TicketId, uow: UowDep, principal: TicketsWrite) -> Response:
     await reads.mark_unread(uow, principal, ticket_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
