@@ -265,3 +265,52 @@ class TestWriteBudgets:
         # actor context, one lock of all 21 rows, one update per changed ticket (not the closed)
         assert len(tally.sql) == 2 + 20, tally.sql
         assert tally.redis_trips == 2  # the rate limit, then one invalidation of all 20
+
+
+class TestUnreadBudgets:
+    """Read markers ride in the list's one statement; the cached GET is untouched (ADR 0010)."""
+
+    async def test_staff_list_with_unread_and_customer_is_one_statement(
+        self, client, session, cast: Cast, count, warm
+    ):
+        tid = await make_ticket(session, cast.alice.id, title="Unread budget")
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        query = {"customer_id": str(cast.alice.id), "limit": 3}
+        with count() as miss:
+            first = await client.get(TICKETS, params=query, headers=cast.agent.headers)
+        with count() as hit:
+            second = await client.get(TICKETS, params=query, headers=cast.agent.headers)
+        assert first.status_code == second.status_code == 200
+        [item] = first.json()["data"]
+        assert item["unread"] is True
+        assert item["customer"]["id"] == str(cast.alice.id)
+        assert first.json() == second.json()
+        assert len(miss.sql) == 1, miss.sql  # page, sla blocks, customers and read markers
+        assert miss.redis_trips == 2
+        assert hit.sql == []
+        assert hit.redis_trips == 1
+        with count() as other:  # another agent's page is their own entry (a miss), same cost
+            await client.get(TICKETS, params=query, headers=cast.admin.headers)
+        assert len(other.sql) <= 2, other.sql  # (+ the admin's key lookup on first use)
+        assert str(tid) == item["id"]
+
+    async def test_mark_read_is_one_upsert_and_renews_only_the_readers_pages(
+        self, client, session, cast: Cast, count, warm
+    ):
+        tid = await make_ticket(session, cast.alice.id, title="Read budget")
+        await session.commit()
+        await _warm_up(client, cast.agent.headers)
+        assert (await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)).status_code == 200
+        with count() as tally:
+            r = await client.put(
+                f"{TICKETS}/{tid}/read", json={"version": 1}, headers=cast.agent.headers
+            )
+        assert r.status_code == 200, r.text
+        assert len(tally.sql) == 2, tally.sql  # actor context, the upsert (checks the ticket)
+        assert tally.redis_trips == 2  # the rate limit, then the reader's list generation
+        with count() as hit:  # the ticket's cached GET is not touched by reading
+            again = await client.get(f"{TICKETS}/{tid}", headers=cast.agent.headers)
+        assert again.status_code == 200
+        assert hit.sql == []
+        assert hit.redis_trips == 1

@@ -50,6 +50,8 @@ def body_for(method: str, path: str) -> dict | None:
         return {"state": "viewing"}
     if path.endswith("/draft"):
         return {"body": "draft"}
+    if path.endswith("/read"):
+        return {"version": 1}
     if "/tags/" in path:
         return None
     if path.endswith("/bulk"):

@@ -22,6 +22,7 @@ from helpline.kit.rows import AnyRow
 from helpline.metadata import service as metadata_service
 from helpline.sla import service as sla_service
 from helpline.sla.schemas import TicketSla
+from helpline.ticket import reads as ticket_reads
 from helpline.user import service as user_service
 
 
@@ -54,6 +55,14 @@ class Loaders:
         )
         self.history: DataLoader[TicketAndCount, HistoryPage] = DataLoader(self._history)
         self.sla: DataLoader[uuid.UUID, TicketSla | None] = DataLoader(self._sla)
+        self.unread: DataLoader[uuid.UUID, bool | None] = DataLoader(self._unread)
+
+    async def _unread(self, ids: list[uuid.UUID]) -> list[bool | None]:
+        async with self.ctx.db() as session:
+            found = await ticket_reads.unread_of_tickets(
+                session, self.ctx.principal, list(set(ids))
+            )
+        return [found.get(i) for i in ids]
 
     async def _sla(self, ids: list[uuid.UUID]) -> list[TicketSla | None]:
         async with self.ctx.db() as session:

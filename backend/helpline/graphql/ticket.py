@@ -27,6 +27,7 @@ from helpline.kit.pagination import DEFAULT_LIMIT
 from helpline.metadata import service as metadata_service
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.ticket import bulk as ticket_bulk
+from helpline.ticket import reads as ticket_reads
 from helpline.ticket import service as ticket_service
 from helpline.ticket.schemas import (
     SEARCH_CAP,
@@ -410,8 +411,67 @@ def _ids(values: dict[str, Any], *names: str) -> dict[str, Any]:
     return values
 
 
+@strawberry.input(
+    description="Mark a ticket read up to a version (staff; as `PUT /api/v1/tickets/{id}/read`)."
+)
+class MarkTicketReadInput:
+    ticket_id: strawberry.ID
+    version: int | None = strawberry.field(
+        default=None, description="The version seen (omitted: the current one)."
+    )
+
+
+@strawberry.input(
+    description="Mark a ticket unread (staff; as `DELETE /api/v1/tickets/{id}/read`)."
+)
+class MarkTicketUnreadInput:
+    ticket_id: strawberry.ID
+
+
+@strawberry.type(description="How far the caller has read a ticket.")
+class ReadMarker:
+    ticket_id: strawberry.ID
+    seen_version: int = strawberry.field(description="The version read up to.")
+    seen_at: datetime
+    unread: bool = strawberry.field(description="The ticket changed since that version.")
+
+
+@strawberry.type
+class MarkTicketUnreadPayload:
+    ticket_id: strawberry.ID
+
+
 @strawberry.type
 class TicketMutation:
+    @strawberry.mutation(description="Mark a ticket read (as `PUT /api/v1/tickets/{id}/read`).")
+    async def mark_ticket_read(self, info: Info, input: MarkTicketReadInput) -> ReadMarker:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        ticket_id = parse_id(input.ticket_id, "ticketId")
+        if input.version is not None and input.version < 1:
+            raise _search_invalid("version", "at least 1")
+        async with ctx.work() as uow:
+            marker = await ticket_reads.mark_read(uow, principal, ticket_id, input.version)
+        return ReadMarker(
+            ticket_id=input.ticket_id,
+            seen_version=marker.seen_version,
+            seen_at=marker.seen_at,
+            unread=marker.unread,
+        )
+
+    @strawberry.mutation(
+        description="Mark a ticket unread (as `DELETE /api/v1/tickets/{id}/read`)."
+    )
+    async def mark_ticket_unread(
+        self, info: Info, input: MarkTicketUnreadInput
+    ) -> MarkTicketUnreadPayload:
+        ctx = info.context
+        principal = ctx.require(Scope.tickets_write)
+        ticket_id = parse_id(input.ticket_id, "ticketId")
+        async with ctx.work() as uow:
+            await ticket_reads.mark_unread(uow, principal, ticket_id)
+        return MarkTicketUnreadPayload(ticket_id=input.ticket_id)
+
     @strawberry.mutation(description="Create a ticket (as `POST /api/v1/tickets`).")
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> Ticket:
         ctx = info.context

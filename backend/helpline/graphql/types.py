@@ -274,6 +274,8 @@ class Ticket:
     # The `sla` block when the ticket came with it (a staff list page, a staff read); else the
     # resolver asks the DataLoader.
     preloaded_sla: strawberry.Private[Any] = NOT_LOADED
+    # Whether it is unread for the caller, when the ticket came with it (a staff list page).
+    preloaded_unread: strawberry.Private[bool | None] = None
 
     @classmethod
     def from_row(cls, row: Any) -> Ticket:
@@ -296,6 +298,7 @@ class Ticket:
             tags=list(getattr(row, "tags", ())),
             preloaded_metadata=getattr(row, "metadata", None),
             preloaded_sla=getattr(row, "sla", NOT_LOADED),
+            preloaded_unread=getattr(row, "unread", None),
         )
 
     @property
@@ -361,6 +364,18 @@ class Ticket:
         if found is NOT_LOADED:
             found = await info.context.loaders.sla.load(self.uuid)
         return None if found is None else TicketSlaState.from_block(found)
+
+    @strawberry.field(
+        description="Staff: true when the ticket changed since the caller last opened it (by "
+        "someone else), or they never did or marked it unread — as the REST list's `unread`; "
+        "`markTicketRead` / `markTicketUnread` set it. Null for customers."
+    )
+    async def unread(self, info: Info) -> bool | None:
+        if not info.context.principal.is_staff:
+            return None
+        if self.preloaded_unread is not None:
+            return self.preloaded_unread
+        return await info.context.loaders.unread.load(self.uuid)
 
     @strawberry.field(description="The ticket's change history, oldest first.")
     async def history(

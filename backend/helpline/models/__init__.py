@@ -30,6 +30,7 @@ from helpline.models.ticket_draft import TicketDraft
 from helpline.models.ticket_history import TicketHistory
 from helpline.models.ticket_metadata import TicketMetadata
 from helpline.models.ticket_metric_fact import MetricFeedPosition, TicketMetricFact
+from helpline.models.ticket_read_marker import TicketReadMarker
 from helpline.models.user import User
 from helpline.models.webhook_delivery import WebhookDelivery
 from helpline.models.webhook_endpoint import WebhookEndpoint
@@ -69,6 +70,7 @@ __all__ = [
     "TicketHistory",
     "TicketMetadata",
     "TicketMetricFact",
+    "TicketReadMarker",
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -84,13 +84,21 @@ redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 return 1
 """)
 
-# Entry: b"<epoch>:<generation>|<etag>|<json body>".
+# Entry: b"<epoch>:<generation>[:<reader generation>]|<etag>|<json body>". A staff list page
+# carries the reader's own `unread` flags: it is kept per reader (KEYS[4] is that reader's
+# generation, renewed when they mark a ticket read or unread) and also dropped by every change
+# (the shared staff generation).
 LIST_GET = roundtrip.Script("""
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then epoch = ARGV[1]; redis.call('SET', KEYS[1], epoch) end
 local gen = redis.call('GET', KEYS[2])
 if not gen then gen = ARGV[1]; redis.call('SET', KEYS[2], gen) end
 local stamp = epoch .. ':' .. gen
+if KEYS[4] then
+  local own = redis.call('GET', KEYS[4])
+  if not own then own = ARGV[1]; redis.call('SET', KEYS[4], own) end
+  stamp = stamp .. ':' .. own
+end
 local raw = redis.call('GET', KEYS[3])
 if raw then
   local sep = string.find(raw, '|', 1, true)
@@ -102,7 +110,14 @@ return {0, stamp}
 LIST_SET = roundtrip.Script("""
 local epoch = redis.call('GET', KEYS[1])
 local gen = redis.call('GET', KEYS[2])
-if not epoch or not gen or (epoch .. ':' .. gen) ~= ARGV[1] then return 0 end
+if not epoch or not gen then return 0 end
+local stamp = epoch .. ':' .. gen
+if KEYS[4] then
+  local own = redis.call('GET', KEYS[4])
+  if not own then return 0 end
+  stamp = stamp .. ':' .. own
+end
+if stamp ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
 return 1
 """)
@@ -111,8 +126,9 @@ return 1
 # The shape of the cached bodies: part of every entry's key, so that entries rendered by an
 # older release (without a field the representation has since gained) are never served after
 # an upgrade. Bump it when TicketRead/TicketDetail change. r2: tickets carry `number`; r3: the
-# staff-only `sla` block is kept beside the body.
-REPRESENTATION = "r3"
+# staff-only `sla` block is kept beside the body; r4: staff list items carry `unread` and
+# `customer`, staff list pages are kept per reader.
+REPRESENTATION = "r4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,19 +375,38 @@ class TicketCache:
         visibility: TicketVisibility,
         query: str,
         load: LoadPage,
+        *,
+        reader: uuid.UUID | None = None,
     ) -> ListDocument:
-        """The list page for this visibility and normalized query, cached briefly."""
+        """The list page for this visibility and normalized query, cached briefly. With
+        ``reader`` (a staff page with that user's `unread` flags) the entry is theirs alone and
+        also dropped when they mark a ticket read or unread."""
         if uow.changed:
             CACHE_REQUESTS.inc(cache="list", result="bypass")
             return await render_list(uow, load)
         scope = visibility.cache_key()
         digest = hashlib.sha256(query.encode()).hexdigest()[:32]
+        entry = scope if reader is None else f"{scope}:{reader}"
         keys = [
             self.backend.epoch_key,
             self._generation_key(scope),
-            self.backend.key(f"list.{REPRESENTATION}", scope, digest),
+            self.backend.key(f"list.{REPRESENTATION}", entry, digest),
         ]
-        return await self.flights.do(f"list:{scope}:{digest}", lambda: self._list(uow, keys, load))
+        if reader is not None:
+            keys.append(self._generation_key(f"reader:{reader}"))
+        return await self.flights.do(f"list:{entry}:{digest}", lambda: self._list(uow, keys, load))
+
+    async def invalidate_reader(self, reader: uuid.UUID) -> None:
+        """Drop ``reader``'s list pages (their read markers changed): a new generation."""
+        key = self._generation_key(f"reader:{reader}")
+        redis = self.backend.redis
+        try:
+            await self.backend.run(
+                "invalidate", lambda: redis.set(key, self.backend.token()), invalidation=True
+            )
+        except CacheUnavailable:
+            # Marked lost by the backend: the epoch is renewed when Redis is back.
+            log.warning("read-marker invalidation not delivered; epoch will be renewed")
 
     async def _list(self, uow: UnitOfWork, keys: list[str], load: LoadPage) -> ListDocument:
         try:
@@ -568,3 +603,24 @@ def invalidate_after_commit(
     uow.changed = True
     pending = uow.collect(_Invalidation, lambda: _Invalidation(of(uow), {}))
     pending.tickets[ticket_id] = customer_id or pending.tickets.get(ticket_id)
+
+
+@dataclass(eq=False, slots=True)
+class _ReaderInvalidation:
+    """The unit's after-commit renewal of the readers' list generations (read markers)."""
+
+    cache: TicketCache | None
+    readers: set[uuid.UUID]
+
+    async def __call__(self) -> None:
+        if self.cache is not None:
+            for reader in self.readers:
+                await self.cache.invalidate_reader(reader)
+
+
+def invalidate_reader_after_commit(uow: UnitOfWork, reader: uuid.UUID) -> None:
+    """Queue the renewal of ``reader``'s list pages (their read markers change)."""
+    uow.changed = True
+    uow.collect(_ReaderInvalidation, lambda: _ReaderInvalidation(of(uow), set())).readers.add(
+        reader
+    )

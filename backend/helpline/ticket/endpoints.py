@@ -35,11 +35,13 @@ from helpline.http import (
 from helpline.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from helpline.models.enums import TicketPriority, TicketStatus
 from helpline.services import services
-from helpline.ticket import bulk, service
+from helpline.ticket import bulk, reads, service
 from helpline.ticket.schemas import (
     COUNT_CAP,
     SEARCH_CAP,
     TAG_PATTERN,
+    ReadMarker,
+    ReadMarkerWrite,
     Rfc3339,
     SearchResults,
     SearchScope,
@@ -488,3 +490,45 @@ async def remove_ticket_tag(
     return json_response(
         TicketRead.model_validate(row), headers={"ETag": etag_for_version(row.version)}
     )
+
+
+READ_MARKERS = (
+    " Staff only (a customer → 403). Read markers are the caller's own (per user and ticket, "
+    "server-side: they follow them to another browser) and drive the list's `unread` flag; "
+    "they need `tickets:write` (as every change) but change no ticket (no history, audit or "
+    "event)."
+)
+
+
+@router.put(
+    "/{ticket_id}/read",
+    response_model=ReadMarker,
+    summary="Mark a ticket read",
+    description="The caller has read the ticket up to `version` (the one on screen; omitted: "
+    "the current one): it is no longer `unread` in their lists until it changes again. A "
+    "marker never moves back; the console sends it whenever it shows a ticket." + READ_MARKERS,
+    operation_id="markTicketRead",
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, TicketNotFound),
+)
+async def mark_ticket_read(
+    ticket_id: TicketId,
+    uow: UowDep,
+    principal: TicketsWrite,
+    body: ReadMarkerWrite | None = None,
+) -> ReadMarker:
+    version = None if body is None else body.version
+    return await reads.mark_read(uow, principal, ticket_id, version)
+
+
+@router.delete(
+    "/{ticket_id}/read",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Mark a ticket unread",
+    description="Forget the caller's read marker: the ticket is `unread` in their lists until "
+    "they next open it (also when it was unread already)." + READ_MARKERS,
+    operation_id="markTicketUnread",
+    responses=problem_responses(PermissionDenied, *UNSAFE, TicketNotFound),
+)
+async def mark_ticket_unread(ticket_id: TicketId, uow: UowDep, principal: TicketsWrite) -> Response:
+    await reads.mark_unread(uow, principal, ticket_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

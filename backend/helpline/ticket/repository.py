@@ -10,6 +10,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     Table,
@@ -43,6 +44,7 @@ from helpline.models import (
     Ticket,
     TicketHistory,
     TicketMetadata,
+    TicketReadMarker,
     User,
 )
 from helpline.models.enums import ChangeType, Role, TicketStatus
@@ -578,8 +580,10 @@ async def list_tickets(
     sort: TicketSort,
     limit: int,
     after: tuple[Any, ...] | None,
+    reader: uuid.UUID | None = None,
 ) -> list[AnyRow]:
-    """One keyset page (limit + 1 rows, so the caller knows whether more follow).
+    """One keyset page (limit + 1 rows, so the caller knows whether more follow); with a staff
+    ``reader``, each row says whether it is unread for them.
 
     ``sla_due`` reads two index-ordered ranges: tickets by their earliest running deadline
     (the ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out
@@ -588,23 +592,64 @@ async def list_tickets(
     statement is paid only from the page that crosses over."""
     probe = await probe_search(session, visibility, filters)
     if sort is not TicketSort.sla_due:
-        stmt = list_statement(visibility, filters, sort, limit, after, probe)
+        stmt = list_statement(visibility, filters, sort, limit, after, probe, reader)
         return list((await session.execute(stmt)).all())
     rows: list[AnyRow] = []
     rest = after is not None and len(after) > 2 and bool(after[2])
     if not rest:
-        stmt = list_statement(visibility, filters, sort, limit, after, probe)
+        stmt = list_statement(visibility, filters, sort, limit, after, probe, reader)
         rows = list((await session.execute(stmt)).all())
         after = None
     if len(rows) <= limit and filters.sla_due_before is None:
-        stmt = without_deadline_statement(visibility, filters, limit - len(rows), after, probe)
+        stmt = without_deadline_statement(
+            visibility, filters, limit - len(rows), after, probe, reader
+        )
         rows += (await session.execute(stmt)).all()
     return rows
 
 
-def _columns(visibility: TicketVisibility) -> list[Any]:
-    """The list's columns: staff also get each ticket's `sla` block (same statement)."""
-    return [*COLUMNS, SLA_BLOCK] if visibility.sees_internal else list(COLUMNS)
+READS = cast(Table, TicketReadMarker.__table__)
+# Staff list items: the customer's id, name and email as one jsonb value (their primary key).
+CUSTOMER_BLOCK = (
+    select(
+        func.jsonb_build_object(
+            literal_column("'id'"),
+            USERS.c.id,
+            literal_column("'name'"),
+            USERS.c.name,
+            literal_column("'email'"),
+            USERS.c.email,
+        )
+    )
+    .where(USERS.c.id == TICKETS.c.customer_id)
+    .scalar_subquery()
+    .label("customer")
+)
+
+
+# Unread for the reader (bound as :reader): no read marker at the ticket's version — never
+# opened, marked unread, or changed since (one probe of ticket_reads' primary key per row).
+def _unread(reader: uuid.UUID) -> ColumnElement[bool]:
+    return (
+        ~exists()
+        .where(
+            READS.c.user_id == bindparam("reader", reader, type_=Uuid()),
+            READS.c.ticket_id == TICKETS.c.id,
+            READS.c.seen_version >= TICKETS.c.version,
+        )
+        .correlate(TICKETS)
+    ).label("unread")
+
+
+def _columns(visibility: TicketVisibility, reader: uuid.UUID | None = None) -> list[Any]:
+    """The list's columns: staff also get each ticket's `sla` block and customer, and with a
+    ``reader`` whether it is unread for them (same statement)."""
+    if not visibility.sees_internal:
+        return list(COLUMNS)
+    columns: list[Any] = [*COLUMNS, SLA_BLOCK, CUSTOMER_BLOCK]
+    if reader is not None:
+        columns.append(_unread(reader))
+    return columns
 
 
 def list_statement(
@@ -614,6 +659,7 @@ def list_statement(
     limit: int,
     after: tuple[Any, ...] | None,
     probe: SearchProbe | None = None,
+    reader: uuid.UUID | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """The keyset page query (separate so its plan can be inspected); for ``sla_due``, the
     tickets with a running deadline; ``probe``: what `q` matched outside the ticket row
@@ -621,7 +667,7 @@ def list_statement(
     if sort is TicketSort.sla_due:
         due = STATES.c.due_at
         stmt = (
-            select(*_columns(visibility), due.label("sla_due_at"))
+            select(*_columns(visibility, reader), due.label("sla_due_at"))
             .select_from(TICKETS.join(STATES, STATES.c.ticket_id == TICKETS.c.id))
             .where(due.is_not(None), _visible(visibility), *_filters(filters, visibility, probe))
         )
@@ -630,7 +676,7 @@ def list_statement(
             stmt = stmt.where(tuple_(due, STATES.c.ticket_id) > bound)
         return stmt.order_by(due.asc(), STATES.c.ticket_id.asc()).limit(limit + 1)
     column, descending = SORT_COLUMNS[sort]
-    stmt = select(*_columns(visibility)).where(
+    stmt = select(*_columns(visibility, reader)).where(
         _visible(visibility), *_filters(filters, visibility, probe)
     )
     if after is not None:
@@ -650,13 +696,14 @@ def without_deadline_statement(
     limit: int,
     after: tuple[Any, ...] | None,
     probe: SearchProbe | None = None,
+    reader: uuid.UUID | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """``sla_due``'s second range: tickets without a running deadline, most recently updated
     first (the default order's index; each probes sla_ticket_states by its primary key). An
     inbox's waiting (paused) tickets are among the recently updated, so with a status filter
     they come early in that index, where oldest-first would walk the closed past first."""
     running = exists().where(STATES.c.ticket_id == TICKETS.c.id, STATES.c.due_at.is_not(None))
-    stmt = select(*_columns(visibility), null().label("sla_due_at")).where(
+    stmt = select(*_columns(visibility, reader), null().label("sla_due_at")).where(
         ~running, _visible(visibility), *_filters(filters, visibility, probe)
     )
     if after is not None:
@@ -849,3 +896,67 @@ async def search_tickets(
         params["visible_to"] = visibility.customer_id
     statement = SEARCH[own, not visibility.sees_internal]
     return list((await session.execute(statement, params)).all())
+
+
+# -- read markers (unread) --------------------------------------------------------------------
+MARK_READ = text(
+    """
+    WITH ticket AS (
+      SELECT id, version FROM tickets WHERE id = :ticket_id AND deleted_at IS NULL
+    ), marker AS (
+      INSERT INTO ticket_reads (user_id, ticket_id, seen_version, seen_at)
+      SELECT :reader, ticket.id, least(coalesce(:version, ticket.version), ticket.version), now()
+        FROM ticket
+      ON CONFLICT (user_id, ticket_id) DO UPDATE
+         SET seen_version = greatest(ticket_reads.seen_version, excluded.seen_version),
+             seen_at = excluded.seen_at
+      RETURNING ticket_id, seen_version, seen_at
+    )
+    SELECT marker.ticket_id, marker.seen_version, marker.seen_at, ticket.version
+      FROM marker JOIN ticket ON ticket.id = marker.ticket_id
+    """
+).bindparams(
+    bindparam("ticket_id", type_=Uuid()),
+    bindparam("reader", type_=Uuid()),
+    bindparam("version", type_=Integer()),
+)
+
+
+async def mark_read(
+    session: AsyncSession, reader: uuid.UUID, ticket_id: uuid.UUID, version: int | None
+) -> AnyRow | None:
+    """Record that ``reader`` has read a live ticket up to ``version`` (its current version
+    when None or higher), never moving an earlier marker back — one statement; the marker
+    and the ticket's version, or None when there is no such ticket."""
+    params = {"ticket_id": ticket_id, "reader": reader, "version": version}
+    return (await session.execute(MARK_READ, params)).first()
+
+
+MARK_UNREAD = text(
+    """
+    WITH ticket AS (
+      SELECT id FROM tickets WHERE id = :ticket_id AND deleted_at IS NULL
+    ), gone AS (
+      DELETE FROM ticket_reads
+       WHERE user_id = :reader AND ticket_id = (SELECT id FROM ticket)
+    )
+    SELECT id FROM ticket
+    """
+).bindparams(bindparam("ticket_id", type_=Uuid()), bindparam("reader", type_=Uuid()))
+
+
+async def mark_unread(session: AsyncSession, reader: uuid.UUID, ticket_id: uuid.UUID) -> bool:
+    """Forget ``reader``'s marker on a live ticket (it is unread for them again), in one
+    statement; False when there is no such ticket."""
+    params = {"ticket_id": ticket_id, "reader": reader}
+    return (await session.execute(MARK_UNREAD, params)).first() is not None
+
+
+async def unread_of_tickets(
+    session: AsyncSession, reader: uuid.UUID, ticket_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, bool]:
+    """Whether each live ticket is unread for ``reader`` (absent: no such ticket)."""
+    stmt = select(TICKETS.c.id, _unread(reader)).where(
+        TICKETS.c.id.in_(ticket_ids), TICKETS.c.deleted_at.is_(None)
+    )
+    return {row.id: row.unread for row in (await session.execute(stmt)).all()}

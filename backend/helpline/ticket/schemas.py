@@ -184,14 +184,80 @@ SLA_DESCRIPTION = (
 )
 
 
+EXAMPLE_CUSTOMER: dict[str, Any] = {
+    "id": EXAMPLE_TICKET["customer_id"],
+    "name": "Alice Example",
+    "email": "alice@example.com",
+}
+
+
+class TicketCustomer(BaseModel):
+    """Who a listed ticket is for (staff only)."""
+
+    id: uuid.UUID = Field(description="The customer's user id (= `customer_id`).")
+    name: str = Field(description="Their name.")
+    email: str = Field(description="Their email address.")
+
+
 class TicketListItem(TicketRead):
-    """A ticket in a list: the representation plus, for staff, its `sla` block."""
+    """A ticket in a list: the representation plus, for staff, its `sla` block, its customer
+    and whether it is unread for the caller."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{**EXAMPLE_TICKET, "sla": EXAMPLE_SLA}]}
+        json_schema_extra={
+            "examples": [
+                {**EXAMPLE_TICKET, "sla": EXAMPLE_SLA, "customer": EXAMPLE_CUSTOMER, "unread": True}
+            ]
+        }
     )
 
     sla: TicketSla | None = Field(None, description=SLA_DESCRIPTION)
+    customer: TicketCustomer | None = Field(
+        None, description="Staff only (absent for customers): the customer's id, name and email."
+    )
+    unread: bool | None = Field(
+        None,
+        description="Staff only (absent for customers): true when the ticket changed (a field, "
+        "its metadata or a new message) since the caller last opened it — by someone else: "
+        "their own changes keep it read — or they never opened it, or marked it unread. "
+        "`PUT /api/v1/tickets/{id}/read` marks it read, `DELETE` unread.",
+    )
+
+
+class ReadMarkerWrite(BaseModel):
+    """What the caller has read of the ticket."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 3}]})
+
+    version: int | None = Field(
+        None,
+        ge=1,
+        description="The version the caller has seen (the one on screen); omitted: the current "
+        "one. A higher one than the ticket's counts as the current one; a marker never moves "
+        "back (`DELETE` marks the ticket unread).",
+    )
+
+
+class ReadMarker(BaseModel):
+    """How far the caller has read a ticket."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticket_id": EXAMPLE_TICKET["id"],
+                    "seen_version": 3,
+                    "seen_at": "2026-11-20T10:05:00Z",
+                    "unread": False,
+                }
+            ]
+        }
+    )
+
+    ticket_id: uuid.UUID = Field(description="The ticket.")
+    seen_version: int = Field(description="The version the caller has read up to.")
+    seen_at: datetime = Field(description="When they marked it (UTC).")
+    unread: bool = Field(description="True when the ticket has changed since that version.")
 
 
 class TicketDetail(TicketRead):

@@ -135,6 +135,11 @@ def _refuse_sla_for_customers(
 TICKET_KEYSETS = {sort: _ticket_keyset(sort) for sort in TicketSort}
 
 
+def _reader(principal: Principal) -> uuid.UUID | None:
+    """Whose read markers a list shows: staff's own; customers have none."""
+    return principal.user_id if principal.is_staff else None
+
+
 def _forbid(fields: list[str]) -> PermissionDenied:
     return PermissionDenied(
         "Customers cannot set " + ", ".join(fields) + ".",
@@ -463,12 +468,13 @@ async def list_tickets(
     cursor: str | None,
     cursor_secret: bytes,
 ) -> KeysetPage[AnyRow]:
-    """One keyset page of visible tickets (staff rows carry their `sla` block)."""
+    """One keyset page of visible tickets (staff rows carry their `sla` block, customer and
+    whether they are unread for the caller)."""
     _refuse_sla_for_customers(principal, filters, sort)
     keyset = TICKET_KEYSETS[sort]
     after = keyset.after(cursor_secret, cursor)
     rows = await repository.list_tickets(
-        session, visible_tickets(principal), filters, sort, limit, after
+        session, visible_tickets(principal), filters, sort, limit, after, _reader(principal)
     )
     return keyset.page(cursor_secret, rows, limit)
 
@@ -511,7 +517,10 @@ async def list_tickets_document(
     if cache is None:
         return await ticket_cache.render_list(uow, load)
     query = "|".join((filters.model_dump_json(), sort.value, str(limit), cursor or ""))
-    return await cache.get_list(uow, visible_tickets(principal), query, load)
+    # A staff page carries the caller's own `unread` flags: cached for them alone.
+    return await cache.get_list(
+        uow, visible_tickets(principal), query, load, reader=_reader(principal)
+    )
 
 
 async def count_tickets_document(

@@ -10,7 +10,8 @@ export function Layout() {
   const signOut = useSignOut();
   const navigate = useNavigate();
   const staff = isStaff(me);
-  useLiveUpdates(Boolean(me), staff); // other people's changes (and, for staff, presence) live
+  // other people's changes (and, for staff, presence and unread markers) live
+  useLiveUpdates(Boolean(me), staff, me?.id ?? null);
   const { pathname } = useLocation();
   const navigationType = useNavigationType();
   const first = useRef(true);

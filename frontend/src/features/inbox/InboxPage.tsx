@@ -16,6 +16,7 @@ import { TagChips } from "../teams/TagChips";
 import { teamName, teamsOf, useTeams } from "../teams/api";
 import { useKnownTags } from "../teams/useKnownTags";
 import { useStatusCounts, useTicketList } from "./api";
+import { CustomerCell, CustomerFilterNote, TicketTitleLink } from "./InboxColumns";
 import {
   AGENT_DEFAULTS,
   CUSTOMER_SORTS,
@@ -272,6 +273,9 @@ export function InboxPage() {
           />
         </Suspense>
       )}
+      {staff && filters.customer && (
+        <CustomerFilterNote customerId={filters.customer} onClear={() => update({ customer: null })} />
+      )}
       {list.isPending ? (
         <Loading label="Loading tickets" />
       ) : list.isError ? (
@@ -298,6 +302,7 @@ export function InboxPage() {
                 </th>
               )}
               <th scope="col">Title</th>
+              {staff && <th scope="col" className={styles.wide}>Customer</th>}
               <th scope="col">Status</th>
               <th scope="col">Priority</th>
               {staff && <th scope="col" className={styles.wide}>SLA</th>}
@@ -307,7 +312,12 @@ export function InboxPage() {
           </thead>
           <tbody>
             {tickets.map((t, i) => (
-              <tr key={t.id} aria-selected={i === selected} className={i === selected ? styles.selected : undefined}>
+              <tr
+                key={t.id}
+                aria-selected={i === selected}
+                className={i === selected ? styles.selected : undefined}
+                data-unread={staff && t.unread ? "" : undefined}
+              >
                 {staff && (
                   <td className={styles.pick}>
                     <input
@@ -322,9 +332,7 @@ export function InboxPage() {
                   </td>
                 )}
                 <td className={styles.titleCell}>
-                  <Link id={`ticket-row-${i}`} to={`/tickets/${t.id}`}>
-                    {t.title}
-                  </Link>
+                  <TicketTitleLink id={`ticket-row-${i}`} ticket={t} staff={staff} />
                   {(() => {
                     const here = staff ? othersOn(presence.data, t.id, me?.id, now) : [];
                     return here.length > 0 ? (
@@ -333,6 +341,11 @@ export function InboxPage() {
                   })()}
                   <TagChips tags={t.tags ?? []} team={staff ? teamName(teams.data, t.team_id) : null} />
                 </td>
+                {staff && (
+                  <td className={styles.wide}>
+                    <CustomerCell customer={t.customer} />
+                  </td>
+                )}
                 <td>
                   <span className={styles.badge} data-status={t.status}>
                     {humanize(t.status)}

@@ -21,6 +21,7 @@ describe("inbox filters in the URL", () => {
       sort: "created_at" as const,
       tag: null,
       team: null,
+      customer: null,
     };
     const params = filtersToParams(filters);
     expect(params.toString()).toBe("status=new%2Copen&priority=high&assignee=me&q=password+reset&sort=created_at");
@@ -47,6 +48,15 @@ describe("inbox filters in the URL", () => {
       q_scope: "all",
     });
     expect(toApiQuery(DEFAULT_FILTERS, null)).toEqual({ sort: "-updated_at", limit: 50 });
+  });
+
+  it("filters by customer (the customer panel's link), refusing what is not an id", () => {
+    const customer = "0195f2a4-0000-7c3a-9d41-2f7c1e9a5b12";
+    const filters = parseFilters(new URLSearchParams(`customer=${customer}&status=all`), AGENT_DEFAULTS);
+    expect(filters.customer).toBe(customer);
+    expect(filtersToParams(filters, AGENT_DEFAULTS).toString()).toBe(`status=all&customer=${customer}`);
+    expect(toApiQuery(filters, ME)).toEqual({ sort: "-updated_at", limit: 50, customer_id: customer });
+    expect(parseFilters(new URLSearchParams("customer=alice")).customer).toBeNull();
   });
 
   it("filters by tag and team, refusing what is neither", () => {

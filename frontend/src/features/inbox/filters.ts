@@ -21,6 +21,8 @@ export interface InboxFilters {
   tag: string | null;
   /** A team id (the select groups the user's own teams first). */
   team: string | null;
+  /** A customer's id: their tickets only (staff; the ticket page's customer panel links here). */
+  customer: string | null;
 }
 
 export const DEFAULT_FILTERS: InboxFilters = {
@@ -31,6 +33,7 @@ export const DEFAULT_FILTERS: InboxFilters = {
   sort: "-updated_at",
   tag: null,
   team: null,
+  customer: null,
 };
 
 /** The agents' inbox by default: what still needs work (solved and closed are a click away). */
@@ -66,6 +69,7 @@ export function parseFilters(
     sort: oneOf(sorts, params.get("sort")) ?? DEFAULT_FILTERS.sort,
     tag: TAG.test(params.get("tag") ?? "") ? params.get("tag") : null,
     team: UUID.test(params.get("team") ?? "") ? params.get("team") : null,
+    customer: UUID.test(params.get("customer") ?? "") ? params.get("customer") : null,
   };
 }
 
@@ -83,6 +87,7 @@ export function filtersToParams(filters: InboxFilters, defaults: InboxFilters = 
   if (filters.sort !== DEFAULT_FILTERS.sort) params.set("sort", filters.sort);
   if (filters.tag) params.set("tag", filters.tag);
   if (filters.team) params.set("team", filters.team);
+  if (filters.customer) params.set("customer", filters.customer);
   return params;
 }
 
@@ -94,6 +99,7 @@ export interface TicketListQuery {
   q_scope?: "tickets" | "messages" | "all";
   tag?: string[];
   team_id?: string;
+  customer_id?: string;
   sort: Sort;
   limit: number;
 }
@@ -113,6 +119,7 @@ export function toApiQuery(filters: InboxFilters, meId: string | null, limit = 5
   }
   if (filters.tag) query.tag = [filters.tag];
   if (filters.team) query.team_id = filters.team;
+  if (filters.customer) query.customer_id = filters.customer;
   return query;
 }
 

@@ -37,6 +37,19 @@ describe("live updates", () => {
     expect(client.getQueryData(["tickets", TICKET])).toMatchObject({ priority: "urgent", version: 3 });
   });
 
+  it("someone else's change marks the ticket unread in the cached lists; my own does not", () => {
+    const client = new QueryClient();
+    const me = "7b0e1c1e-0000-4000-8000-0000000000ee";
+    const page = { pages: [{ data: [{ id: TICKET, unread: false }], meta: {} }], pageParams: [null] };
+    const unread = () =>
+      client.getQueryData<typeof page>(["tickets", "list", {}])?.pages[0]?.data[0]?.unread;
+    client.setQueryData(["tickets", "list", {}], page);
+    applyEvent(client, { ...event("message.created", { message_id: "m" }), actor_id: me }, me);
+    expect(unread()).toBe(false);
+    applyEvent(client, { ...event("message.created", { message_id: "m" }), actor_id: "other" }, me);
+    expect(unread()).toBe(true);
+  });
+
   it("a new message marks the thread stale", () => {
     const client = new QueryClient();
     client.setQueryData(["tickets", TICKET, "messages"], { pages: [] });

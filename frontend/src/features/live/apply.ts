@@ -1,5 +1,6 @@
 import type { QueryClient } from "@tanstack/react-query";
 import type { components } from "../../lib/api/client";
+import { isNewsFor, markInLists } from "../inbox/unread";
 
 export type FeedEvent = components["schemas"]["EventRead"];
 type TicketDetail = components["schemas"]["TicketDetail"];
@@ -16,9 +17,12 @@ export function newValues(event: FeedEvent): Record<string, unknown> {
 
 /** Bring the caches up to date with one committed change from the stream: the open ticket is
  * patched at once (fields and version), what the change can touch is refetched if on screen
- * (TanStack Query refetches only active queries; the others are marked stale). */
-export function applyEvent(client: QueryClient, event: FeedEvent): void {
+ * (TanStack Query refetches only active queries; the others are marked stale). With `me` (staff),
+ * a ticket someone else changed is marked unread in the cached lists. */
+export function applyEvent(client: QueryClient, event: FeedEvent, me?: string | null): void {
   const id = event.ticket_id;
+  // Someone else's change: unread in the inbox at once (the refetch below confirms it).
+  if (id && isNewsFor(event, me)) markInLists(client, id, true);
   if (event.type === "ticket.updated") {
     const version = typeof event.data.version === "number" ? event.data.version : null;
     client.setQueryData<TicketDetail>(["tickets", id], (old) =>

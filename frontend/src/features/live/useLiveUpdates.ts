@@ -11,7 +11,7 @@ const MAX_BACKOFF_MS = 30_000;
  * polling loop. The browser reconnects by itself with Last-Event-ID (nothing missed, nothing
  * twice); when the server refused the connection (e.g. during a restart) we open a new one
  * after a backoff, resuming after the last event we applied. */
-export function useLiveUpdates(enabled: boolean, presence = false): void {
+export function useLiveUpdates(enabled: boolean, presence = false, me: string | null = null): void {
   // `presence` is on for staff: they also get presence, and the SLA follow-up refetch.
   const client = useQueryClient();
   useEffect(() => {
@@ -44,7 +44,7 @@ export function useLiveUpdates(enabled: boolean, presence = false): void {
         last = e.lastEventId || last;
         try {
           const event = JSON.parse(e.data) as FeedEvent;
-          applyEvent(client, event);
+          applyEvent(client, event, presence ? me : null);
           if (sla?.note(event)) slaTimer = window.setTimeout(() => sla.flush(client), SLA_LAG_MS);
         } catch {
           // a malformed message is skipped; the next refetch shows the truth
@@ -71,5 +71,5 @@ export function useLiveUpdates(enabled: boolean, presence = false): void {
       window.clearTimeout(slaTimer);
       source?.close();
     };
-  }, [enabled, presence, client]);
+  }, [enabled, presence, me, client]);
 }

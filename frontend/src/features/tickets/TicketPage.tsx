@@ -11,7 +11,9 @@ import { describePresence, othersOn, useNow, usePresence, usePresenceReporter } 
 import { teamName, useTeams } from "../teams/api";
 import { nameOf, useStaff, useUser } from "../users/api";
 import { type Message, useTicket } from "./api";
+import { useMarkRead, useMarkUnread } from "./reads";
 import { Composer } from "./Composer";
+import { CustomerPanel } from "./CustomerPanel";
 import { HistoryTimeline } from "./HistoryTimeline";
 import { MetadataEditor } from "./MetadataEditor";
 import { SlaBadge } from "./SlaBadge";
@@ -42,6 +44,9 @@ export function TicketPage() {
   const presence = usePresence(staff);
   const now = useNow();
   usePresenceReporter(ticketId, typing ? "replying" : "viewing", staff && ticket.isSuccess);
+  // Staff: the version on screen is read (again whenever a newer one is shown).
+  useMarkRead(ticketId, ticket.data?.version, staff && ticket.isSuccess);
+  const markUnread = useMarkUnread(ticketId);
   useDocumentTitle(ticket.data ? ticket.data.title : ticket.isError ? "Ticket not found" : "Ticket");
 
   useShortcuts({
@@ -72,8 +77,18 @@ export function TicketPage() {
 
   return (
     <article aria-labelledby="ticket-title" className={styles.page}>
-      <p>
+      <p className={styles.backRow}>
         <Link to="/tickets">← Back to tickets</Link>
+        {staff && (
+          <button
+            type="button"
+            data-variant="secondary"
+            disabled={markUnread.isPending}
+            onClick={() => markUnread.mutate(undefined, { onSuccess: () => navigate("/tickets") })}
+          >
+            Mark as unread
+          </button>
+        )}
       </p>
       <div className={styles.columns}>
         <div className={styles.mainColumn}>
@@ -135,6 +150,7 @@ export function TicketPage() {
               </div>
             </dl>
           </section>
+          {staff && <CustomerPanel customerId={t.customer_id} ticketId={t.id} />}
           {staff && <TagEditor ticket={t} disabled={closed} />}
           {staff && <MetadataEditor ticket={t} disabled={closed} />}
           <HistoryTimeline ticketId={t.id} name={name} />
