@@ -263,6 +263,10 @@ OPENAPI_TAGS = [
         "description": "Automation rules run by the worker from the change feed (admins).",
     },
     {
+        "name": "views",
+        "description": "Your saved inbox views: named ticket-list filters (agents and admins).",
+    },
+    {
         "name": "email",
         "description": "The email channel: mailboxes, the inbound endpoint, the quarantine and "
         "suppressed addresses.",
