@@ -380,3 +380,17 @@ class TestGraphQL:
         assert codes(await gql(client, cast.alice, CREATE, {"i": {"name": "x"}})) == [
             "permission-denied"
         ]
+
+
+class TestHostileInput:
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"name": "nul\u0000name"},
+            {"name": "x", "query": {"q": "a\u0000b"}},
+            {"name": "x", "query": {"metadata": {"plan": "a\u0000b"}}},
+        ],
+    )
+    async def test_nul_characters_are_a_422_not_a_500(self, client, cast: Cast, body):
+        r = await client.post(API, json=body, headers=cast.agent.headers)
+        assert r.status_code == 422, r.text

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,8 +35,18 @@ from helpline.ticket.schemas import (
 MAX_VIEWS_PER_USER = 50
 MAX_POSITION = 1_000_000
 
+
+def _name(value: str) -> str:
+    # Stripped after the length check (the schema's bounds hold for what is sent).
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
 ViewName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=VIEW_NAME_MAX_CHARS)
+    str,
+    StringConstraints(min_length=1, max_length=VIEW_NAME_MAX_CHARS),
+    AfterValidator(_name),
 ]
 
 EXAMPLE_QUERY: dict[str, Any] = {
