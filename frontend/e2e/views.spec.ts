@@ -42,7 +42,22 @@ test.describe("saved views", () => {
     await expect(page).toHaveURL(/sort=created_at/);
     await expect(view.getByRole("option", { name, selected: true })).toBeAttached();
 
+    // A second view, moved above the first: the select lists them in the saved order.
+    const second = `High ${name}`;
+    await priority.selectOption("high");
+    await page.getByRole("button", { name: "Save view…" }).click();
+    await dialog.getByLabel("Name").fill(second);
+    await dialog.getByRole("button", { name: "Save view" }).click();
+    await expect(dialog).toHaveCount(0);
     await page.getByText("Manage views").click();
+    await page.getByRole("button", { name: `Move ${second} up` }).click();
+    await expect(view.getByRole("option")).toContainText([second, name]); // in this order
+    await page.getByRole("button", { name: `Delete ${second}` }).click();
+    await page.getByRole("dialog", { name: `Delete ${second}?` }).getByRole("button", { name: "Delete view" }).click();
+    await expect(view.getByRole("option", { name: second })).toHaveCount(0);
+    await view.selectOption({ label: name });
+    await expect(priority).toHaveValue("urgent");
+
     await page.getByRole("button", { name: `Delete ${name}` }).click();
     const confirm = page.getByRole("dialog", { name: `Delete ${name}?` });
     await confirm.getByRole("button", { name: "Delete view" }).click();

@@ -2,8 +2,8 @@ import { useState } from "react";
 import { Dialog } from "../../components/Dialog";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import type { InboxFilters, Sort } from "../inbox/filters";
-import { type SavedView, useCreateView, useDeleteView, useUpdateView, useViews } from "./api";
-import { filtersNotShown, matchingView, paramsForView, viewQueryFromFilters } from "./mapping";
+import { type SavedView, useCreateView, useDeleteView, useMoveViews, useUpdateView, useViews } from "./api";
+import { filtersNotShown, matchingView, paramsForView, reorder, viewQueryFromFilters } from "./mapping";
 import styles from "./Views.module.css";
 
 interface Props {
@@ -28,6 +28,7 @@ export function ViewsMenu({ filters, defaults, sorts, meId, onApply }: Props) {
   const create = useCreateView();
   const update = useUpdateView();
   const remove = useDeleteView();
+  const move = useMoveViews();
   const [editing, setEditing] = useState<Editing>(null);
   const list = views.data ?? [];
   const current = matchingView(list, filters, meId, defaults);
@@ -66,7 +67,7 @@ export function ViewsMenu({ filters, defaults, sorts, meId, onApply }: Props) {
         <details className={styles.manage}>
           <summary>Manage views</summary>
           <ul className={styles.list} aria-label="Your saved views">
-            {list.map((v) => {
+            {list.map((v, i) => {
               const hidden = filtersNotShown(v.query);
               return (
                 <li key={v.id}>
@@ -101,6 +102,24 @@ export function ViewsMenu({ filters, defaults, sorts, meId, onApply }: Props) {
                   <button
                     type="button"
                     data-variant="secondary"
+                    aria-label={`Move ${v.name} up`}
+                    disabled={i === 0 || move.isPending}
+                    onClick={() => move.mutate(reorder(list, v.id, -1))}
+                  >
+                    ↑
+                  </button>
+                  <button
+                    type="button"
+                    data-variant="secondary"
+                    aria-label={`Move ${v.name} down`}
+                    disabled={i === list.length - 1 || move.isPending}
+                    onClick={() => move.mutate(reorder(list, v.id, 1))}
+                  >
+                    ↓
+                  </button>
+                  <button
+                    type="button"
+                    data-variant="secondary"
                     aria-label={`Rename ${v.name}`}
                     onClick={() => setEditing({ kind: "rename", view: v })}
                   >
@@ -119,6 +138,7 @@ export function ViewsMenu({ filters, defaults, sorts, meId, onApply }: Props) {
             })}
           </ul>
           {update.isError && editing === null && <ProblemMessage error={update.error} />}
+          {move.isError && <ProblemMessage error={move.error} />}
         </details>
       )}
       {editing?.kind === "save" && (

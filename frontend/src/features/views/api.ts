@@ -42,3 +42,16 @@ export function useDeleteView() {
     onSuccess: () => client.invalidateQueries({ queryKey: viewsKey }),
   });
 }
+
+/** Save new positions (one PATCH per view that moves; usually two), then refresh the list once. */
+export function useMoveViews() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: async (moves: { id: string; position: number }[]) => {
+      for (const { id, position } of moves) {
+        await unwrap(api.PATCH("/api/v1/views/{view_id}", { params: { path: { view_id: id } }, body: { position } }));
+      }
+    },
+    onSettled: () => client.invalidateQueries({ queryKey: viewsKey }),
+  });
+}

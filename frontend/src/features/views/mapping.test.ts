@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AGENT_DEFAULTS, CUSTOMER_SORTS, DEFAULT_FILTERS, type InboxFilters, parseFilters } from "../inbox/filters";
-import { filtersFromViewQuery, filtersNotShown, matchingView, paramsForView, viewQueryFromFilters } from "./mapping";
+import { filtersFromViewQuery, filtersNotShown, matchingView, paramsForView, reorder, viewQueryFromFilters } from "./mapping";
 
 const ME = "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b11";
 const TEAM = "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b20";
@@ -84,5 +84,41 @@ describe("filtersNotShown", () => {
       "sla_breached",
       "tag",
     ]);
+  });
+});
+
+describe("reorder", () => {
+  const views = [
+    { id: "a", position: 0 },
+    { id: "b", position: 1 },
+    { id: "c", position: 2 },
+  ];
+
+  it("swaps a view with its neighbour, saving only the positions that change", () => {
+    expect(reorder(views, "c", -1)).toEqual([
+      { id: "c", position: 1 },
+      { id: "b", position: 2 },
+    ]);
+    expect(reorder(views, "a", 1)).toEqual([
+      { id: "b", position: 0 },
+      { id: "a", position: 1 },
+    ]);
+  });
+
+  it("renumbers views that share a position (saved through the API)", () => {
+    const tied = [
+      { id: "a", position: 5 },
+      { id: "b", position: 5 },
+    ];
+    expect(reorder(tied, "b", -1)).toEqual([
+      { id: "b", position: 0 },
+      { id: "a", position: 1 },
+    ]);
+  });
+
+  it("does nothing past either end", () => {
+    expect(reorder(views, "a", -1)).toEqual([]);
+    expect(reorder(views, "c", 1)).toEqual([]);
+    expect(reorder(views, "x", 1)).toEqual([]);
   });
 });

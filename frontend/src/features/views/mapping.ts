@@ -76,3 +76,20 @@ export function filtersNotShown(query: ViewQuery): string[] {
   if ((query.tag?.length ?? 0) > 1) keys.push("tag");
   return keys.sort();
 }
+
+/** Move a view one place up (-1) or down (+1): the positions to save, only those that change
+ * (the list is numbered 0, 1, 2… in its new order). */
+export function reorder<V extends { id: string; position: number }>(
+  views: readonly V[],
+  id: string,
+  step: -1 | 1,
+): { id: string; position: number }[] {
+  const from = views.findIndex((v) => v.id === id);
+  const moving = views[from];
+  const other = views[from + step];
+  if (!moving || !other) return [];
+  const order = views.map((v) => (v === moving ? other.id : v === other ? moving.id : v.id));
+  return order
+    .map((viewId, position) => ({ id: viewId, position }))
+    .filter(({ id: viewId, position }) => views.find((v) => v.id === viewId)?.position !== position);
+}
