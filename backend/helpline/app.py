@@ -87,6 +87,7 @@ from helpline.team.endpoints import router as team_router
 from helpline.ticket import cache as ticket_cache
 from helpline.ticket.endpoints import router as ticket_router
 from helpline.user.endpoints import router as user_router
+from helpline.view.endpoints import router as view_router
 from helpline.webhook.endpoints import router as webhook_router
 
 log = structlog.get_logger("helpline.app")
@@ -260,6 +261,10 @@ OPENAPI_TAGS = [
     {
         "name": "rules",
         "description": "Automation rules run by the worker from the change feed (admins).",
+    },
+    {
+        "name": "views",
+        "description": "Your saved inbox views: named ticket-list filters (agents and admins).",
     },
     {
         "name": "email",
@@ -445,6 +450,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         team_router,
         macro_router,
         rule_router,
+        view_router,
     ):
         app.include_router(router)
     for router in (calendars_router, policies_router, clocks_router, queue_router, report_router):

@@ -372,9 +372,22 @@ class RuleNotFound(NotFound):
     description = "No automation rule with this id."
 
 
+class ViewNotFound(NotFound):
+    slug, title = "view-not-found", "Saved view not found"
+    description = "None of the caller's saved views has this id (others' views are never shown)."
+
+
 class NameTaken(Conflict):
     slug, title = "name-taken", "Name already in use"
-    description = "Another team or rule already has this name (compared case-insensitively)."
+    description = (
+        "Another team or rule, or another of the caller's saved views, already has this name "
+        "(compared case-insensitively)."
+    )
+
+
+class ViewLimitReached(Conflict):
+    slug, title = "view-limit-reached", "Saved view limit reached"
+    description = "The caller already has the maximum number of saved views; delete one first."
 
 
 class TemplateRefused(ValidationFailed):

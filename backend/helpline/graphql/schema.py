@@ -27,6 +27,7 @@ from helpline.graphql.mail import MailMutation, MailQuery
 from helpline.graphql.report import ReportQuery
 from helpline.graphql.ticket import TicketMutation, TicketQuery
 from helpline.graphql.user import UserMutation, UserQuery
+from helpline.graphql.view import ViewMutation, ViewQuery
 from helpline.graphql.webhook import WebhookMutation, WebhookQuery
 
 Query = merge_types(
@@ -40,11 +41,19 @@ Query = merge_types(
         MailQuery,
         ReportQuery,
         AutomationQuery,
+        ViewQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (TicketMutation, UserMutation, WebhookMutation, MailMutation, AutomationMutation),
+    (
+        TicketMutation,
+        UserMutation,
+        WebhookMutation,
+        MailMutation,
+        AutomationMutation,
+        ViewMutation,
+    ),
 )
 
 

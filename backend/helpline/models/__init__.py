@@ -16,6 +16,7 @@ from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
 from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor, RuleState, RuleTimer
+from helpline.models.saved_view import SavedView
 from helpline.models.sla import (
     SlaCalendar,
     SlaClock,
@@ -57,6 +58,7 @@ __all__ = [
     "RuleFeedCursor",
     "RuleState",
     "RuleTimer",
+    "SavedView",
     "SlaCalendar",
     "SlaClock",
     "SlaFeedPosition",

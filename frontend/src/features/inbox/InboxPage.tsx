@@ -15,6 +15,8 @@ import { EMPTY_SELECTION, extendTo, headerState, keepVisible, selectedInOrder, t
 import { TagChips } from "../teams/TagChips";
 import { teamName, teamsOf, useTeams } from "../teams/api";
 import { useKnownTags } from "../teams/useKnownTags";
+import { ViewsMenu } from "../views/ViewsMenu";
+import { useDefaultView } from "../views/useDefaultView";
 import { useStatusCounts, useTicketList } from "./api";
 import { CustomerCell, CustomerFilterNote, TicketTitleLink } from "./InboxColumns";
 import {
@@ -53,6 +55,17 @@ const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
 };
 
 export function InboxPage() {
+  const me = useMe().data ?? null;
+  const staff = isStaff(me);
+  const [params, setParams] = useSearchParams();
+  const defaults = staff ? AGENT_DEFAULTS : DEFAULT_FILTERS;
+  const sorts = staff ? SORTS : CUSTOMER_SORTS;
+  // An agent's default view opens the inbox when it is loaded without filters.
+  const ready = useDefaultView(staff, me?.id ?? null, params, setParams, defaults, sorts);
+  return ready ? <Inbox /> : <Loading label="Opening your default view" />;
+}
+
+function Inbox() {
   const me = useMe().data ?? null;
   const staff = isStaff(me);
   const [params, setParams] = useSearchParams();
@@ -261,6 +274,15 @@ export function InboxPage() {
           </button>
         )}
       </div>
+      {staff && (
+        <ViewsMenu
+          filters={filters}
+          defaults={defaults}
+          sorts={sorts}
+          meId={me?.id ?? null}
+          onApply={(next) => setParams(next, { flushSync: true })}
+        />
+      )}
       {staff && pickedIds.length > 0 && (
         <Suspense fallback={<Loading label="Loading bulk actions" />}>
           <BulkBar

@@ -1,0 +1,1 @@
+"""Saved views: an agent's named inbox filters (filters, search and sort), private to them."""
