@@ -4,6 +4,7 @@ import { filtersFromViewQuery, filtersNotShown, matchingView, paramsForView, reo
 
 const ME = "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b11";
 const TEAM = "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b20";
+const CUSTOMER = "0195f2a4-6b1e-7c3a-9d41-2f7c1e9a5b30";
 
 const busy: InboxFilters = {
   status: ["new", "open"],
@@ -13,6 +14,7 @@ const busy: InboxFilters = {
   sort: "sla_due",
   tag: "vip",
   team: TEAM,
+  customer: CUSTOMER,
 };
 
 describe("viewQueryFromFilters", () => {
@@ -25,6 +27,7 @@ describe("viewQueryFromFilters", () => {
       q_scope: "all",
       tag: ["vip"],
       team_id: TEAM,
+      customer_id: CUSTOMER,
       sort: "sla_due",
     });
     expect(viewQueryFromFilters(DEFAULT_FILTERS, ME)).toEqual({});
@@ -80,7 +83,6 @@ describe("filtersNotShown", () => {
   it("names the filters set through the API that the inbox has no control for", () => {
     expect(filtersNotShown(viewQueryFromFilters(busy, ME))).toEqual([]);
     expect(filtersNotShown({ customer_id: ME, sla_breached: false, tag: ["a", "b"], number: null })).toEqual([
-      "customer_id",
       "sla_breached",
       "tag",
     ]);

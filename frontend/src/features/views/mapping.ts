@@ -26,6 +26,7 @@ export function viewQueryFromFilters(filters: InboxFilters, meId: string | null)
   }
   if (filters.tag) query.tag = [filters.tag];
   if (filters.team) query.team_id = filters.team;
+  if (filters.customer) query.customer_id = filters.customer;
   if (filters.sort !== DEFAULT_FILTERS.sort) query.sort = filters.sort;
   return query;
 }
@@ -42,6 +43,7 @@ export function filtersFromViewQuery(query: ViewQuery, meId: string | null, sort
     sort,
     tag: query.tag?.[0] ?? null,
     team: query.team_id ?? null,
+    customer: query.customer_id ?? null,
   };
 }
 
@@ -66,7 +68,7 @@ export function matchingView<V extends { query: ViewQuery }>(
   return views.find((v) => paramsForView(v.query, meId, defaults).toString() === current) ?? null;
 }
 
-const SHOWN = new Set(["status", "priority", "assigned_to", "q", "q_scope", "tag", "team_id", "sort"]);
+const SHOWN = new Set(["status", "priority", "assigned_to", "q", "q_scope", "tag", "team_id", "customer_id", "sort"]);
 
 /** The view's filters the inbox has no control for (set through the API): not applied here. */
 export function filtersNotShown(query: ViewQuery): string[] {
