@@ -15,6 +15,7 @@ from helpline.models.inbound_email import InboundEmail
 from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
+from helpline.models.report_rollup import ReportRollup, ReportRollupZone, TicketRollupState
 from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor, RuleState, RuleTimer
 from helpline.models.sla import (
     SlaCalendar,
@@ -51,6 +52,8 @@ __all__ = [
     "Mailbox",
     "MetricFeedPosition",
     "OutboundEmail",
+    "ReportRollup",
+    "ReportRollupZone",
     "Rule",
     "RuleExecution",
     "RuleFeedCursor",
@@ -69,6 +72,7 @@ __all__ = [
     "TicketHistory",
     "TicketMetadata",
     "TicketMetricFact",
+    "TicketRollupState",
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",
