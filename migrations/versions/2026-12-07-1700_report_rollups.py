@@ -35,7 +35,9 @@ NIL = sa.text("'00000000-0000-0000-0000-000000000000'::uuid")
 def upgrade() -> None:
     op.create_table(
         "report_rollups",
-        sa.Column("zone", sa.Text(), nullable=False, comment="IANA zone whose local days these are."),
+        sa.Column(
+            "zone", sa.Text(), nullable=False, comment="IANA zone whose local days these are."
+        ),
         sa.Column(
             "grain",
             sa.SmallInteger(),
@@ -56,7 +58,9 @@ def upgrade() -> None:
             comment="Current assignee (grain 2); the nil UUID for none.",
         ),
         sa.Column("day", sa.Date(), nullable=False, comment="Local day in `zone`."),
-        sa.Column("priority", sa.Text(), nullable=False, comment="Current priority ('' at grain 0)."),
+        sa.Column(
+            "priority", sa.Text(), nullable=False, comment="Current priority ('' at grain 0)."
+        ),
         sa.Column(
             "team_id", sa.Uuid(), nullable=False, comment="Current team; the nil UUID for none."
         ),

@@ -73,5 +73,7 @@ class TestContributions:
             "solved",
             "solved_first",
         ]
-        final = [c for c in contributions([created, solved, reopened, again]) if c.kind == "solved_final"]
+        final = [
+            c for c in contributions([created, solved, reopened, again]) if c.kind == "solved_final"
+        ]
         assert [(c.calendar, c.business) for c in final] == [(40, 9)]

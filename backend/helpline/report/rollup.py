@@ -99,7 +99,9 @@ def contributions(facts: Sequence[Any]) -> list[Contribution]:
             out.append(Contribution("created", f.occurred_at))
         elif f.kind == "first_response":
             out.append(
-                Contribution("first_response", f.occurred_at, f.calendar_seconds, f.business_seconds)
+                Contribution(
+                    "first_response", f.occurred_at, f.calendar_seconds, f.business_seconds
+                )
             )
         elif f.kind == "solved":
             out.append(Contribution("solved", f.occurred_at))
@@ -110,7 +112,10 @@ def contributions(facts: Sequence[Any]) -> list[Contribution]:
         if first.seq == 1:
             out.append(
                 Contribution(
-                    "solved_first", first.occurred_at, first.calendar_seconds, first.business_seconds
+                    "solved_first",
+                    first.occurred_at,
+                    first.calendar_seconds,
+                    first.business_seconds,
                 )
             )
             if reopens:

@@ -29,9 +29,17 @@ from helpline.report.schemas import Durations, Scope
 # -- writing -------------------------------------------------------------------------------------
 
 
-async def lock(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AnyRow]:
-    """Lock (creating when missing) the tickets' sync states; call before writing their facts."""
-    return await repository.lock_states(session, ids)
+@dataclass(frozen=True, slots=True)
+class Locked:
+    states: dict[uuid.UUID, AnyRow]
+    zones: list[str]
+
+
+async def lock(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Locked:
+    """Lock (creating when missing) the tickets' sync states and learn the zones kept; call
+    before writing their facts (a zone added while no fact exists is ready at once)."""
+    zones = sorted(await repository.sync_zones(session))
+    return Locked(await repository.lock_states(session, ids), zones)
 
 
 def _key(ticket: AnyRow, channel: str) -> Key:
@@ -48,12 +56,12 @@ def _state_key(state: AnyRow) -> Key:
     return Key(state.priority, state.team_id, state.mailbox_id, state.channel, state.assignee_id)
 
 
-async def sync(session: AsyncSession, states: dict[uuid.UUID, AnyRow]) -> int:
+async def sync(session: AsyncSession, locked: Locked) -> int:
     """Bring the rollups in step with the locked tickets' facts and keys; returns rows touched."""
+    states, zones = locked.states, locked.zones
     if not states:
         return 0
     ids = sorted(states)
-    zones = sorted(await repository.sync_zones(session))
     tickets = {t.id: t for t in await repository.ticket_keys(session, ids)}
     facts: dict[uuid.UUID, list[AnyRow]] = defaultdict(list)
     for f in await repository.ticket_facts(session, ids):
@@ -206,5 +214,7 @@ async def counts(
 
 async def opening(session: AsyncSession, scope: Scope, p: Plan) -> int:
     """Tickets open at the period's start: created + reopened - solved, on earlier days."""
-    rows = await repository.before(session, scope, p.grain, p.days[0], ["created", "reopened", "solved"])
+    rows = await repository.before(
+        session, scope, p.grain, p.days[0], ["created", "reopened", "solved"]
+    )
     return sum(int(r.n) * (-1 if r.kind == "solved" else 1) for r in rows)
