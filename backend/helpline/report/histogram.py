@@ -1,7 +1,7 @@
 """A fixed log-scale histogram of seconds, for medians and 90th percentiles from rollups.
 
-Bin 0 holds 0 s; bin k ≥ 1 holds [γ^(k-1), γ^k) with γ = 1.1, up to γ^226 ≈ 2.3e9 s (73 years).
-A value is represented by its bin's ``2·lo·hi/(lo+hi)``, which is within (γ-1)/(γ+1) ≈ 4.76 % of
+Bin 0 holds 0 s; bin k ≥ 1 holds [G^(k-1), G^k) with G = 1.1, up to G^226 ≈ 2.3e9 s (73 years).
+A value is represented by its bin's ``2·lo·hi/(lo+hi)``, which is within (G-1)/(G+1) ≈ 4.76 % of
 every value in the bin; a quantile interpolated between two such representatives (as
 ``percentile_cont`` interpolates between two values) keeps that bound. Pure: no I/O.
 """
@@ -33,7 +33,8 @@ def quantile(counts: Sequence[int], q: float) -> float | None:
     if n <= 0:
         return None
     rank = q * (n - 1)
-    below, frac = int(math.floor(rank)), rank - math.floor(rank)
+    below = math.floor(rank)
+    frac = rank - below
     lo_value = _value_at(counts, below)
     if frac == 0:
         return lo_value

@@ -24,6 +24,7 @@ from helpline.errors import PermissionDenied, ValidationFailed
 from helpline.kit.rows import AnyRow
 from helpline.report import repository, rollups
 from helpline.report.facts import SPAN, facts_of
+from helpline.report.rollup import NIL
 from helpline.report.schemas import (
     AttainmentReport,
     AttainmentRow,
@@ -314,7 +315,7 @@ async def volume_report(
         for r in await rollups.counts(session, scope, plan, ["created"], group=column):
             key = getattr(r, column)
             if column == "assignee_id":
-                key = None if key == rollups.NIL else str(key)
+                key = None if key == NIL else str(key)
             groups[r.bucket].append(VolumeCount(key=key, tickets=int(r.n)))
         for counts in groups.values():
             counts.sort(key=lambda g: (g.key is None, g.key or ""))
