@@ -5,12 +5,13 @@ Revises: 0019
 Create Date: 2026-12-07 17:00:00+00:00
 
 - ``report_rollups``: per zone, grain, kind, local day and key (priority, team, mailbox, channel,
-  assignee): counts, sums and log-scale histograms of calendar and business seconds;
+  assignee): counts and sums of calendar and business seconds;
+- ``report_rollup_bins``: the non-empty bins of their log-scale histograms (one small row per
+  bin: an upsert adds to one counter, a read sums the bins of the period);
 - ``report_rollup_zones``: the zones kept (UTC and the SLA calendars' zones), each read by
   reports only once ``ready``;
 - ``ticket_rollup_states``: per ticket, the key, facts and zones its contributions reflect, so a
   sync adds exactly the difference (idempotent; moves a re-prioritised ticket between keys);
-- ``helpline_hist_add(int[], int[])``: element-wise sum of two histograms (the upsert's delta).
 
 Existing facts are not rolled up here (a data step over 10M facts does not belong in a
 migration's transaction): the zones start not ready when facts exist, and ``helpline reports
@@ -30,6 +31,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 NIL = sa.text("'00000000-0000-0000-0000-000000000000'::uuid")
+KEY_COLUMNS = (
+    "zone", "grain", "kind", "assignee_id", "day", "priority", "team_id", "mailbox_id", "channel"
+)  # fmt: skip
 
 
 def upgrade() -> None:
@@ -80,31 +84,32 @@ def upgrade() -> None:
             "bus_n", sa.BigInteger(), nullable=False, comment="Of those, with business seconds."
         ),
         sa.Column("bus_sum", sa.BigInteger(), nullable=False, comment="Sum of business seconds."),
-        sa.Column(
-            "cal_hist",
-            postgresql.ARRAY(sa.Integer()),
-            nullable=True,
-            comment="Log-scale histogram of calendar seconds (report.histogram).",
-        ),
-        sa.Column(
-            "bus_hist",
-            postgresql.ARRAY(sa.Integer()),
-            nullable=True,
-            comment="Log-scale histogram of business seconds.",
-        ),
-        sa.PrimaryKeyConstraint(
-            "zone",
-            "grain",
-            "kind",
-            "assignee_id",
-            "day",
-            "priority",
-            "team_id",
-            "mailbox_id",
-            "channel",
-            name=op.f("pk_report_rollups"),
-        ),
+        sa.PrimaryKeyConstraint(*KEY_COLUMNS, name=op.f("pk_report_rollups")),
         comment="Daily rollups of ticket_metric_facts per report zone and key (reports).",
+    )
+    op.create_table(
+        "report_rollup_bins",
+        sa.Column("zone", sa.Text(), nullable=False),
+        sa.Column("grain", sa.SmallInteger(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("assignee_id", sa.Uuid(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("priority", sa.Text(), nullable=False),
+        sa.Column("team_id", sa.Uuid(), nullable=False),
+        sa.Column("mailbox_id", sa.Uuid(), nullable=False),
+        sa.Column("channel", sa.Text(), nullable=False),
+        sa.Column(
+            "measure",
+            sa.SmallInteger(),
+            nullable=False,
+            comment="0: calendar, 1: business seconds.",
+        ),
+        sa.Column(
+            "bin", sa.SmallInteger(), nullable=False, comment="Bin of report.histogram (0: 0 s)."
+        ),
+        sa.Column("count", sa.BigInteger(), nullable=False, comment="Values in the bin."),
+        sa.PrimaryKeyConstraint(*KEY_COLUMNS, "measure", "bin", name=op.f("pk_report_rollup_bins")),
+        comment="Histogram bins of the report rollups' durations (report.histogram).",
     )
     op.create_table(
         "report_rollup_zones",
@@ -156,13 +161,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_rollup_states")),
         comment="Per ticket: the key, facts and zones its rollups reflect.",
     )
-    op.execute(
-        "CREATE FUNCTION helpline_hist_add(a integer[], b integer[]) RETURNS integer[]"
-        " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$"
-        " SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE"
-        " ARRAY(SELECT coalesce(x, 0) + coalesce(y, 0)"
-        "  FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i) ORDER BY i) END $$"
-    )
     # Nothing to roll up yet → ready at once; else after `helpline reports backfill`.
     op.execute(
         "INSERT INTO report_rollup_zones (zone, ready)"
@@ -172,7 +170,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION helpline_hist_add(integer[], integer[])")
     op.drop_table("ticket_rollup_states")
     op.drop_table("report_rollup_zones")
+    op.drop_table("report_rollup_bins")
     op.drop_table("report_rollups")

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import text
@@ -237,15 +238,21 @@ async def run(args: argparse.Namespace, url: str) -> None:
         print(f"ticket_metric_facts: {facts:,} rows, {size} with indexes")
         async with db.transaction() as s:
             await s.execute(text("ANALYZE report_rollups"))
-            count, size = (
+            await s.execute(text("ANALYZE report_rollup_bins"))
+            count, bins, size = (
                 await s.execute(
                     text(
-                        "SELECT count(*), pg_size_pretty(pg_total_relation_size('report_rollups'))"
-                        " FROM report_rollups"
+                        "SELECT (SELECT count(*) FROM report_rollups),"
+                        " (SELECT count(*) FROM report_rollup_bins),"
+                        " pg_size_pretty(pg_total_relation_size('report_rollups')"
+                        " + pg_total_relation_size('report_rollup_bins'))"
                     )
                 )
             ).one()
-        print(f"report_rollups: {count:,} rows, {size} with indexes (zones: UTC, Europe/Berlin)")
+        print(
+            f"report_rollups: {count:,} rows + {bins:,} histogram bins, {size} with indexes"
+            " (zones: UTC, Europe/Berlin)"
+        )
         year = {"start": START, "end": END}
         await time_reports(
             db,
@@ -253,11 +260,17 @@ async def run(args: argparse.Namespace, url: str) -> None:
             "a year, by month, UTC",
             Scope(**year, interval="month", time_zone="UTC"),
         )
+        berlin = ZoneInfo("Europe/Berlin")  # local midnights: whole Berlin days
         await time_reports(
             db,
             args.rounds,
             "a year, by day, Europe/Berlin",
-            Scope(**year, interval="day", time_zone="Europe/Berlin"),
+            Scope(
+                start=START.replace(tzinfo=berlin),
+                end=END.replace(tzinfo=berlin),
+                interval="day",
+                time_zone="Europe/Berlin",
+            ),
         )
         await time_reports(
             db,

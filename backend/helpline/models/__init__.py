@@ -15,7 +15,12 @@ from helpline.models.inbound_email import InboundEmail
 from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
-from helpline.models.report_rollup import ReportRollup, ReportRollupZone, TicketRollupState
+from helpline.models.report_rollup import (
+    ReportRollup,
+    ReportRollupBin,
+    ReportRollupZone,
+    TicketRollupState,
+)
 from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor, RuleState, RuleTimer
 from helpline.models.sla import (
     SlaCalendar,
@@ -53,6 +58,7 @@ __all__ = [
     "MetricFeedPosition",
     "OutboundEmail",
     "ReportRollup",
+    "ReportRollupBin",
     "ReportRollupZone",
     "Rule",
     "RuleExecution",

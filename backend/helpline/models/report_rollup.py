@@ -13,7 +13,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Integer,
     PrimaryKeyConstraint,
     SmallInteger,
     Text,
@@ -26,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from helpline.models.base import Base
 
 NIL = text("'00000000-0000-0000-0000-000000000000'::uuid")
+KEY_COLUMNS = (
+    "zone", "grain", "kind", "assignee_id", "day", "priority", "team_id", "mailbox_id", "channel"
+)  # fmt: skip
 
 
 class ReportRollup(Base):
@@ -33,17 +35,7 @@ class ReportRollup(Base):
 
     __tablename__ = "report_rollups"
     __table_args__ = (
-        PrimaryKeyConstraint(
-            "zone",
-            "grain",
-            "kind",
-            "assignee_id",
-            "day",
-            "priority",
-            "team_id",
-            "mailbox_id",
-            "channel",
-        ),
+        PrimaryKeyConstraint(*KEY_COLUMNS),
         {"comment": "Daily rollups of ticket_metric_facts per report zone and key (reports)."},
     )
 
@@ -73,12 +65,29 @@ class ReportRollup(Base):
     cal_sum: Mapped[int] = mapped_column(BigInteger, comment="Sum of calendar seconds.")
     bus_n: Mapped[int] = mapped_column(BigInteger, comment="Of those, with business seconds.")
     bus_sum: Mapped[int] = mapped_column(BigInteger, comment="Sum of business seconds.")
-    cal_hist: Mapped[list[int] | None] = mapped_column(
-        ARRAY(Integer), comment="Log-scale histogram of calendar seconds (report.histogram)."
+
+
+class ReportRollupBin(Base):
+    """One bin of a rollup row's log-scale histogram of seconds (only bins with a count)."""
+
+    __tablename__ = "report_rollup_bins"
+    __table_args__ = (
+        PrimaryKeyConstraint(*KEY_COLUMNS, "measure", "bin"),
+        {"comment": "Histogram bins of the report rollups' durations (report.histogram)."},
     )
-    bus_hist: Mapped[list[int] | None] = mapped_column(
-        ARRAY(Integer), comment="Log-scale histogram of business seconds."
-    )
+
+    zone: Mapped[str] = mapped_column(Text)
+    grain: Mapped[int] = mapped_column(SmallInteger)
+    kind: Mapped[str] = mapped_column(Text)
+    assignee_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    day: Mapped[date] = mapped_column(Date)
+    priority: Mapped[str] = mapped_column(Text)
+    team_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    mailbox_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    channel: Mapped[str] = mapped_column(Text)
+    measure: Mapped[int] = mapped_column(SmallInteger, comment="0: calendar, 1: business seconds.")
+    bin: Mapped[int] = mapped_column(SmallInteger, comment="Bin of report.histogram (0: 0 s).")
+    count: Mapped[int] = mapped_column(BigInteger, comment="Values in the bin.")
 
 
 class ReportRollupZone(Base):

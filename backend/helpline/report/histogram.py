@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 GAMMA = 1.1
 BINS = 227
@@ -27,24 +27,27 @@ def bin_of(seconds: float) -> int:
     return min(bisect_right(BOUNDS, seconds), BINS - 1)
 
 
-def quantile(counts: Sequence[int], q: float) -> float | None:
-    """``percentile_cont(q)`` of the values counted, each taken as its bin's representative."""
-    n = sum(counts)
+def quantile(counts: Mapping[int, int] | Sequence[int], q: float) -> float | None:
+    """``percentile_cont(q)`` of the values counted (per bin: a dense list, or a bin → count
+    mapping), each taken as its bin's representative."""
+    items = sorted(counts.items()) if isinstance(counts, Mapping) else list(enumerate(counts))
+    items = [(b, c) for b, c in items if c > 0]
+    n = sum(c for _, c in items)
     if n <= 0:
         return None
     rank = q * (n - 1)
     below = math.floor(rank)
     frac = rank - below
-    lo_value = _value_at(counts, below)
+    lo_value = _value_at(items, below)
     if frac == 0:
         return lo_value
-    return lo_value + frac * (_value_at(counts, below + 1) - lo_value)
+    return lo_value + frac * (_value_at(items, below + 1) - lo_value)
 
 
-def _value_at(counts: Sequence[int], index: int) -> float:
+def _value_at(items: list[tuple[int, int]], index: int) -> float:
     seen = 0
-    for k, c in enumerate(counts):
+    for b, c in items:
         seen += c
         if seen > index:
-            return REPRESENTATIVE[k]
-    return REPRESENTATIVE[len(counts) - 1]
+            return REPRESENTATIVE[b]
+    return REPRESENTATIVE[items[-1][0]]

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from helpline.report.histogram import BINS, bin_of
+from helpline.report.histogram import bin_of
 
 NIL = uuid.UUID(int=0)  # "none" in a key column (keys are NOT NULL so they can be a primary key)
 DURATION_KINDS = frozenset({"first_response", "solved_first", "solved_final"})
@@ -159,12 +159,3 @@ def add_to(
                 if sums is None:
                     sums = acc[row] = Sums()
                 sums.add(c, sign)
-
-
-def dense(hist: dict[int, int], kind: str) -> list[int] | None:
-    if kind not in DURATION_KINDS:
-        return None
-    out = [0] * BINS
-    for b, c in hist.items():
-        out[b] += c
-    return out

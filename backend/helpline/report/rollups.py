@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.report.histogram import BINS, quantile
+from helpline.report.histogram import quantile
 from helpline.report.repository import rollups as repository
-from helpline.report.rollup import NIL, Key, RowKey, Sums, add_to, contributions, dense
+from helpline.report.rollup import NIL, Key, RowKey, Sums, add_to, contributions
 from helpline.report.schemas import Durations, Scope
 
 # -- writing -------------------------------------------------------------------------------------
@@ -100,31 +100,34 @@ async def sync(session: AsyncSession, locked: Locked) -> int:
                 "zones": zones if live else [],
             }
         )
-    rows = [
-        {
-            "zone": zone,
-            "grain": grain,
-            "kind": kind,
-            "assignee_id": k.assignee_id,
-            "day": day,
-            "priority": k.priority,
-            "team_id": k.team_id,
-            "mailbox_id": k.mailbox_id,
-            "channel": k.channel,
-            "n": s.n,
-            "cal_n": s.cal_n,
-            "cal_sum": s.cal_sum,
-            "bus_n": s.bus_n,
-            "bus_sum": s.bus_sum,
-            "cal_hist": dense(s.cal_hist, kind),
-            "bus_hist": dense(s.bus_hist, kind),
-        }
-        for (zone, grain, kind, day, k), s in sorted(acc.items(), key=_order)
-        if not s.is_zero()
-    ]
-    await repository.apply_deltas(session, rows)
+    key_columns = ("zone", "grain", "kind", "assignee_id", "day", "priority", "team_id",
+                   "mailbox_id", "channel")  # fmt: skip
+    rows: dict[str, list[Any]] = {
+        c: [] for c in (*key_columns, "n", "cal_n", "cal_sum", "bus_n", "bus_sum")
+    }
+    bins: dict[str, list[Any]] = {c: [] for c in (*key_columns, "measure", "bin", "count")}
+    for (zone, grain, kind, day, k), s in sorted(acc.items(), key=_order):
+        if s.is_zero():
+            continue
+        row_key = (zone, grain, kind, k.assignee_id, day, k.priority, k.team_id, k.mailbox_id,
+               k.channel)  # fmt: skip
+        for column, value in zip(key_columns, row_key, strict=True):
+            rows[column].append(value)
+        for column, value in (("n", s.n), ("cal_n", s.cal_n), ("cal_sum", s.cal_sum),
+                              ("bus_n", s.bus_n), ("bus_sum", s.bus_sum)):  # fmt: skip
+            rows[column].append(value)
+        for measure, hist in ((0, s.cal_hist), (1, s.bus_hist)):
+            for b, c in sorted(hist.items()):
+                if not c:
+                    continue
+                for column, value in zip(key_columns, row_key, strict=True):
+                    bins[column].append(value)
+                bins["measure"].append(measure)
+                bins["bin"].append(b)
+                bins["count"].append(c)
+    await repository.apply_deltas(session, rows, bins)
     await repository.save_states(session, saves)
-    return len(rows)
+    return len(rows["zone"])
 
 
 def _order(item: tuple[RowKey, Sums]) -> tuple[Any, ...]:
@@ -175,7 +178,7 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def _durations(n: int, total: int, hist: list[int]) -> Durations:
+def _durations(n: int, total: int, hist: dict[int, int]) -> Durations:
     return Durations(
         avg=_r(total / n) if n else None,
         p50=_r(quantile(hist, 0.5)),
@@ -187,11 +190,10 @@ async def duration_buckets(
     session: AsyncSession, scope: Scope, p: Plan, kind: str
 ) -> list[dict[str, Any]]:
     """Per bucket: the DurationBucket's fields from the rollups (no SLA clock figures)."""
-    cal: dict[datetime, list[int]] = defaultdict(lambda: [0] * BINS)
-    bus: dict[datetime, list[int]] = defaultdict(lambda: [0] * BINS)
+    cal: dict[datetime, dict[int, int]] = defaultdict(dict)
+    bus: dict[datetime, dict[int, int]] = defaultdict(dict)
     for h in await repository.histograms(session, scope, p.grain, p.days, kind):
-        cal[h.bucket][h.bin - 1] += int(h.cal or 0)
-        bus[h.bucket][h.bin - 1] += int(h.bus or 0)
+        (cal if h.measure == 0 else bus)[h.bucket][h.bin] = int(h.hits)
     empty = Durations(avg=None, p50=None, p90=None)
     return [
         {

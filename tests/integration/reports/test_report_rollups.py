@@ -176,11 +176,18 @@ async def snapshot(session) -> list[tuple]:
     rows = await session.execute(
         text(
             "SELECT zone, grain, kind, assignee_id, day, priority, team_id, mailbox_id, channel,"
-            " n, cal_n, cal_sum, bus_n, bus_sum, cal_hist, bus_hist FROM report_rollups"
+            " n, cal_n, cal_sum, bus_n, bus_sum FROM report_rollups"
             " WHERE n <> 0 OR cal_n <> 0 OR bus_n <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
         )
     )
-    return [tuple(r) for r in rows]
+    bins = await session.execute(
+        text(
+            "SELECT zone, grain, kind, assignee_id, day, priority, team_id, mailbox_id, channel,"
+            " measure, bin, count FROM report_rollup_bins WHERE count <> 0"
+            " ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"
+        )
+    )
+    return [tuple(r) for r in rows] + [tuple(r) for r in bins]
 
 
 # -- two workers, retries and the backfill, on a committed database ------------------------------
@@ -236,6 +243,7 @@ async def test_two_workers_and_a_backfill_keep_rollups_exact(databases) -> None:
     # Rebuilt from nothing, the rollups are the same rows.
     async with one.transaction() as s:
         await s.execute(text("DELETE FROM report_rollups"))
+        await s.execute(text("DELETE FROM report_rollup_bins"))
         await s.execute(text("DELETE FROM ticket_rollup_states"))
     await runner.backfill(one, batch=8)
     assert await rows(one) == live

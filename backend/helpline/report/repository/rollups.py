@@ -12,14 +12,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import ReportRollup
 from helpline.report.schemas import Scope
-
-UPSERT_CHUNK = 1000  # rows per INSERT (17 parameters each, under asyncpg's 32,767)
 
 
 # -- zones ---------------------------------------------------------------------------------------
@@ -113,25 +109,41 @@ async def save_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None
     )
 
 
-async def apply_deltas(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Add the deltas to their rows (in key order: concurrent syncs lock rows in one order)."""
-    table = ReportRollup.__table__
-    for i in range(0, len(rows), UPSERT_CHUNK):
-        stmt = insert(ReportRollup).values(rows[i : i + UPSERT_CHUNK])
-        ex = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            constraint="pk_report_rollups",
-            set_={
-                "n": table.c.n + ex.n,
-                "cal_n": table.c.cal_n + ex.cal_n,
-                "cal_sum": table.c.cal_sum + ex.cal_sum,
-                "bus_n": table.c.bus_n + ex.bus_n,
-                "bus_sum": table.c.bus_sum + ex.bus_sum,
-                "cal_hist": text("helpline_hist_add(report_rollups.cal_hist, excluded.cal_hist)"),
-                "bus_hist": text("helpline_hist_add(report_rollups.bus_hist, excluded.bus_hist)"),
-            },
-        )
-        await session.execute(stmt)
+KEY = "zone, grain, kind, assignee_id, day, priority, team_id, mailbox_id, channel"
+UNNEST_KEY = (
+    "CAST(:zone AS text[]), CAST(:grain AS smallint[]), CAST(:kind AS text[]),"
+    " CAST(:assignee_id AS uuid[]), CAST(:day AS date[]), CAST(:priority AS text[]),"
+    " CAST(:team_id AS uuid[]), CAST(:mailbox_id AS uuid[]), CAST(:channel AS text[])"
+)
+UPSERT = text(
+    # Only the constants KEY and UNNEST_KEY are formatted in; every value is a bound parameter.
+    f"INSERT INTO report_rollups ({KEY}, n, cal_n, cal_sum, bus_n, bus_sum)"  # noqa: S608  # nosec B608
+    f" SELECT * FROM unnest({UNNEST_KEY}, CAST(:n AS bigint[]), CAST(:cal_n AS bigint[]),"
+    " CAST(:cal_sum AS bigint[]), CAST(:bus_n AS bigint[]), CAST(:bus_sum AS bigint[]))"
+    " ON CONFLICT ON CONSTRAINT pk_report_rollups DO UPDATE SET"
+    " n = report_rollups.n + excluded.n, cal_n = report_rollups.cal_n + excluded.cal_n,"
+    " cal_sum = report_rollups.cal_sum + excluded.cal_sum,"
+    " bus_n = report_rollups.bus_n + excluded.bus_n,"
+    " bus_sum = report_rollups.bus_sum + excluded.bus_sum"
+)
+UPSERT_BIN = text(
+    f"INSERT INTO report_rollup_bins ({KEY}, measure, bin, count)"  # noqa: S608  # nosec B608
+    f" SELECT * FROM unnest({UNNEST_KEY}, CAST(:measure AS smallint[]),"
+    " CAST(:bin AS smallint[]), CAST(:count AS bigint[]))"
+    " ON CONFLICT ON CONSTRAINT pk_report_rollup_bins DO UPDATE SET"
+    " count = report_rollup_bins.count + excluded.count"
+)
+
+
+async def apply_deltas(
+    session: AsyncSession, rows: dict[str, list[Any]], bins: dict[str, list[Any]]
+) -> None:
+    """Add the deltas to their rows and bins: one statement each, the columns as arrays,
+    rows in key order (concurrent syncs lock rows in one order)."""
+    if rows["zone"]:
+        await session.execute(UPSERT, rows)
+    if bins["zone"]:
+        await session.execute(UPSERT_BIN, bins)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -193,14 +205,12 @@ async def sums(
 async def histograms(
     session: AsyncSession, scope: Scope, grain: int, days: tuple[date, date], kind: str
 ) -> list[AnyRow]:
-    """Per bucket and bin: the summed calendar and business histogram counts (non-zero only)."""
+    """Per bucket, measure (0 calendar, 1 business) and bin: the summed counts."""
     result = await session.execute(
         text(
-            f"SELECT {BUCKET} AS bucket, u.i AS bin, sum(u.c) AS cal, sum(u.b) AS bus"  # noqa: S608  # nosec B608
-            " FROM report_rollups r CROSS JOIN LATERAL unnest(r.cal_hist, r.bus_hist)"
-            " WITH ORDINALITY AS u(c, b, i)"
-            f" WHERE {_where(scope, grain)} AND r.kind = :kind AND r.n <> 0"
-            " AND (u.c <> 0 OR u.b <> 0) GROUP BY 1, 2"
+            f"SELECT {BUCKET} AS bucket, r.measure, r.bin, sum(r.count) AS hits"  # noqa: S608  # nosec B608
+            f" FROM report_rollup_bins r WHERE {_where(scope, grain)} AND r.kind = :kind"
+            " GROUP BY 1, 2, 3 HAVING sum(r.count) <> 0"
         ),
         {**_params(scope, grain, *days), "kind": kind},
     )
