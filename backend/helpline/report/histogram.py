@@ -30,8 +30,8 @@ def bin_of(seconds: float) -> int:
 def quantile(counts: Mapping[int, int] | Sequence[int], q: float) -> float | None:
     """``percentile_cont(q)`` of the values counted (per bin: a dense list, or a bin → count
     mapping), each taken as its bin's representative."""
-    items = sorted(counts.items()) if isinstance(counts, Mapping) else list(enumerate(counts))
-    items = [(b, c) for b, c in items if c > 0]
+    pairs = sorted(counts.items()) if isinstance(counts, Mapping) else enumerate(counts)
+    items = [(b, c) for b, c in pairs if c > 0]
     n = sum(c for _, c in items)
     if n <= 0:
         return None

@@ -193,7 +193,7 @@ async def duration_buckets(
     cal: dict[datetime, dict[int, int]] = defaultdict(dict)
     bus: dict[datetime, dict[int, int]] = defaultdict(dict)
     for h in await repository.histograms(session, scope, p.grain, p.days, kind):
-        (cal if h.measure == 0 else bus)[h.bucket][h.bin] = int(h.hits)
+        (cal if h.measure == 0 else bus)[h.bucket] = dict(zip(h.bins, h.hits, strict=True))
     empty = Durations(avg=None, p50=None, p90=None)
     return [
         {
