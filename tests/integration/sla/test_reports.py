@@ -115,9 +115,7 @@ class TestResolution:
     async def test_reopened_ticket_counts_once_without_solved_time(
         self, client, cast: Cast, fixtures
     ) -> None:
-        r = await client.get(
-            "/api/v1/reports/resolution", params=EXACT, headers=cast.agent.headers
-        )
+        r = await client.get("/api/v1/reports/resolution", params=EXACT, headers=cast.agent.headers)
         (bucket,) = r.json()["buckets"]
         assert bucket["tickets"] == 1
         assert bucket["calendar"]["avg"] == 4 * H
