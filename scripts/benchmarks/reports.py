@@ -7,11 +7,13 @@ On a fresh throw-away database (PostgreSQL at HELPLINE_TEST_DATABASE_URL's serve
 70 % with a staff reply (a tenth of them after an internal note and an automatic message), 80 %
 solved, a tenth of those reopened and solved again; a Berlin business-hours calendar and policy.
 Then
-- backfill: `helpline reports backfill`'s path (facts from history, business time in Python),
-  tickets/s;
+- backfill: `helpline reports backfill`'s path (facts from history, business time in Python,
+  and the daily rollups in UTC and Europe/Berlin), tickets/s;
 - every report over the year, interval month (and day), UTC and Europe/Berlin, with and without a
-  filter: p50/p99 wall per call (the service function in its own transaction, no HTTP), and the
-  facts table's size. This is a report, not a test: nothing here fails a build.
+  filter: p50/p99 wall per call (the service function in its own transaction, no HTTP), each
+  report twice — from the facts (`source=facts`, as before the rollups) and as served (the
+  rollups when the query allows) — and the facts' and rollups' sizes. This is a report, not a
+  test: nothing here fails a build.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -183,16 +187,29 @@ REPORTS: dict[str, Report] = {
 }
 
 
+async def _times(
+    db: Database, rounds: int, report: Report, scope: Scope
+) -> tuple[list[float], str]:
+    times, source = [], ""
+    for _ in range(rounds):
+        t = time.perf_counter()
+        async with db.transaction() as s:
+            source = (await report(s, scope)).source.value
+        times.append((time.perf_counter() - t) * 1000)
+    return times, source
+
+
 async def time_reports(db: Database, rounds: int, label: str, scope: Scope) -> None:
+    """Each report from the facts (before rollups) and as served now (rollups when possible)."""
     print(f"\n{label}")
+    print(f"  {'':<20} {'facts p50':>10} {'p99':>8}   {'served p50':>10} {'p99':>8}  source")
     for name, report in REPORTS.items():
-        times = []
-        for _ in range(rounds):
-            t = time.perf_counter()
-            async with db.transaction() as s:
-                await report(s, scope)
-            times.append((time.perf_counter() - t) * 1000)
-        print(f"  {name:<20} p50 {pct(times, 0.5):8.1f} ms   p99 {pct(times, 0.99):8.1f} ms")
+        facts, _ = await _times(db, rounds, report, replace(scope, source="facts"))
+        served, source = await _times(db, rounds, report, scope)
+        print(
+            f"  {name:<20} {pct(facts, 0.5):10.1f} {pct(facts, 0.99):8.1f}"
+            f"   {pct(served, 0.5):10.1f} {pct(served, 0.99):8.1f}  {source}"
+        )
 
 
 async def run(args: argparse.Namespace, url: str) -> None:
@@ -219,6 +236,23 @@ async def run(args: argparse.Namespace, url: str) -> None:
                 )
             ).scalar_one()
         print(f"ticket_metric_facts: {facts:,} rows, {size} with indexes")
+        async with db.transaction() as s:
+            await s.execute(text("ANALYZE report_rollups"))
+            await s.execute(text("ANALYZE report_rollup_bins"))
+            count, bins, size = (
+                await s.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM report_rollups),"
+                        " (SELECT count(*) FROM report_rollup_bins),"
+                        " pg_size_pretty(pg_total_relation_size('report_rollups')"
+                        " + pg_total_relation_size('report_rollup_bins'))"
+                    )
+                )
+            ).one()
+        print(
+            f"report_rollups: {count:,} rows + {bins:,} histogram bins, {size} with indexes"
+            " (zones: UTC, Europe/Berlin)"
+        )
         year = {"start": START, "end": END}
         await time_reports(
             db,
@@ -226,11 +260,17 @@ async def run(args: argparse.Namespace, url: str) -> None:
             "a year, by month, UTC",
             Scope(**year, interval="month", time_zone="UTC"),
         )
+        berlin = ZoneInfo("Europe/Berlin")  # local midnights: whole Berlin days
         await time_reports(
             db,
             args.rounds,
             "a year, by day, Europe/Berlin",
-            Scope(**year, interval="day", time_zone="Europe/Berlin"),
+            Scope(
+                start=START.replace(tzinfo=berlin),
+                end=END.replace(tzinfo=berlin),
+                interval="day",
+                time_zone="Europe/Berlin",
+            ),
         )
         await time_reports(
             db,

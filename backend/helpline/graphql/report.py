@@ -18,12 +18,13 @@ from helpline.graphql.ticket import MetadataFilterInput
 from helpline.graphql.types import Info
 from helpline.models.enums import TicketPriority
 from helpline.report import schemas, service
-from helpline.report.schemas import Interval, ResolutionMeasure, Scope, VolumeGroup
+from helpline.report.schemas import Interval, ReportSource, ResolutionMeasure, Scope, VolumeGroup
 
 T = TypeVar("T")
 
 strawberry.enum(Interval, name="ReportInterval", description="Bucket size.")
 strawberry.enum(ResolutionMeasure, description="`first` solve or `full` (last solve).")
+strawberry.enum(ReportSource, description="What a report's figures were read from.")
 strawberry.enum(VolumeGroup, name="VolumeGroupBy", description="What volume is split by.")
 
 

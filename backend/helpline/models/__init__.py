@@ -15,6 +15,12 @@ from helpline.models.inbound_email import InboundEmail
 from helpline.models.macro import Macro
 from helpline.models.mailbox import Mailbox
 from helpline.models.outbound_email import OutboundEmail
+from helpline.models.report_rollup import (
+    ReportRollup,
+    ReportRollupBin,
+    ReportRollupZone,
+    TicketRollupState,
+)
 from helpline.models.rule import Rule, RuleExecution, RuleFeedCursor, RuleState, RuleTimer
 from helpline.models.saved_view import SavedView
 from helpline.models.sla import (
@@ -53,6 +59,9 @@ __all__ = [
     "Mailbox",
     "MetricFeedPosition",
     "OutboundEmail",
+    "ReportRollup",
+    "ReportRollupBin",
+    "ReportRollupZone",
     "Rule",
     "RuleExecution",
     "RuleFeedCursor",
@@ -73,6 +82,7 @@ __all__ = [
     "TicketMetadata",
     "TicketMetricFact",
     "TicketReadMarker",
+    "TicketRollupState",
     "User",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -27,6 +27,7 @@ from helpline.report.schemas import (
     ReopenReport,
     ResolutionMeasure,
     Scope,
+    SourceChoice,
     VolumeGroup,
     VolumeReport,
 )
@@ -93,6 +94,15 @@ async def report_scope(
         uuid.UUID | None, Query(description="Only tickets that came through this mailbox.")
     ] = None,
     team: Annotated[uuid.UUID | None, Query(description="Only tickets of this team.")] = None,
+    source: Annotated[
+        SourceChoice,
+        Query(
+            description="`auto` (default): the daily rollups when the report allows (no "
+            "`metadata.*` filter, whole local days of a zone with rollups), else the metric "
+            "facts; `facts`: always the facts (exact percentiles and the SLA `clock` figures). "
+            "The response's `source` says which was read."
+        ),
+    ] = SourceChoice.auto,
 ) -> Scope:
     """The period, buckets and filters of a report; `metadata.<key>=<value>` too."""
     return Scope(
@@ -105,6 +115,7 @@ async def report_scope(
         mailbox=mailbox,
         team=team,
         metadata=_metadata(request),
+        source=source.value,
     )
 
 
@@ -123,7 +134,11 @@ COMMON = (
     "`priority`, `mailbox`, `team` and `metadata.<key>=<value>` (repeatable, matches the value "
     "as text), which apply to the ticket's current attributes. `format=csv` or `Accept: "
     "text/csv` returns CSV (one line per bucket). Staff only (`tickets:read`). Definitions: "
-    "docs/reports.md."
+    "docs/reports.md. Without a `metadata.*` filter, over whole local days of UTC or an SLA "
+    "calendar's zone, the figures come from daily rollups (`source: rollup`; milliseconds at "
+    "any volume): counts, sums and means exact, medians and 90th percentiles from a log-scale "
+    "histogram within 4.8 % (`approximate: true`), no SLA `clock` figures; otherwise, or with "
+    "`source=facts`, from the metric facts of the period (`source: facts`)."
 )
 
 

@@ -33,8 +33,12 @@ async def backfill(
     batch: int = 500,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
-    """Facts for every live ticket from its history, one batch per transaction: (tickets,
-    facts written). Safe beside a running worker and to run again (insert-only)."""
+    """Facts for every live ticket from its history, and the ticket's rollups, one batch per
+    transaction: (tickets, facts written). Safe beside a running worker and to run again
+    (facts are insert-only; a ticket's rollups are synced to what its state says is missing).
+    The zones kept when it starts are marked ready at the end: every ticket is in them then."""
+    async with database.unit_of_work(ACTOR) as uow:
+        zones = await service.rollup_zones(uow.session)
     after: uuid.UUID | None = None
     tickets = facts = 0
     while True:
@@ -45,5 +49,7 @@ async def backfill(
         if progress is not None:
             progress(len(ids))
         if len(ids) < batch:
+            async with database.unit_of_work(ACTOR) as uow:
+                await service.mark_rollups_ready(uow.session, zones)
             return tickets, facts
         after = ids[-1]

@@ -24,6 +24,7 @@ class Scope:
     mailbox: uuid.UUID | None = None
     team: uuid.UUID | None = None
     metadata: tuple[tuple[str, str], ...] = field(default=())
+    source: str = "auto"  # "facts": read the facts even when the rollups could serve
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -68,6 +69,17 @@ class Interval(StrEnum):
     month = "month"
 
 
+class ReportSource(StrEnum):
+    rollup = "rollup"
+    facts = "facts"
+    clocks = "clocks"
+
+
+class SourceChoice(StrEnum):
+    auto = "auto"
+    facts = "facts"
+
+
 class ResolutionMeasure(StrEnum):
     first = "first"
     full = "full"
@@ -92,6 +104,17 @@ class ReportBase(BaseModel):
     period_end: datetime = Field(description="End of the period (exclusive), as requested.")
     interval: Interval = Field(description="Bucket size: `day`, `week` (ISO, Monday) or `month`.")
     time_zone: str = Field(description="IANA zone the buckets start in.", examples=["UTC"])
+    source: ReportSource = Field(
+        description="Where the figures come from: `rollup` (the daily rollups: no `metadata.*` "
+        "filter, a period of whole local days in a zone with rollups), `facts` (the metric facts "
+        "of the period, scanned per request) or `clocks` (SLA attainment reads the SLA clocks).",
+        examples=["rollup"],
+    )
+    approximate: bool = Field(
+        description="True when medians and 90th percentiles come from the rollups' log-scale "
+        "histogram: each is within 4.8 % of the exact value (counts, sums and means are exact). "
+        "From rollups the `clock` figures are null (`source=facts` gives them)."
+    )
 
 
 class DurationBucket(BaseModel):

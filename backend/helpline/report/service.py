@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpline.auth.principal import Principal
 from helpline.errors import PermissionDenied, ValidationFailed
 from helpline.kit.rows import AnyRow
-from helpline.report import repository
+from helpline.report import repository, rollups
 from helpline.report.facts import SPAN, facts_of
+from helpline.report.rollup import NIL
 from helpline.report.schemas import (
     AttainmentReport,
     AttainmentRow,
@@ -35,6 +36,7 @@ from helpline.report.schemas import (
     Interval,
     ReopenBucket,
     ReopenReport,
+    ReportSource,
     ResolutionMeasure,
     Scope,
     VolumeBucket,
@@ -110,15 +112,47 @@ def _durations(row: AnyRow, prefix: str) -> Durations:
     )
 
 
-def _meta(metric: str, scope: Scope) -> dict[str, Any]:
+def _meta(
+    metric: str, scope: Scope, source: ReportSource, *, approximate: bool = False
+) -> dict[str, Any]:
     return {
         "metric": metric,
+        "source": source,
+        "approximate": approximate,
         "definition": DEFINITIONS[metric],
         "period_start": scope.start,
         "period_end": scope.end,
         "interval": Interval(scope.interval),
         "time_zone": scope.time_zone,
     }
+
+
+class _Moves(NamedTuple):
+    created: int
+    reopened: int
+    solved: int
+
+
+class _Solved(NamedTuple):
+    solved: int
+    reopened_tickets: int
+
+
+class _Reopens(NamedTuple):
+    reopens: int
+    after_avg: float
+
+
+def _n(row: AnyRow | None) -> int:
+    return 0 if row is None else int(row.n)
+
+
+# volume's group_by → the rollup column and the least grain that has it
+ROLLUP_GROUPS = {
+    VolumeGroup.channel: ("channel", 1),
+    VolumeGroup.priority: ("priority", 1),
+    VolumeGroup.agent: ("assignee_id", 2),
+}
 
 
 # -- reports -------------------------------------------------------------------------------------
@@ -128,10 +162,19 @@ async def first_response_report(
     """First response time per bucket (staff)."""
     require_staff(principal)
     check_period(scope.start, scope.end)
+    plan = await rollups.plan(session, scope)
+    if plan is not None:
+        buckets = await rollups.duration_buckets(session, scope, plan, "first_response")
+        return DurationReport(
+            **_meta("first_response", scope, ReportSource.rollup, approximate=True),
+            buckets=[DurationBucket(**b) for b in buckets],
+        )
     rows = await repository.duration_buckets(
         session, scope, kind="first_response", which="any", clock_kind="first_response"
     )
-    return DurationReport(**_meta("first_response", scope), buckets=_duration_buckets(rows))
+    return DurationReport(
+        **_meta("first_response", scope, ReportSource.facts), buckets=_duration_buckets(rows)
+    )
 
 
 async def resolution_report(
@@ -141,6 +184,15 @@ async def resolution_report(
     require_staff(principal)
     check_period(scope.start, scope.end)
     full = measure is ResolutionMeasure.full
+    plan = await rollups.plan(session, scope)
+    if plan is not None:
+        kind = "solved_final" if full else "solved_first"
+        buckets = await rollups.duration_buckets(session, scope, plan, kind)
+        return DurationReport(
+            **_meta("resolution", scope, ReportSource.rollup, approximate=True),
+            measure=measure,
+            buckets=[DurationBucket(**b) for b in buckets],
+        )
     rows = await repository.duration_buckets(
         session,
         scope,
@@ -149,7 +201,9 @@ async def resolution_report(
         clock_kind="resolution" if full else None,
     )
     return DurationReport(
-        **_meta("resolution", scope), measure=measure, buckets=_duration_buckets(rows)
+        **_meta("resolution", scope, ReportSource.facts),
+        measure=measure,
+        buckets=_duration_buckets(rows),
     )
 
 
@@ -173,8 +227,21 @@ async def backlog_report(
     """Open tickets over time (staff)."""
     require_staff(principal)
     check_period(scope.start, scope.end)
-    opening = await repository.backlog_opening(session, scope)
-    moves = {r.bucket: r for r in await repository.backlog_moves(session, scope)}
+    plan = await rollups.plan(session, scope)
+    if plan is not None:
+        source = ReportSource.rollup
+        opening = await rollups.opening(session, scope, plan)
+        found: dict[datetime, dict[str, int]] = defaultdict(dict)
+        for r in await rollups.counts(session, scope, plan, ["created", "reopened", "solved"]):
+            found[r.bucket][r.kind] = int(r.n)
+        moves: dict[datetime, Any] = {
+            b: _Moves(k.get("created", 0), k.get("reopened", 0), k.get("solved", 0))
+            for b, k in found.items()
+        }
+    else:
+        source = ReportSource.facts
+        opening = await repository.backlog_opening(session, scope)
+        moves = {r.bucket: r for r in await repository.backlog_moves(session, scope)}
     buckets: list[BacklogBucket] = []
     open_now = opening
     for start in await repository.bucket_starts(session, scope):
@@ -188,15 +255,34 @@ async def backlog_report(
                 start=start, created=created, reopened=reopened, solved=solved, backlog=open_now
             )
         )
-    return BacklogReport(**_meta("backlog", scope), opening=opening, buckets=buckets)
+    return BacklogReport(**_meta("backlog", scope, source), opening=opening, buckets=buckets)
 
 
 async def reopens_report(session: AsyncSession, principal: Principal, scope: Scope) -> ReopenReport:
     """First solves, how many were reopened, and reopens per bucket (staff)."""
     require_staff(principal)
     check_period(scope.start, scope.end)
-    solved = {r.bucket: r for r in await repository.reopen_buckets(session, scope)}
-    reopens = {r.bucket: r for r in await repository.reopen_events(session, scope)}
+    plan = await rollups.plan(session, scope)
+    if plan is not None:
+        source = ReportSource.rollup
+        kinds = ["solved_first", "reopened_first_solve", "reopened"]
+        got: dict[datetime, dict[str, AnyRow]] = defaultdict(dict)
+        for r in await rollups.counts(session, scope, plan, kinds):
+            got[r.bucket][r.kind] = r
+        solved: dict[datetime, Any] = {
+            b: _Solved(int(k["solved_first"].n), _n(k.get("reopened_first_solve")))
+            for b, k in got.items()
+            if "solved_first" in k
+        }
+        reopens: dict[datetime, Any] = {
+            b: _Reopens(int(k["reopened"].n), k["reopened"].cal_sum / k["reopened"].cal_n)
+            for b, k in got.items()
+            if "reopened" in k and k["reopened"].cal_n
+        }
+    else:
+        source = ReportSource.facts
+        solved = {r.bucket: r for r in await repository.reopen_buckets(session, scope)}
+        reopens = {r.bucket: r for r in await repository.reopen_events(session, scope)}
     buckets = []
     for start in sorted(solved.keys() | reopens.keys()):
         s, e = solved.get(start), reopens.get(start)
@@ -212,7 +298,7 @@ async def reopens_report(session: AsyncSession, principal: Principal, scope: Sco
                 reopen_after_avg=_r(e.after_avg) if e else None,
             )
         )
-    return ReopenReport(**_meta("reopens", scope), buckets=buckets)
+    return ReopenReport(**_meta("reopens", scope, source), buckets=buckets)
 
 
 async def volume_report(
@@ -222,10 +308,23 @@ async def volume_report(
     require_staff(principal)
     check_period(scope.start, scope.end)
     groups: dict[datetime, list[VolumeCount]] = defaultdict(list)
-    for r in await repository.volume_buckets(session, scope, group_by.value):
-        groups[r.bucket].append(VolumeCount(key=r.key, tickets=r.tickets))
+    column, grain = ROLLUP_GROUPS[group_by]
+    plan = await rollups.plan(session, scope, grain=grain)
+    if plan is not None:
+        source = ReportSource.rollup
+        for r in await rollups.counts(session, scope, plan, ["created"], group=column):
+            key = getattr(r, column)
+            if column == "assignee_id":
+                key = None if key == NIL else str(key)
+            groups[r.bucket].append(VolumeCount(key=key, tickets=int(r.n)))
+        for counts in groups.values():
+            counts.sort(key=lambda g: (g.key is None, g.key or ""))
+    else:
+        source = ReportSource.facts
+        for r in await repository.volume_buckets(session, scope, group_by.value):
+            groups[r.bucket].append(VolumeCount(key=r.key, tickets=r.tickets))
     return VolumeReport(
-        **_meta("volume", scope),
+        **_meta("volume", scope, source),
         group_by=group_by,
         buckets=[
             VolumeBucket(start=start, tickets=sum(g.tickets for g in counts), groups=counts)
@@ -242,7 +341,7 @@ async def sla_attainment_report(
     check_period(scope.start, scope.end)
     rows = await repository.attainment_buckets(session, scope)
     return AttainmentReport(
-        **_meta("sla_attainment", scope),
+        **_meta("sla_attainment", scope, ReportSource.clocks),
         buckets=[
             AttainmentRow(
                 start=r.bucket,
@@ -300,10 +399,19 @@ def _epoch(moment: datetime) -> int:
 
 
 async def record_facts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> int:
-    """Write the facts these tickets' history holds that are not written yet; returns how many."""
+    """Write the facts these tickets' history holds that are not written yet, and bring the
+    rollups in step (facts and current keys); returns how many facts were written."""
     ids = sorted(set(ids))
     if not ids:
         return 0
+    # The sync states are locked first: one writer per ticket at a time, in id order.
+    states = await rollups.lock(session, ids)
+    written = await _write_facts(session, ids)
+    await rollups.sync(session, states)
+    return written
+
+
+async def _write_facts(session: AsyncSession, ids: list[uuid.UUID]) -> int:
     tickets = await repository.load_tickets(session, ids)
     if not tickets:
         return 0
@@ -357,3 +465,13 @@ async def backfill_batch(
     """Facts of the next ``batch`` tickets after ``after`` (id order): (ids, facts written)."""
     ids = await repository.tickets_after(session, after, batch)
     return ids, await record_facts(session, ids)
+
+
+async def rollup_zones(session: AsyncSession) -> list[str]:
+    """The zones rollups are kept in (UTC and the SLA calendars' zones, added when missing)."""
+    return await rollups.zones(session)
+
+
+async def mark_rollups_ready(session: AsyncSession, zones: Sequence[str]) -> None:
+    """After every live ticket was synced: reports may read these zones' rollups."""
+    await rollups.mark_ready(session, zones)
