@@ -238,6 +238,7 @@ async def measure(args: argparse.Namespace, pg: str, url: str, redis: str) -> No
         "writing_s": round(elapsed, 2),
         "idle_streams_open": idle_ready,
         "idle_streams_failed": idle_failed,
+        "idle_failures": idle.reasons,
         "server_open_fds_with_idle": open_fds,
         "rss_kib_before_idle": before,
         "rss_kib_with_idle": after,
