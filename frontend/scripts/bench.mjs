@@ -47,12 +47,24 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
 const context = await browser.newContext({ baseURL: url });
-const login = await context.request.post("/api/v1/auth/login", {
-  data: { email: process.env.BENCH_EMAIL, password: process.env.BENCH_PASSWORD },
-});
-if (login.status() !== 200) throw new Error(`login failed: ${login.status()} ${await login.text()}`);
+// Through the sign-in page, as a person does: the app keeps the CSRF token the login returns
+// (a login through the API alone leaves it without one, and its first unsafe request, the
+// presence heartbeat of an opened ticket, is a 403 that sends it back to sign in).
+async function signIn(tab) {
+  await tab.goto("/login");
+  await tab.getByLabel("Email").fill(process.env.BENCH_EMAIL);
+  await tab.getByLabel("Password").fill(process.env.BENCH_PASSWORD);
+  await tab.getByRole("button", { name: "Sign in" }).click();
+  await tab.getByRole("button", { name: "Sign out" }).waitFor();
+  // Signed in, the HTTP cache emptied again: what follows starts cold.
+  const cdp = await tab.context().newCDPSession(tab);
+  await cdp.send("Network.clearBrowserCache");
+  await cdp.detach();
+}
 
 const page = await context.newPage();
+page.setDefaultTimeout(120_000); // a shared 2-core machine: a guard against hangs, not a target
+await signIn(page);
 const firstRow = page.getByRole("table", { name: "Tickets" }).getByRole("row").nth(1);
 const rendered = firstRow.or(page.getByText("No tickets match"));
 const word = process.env.BENCH_SEARCH ?? "currency";
@@ -68,13 +80,14 @@ async function openTicket() {
   await page.goto("/tickets");
   await firstRow.waitFor();
   const t0 = await page.evaluate(() => performance.now());
-  await firstRow.getByRole("link").click();
+  await firstRow.getByRole("link").first().click();
   await page.getByRole("list", { name: "Conversation" }).or(page.getByText("No messages yet")).waitFor();
   await page.getByRole("heading", { level: 1 }).waitFor();
   return (await page.evaluate(() => performance.now())) - t0;
 }
 
 const cold = await inboxRender("/tickets");
+console.log(`first inbox render (cold browser cache): ${cold.toFixed(0)} ms`);
 const inbox = [];
 const filtered = [];
 const search = [];
@@ -83,17 +96,18 @@ for (let i = 0; i < runs; i++) {
   inbox.push(await inboxRender("/tickets"));
   filtered.push(await inboxRender("/tickets?status=open,pending&priority=high"));
   search.push(await inboxRender(`/tickets?q=${word}`));
-  ticket.push(await openTicket());
+  // On a loaded machine a step can miss its timeout: say so and go on with the other figures.
+  ticket.push(await openTicket().catch((e) => (console.log(`open a ticket: ${e.message.split("\n")[0]}`), NaN)));
 }
 const total = await page.evaluate(async () => {
   const r = await fetch("/api/v1/tickets?limit=1");
   return r.ok ? "ok" : String(r.status);
 });
-console.log(`first inbox render (cold browser cache): ${cold.toFixed(0)} ms`);
+const done = (xs) => xs.filter((x) => !Number.isNaN(x));
 console.log(`first inbox render (reload):            ${fmt(inbox)}`);
 console.log(`inbox, status+priority filter:          ${fmt(filtered)}`);
 console.log(`inbox, full-text search "${word}":     ${fmt(search)}`);
-console.log(`open a ticket from the inbox:           ${fmt(ticket)}  (target < 1 s each)`);
+if (done(ticket).length) console.log(`open a ticket from the inbox:           ${fmt(done(ticket))}  (target < 1 s each)`);
 /** Requests and bytes on the wire (headers + encoded bodies) while `load` shows the inbox. */
 async function traffic(page, load) {
   const seen = [];
@@ -117,34 +131,38 @@ async function traffic(page, load) {
 
 // A fresh browser context (empty cache, signed in like the first one).
 const fresh = await browser.newContext({ baseURL: url });
-await fresh.request.post("/api/v1/auth/login", {
-  data: { email: process.env.BENCH_EMAIL, password: process.env.BENCH_PASSWORD },
-});
 const tab = await fresh.newPage();
+tab.setDefaultTimeout(120_000);
+await signIn(tab);
 const row = tab.getByRole("table", { name: "Tickets" }).getByRole("row").nth(1);
 const shown = () => row.or(tab.getByText("No tickets match")).waitFor({ timeout: 120_000 });
 const coldTraffic = await traffic(tab, async () => {
   await tab.goto("/tickets");
   await shown();
 });
+console.log(`inbox view, cold browser cache:  ${coldTraffic}`);
 const warmTraffic = await traffic(tab, async () => {
   await tab.reload();
   await shown();
 });
-// Open a ticket and let its requests finish, so that only the way back is measured.
-const settled = Promise.all(
-  ["/conversations", "/history"].map((part) => tab.waitForResponse((r) => r.url().includes(part))),
-);
-await row.getByRole("link").click();
-await settled;
-const inAppTraffic = await traffic(tab, async () => {
-  await tab.getByRole("navigation", { name: "Main" }).getByRole("link").first().click();
-  await shown();
-});
-await fresh.close();
-console.log(`inbox view, cold browser cache:  ${coldTraffic}`);
 console.log(`inbox view, reload (warm cache): ${warmTraffic}`);
-console.log(`inbox view, in the app (from a ticket): ${inAppTraffic}`);
+try {
+  // Open a ticket and let its requests finish, so that only the way back is measured.
+  const settled = Promise.all(
+    ["/conversations", "/history"].map((part) => tab.waitForResponse((r) => r.url().includes(part))),
+  );
+  await row.getByRole("link").first().click();
+  await settled;
+  const inAppTraffic = await traffic(tab, async () => {
+    await tab.getByRole("navigation", { name: "Main" }).getByRole("link").first().click();
+    await shown();
+  });
+  console.log(`inbox view, in the app (from a ticket): ${inAppTraffic}`);
+} catch (e) {
+  const h1 = await tab.getByRole("heading", { level: 1 }).first().textContent().catch(() => "?");
+  console.log(`inbox view, in the app: not measured (${e.message.split("\n")[0]}; at ${tab.url()}, h1 "${h1}")`);
+}
+await fresh.close();
 
 console.log(`api check: ${total}`);
 await browser.close();

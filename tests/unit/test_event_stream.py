@@ -102,6 +102,46 @@ class TestStream:
         await frames.aclose()
         assert w.streams == 0
 
+    async def test_streams_with_the_same_share_key_read_each_page_once(self):
+        feed = Feed(events=[event(1)])
+        w = watcher()
+        staff = [
+            stream_feed(w, feed.read, "start", heartbeat_s=60, max_s=60, coalesce_s=0, share="s")
+            for _ in range(3)
+        ]
+        customer = stream_feed(
+            w, feed.read, "start", heartbeat_s=60, max_s=60, coalesce_s=0, share="c"
+        )
+        for frames in [*staff, customer]:
+            await anext(frames)  # ready
+        firsts = await asyncio.gather(*(anext(frames) for frames in [*staff, customer]))
+        assert all(f.startswith("id: c1") for f in firsts)
+        assert feed.reads == ["start", "start"]  # one read per key, not per stream
+        pending = [asyncio.ensure_future(anext(frames)) for frames in [*staff, customer]]
+        await asyncio.sleep(0)
+        feed.events.append(event(2))
+        w.bump()
+        assert all(f.startswith("id: c2") for f in await asyncio.gather(*pending))
+        assert feed.reads == ["start", "start", "c1", "c1"]
+        for frames in [*staff, customer]:
+            await frames.aclose()
+        assert w.streams == 0
+
+    async def test_a_failed_shared_read_is_not_kept(self):
+        feed = Feed(events=[event(1)])
+        fail = [True]
+
+        async def flaky(cursor):
+            if fail.pop() if fail else False:
+                raise ConnectionError("database away")
+            return await feed.read(cursor)
+
+        w = watcher()
+        with pytest.raises(ConnectionError):
+            await w.read("s", 0, "start", flaky)
+        page = await w.read("s", 0, "start", flaky)
+        assert page.frames[0].startswith("id: c1")
+
 
 class TestWatcher:
     async def test_without_redis_it_polls_the_feed_and_wakes_streams_when_it_moved(self):

@@ -151,5 +151,6 @@ async def stream_events(
         max_s=settings.events_stream_max_s,
         coalesce_s=settings.events_stream_coalesce_ms / 1000,
         presence=presence and principal.is_staff,
+        share=live.share_key(principal, types=wanted, ticket_id=ticket_id),
     )
     return EventStreamResponse(body, headers=STREAM_HEADERS)

@@ -29,7 +29,8 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from helpline.auth.principal import SYSTEM_PRINCIPAL, Principal
@@ -38,6 +39,7 @@ from helpline.events.schemas import EventRead
 from helpline.kit.cache import feed_channel, presence_channel
 from helpline.kit.metrics import REGISTRY
 from helpline.kit.pagination import MAX_LIMIT
+from helpline.ticket.access import visible_tickets
 
 if TYPE_CHECKING:
     from helpline.services import AppServices
@@ -50,6 +52,21 @@ PRESENCE_BACKLOG = 256
 PROBE_LIMIT = 1000  # the watcher only needs to know whether the feed moved
 ReadPage = Callable[[str | None], Awaitable[Any]]  # cursor -> FeedPage
 Probe = Callable[[str | None], Awaitable[tuple[bool, str | None]]]  # cursor -> (found, next)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A feed page as SSE text: rendered once, however many streams send it."""
+
+    frames: tuple[str, ...]
+    next_cursor: str | None
+    has_more: bool
+
+
+async def render(read_page: ReadPage, cursor: str | None) -> RenderedPage:
+    page = await read_page(cursor)
+    frames = tuple(event_frame(event) for event in page.events)
+    return RenderedPage(frames, page.next_cursor, page.has_more)
 
 
 class FeedWatcher:
@@ -82,6 +99,8 @@ class FeedWatcher:
         self.streams = 0
         self._changed = asyncio.Event()
         self._cursor: str | None = None
+        # Shared reads: (generation, share key, cursor) -> the read of that page (see read()).
+        self._reads: dict[tuple[int, Hashable, str | None], asyncio.Task[RenderedPage]] = {}
         self._task: asyncio.Task[None] | None = None
         STREAMS.callback = lambda: {(): float(self.streams)}
 
@@ -113,6 +132,36 @@ class FeedWatcher:
             return False
         return True
 
+    async def read(
+        self, share: Hashable | None, seen: int, cursor: str | None, read_page: ReadPage
+    ) -> RenderedPage:
+        """The page after ``cursor`` for a stream that last saw generation ``seen``.
+
+        Streams that ask the same question (same ``share`` key: same visibility and filters) from
+        the same cursor at the same generation get one read between them, rendered once: a
+        change wakes every stream of the process at once, and without this each would read the
+        same page (100 streams, 100 statements per change). Sharing a read that began at
+        generation ``seen`` is as good as the stream's own: whatever was announced up to
+        ``seen`` had committed before that read began, and what is announced later moves the
+        generation, so the stream reads again. A failed read is not kept.
+        """
+        if share is None:
+            return await render(read_page, cursor)
+        key = (seen, share, cursor)
+        task = self._reads.get(key)
+        if task is None:
+            if len(self._reads) > 4 * max(1, self.streams):  # old generations' pages
+                self._reads = {k: t for k, t in self._reads.items() if k[0] >= seen}
+            task = asyncio.ensure_future(render(read_page, cursor))
+            self._reads[key] = task
+            task.add_done_callback(lambda t: self._forget(key, t))
+        # shield: one stream going away must not cancel the read the others wait for
+        return await asyncio.shield(task)
+
+    def _forget(self, key: tuple[int, Hashable, str | None], task: asyncio.Task[Any]) -> None:
+        if (task.cancelled() or task.exception() is not None) and self._reads.get(key) is task:
+            del self._reads[key]
+
     def bump(self) -> None:
         """Something may have become visible: wake every waiting stream."""
         self.generation += 1
@@ -139,6 +188,7 @@ class FeedWatcher:
                 await task
         self.subscribed = False
         self._cursor = None
+        self._reads.clear()
 
     # the loop ------------------------------------------------------------------------------
     async def poll(self) -> None:
@@ -227,11 +277,13 @@ async def stream_feed(
     coalesce_s: float = 0.05,
     retry_ms: int = 2000,
     presence: bool = False,
+    share: Hashable | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[str]:
     """The SSE text of a stream that starts after ``start``: a ``ready`` message carrying the
     start position as its id, then every event the reader may see, heartbeats while idle;
-    with ``presence``, presence changes too (``event: presence``, no id: not in the feed)."""
+    with ``presence``, presence changes too (``event: presence``, no id: not in the feed).
+    Streams given the same ``share`` key (:func:`share_key`) share their reads."""
     ready = json.dumps({"cursor": start})
     yield f"retry: {retry_ms}\n" + frame(data=ready, event="ready", ident=start)
     cursor = start
@@ -242,9 +294,9 @@ async def stream_feed(
         while True:
             if read:
                 seen = watcher.generation
-                page = await read_page(cursor)
-                for event in page.events:
-                    yield event_frame(event)
+                page = await watcher.read(share, seen, cursor, read_page)
+                for text in page.frames:
+                    yield text
                 cursor = page.next_cursor
                 if page.has_more:
                     continue
@@ -299,6 +351,15 @@ def watcher_for(services: AppServices) -> FeedWatcher:
         poll_s=settings.events_stream_poll_s,
         presence_channel=presence_channel(settings.redis_key_prefix),
     )
+
+
+def share_key(
+    principal: Principal, *, types: tuple[str, ...], ticket_id: uuid.UUID | None
+) -> Hashable:
+    """What decides a stream's pages besides its cursor: streams with equal keys see the same
+    events with the same data (all staff alike; each customer their own)."""
+    visibility = visible_tickets(principal)
+    return (visibility.customer_id, visibility.sees_internal, types, ticket_id)
 
 
 def page_reader(
