@@ -186,6 +186,44 @@ class SlaTicketState(Base):
     updated_at: Mapped[datetime] = _updated_at()
 
 
+class SlaInboxOrder(Base):
+    """Where a live ticket stands in the inbox's `sla_due` order (one row per ticket).
+
+    Kept by the SLA worker where it writes the ticket's summary, plus a row inserted with each new
+    ticket (trigger ``sla_inbox_order_on_ticket``), so that both halves of the order are index
+    ranges of this table: running deadlines first, then the tickets without one, most recently
+    updated first (docs/service-levels.md#the-inbox-by-due-time)."""
+
+    __tablename__ = "sla_inbox_order"
+    __table_args__ = (
+        Index(
+            "ix_sla_inbox_order_due",
+            "due_at",
+            "ticket_id",
+            postgresql_where=text("due_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_sla_inbox_order_rest",
+            text("ticket_updated_at DESC"),
+            text("ticket_id DESC"),
+            postgresql_where=text("due_at IS NULL"),
+        ),
+        {"comment": "Per live ticket: its place in the inbox's sort by SLA due (ADR 0013)."},
+    )
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    due_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="Earliest deadline of a running clock; null: none."
+    )
+    ticket_updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        comment="tickets.updated_at as the worker last saw it (orders the tickets without one).",
+    )
+    updated_at: Mapped[datetime] = _updated_at()
+
+
 class SlaFeedPosition(Base):
     """Where the worker's SLA consumer is in the change feed (one row)."""
 

@@ -11,7 +11,14 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import SlaCalendar, SlaClock, SlaPolicy, SlaRecompute, SlaTicketState
+from helpline.models import (
+    SlaCalendar,
+    SlaClock,
+    SlaInboxOrder,
+    SlaPolicy,
+    SlaRecompute,
+    SlaTicketState,
+)
 
 FEED = "sla"
 RECOMPUTE_TASK = "helpline:sla_recompute"  # procrastinate task name (jobs.tasks)
@@ -130,6 +137,7 @@ async def load_tickets(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[
     result = await session.execute(
         text(
             "SELECT t.id, t.status, t.priority, t.customer_id, t.mailbox_id, t.created_at,"
+            " t.updated_at,"
             " coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM ticket_metadata m"
             "           WHERE m.ticket_id = t.id), '{}'::jsonb) AS metadata,"
             " (SELECT h.new_value->>'status' FROM ticket_history h"
@@ -188,10 +196,12 @@ async def replace_clocks(
     changed: list[dict[str, Any]],
     stale: Sequence[tuple[uuid.UUID, str, int]],
     states: list[dict[str, Any]],
+    order: list[dict[str, Any]],
 ) -> None:
     """The tickets' clocks and summaries become what was derived: ``changed`` clocks (new or
-    different from their row) are written, ``stale`` ones (no longer derived) deleted, and the
-    summaries become ``states`` — at most one statement each, whatever the batch size."""
+    different from their row) are written, ``stale`` ones (no longer derived) deleted, the
+    summaries become ``states`` and the inbox positions ``order`` (one per live ticket; a
+    deleted ticket's goes) — at most one statement each, whatever the batch size."""
     if stale:
         await session.execute(
             text(
@@ -208,6 +218,11 @@ async def replace_clocks(
         await session.execute(delete(SlaTicketState).where(SlaTicketState.ticket_id.in_(gone)))
     if states:
         await _upsert(session, "sla_ticket_states", STATE_TYPES, ("ticket_id",), states)
+    dropped = sorted(set(ids) - {o["ticket_id"] for o in order})
+    if dropped:
+        await session.execute(delete(SlaInboxOrder).where(SlaInboxOrder.ticket_id.in_(dropped)))
+    if order:
+        await _upsert(session, "sla_inbox_order", ORDER_TYPES, ("ticket_id",), order)
 
 
 CLOCK_TYPES = {
@@ -234,6 +249,7 @@ STATE_TYPES = {
     "due_at": "timestamptz",
     "breached": "text",
 }
+ORDER_TYPES = {"ticket_id": "uuid", "due_at": "timestamptz", "ticket_updated_at": "timestamptz"}
 
 
 async def _upsert(

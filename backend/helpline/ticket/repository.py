@@ -38,6 +38,7 @@ from helpline.models import (
     Conversation,
     Mailbox,
     SlaClock,
+    SlaInboxOrder,
     SlaPolicy,
     SlaTicketState,
     Ticket,
@@ -96,6 +97,8 @@ METADATA_OBJECT = (
 STATES = cast(Table, SlaTicketState.__table__)
 CLOCKS = cast(Table, SlaClock.__table__)
 POLICIES = cast(Table, SlaPolicy.__table__)
+# The inbox's `sla_due` order: one row per live ticket, kept by the SLA worker (migration 0025).
+INBOX_ORDER = cast(Table, SlaInboxOrder.__table__)
 OPEN_CLOCK = and_(CLOCKS.c.fulfilled_at.is_(None), CLOCKS.c.stopped_at.is_(None))
 
 
@@ -548,11 +551,12 @@ async def list_tickets(
 ) -> list[AnyRow]:
     """One keyset page (limit + 1 rows, so the caller knows whether more follow).
 
-    ``sla_due`` reads two index-ordered ranges: tickets by their earliest running deadline
-    (the ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out
-    within the page — the tickets without one, most recently updated first. Its ``after`` is
-    ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the second. The second
-    statement is paid only from the page that crosses over."""
+    ``sla_due`` reads two index ranges of ``sla_inbox_order``: tickets by their earliest running
+    deadline (``ix_sla_inbox_order_due``), then — only when those run out within the page — the
+    tickets without one, most recently updated first (``ix_sla_inbox_order_rest``). Its
+    ``after`` is ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the
+    second. The second statement is paid only from the page that crosses over, and neither
+    range skips the other's rows."""
     probe = await probe_search(session, visibility, filters)
     if sort is not TicketSort.sla_due:
         stmt = list_statement(visibility, filters, sort, limit, after, probe)
@@ -586,16 +590,16 @@ def list_statement(
     tickets with a running deadline; ``probe``: what `q` matched outside the ticket row
     (`probe_search`)."""
     if sort is TicketSort.sla_due:
-        due = STATES.c.due_at
+        due, ticket_id = INBOX_ORDER.c.due_at, INBOX_ORDER.c.ticket_id
         stmt = (
             select(*_columns(visibility), due.label("sla_due_at"))
-            .select_from(TICKETS.join(STATES, STATES.c.ticket_id == TICKETS.c.id))
+            .select_from(TICKETS.join(INBOX_ORDER, ticket_id == TICKETS.c.id))
             .where(due.is_not(None), _visible(visibility), *_filters(filters, visibility, probe))
         )
         if after is not None:
             bound = tuple_(literal(after[0]), literal(after[1]))
-            stmt = stmt.where(tuple_(due, STATES.c.ticket_id) > bound)
-        return stmt.order_by(due.asc(), STATES.c.ticket_id.asc()).limit(limit + 1)
+            stmt = stmt.where(tuple_(due, ticket_id) > bound)
+        return stmt.order_by(due.asc(), ticket_id.asc()).limit(limit + 1)
     column, descending = SORT_COLUMNS[sort]
     stmt = select(*_columns(visibility)).where(
         _visible(visibility), *_filters(filters, visibility, probe)
@@ -619,18 +623,25 @@ def without_deadline_statement(
     probe: SearchProbe | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """``sla_due``'s second range: tickets without a running deadline, most recently updated
-    first (the default order's index; each probes sla_ticket_states by its primary key). An
-    inbox's waiting (paused) tickets are among the recently updated, so with a status filter
-    they come early in that index, where oldest-first would walk the closed past first."""
-    running = exists().where(STATES.c.ticket_id == TICKETS.c.id, STATES.c.due_at.is_not(None))
-    stmt = select(*_columns(visibility), null().label("sla_due_at")).where(
-        ~running, _visible(visibility), *_filters(filters, visibility, probe)
+    first — by ``updated_at`` as the SLA worker last saw it (``sla_inbox_order``, a range of its
+    partial index ``ix_sla_inbox_order_rest``; that copy lags a ticket write by the worker's poll,
+    and the cursor holds it). An inbox's waiting (paused) tickets are among the recently updated,
+    so with a status filter they come early in that index, where oldest-first would walk the
+    closed past first."""
+    position, ticket_id = INBOX_ORDER.c.ticket_updated_at, INBOX_ORDER.c.ticket_id
+    stmt = (
+        select(*_columns(visibility), null().label("sla_due_at"), position.label("sla_position"))
+        .select_from(TICKETS.join(INBOX_ORDER, ticket_id == TICKETS.c.id))
+        .where(
+            INBOX_ORDER.c.due_at.is_(None),
+            _visible(visibility),
+            *_filters(filters, visibility, probe),
+        )
     )
     if after is not None:
-        key = tuple_(TICKETS.c.updated_at, TICKETS.c.id)
+        key = tuple_(position, ticket_id)
         stmt = stmt.where(key < tuple_(literal(after[0]), literal(after[1])))
-    order = (TICKETS.c.updated_at.desc(), TICKETS.c.id.desc())
-    return stmt.order_by(*order).limit(limit + 1)
+    return stmt.order_by(position.desc(), ticket_id.desc()).limit(limit + 1)
 
 
 async def count_by_status(
