@@ -98,7 +98,7 @@ async def seed(db: Database, tickets: int, waiting_every: int = 0) -> None:
                     "INSERT INTO tickets (id, title, customer_id, priority, status, created_at)"
                     " SELECT gen_random_uuid(), 't' || i, '00000000-0000-7000-8000-000000000001',"
                     " (ARRAY['low','normal','high','urgent'])[1 + i % 4],"
-                    " CASE WHEN :k > 0 AND i % :k = 0 THEN 'pending' ELSE 'new' END,"
+                    " CASE WHEN i % NULLIF(:k, 0) = 0 THEN 'pending' ELSE 'new' END,"
                     " now() - (i % 5000) * interval '1 minute'"
                     " FROM generate_series(CAST(:a AS int), CAST(:b AS int)) i"
                 ),
