@@ -127,6 +127,26 @@ async def update_policy(
     )
 
 
+async def lock_policies(session: AsyncSession) -> list[uuid.UUID]:
+    """Every policy's id, with the table locked against other writers until the transaction
+    ends (a concurrent create, delete or reorder waits; readers do not)."""
+    await session.execute(text("LOCK TABLE sla_policies IN SHARE ROW EXCLUSIVE MODE"))
+    return list((await session.execute(select(SlaPolicy.id))).scalars())
+
+
+async def set_positions(session: AsyncSession, ids: Sequence[uuid.UUID]) -> int:
+    """Policy ``ids[i]`` gets position ``i``, in one statement; returns how many moved."""
+    result = await session.execute(
+        text(
+            "UPDATE sla_policies p SET position = o.n - 1, updated_at = now()"
+            " FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS o(id, n)"
+            " WHERE p.id = o.id AND p.position <> o.n - 1"
+        ),
+        {"ids": list(ids)},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def delete_policy(session: AsyncSession, policy_id: uuid.UUID) -> None:
     await session.execute(delete(SlaPolicy).where(SlaPolicy.id == policy_id))
 

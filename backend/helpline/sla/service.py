@@ -27,6 +27,7 @@ from helpline.errors import (
     SlaNameTaken,
     SlaPolicyInvalid,
     SlaPolicyNotFound,
+    SlaPolicyOrderStale,
     ValidationFailed,
 )
 from helpline.kit.ids import new_id
@@ -334,6 +335,28 @@ async def delete_policy(
     await get_policy(session, principal, policy_id, lock=True)
     await repository.delete_policy(session, policy_id)
     return await start_recompute(session, f"policy {policy_id} deleted")
+
+
+async def reorder_policies(
+    session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> tuple[list[SlaPolicy], uuid.UUID | None]:
+    """Policies take the order of ``ids`` (exactly every policy, each once) in one step; open
+    tickets are recomputed when any policy moved."""
+    require_admin(principal)
+    current = await repository.lock_policies(session)
+    if len(ids) != len(current) or set(ids) != set(current):
+        missing = sorted(str(i) for i in set(current) - set(ids))
+        unknown = sorted(str(i) for i in set(ids) - set(current))
+        raise SlaPolicyOrderStale(
+            "The order must name every policy exactly once.",
+            errors=[
+                *({"loc": ["body", "ids"], "msg": f"{i} is missing", "type": "missing"} for i in missing),
+                *({"loc": ["body", "ids"], "msg": f"{i} is no policy", "type": "unknown"} for i in unknown),
+            ],
+        )
+    moved = await repository.set_positions(session, ids)
+    recompute = await start_recompute(session, "policies reordered") if moved else None
+    return await repository.list_policies(session), recompute
 
 
 # -- deriving tickets' clocks --------------------------------------------------------------------
