@@ -56,7 +56,7 @@ async def rows_written(db: Database) -> int:
                     text(
                         "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)"
                         " FROM pg_stat_user_tables"
-                        " WHERE relname IN ('sla_clocks', 'sla_ticket_states', 'sla_inbox_order')"
+                        " WHERE relname IN ('sla_clocks', 'sla_ticket_states', 'sla_inbox_rest')"
                     )
                 )
             ).scalar_one()

@@ -186,40 +186,28 @@ class SlaTicketState(Base):
     updated_at: Mapped[datetime] = _updated_at()
 
 
-class SlaInboxOrder(Base):
-    """Where a live ticket stands in the inbox's `sla_due` order (one row per ticket).
+class SlaInboxRest(Base):
+    """A live ticket without a running deadline: the second half of the inbox's `sla_due` order.
 
-    Kept by the SLA worker where it writes the ticket's summary, plus a row inserted with each new
-    ticket (trigger ``sla_inbox_order_on_ticket``), so that both halves of the order are index
-    ranges of this table: running deadlines first, then the tickets without one, most recently
-    updated first (docs/service-levels.md#the-inbox-by-due-time)."""
+    The first half is `sla_ticket_states` by its ``(due_at, ticket_id)`` index; this table holds
+    the rest, so that they too are an index range, most recently updated first, instead of the
+    default order's index with every ticket that has a deadline to skip. A new ticket gets its
+    row from a trigger (``sla_inbox_rest_on_ticket``); the SLA worker, where it writes the
+    summaries, removes the row of a ticket that has a deadline, and (re)writes the row of one
+    that has none with the ``updated_at`` it sees (docs/service-levels.md)."""
 
-    __tablename__ = "sla_inbox_order"
+    __tablename__ = "sla_inbox_rest"
     __table_args__ = (
-        Index(
-            "ix_sla_inbox_order_due",
-            "due_at",
-            "ticket_id",
-            postgresql_where=text("due_at IS NOT NULL"),
-        ),
-        Index(
-            "ix_sla_inbox_order_rest",
-            text("ticket_updated_at DESC"),
-            text("ticket_id DESC"),
-            postgresql_where=text("due_at IS NULL"),
-        ),
-        {"comment": "Per live ticket: its place in the inbox's sort by SLA due (ADR 0013)."},
+        Index("ix_sla_inbox_rest_recent", text("ticket_updated_at DESC"), text("ticket_id DESC")),
+        {"comment": "Live tickets without a running deadline, for the inbox's sort by SLA due."},
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
     )
-    due_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), comment="Earliest deadline of a running clock; null: none."
-    )
     ticket_updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True),
-        comment="tickets.updated_at as the worker last saw it (orders the tickets without one).",
+        comment="tickets.updated_at as the SLA worker last saw it (the order among these).",
     )
     updated_at: Mapped[datetime] = _updated_at()
 

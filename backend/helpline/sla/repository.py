@@ -14,7 +14,7 @@ from helpline.kit.rows import AnyRow
 from helpline.models import (
     SlaCalendar,
     SlaClock,
-    SlaInboxOrder,
+    SlaInboxRest,
     SlaPolicy,
     SlaRecompute,
     SlaTicketState,
@@ -216,12 +216,13 @@ async def replace_clocks(
     changed: list[dict[str, Any]],
     stale: Sequence[tuple[uuid.UUID, str, int]],
     states: list[dict[str, Any]],
-    order: list[dict[str, Any]],
+    rest: list[dict[str, Any]],
 ) -> None:
     """The tickets' clocks and summaries become what was derived: ``changed`` clocks (new or
     different from their row) are written, ``stale`` ones (no longer derived) deleted, the
-    summaries become ``states`` and the inbox positions ``order`` (one per live ticket; a
-    deleted ticket's goes) — at most one statement each, whatever the batch size."""
+    summaries become ``states``, and ``rest`` (the live tickets without a running deadline) are
+    exactly these tickets' rows in sla_inbox_rest — at most one statement each, whatever the
+    batch size."""
     if stale:
         await session.execute(
             text(
@@ -238,11 +239,12 @@ async def replace_clocks(
         await session.execute(delete(SlaTicketState).where(SlaTicketState.ticket_id.in_(gone)))
     if states:
         await _upsert(session, "sla_ticket_states", STATE_TYPES, ("ticket_id",), states)
-    dropped = sorted(set(ids) - {o["ticket_id"] for o in order})
-    if dropped:
-        await session.execute(delete(SlaInboxOrder).where(SlaInboxOrder.ticket_id.in_(dropped)))
-    if order:
-        await _upsert(session, "sla_inbox_order", ORDER_TYPES, ("ticket_id",), order)
+    # A ticket with a deadline (or deleted) has no row: deleting none is an index probe.
+    dated = sorted(set(ids) - {r["ticket_id"] for r in rest})
+    if dated:
+        await session.execute(delete(SlaInboxRest).where(SlaInboxRest.ticket_id.in_(dated)))
+    if rest:
+        await _upsert(session, "sla_inbox_rest", REST_TYPES, ("ticket_id",), rest)
 
 
 CLOCK_TYPES = {
@@ -269,7 +271,7 @@ STATE_TYPES = {
     "due_at": "timestamptz",
     "breached": "text",
 }
-ORDER_TYPES = {"ticket_id": "uuid", "due_at": "timestamptz", "ticket_updated_at": "timestamptz"}
+REST_TYPES = {"ticket_id": "uuid", "ticket_updated_at": "timestamptz"}
 
 
 async def _upsert(

@@ -453,11 +453,9 @@ async def derive_tickets(
     rows: list[dict[str, Any]] = []
     derived: set[tuple[uuid.UUID, str, int]] = set()
     states: list[dict[str, Any]] = []
-    # Every live ticket's place in the inbox's `sla_due` order (its deadline, if any, is set below).
-    order = {
-        t.id: {"ticket_id": t.id, "due_at": None, "ticket_updated_at": t.updated_at}
-        for t in tickets
-    }
+    # The live tickets without a running deadline (the second half of the inbox's `sla_due`
+    # order); one that has a deadline leaves below.
+    rest = {t.id: {"ticket_id": t.id, "ticket_updated_at": t.updated_at} for t in tickets}
     at = epoch(now)
     for ticket in tickets:
         policy = next((p for p in policies if _matches(p, ticket)), None)
@@ -484,12 +482,13 @@ async def derive_tickets(
                 "breached": sorted({c.kind.value for c in clocks if c.breached_at is not None}),
             }
         )
-        order[ticket.id]["due_at"] = due
+        if due is not None:
+            del rest[ticket.id]
     # Write only what differs from the stored rows: after a calendar change most clocks move,
     # but fulfilled and stopped ones (and tickets a new policy does not match) stay as they are.
     changed = [r for r in rows if not _same(r, stored.get((r["ticket_id"], r["kind"], r["cycle"])))]
     stale = [key for key in stored if key not in derived]
-    await repository.replace_clocks(session, ids, changed, stale, states, list(order.values()))
+    await repository.replace_clocks(session, ids, changed, stale, states, list(rest.values()))
     if invalidate is not None:
         after = await sla_of_tickets(session, ids)
         moved = [t for t in ids if before.get(t) != after.get(t)]

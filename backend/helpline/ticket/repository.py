@@ -38,7 +38,7 @@ from helpline.models import (
     Conversation,
     Mailbox,
     SlaClock,
-    SlaInboxOrder,
+    SlaInboxRest,
     SlaPolicy,
     SlaTicketState,
     Ticket,
@@ -97,8 +97,9 @@ METADATA_OBJECT = (
 STATES = cast(Table, SlaTicketState.__table__)
 CLOCKS = cast(Table, SlaClock.__table__)
 POLICIES = cast(Table, SlaPolicy.__table__)
-# The inbox's `sla_due` order: one row per live ticket, kept by the SLA worker (migration 0025).
-INBOX_ORDER = cast(Table, SlaInboxOrder.__table__)
+# The live tickets without a running deadline (the second half of the `sla_due` order), kept by
+# the SLA worker (migration 0025).
+INBOX_REST = cast(Table, SlaInboxRest.__table__)
 OPEN_CLOCK = and_(CLOCKS.c.fulfilled_at.is_(None), CLOCKS.c.stopped_at.is_(None))
 
 
@@ -551,10 +552,10 @@ async def list_tickets(
 ) -> list[AnyRow]:
     """One keyset page (limit + 1 rows, so the caller knows whether more follow).
 
-    ``sla_due`` reads two index ranges of ``sla_inbox_order``: tickets by their earliest running
-    deadline (``ix_sla_inbox_order_due``), then — only when those run out within the page — the
-    tickets without one, most recently updated first (``ix_sla_inbox_order_rest``). Its
-    ``after`` is ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the
+    ``sla_due`` reads two index ranges: tickets by their earliest running deadline (the
+    ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out within
+    the page — the tickets without one, most recently updated first (sla_inbox_rest's index).
+    Its ``after`` is ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the
     second. The second statement is paid only from the page that crosses over, and neither
     range skips the other's rows."""
     probe = await probe_search(session, visibility, filters)
@@ -590,10 +591,10 @@ def list_statement(
     tickets with a running deadline; ``probe``: what `q` matched outside the ticket row
     (`probe_search`)."""
     if sort is TicketSort.sla_due:
-        due, ticket_id = INBOX_ORDER.c.due_at, INBOX_ORDER.c.ticket_id
+        due, ticket_id = STATES.c.due_at, STATES.c.ticket_id
         stmt = (
             select(*_columns(visibility), due.label("sla_due_at"))
-            .select_from(TICKETS.join(INBOX_ORDER, ticket_id == TICKETS.c.id))
+            .select_from(TICKETS.join(STATES, ticket_id == TICKETS.c.id))
             .where(due.is_not(None), _visible(visibility), *_filters(filters, visibility, probe))
         )
         if after is not None:
@@ -623,20 +624,16 @@ def without_deadline_statement(
     probe: SearchProbe | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """``sla_due``'s second range: tickets without a running deadline, most recently updated
-    first — by ``updated_at`` as the SLA worker last saw it (``sla_inbox_order``, a range of its
-    partial index ``ix_sla_inbox_order_rest``; that copy lags a ticket write by the worker's poll,
-    and the cursor holds it). An inbox's waiting (paused) tickets are among the recently updated,
-    so with a status filter they come early in that index, where oldest-first would walk the
-    closed past first."""
-    position, ticket_id = INBOX_ORDER.c.ticket_updated_at, INBOX_ORDER.c.ticket_id
+    first — by ``updated_at`` as the SLA worker last saw it (a range of sla_inbox_rest's index,
+    which holds exactly those tickets; the copy lags a ticket write by the worker's poll, and
+    the cursor holds it). An inbox's waiting (paused) tickets are among the recently updated, so
+    with a status filter they come early in that index, where oldest-first would walk the closed
+    past first."""
+    position, ticket_id = INBOX_REST.c.ticket_updated_at, INBOX_REST.c.ticket_id
     stmt = (
         select(*_columns(visibility), null().label("sla_due_at"), position.label("sla_position"))
-        .select_from(TICKETS.join(INBOX_ORDER, ticket_id == TICKETS.c.id))
-        .where(
-            INBOX_ORDER.c.due_at.is_(None),
-            _visible(visibility),
-            *_filters(filters, visibility, probe),
-        )
+        .select_from(TICKETS.join(INBOX_REST, ticket_id == TICKETS.c.id))
+        .where(_visible(visibility), *_filters(filters, visibility, probe))
     )
     if after is not None:
         key = tuple_(position, ticket_id)

@@ -202,18 +202,22 @@ async def _page_through(client, headers, query: str, limit: int) -> list[dict]:
 
 
 class TestSlaDueKeysetAcrossTheCrossover:
-    """Every live ticket has a row in sla_inbox_order (the trigger at insert, the worker after),
-    and small pages walk the whole order exactly once, with and without filters, after tickets
+    """Every live ticket is in one half of the order — sla_ticket_states' deadlines or
+    sla_inbox_rest (the trigger at insert, the worker after) — and small pages walk the whole order exactly once, with and without filters, after tickets
     gained and lost their deadlines."""
 
     async def _expected(self, session, where: str = "") -> list[str]:
         rows = await session.execute(
             text(
-                "SELECT t.id FROM tickets t JOIN sla_inbox_order o ON o.ticket_id = t.id"  # noqa: S608
-                f" WHERE t.deleted_at IS NULL {where}"
-                " ORDER BY o.due_at IS NULL, o.due_at,"
-                " CASE WHEN o.due_at IS NOT NULL THEN o.ticket_id END,"
-                " o.ticket_updated_at DESC, o.ticket_id DESC"
+                "SELECT id FROM (SELECT t.id, 0 AS half, s.due_at AS at, t.id AS tie"  # noqa: S608
+                " FROM tickets t JOIN sla_ticket_states s ON s.ticket_id = t.id"
+                f" WHERE s.due_at IS NOT NULL AND t.deleted_at IS NULL {where}"
+                " UNION ALL SELECT t.id, 1, r.ticket_updated_at, t.id"
+                " FROM tickets t JOIN sla_inbox_rest r ON r.ticket_id = t.id"
+                f" WHERE t.deleted_at IS NULL {where}) AS o"
+                " ORDER BY half,"
+                " CASE WHEN half = 0 THEN at END, CASE WHEN half = 0 THEN tie END,"
+                " CASE WHEN half = 1 THEN at END DESC, CASE WHEN half = 1 THEN tie END DESC"
             )
         )
         # Deadlines by (due_at, id); then the rest by (updated_at as the worker saw it, id),
@@ -238,8 +242,10 @@ class TestSlaDueKeysetAcrossTheCrossover:
         # Then two lose their deadline (one solved, one waiting on the customer), one waiting
         # ticket gains one, one is deleted, and one is new (no derivation yet: the trigger's row).
         with_deadline = await session.execute(
-            text("SELECT ticket_id FROM sla_inbox_order WHERE due_at IS NOT NULL"
-                 " AND ticket_id = ANY(:ids) ORDER BY ticket_id"),
+            text(
+                "SELECT ticket_id FROM sla_ticket_states WHERE due_at IS NOT NULL"
+                " AND ticket_id = ANY(:ids) ORDER BY ticket_id"
+            ),
             {"ids": more},
         )
         losing = [r.ticket_id for r in with_deadline][:2]
@@ -264,16 +270,20 @@ class TestSlaDueKeysetAcrossTheCrossover:
         fresh = await make_ticket(session, cast.alice.id, created_at=T0)
         await session.flush()
         await service.derive_tickets(session, ids, T0 + timedelta(minutes=95))
-        order = {
-            r.ticket_id: r.due_at
-            for r in await session.execute(text("SELECT ticket_id, due_at FROM sla_inbox_order"))
+        dated = {
+            r.ticket_id
+            for r in await session.execute(
+                text("SELECT ticket_id FROM sla_ticket_states WHERE due_at IS NOT NULL")
+            )
         }
-        assert gone not in order
-        assert order[fresh] is None  # in the order before the worker has seen it
-        assert order[losing[0]] is None and order[losing[1]] is None
-        assert order[gaining] is not None
+        rest = {r.ticket_id for r in await session.execute(text("SELECT * FROM sla_inbox_rest"))}
+        assert gone not in rest | dated
+        assert fresh in rest  # in the order before the worker has seen it
+        assert {losing[0], losing[1]} <= rest - dated
+        assert gaining in dated - rest
         live = await session.execute(text("SELECT id FROM tickets WHERE deleted_at IS NULL"))
-        assert {r.id for r in live} <= set(order)
+        assert {r.id for r in live} == rest | dated  # each live ticket in exactly one half
+        assert not rest & dated
 
         expected = await self._expected(session)
         assert str(fresh) in expected and str(gone) not in expected
