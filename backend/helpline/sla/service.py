@@ -350,8 +350,14 @@ async def reorder_policies(
         raise SlaPolicyOrderStale(
             "The order must name every policy exactly once.",
             errors=[
-                *({"loc": ["body", "ids"], "msg": f"{i} is missing", "type": "missing"} for i in missing),
-                *({"loc": ["body", "ids"], "msg": f"{i} is no policy", "type": "unknown"} for i in unknown),
+                *(
+                    {"loc": ["body", "ids"], "msg": f"{i} is missing", "type": "missing"}
+                    for i in missing
+                ),
+                *(
+                    {"loc": ["body", "ids"], "msg": f"{i} is no policy", "type": "unknown"}
+                    for i in unknown
+                ),
             ],
         )
     moved = await repository.set_positions(session, ids)

@@ -181,7 +181,9 @@ class TestPolicyOrder:
     ) -> None:
         a, b, c = await self._three(client, cast)
         before = await session.scalar(text("SELECT count(*) FROM sla_recomputes"))
-        r = await client.put(f"{POLICIES}/order", json={"ids": [c, a, b]}, headers=cast.admin.headers)
+        r = await client.put(
+            f"{POLICIES}/order", json={"ids": [c, a, b]}, headers=cast.admin.headers
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         assert [(p["name"], p["position"]) for p in body["policies"]] == [

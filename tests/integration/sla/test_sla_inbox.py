@@ -209,7 +209,7 @@ class TestSlaDueKeysetAcrossTheCrossover:
     async def _expected(self, session, where: str = "") -> list[str]:
         rows = await session.execute(
             text(
-                "SELECT id FROM (SELECT t.id, 0 AS half, s.due_at AS at, t.id AS tie"  # noqa: S608
+                "SELECT id FROM (SELECT t.id, 0 AS half, s.due_at AS at, t.id AS tie"
                 " FROM tickets t JOIN sla_ticket_states s ON s.ticket_id = t.id"
                 f" WHERE s.due_at IS NOT NULL AND t.deleted_at IS NULL {where}"
                 " UNION ALL SELECT t.id, 1, r.ticket_updated_at, t.id"
@@ -250,8 +250,10 @@ class TestSlaDueKeysetAcrossTheCrossover:
         )
         losing = [r.ticket_id for r in with_deadline][:2]
         waiting = await session.execute(
-            text("SELECT id FROM tickets WHERE status = 'pending' AND priority <> 'low'"
-                 " AND id = ANY(:ids) ORDER BY id LIMIT 1"),
+            text(
+                "SELECT id FROM tickets WHERE status = 'pending' AND priority <> 'low'"
+                " AND id = ANY(:ids) ORDER BY id LIMIT 1"
+            ),
             {"ids": more},
         )
         gaining = waiting.scalar_one()
@@ -286,7 +288,8 @@ class TestSlaDueKeysetAcrossTheCrossover:
         assert not rest & dated
 
         expected = await self._expected(session)
-        assert str(fresh) in expected and str(gone) not in expected
+        assert str(fresh) in expected
+        assert str(gone) not in expected
         for limit in (1, 2, 3, 25):
             seen = await _page_through(client, cast.agent.headers, "", limit)
             assert [t["id"] for t in seen] == expected, limit
