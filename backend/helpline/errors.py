@@ -498,6 +498,14 @@ class SlaCalendarInUse(Conflict):
     description = "A policy uses this calendar; change or delete that policy first."
 
 
+class SlaPolicyOrderStale(Conflict):
+    slug, title = "sla-policy-order-stale", "Policy order is stale"
+    description = (
+        "The order must name every policy exactly once: a policy was added or deleted since "
+        "the list was read. Read the policies again and resend the whole order."
+    )
+
+
 class SlaPolicyInvalid(ValidationFailed):
     slug, title = "sla-policy-invalid", "SLA policy invalid"
     description = (

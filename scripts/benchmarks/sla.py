@@ -1,10 +1,11 @@
 """Measure service levels on this machine: recompute, the alarm step, the SLA queue, the feed.
 
-Usage:  scripts/bench sla [--tickets 20000] [--rounds 200] [--only-inbox]
+Usage:  scripts/bench sla [--tickets 20000] [--rounds 200] [--only-inbox] [--waiting-every K]
 
 On a fresh throw-away database (PostgreSQL at HELPLINE_TEST_DATABASE_URL's server, else
 127.0.0.1:5432 as postgres): N open tickets (mixed priorities, half with a staff reply and a
-customer follow-up), a business-hours calendar and a policy, then
+customer follow-up; with `--waiting-every K` one in K waiting on the customer — paused, so without
+a running deadline), a business-hours calendar and a policy, then
 - recompute: every open ticket's clocks re-derived in 500-ticket transactions — tickets/s, wall
   and this process's CPU (the derivation is Python; PostgreSQL's share is the rest of the wall),
   once after the policy is created (clocks inserted) and once after a calendar change (every
@@ -13,8 +14,9 @@ customer follow-up), a business-hours calendar and a policy, then
   that of the next-alarm probe (they must not grow with N: index probes, not scans);
 - SLA queue first page (`GET /api/v1/sla/queue` query), and with a status filter: p50/p99;
 - the inbox sorted by SLA due (`GET /api/v1/tickets?sort=sla_due`, the repository's statement
-  with every item's `sla` block): first page, a page deep in the list, with filters, and the
-  page that crosses from deadlines to tickets without one — p50/p99, and the first page's plan;
+  with every item's `sla` block): first page, a page deep in the list, with filters, the page
+  that crosses from deadlines to tickets without one, and a page deep among those — p50/p99, and
+  the plans of the first page and of the crossing page's second statement;
 - the feed consumer: events/s re-deriving the tickets of 2,000 new messages.
 This is a report, not a test: nothing here fails a build.
 """
@@ -54,7 +56,7 @@ async def rows_written(db: Database) -> int:
                     text(
                         "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)"
                         " FROM pg_stat_user_tables"
-                        " WHERE relname IN ('sla_clocks', 'sla_ticket_states')"
+                        " WHERE relname IN ('sla_clocks', 'sla_ticket_states', 'sla_inbox_rest')"
                     )
                 )
             ).scalar_one()
@@ -76,7 +78,7 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-async def seed(db: Database, tickets: int) -> None:
+async def seed(db: Database, tickets: int, waiting_every: int = 0) -> None:
     async with db.transaction() as s:
         await s.execute(
             text(
@@ -93,13 +95,14 @@ async def seed(db: Database, tickets: int) -> None:
             ).scalar_one()
             await s.execute(
                 text(
-                    "INSERT INTO tickets (id, title, customer_id, priority, created_at)"
+                    "INSERT INTO tickets (id, title, customer_id, priority, status, created_at)"
                     " SELECT gen_random_uuid(), 't' || i, '00000000-0000-7000-8000-000000000001',"
                     " (ARRAY['low','normal','high','urgent'])[1 + i % 4],"
+                    " CASE WHEN i % NULLIF(:k, 0) = 0 THEN 'pending' ELSE 'new' END,"
                     " now() - (i % 5000) * interval '1 minute'"
                     " FROM generate_series(CAST(:a AS int), CAST(:b AS int)) i"
                 ),
-                {"a": start, "b": min(start + step, tickets) - 1},
+                {"a": start, "b": min(start + step, tickets) - 1, "k": waiting_every},
             )
             # Half of them got a staff reply 20 minutes in.
             await s.execute(
@@ -118,7 +121,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     db = Database(make_engine(url, Settings(), pool_size=2))
     try:
         t = time.perf_counter()
-        await seed(db, args.tickets)
+        await seed(db, args.tickets, args.waiting_every)
         print(f"seeded {args.tickets} tickets in {time.perf_counter() - t:.1f} s")
         async with db.transaction() as s:
             await s.execute(text("ANALYZE"))  # as autovacuum would after a bulk load
@@ -303,7 +306,21 @@ async def inbox_by_due(db: Database, rounds: int) -> None:
                 )
             )
         ).one()
-    cases = (
+        (waiting,) = (
+            await s.execute(
+                text("SELECT count(*) FROM tickets WHERE status = 'pending' AND deleted_at IS NULL")
+            )
+        ).one()
+        deep = (
+            await s.execute(
+                text(
+                    "SELECT updated_at, id FROM tickets WHERE status = 'pending'"
+                    " ORDER BY updated_at DESC, id DESC OFFSET :n LIMIT 1"
+                ),
+                {"n": waiting // 2},
+            )
+        ).first()
+    cases: tuple[tuple[str, TicketFilters, tuple[object, ...] | None], ...] = (
         ("first page", TicketFilters(), None),
         ("page in the middle", TicketFilters(), (middle.due_at, middle.ticket_id)),
         (
@@ -314,6 +331,14 @@ async def inbox_by_due(db: Database, rounds: int) -> None:
         ("sla_breached=true", TicketFilters(sla_breached=True), None),
         ("crossing to tickets without a deadline", TicketFilters(), (last.due_at, last.ticket_id)),
     )
+    if deep is not None:
+        cases += (
+            (
+                "deep among tickets without a deadline",
+                TicketFilters(),
+                (deep.updated_at, deep.id, True),
+            ),
+        )
     for label, filters, after in cases:
         times = []
         for _ in range(rounds):
@@ -355,6 +380,12 @@ def main(argv: list[str]) -> object:
         "--only-inbox",
         action="store_true",
         help="after the recompute, only the inbox sorted by SLA due (skips firing the alarms)",
+    )
+    parser.add_argument(
+        "--waiting-every",
+        type=int,
+        default=0,
+        help="one ticket in K is waiting on the customer (no running deadline); 0: none",
     )
     arguments = parser.parse_args(argv)
     server = os.environ.get(

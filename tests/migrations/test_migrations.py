@@ -111,3 +111,69 @@ def test_audit_partitions_exist_ahead(database_url):
             await engine.dispose()
 
     assert len(asyncio.run(partitions())) >= 4  # this month and the next three
+
+
+async def _run(url: str, *statements: str) -> list[tuple]:
+    engine = make_engine(url, Settings(), pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            rows: list[tuple] = []
+            for statement in statements:
+                result = await conn.execute(text(statement))
+                rows = [tuple(r) for r in result] if result.returns_rows else []
+            return rows
+    finally:
+        await engine.dispose()
+
+
+def test_sla_inbox_rest_is_backfilled_in_batches(make_database):
+    """0025 copies the live tickets without a running deadline into sla_inbox_rest, batch after
+    batch (25,000 tickets: three batches), and the trigger gives a ticket created afterwards its
+    row."""
+    url = make_database(migrate=False)
+    config = alembic_config(url)
+    command.upgrade(config, "0024")  # the revision before 0025
+    asyncio.run(
+        _run(
+            url,
+            "SET session_replication_role = replica",  # bulk data: skip history/audit triggers
+            "INSERT INTO users (id, email, name, role) VALUES"
+            " ('00000000-0000-7000-8000-000000000001', 'c@example.com', 'C', 'customer')",
+            "INSERT INTO tickets (id, title, customer_id, deleted_at)"
+            " SELECT gen_random_uuid(), 't' || i, '00000000-0000-7000-8000-000000000001',"
+            " CASE WHEN i % 7 = 0 THEN now() END FROM generate_series(1, 25000) i",
+            "INSERT INTO sla_ticket_states (ticket_id, due_at) SELECT id,"
+            " CASE WHEN number % 2 = 0 THEN now() END FROM tickets WHERE number % 3 = 0",
+        )
+    )
+    command.upgrade(config, "0025")
+    expected = asyncio.run(
+        _run(
+            url,
+            "SELECT t.id, t.updated_at FROM tickets t WHERE t.deleted_at IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM sla_ticket_states s WHERE s.ticket_id = t.id"
+            " AND s.due_at IS NOT NULL) ORDER BY t.id",
+        )
+    )
+    copied = asyncio.run(
+        _run(url, "SELECT ticket_id, ticket_updated_at FROM sla_inbox_rest ORDER BY ticket_id")
+    )
+    assert copied == expected
+    assert 10_000 < len(copied) < 25_000
+    fresh = asyncio.run(
+        _run(
+            url,
+            "INSERT INTO tickets (id, title, customer_id) VALUES (gen_random_uuid(), 'new',"
+            " '00000000-0000-7000-8000-000000000001') RETURNING id",
+            "SELECT count(*) FROM sla_inbox_rest",
+        )
+    )
+    assert fresh == [(len(copied) + 1,)]
+    valid = asyncio.run(
+        _run(
+            url,
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relname = 'ix_sla_inbox_rest_recent'",
+        )
+    )
+    assert valid == [(True,)]

@@ -136,3 +136,104 @@ async def test_due_rule_timers_are_an_index_range_not_a_scan(session, many_ticke
     assert "ix_rule_timers_due_at" in found, found
     assert "Seq Scan on rule_timers" not in found, found
     assert "tickets" not in found, found
+
+
+@pytest.fixture
+async def inbox_order(session, many_tickets):
+    """The inbox's `sla_due` order for the 30,000 tickets (the bulk load skipped the trigger that
+    gives each new ticket its sla_inbox_rest row): a third with a running deadline, the rest
+    without one."""
+    await session.execute(
+        text(
+            "INSERT INTO sla_ticket_states (ticket_id, due_at)"
+            " SELECT id, now() + make_interval(mins => CAST(number % 5000 AS int))"
+            " FROM tickets WHERE number % 3 = 0"
+        )
+    )
+    await session.execute(
+        text(
+            "INSERT INTO sla_inbox_rest (ticket_id, ticket_updated_at)"
+            " SELECT id, updated_at FROM tickets WHERE number % 3 <> 0"
+            " ON CONFLICT (ticket_id) DO NOTHING"
+        )
+    )
+    await session.execute(text("ANALYZE sla_ticket_states"))
+    await session.execute(text("ANALYZE sla_inbox_rest"))
+    return many_tickets
+
+
+def _big_seq_scans(explained: str) -> list[str]:
+    """Sequential scans of the big tables (sla_policies, a handful of rows, may be scanned)."""
+    tables = ("tickets", "sla_ticket_states", "sla_inbox_rest", "sla_clocks")
+    return [t for t in tables if f"Seq Scan on {t} " in explained]
+
+
+def _nodes(node: dict) -> list[dict]:
+    """The plan's nodes that produce the page's rows (not the per-row `sla` block subplan)."""
+    children = [c for c in node.get("Plans", []) if c.get("Parent Relationship") != "SubPlan"]
+    return [node, *(n for child in children for n in _nodes(child))]
+
+
+async def analyzed(session, stmt) -> list[dict]:
+    """The plan's nodes as EXPLAIN (ANALYZE, FORMAT JSON) reports them (rows, not times)."""
+    sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    result = await session.execute(text(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}"))
+    return _nodes(result.scalar_one()[0]["Plan"])
+
+
+class TestInboxBySlaDue:
+    """`sort=sla_due` is two index ranges (sla_ticket_states' due index, then sla_inbox_rest's,
+    migration 0025): a page reads about
+    as many index entries as it returns, wherever it is in the order — the page that crosses from
+    deadlines to the tickets without one no longer skips every ticket that has a deadline."""
+
+    @pytest.mark.parametrize(
+        ("name", "filters"),
+        [
+            ("first page", TicketFilters()),
+            ("priority", TicketFilters(priority=TicketPriority.high)),
+            ("status", TicketFilters(status=(TicketStatus.open, TicketStatus.new))),
+        ],
+    )
+    async def test_deadlines_are_a_range_of_the_due_index(
+        self, session, inbox_order, name, filters
+    ):
+        explained = await plan(session, STAFF, filters, sort=TicketSort.sla_due)
+        assert "ix_sla_ticket_states_due" in explained, explained
+        assert not _big_seq_scans(explained), explained
+        assert "Sort" not in explained.split("->")[0], explained
+
+    async def test_a_selective_filter_sorts_only_what_it_selects(self, session, inbox_order):
+        # One assignee's few tickets: their index, then a sort of those rows (not of the set).
+        filters = TicketFilters(assigned_to=uuid.UUID(int=7))
+        explained = await plan(session, STAFF, filters, sort=TicketSort.sla_due)
+        assert not _big_seq_scans(explained), explained
+        assert "ix_tickets_assignee_updated" in explained, explained
+
+    @pytest.mark.parametrize(
+        "after",
+        [None, (datetime(2000, 1, 1, tzinfo=UTC), uuid.UUID(int=2**128 - 1))],
+        ids=["crossing over", "deep in the rest"],
+    )
+    async def test_tickets_without_a_deadline_are_a_range_of_the_rest_index(
+        self, session, inbox_order, after
+    ):
+        from helpline.ticket.repository import without_deadline_statement
+
+        stmt = without_deadline_statement(STAFF, TicketFilters(), 25, after)
+        nodes = await analyzed(session, stmt)
+        kinds = [n["Node Type"] for n in nodes]
+        assert "Seq Scan" not in kinds, nodes
+        assert "Sort" not in kinds, nodes
+        rest = [n for n in nodes if n.get("Index Name") == "ix_sla_inbox_rest_recent"]
+        assert rest, nodes
+        # The crossing page's second statement reads the 26 entries it returns (before: it walked
+        # the default order's index past all 10,000 tickets that have a deadline).
+        assert rest[0]["Actual Rows"] <= 26, rest
+
+    async def test_the_first_page_reads_only_its_rows(self, session, inbox_order):
+        stmt = list_statement(STAFF, TicketFilters(), TicketSort.sla_due, 25, None)
+        nodes = await analyzed(session, stmt)
+        due = [n for n in nodes if n.get("Index Name") == "ix_sla_ticket_states_due"]
+        assert due, nodes
+        assert due[0]["Actual Rows"] <= 26, due

@@ -25,6 +25,7 @@ from helpline.graphql.events import EventsQuery
 from helpline.graphql.limits import MAX_BATCH, MAX_TOKENS, RateLimitOperations, cost_rule
 from helpline.graphql.mail import MailMutation, MailQuery
 from helpline.graphql.report import ReportQuery
+from helpline.graphql.sla import SlaMutation
 from helpline.graphql.ticket import TicketMutation, TicketQuery
 from helpline.graphql.user import UserMutation, UserQuery
 from helpline.graphql.view import ViewMutation, ViewQuery
@@ -53,6 +54,7 @@ Mutation = merge_types(
         MailMutation,
         AutomationMutation,
         ViewMutation,
+        SlaMutation,
     ),
 )
 

@@ -186,6 +186,32 @@ class SlaTicketState(Base):
     updated_at: Mapped[datetime] = _updated_at()
 
 
+class SlaInboxRest(Base):
+    """A live ticket without a running deadline: the second half of the inbox's `sla_due` order.
+
+    The first half is `sla_ticket_states` by its ``(due_at, ticket_id)`` index; this table holds
+    the rest, so that they too are an index range, most recently updated first, instead of the
+    default order's index with every ticket that has a deadline to skip. A new ticket gets its
+    row from a trigger (``sla_inbox_rest_on_ticket``); the SLA worker, where it writes the
+    summaries, removes the row of a ticket that has a deadline, and (re)writes the row of one
+    that has none with the ``updated_at`` it sees (docs/service-levels.md)."""
+
+    __tablename__ = "sla_inbox_rest"
+    __table_args__ = (
+        Index("ix_sla_inbox_rest_recent", text("ticket_updated_at DESC"), text("ticket_id DESC")),
+        {"comment": "Live tickets without a running deadline, for the inbox's sort by SLA due."},
+    )
+
+    ticket_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    ticket_updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        comment="tickets.updated_at as the SLA worker last saw it (the order among these).",
+    )
+    updated_at: Mapped[datetime] = _updated_at()
+
+
 class SlaFeedPosition(Base):
     """Where the worker's SLA consumer is in the change feed (one row)."""
 

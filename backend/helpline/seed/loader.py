@@ -198,6 +198,7 @@ async def _seed(
                     messages, metadata = await _load(conn, generator, progress)
                     if bulk:
                         await _finish_bulk(conn, progress)
+                    await _fill_sla_inbox_rest(conn)
                 await _record_load(
                     conn, seed=seed, tickets=tickets, messages=messages, metadata=metadata,
                     users_created=created, users_reused=reused, bulk=bulk,
@@ -210,6 +211,18 @@ async def _seed(
         tickets, messages, metadata, created, reused, admin_email, bulk,
         time.perf_counter() - started,
     )  # fmt: skip
+
+
+async def _fill_sla_inbox_rest(conn: asyncpg.Connection) -> None:
+    """What the switched-off ``sla_inbox_rest_on_ticket`` trigger would have written: a row per
+    new live ticket (none has a deadline before the SLA worker sees it), in one statement."""
+    await conn.execute(
+        "INSERT INTO sla_inbox_rest (ticket_id, ticket_updated_at)"
+        " SELECT t.id, t.updated_at FROM tickets t WHERE t.deleted_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM sla_ticket_states s"
+        "                 WHERE s.ticket_id = t.id AND s.due_at IS NOT NULL)"
+        " ON CONFLICT (ticket_id) DO NOTHING"
+    )
 
 
 async def _set_actor(conn: asyncpg.Connection) -> None:

@@ -19,6 +19,7 @@ from helpline.errors import (
     SlaNameTaken,
     SlaPolicyInvalid,
     SlaPolicyNotFound,
+    SlaPolicyOrderStale,
     ValidationFailed,
 )
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
@@ -34,6 +35,8 @@ from helpline.sla.schemas import (
     ClockRead,
     HolidaySeed,
     PolicyCreate,
+    PolicyOrder,
+    PolicyOrderWritten,
     PolicyRead,
     PolicyUpdate,
     PolicyWritten,
@@ -219,6 +222,26 @@ async def get_recompute(
 ) -> RecomputeRead:
     row = await service.get_recompute(session, principal, recompute_id)
     return RecomputeRead.model_validate(row)
+
+
+@policies_router.put(
+    "/order",
+    summary="Reorder the SLA policies",
+    description="Sets the order in which policies are tried, in one step: the body lists every "
+    "policy's id, first tried first. A list that is not exactly the current policies (one "
+    "missing, unknown or repeated) changes nothing: `409 sla-policy-order-stale` (a repeat is "
+    "`422`). When any policy moved, open tickets' clocks are recomputed (a job; its id is "
+    "`recompute_id`). Admins (`sla:write`).",
+    operation_id="reorderSlaPolicies",
+    responses=problem_responses(PermissionDenied, *UNSAFE, *JSON_BODY, SlaPolicyOrderStale),
+)
+async def reorder_policies(
+    session: SessionDep, principal: Admin, body: PolicyOrder
+) -> PolicyOrderWritten:
+    rows, recompute = await service.reorder_policies(session, principal, body.ids)
+    return PolicyOrderWritten(
+        policies=[PolicyRead.model_validate(r) for r in rows], recompute_id=recompute
+    )
 
 
 @policies_router.get(

@@ -11,7 +11,14 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.kit.rows import AnyRow
-from helpline.models import SlaCalendar, SlaClock, SlaPolicy, SlaRecompute, SlaTicketState
+from helpline.models import (
+    SlaCalendar,
+    SlaClock,
+    SlaInboxRest,
+    SlaPolicy,
+    SlaRecompute,
+    SlaTicketState,
+)
 
 FEED = "sla"
 RECOMPUTE_TASK = "helpline:sla_recompute"  # procrastinate task name (jobs.tasks)
@@ -120,6 +127,26 @@ async def update_policy(
     )
 
 
+async def lock_policies(session: AsyncSession) -> list[uuid.UUID]:
+    """Every policy's id, with the table locked against other writers until the transaction
+    ends (a concurrent create, delete or reorder waits; readers do not)."""
+    await session.execute(text("LOCK TABLE sla_policies IN SHARE ROW EXCLUSIVE MODE"))
+    return list((await session.execute(select(SlaPolicy.id))).scalars())
+
+
+async def set_positions(session: AsyncSession, ids: Sequence[uuid.UUID]) -> int:
+    """Policy ``ids[i]`` gets position ``i``, in one statement; returns how many moved."""
+    result = await session.execute(
+        text(
+            "UPDATE sla_policies p SET position = o.n - 1, updated_at = now()"
+            " FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS o(id, n)"
+            " WHERE p.id = o.id AND p.position <> o.n - 1"
+        ),
+        {"ids": list(ids)},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def delete_policy(session: AsyncSession, policy_id: uuid.UUID) -> None:
     await session.execute(delete(SlaPolicy).where(SlaPolicy.id == policy_id))
 
@@ -130,6 +157,7 @@ async def load_tickets(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[
     result = await session.execute(
         text(
             "SELECT t.id, t.status, t.priority, t.customer_id, t.mailbox_id, t.created_at,"
+            " t.updated_at,"
             " coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM ticket_metadata m"
             "           WHERE m.ticket_id = t.id), '{}'::jsonb) AS metadata,"
             " (SELECT h.new_value->>'status' FROM ticket_history h"
@@ -188,10 +216,13 @@ async def replace_clocks(
     changed: list[dict[str, Any]],
     stale: Sequence[tuple[uuid.UUID, str, int]],
     states: list[dict[str, Any]],
+    rest: list[dict[str, Any]],
 ) -> None:
     """The tickets' clocks and summaries become what was derived: ``changed`` clocks (new or
-    different from their row) are written, ``stale`` ones (no longer derived) deleted, and the
-    summaries become ``states`` — at most one statement each, whatever the batch size."""
+    different from their row) are written, ``stale`` ones (no longer derived) deleted, the
+    summaries become ``states``, and ``rest`` (the live tickets without a running deadline) are
+    exactly these tickets' rows in sla_inbox_rest — at most one statement each, whatever the
+    batch size."""
     if stale:
         await session.execute(
             text(
@@ -208,6 +239,12 @@ async def replace_clocks(
         await session.execute(delete(SlaTicketState).where(SlaTicketState.ticket_id.in_(gone)))
     if states:
         await _upsert(session, "sla_ticket_states", STATE_TYPES, ("ticket_id",), states)
+    # A ticket with a deadline (or deleted) has no row: deleting none is an index probe.
+    dated = sorted(set(ids) - {r["ticket_id"] for r in rest})
+    if dated:
+        await session.execute(delete(SlaInboxRest).where(SlaInboxRest.ticket_id.in_(dated)))
+    if rest:
+        await _upsert(session, "sla_inbox_rest", REST_TYPES, ("ticket_id",), rest)
 
 
 CLOCK_TYPES = {
@@ -234,6 +271,7 @@ STATE_TYPES = {
     "due_at": "timestamptz",
     "breached": "text",
 }
+REST_TYPES = {"ticket_id": "uuid", "ticket_updated_at": "timestamptz"}
 
 
 async def _upsert(

@@ -258,6 +258,38 @@ class PolicyWritten(PolicyRead):
     )
 
 
+EXAMPLE_ID_A = "0193b6a0-5b4c-7d2e-9f10-2a3b4c5d6e7f"
+EXAMPLE_ID_B = "0193b6a0-6c5d-7e3f-8a21-3b4c5d6e7f80"
+
+
+class PolicyOrder(BaseModel):
+    """The order in which policies are tried: every policy's id, each once."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"ids": [EXAMPLE_ID_B, EXAMPLE_ID_A]}]}
+    )
+
+    ids: list[uuid.UUID] = Field(
+        max_length=1000,
+        description="Every policy's id, first tried first (exactly the current policies).",
+    )
+
+    @field_validator("ids")
+    @classmethod
+    def _each_once(cls, value: list[uuid.UUID]) -> list[uuid.UUID]:
+        if len(set(value)) != len(value):
+            raise ValueError("each policy may appear only once")
+        return value
+
+
+class PolicyOrderWritten(BaseModel):
+    policies: list[PolicyRead] = Field(description="Every policy in its new order.")
+    recompute_id: uuid.UUID | None = Field(
+        description="The recomputation of open tickets' clocks the new order queued (null: the "
+        "order did not change)."
+    )
+
+
 class CalendarWritten(CalendarRead):
     recompute_id: uuid.UUID | None = Field(
         None, description="The recomputation this change queued (when a policy uses it)."

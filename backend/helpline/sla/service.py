@@ -27,6 +27,7 @@ from helpline.errors import (
     SlaNameTaken,
     SlaPolicyInvalid,
     SlaPolicyNotFound,
+    SlaPolicyOrderStale,
     ValidationFailed,
 )
 from helpline.kit.ids import new_id
@@ -336,6 +337,34 @@ async def delete_policy(
     return await start_recompute(session, f"policy {policy_id} deleted")
 
 
+async def reorder_policies(
+    session: AsyncSession, principal: Principal, ids: list[uuid.UUID]
+) -> tuple[list[SlaPolicy], uuid.UUID | None]:
+    """Policies take the order of ``ids`` (exactly every policy, each once) in one step; open
+    tickets are recomputed when any policy moved."""
+    require_admin(principal)
+    current = await repository.lock_policies(session)
+    if len(ids) != len(current) or set(ids) != set(current):
+        missing = sorted(str(i) for i in set(current) - set(ids))
+        unknown = sorted(str(i) for i in set(ids) - set(current))
+        raise SlaPolicyOrderStale(
+            "The order must name every policy exactly once.",
+            errors=[
+                *(
+                    {"loc": ["body", "ids"], "msg": f"{i} is missing", "type": "missing"}
+                    for i in missing
+                ),
+                *(
+                    {"loc": ["body", "ids"], "msg": f"{i} is no policy", "type": "unknown"}
+                    for i in unknown
+                ),
+            ],
+        )
+    moved = await repository.set_positions(session, ids)
+    recompute = await start_recompute(session, "policies reordered") if moved else None
+    return await repository.list_policies(session), recompute
+
+
 # -- deriving tickets' clocks --------------------------------------------------------------------
 def _matches(policy: SlaPolicy, ticket: AnyRow) -> bool:
     c = policy.conditions or {}
@@ -430,6 +459,9 @@ async def derive_tickets(
     rows: list[dict[str, Any]] = []
     derived: set[tuple[uuid.UUID, str, int]] = set()
     states: list[dict[str, Any]] = []
+    # The live tickets without a running deadline (the second half of the inbox's `sla_due`
+    # order); one that has a deadline leaves below.
+    rest = {t.id: {"ticket_id": t.id, "ticket_updated_at": t.updated_at} for t in tickets}
     at = epoch(now)
     for ticket in tickets:
         policy = next((p for p in policies if _matches(p, ticket)), None)
@@ -447,19 +479,22 @@ async def derive_tickets(
             rows.append(_row(ticket.id, policy, clock, stored.get(key)))
             derived.add(key)
         running = [c.due_at for c in clocks if c.is_open and c.due_at is not None]
+        due = _at(min(running)) if running else None
         states.append(
             {
                 "ticket_id": ticket.id,
                 "policy_id": policy.id,
-                "due_at": _at(min(running)) if running else None,
+                "due_at": due,
                 "breached": sorted({c.kind.value for c in clocks if c.breached_at is not None}),
             }
         )
+        if due is not None:
+            del rest[ticket.id]
     # Write only what differs from the stored rows: after a calendar change most clocks move,
     # but fulfilled and stopped ones (and tickets a new policy does not match) stay as they are.
     changed = [r for r in rows if not _same(r, stored.get((r["ticket_id"], r["kind"], r["cycle"])))]
     stale = [key for key in stored if key not in derived]
-    await repository.replace_clocks(session, ids, changed, stale, states)
+    await repository.replace_clocks(session, ids, changed, stale, states, list(rest.values()))
     if invalidate is not None:
         after = await sla_of_tickets(session, ids)
         moved = [t for t in ids if before.get(t) != after.get(t)]

@@ -39,6 +39,7 @@ from helpline.models import (
     Conversation,
     Mailbox,
     SlaClock,
+    SlaInboxRest,
     SlaPolicy,
     SlaTicketState,
     Ticket,
@@ -98,6 +99,9 @@ METADATA_OBJECT = (
 STATES = cast(Table, SlaTicketState.__table__)
 CLOCKS = cast(Table, SlaClock.__table__)
 POLICIES = cast(Table, SlaPolicy.__table__)
+# The live tickets without a running deadline (the second half of the `sla_due` order), kept by
+# the SLA worker (migration 0025).
+INBOX_REST = cast(Table, SlaInboxRest.__table__)
 OPEN_CLOCK = and_(CLOCKS.c.fulfilled_at.is_(None), CLOCKS.c.stopped_at.is_(None))
 
 
@@ -585,11 +589,12 @@ async def list_tickets(
     """One keyset page (limit + 1 rows, so the caller knows whether more follow); with a staff
     ``reader``, each row says whether it is unread for them.
 
-    ``sla_due`` reads two index-ordered ranges: tickets by their earliest running deadline
-    (the ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out
-    within the page — the tickets without one, most recently updated first. Its ``after`` is
-    ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the second. The second
-    statement is paid only from the page that crosses over."""
+    ``sla_due`` reads two index ranges: tickets by their earliest running deadline (the
+    ``(due_at, ticket_id)`` index of sla_ticket_states), then — only when those run out within
+    the page — the tickets without one, most recently updated first (sla_inbox_rest's index).
+    Its ``after`` is ``(due_at, id)`` in the first range and ``(updated_at, id, True)`` in the
+    second. The second statement is paid only from the page that crosses over, and neither
+    range skips the other's rows."""
     probe = await probe_search(session, visibility, filters)
     if sort is not TicketSort.sla_due:
         stmt = list_statement(visibility, filters, sort, limit, after, probe, reader)
@@ -665,16 +670,16 @@ def list_statement(
     tickets with a running deadline; ``probe``: what `q` matched outside the ticket row
     (`probe_search`)."""
     if sort is TicketSort.sla_due:
-        due = STATES.c.due_at
+        due, ticket_id = STATES.c.due_at, STATES.c.ticket_id
         stmt = (
             select(*_columns(visibility, reader), due.label("sla_due_at"))
-            .select_from(TICKETS.join(STATES, STATES.c.ticket_id == TICKETS.c.id))
+            .select_from(TICKETS.join(STATES, ticket_id == TICKETS.c.id))
             .where(due.is_not(None), _visible(visibility), *_filters(filters, visibility, probe))
         )
         if after is not None:
             bound = tuple_(literal(after[0]), literal(after[1]))
-            stmt = stmt.where(tuple_(due, STATES.c.ticket_id) > bound)
-        return stmt.order_by(due.asc(), STATES.c.ticket_id.asc()).limit(limit + 1)
+            stmt = stmt.where(tuple_(due, ticket_id) > bound)
+        return stmt.order_by(due.asc(), ticket_id.asc()).limit(limit + 1)
     column, descending = SORT_COLUMNS[sort]
     stmt = select(*_columns(visibility, reader)).where(
         _visible(visibility), *_filters(filters, visibility, probe)
@@ -699,18 +704,25 @@ def without_deadline_statement(
     reader: uuid.UUID | None = None,
 ) -> Select[*tuple[Any, ...]]:
     """``sla_due``'s second range: tickets without a running deadline, most recently updated
-    first (the default order's index; each probes sla_ticket_states by its primary key). An
-    inbox's waiting (paused) tickets are among the recently updated, so with a status filter
-    they come early in that index, where oldest-first would walk the closed past first."""
-    running = exists().where(STATES.c.ticket_id == TICKETS.c.id, STATES.c.due_at.is_not(None))
-    stmt = select(*_columns(visibility, reader), null().label("sla_due_at")).where(
-        ~running, _visible(visibility), *_filters(filters, visibility, probe)
+    first — by ``updated_at`` as the SLA worker last saw it (a range of sla_inbox_rest's index,
+    which holds exactly those tickets; the copy lags a ticket write by the worker's poll, and
+    the cursor holds it). An inbox's waiting (paused) tickets are among the recently updated, so
+    with a status filter they come early in that index, where oldest-first would walk the closed
+    past first."""
+    position, ticket_id = INBOX_REST.c.ticket_updated_at, INBOX_REST.c.ticket_id
+    stmt = (
+        select(
+            *_columns(visibility, reader),
+            null().label("sla_due_at"),
+            position.label("sla_position"),
+        )
+        .select_from(TICKETS.join(INBOX_REST, ticket_id == TICKETS.c.id))
+        .where(_visible(visibility), *_filters(filters, visibility, probe))
     )
     if after is not None:
-        key = tuple_(TICKETS.c.updated_at, TICKETS.c.id)
+        key = tuple_(position, ticket_id)
         stmt = stmt.where(key < tuple_(literal(after[0]), literal(after[1])))
-    order = (TICKETS.c.updated_at.desc(), TICKETS.c.id.desc())
-    return stmt.order_by(*order).limit(limit + 1)
+    return stmt.order_by(position.desc(), ticket_id.desc()).limit(limit + 1)
 
 
 async def count_by_status(

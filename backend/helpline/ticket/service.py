@@ -82,10 +82,13 @@ def _sla_due_at(row: Any) -> datetime | None:
 
 def _sla_due_position(row: Any) -> list[Any]:
     """Where a row stands in the ``sla_due`` order: ``[due_at, id]`` among the tickets with a
-    running deadline, ``[updated_at, id, "rest"]`` among the ones without (which follow)."""
+    running deadline, ``[updated_at, id, "rest"]`` among the ones without (which follow). A row
+    of the list carries the ``updated_at`` the order holds (``sla_position``, the SLA worker's
+    copy); a rendered item has only its own, equal to it unless the worker still lags a write."""
     due = _sla_due_at(row)
     if due is None:
-        return [row.updated_at.isoformat(), str(row.id), "rest"]
+        position: datetime = getattr(row, "sla_position", None) or row.updated_at
+        return [position.isoformat(), str(row.id), "rest"]
     return [due.isoformat(), str(row.id)]
 
 

@@ -162,6 +162,103 @@ class TestPolicies:
         assert "solved and closed end the clocks" in r.text
 
 
+class TestPolicyOrder:
+    """`PUT /api/v1/sla-policies/order` (and GraphQL `reorderSlaPolicies`): the whole order in
+    one step, only when it names exactly the current policies."""
+
+    async def _three(self, client, cast: Cast) -> list[str]:
+        ids = []
+        for n, name in enumerate(("A", "B", "C")):
+            body = {**policy(None), "name": name, "position": n * 10, "conditions": {}}
+            body["targets"] = {"high": {"first_response": {"seconds": 3600, "business": False}}}
+            r = await client.post(POLICIES, json=body, headers=cast.admin.headers)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        return ids
+
+    async def test_reorder_sets_every_position_and_queues_one_recompute(
+        self, client, cast: Cast, session
+    ) -> None:
+        a, b, c = await self._three(client, cast)
+        before = await session.scalar(text("SELECT count(*) FROM sla_recomputes"))
+        r = await client.put(
+            f"{POLICIES}/order", json={"ids": [c, a, b]}, headers=cast.admin.headers
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [(p["name"], p["position"]) for p in body["policies"]] == [
+            ("C", 0),
+            ("A", 1),
+            ("B", 2),
+        ]
+        assert body["recompute_id"] is not None
+        assert await session.scalar(text("SELECT count(*) FROM sla_recomputes")) == before + 1
+        listed = await client.get(POLICIES, headers=cast.admin.headers)
+        assert [p["id"] for p in listed.json()] == [c, a, b]
+        # The same order again moves nothing: no recompute.
+        again = await client.put(
+            f"{POLICIES}/order", json={"ids": [c, a, b]}, headers=cast.admin.headers
+        )
+        assert again.status_code == 200
+        assert again.json()["recompute_id"] is None
+        assert await session.scalar(text("SELECT count(*) FROM sla_recomputes")) == before + 1
+
+    async def test_a_list_that_is_not_the_current_set_changes_nothing(
+        self, client, cast: Cast, session
+    ) -> None:
+        a, b, c = await self._three(client, cast)
+        url = f"{POLICIES}/order"
+        for ids in ([a, b], [a, b, c, str(uuid.uuid4())], [b, a, str(uuid.uuid4())], []):
+            r = await client.put(url, json={"ids": ids}, headers=cast.admin.headers)
+            assert r.status_code == 409, (ids, r.text)
+            assert r.json()["type"] == "/problems/sla-policy-order-stale"
+            assert r.headers["content-type"].startswith("application/problem+json")
+        r = await client.put(url, json={"ids": [a, a, b, c]}, headers=cast.admin.headers)
+        assert r.status_code == 422
+        r = await client.put(url, json={"ids": ["nope"]}, headers=cast.admin.headers)
+        assert r.status_code == 422
+        rows = await session.execute(text("SELECT name, position FROM sla_policies ORDER BY name"))
+        assert [tuple(r) for r in rows] == [("A", 0), ("B", 10), ("C", 20)]
+
+    async def test_staff_and_customers_are_refused(self, client, cast: Cast) -> None:
+        a, b, c = await self._three(client, cast)
+        for actor in (cast.agent, cast.alice):
+            r = await client.put(
+                f"{POLICIES}/order", json={"ids": [c, b, a]}, headers=actor.headers
+            )
+            assert r.status_code == 403
+            assert r.json()["type"] == "/problems/permission-denied"
+
+    async def test_graphql_reorders_with_the_same_rules(self, client, cast: Cast) -> None:
+        a, b, c = await self._three(client, cast)
+        mutation = (
+            "mutation($ids: [ID!]!) { reorderSlaPolicies(ids: $ids)"
+            " { policies { id name position } recomputeId } }"
+        )
+        r = await client.post(
+            "/graphql",
+            json={"query": mutation, "variables": {"ids": [b, c, a]}},
+            headers=cast.admin.headers,
+        )
+        body = r.json()
+        assert "errors" not in body, body
+        order = body["data"]["reorderSlaPolicies"]
+        assert [p["name"] for p in order["policies"]] == ["B", "C", "A"]
+        assert order["recomputeId"] is not None
+        stale = await client.post(
+            "/graphql",
+            json={"query": mutation, "variables": {"ids": [b, c]}},
+            headers=cast.admin.headers,
+        )
+        assert stale.json()["errors"][0]["extensions"]["type"] == "/problems/sla-policy-order-stale"
+        agent = await client.post(
+            "/graphql",
+            json={"query": mutation, "variables": {"ids": [a, b, c]}},
+            headers=cast.agent.headers,
+        )
+        assert agent.json()["errors"][0]["extensions"]["type"] == "/problems/permission-denied"
+
+
 class TestPermissions:
     async def test_agents_and_customers_are_refused(self, client, cast: Cast, session) -> None:
         for actor in (cast.agent, cast.alice):

@@ -186,6 +186,141 @@ class TestFiltersAndSort:
         assert r.json()["errors"][0]["extensions"]["type"] == "/problems/permission-denied"
 
 
+async def _page_through(client, headers, query: str, limit: int) -> list[dict]:
+    seen: list[dict] = []
+    cursor = None
+    while True:
+        url = f"{TICKETS}?sort=sla_due&limit={limit}&{query}" + (
+            f"&cursor={cursor}" if cursor else ""
+        )
+        r = await client.get(url, headers=headers)
+        assert r.status_code == 200, r.text
+        seen += r.json()["data"]
+        cursor = r.json()["meta"]["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+class TestSlaDueKeysetAcrossTheCrossover:
+    """Every live ticket is in one half of the order — sla_ticket_states' deadlines or
+    sla_inbox_rest (the trigger at insert, the worker after) — and small pages walk the whole order exactly once, with and without filters, after tickets
+    gained and lost their deadlines."""
+
+    async def _expected(self, session, where: str = "") -> list[str]:
+        rows = await session.execute(
+            text(
+                "SELECT id FROM (SELECT t.id, 0 AS half, s.due_at AS at, t.id AS tie"
+                " FROM tickets t JOIN sla_ticket_states s ON s.ticket_id = t.id"
+                f" WHERE s.due_at IS NOT NULL AND t.deleted_at IS NULL {where}"
+                " UNION ALL SELECT t.id, 1, r.ticket_updated_at, t.id"
+                " FROM tickets t JOIN sla_inbox_rest r ON r.ticket_id = t.id"
+                f" WHERE t.deleted_at IS NULL {where}) AS o"
+                " ORDER BY half,"
+                " CASE WHEN half = 0 THEN at END, CASE WHEN half = 0 THEN tie END,"
+                " CASE WHEN half = 1 THEN at END DESC, CASE WHEN half = 1 THEN tie END DESC"
+            )
+        )
+        # Deadlines by (due_at, id); then the rest by (updated_at as the worker saw it, id),
+        # most recent first.
+        return [str(r.id) for r in rows]
+
+    async def test_small_pages_see_each_ticket_once(self, client, cast: Cast, session, tickets):
+        more = [
+            await make_ticket(
+                session,
+                cast.alice.id if i % 2 else cast.bob.id,
+                created_at=T0 - timedelta(minutes=7 * i),
+                priority=("normal", "urgent", "low")[i % 3],
+                status=("new", "open", "pending")[(i // 3) % 3],
+            )
+            for i in range(14)
+        ]
+        gone = await make_ticket(session, cast.bob.id, created_at=T0, priority="urgent")
+        await session.flush()
+        ids = [*tickets, *more, gone]
+        await service.derive_tickets(session, ids, T0 + timedelta(minutes=90))
+        # Then two lose their deadline (one solved, one waiting on the customer), one waiting
+        # ticket gains one, one is deleted, and one is new (no derivation yet: the trigger's row).
+        with_deadline = await session.execute(
+            text(
+                "SELECT ticket_id FROM sla_ticket_states WHERE due_at IS NOT NULL"
+                " AND ticket_id = ANY(:ids) ORDER BY ticket_id"
+            ),
+            {"ids": more},
+        )
+        losing = [r.ticket_id for r in with_deadline][:2]
+        waiting = await session.execute(
+            text(
+                "SELECT id FROM tickets WHERE status = 'pending' AND priority <> 'low'"
+                " AND id = ANY(:ids) ORDER BY id LIMIT 1"
+            ),
+            {"ids": more},
+        )
+        gaining = waiting.scalar_one()
+        await session.execute(
+            text("UPDATE tickets SET status = 'solved' WHERE id = :id"), {"id": losing[0]}
+        )
+        await session.execute(
+            text("UPDATE tickets SET status = 'pending' WHERE id = :id"), {"id": losing[1]}
+        )
+        await session.execute(
+            text("UPDATE tickets SET status = 'open' WHERE id = :id"), {"id": gaining}
+        )
+        await session.execute(
+            text("UPDATE tickets SET deleted_at = now() WHERE id = :id"), {"id": gone}
+        )
+        fresh = await make_ticket(session, cast.alice.id, created_at=T0)
+        await session.flush()
+        await service.derive_tickets(session, ids, T0 + timedelta(minutes=95))
+        dated = {
+            r.ticket_id
+            for r in await session.execute(
+                text("SELECT ticket_id FROM sla_ticket_states WHERE due_at IS NOT NULL")
+            )
+        }
+        rest = {r.ticket_id for r in await session.execute(text("SELECT * FROM sla_inbox_rest"))}
+        assert gone not in rest | dated
+        assert fresh in rest  # in the order before the worker has seen it
+        assert {losing[0], losing[1]} <= rest - dated
+        assert gaining in dated - rest
+        live = await session.execute(text("SELECT id FROM tickets WHERE deleted_at IS NULL"))
+        assert {r.id for r in live} == rest | dated  # each live ticket in exactly one half
+        assert not rest & dated
+
+        expected = await self._expected(session)
+        assert str(fresh) in expected
+        assert str(gone) not in expected
+        for limit in (1, 2, 3, 25):
+            seen = await _page_through(client, cast.agent.headers, "", limit)
+            assert [t["id"] for t in seen] == expected, limit
+
+        # Filters hold on both sides of the crossover.
+        alice = f"customer_id={cast.alice.id}"
+        seen = await _page_through(client, cast.agent.headers, alice, 2)
+        assert [t["id"] for t in seen] == await self._expected(
+            session, f"AND t.customer_id = '{cast.alice.id}'"
+        )
+        seen = await _page_through(client, cast.agent.headers, "status=open,pending", 2)
+        assert [t["id"] for t in seen] == await self._expected(
+            session, "AND t.status IN ('open', 'pending')"
+        )
+        seen = await _page_through(client, cast.agent.headers, "priority=urgent&status=new", 1)
+        assert [t["id"] for t in seen] == await self._expected(
+            session, "AND t.priority = 'urgent' AND t.status = 'new'"
+        )
+        seen = await _page_through(client, cast.agent.headers, "sla_breached=false", 2)
+        assert [t["id"] for t in seen] == await self._expected(
+            session,
+            "AND EXISTS (SELECT 1 FROM sla_ticket_states s WHERE s.ticket_id = t.id"
+            " AND cardinality(s.breached) = 0)",
+        )
+
+    async def test_customers_may_not_sort_by_it(self, client, cast: Cast, tickets):
+        r = await client.get(f"{TICKETS}?sort=sla_due", headers=cast.alice.headers)
+        assert r.status_code == 403
+        assert r.json()["type"] == "/problems/permission-denied"
+
+
 class TestWorkerKeepsCachesFresh:
     async def _recorded(self, session) -> list[uuid.UUID]:
         rows = await session.execute(

@@ -6,7 +6,7 @@ import { humanize } from "../../lib/format";
 import { useDocumentTitle } from "../../lib/title";
 import { useMailboxes } from "../mail/api";
 import adminStyles from "../users/Admin.module.css";
-import { useCalendars, useDeletePolicy, useMovePolicies, usePolicies, useSavePolicy } from "./api";
+import { useCalendars, useDeletePolicy, usePolicies, useReorderPolicies, useSavePolicy } from "./api";
 import { formatDuration } from "./duration";
 import { FieldError, invalid } from "./fields";
 import {
@@ -246,7 +246,7 @@ export function PoliciesPage() {
   const policies = usePolicies();
   const calendars = useCalendars();
   const mailboxes = useMailboxes();
-  const move = useMovePolicies();
+  const move = useReorderPolicies();
   const remove = useDeletePolicy();
   const [editing, setEditing] = useState<Policy | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -266,13 +266,13 @@ export function PoliciesPage() {
 
   function moveBy(index: number, delta: -1 | 1) {
     const policy = list[index];
-    const moves = reorder(list, index, delta);
-    if (!policy || moves.length === 0) return;
+    const order = reorder(list, index, delta);
+    if (!policy || !order) return;
     setNotice(null);
-    move.mutate(moves, {
-      onSuccess: (run) => {
+    move.mutate(order, {
+      onSuccess: (written) => {
         setNotice(`Moved ${policy.name} ${delta < 0 ? "up" : "down"}: it is now number ${index + delta + 1}.`);
-        if (run) setRecompute(run);
+        if (written.recompute_id) setRecompute(written.recompute_id);
       },
     });
   }

@@ -64,20 +64,11 @@ export function useSavePolicy() {
   });
 }
 
-/** Move policies to new positions, one PATCH each (in order); returns the last recompute. */
-export function useMovePolicies() {
+/** Set the whole policy order in one request (every policy's id, first tried first). */
+export function useReorderPolicies() {
   const invalidate = useInvalidate("sla-policies");
   return useMutation({
-    mutationFn: async (moves: { id: string; position: number }[]) => {
-      let recompute: string | null = null;
-      for (const { id, position } of moves) {
-        const written = await unwrap(
-          api.PATCH("/api/v1/sla-policies/{policy_id}", { params: { path: { policy_id: id } }, body: { position } }),
-        );
-        recompute = written.recompute_id;
-      }
-      return recompute;
-    },
+    mutationFn: (ids: string[]) => unwrap(api.PUT("/api/v1/sla-policies/order", { body: { ids } })),
     onSettled: invalidate,
   });
 }

@@ -235,18 +235,18 @@ export function describeConditions(policy: Policy, mailboxName: (id: string) => 
 
 // -- order -----------------------------------------------------------------------------------
 /**
- * Move the policy at `index` by `delta` (−1 up, +1 down) and say which positions change: the
- * list is renumbered 0, 1, 2, … in its new order and only policies whose position differs are
- * patched (ties and gaps in the stored positions are resolved on the way).
+ * Move the policy at `index` by `delta` (−1 up, +1 down): the whole list's ids in the new order,
+ * as `PUT /api/v1/sla-policies/order` takes it (the server renumbers 0, 1, 2, … in one step), or
+ * null when the move would pass an end.
  */
-export function reorder<T extends { id: string; position: number }>(list: readonly T[], index: number, delta: -1 | 1): { id: string; position: number }[] {
+export function reorder<T extends { id: string }>(list: readonly T[], index: number, delta: -1 | 1): string[] | null {
   const target = index + delta;
-  if (index < 0 || index >= list.length || target < 0 || target >= list.length) return [];
+  if (index < 0 || index >= list.length || target < 0 || target >= list.length) return null;
   const order = [...list];
   const [moved] = order.splice(index, 1);
-  if (!moved) return [];
+  if (!moved) return null;
   order.splice(target, 0, moved);
-  return order.flatMap((p, position) => (p.position === position ? [] : [{ id: p.id, position }]));
+  return order.map((p) => p.id);
 }
 
 /** The position of a new policy: after the last one. */
