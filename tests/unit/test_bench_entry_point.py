@@ -14,7 +14,7 @@ pytestmark = pytest.mark.tools  # starts a subprocess: not `unit` (pure, no I/O)
 
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / "scripts" / "benchmarks"
-LIBRARIES = {"__init__", "common", "report"}  # shared by the subcommands, not one themselves
+LIBRARIES = {"__init__", "common", "report", "live_client"}  # shared by subcommands, not one
 MODULE_OF = {
     "http": "http_api",
     "graphql": "graphql_api",
