@@ -10,10 +10,11 @@ every change of the ticket, its metadata or its conversation bumps it — or whe
 (never opened, or marked unread). The ticket list computes that per row in its own statement.
 
 ``ticket_reads_follow_own_change()``: a user's own change is no news to them. After a ticket
-update by a user who had read every earlier version, their marker follows to the new version;
-after a ticket created by staff, the creator has read it. Fired only when there is an acting
-user (``WHEN``), so system, rule and bulk-load writes pay nothing; a user with no marker (who
-has not read the ticket) keeps none.
+update by a user who had read every earlier version, their marker follows to the new version.
+Fired only when there is an acting user (``WHEN``), so system, rule and bulk-load writes pay
+nothing; a user with no marker (who has not read the ticket) keeps none. A new ticket has no
+marker: creating one is a write of its own on the hot path (an insert with two foreign-key
+checks per create), and the console opens the ticket it created, which reads it.
 """
 
 from collections.abc import Sequence
@@ -31,17 +32,9 @@ CREATE FUNCTION ticket_reads_follow_own_change() RETURNS trigger LANGUAGE plpgsq
 DECLARE
     actor uuid := helpline_actor_user();
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO ticket_reads (user_id, ticket_id, seen_version)
-        SELECT actor, NEW.id, NEW.version
-          FROM users u
-         WHERE u.id = actor AND u.role IN ('agent', 'admin')
-        ON CONFLICT (user_id, ticket_id) DO NOTHING;
-    ELSE
-        UPDATE ticket_reads
-           SET seen_version = NEW.version, seen_at = now()
-         WHERE user_id = actor AND ticket_id = NEW.id AND seen_version >= OLD.version;
-    END IF;
+    UPDATE ticket_reads
+       SET seen_version = NEW.version, seen_at = now()
+     WHERE user_id = actor AND ticket_id = NEW.id AND seen_version >= OLD.version;
     RETURN NULL;
 END $$;
 """
@@ -82,11 +75,6 @@ def upgrade() -> None:
     op.create_index("ix_ticket_reads_ticket_id", "ticket_reads", ["ticket_id"])
     op.execute(FOLLOW)
     op.execute(
-        "CREATE TRIGGER ticket_reads_follow_own_insert AFTER INSERT ON tickets "
-        "FOR EACH ROW WHEN (helpline_actor_user() IS NOT NULL) "
-        "EXECUTE FUNCTION ticket_reads_follow_own_change()"
-    )
-    op.execute(
         "CREATE TRIGGER ticket_reads_follow_own_update AFTER UPDATE ON tickets "
         "FOR EACH ROW WHEN (NEW.version > OLD.version AND helpline_actor_user() IS NOT NULL) "
         "EXECUTE FUNCTION ticket_reads_follow_own_change()"
@@ -95,7 +83,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER ticket_reads_follow_own_update ON tickets")
-    op.execute("DROP TRIGGER ticket_reads_follow_own_insert ON tickets")
     op.execute("DROP FUNCTION ticket_reads_follow_own_change()")
     op.drop_index("ix_ticket_reads_ticket_id", table_name="ticket_reads")
     op.drop_table("ticket_reads")
