@@ -107,7 +107,8 @@ test.describe("admin", () => {
     await page.keyboard.press("j");
     await expect(rows.nth(2).getByRole("link")).toBeFocused();
     await page.keyboard.press("k");
-    const first = await rows.nth(1).getByRole("link").textContent();
+    // An unread row's link starts with its marker (a dot and a visually hidden "Unread: ").
+    const first = (await rows.nth(1).getByRole("link").textContent())?.replace(/^●?Unread: /, "");
     await page.keyboard.press("Enter");
     await expect(page.getByRole("heading", { level: 1 })).toHaveText(first ?? "");
     await page.goBack();
