@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.feed import FeedConsumer
 from helpline.kit.rows import AnyRow
 from helpline.report.schemas import Scope
 
-FEED = "reports"
+# The reports' consumer of the change feed (same visibility rule as the feed itself, ADR 0012).
+FEED = FeedConsumer(table="metric_feed_positions", name="reports")
 
 
 def _bucket(column: str) -> str:
@@ -287,45 +289,3 @@ async def tickets_after(
         {"after": after, "limit": limit},
     )
     return list(result.scalars())
-
-
-# -- the change feed (same visibility rule as the feed itself, ADR 0012) -------------------------
-HORIZON = "(SELECT helpline_feed_horizon(pg_current_snapshot()))"
-
-
-async def lock_position(session: AsyncSession) -> tuple[int, int] | None:
-    """The consumer's position, locked; None when another worker holds it now."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT xid, event_id FROM metric_feed_positions WHERE name = :name"
-                " FOR UPDATE SKIP LOCKED"
-            ),
-            {"name": FEED},
-        )
-    ).first()
-    return None if row is None else (int(row.xid), int(row.event_id))
-
-
-async def events_after(
-    session: AsyncSession, position: tuple[int, int], limit: int
-) -> list[AnyRow]:
-    result = await session.execute(
-        text(
-            # Only the constant HORIZON is joined; every value is a bound parameter.
-            f"SELECT e.id, e.xid, e.type, e.ticket_id FROM events e WHERE e.xid < {HORIZON}"  # noqa: S608  # nosec B608
-            " AND (e.xid, e.id) > (:xid, :id) ORDER BY e.xid, e.id LIMIT :limit"
-        ),
-        {"xid": position[0], "id": position[1], "limit": limit},
-    )
-    return list(result.all())
-
-
-async def move_position(session: AsyncSession, position: tuple[int, int]) -> None:
-    await session.execute(
-        text(
-            "UPDATE metric_feed_positions SET xid = :xid, event_id = :id, updated_at = now()"
-            " WHERE name = :name"
-        ),
-        {"xid": position[0], "id": position[1], "name": FEED},
-    )
