@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.arrays import unnest
 from helpline.kit.feed import FeedConsumer
 from helpline.kit.rows import AnyRow
 from helpline.models import (
@@ -297,7 +298,6 @@ async def _upsert(
         else:
             selects.append(f"v.{column}")
         params[column] = values
-    arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in columns)
     rest = [c for c in columns if c not in key]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
     mine = ", ".join(f"{table}.{c}" for c in rest)
@@ -306,7 +306,7 @@ async def _upsert(
     # An equal row is left alone (no new tuple, no index entries, no WAL).
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selects)}"  # noqa: S608  # nosec B608
-        f" FROM unnest({arrays}) AS v({', '.join(columns)})"
+        f" FROM {unnest(types)} AS v({', '.join(columns)})"
         f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}, updated_at = now()"
         f" WHERE ({mine}) IS DISTINCT FROM ({theirs})"
     )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.arrays import as_arrays, insert_rows
 from helpline.kit.feed import FeedConsumer
 from helpline.kit.rows import AnyRow
 from helpline.report.schemas import Scope
@@ -247,32 +248,27 @@ async def fact_keys(
     return {(r.ticket_id, r.kind, r.seq) for r in result}
 
 
-FACT_COLUMNS = (
-    ("ticket_id", "uuid"),
-    ("kind", "text"),
-    ("seq", "int"),
-    ("occurred_at", "timestamptz"),
-    ("calendar_seconds", "bigint"),
-    ("business_seconds", "bigint"),
-    ("agent_id", "uuid"),
-    ("channel", "text"),
-)
+FACT_TYPES = {
+    "ticket_id": "uuid",
+    "kind": "text",
+    "seq": "int",
+    "occurred_at": "timestamptz",
+    "calendar_seconds": "bigint",
+    "business_seconds": "bigint",
+    "agent_id": "uuid",
+    "channel": "text",
+}
 INSERT_FACTS = text(
-    # Only the constant column list is formatted in; every value is a bound parameter.
-    f"INSERT INTO ticket_metric_facts ({', '.join(c for c, _ in FACT_COLUMNS)})"  # noqa: S608  # nosec B608
-    " SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in FACT_COLUMNS)
-    + ") ON CONFLICT (ticket_id, kind, seq) DO NOTHING"
+    insert_rows("ticket_metric_facts", FACT_TYPES, "ON CONFLICT (ticket_id, kind, seq) DO NOTHING")
 )
 
 
 async def insert_facts(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Insert-only: a fact already written (by another worker too) is left as it is. One
-    statement with the columns as arrays (a many-row VALUES list cost seconds to compile)."""
+    statement with the columns as arrays (kit/arrays.py)."""
     if not rows:
         return 0
-    params = {c: [r[c] for r in rows] for c, _ in FACT_COLUMNS}
-    result = await session.execute(INSERT_FACTS, params)
+    result = await session.execute(INSERT_FACTS, as_arrays(rows, FACT_TYPES))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
