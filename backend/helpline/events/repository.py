@@ -8,15 +8,14 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.feed import HORIZON
 from helpline.kit.rows import AnyRow
 from helpline.ticket.access import STAFF_ONLY_FIELDS
 
-# An event is shown only when no transaction of this database with a smaller xid can still add
-# one (or it is the reader's own): then no event can later appear before a position a reader
-# has passed. The horizon is computed once per statement (an InitPlan), from this database's
-# writers only: a long transaction in another database on the server does not hold the feed
-# (migration 0009, ADR 0012).
-HORIZON = "(SELECT helpline_feed_horizon(pg_current_snapshot()))"
+# An event is shown only when it is settled (kit/feed.py) or it is the reader's own: then no
+# event can later appear before a position a reader has passed. The horizon comes from this
+# database's writers only: a long transaction in another database on the server does not hold
+# the feed (migration 0009, ADR 0012).
 VISIBLE = f"(e.xid < {HORIZON} OR e.xid = (pg_current_xact_id_if_assigned()::text)::bigint)"
 # Customers never see internal notes nor updates that changed only staff-only fields
 # (ticket/access.py, as in the history).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -10,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpline.auth.dependencies import require
 from helpline.auth.permissions import Scope as Permission
@@ -159,138 +162,139 @@ def _wants_csv(request: Request, fmt: Format | None) -> bool:
     return "text/csv" in accept and "application/json" not in accept
 
 
-def _respond(request: Request, fmt: Format | None, report: BaseModel, name: str) -> Any:
-    if _wants_csv(request, fmt):
-        start: datetime = report.period_start  # type: ignore[attr-defined]
-        filename = f"{name}-{start.date().isoformat()}.csv"
-        return Response(
-            service.to_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
-    return report
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """What every report route takes: the caller, the scope (period, buckets, filters) and the
+    wanted format."""
+
+    request: Request
+    session: AsyncSession
+    principal: Principal
+    scope: Scope
+    fmt: Format | None
+
+    def respond(self, report: BaseModel, name: str) -> Any:
+        """The report as JSON, or as a CSV file ``<name>-<period start>.csv``."""
+        if _wants_csv(self.request, self.fmt):
+            start: datetime = report.period_start  # type: ignore[attr-defined]
+            filename = f"{name}-{start.date().isoformat()}.csv"
+            return Response(
+                service.to_csv(report),
+                media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
+        return report
 
 
-@router.get(
+def report_request(
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    scope: ScopeDep,
+    fmt: FormatQuery = None,
+) -> ReportRequest:
+    return ReportRequest(request, session, principal, scope, fmt)
+
+
+ReportRequestDep = Annotated[ReportRequest, Depends(report_request)]
+
+
+def report_route(
+    path: str, *, summary: str, description: str, operation_id: str, model: type[BaseModel]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A report's GET route: its own description followed by the common query, and the CSV
+    alternative and problems in its responses."""
+    return router.get(
+        path,
+        summary=summary,
+        description=description + COMMON,
+        operation_id=operation_id,
+        response_model=model,
+        responses=_responses(),
+    )
+
+
+@report_route(
     "/first-response",
     summary="First response time",
     description=service.DEFINITIONS["first_response"]
     + " Each bucket gives the count and the mean, median and 90th percentile in `calendar` "
     "(wall), `business` (the calendar of the ticket's SLA policy) and `clock` (the SLA "
-    "clock's own count, pauses left out) seconds." + COMMON,
+    "clock's own count, pauses left out) seconds.",
     operation_id="reportFirstResponse",
-    response_model=DurationReport,
-    responses=_responses(),
+    model=DurationReport,
 )
-async def first_response_report(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    scope: ScopeDep,
-    fmt: FormatQuery = None,
-) -> Any:
-    report = await service.first_response_report(session, principal, scope)
-    return _respond(request, fmt, report, "first-response")
+async def first_response_report(r: ReportRequestDep) -> Any:
+    report = await service.first_response_report(r.session, r.principal, r.scope)
+    return r.respond(report, "first-response")
 
 
-@router.get(
+@report_route(
     "/resolution",
     summary="Resolution time (first and full)",
     description=service.DEFINITIONS["resolution"]
-    + " Buckets as in the first-response report; `measure` = `first` or `full`."
-    + COMMON,
+    + " Buckets as in the first-response report; `measure` = `first` or `full`.",
     operation_id="reportResolution",
-    response_model=DurationReport,
-    responses=_responses(),
+    model=DurationReport,
 )
 async def resolution_report(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    scope: ScopeDep,
+    r: ReportRequestDep,
     measure: Annotated[
         ResolutionMeasure, Query(description="`first` solve or `full` (last solve).")
     ] = ResolutionMeasure.full,
-    fmt: FormatQuery = None,
 ) -> Any:
-    report = await service.resolution_report(session, principal, scope, measure)
-    return _respond(request, fmt, report, "resolution")
+    report = await service.resolution_report(r.session, r.principal, r.scope, measure)
+    return r.respond(report, "resolution")
 
 
-@router.get(
+@report_route(
     "/backlog",
     summary="Backlog over time",
-    description=service.DEFINITIONS["backlog"] + COMMON,
+    description=service.DEFINITIONS["backlog"],
     operation_id="reportBacklog",
-    response_model=BacklogReport,
-    responses=_responses(),
+    model=BacklogReport,
 )
-async def backlog_report(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    scope: ScopeDep,
-    fmt: FormatQuery = None,
-) -> Any:
-    report = await service.backlog_report(session, principal, scope)
-    return _respond(request, fmt, report, "backlog")
+async def backlog_report(r: ReportRequestDep) -> Any:
+    report = await service.backlog_report(r.session, r.principal, r.scope)
+    return r.respond(report, "backlog")
 
 
-@router.get(
+@report_route(
     "/reopens",
     summary="Reopen rate",
-    description=service.DEFINITIONS["reopens"] + COMMON,
+    description=service.DEFINITIONS["reopens"],
     operation_id="reportReopens",
-    response_model=ReopenReport,
-    responses=_responses(),
+    model=ReopenReport,
 )
-async def reopens_report(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    scope: ScopeDep,
-    fmt: FormatQuery = None,
-) -> Any:
-    report = await service.reopens_report(session, principal, scope)
-    return _respond(request, fmt, report, "reopens")
+async def reopens_report(r: ReportRequestDep) -> Any:
+    report = await service.reopens_report(r.session, r.principal, r.scope)
+    return r.respond(report, "reopens")
 
 
-@router.get(
+@report_route(
     "/sla-attainment",
     summary="SLA attainment",
-    description=service.DEFINITIONS["sla_attainment"] + COMMON,
+    description=service.DEFINITIONS["sla_attainment"],
     operation_id="reportSlaAttainment",
-    response_model=AttainmentReport,
-    responses=_responses(),
+    model=AttainmentReport,
 )
-async def sla_attainment_report(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    scope: ScopeDep,
-    fmt: FormatQuery = None,
-) -> Any:
-    report = await service.sla_attainment_report(session, principal, scope)
-    return _respond(request, fmt, report, "sla-attainment")
+async def sla_attainment_report(r: ReportRequestDep) -> Any:
+    report = await service.sla_attainment_report(r.session, r.principal, r.scope)
+    return r.respond(report, "sla-attainment")
 
 
-@router.get(
+@report_route(
     "/volume",
     summary="Ticket volume",
-    description=service.DEFINITIONS["volume"] + COMMON,
+    description=service.DEFINITIONS["volume"],
     operation_id="reportVolume",
-    response_model=VolumeReport,
-    responses=_responses(),
+    model=VolumeReport,
 )
 async def volume_report(
-    request: Request,
-    session: SessionDep,
-    principal: Reader,
-    scope: ScopeDep,
+    r: ReportRequestDep,
     group_by: Annotated[
         VolumeGroup, Query(description="`channel`, `priority` or `agent` (current assignee).")
     ] = VolumeGroup.channel,
-    fmt: FormatQuery = None,
 ) -> Any:
-    report = await service.volume_report(session, principal, scope, group_by)
-    return _respond(request, fmt, report, "volume")
+    report = await service.volume_report(r.session, r.principal, r.scope, group_by)
+    return r.respond(report, "volume")

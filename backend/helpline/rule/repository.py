@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.feed import settled_events_after
 from helpline.kit.rows import AnyRow
 from helpline.models import Rule, RuleExecution, RuleTimer
 
@@ -179,14 +180,11 @@ async def release_cursor(session: AsyncSession, owner: str) -> None:
 
 async def next_events(session: AsyncSession, xid: int, event_id: int, limit: int) -> list[AnyRow]:
     """Settled feed events after the position (ADR 0012's horizon), in feed order."""
-    stmt = text(
-        "SELECT e.id, e.xid, e.type, e.ticket_id, e.internal, e.request_id, e.data"
-        " FROM events e WHERE (e.xid, e.id) > (:xid, :event_id)"
-        " AND e.xid < (SELECT helpline_feed_horizon(pg_current_snapshot()))"
-        " ORDER BY e.xid, e.id LIMIT :limit"
-    )
-    return list(
-        (await session.execute(stmt, {"xid": xid, "event_id": event_id, "limit": limit})).all()
+    return await settled_events_after(
+        session,
+        (xid, event_id),
+        limit,
+        columns="e.id, e.xid, e.type, e.ticket_id, e.internal, e.request_id, e.data",
     )
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.arrays import unnest
+from helpline.kit.feed import FeedConsumer
 from helpline.kit.rows import AnyRow
 from helpline.models import (
     SlaCalendar,
@@ -20,7 +22,8 @@ from helpline.models import (
     SlaTicketState,
 )
 
-FEED = "sla"
+# The SLA consumer of the change feed (same visibility as the feed: events/repository.py).
+FEED = FeedConsumer(table="sla_feed_positions", name="sla")
 RECOMPUTE_TASK = "helpline:sla_recompute"  # procrastinate task name (jobs.tasks)
 
 
@@ -295,7 +298,6 @@ async def _upsert(
         else:
             selects.append(f"v.{column}")
         params[column] = values
-    arrays = ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in columns)
     rest = [c for c in columns if c not in key]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
     mine = ", ".join(f"{table}.{c}" for c in rest)
@@ -304,7 +306,7 @@ async def _upsert(
     # An equal row is left alone (no new tuple, no index entries, no WAL).
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selects)}"  # noqa: S608  # nosec B608
-        f" FROM unnest({arrays}) AS v({', '.join(columns)})"
+        f" FROM {unnest(types)} AS v({', '.join(columns)})"
         f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}, updated_at = now()"
         f" WHERE ({mine}) IS DISTINCT FROM ({theirs})"
     )
@@ -383,50 +385,6 @@ async def clocks_of(session: AsyncSession, ticket_id: uuid.UUID) -> list[SlaCloc
         .order_by(SlaClock.kind, SlaClock.cycle)
     )
     return list((await session.execute(stmt)).scalars())
-
-
-# -- the change feed -----------------------------------------------------------------------------
-# Same visibility as the feed (events/repository.py, ADR 0012): an event is read only once no
-# transaction of this database with a smaller xid can still add one, so none is ever skipped.
-HORIZON = "(SELECT helpline_feed_horizon(pg_current_snapshot()))"
-
-
-async def lock_position(session: AsyncSession) -> tuple[int, int] | None:
-    """The consumer's position, locked; None when another worker holds it now."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT xid, event_id FROM sla_feed_positions WHERE name = :name"
-                " FOR UPDATE SKIP LOCKED"
-            ),
-            {"name": FEED},
-        )
-    ).first()
-    return None if row is None else (int(row.xid), int(row.event_id))
-
-
-async def events_after(
-    session: AsyncSession, position: tuple[int, int], limit: int
-) -> list[AnyRow]:
-    result = await session.execute(
-        text(
-            # Only the constant HORIZON is joined; every value is a bound parameter.
-            f"SELECT e.id, e.xid, e.type, e.ticket_id FROM events e WHERE e.xid < {HORIZON}"  # noqa: S608  # nosec B608
-            " AND (e.xid, e.id) > (:xid, :id) ORDER BY e.xid, e.id LIMIT :limit"
-        ),
-        {"xid": position[0], "id": position[1], "limit": limit},
-    )
-    return list(result.all())
-
-
-async def move_position(session: AsyncSession, position: tuple[int, int]) -> None:
-    await session.execute(
-        text(
-            "UPDATE sla_feed_positions SET xid = :xid, event_id = :id, updated_at = now()"
-            " WHERE name = :name"
-        ),
-        {"xid": position[0], "id": position[1], "name": FEED},
-    )
 
 
 # -- alarms --------------------------------------------------------------------------------------

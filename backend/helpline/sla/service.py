@@ -520,15 +520,12 @@ async def follow_feed(
     """One batch of the change feed: re-derive the tickets it touched, move the position.
 
     Returns the number of events read (0: caught up, or another worker holds the position)."""
-    position = await repository.lock_position(session)
-    if position is None:
-        return 0
-    events = await repository.events_after(session, position, batch)
+    events = await repository.FEED.take(session, batch)
     if not events:
         return 0
     touched = {e.ticket_id for e in events if not e.type.startswith("sla.")}
     await derive_tickets(session, sorted(touched), now, invalidate=invalidate)
-    await repository.move_position(session, (events[-1].xid, events[-1].id))
+    await repository.FEED.move_past(session, events[-1])
     return len(events)
 
 

@@ -11,10 +11,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.arrays import as_arrays, insert_rows
+from helpline.kit.feed import FeedConsumer
 from helpline.kit.rows import AnyRow
 from helpline.report.schemas import Scope
 
-FEED = "reports"
+# The reports' consumer of the change feed (same visibility rule as the feed itself, ADR 0012).
+FEED = FeedConsumer(table="metric_feed_positions", name="reports")
 
 
 def _bucket(column: str) -> str:
@@ -245,32 +248,27 @@ async def fact_keys(
     return {(r.ticket_id, r.kind, r.seq) for r in result}
 
 
-FACT_COLUMNS = (
-    ("ticket_id", "uuid"),
-    ("kind", "text"),
-    ("seq", "int"),
-    ("occurred_at", "timestamptz"),
-    ("calendar_seconds", "bigint"),
-    ("business_seconds", "bigint"),
-    ("agent_id", "uuid"),
-    ("channel", "text"),
-)
+FACT_TYPES = {
+    "ticket_id": "uuid",
+    "kind": "text",
+    "seq": "int",
+    "occurred_at": "timestamptz",
+    "calendar_seconds": "bigint",
+    "business_seconds": "bigint",
+    "agent_id": "uuid",
+    "channel": "text",
+}
 INSERT_FACTS = text(
-    # Only the constant column list is formatted in; every value is a bound parameter.
-    f"INSERT INTO ticket_metric_facts ({', '.join(c for c, _ in FACT_COLUMNS)})"  # noqa: S608  # nosec B608
-    " SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in FACT_COLUMNS)
-    + ") ON CONFLICT (ticket_id, kind, seq) DO NOTHING"
+    insert_rows("ticket_metric_facts", FACT_TYPES, "ON CONFLICT (ticket_id, kind, seq) DO NOTHING")
 )
 
 
 async def insert_facts(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     """Insert-only: a fact already written (by another worker too) is left as it is. One
-    statement with the columns as arrays (a many-row VALUES list cost seconds to compile)."""
+    statement with the columns as arrays (kit/arrays.py)."""
     if not rows:
         return 0
-    params = {c: [r[c] for r in rows] for c, _ in FACT_COLUMNS}
-    result = await session.execute(INSERT_FACTS, params)
+    result = await session.execute(INSERT_FACTS, as_arrays(rows, FACT_TYPES))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -287,45 +285,3 @@ async def tickets_after(
         {"after": after, "limit": limit},
     )
     return list(result.scalars())
-
-
-# -- the change feed (same visibility rule as the feed itself, ADR 0012) -------------------------
-HORIZON = "(SELECT helpline_feed_horizon(pg_current_snapshot()))"
-
-
-async def lock_position(session: AsyncSession) -> tuple[int, int] | None:
-    """The consumer's position, locked; None when another worker holds it now."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT xid, event_id FROM metric_feed_positions WHERE name = :name"
-                " FOR UPDATE SKIP LOCKED"
-            ),
-            {"name": FEED},
-        )
-    ).first()
-    return None if row is None else (int(row.xid), int(row.event_id))
-
-
-async def events_after(
-    session: AsyncSession, position: tuple[int, int], limit: int
-) -> list[AnyRow]:
-    result = await session.execute(
-        text(
-            # Only the constant HORIZON is joined; every value is a bound parameter.
-            f"SELECT e.id, e.xid, e.type, e.ticket_id FROM events e WHERE e.xid < {HORIZON}"  # noqa: S608  # nosec B608
-            " AND (e.xid, e.id) > (:xid, :id) ORDER BY e.xid, e.id LIMIT :limit"
-        ),
-        {"xid": position[0], "id": position[1], "limit": limit},
-    )
-    return list(result.all())
-
-
-async def move_position(session: AsyncSession, position: tuple[int, int]) -> None:
-    await session.execute(
-        text(
-            "UPDATE metric_feed_positions SET xid = :xid, event_id = :id, updated_at = now()"
-            " WHERE name = :name"
-        ),
-        {"xid": position[0], "id": position[1], "name": FEED},
-    )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpline.kit.arrays import insert_rows
 from helpline.kit.rows import AnyRow
 from helpline.report.schemas import Scope
 
@@ -109,29 +110,42 @@ async def save_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None
     )
 
 
-KEY = "zone, grain, kind, assignee_id, day, priority, team_id, mailbox_id, channel"
-UNNEST_KEY = (
-    "CAST(:zone AS text[]), CAST(:grain AS smallint[]), CAST(:kind AS text[]),"
-    " CAST(:assignee_id AS uuid[]), CAST(:day AS date[]), CAST(:priority AS text[]),"
-    " CAST(:team_id AS uuid[]), CAST(:mailbox_id AS uuid[]), CAST(:channel AS text[])"
-)
+KEY_TYPES = {
+    "zone": "text",
+    "grain": "smallint",
+    "kind": "text",
+    "assignee_id": "uuid",
+    "day": "date",
+    "priority": "text",
+    "team_id": "uuid",
+    "mailbox_id": "uuid",
+    "channel": "text",
+}
 UPSERT = text(
-    # Only the constants KEY and UNNEST_KEY are formatted in; every value is a bound parameter.
-    f"INSERT INTO report_rollups ({KEY}, n, cal_n, cal_sum, bus_n, bus_sum)"  # noqa: S608  # nosec B608
-    f" SELECT * FROM unnest({UNNEST_KEY}, CAST(:n AS bigint[]), CAST(:cal_n AS bigint[]),"
-    " CAST(:cal_sum AS bigint[]), CAST(:bus_n AS bigint[]), CAST(:bus_sum AS bigint[]))"
-    " ON CONFLICT ON CONSTRAINT pk_report_rollups DO UPDATE SET"
-    " n = report_rollups.n + excluded.n, cal_n = report_rollups.cal_n + excluded.cal_n,"
-    " cal_sum = report_rollups.cal_sum + excluded.cal_sum,"
-    " bus_n = report_rollups.bus_n + excluded.bus_n,"
-    " bus_sum = report_rollups.bus_sum + excluded.bus_sum"
+    insert_rows(
+        "report_rollups",
+        {
+            **KEY_TYPES,
+            "n": "bigint",
+            "cal_n": "bigint",
+            "cal_sum": "bigint",
+            "bus_n": "bigint",
+            "bus_sum": "bigint",
+        },
+        "ON CONFLICT ON CONSTRAINT pk_report_rollups DO UPDATE SET"
+        " n = report_rollups.n + excluded.n, cal_n = report_rollups.cal_n + excluded.cal_n,"
+        " cal_sum = report_rollups.cal_sum + excluded.cal_sum,"
+        " bus_n = report_rollups.bus_n + excluded.bus_n,"
+        " bus_sum = report_rollups.bus_sum + excluded.bus_sum",
+    )
 )
 UPSERT_BIN = text(
-    f"INSERT INTO report_rollup_bins ({KEY}, measure, bin, count)"  # noqa: S608  # nosec B608
-    f" SELECT * FROM unnest({UNNEST_KEY}, CAST(:measure AS smallint[]),"
-    " CAST(:bin AS smallint[]), CAST(:count AS bigint[]))"
-    " ON CONFLICT ON CONSTRAINT pk_report_rollup_bins DO UPDATE SET"
-    " count = report_rollup_bins.count + excluded.count"
+    insert_rows(
+        "report_rollup_bins",
+        {**KEY_TYPES, "measure": "smallint", "bin": "smallint", "count": "bigint"},
+        "ON CONFLICT ON CONSTRAINT pk_report_rollup_bins DO UPDATE SET"
+        " count = report_rollup_bins.count + excluded.count",
+    )
 )
 
 
