@@ -1,7 +1,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { type FeedEvent, SLA_LAG_MS, SlaFollowUp, applyEvent } from "./apply";
-import { type PresenceMessage, applyPresence } from "./presence";
+import { type PresenceMessage, applyPresence, applyPresenceSnapshot } from "./presence";
 
 export const STREAM_URL = "/api/v1/events/stream";
 const MAX_BACKOFF_MS = 30_000;
@@ -21,7 +21,6 @@ export function useLiveUpdates(enabled: boolean, presence = false, me: string | 
     let failures = 0;
     let timer: number | undefined;
     let stopped = false;
-    let connected = false;
     // Staff see SLA deadlines, which the worker moves about a second after each change.
     const sla = presence ? new SlaFollowUp() : null;
     let slaTimer: number | undefined;
@@ -35,9 +34,6 @@ export function useLiveUpdates(enabled: boolean, presence = false, me: string | 
       source = current;
       current.addEventListener("ready", (e) => {
         failures = 0;
-        // Presence said while we were away is not replayed (it is not in the feed): ask again.
-        if (connected && presence) void client.invalidateQueries({ queryKey: ["presence"] });
-        connected = true;
         if (last === null) last = (e as MessageEvent).lastEventId || null;
       });
       current.onmessage = (e: MessageEvent<string>) => {
@@ -50,6 +46,14 @@ export function useLiveUpdates(enabled: boolean, presence = false, me: string | 
           // a malformed message is skipped; the next refetch shows the truth
         }
       };
+      // Every connection (reconnections too) starts with everyone present now.
+      current.addEventListener("presence-snapshot", (e) => {
+        try {
+          applyPresenceSnapshot(client, JSON.parse((e as MessageEvent<string>).data));
+        } catch {
+          // skipped; the next connection sends it again
+        }
+      });
       current.addEventListener("presence", (e) => {
         try {
           applyPresence(client, JSON.parse((e as MessageEvent<string>).data) as PresenceMessage);
