@@ -2,7 +2,6 @@ import { Navigate, createBrowserRouter } from "react-router";
 import { Layout } from "../components/Layout";
 import { EmptyState, Loading } from "../components/Loading";
 import { isStaff, useMe } from "../features/auth/api";
-import { LoginPage } from "../features/auth/LoginPage";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { InboxPage } from "../features/inbox/InboxPage";
 import { useDocumentTitle } from "../lib/title";
@@ -35,11 +34,11 @@ function NotFound() {
   return <EmptyState title="Page not found">Check the address, or go back to the tickets.</EmptyState>;
 }
 
-// The inbox and the sign-in page are in the first chunk; every other page is a route `lazy`:
+// The inbox is in the first chunk; every other page is a route `lazy`:
 // its chunk loads on first use, before the router shows it (no half-rendered page) — the admin
 // pages most people never open cost them nothing.
 export const router = createBrowserRouter([
-  { path: "/login", element: <LoginPage /> },
+  { path: "/login", lazy: () => pages.login().then((m) => ({ Component: m.LoginPage })), HydrateFallback: () => <Loading label="Loading the page" /> },
   {
     element: <RequireAuth />,
     HydrateFallback: () => <Loading label="Loading the page" />,
