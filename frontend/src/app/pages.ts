@@ -1,7 +1,6 @@
 // The pages outside the first chunk, each its own dynamic import (one chunk per page). The inbox
 // preloads the ticket page when the browser is idle: opening a ticket then waits for no chunk.
 export const pages = {
-  login: () => import("../features/auth/LoginPage"),
   ticket: () => import("../features/tickets/TicketPage"),
   newTicket: () => import("../features/tickets/NewTicketPage"),
   keys: () => import("../features/keys/KeysPage"),

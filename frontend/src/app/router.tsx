@@ -2,6 +2,7 @@ import { Navigate, createBrowserRouter } from "react-router";
 import { Layout } from "../components/Layout";
 import { EmptyState, Loading } from "../components/Loading";
 import { isStaff, useMe } from "../features/auth/api";
+import { LoginPage } from "../features/auth/LoginPage";
 import { RequireAuth } from "../features/auth/RequireAuth";
 import { InboxPage } from "../features/inbox/InboxPage";
 import { useDocumentTitle } from "../lib/title";
@@ -34,11 +35,12 @@ function NotFound() {
   return <EmptyState title="Page not found">Check the address, or go back to the tickets.</EmptyState>;
 }
 
-// The inbox is in the first chunk; every other page is a route `lazy`:
+// The inbox and the sign-in page are in the first chunk (a lazy sign-in route would let
+// RequireAuth's own redirect overtake the "session expired" one while its chunk loads); every other page is a route `lazy`:
 // its chunk loads on first use, before the router shows it (no half-rendered page) — the admin
 // pages most people never open cost them nothing.
 export const router = createBrowserRouter([
-  { path: "/login", lazy: () => pages.login().then((m) => ({ Component: m.LoginPage })), HydrateFallback: () => <Loading label="Loading the page" /> },
+  { path: "/login", element: <LoginPage /> },
   {
     element: <RequireAuth />,
     HydrateFallback: () => <Loading label="Loading the page" />,
