@@ -31,6 +31,7 @@ from helpline.auth.principal_cache import PrincipalCache
 from helpline.auth.ratelimit import RateLimiter
 from helpline.auth.usage import KeyUseRecorder
 from helpline.config import Settings, get_settings
+from helpline.console.endpoints import router as console_router
 from helpline.conversation.endpoints import router as conversation_router
 from helpline.db import Database, make_engine
 from helpline.draft.endpoints import router as draft_router
@@ -267,6 +268,10 @@ OPENAPI_TAGS = [
         "description": "Your saved inbox views: named ticket-list filters (agents and admins).",
     },
     {
+        "name": "console",
+        "description": "The web console's bootstrap: what every page needs once per session.",
+    },
+    {
         "name": "email",
         "description": "The email channel: mailboxes, the inbound endpoint, the quarantine and "
         "suppressed addresses.",
@@ -451,6 +456,7 @@ def include_routers(app: FastAPI, settings: Settings) -> None:
         macro_router,
         rule_router,
         view_router,
+        console_router,
     ):
         app.include_router(router)
     for router in (calendars_router, policies_router, clocks_router, queue_router, report_router):

@@ -178,6 +178,44 @@ class TestAcrossProcesses:
             assert created[0]["data"]["title"] == "through A"
         assert [m.id for m in on_a] == [m.id for m in on_b]
 
+    async def test_a_staff_stream_with_presence_starts_with_everyone_present(self, servers, keys):
+        a, b = servers
+        ticket = str(uuid.uuid4())
+        r = await call(
+            "PUT",
+            f"{a.base_url}/api/v1/tickets/{ticket}/presence",
+            json={"state": "replying"},
+            headers=keys["agent"],
+        )
+        assert r.status_code == 200, r.text
+
+        async def first_two(headers: dict[str, str]) -> list[Message]:
+            got: list[Message] = []
+            async with (
+                httpx.AsyncClient(base_url=b.base_url, timeout=30) as client,
+                client.stream("GET", STREAM, params={"presence": "true"}, headers=headers) as r,
+            ):
+                assert r.status_code == 200
+                async for m in messages(r):
+                    got.append(m)
+                    if len(got) == 2:
+                        return got
+            return got
+
+        ready, snapshot = await asyncio.wait_for(first_two(keys["agent"]), GUARD_S)
+        assert ready.event == "ready"
+        assert snapshot.event == "presence-snapshot"
+        assert snapshot.id is None  # not in the feed: Last-Event-ID stays the feed's
+        body = snapshot.json()
+        assert body["ttl_s"] > 0
+        mine = [p for p in body["data"] if p["ticket_id"] == ticket]
+        assert [p["state"] for p in mine] == ["replying"]
+        # a customer asking for presence gets none: ready, then heartbeats
+        ready, after = await asyncio.wait_for(first_two(keys["customer"]), GUARD_S)
+        assert ready.event == "ready"
+        assert after.comments == ["heartbeat"]
+        assert ticket not in after.data
+
     async def test_an_idle_stream_sends_heartbeats(self, servers, keys):
         a, _ = servers
         async with httpx.AsyncClient(base_url=a.base_url, timeout=30) as client:

@@ -1,5 +1,6 @@
-"""Budgets of the saved views' requests (issue 23): the inbox asks for the list on every load,
-so it is pinned like the ticket list's (tests/performance/test_request_budgets.py)."""
+"""Budgets of the saved views' requests and of the console bootstrap (issue 23): the console
+asks for them on every load, so they are pinned like the ticket list's
+(tests/performance/test_request_budgets.py)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,39 @@ class TestViewBudgets:
         assert len(create.sql) == 4, create.sql
         assert len(update.sql) == 3, update.sql  # actor context, the lock, the update
         assert create.redis_trips == update.redis_trips == 1
+
+
+class TestConsoleBootstrapBudget:
+    async def test_bootstrap_is_four_statements_and_one_redis_trip(
+        self,
+        client,
+        cast: Cast,
+        count,  # noqa: F811
+        warm,  # noqa: F811
+    ):
+        r = await client.post(
+            "/api/v1/teams",
+            json={"name": "Billing", "member_ids": [str(cast.agent.id)]},
+            headers=cast.admin.headers,
+        )
+        assert r.status_code == 201, r.text
+        for name in ("A", "B"):
+            r = await client.post(API, json={"name": name}, headers=cast.agent.headers)
+            assert r.status_code == 201, r.text
+        await _warm_up(client, cast.agent.headers)
+        with count() as staff:
+            r = await client.get("/api/v1/console", headers=cast.agent.headers)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [len(body["teams"]), len(body["views"])] == [1, 2]
+        assert len(body["staff"]) >= 2
+        # the caller, the teams with their members, the saved views, the staff directory:
+        # however many teams, views or staff there are
+        assert len(staff.sql) == 4, staff.sql
+        assert staff.redis_trips == 1  # the rate limit
+        await _warm_up(client, cast.alice.headers)
+        with count() as customer:
+            r = await client.get("/api/v1/console", headers=cast.alice.headers)
+        assert r.status_code == 200
+        assert len(customer.sql) == 1, customer.sql  # only the caller
+        assert customer.redis_trips == 1

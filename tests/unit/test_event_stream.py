@@ -230,6 +230,63 @@ class TestWatcher:
 
 
 class TestPresenceOnTheStream:
+    async def test_a_presence_stream_starts_with_everyone_present_then_the_changes(self):
+        feed = Feed()
+        w = watcher()
+        asked: list[int] = []
+
+        async def snapshot() -> str | None:
+            asked.append(w.presence_seq)
+            w.note_presence('{"state": "replying"}')  # a change racing the snapshot
+            return '{"data": [], "ttl_s": 30}'
+
+        staff = stream_feed(
+            w,
+            feed.read,
+            "start",
+            heartbeat_s=60,
+            max_s=60,
+            coalesce_s=0,
+            presence=True,
+            presence_snapshot=snapshot,
+        )
+        await anext(staff)  # ready
+        first = await anext(staff)
+        assert first == 'event: presence-snapshot\ndata: {"data": [], "ttl_s": 30}\n\n'
+        assert asked == [0]
+        # the racing change is not lost: it follows the snapshot (idempotent on the client)
+        assert await anext(staff) == 'event: presence\ndata: {"state": "replying"}\n\n'
+        await staff.aclose()
+
+    async def test_no_snapshot_message_when_presence_cannot_be_read_or_was_not_asked(self):
+        feed = Feed()
+        w = watcher()
+
+        async def unavailable() -> str | None:
+            return None
+
+        async def never() -> str | None:  # pragma: no cover - must not be called
+            raise AssertionError("a stream without presence asked for it")
+
+        staff = stream_feed(
+            w,
+            feed.read,
+            "start",
+            heartbeat_s=0.001,
+            max_s=60,
+            presence=True,
+            presence_snapshot=unavailable,
+        )
+        other = stream_feed(
+            w, feed.read, "start", heartbeat_s=0.001, max_s=60, presence_snapshot=never
+        )
+        await anext(staff)  # ready
+        await anext(other)  # ready
+        assert await anext(staff) == HEARTBEAT
+        assert await anext(other) == HEARTBEAT
+        await staff.aclose()
+        await other.aclose()
+
     async def test_presence_messages_reach_streams_that_asked_without_an_id_or_a_feed_read(self):
         feed = Feed()
         w = watcher()

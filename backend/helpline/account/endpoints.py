@@ -45,7 +45,6 @@ from helpline.errors import (
 )
 from helpline.http import IDEMPOTENT, JSON_BODY, UNSAFE, problem_responses
 from helpline.services import services
-from helpline.user import service as user_service
 from helpline.user.schemas import UserRead
 
 keys_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/v1/api-keys", tags=["api-keys"])
@@ -335,15 +334,7 @@ def password_resets(request: Request) -> PasswordResetStore:
     responses=problem_responses(),
 )
 async def me(session: SessionDep, principal: Authenticated) -> Me:
-    user = await user_service.get_user(session, principal.user_id)
-    return Me.model_validate(
-        {
-            **UserRead.model_validate(user).model_dump(),
-            "scopes": sorted(s.value for s in principal.scopes),
-            "authenticated_by": "session" if principal.session_id else "api_key",
-            "api_key_id": principal.api_key_id,
-        }
-    )
+    return await service.describe_me(session, principal)
 
 
 @user_credentials_router.post(

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpline.account.schemas import ApiKeyCreate
+from helpline.account.schemas import ApiKeyCreate, Me
 from helpline.auth import keys, principal_cache, repository
 from helpline.auth.password_reset import PasswordResetStore
 from helpline.auth.permissions import ROLE_SCOPES, Scope
@@ -36,6 +36,7 @@ from helpline.kit.rows import AnyRow
 from helpline.models import ApiKey
 from helpline.models.enums import Role
 from helpline.user import service as user_service
+from helpline.user.schemas import UserRead
 
 log = structlog.get_logger("helpline.auth")
 
@@ -405,6 +406,19 @@ async def redeem_password_reset(
         await store.delete_all(user_id)
 
     uow.after_commit(end_sessions)
+
+
+async def describe_me(session: AsyncSession, principal: Principal) -> Me:
+    """The authenticated user and what these credentials may do (key scopes ∩ current role)."""
+    user = await user_service.get_user(session, principal.user_id)
+    return Me.model_validate(
+        {
+            **UserRead.model_validate(user).model_dump(),
+            "scopes": sorted(s.value for s in principal.scopes),
+            "authenticated_by": "session" if principal.session_id else "api_key",
+            "api_key_id": principal.api_key_id,
+        }
+    )
 
 
 async def logout(store: SessionStore, principal: Principal) -> None:

@@ -124,8 +124,10 @@ async def stream_events(
     presence: Annotated[
         bool,
         Query(
-            description="Also send presence changes (`event: presence`, data as in "
-            "`GET /api/v1/presence`, `state` null when someone left; staff only, no `id:`)."
+            description="Also send presence (staff only, no `id:`): right after `ready`, "
+            "everyone present now (`event: presence-snapshot`, data as `GET /api/v1/presence` "
+            "answers; absent when Redis cannot say), then each change (`event: presence`, data "
+            "as one entry of that list, `state` null when someone left)."
         ),
     ] = False,
 ) -> EventStreamResponse:
@@ -151,6 +153,7 @@ async def stream_events(
         max_s=settings.events_stream_max_s,
         coalesce_s=settings.events_stream_coalesce_ms / 1000,
         presence=presence and principal.is_staff,
+        presence_snapshot=live.presence_snapshot(state, principal),
         share=live.share_key(principal, types=wanted, ticket_id=ticket_id),
     )
     return EventStreamResponse(body, headers=STREAM_HEADERS)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from helpline.auth.principal import SYSTEM_PRINCIPAL, Principal
+from helpline.errors import DependencyUnavailable
 from helpline.events import service
 from helpline.events.schemas import EventRead
 from helpline.kit.cache import feed_channel, presence_channel
@@ -277,19 +278,27 @@ async def stream_feed(
     coalesce_s: float = 0.05,
     retry_ms: int = 2000,
     presence: bool = False,
+    presence_snapshot: Callable[[], Awaitable[str | None]] | None = None,
     share: Hashable | None = None,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[str]:
     """The SSE text of a stream that starts after ``start``: a ``ready`` message carrying the
     start position as its id, then every event the reader may see, heartbeats while idle;
-    with ``presence``, presence changes too (``event: presence``, no id: not in the feed).
-    Streams given the same ``share`` key (:func:`share_key`) share their reads."""
+    with ``presence``, presence changes too (``event: presence``, no id: not in the feed),
+    after ``presence_snapshot``'s list of everyone present (``event: presence-snapshot``)
+    when given. Streams given the same ``share`` key (:func:`share_key`) share their reads."""
     ready = json.dumps({"cursor": start})
     yield f"retry: {retry_ms}\n" + frame(data=ready, event="ready", ident=start)
     cursor = start
     ends = monotonic() + max_s
     async with watcher.attached():
         sent_presence = watcher.presence_seq
+        if presence and presence_snapshot is not None:
+            # Taken after noting the watcher's position: a change racing it comes again as an
+            # `event: presence`, which replaces that person's entry (applying it twice is fine).
+            snapshot = await presence_snapshot()
+            if snapshot is not None:
+                yield frame(data=snapshot, event="presence-snapshot")
         read = True
         while True:
             if read:
@@ -318,6 +327,24 @@ async def stream_feed(
 
 
 # composition -------------------------------------------------------------------------------
+def presence_snapshot(
+    services: AppServices, principal: Principal
+) -> Callable[[], Awaitable[str | None]] | None:
+    """Everyone present now, as `GET /api/v1/presence` answers it, for a staff stream's first
+    message; None (no message) when Redis cannot say: the changes still follow."""
+    found = services.presence
+    if found is None:  # pragma: no cover - the lifespan always builds it
+        return None
+
+    async def snapshot() -> str | None:
+        try:
+            return (await found.list(principal, None)).model_dump_json()
+        except DependencyUnavailable:
+            return None
+
+    return snapshot
+
+
 def watcher_for(services: AppServices) -> FeedWatcher:
     """The process's watcher: Redis on the feed channel, the feed read as the system."""
     settings = services.settings

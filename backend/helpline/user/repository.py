@@ -78,6 +78,18 @@ async def list_users(
     return list((await session.execute(stmt)).all())
 
 
+async def list_staff_directory(session: AsyncSession, limit: int) -> list[AnyRow]:
+    """Active agents and admins by name (id, name, email, role): the console's directory;
+    ``limit + 1`` rows, to tell whether it was cut."""
+    stmt = (
+        select(User.id, User.name, User.email, User.role)
+        .where(User.role.in_([Role.agent.value, Role.admin.value]), User.is_active.is_(True))
+        .order_by(func.lower(User.name), User.id)
+        .limit(limit + 1)
+    )
+    return list((await session.execute(stmt)).all())
+
+
 async def update_user(
     session: AsyncSession, user_id: uuid.UUID, values: dict[str, Any]
 ) -> AnyRow | None:

@@ -18,6 +18,7 @@ from helpline.db import UnitOfWork
 from helpline.errors import (
     EmailTaken,
     LastAdmin,
+    PermissionDenied,
     SelfDemotion,
     UserNotFound,
     ValidationFailed,
@@ -129,6 +130,17 @@ async def list_users(
         after=after,
     )
     return USER_KEYSET.page(cursor_secret, rows, limit)
+
+
+async def staff_directory(
+    session: AsyncSession, principal: Principal, limit: int
+) -> tuple[list[AnyRow], bool]:
+    """Active agents and admins by name, at most ``limit``, and whether more exist (callers
+    with `users:read`)."""
+    if not principal.has(Scope.users_read):
+        raise PermissionDenied("Reading the staff directory needs `users:read`.")
+    rows = await repository.list_staff_directory(session, limit)
+    return rows[:limit], len(rows) > limit
 
 
 async def update_user(

@@ -35,7 +35,8 @@ function NotFound() {
   return <EmptyState title="Page not found">Check the address, or go back to the tickets.</EmptyState>;
 }
 
-// The inbox and the sign-in page are in the first chunk; every other page is a route `lazy`:
+// The inbox and the sign-in page are in the first chunk (a lazy sign-in route would let
+// RequireAuth's own redirect overtake the "session expired" one while its chunk loads); every other page is a route `lazy`:
 // its chunk loads on first use, before the router shows it (no half-rendered page) — the admin
 // pages most people never open cost them nothing.
 export const router = createBrowserRouter([

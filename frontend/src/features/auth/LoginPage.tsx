@@ -3,7 +3,8 @@ import { type FormEvent, useState } from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { useDocumentTitle } from "../../lib/title";
-import { meKey, signIn, useMe } from "./api";
+import { consoleQuery } from "../console/api";
+import { signIn, useMe } from "./api";
 import { safeNext } from "./next";
 import styles from "./LoginPage.module.css";
 
@@ -26,10 +27,9 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      const result = await signIn(String(form.get("email")), String(form.get("password")));
+      await signIn(String(form.get("email")), String(form.get("password")));
       client.clear();
-      client.setQueryData(meKey, { ...result.user, scopes: [], authenticated_by: "session", api_key_id: null });
-      await client.invalidateQueries({ queryKey: meKey });
+      await client.fetchQuery(consoleQuery); // who we are, teams, staff, views: one request
       navigate(next, { replace: true });
     } catch (err) {
       setError(err);

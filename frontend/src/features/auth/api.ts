@@ -1,26 +1,17 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQueryClient } from "@tanstack/react-query";
 import { api, type components, unwrap } from "../../lib/api/client";
-import { ApiError } from "../../lib/api/problem";
 import { setCsrfToken } from "../../lib/csrf";
+import { type Console, consoleKey, useConsole } from "../console/api";
 
 export type Me = components["schemas"]["Me"];
-export const meKey = ["me"] as const;
+/** The user lives in the console bootstrap's cache entry (null: no session). */
+export const meKey = consoleKey;
+
+const selectMe = (data: Console | null): Me | null => data?.me ?? null;
 
 /** The signed-in user, or null when there is no (valid) session. */
 export function useMe() {
-  return useQuery({
-    queryKey: meKey,
-    queryFn: async (): Promise<Me | null> => {
-      try {
-        return await unwrap(api.GET("/api/v1/auth/me"));
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) return null;
-        throw err;
-      }
-    },
-    staleTime: 60_000,
-    retry: false,
-  });
+  return useConsole(selectMe);
 }
 
 export async function signIn(email: string, password: string) {

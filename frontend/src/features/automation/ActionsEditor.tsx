@@ -1,6 +1,6 @@
 import { humanize } from "../../lib/format";
 import type { Team } from "../teams/api";
-import type { User } from "../users/api";
+import type { StaffMember } from "../users/api";
 import { ACTION_LABELS, type ActionDraft, type ActionType, PRIORITIES, STATUSES, newAction } from "./model";
 import styles from "./Automation.module.css";
 
@@ -8,7 +8,7 @@ interface Props {
   actions: ActionDraft[];
   onChange: (actions: ActionDraft[]) => void;
   types: ActionType[];
-  staff: User[] | undefined;
+  staff: StaffMember[] | undefined;
   teams: Team[] | undefined;
   /** Prefix of the controls' ids (two editors on one page). */
   idPrefix: string;

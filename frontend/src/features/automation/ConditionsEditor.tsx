@@ -1,7 +1,7 @@
 import { humanize } from "../../lib/format";
 import { useCalendars } from "../sla/api";
 import type { Team } from "../teams/api";
-import type { User } from "../users/api";
+import type { StaffMember } from "../users/api";
 import {
   CHANGEABLE,
   type ConditionDraft,
@@ -24,12 +24,12 @@ interface Props {
   legend: string;
   conditions: ConditionDraft[];
   onChange: (conditions: ConditionDraft[]) => void;
-  staff: User[] | undefined;
+  staff: StaffMember[] | undefined;
   teams: Team[] | undefined;
   idPrefix: string;
 }
 
-function choices(kind: string, staff: User[] | undefined, teams: Team[] | undefined): [string, string][] | null {
+function choices(kind: string, staff: StaffMember[] | undefined, teams: Team[] | undefined): [string, string][] | null {
   switch (kind) {
     case "event":
       return EVENTS.map((e) => [e, e]);

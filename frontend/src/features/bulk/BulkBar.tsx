@@ -3,7 +3,7 @@ import { ProblemMessage } from "../../components/ProblemMessage";
 import { humanize } from "../../lib/format";
 import { PRIORITIES, STATUSES } from "../inbox/filters";
 import type { Team } from "../teams/api";
-import type { User } from "../users/api";
+import type { StaffMember } from "../users/api";
 import { useBulkUpdate } from "./api";
 import { type BulkForm, type BulkResult, EMPTY_FORM, MAX_BULK, NONE, failures, summarize, toChanges } from "./changes";
 import styles from "./Bulk.module.css";
@@ -12,7 +12,7 @@ interface Props {
   /** The selected ticket ids, in the inbox's order. */
   ids: string[];
   titleOf: (id: string) => string;
-  staff: User[] | undefined;
+  staff: StaffMember[] | undefined;
   teams: Team[] | undefined;
   knownTags: string[];
   onClear: () => void;

@@ -2,7 +2,7 @@ import { type FormEvent, Suspense, lazy, useEffect, useRef, useState } from "rea
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { pages, preload } from "../../app/pages";
 import { EmptyState, Loading } from "../../components/Loading";
-import { type Shortcut, ShortcutsHelp } from "../../components/ShortcutsHelp";
+import type { Shortcut } from "../../components/ShortcutsHelp";
 import { ProblemMessage } from "../../components/ProblemMessage";
 import { cappedCount, formatDateTime, humanize } from "../../lib/format";
 import { useShortcuts } from "../../lib/shortcuts";
@@ -44,6 +44,7 @@ const SHORTCUTS: Shortcut[] = [
 ];
 
 // The bulk bar is its own chunk, loaded when the first ticket is selected.
+const ShortcutsHelp = lazy(() => import("../../components/ShortcutsHelp").then((m) => ({ default: m.ShortcutsHelp })));
 const BulkBar = lazy(() => import("../bulk/BulkBar").then((m) => ({ default: m.BulkBar })));
 
 const SORT_LABELS: Record<(typeof SORTS)[number], string> = {
@@ -410,7 +411,11 @@ function Inbox() {
           Keyboard shortcuts (?)
         </button>
       </p>
-      {help && <ShortcutsHelp shortcuts={SHORTCUTS} onClose={() => setHelp(false)} />}
+      {help && (
+        <Suspense fallback={null}>
+          <ShortcutsHelp shortcuts={SHORTCUTS} onClose={() => setHelp(false)} />
+        </Suspense>
+      )}
     </section>
   );
 }

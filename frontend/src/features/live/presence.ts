@@ -15,14 +15,21 @@ export interface PresenceMessage {
   expires_at?: string;
 }
 
-/** Everyone on every ticket now (staff only); kept current by the stream's presence messages. */
+/** Everyone on every ticket now (staff only): no request of its own — the live stream's first
+ * message (`presence-snapshot`) fills it, and its presence messages keep it current. */
 export function usePresence(enabled: boolean) {
   return useQuery({
     queryKey: presenceKey,
-    enabled,
+    enabled: false,
     staleTime: Number.POSITIVE_INFINITY,
-    queryFn: async () => (await unwrap(api.GET("/api/v1/presence"))).data,
+    queryFn: (): Presence[] => [],
+    select: (list: Presence[]) => (enabled ? list : []),
   });
+}
+
+/** The stream's first message: everyone present now (replaces what we had). */
+export function applyPresenceSnapshot(client: QueryClient, list: components["schemas"]["PresenceList"]): void {
+  client.setQueryData<Presence[]>(presenceKey, list.data);
 }
 
 /** Apply one presence message to the cached list (replace that person's entry on that ticket). */

@@ -1,75 +1,22 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
-import { type FeedEvent, SLA_LAG_MS, SlaFollowUp, applyEvent } from "./apply";
-import { type PresenceMessage, applyPresence } from "./presence";
 
-export const STREAM_URL = "/api/v1/events/stream";
-const MAX_BACKOFF_MS = 30_000;
-
-/** The change feed pushed by the server (Server-Sent Events) applied to the query caches: the
- * inbox and an open ticket follow other people's changes without reloading, and without a
- * polling loop. The browser reconnects by itself with Last-Event-ID (nothing missed, nothing
- * twice); when the server refused the connection (e.g. during a restart) we open a new one
- * after a backoff, resuming after the last event we applied. */
+/** The live stream applied to the query caches (see ./stream.ts). Its code is a chunk of its own,
+ * loaded after the first paint: the page shows what it fetched, then follows changes. */
 export function useLiveUpdates(enabled: boolean, presence = false, me: string | null = null): void {
-  // `presence` is on for staff: they also get presence, and the SLA follow-up refetch.
   const client = useQueryClient();
   useEffect(() => {
-    if (!enabled || typeof EventSource === "undefined") return;
-    let source: EventSource | null = null;
-    let last: string | null = null;
-    let failures = 0;
-    let timer: number | undefined;
-    let stopped = false;
-    let connected = false;
-    // Staff see SLA deadlines, which the worker moves about a second after each change.
-    const sla = presence ? new SlaFollowUp() : null;
-    let slaTimer: number | undefined;
-
-    const open = () => {
-      const query = new URLSearchParams();
-      if (last) query.set("after", last);
-      if (presence) query.set("presence", "true");
-      const url = query.size ? `${STREAM_URL}?${query.toString()}` : STREAM_URL;
-      const current = new EventSource(url, { withCredentials: true });
-      source = current;
-      current.addEventListener("ready", (e) => {
-        failures = 0;
-        // Presence said while we were away is not replayed (it is not in the feed): ask again.
-        if (connected && presence) void client.invalidateQueries({ queryKey: ["presence"] });
-        connected = true;
-        if (last === null) last = (e as MessageEvent).lastEventId || null;
-      });
-      current.onmessage = (e: MessageEvent<string>) => {
-        last = e.lastEventId || last;
-        try {
-          const event = JSON.parse(e.data) as FeedEvent;
-          applyEvent(client, event, presence ? me : null);
-          if (sla?.note(event)) slaTimer = window.setTimeout(() => sla.flush(client), SLA_LAG_MS);
-        } catch {
-          // a malformed message is skipped; the next refetch shows the truth
-        }
-      };
-      current.addEventListener("presence", (e) => {
-        try {
-          applyPresence(client, JSON.parse((e as MessageEvent<string>).data) as PresenceMessage);
-        } catch {
-          // skipped; presence expires by itself
-        }
-      });
-      current.onerror = () => {
-        if (current.readyState !== EventSource.CLOSED || stopped) return; // the browser retries
-        failures += 1;
-        const wait = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(failures, 5));
-        timer = window.setTimeout(open, wait);
-      };
-    };
-    open();
+    if (!enabled) return;
+    let stop: (() => void) | null = null;
+    let cancelled = false;
+    import("./stream")
+      .then(({ startLiveUpdates }) => {
+        if (!cancelled) stop = startLiveUpdates(client, presence, me);
+      })
+      .catch(() => undefined); // no live updates until the next page load; the pages still work
     return () => {
-      stopped = true;
-      window.clearTimeout(timer);
-      window.clearTimeout(slaTimer);
-      source?.close();
+      cancelled = true;
+      stop?.();
     };
   }, [enabled, presence, me, client]);
 }

@@ -1,16 +1,15 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, type components, unwrap } from "../../lib/api/client";
+import { type Console, refreshConsole, useConsole } from "../console/api";
 
 export type Team = components["schemas"]["TeamRead"];
 
-/** Every team with its members (staff read them; small lists, cached for a while). */
+const selectTeams = (data: Console | null): Team[] =>
+  [...(data?.teams ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+
+/** Every team with its members (staff read them), from the console bootstrap. */
 export function useTeams(enabled = true) {
-  return useQuery({
-    queryKey: ["teams"],
-    enabled,
-    staleTime: 60_000,
-    queryFn: async () => (await unwrap(api.GET("/api/v1/teams"))).sort((a, b) => a.name.localeCompare(b.name)),
-  });
+  return useConsole(selectTeams, enabled);
 }
 
 export function teamName(teams: Team[] | undefined, id: string | null | undefined): string | null {
@@ -28,7 +27,7 @@ export function useCreateTeam() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (body: components["schemas"]["TeamCreate"]) => unwrap(api.POST("/api/v1/teams", { body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["teams"] }),
+    onSuccess: () => refreshConsole(client),
   });
 }
 
@@ -37,7 +36,7 @@ export function useUpdateTeam() {
   return useMutation({
     mutationFn: ({ id, body }: { id: string; body: components["schemas"]["TeamUpdate"] }) =>
       unwrap(api.PATCH("/api/v1/teams/{team_id}", { params: { path: { team_id: id } }, body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["teams"] }),
+    onSuccess: () => refreshConsole(client),
   });
 }
 
@@ -45,6 +44,6 @@ export function useDeleteTeam() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/teams/{team_id}", { params: { path: { team_id: id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["teams"] }),
+    onSuccess: () => refreshConsole(client),
   });
 }

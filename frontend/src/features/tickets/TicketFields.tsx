@@ -6,7 +6,7 @@ import { humanize } from "../../lib/format";
 import { tooLong } from "../../lib/text";
 import { PRIORITIES, type Status } from "../inbox/filters";
 import { type Team, teamName } from "../teams/api";
-import { nameOf, type User } from "../users/api";
+import { nameOf, type StaffMember } from "../users/api";
 import { type TicketDetail, type TicketUpdate, useTicket, useUpdateTicket } from "./api";
 import {
   type FieldConflict,
@@ -58,7 +58,7 @@ function changedChoices(ticket: TicketDetail, draft: Choices, staff: boolean): T
 interface Props {
   ticket: TicketDetail;
   staff: boolean;
-  people: User[] | undefined;
+  people: StaffMember[] | undefined;
   teams?: Team[] | undefined;
 }
 

@@ -1,34 +1,18 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, type components, unwrap } from "../../lib/api/client";
+import { type Console, refreshConsole, useConsole } from "../console/api";
 
 export type User = components["schemas"]["UserRead"];
 export type Role = components["schemas"]["Role"];
+/** An active agent or admin as the console's directory has them (names, assignee choices). */
+export type StaffMember = components["schemas"]["StaffMember"];
 
-/** Every active agent and admin, page by page (bounded: staff lists are small). */
-async function allStaff(): Promise<User[]> {
-  const users: User[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 20; page++) {
-    const result: { data: User[]; meta: { next_cursor?: string | null; has_more: boolean } } = await unwrap(
-      api.GET("/api/v1/users", {
-        params: { query: { staff: true, is_active: true, limit: 100, ...(cursor ? { cursor } : {}) } },
-      }),
-    );
-    users.push(...result.data);
-    if (!result.meta.has_more || !result.meta.next_cursor) break;
-    cursor = result.meta.next_cursor;
-  }
-  return users;
-}
+const selectStaff = (data: Console | null): StaffMember[] =>
+  [...(data?.staff ?? [])].sort((a, b) => a.name.localeCompare(b.name));
 
-/** Agents and admins (assignee choices and names), one request; agents and admins may read users. */
+/** Agents and admins (assignee choices and names), from the console bootstrap. */
 export function useStaff(enabled: boolean) {
-  return useQuery({
-    queryKey: ["users", "staff"],
-    enabled,
-    staleTime: 5 * 60_000,
-    queryFn: async () => (await allStaff()).sort((a, b) => a.name.localeCompare(b.name)),
-  });
+  return useConsole(selectStaff, enabled);
 }
 
 export function useUser(id: string | null | undefined, enabled = true) {
@@ -70,7 +54,8 @@ export function useCreateUser() {
   return useMutation({
     mutationFn: (body: components["schemas"]["UserCreate"]) =>
       unwrap(api.POST("/api/v1/users", { body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["users"] }),
+    // the console directory names staff (and holds me): read it again too
+    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: ["users"] }), refreshConsole(client)]),
   });
 }
 
@@ -79,7 +64,8 @@ export function useUpdateUser() {
   return useMutation({
     mutationFn: ({ id, body }: { id: string; body: components["schemas"]["UserUpdate"] }) =>
       unwrap(api.PATCH("/api/v1/users/{user_id}", { params: { path: { user_id: id } }, body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["users"] }),
+    // the console directory names staff (and holds me): read it again too
+    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: ["users"] }), refreshConsole(client)]),
   });
 }
 
@@ -88,11 +74,12 @@ export function useDeactivateUser() {
   return useMutation({
     mutationFn: (id: string) =>
       unwrap(api.DELETE("/api/v1/users/{user_id}", { params: { path: { user_id: id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["users"] }),
+    // the console directory names staff (and holds me): read it again too
+    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: ["users"] }), refreshConsole(client)]),
   });
 }
 
-export function nameOf(users: User[] | undefined, id: string | null | undefined): string {
+export function nameOf(users: { id: string; name: string }[] | undefined, id: string | null | undefined): string {
   if (!id) return "Unassigned";
   return users?.find((u) => u.id === id)?.name ?? "Someone";
 }

@@ -1,28 +1,24 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, type components, unwrap } from "../../lib/api/client";
+import { type Console, refreshConsole, useConsole } from "../console/api";
 
 export type SavedView = components["schemas"]["ViewRead"];
 export type ViewCreate = components["schemas"]["ViewCreate"];
 export type ViewUpdate = components["schemas"]["ViewUpdate"];
 
-export const viewsKey = ["views"] as const;
+const selectViews = (data: Console | null): SavedView[] => data?.views ?? [];
 
-/** The signed-in agent's saved views: one small request, kept for the session (only their own
- * changes change it, and those update the cache). */
+/** The signed-in agent's saved views, from the console bootstrap (their own changes read it
+ * again). */
 export function useViews(enabled = true) {
-  return useQuery({
-    queryKey: viewsKey,
-    enabled,
-    staleTime: 5 * 60_000,
-    queryFn: () => unwrap(api.GET("/api/v1/views")),
-  });
+  return useConsole(selectViews, enabled);
 }
 
 export function useCreateView() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (body: ViewCreate) => unwrap(api.POST("/api/v1/views", { body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: viewsKey }),
+    onSuccess: () => refreshConsole(client),
   });
 }
 
@@ -31,7 +27,7 @@ export function useUpdateView() {
   return useMutation({
     mutationFn: ({ id, body }: { id: string; body: ViewUpdate }) =>
       unwrap(api.PATCH("/api/v1/views/{view_id}", { params: { path: { view_id: id } }, body })),
-    onSuccess: () => client.invalidateQueries({ queryKey: viewsKey }),
+    onSuccess: () => refreshConsole(client),
   });
 }
 
@@ -39,7 +35,7 @@ export function useDeleteView() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (id: string) => unwrap(api.DELETE("/api/v1/views/{view_id}", { params: { path: { view_id: id } } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: viewsKey }),
+    onSuccess: () => refreshConsole(client),
   });
 }
 
@@ -52,6 +48,6 @@ export function useMoveViews() {
         await unwrap(api.PATCH("/api/v1/views/{view_id}", { params: { path: { view_id: id } }, body: { position } }));
       }
     },
-    onSettled: () => client.invalidateQueries({ queryKey: viewsKey }),
+    onSettled: () => refreshConsole(client),
   });
 }
