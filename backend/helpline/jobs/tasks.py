@@ -39,6 +39,7 @@ SCHEDULE = {
     "retry_stalled_jobs": "* * * * *",
     "sla_tick": "* * * * *",
     "reports_tick": "* * * * *",
+    "reports_maintain": "50 * * * *",
 }
 
 
@@ -91,6 +92,15 @@ async def sla_tick(timestamp: int) -> int:
 async def reports_tick(timestamp: int) -> int:
     """The reports consumer's safety net where no worker runs it continuously."""
     return await report_runner.follow_feed(current().database)
+
+
+@blueprint.periodic(cron=SCHEDULE["reports_maintain"])
+@blueprint.task(name="reports_maintain", queue="maintenance", retry=RETRY)
+async def reports_maintain(timestamp: int) -> int:
+    """Purged tickets out of the report rollups; a new zone's rollups built (backfill)."""
+    done = await report_runner.maintain(current().database)
+    log.info("report rollups maintained", purged=done.purged, built=done.built)
+    return done.purged
 
 
 @blueprint.periodic(cron=SCHEDULE["events_purge"])

@@ -30,6 +30,11 @@ KEY_COLUMNS = (
 )  # fmt: skip
 
 
+GRAIN_COMMENT = (
+    "0: totals; 1: by priority, team, mailbox, channel; 2: 1 + assignee; 3: assignee only."
+)
+
+
 class ReportRollup(Base):
     """Sums of one kind of contribution per local day and key (upserted with deltas)."""
 
@@ -40,26 +45,24 @@ class ReportRollup(Base):
     )
 
     zone: Mapped[str] = mapped_column(Text, comment="IANA zone whose local days these are.")
-    grain: Mapped[int] = mapped_column(
-        SmallInteger, comment="0: totals; 1: by priority, team, mailbox, channel; 2: + assignee."
-    )
+    grain: Mapped[int] = mapped_column(SmallInteger, comment=GRAIN_COMMENT)
     kind: Mapped[str] = mapped_column(
         Text,
         comment="created | first_response | solved | solved_first | solved_final | reopened |"
         " reopened_first_solve.",
     )
     assignee_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), comment="Current assignee (grain 2); the nil UUID for none."
+        UUID(as_uuid=True), comment="Current assignee (grains 2 and 3); the nil UUID for none."
     )
     day: Mapped[date] = mapped_column(Date, comment="Local day in `zone`.")
-    priority: Mapped[str] = mapped_column(Text, comment="Current priority ('' at grain 0).")
+    priority: Mapped[str] = mapped_column(Text, comment="Current priority ('' at grains 0, 3).")
     team_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), comment="Current team; the nil UUID for none."
     )
     mailbox_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), comment="The ticket's mailbox; the nil UUID for none."
     )
-    channel: Mapped[str] = mapped_column(Text, comment="email | api ('' at grain 0).")
+    channel: Mapped[str] = mapped_column(Text, comment="email | api ('' at grains 0, 3).")
     n: Mapped[int] = mapped_column(BigInteger, comment="Contributions (facts) counted.")
     cal_n: Mapped[int] = mapped_column(BigInteger, comment="Of those, with calendar seconds.")
     cal_sum: Mapped[int] = mapped_column(BigInteger, comment="Sum of calendar seconds.")

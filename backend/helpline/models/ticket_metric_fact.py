@@ -12,7 +12,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
-    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -41,8 +40,11 @@ class TicketMetricFact(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    # No foreign key: a purged (hard-deleted) ticket's facts stay until the rollups have taken
+    # its contributions away with them (report.maintenance); reports join live tickets.
     ticket_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("tickets.id", ondelete="CASCADE")
+        UUID(as_uuid=True),
+        comment="The ticket (no foreign key: kept after a purge until the rollups withdraw it).",
     )
     kind: Mapped[str] = mapped_column(Text, comment="created | first_response | solved | reopened.")
     seq: Mapped[int] = mapped_column(

@@ -126,7 +126,11 @@ async def sync(session: AsyncSession, locked: Locked) -> int:
                 bins["bin"].append(b)
                 bins["count"].append(c)
     await repository.apply_deltas(session, rows, bins)
-    await repository.save_states(session, saves)
+    # A purged ticket (no row) has left the rollups now: its facts and state go too.
+    gone = [tid for tid in ids if tid not in tickets]
+    await repository.save_states(session, [s for s in saves if s["ticket_id"] not in gone])
+    if gone:
+        await repository.forget(session, gone)
     return len(rows["zone"])
 
 
@@ -141,8 +145,13 @@ async def mark_ready(session: AsyncSession, zones: Sequence[str]) -> None:
     await repository.mark_ready(session, zones)
 
 
-async def zones(session: AsyncSession) -> list[str]:
-    return sorted(await repository.sync_zones(session))
+async def zones(session: AsyncSession) -> dict[str, bool]:
+    """The zones kept (adding the SLA calendars' new zones) → whether reports may read them."""
+    return await repository.sync_zones(session)
+
+
+async def purged_tickets(session: AsyncSession, limit: int) -> list[uuid.UUID]:
+    return await repository.purged_tickets(session, limit)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -157,7 +166,21 @@ def _local_midnight(moment: datetime, zone: ZoneInfo) -> date | None:
     return local.date() if local.timetz().replace(tzinfo=None) == time(0) else None
 
 
-async def plan(session: AsyncSession, scope: Scope, *, grain: int = 0) -> Plan | None:
+def grain_for(scope: Scope, *, by_key: bool = False, by_assignee: bool = False) -> int:
+    """The coarsest grain with the report's filters and grouping: the key columns (priority,
+    team, mailbox, channel) and/or the assignee."""
+    key = (
+        by_key or scope.priority is not None or scope.mailbox is not None or scope.team is not None
+    )
+    assignee = by_assignee or scope.agent is not None
+    if assignee:
+        return 2 if key else 3
+    return 1 if key else 0
+
+
+async def plan(
+    session: AsyncSession, scope: Scope, *, by_key: bool = False, by_assignee: bool = False
+) -> Plan | None:
     """The rollups' grain and local days for this report, or None: read the facts."""
     if scope.source == "facts" or scope.metadata:
         return None
@@ -165,13 +188,9 @@ async def plan(session: AsyncSession, scope: Scope, *, grain: int = 0) -> Plan |
     d0, d1 = _local_midnight(scope.start, zone), _local_midnight(scope.end, zone)
     if d0 is None or d1 is None:
         return None
-    if scope.agent is not None:
-        grain = 2
-    elif grain == 0 and (scope.priority or scope.mailbox or scope.team):
-        grain = 1
     if not await repository.zone_ready(session, scope.time_zone):
         return None
-    return Plan(grain, (d0, d1))
+    return Plan(grain_for(scope, by_key=by_key, by_assignee=by_assignee), (d0, d1))
 
 
 def _r(value: float | None) -> float | None:

@@ -1,4 +1,5 @@
-"""The worker's reports consumer: follow the change feed and record metric facts.
+"""The worker's reports consumer: follow the change feed and record metric facts; and the
+rollups' maintenance (purged tickets, zones not yet built).
 
 Each batch is its own transaction (system actor ``job:reports``), so a long catch-up never holds
 the feed (ADR 0012) and a crash repeats at most one batch — harmlessly, facts being insert-only.
@@ -9,19 +10,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from helpline.db import ActorContext, Database
-from helpline.report import service
+from helpline.report import recorder
 
 ACTOR = ActorContext.system("reports")
 
 
-async def follow_feed(database: Database, *, batch: int = service.FEED_BATCH) -> int:
+async def follow_feed(database: Database, *, batch: int = recorder.FEED_BATCH) -> int:
     """Read the feed until caught up (or another worker holds it); returns events read."""
     total = 0
     while True:
         async with database.unit_of_work(ACTOR) as uow:
-            read = await service.follow_feed(uow.session, batch=batch)
+            read = await recorder.follow_feed(uow.session, batch=batch)
         total += read
         if read < batch:
             return total
@@ -38,18 +40,43 @@ async def backfill(
     (facts are insert-only; a ticket's rollups are synced to what its state says is missing).
     The zones kept when it starts are marked ready at the end: every ticket is in them then."""
     async with database.unit_of_work(ACTOR) as uow:
-        zones = await service.rollup_zones(uow.session)
+        zones = sorted(await recorder.rollup_zones(uow.session))
     after: uuid.UUID | None = None
     tickets = facts = 0
     while True:
         async with database.unit_of_work(ACTOR) as uow:
-            ids, written = await service.backfill_batch(uow.session, after, batch=batch)
+            ids, written = await recorder.backfill_batch(uow.session, after, batch=batch)
         tickets += len(ids)
         facts += written
         if progress is not None:
             progress(len(ids))
         if len(ids) < batch:
             async with database.unit_of_work(ACTOR) as uow:
-                await service.mark_rollups_ready(uow.session, zones)
+                await recorder.mark_rollups_ready(uow.session, zones)
             return tickets, facts
         after = ids[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Maintained:
+    purged: int  # purged tickets taken out of the rollups
+    built: list[str]  # zones whose rollups were built (backfilled) and are now read
+
+
+async def maintain(database: Database, *, batch: int = 500) -> Maintained:
+    """The hourly job: take purged tickets out of the rollups, and when a zone is kept but not
+    ready (an SLA calendar in a new zone, or rollups added to an existing install), run the
+    backfill, which builds it and marks it ready — no manual step."""
+    purged = 0
+    while True:
+        async with database.unit_of_work(ACTOR) as uow:
+            n = await recorder.withdraw_purged(uow.session, batch=batch)
+        purged += n
+        if n < batch:
+            break
+    async with database.unit_of_work(ACTOR) as uow:
+        pending = sorted(z for z, ready in (await recorder.rollup_zones(uow.session)).items()
+                         if not ready)  # fmt: skip
+    if pending:
+        await backfill(database, batch=batch)
+    return Maintained(purged, pending)

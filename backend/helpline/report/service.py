@@ -1,18 +1,13 @@
-"""Reports (staff only) over immutable per-ticket metric facts, and the facts' writers.
+"""Reports (staff only) over the daily rollups when they can answer, else the metric facts.
 
-The worker's consumer (``report.runner``) reads the change feed and records the facts of the
-tickets it touched; ``helpline reports backfill`` does the same for every ticket. A fact is
-written once (``ON CONFLICT DO NOTHING``): several workers, a retried batch or a backfill
-racing the consumer leave the same rows. Definitions: docs/reports.md.
+The facts and rollups are written by ``report.recorder``. Definitions: docs/reports.md.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -23,7 +18,6 @@ from helpline.auth.principal import Principal
 from helpline.errors import PermissionDenied, ValidationFailed
 from helpline.kit.rows import AnyRow
 from helpline.report import repository, rollups
-from helpline.report.facts import SPAN, facts_of
 from helpline.report.rollup import NIL
 from helpline.report.schemas import (
     AttainmentReport,
@@ -44,7 +38,6 @@ from helpline.report.schemas import (
     VolumeGroup,
     VolumeReport,
 )
-from helpline.sla import service as sla_service
 
 FILTERS = (
     " Filters (`agent`, `priority`, `mailbox`, `team`, `metadata.<key>=<value>`) apply to the "
@@ -85,7 +78,6 @@ DEFINITIONS = {
     ),
 }
 MAX_DAYS = 400
-FEED_BATCH = 500
 
 
 def require_staff(principal: Principal) -> None:
@@ -147,11 +139,11 @@ def _n(row: AnyRow | None) -> int:
     return 0 if row is None else int(row.n)
 
 
-# volume's group_by → the rollup column and the least grain that has it
+# volume's group_by → the rollup column it groups by
 ROLLUP_GROUPS = {
-    VolumeGroup.channel: ("channel", 1),
-    VolumeGroup.priority: ("priority", 1),
-    VolumeGroup.agent: ("assignee_id", 2),
+    VolumeGroup.channel: "channel",
+    VolumeGroup.priority: "priority",
+    VolumeGroup.agent: "assignee_id",
 }
 
 
@@ -308,8 +300,9 @@ async def volume_report(
     require_staff(principal)
     check_period(scope.start, scope.end)
     groups: dict[datetime, list[VolumeCount]] = defaultdict(list)
-    column, grain = ROLLUP_GROUPS[group_by]
-    plan = await rollups.plan(session, scope, grain=grain)
+    column = ROLLUP_GROUPS[group_by]
+    by_assignee = group_by is VolumeGroup.agent
+    plan = await rollups.plan(session, scope, by_key=not by_assignee, by_assignee=by_assignee)
     if plan is not None:
         source = ReportSource.rollup
         for r in await rollups.counts(session, scope, plan, ["created"], group=column):
@@ -391,84 +384,3 @@ def to_csv(report: BaseModel) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
-
-
-# -- writing facts -------------------------------------------------------------------------------
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-async def record_facts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> int:
-    """Write the facts these tickets' history holds that are not written yet, and bring the
-    rollups in step (facts and current keys); returns how many facts were written."""
-    ids = sorted(set(ids))
-    if not ids:
-        return 0
-    # The sync states are locked first: one writer per ticket at a time, in id order.
-    states = await rollups.lock(session, ids)
-    written = await _write_facts(session, ids)
-    await rollups.sync(session, states)
-    return written
-
-
-async def _write_facts(session: AsyncSession, ids: list[uuid.UUID]) -> int:
-    tickets = await repository.load_tickets(session, ids)
-    if not tickets:
-        return 0
-    live = [t.id for t in tickets]
-    changes: dict[uuid.UUID, list[AnyRow]] = defaultdict(list)
-    for row in await repository.load_status_changes(session, live):
-        changes[row.ticket_id].append(row)
-    responses = {r.ticket_id: r for r in await repository.first_responses(session, live)}
-    have = await repository.fact_keys(session, live)
-    new: list[dict[str, Any]] = []
-    for ticket in tickets:
-        for fact in facts_of(ticket, changes[ticket.id], responses.get(ticket.id)):
-            if (fact["ticket_id"], fact["kind"], fact["seq"]) not in have:
-                new.append(fact)
-    if not new:
-        return 0
-    spans = [f for f in new if f[SPAN] is not None]
-    engines = await sla_service.business_calendars(session, sorted({f["ticket_id"] for f in spans}))
-    for fact in new:
-        span = fact.pop(SPAN)
-        engine = engines.get(fact["ticket_id"])
-        fact["business_seconds"] = (
-            None
-            if span is None or engine is None
-            else engine.elapsed(_epoch(span[0]), _epoch(span[1]))
-        )
-    return await repository.insert_facts(session, new)
-
-
-async def follow_feed(session: AsyncSession, *, batch: int = FEED_BATCH) -> int:
-    """One batch of the change feed: record the touched tickets' facts, move the position.
-
-    Returns the number of events read (0: caught up, or another worker holds the position)."""
-    events = await repository.FEED.take(session, batch)
-    if not events:
-        return 0
-    touched = {
-        e.ticket_id for e in events if e.ticket_id is not None and not e.type.startswith("sla.")
-    }
-    await record_facts(session, sorted(touched))
-    await repository.FEED.move_past(session, events[-1])
-    return len(events)
-
-
-async def backfill_batch(
-    session: AsyncSession, after: uuid.UUID | None, *, batch: int = 500
-) -> tuple[list[uuid.UUID], int]:
-    """Facts of the next ``batch`` tickets after ``after`` (id order): (ids, facts written)."""
-    ids = await repository.tickets_after(session, after, batch)
-    return ids, await record_facts(session, ids)
-
-
-async def rollup_zones(session: AsyncSession) -> list[str]:
-    """The zones rollups are kept in (UTC and the SLA calendars' zones, added when missing)."""
-    return await rollups.zones(session)
-
-
-async def mark_rollups_ready(session: AsyncSession, zones: Sequence[str]) -> None:
-    """After every live ticket was synced: reports may read these zones' rollups."""
-    await rollups.mark_ready(session, zones)

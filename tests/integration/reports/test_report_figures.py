@@ -22,7 +22,7 @@ from sqlalchemy import insert, text
 
 from helpline.kit.ids import new_id
 from helpline.models import TicketHistory
-from helpline.report import service as report_service
+from helpline.report import recorder
 from helpline.sla import service as sla_service
 from tests.fixtures.actors import Cast
 from tests.fixtures.factories import make_message, make_metadata, make_ticket
@@ -95,7 +95,7 @@ async def tickets(client, cast: Cast, session) -> dict[str, uuid.UUID]:
     await make_message(session, d, None, sender_type="system", timestamp=at(3, 0))
     await status(session, d, "new", "solved", at(3, 9), None)
     await session.flush()
-    await report_service.record_facts(session, [a, b, c, d])
+    await recorder.record_facts(session, [a, b, c, d])
     return {"a": a, "b": b, "c": c, "d": d}
 
 
@@ -107,7 +107,7 @@ async def get(client, cast: Cast, report: str, params: dict) -> dict:
 
 class TestFacts:
     async def test_facts_are_written_once(self, session, tickets) -> None:
-        again = await report_service.record_facts(session, list(tickets.values()))
+        again = await recorder.record_facts(session, list(tickets.values()))
         assert again == 0
         rows = (
             await session.execute(
@@ -138,7 +138,7 @@ class TestFacts:
             headers=cast.admin.headers,
         )
         assert r.status_code == 200, r.text
-        await report_service.record_facts(session, list(tickets.values()))
+        await recorder.record_facts(session, list(tickets.values()))
         body = await get(client, cast, "first-response", BERLIN)
         assert [b["business"]["avg"] for b in body["buckets"]] == [H, 2 * H]  # as written
 

@@ -16,7 +16,7 @@ from helpline.auth.principal import SYSTEM_PRINCIPAL
 from helpline.config import Settings
 from helpline.db import Database, make_engine
 from helpline.models.enums import Role
-from helpline.report import runner
+from helpline.report import recorder, runner
 from helpline.report import service as report_service
 from helpline.report.histogram import RELATIVE_ERROR
 from helpline.report.schemas import Scope, VolumeGroup
@@ -146,7 +146,7 @@ class TestTicketsMoveBetweenKeys:
             text("UPDATE tickets SET priority = 'low', assigned_to = :agent WHERE id = :id"),
             {"agent": cast.agent.id, "id": b},
         )
-        await report_service.record_facts(session, [b])
+        await recorder.record_facts(session, [b])
         high = await get(client, cast, "first-response", {**BERLIN, "priority": "high"})
         low = await get(client, cast, "first-response", {**BERLIN, "priority": "low"})
         mine = await get(client, cast, "first-response", {**BERLIN, "agent": str(cast.agent.id)})
@@ -160,7 +160,7 @@ class TestTicketsMoveBetweenKeys:
         await session.execute(
             text("UPDATE tickets SET deleted_at = now() WHERE id = :id"), {"id": b}
         )
-        await report_service.record_facts(session, [b])
+        await recorder.record_facts(session, [b])
         assert (await get(client, cast, "first-response", {**BERLIN, "priority": "low"}))[
             "buckets"
         ] == []
@@ -168,7 +168,7 @@ class TestTicketsMoveBetweenKeys:
 
     async def test_a_repeated_sync_changes_nothing(self, session, tickets):  # noqa: F811
         before = await snapshot(session)
-        assert await report_service.record_facts(session, list(tickets.values())) == 0
+        assert await recorder.record_facts(session, list(tickets.values())) == 0
         assert await snapshot(session) == before
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from helpline.kit.ids import new_id
 from helpline.models import TicketHistory
-from helpline.report import service as report_service
+from helpline.report import recorder
 from helpline.sla import service
 from tests.fixtures.actors import Cast
 from tests.fixtures.factories import make_message, make_ticket
@@ -76,7 +76,7 @@ async def fixtures(client, cast: Cast, session) -> list[uuid.UUID]:
     await status(session, d, "open", "solved", T0 + timedelta(hours=4))
     await session.flush()
     await service.derive_tickets(session, [a, b, c, d], T0 + timedelta(days=2))
-    await report_service.record_facts(session, [a, b, c, d])
+    await recorder.record_facts(session, [a, b, c, d])
     return [a, b, c, d]
 
 

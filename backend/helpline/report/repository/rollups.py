@@ -110,6 +110,33 @@ async def save_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None
     )
 
 
+async def purged_tickets(session: AsyncSession, limit: int) -> list[uuid.UUID]:
+    """Tickets with a sync state but no row: purged (hard-deleted) since their last sync.
+
+    An anti-join of the states with the tickets (both by primary key): the hourly maintenance
+    job's scan, not the consumer's."""
+    result = await session.execute(
+        text(
+            "SELECT s.ticket_id FROM ticket_rollup_states s WHERE NOT EXISTS"
+            " (SELECT 1 FROM tickets t WHERE t.id = s.ticket_id) ORDER BY 1 LIMIT :limit"
+        ),
+        {"limit": limit},
+    )
+    return list(result.scalars())
+
+
+async def forget(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    """Purged tickets whose contributions were taken away: their facts and states go."""
+    await session.execute(
+        text(
+            "WITH gone AS (DELETE FROM ticket_rollup_states WHERE ticket_id = ANY(:ids)"
+            " RETURNING ticket_id)"
+            " DELETE FROM ticket_metric_facts f USING gone WHERE f.ticket_id = gone.ticket_id"
+        ),
+        {"ids": list(ids)},
+    )
+
+
 KEY_TYPES = {
     "zone": "text",
     "grain": "smallint",

@@ -5,9 +5,12 @@ import {
   controlsToParams,
   csvHref,
   formatDuration,
+  formatPercentile,
   formatRate,
+  hasClockFigures,
   localMidnight,
   reportQuery,
+  sourceNote,
 } from "./reports";
 
 describe("report controls", () => {
@@ -50,5 +53,26 @@ describe("formatting", () => {
     expect([formatRate(0.5), formatRate(null)]).toEqual(["50 %", "—"]);
     expect(bucketLabel("2026-11-02T23:00:00Z", "day", "Europe/Berlin")).toBe("3 Nov");
     expect(bucketLabel("2026-10-31T23:00:00Z", "month", "Europe/Berlin")).toBe("Nov 2026");
+  });
+});
+
+describe("where figures come from", () => {
+  const rollup = { source: "rollup", approximate: true };
+  const facts = { source: "facts", approximate: false };
+
+  it("marks approximate percentiles, never a missing one", () => {
+    expect([formatPercentile(12600, rollup), formatPercentile(null, rollup)]).toEqual(["≈ 3.5 h", "—"]);
+    expect(formatPercentile(12600, facts)).toBe("3.5 h");
+  });
+
+  it("has SLA clock figures only from the facts", () => {
+    expect([hasClockFigures(rollup), hasClockFigures(facts)]).toEqual([false, true]);
+  });
+
+  it("says the source and what is approximate", () => {
+    expect(sourceNote(rollup)).toBe("From daily rollups; ≈ marks medians and 90th percentiles, which are within 5 % of the exact value.");
+    expect(sourceNote({ source: "rollup", approximate: false })).toBe("From daily rollups; exact.");
+    expect(sourceNote(facts)).toBe("From the metric facts; exact.");
+    expect(sourceNote({ source: "clocks", approximate: false })).toBe("From the SLA clocks; exact.");
   });
 });

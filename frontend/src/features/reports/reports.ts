@@ -122,3 +122,29 @@ export function bucketLabel(start: string, interval: Interval, zone: string): st
 export function formatRate(rate: number | null | undefined): string {
   return rate === null || rate === undefined ? "—" : `${Math.round(rate * 1000) / 10} %`;
 }
+
+type DurationFigures = { source: string; approximate: boolean };
+
+/** A median or 90th percentile: "≈ 3.5 h" when the report says it is approximate (from the
+ * rollups' histogram, within 5 %); "—" for none. */
+export function formatPercentile(seconds: number | null | undefined, report: DurationFigures): string {
+  const text = formatDuration(seconds);
+  return report.approximate && text !== "—" ? `≈ ${text}` : text;
+}
+
+/** Whether a duration report has the SLA clocks' own figures: the facts do, the rollups do not
+ * (clocks are recomputed after the fact, so they are not rolled up). */
+export function hasClockFigures(report: DurationFigures): boolean {
+  return report.source !== "rollup";
+}
+
+/** The note under a report: where its figures come from and whether some are approximate. */
+export function sourceNote(report: DurationFigures): string {
+  if (report.source === "rollup") {
+    return report.approximate
+      ? "From daily rollups; ≈ marks medians and 90th percentiles, which are within 5 % of the exact value."
+      : "From daily rollups; exact.";
+  }
+  if (report.source === "clocks") return "From the SLA clocks; exact.";
+  return "From the metric facts; exact.";
+}
