@@ -45,3 +45,7 @@ def seed(
         f"{summary.users_reused:,} reused (admin: {summary.admin_email}) "
         f"in {summary.seconds:.1f} s"
     )
+    if summary.phases:
+        typer.echo(
+            "phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.phases)
+        )
