@@ -314,26 +314,6 @@ class TestBulkPath:
         ]  # fmt: skip
         assert all(seconds >= 0 for _, seconds in summary.phases)
 
-    def test_bulk_search_vectors_are_what_the_trigger_computes(
-        self, fresh_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """The bulk path writes search_vector itself (trigger off for its COPY): every row has
-        the trigger's value, and the trigger is on again afterwards."""
-        url = fresh_database()
-        monkeypatch.setattr(loader, "BULK_THRESHOLD", 10)
-
-        seed(url, 3000)
-
-        expression = (
-            "setweight(to_tsvector('english'::regconfig, title), 'A') || "
-            "setweight(to_tsvector('english'::regconfig, description), 'B')"
-        )
-        assert scalar(url, "SELECT count(*) FROM tickets") == 3000
-        assert scalar(url, f"SELECT count(*) FROM tickets WHERE search_vector <> {expression}") == 0
-        assert scalar(url, "SELECT count(DISTINCT title) FROM tickets WHERE title ~ '#'") > 20
-        state = "SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'tickets_before_write'"
-        assert scalar(url, state) == "A"
-
     def test_bulk_load_is_identical_to_the_row_path(
         self, fresh_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
     ) -> None:

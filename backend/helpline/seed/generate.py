@@ -52,7 +52,6 @@ MESSAGE_COLUMNS = (
     "is_internal",
     "timestamp",
 )
-SEARCH_COLUMN = "search_vector"  # written by the bulk path (SearchVectors), else by the trigger
 METADATA_COLUMNS = ("ticket_id", "key", "value", "created_at", "updated_at")
 USER_COLUMNS = ("id", "email", "name", "role", "is_active", "created_at", "updated_at")
 
@@ -230,68 +229,11 @@ def _title_parts() -> list[tuple[str, str | None]]:
     return parts
 
 
-ORDER_SENTENCE = " The order number is #"
-
-
-@dataclass(frozen=True, slots=True)
-class PieceVector:
-    """``to_tsvector('english', piece)`` as PostgreSQL computed it, and how many positions the
-    piece takes (stop words take one too, so this can exceed the highest stored position)."""
-
-    lexemes: tuple[tuple[str, tuple[int, ...]], ...]
-    advance: int
-
-    @property
-    def maxpos(self) -> int:
-        return max((p for _, positions in self.lexemes for p in positions), default=0)
-
-
-def _quote_lexeme(lexeme: str) -> str:
-    """A lexeme in tsvector input syntax, escaped again for COPY text."""
-    quoted = "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
-    return quoted.replace("\\", "\\\\")
-
-
-class SearchVectors:
-    """``tickets.search_vector`` composed from pieces that PostgreSQL vectorized once.
-
-    ``tickets_before_write()`` computes ``setweight(to_tsvector(title), 'A') ||
-    setweight(to_tsvector(description), 'B')`` per row: most of the server's work in the tickets'
-    COPY. Generated texts are made of a few thousand pieces (templates, openers, bodies, names)
-    and an order number; ``to_tsvector`` of pieces joined by white space is the pieces' lexemes
-    at positions shifted by the positions the earlier pieces take, and the number is one lexeme.
-    So the bulk path asks PostgreSQL for each piece's vector once, writes the column in the COPY
-    as tsvector text (its input merges repeated lexemes) and switches the trigger off for the
-    COPY. ``tests/integration/test_seed.py`` checks the result against the trigger's expression.
-    """
-
-    def __init__(self, pieces: dict[str, PieceVector]) -> None:
-        self.pieces = pieces
-        self._fragments: dict[tuple[str, int, str], str] = {}
-
-    def fragment(self, piece: str, offset: int, weight: str) -> str:
-        key = (piece, offset, weight)
-        text = self._fragments.get(key)
-        if text is None:
-            text = " ".join(
-                _quote_lexeme(lexeme) + ":" + ",".join(f"{offset + p}{weight}" for p in positions)
-                for lexeme, positions in self.pieces[piece].lexemes
-            )
-            self._fragments[key] = text
-        return text
-
-
 class TicketGenerator:
     """Generates tickets in creation order (so UUIDv7 keys arrive in index order)."""
 
     def __init__(
-        self,
-        *,
-        seed: int,
-        total: int,
-        offset: int,
-        anchor: datetime,
-        plan: UserPlan,
+        self, *, seed: int, total: int, offset: int, anchor: datetime, plan: UserPlan
     ) -> None:
         self.rng = random.Random(f"helpline-seed-tickets:{seed}:{offset}")  # noqa: S311  # nosec B311
         self.total = total
@@ -315,46 +257,6 @@ class TicketGenerator:
         self.key_sets = [
             tuple(rng.sample(v.METADATA_KEYS, size)) for size in (1, 1, 2, 2, 3) for _ in range(64)
         ]
-        # Once set (from search_pieces()), ticket rows end with search_vector (SEARCH_COLUMN).
-        self.search: SearchVectors | None = None
-
-    def search_pieces(self) -> list[str]:
-        """Every text a title or description is made of, apart from the order numbers."""
-        pieces = {ORDER_SENTENCE, ".", *v.DESCRIPTION_OPENERS, *self.bodies, *self.customer_first}
-        for before, after in self.titles:
-            pieces.add(before)
-            if after is not None:
-                pieces.add(after)
-        return sorted(pieces)
-
-    @staticmethod
-    def _search_vector(
-        search: SearchVectors, title: tuple[str, str | None], order_no: int, opener: str,
-        body: str, order_sentence: bool, first: str,
-    ) -> str:  # fmt: skip
-        """What tickets_before_write() computes, as COPY text (see SearchVectors)."""
-        pieces, fragment, number = search.pieces, search.fragment, f"'{order_no}':"
-        before, after = title
-        parts = [fragment(before, 0, "A")]
-        maxpos = pieces[before].maxpos
-        if after is not None:
-            at = pieces[before].advance + 1
-            parts.append(f"{number}{at}A")
-            parts.append(fragment(after, at, "A"))
-            tail = pieces[after].maxpos
-            maxpos = at + tail if tail else at
-        # setweight(description, 'B') is shifted by the title's highest position (tsvector ||).
-        at = maxpos
-        for piece in (opener, body):
-            parts.append(fragment(piece, at, "B"))
-            at += pieces[piece].advance
-        if order_sentence:
-            parts.append(fragment(ORDER_SENTENCE, at, "B"))
-            at += pieces[ORDER_SENTENCE].advance + 1
-            parts.append(f"{number}{at}B")
-            at += pieces["."].advance
-        parts.append(fragment(first, at, "B"))
-        return " ".join(p for p in parts if p)
 
     def chunk(self, size: int) -> Chunk:
         """The next ``size`` tickets (fewer at the end)."""
@@ -381,21 +283,13 @@ class TicketGenerator:
         assignee = self.staff[staff_index] if staff_index >= 0 else NULL
         ticket_id = uuid7(created, getrandbits(74))
         order_no = 100_000 + int(rand() * 900_000)
-        title_parts = self.titles[int(rand() * len(self.titles))]
-        before, after = title_parts
+        before, after = self.titles[int(rand() * len(self.titles))]
         title = before if after is None else f"{before}{order_no}{after}"
-        body = base_body = self.bodies[int(rand() * 4096)]
-        order_sentence = rand() < 0.3
-        if order_sentence:
-            body = f"{body}{ORDER_SENTENCE}{order_no}."
+        body = self.bodies[int(rand() * 4096)]
+        if rand() < 0.3:
+            body = f"{body} The order number is #{order_no}."
         opener = v.DESCRIPTION_OPENERS[int(rand() * len(v.DESCRIPTION_OPENERS))]
-        first = self.customer_first[c]
-        description = f"{opener}{NEWLINE}{NEWLINE}{body}{NEWLINE}{NEWLINE}{first}"
-        search_vector = ""
-        if self.search is not None:
-            search_vector = "\t" + self._search_vector(
-                self.search, title_parts, order_no, opener, base_body, order_sentence, first
-            )
+        description = f"{opener}{NEWLINE}{NEWLINE}{body}{NEWLINE}{NEWLINE}{self.customer_first[c]}"
 
         # Conversation: strictly increasing timestamps after creation; staff and customer
         # take turns, staff turns are sometimes internal notes.
@@ -439,7 +333,7 @@ class TicketGenerator:
         created_text = fmt(created)
         out.tickets.append(
             f"{ticket_id}\t{title}\t{description}\t{status}\t{priority}\t{created_text}"
-            f"\t{fmt(updated)}\t{assignee}\t{customer}\t{version}\t{deleted}{search_vector}\n"
+            f"\t{fmt(updated)}\t{assignee}\t{customer}\t{version}\t{deleted}\n"
         )
 
         if rand() < METADATA_SHARE or tail < COVERAGE_TAIL:

@@ -69,11 +69,8 @@ from helpline.runtime import resolve_database_url
 from helpline.seed.generate import (
     MESSAGE_COLUMNS,
     METADATA_COLUMNS,
-    SEARCH_COLUMN,
     TICKET_COLUMNS,
     USER_COLUMNS,
-    PieceVector,
-    SearchVectors,
     SeedUser,
     TicketGenerator,
     UserPlan,
@@ -228,9 +225,6 @@ async def _seed(
                     if bulk:
                         with phase("drop indexes"):
                             await _prepare_bulk(conn)
-                            generator.search = await _search_vectors(
-                                conn, generator.search_pieces()
-                            )
                     messages, metadata = await _load(conn, generator, progress)
                     with phase("sla_inbox_rest"):
                         await _fill_sla_inbox_rest(conn)
@@ -253,34 +247,6 @@ async def _seed(
         tickets, messages, metadata, created, reused, admin_email, bulk,
         time.perf_counter() - started, phases=tuple(progress.phases),
     )  # fmt: skip
-
-
-SENTINEL = "qqqzzzsentinel"  # a word no piece contains; its position tells a piece's length
-
-
-async def _search_vectors(conn: asyncpg.Connection, pieces: list[str]) -> SearchVectors:
-    """Each piece's ``to_tsvector`` (the trigger's configuration) and positions taken."""
-    rows = await conn.fetch(
-        "SELECT p.piece,"
-        " (SELECT coalesce(array_agg(v.lexeme ORDER BY v.lexeme), '{}')"
-        "  FROM unnest(to_tsvector('english'::regconfig, p.piece)) v) AS lexemes,"
-        " (SELECT coalesce(array_agg(array_to_string(v.positions, ',') ORDER BY v.lexeme), '{}')"
-        "  FROM unnest(to_tsvector('english'::regconfig, p.piece)) v) AS positions,"
-        " (SELECT v.positions[1] FROM unnest(to_tsvector('english'::regconfig,"
-        "   p.piece || ' ' || $2)) v WHERE v.lexeme = $2) - 1 AS advance"
-        " FROM unnest($1::text[]) AS p(piece)",
-        pieces,
-        SENTINEL,
-    )
-    vectors = {}
-    for row in rows:
-        if row["advance"] is None:
-            raise RuntimeError(f"seed: cannot measure the search positions of {row['piece']!r}")
-        positions = [tuple(int(p) for p in text.split(",")) for text in row["positions"]]
-        vectors[row["piece"]] = PieceVector(
-            tuple(zip(row["lexemes"], positions, strict=True)), row["advance"]
-        )
-    return SearchVectors(vectors)
 
 
 async def _fill_sla_inbox_rest(conn: asyncpg.Connection) -> None:
@@ -452,23 +418,10 @@ async def _load(
                 yield "".join(chunk.tickets).encode()
                 advance(len(chunk.tickets))
 
-        columns: tuple[str, ...] = TICKET_COLUMNS
-        before_write = None
-        if generator.search is not None:  # the rows bring search_vector: the trigger is off
-            columns = (*TICKET_COLUMNS, SEARCH_COLUMN)
-            before_write = await conn.fetchval(
-                "SELECT tgenabled::text FROM pg_trigger WHERE tgrelid = 'tickets'::regclass"
-                " AND tgname = 'tickets_before_write' AND tgenabled <> 'D'"
-            )
-            if before_write is not None:
-                await conn.execute("ALTER TABLE tickets DISABLE TRIGGER tickets_before_write")
         with progress.phase("tickets"):
             await conn.copy_to_table(
-                "tickets", source=ticket_stream(), columns=columns, format="text"
+                "tickets", source=ticket_stream(), columns=TICKET_COLUMNS, format="text"
             )
-        if before_write is not None:
-            mode = ENABLE_MODES[before_write]
-            await conn.execute(f"ALTER TABLE tickets {mode} TRIGGER tickets_before_write")
         await _copy_file(
             conn, "conversations", MESSAGE_COLUMNS, messages_file, counts["messages"], progress
         )
