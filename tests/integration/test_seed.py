@@ -111,7 +111,7 @@ def schema_objects(url: str) -> set[tuple[str, str]]:
         "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY($1::text[]) "
         "UNION ALL SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid::regclass::text = ANY($1::text[])",
-        ["tickets", "conversations", "ticket_metadata"],
+        ["tickets", "conversations", "ticket_metadata", "sla_inbox_rest"],
     )
     return {(r[0], r[1]) for r in rows}
 
@@ -297,6 +297,22 @@ class TestBulkPath:
         assert schema_objects(url) == before
         assert scalar(url, "SELECT count(*) FROM tickets") == 25
         assert scalar(url, "SELECT count(*) FROM tickets WHERE search_vector IS NULL") == 0
+        live = "SELECT count(*) FROM tickets WHERE deleted_at IS NULL"
+        assert scalar(url, "SELECT count(*) FROM sla_inbox_rest") == scalar(url, live)
+        # Every phase is timed, in the order it ran (helpline seed prints them).
+        names = [name for name, _ in summary.phases]
+        assert names[:6] == [
+            "users", "drop indexes", "tickets", "conversations", "ticket_metadata",
+            "sla_inbox_rest",
+        ]  # fmt: skip
+        assert "index ix_conversations_message_search" in names
+        assert "index ix_sla_inbox_rest_recent" in names
+        assert "constraint fk_sla_inbox_rest_ticket_id_tickets" in names
+        assert names[-6:] == [
+            "commit", "vacuum users", "vacuum tickets", "vacuum conversations",
+            "vacuum ticket_metadata", "vacuum sla_inbox_rest",
+        ]  # fmt: skip
+        assert all(seconds >= 0 for _, seconds in summary.phases)
 
     def test_bulk_load_is_identical_to_the_row_path(
         self, fresh_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch

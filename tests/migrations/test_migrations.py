@@ -177,3 +177,32 @@ def test_sla_inbox_rest_is_backfilled_in_batches(make_database):
         )
     )
     assert valid == [(True,)]
+
+
+TAG_SETS = (
+    "NULL", "'{}'", "'{billing}'", "'{billing,vip}'", "'{vip,billing}'", "'{vip,vip}'",
+    "'{Billing}'", "'{-x}'", "'{a:b.c_d-e}'", "'{NULL}'", "'{billing,NULL}'", "'{{a,b},{c,d}}'",
+    "array_fill('x'::text, ARRAY[51])", "ARRAY(SELECT 't' || lpad(i::text, 2, '0')"
+    " FROM generate_series(1, 50) i)", "'{" + "x" * 50 + "}'", "'{" + "x" * 51 + "}'",
+)  # fmt: skip
+
+
+def test_tags_valid_fast_path_answers_as_before(database_url):
+    """0028's PL/pgSQL helpline_tags_valid gives 0014's SQL function's answer for every kind of
+    tag set: NULL, empty, valid, unsorted, duplicate, bad pattern, too many, two-dimensional."""
+    before = (
+        "cardinality(tags) <= 50"
+        " AND coalesce((SELECT bool_and(t ~ '^[a-z0-9][a-z0-9_.:-]{0,49}$') FROM unnest(tags) t),"
+        " true) AND tags = ARRAY(SELECT DISTINCT t FROM unnest(tags) t ORDER BY t)"
+    )
+    rows = asyncio.run(
+        _run(
+            database_url,
+            "SELECT tags::text, helpline_tags_valid(tags), (SELECT " + before + ") FROM ("
+            + " UNION ALL ".join(f"SELECT ({t})::text[] AS tags" for t in TAG_SETS)
+            + ") s",
+        )
+    )  # fmt: skip
+    assert len(rows) == len(TAG_SETS)
+    assert [(tags, now) for tags, now, _ in rows] == [(tags, then) for tags, _, then in rows]
+    assert {now for _, now, _ in rows} == {None, True, False}

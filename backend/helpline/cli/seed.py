@@ -25,7 +25,9 @@ def seed(
 
     The load writes no per-row ticket history or audit rows (their triggers are off for the
     load's transaction and on again afterwards, also when it fails); one `system.seeded` audit
-    event records the row counts instead.
+    event records the row counts instead. At the end it prints the time of each phase (the
+    COPY of each table, each index and constraint rebuilt, the VACUUM); see
+    docs/performance/seed.md for 1M and 10M figures.
     """
     from helpline.seed import run_seed
 
@@ -45,3 +47,7 @@ def seed(
         f"{summary.users_reused:,} reused (admin: {summary.admin_email}) "
         f"in {summary.seconds:.1f} s"
     )
+    if summary.phases:
+        typer.echo(
+            "phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary.phases)
+        )

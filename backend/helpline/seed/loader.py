@@ -7,11 +7,19 @@ Why it is shaped like this (1,000,000 tickets with ~3 messages each in a few min
   Tickets stream first; conversations and metadata are spooled to temporary files meanwhile
   and follow, so foreign keys always point at rows that already exist.
 - For a large load (more new tickets than the table holds, and at least ``BULK_THRESHOLD``) the
-  secondary indexes, unique and foreign-key constraints of the three tables are dropped first and
-  rebuilt at the end from the models' own definitions: one sort per index and one join per
-  foreign key are far cheaper than millions of per-row index insertions and key checks.
+  secondary indexes, unique and foreign-key constraints of the three tables and of
+  ``sla_inbox_rest`` (a row per new live ticket) are dropped first and rebuilt at the end from
+  the models' own definitions: one sort per index and one join per foreign key are far cheaper
+  than millions of per-row index insertions and key checks (``sla_inbox_rest`` at 1M tickets:
+  12.8 s of server CPU filled row by row, 5.1 s filled first and indexed after).
 - Everything happens in one transaction: a failure or Ctrl-C leaves the database exactly as it
-  was (DDL is transactional in PostgreSQL). The tables are locked for the duration.
+  was (DDL is transactional in PostgreSQL). The tables are locked for the duration. The price:
+  the index builds run one after another on the one connection — another connection cannot see
+  the uncommitted rows, so it cannot build an index on them. Building them concurrently would
+  mean committing the rows first (a failed build would then leave a loaded database without
+  some of its indexes); we keep the guarantee (docs/performance/seed.md).
+- Each phase is timed (``SeedSummary.phases``; ``helpline seed`` prints them): the figures
+  behind these choices are in docs/performance/seed.md.
 - The AFTER triggers of the loaded tables (history, audit and events, and any added later)
   are switched off for the load — every non-internal AFTER trigger that is enabled, by name, so a
   trigger someone disabled on purpose stays disabled — and switched back on before the commit.
@@ -22,7 +30,11 @@ Why it is shaped like this (1,000,000 tickets with ~3 messages each in a few min
   ``system.seeded`` audit event with its row counts, in the same transaction.
 - BEFORE triggers stay on: they derive columns of the row itself (``tickets_before_write``
   computes ``search_vector``, which is never copied). COPY fires no UPDATE trigger, so
-  ``version`` and ``updated_at`` are written as generated.
+  ``version`` and ``updated_at`` are written as generated. That trigger is most of the server's
+  work in the tickets' COPY (to_tsvector of title and description: ~39 µs of ~50 µs per ticket);
+  an UPDATE that filled ``search_vector`` afterwards would rewrite every row, and composing it
+  in Python from pre-vectorized pieces moved more CPU to Python than it saved the server (the
+  two work side by side), so it stays (docs/performance/seed.md).
 """
 
 from __future__ import annotations
@@ -53,7 +65,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex
 
 from helpline.config import Settings
 from helpline.db import ActorContext
-from helpline.models import Conversation, Ticket, TicketMetadata
+from helpline.models import Conversation, SlaInboxRest, Ticket, TicketMetadata
 from helpline.models.enums import Role
 from helpline.runtime import resolve_database_url
 from helpline.seed.generate import (
@@ -72,11 +84,12 @@ from helpline.seed.generate import (
 BULK_THRESHOLD = 100_000
 CHUNK_TICKETS = 5_000
 BULK_TABLES: tuple[Table, ...] = tuple(
-    model.metadata.tables[model.__tablename__] for model in (Ticket, Conversation, TicketMetadata)
+    model.metadata.tables[model.__tablename__]
+    for model in (Ticket, Conversation, TicketMetadata, SlaInboxRest)
 )
 LOCK_KEY = "helpline.seed"
 # Tables the seed writes (users included: their audit rows would be per-row too).
-TRIGGER_TABLES = ("users", *(table.name for table in BULK_TABLES))
+TRIGGER_TABLES = ("users", "tickets", "conversations", "ticket_metadata")
 ENABLE_MODES = {"O": "ENABLE", "A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}
 
 
@@ -93,6 +106,8 @@ class SeedSummary:
     bulk: bool
     seconds: float
     skipped: bool = False
+    # (phase, seconds) in the order they ran: where a load spends its time.
+    phases: tuple[tuple[str, float], ...] = ()
 
 
 def run_seed(
@@ -137,6 +152,7 @@ class _Progress:
 
     def __init__(self, enabled: bool) -> None:
         self.bar: Progress | None = None
+        self.phases: list[tuple[str, float]] = []
         if enabled:
             self.bar = Progress(
                 TextColumn("{task.description:<14}"),
@@ -146,6 +162,16 @@ class _Progress:
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
             )
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time one phase of the load (shown in the summary, and as it ends when a bar shows)."""
+        started = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        self.phases.append((name, seconds))
+        if self.bar is not None:
+            self.bar.console.log(f"{name}: {seconds:.1f} s")
 
     @contextmanager
     def shown(self) -> Iterator[None]:
@@ -174,19 +200,24 @@ async def _seed(
     started = time.perf_counter()
     conn: asyncpg.Connection = await asyncpg.connect(**connect_kwargs(url))
     progress = _Progress(show_progress)
+    phase = progress.phase
     try:
         with progress.shown():
-            async with conn.transaction():
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
                 await _set_actor(conn)
                 # One seed at a time; concurrent runs would pick the same offset.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", LOCK_KEY)
                 existing: int = await conn.fetchval("SELECT count(*) FROM tickets")
                 if if_empty and existing:
+                    await transaction.rollback()
                     return SeedSummary(0, 0, 0, 0, 0, admin_email, False, 0.0, skipped=True)
                 enabled = await _disable_row_triggers(conn)
                 anchor = anchor_for(seed)
-                plan = plan_users(seed, tickets, admin_email, anchor)
-                plan, created, reused = await _upsert_users(conn, plan, progress)
+                with phase("users"):
+                    plan = plan_users(seed, tickets, admin_email, anchor)
+                    plan, created, reused = await _upsert_users(conn, plan, progress)
                 bulk = tickets >= max(BULK_THRESHOLD, existing)
                 messages = metadata = 0
                 if tickets:
@@ -194,22 +225,29 @@ async def _seed(
                         seed=seed, total=tickets, offset=existing, anchor=anchor, plan=plan
                     )
                     if bulk:
-                        await _prepare_bulk(conn)
+                        with phase("drop indexes"):
+                            await _prepare_bulk(conn)
                     messages, metadata = await _load(conn, generator, progress)
+                    with phase("sla_inbox_rest"):
+                        await _fill_sla_inbox_rest(conn)
                     if bulk:
                         await _finish_bulk(conn, progress)
-                    await _fill_sla_inbox_rest(conn)
                 await _record_load(
                     conn, seed=seed, tickets=tickets, messages=messages, metadata=metadata,
                     users_created=created, users_reused=reused, bulk=bulk,
                 )  # fmt: skip
                 await _restore_row_triggers(conn, enabled)
+            except BaseException:
+                await transaction.rollback()
+                raise
+            with phase("commit"):
+                await transaction.commit()
             await _analyze(conn, bulk, progress)
     finally:
         await conn.close()
     return SeedSummary(
         tickets, messages, metadata, created, reused, admin_email, bulk,
-        time.perf_counter() - started,
+        time.perf_counter() - started, phases=tuple(progress.phases),
     )  # fmt: skip
 
 
@@ -349,13 +387,15 @@ async def _finish_bulk(conn: asyncpg.Connection, progress: _Progress) -> None:
     advance = progress.task("indexes", len(indexes) + len(uniques) + len(foreign))
     # Session-local and undone by the transaction's end; sorts for index builds and the
     # foreign-key validation joins stay in memory.
-    await conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
-    await conn.execute("SET LOCAL work_mem = '256MB'")
+    await conn.execute("SET LOCAL maintenance_work_mem = '2GB'")
+    await conn.execute("SET LOCAL work_mem = '512MB'")
     for index in indexes:
-        await conn.execute(_ddl(CreateIndex(index)))
+        with progress.phase(f"index {index.name}"):
+            await conn.execute(_ddl(CreateIndex(index)))
         advance(1)
     for constraint in (*uniques, *foreign):
-        await conn.execute(_ddl(AddConstraint(constraint)))
+        with progress.phase(f"constraint {constraint.name}"):
+            await conn.execute(_ddl(AddConstraint(constraint)))
         advance(1)
 
 
@@ -380,9 +420,10 @@ async def _load(
                 yield "".join(chunk.tickets).encode()
                 advance(len(chunk.tickets))
 
-        await conn.copy_to_table(
-            "tickets", source=ticket_stream(), columns=TICKET_COLUMNS, format="text"
-        )
+        with progress.phase("tickets"):
+            await conn.copy_to_table(
+                "tickets", source=ticket_stream(), columns=TICKET_COLUMNS, format="text"
+            )
         await _copy_file(
             conn, "conversations", MESSAGE_COLUMNS, messages_file, counts["messages"], progress
         )
@@ -415,7 +456,8 @@ async def _copy_file(
             advance(block.count(b"\n"))
 
     if size:
-        await conn.copy_to_table(table, source=stream(), columns=columns, format="text")
+        with progress.phase(table):
+            await conn.copy_to_table(table, source=stream(), columns=columns, format="text")
 
 
 async def _analyze(conn: asyncpg.Connection, bulk: bool, progress: _Progress) -> None:
@@ -423,5 +465,6 @@ async def _analyze(conn: asyncpg.Connection, bulk: bool, progress: _Progress) ->
     tables = ("users", *(t.name for t in BULK_TABLES))
     advance = progress.task("vacuum" if bulk else "analyze", len(tables))
     for table in tables:
-        await conn.execute(f"VACUUM (ANALYZE) {table}" if bulk else f"ANALYZE {table}")
+        with progress.phase(f"{'vacuum' if bulk else 'analyze'} {table}"):
+            await conn.execute(f"VACUUM (ANALYZE) {table}" if bulk else f"ANALYZE {table}")
         advance(1)
