@@ -1,7 +1,7 @@
 """``helpline_tags_valid`` answers an empty tag set without running its subqueries.
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07 20:10:00+00:00
 
 ``ck_tickets_tags_valid`` calls ``helpline_tags_valid(tags)`` on every ticket insert and every
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0028"
-down_revision: str | None = "0025"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
