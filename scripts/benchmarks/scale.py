@@ -1,7 +1,8 @@
 """How the console's reads scale with the ticket count: each at one connection and at 16.
 
 Usage:  scripts/bench scale [--tickets 100000] [--database-url URL] [--queries 100]
-                            [--seconds 3] [--connections 16] [--only NAME,…] [--json]
+                            [--budget 30] [--seconds 3] [--connections 16] [--only NAME,…]
+                            [--json]
 
 Without --database-url: a throw-away database on HELPLINE_TEST_DATABASE_URL's server (else
 127.0.0.1:5432 as postgres), seeded with `helpline seed --tickets N` and dropped afterwards.
@@ -12,11 +13,12 @@ work without a cache, so no list cache serves a repeat: each call is planned and
 PostgreSQL. The list's `q` is drawn at random (fixed seed) from the seed's vocabulary, as the
 inbox's search box sends it (`q_scope=all`): rare and common single words and rare, common and
 mixed pairs, with and without a status filter. Customers, agents, tickets and feed positions are
-drawn at random too. Each scenario is measured (a) unloaded — one connection, `--queries` calls,
-p50/p99/max — and (b) loaded — `--connections` tasks on as many connections for `--seconds`,
-p50/p99 and calls per second. Times are wall-clock per call in this process (SQL, the rows
-turned into the response's JSON): the server and this client share the machine's CPUs.
-A call that fails (e.g. hits the 15 s statement timeout) is counted as an error, never hidden.
+drawn at random too. Each scenario is measured (a) unloaded — one connection, `--queries`
+calls (fewer when they take more than `--budget` seconds), p50/p99/max — and (b) loaded —
+`--connections` tasks on as many connections for `--seconds`, p50/p99 and calls per second.
+Times are wall-clock per call in this process (SQL, the rows turned into the response's JSON):
+the server and this client share the machine's CPUs. A call that fails (e.g. the 15 s statement
+timeout) is counted as an error, never hidden. The table's `n` is the unloaded calls made.
 This is a report, not a test: nothing here fails a build.
 """
 
@@ -143,6 +145,10 @@ class Population:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+# The first live ticket from a random number on (a soft-deleted ticket has no history page).
+LIVE_TICKET = text(
+    "SELECT id FROM tickets WHERE number >= :n AND deleted_at IS NULL ORDER BY number LIMIT 1"
+)
 NEXT_EVENT = text("SELECT xid, id FROM events WHERE id >= :id ORDER BY id LIMIT 1")
 ESTIMATED = ("tickets", "conversations", "ticket_history", "events", "sla_ticket_states")
 
@@ -245,9 +251,7 @@ def scenarios(db: Database, pop: Population, secret: bytes) -> dict[str, Make]:
         async def call() -> Any:
             uow = db.work()
             async with uow.boundary():
-                found = await uow.session.execute(
-                    text("SELECT id FROM tickets WHERE number = :n"), {"n": number}
-                )
+                found = await uow.session.execute(LIVE_TICKET, {"n": number})
                 ticket_id = found.scalar_one_or_none()
                 if ticket_id is None:
                     return None
@@ -355,9 +359,15 @@ class Errors:
         self.first = self.first or f"{type(error).__name__}: {str(error)[:200]}"
 
 
-async def unloaded(make: Make, rng: random.Random, calls: int, errors: Errors) -> list[float]:
+async def unloaded(
+    make: Make, rng: random.Random, calls: int, budget_s: float, errors: Errors
+) -> list[float]:
+    """Up to ``calls`` calls one after the other, fewer when they use up ``budget_s``."""
     times: list[float] = []
+    deadline = time.perf_counter() + budget_s
     for _ in range(calls):
+        if time.perf_counter() > deadline:
+            break
         try:
             times.append(await timed(make(rng)))
         except Exception as error:
@@ -396,15 +406,20 @@ async def measure(db: Database, args: argparse.Namespace, secret: bytes) -> dict
         chosen = {k: v for k, v in chosen.items() if any(w in k for w in wanted)}
     results: dict[str, Any] = {}
     header = (
-        f"{'scenario':<30} {'p50':>7} {'p99':>7} {'max':>7} {'err':>4} | "
+        f"{'scenario':<30} {'p50':>7} {'p99':>7} {'max':>7} {'n':>4} {'err':>4} | "
         f"{'p50@' + str(args.connections):>7} {'p99@' + str(args.connections):>7} {'/s':>6} "
         f"{'err':>4}"
     )
     say(args, header)
     for index, (name, make) in enumerate(chosen.items()):
-        await timed(make(random.Random(0)))  # connections and plans
         one_errors, many_errors = Errors(), Errors()
-        one = await unloaded(make, random.Random(f"{SEED}:{index}"), args.queries, one_errors)
+        try:
+            await timed(make(random.Random(0)))  # connections and plans
+        except Exception as error:
+            one_errors.add(error)
+        one = await unloaded(
+            make, random.Random(f"{SEED}:{index}"), args.queries, args.budget, one_errors
+        )
         many, spent = await loaded(
             make, SEED * 1000 + index, args.connections, args.seconds, many_errors
         )
@@ -420,7 +435,7 @@ async def measure(db: Database, args: argparse.Namespace, secret: bytes) -> dict
         say(
             args,
             f"{name:<30} {alone['p50']:7.1f} {alone['p99']:7.1f} {alone['max']:7.1f} "
-            f"{one_errors.count:>4} | {busy['p50']:7.1f} {busy['p99']:7.1f} "
+            f"{len(one):>4} {one_errors.count:>4} | {busy['p50']:7.1f} {busy['p99']:7.1f} "
             f"{len(many) / spent:6.0f} {many_errors.count:>4}",
         )
     for name, result in results.items():
@@ -449,6 +464,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--database-url", help="an already seeded database (kept as it is)")
     parser.add_argument("--queries", type=int, default=100, help="unloaded calls per scenario")
+    parser.add_argument(
+        "--budget", type=float, default=30.0, help="seconds after which the unloaded calls stop"
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="loaded run per scenario")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--only", help="comma list: scenarios whose name holds one of these")
