@@ -369,6 +369,20 @@ MESSAGE_PROBE_CAP = 5000
 # is estimated at thousands of tickets): an order number walked the whole updated_at index —
 # 998,136 rows, 5.7 s at 1M tickets. Up to this many matches the list takes them by id.
 TICKET_PROBE_CAP = 5000
+# But words the planner expects in more tickets (or messages) than this are not probed: the probe
+# would take every match from the GIN index and recheck each lossy heap page (for messages,
+# computing their vectors again) to keep 5,001 — 0.8 s for a word in 230k of 3.3M messages at 1M
+# tickets, 0.2-0.3 s for one in 76k tickets, growing with the table — while the list's walk finds
+# a page of so common a word within a few hundred tickets. The estimate is one plan (no rows
+# read) from the search indexes' statistics, which list the corpus's common lexemes; a word they
+# do not list is estimated well below this, so a rare word is still probed.
+PROBE_ESTIMATE_LIMIT = 10 * TICKET_PROBE_CAP
+# Staff's tag filter: the same probe. The planner estimates a tag it has no statistics for (one
+# on few tickets, or on none) at 0.5% of the tickets, so `tags @> …` under `ORDER BY updated_at
+# LIMIT` walked the whole updated_at index testing every row's tags: a tag on no ticket took
+# 7.7 s at 1M tickets (past the statement timeout at 10M). Up to this many tagged tickets the
+# list takes them by id from the GIN index; more, and a page of them comes early in the walk.
+TAG_PROBE_CAP = 5000
 # Staff's `q` also finds the tickets of customers whose email address is `q` or whose name holds
 # all its words: taken first (at most this many; a name more common than that is no search).
 CUSTOMER_PROBE_CAP = 100
@@ -377,14 +391,16 @@ SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 
 @dataclass(frozen=True)
 class SearchProbe:
-    """What a search's words match, looked up before the list query so that it can use
-    indexes: ``tickets`` — the tickets whose own text (or number) matches, ``messages`` — the
-    tickets whose messages match (each None: more than its cap, or not probed; the list then
-    tests the words in its order instead); ``customers`` — the customers matched."""
+    """What a search's words (and a tag filter) match, looked up before the list query so that
+    it can use indexes: ``tickets`` — the tickets whose own text (or number) matches,
+    ``messages`` — the tickets whose messages match, ``tagged`` — the live tickets with all the
+    filter's tags (each None: more than its cap, or not probed; the list then tests the words or
+    tags in its order instead); ``customers`` — the customers matched."""
 
     tickets: tuple[uuid.UUID, ...] | None = None
     messages: tuple[uuid.UUID, ...] | None = None
     customers: tuple[uuid.UUID, ...] = ()
+    tagged: tuple[uuid.UUID, ...] | None = None
 
 
 def _tsquery(q: str) -> ColumnElement[Any]:
@@ -428,29 +444,26 @@ def _ids(rows: Select[tuple[Any]], cap: int) -> Any:
 async def probe_search(
     session: AsyncSession, visibility: TicketVisibility, filters: TicketFilters
 ) -> SearchProbe | None:
-    """One statement for staff's `q` (customers: none — their own tickets are few to walk)."""
-    if not filters.q or visibility.customer_id is not None:
+    """One statement for staff's `q` and tags (customers: none — their own tickets are few to
+    walk)."""
+    if not (filters.q or filters.tags) or visibility.customer_id is not None:
         return None
     columns: dict[str, Any] = {}
-    if filters.q_scope is not SearchScope.messages:
-        own_text = select(TICKETS.c.id).where(
-            TICKETS.c.deleted_at.is_(None), _ticket_text_matches(filters.q, _tsquery(filters.q))
+    if filters.tags:
+        tagged = select(TICKETS.c.id).where(
+            TICKETS.c.deleted_at.is_(None), TICKETS.c.tags.contains(list(filters.tags))
         )
-        columns["tickets"] = _ids(own_text, TICKET_PROBE_CAP)
-    if filters.q_scope is not SearchScope.tickets:
-        matching = select(MESSAGES.c.ticket_id).where(
-            *_message_conditions(_tsquery(filters.q), visibility)
-        )
-        columns["messages"] = _ids(matching, MESSAGE_PROBE_CAP)
-    if filters.q_scope is not SearchScope.messages and visibility.sees_internal:
-        columns["customers"] = _ids(_customers_matching(filters.q), CUSTOMER_PROBE_CAP)
-    if not columns:
-        return None
+        columns["tagged"] = _ids(tagged, TAG_PROBE_CAP)
+    if filters.q:
+        await _probe_words(session, filters.q, filters.q_scope, visibility, columns)
+    if not columns:  # only the messages, and their words too common to probe: walk
+        return SearchProbe()
     row = (await session.execute(select(*(c.label(k) for k, c in columns.items())))).one()
     found = row._mapping
     tickets = found.get("tickets") or []
     messages = found.get("messages") or []
     customers = found.get("customers") or []
+    tagged_ids = found.get("tagged") or []
     return SearchProbe(
         tickets=None
         if "tickets" not in found or len(tickets) > TICKET_PROBE_CAP
@@ -459,7 +472,47 @@ async def probe_search(
         if "messages" not in found or len(messages) > MESSAGE_PROBE_CAP
         else tuple(set(messages)),
         customers=() if len(customers) > CUSTOMER_PROBE_CAP else tuple(customers),
+        tagged=None
+        if "tagged" not in found or len(tagged_ids) > TAG_PROBE_CAP
+        else tuple(tagged_ids),
     )
+
+
+async def _estimated_rows(session: AsyncSession, query: Select[Any]) -> float:
+    """The planner's estimate of the rows of ``query`` (a plan, nothing run)."""
+    # Every value rendered as a quoted literal (the words too, as `_tsquery` does): planned for
+    # these words, never a generic plan.
+    connection = await session.connection()
+    sql = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    explained = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}")  # nosec B608
+    plan = explained.scalar_one()
+    return float((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+
+
+async def _too_common(session: AsyncSession, query: Select[Any]) -> bool:
+    return await _estimated_rows(session, query) > PROBE_ESTIMATE_LIMIT
+
+
+async def _probe_words(
+    session: AsyncSession,
+    q: str,
+    scope: SearchScope,
+    visibility: TicketVisibility,
+    columns: dict[str, Any],
+) -> None:
+    """The probe's columns for the words ``q`` over ``scope``, but for words too common."""
+    if scope is not SearchScope.messages:
+        own_text = select(TICKETS.c.id).where(
+            TICKETS.c.deleted_at.is_(None), _ticket_text_matches(q, _tsquery(q))
+        )
+        if not await _too_common(session, own_text):
+            columns["tickets"] = _ids(own_text, TICKET_PROBE_CAP)
+    if scope is not SearchScope.tickets:
+        matching = select(MESSAGES.c.ticket_id).where(*_message_conditions(_tsquery(q), visibility))
+        if not await _too_common(session, matching):
+            columns["messages"] = _ids(matching, MESSAGE_PROBE_CAP)
+    if scope is not SearchScope.messages and visibility.sees_internal:
+        columns["customers"] = _ids(_customers_matching(q), CUSTOMER_PROBE_CAP)
 
 
 def _any(column: Any, ids: tuple[uuid.UUID, ...]) -> ColumnElement[bool]:
@@ -539,6 +592,8 @@ def _filters(
         conditions.append(TICKETS.c.team_id == filters.team_id)
     if filters.tags:  # all of them: `tags @> ARRAY[...]` (the GIN index, ADR 0014)
         conditions.append(TICKETS.c.tags.contains(list(filters.tags)))
+        if probe is not None and probe.tagged is not None:
+            conditions.append(_any(TICKETS.c.id, probe.tagged))
     if filters.q:
         conditions.append(_text_matches(filters.q, filters, visibility, probe))
     # An alias: the `sla_due` order joins sla_ticket_states itself.
